@@ -1,0 +1,44 @@
+/**
+ * Canonical JSON: the one encoding dbward hashes and signs (tokens, audit events, checkpoints).
+ *
+ * Contract: object keys sorted by UTF-16 code unit order, no insignificant whitespace, strings
+ * and numbers encoded as `JSON.stringify` encodes them (RFC 8785 compatible for the values we
+ * use). `undefined`, functions, symbols, bigints and non-finite numbers are refused rather than
+ * silently dropped, because a value that vanishes from a hash input is a value an attacker can
+ * change without breaking the hash.
+ */
+export function canonicalJson(value: unknown): string {
+  return encode(value, "$");
+}
+
+/** The canonical encoding as UTF-8 bytes. */
+export function canonicalBytes(value: unknown): Uint8Array {
+  return new TextEncoder().encode(canonicalJson(value));
+}
+
+function encode(value: unknown, path: string): string {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "boolean":
+      return value ? "true" : "false";
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: non-finite number at ${path}`);
+      return JSON.stringify(value);
+    case "object": {
+      if (Array.isArray(value)) return `[${value.map((v, i) => encode(v, `${path}[${i}]`)).join(",")}]`;
+      if (value instanceof Date) return JSON.stringify(value.toISOString());
+      const entries = Object.keys(value)
+        .sort()
+        .map((k) => {
+          const v = (value as Record<string, unknown>)[k];
+          if (v === undefined) throw new TypeError(`canonicalJson: undefined at ${path}.${k}`);
+          return `${JSON.stringify(k)}:${encode(v, `${path}.${k}`)}`;
+        });
+      return `{${entries.join(",")}}`;
+    }
+    default:
+      throw new TypeError(`canonicalJson: cannot encode ${typeof value} at ${path}`);
+  }
+}

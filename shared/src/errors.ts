@@ -1,0 +1,59 @@
+/**
+ * Error codes shared by every dbward process. The codes are part of the HTTP protocol: the bot
+ * sends them in `{ error: { code, message } }`, the CLI maps them to exit codes, the agent
+ * reports them in results. Add codes; never rename one.
+ */
+export const ERROR_CODES = [
+  "request.invalid",
+  "request.not_found",
+  "request.invalid_transition",
+  "request.no_workflow",
+  "request.too_large",
+  "request.self_approval",
+  "request.already_decided",
+  "auth.missing",
+  "auth.invalid",
+  "auth.forbidden",
+  "auth.suspended",
+  "token.malformed",
+  "token.bad_header",
+  "token.unknown_key",
+  "token.bad_signature",
+  "token.expired",
+  "token.not_yet_valid",
+  "token.lifetime",
+  "token.sql_mismatch",
+  "token.agent_mismatch",
+  "token.capability",
+  "token.replayed",
+  "sql.rejected",
+  "config.invalid",
+  "job.not_found",
+  "job.lease_lost",
+  "execution.failed",
+  "execution.timeout",
+  "internal",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+/** The one error type dbward throws across a use case boundary. */
+export class DbwardError extends Error {
+  override readonly name = "DbwardError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** The JSON error body of every failed HTTP call. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}

@@ -1,0 +1,171 @@
+/**
+ * Execution tokens: the bot's signed permission for one agent to run one exact SQL text on one
+ * database, for at most five minutes.
+ *
+ * Format: a compact JWS (RFC 7515 §7.1) with `alg: "EdDSA"` (RFC 8037 §3.1) over Ed25519, and an
+ * explicit type `typ: "dbward-exec+jwt"` (RFC 8725 §3.11). The explicit type is the domain
+ * separation: the signing input of a token always begins with the base64url of a header naming
+ * this type, and dbward signs nothing else with that header, so a token cannot be confused with a
+ * checkpoint or any other object signed by the same key. The payload is canonical JSON, so the
+ * same claims always give the same bytes.
+ */
+import { canonicalJson } from "./canonical-json.ts";
+import { base64url, fromBase64url, sha256Hex } from "./encoding.ts";
+import type { ErrorCode } from "./errors.ts";
+import { isOperationClass, type OperationClass } from "./operation-class.ts";
+import { sign, verifySignature, type PublicKey, type SigningKey } from "./signing-key.ts";
+
+export const TOKEN_TYPE = "dbward-exec+jwt";
+export const TOKEN_VERSION = 1;
+/** The longest life a token may have (SECURITY.md principle 3). */
+export const MAX_TOKEN_LIFETIME_SECONDS = 300;
+/** Clock skew tolerated for `iat` in the future. */
+export const MAX_CLOCK_SKEW_SECONDS = 30;
+/** Tokens longer than this are malformed before any parsing. */
+const MAX_TOKEN_LENGTH = 4096;
+
+export interface ExecutionClaims {
+  /** Format version. */
+  readonly ver: number;
+  /** Token id: unique per token; the agent refuses one it has executed. */
+  readonly jti: string;
+  /** Key id of the signing key (also in the header). */
+  readonly kid: string;
+  /** Request id. */
+  readonly req: number;
+  /** Execution number within the request (a retry gets a new one). */
+  readonly exe: number;
+  readonly db: string;
+  readonly env: string;
+  readonly op: OperationClass;
+  /** Lower-case hex SHA-256 of the exact SQL text (UTF-8). */
+  readonly sql_sha256: string;
+  /** The agent that claimed the job; no other agent may use the token. */
+  readonly agent: string;
+  /** Issued-at and expiry, seconds since the epoch (RFC 7519 NumericDate). */
+  readonly iat: number;
+  readonly exp: number;
+}
+
+export type TokenInput = Omit<ExecutionClaims, "ver" | "kid">;
+
+/** Signs the claims with `key`; refuses a lifetime over five minutes. */
+export function signExecutionToken(key: SigningKey, input: TokenInput): string {
+  if (input.exp <= input.iat || input.exp - input.iat > MAX_TOKEN_LIFETIME_SECONDS) {
+    throw new RangeError(`token lifetime must be 1..${MAX_TOKEN_LIFETIME_SECONDS} seconds`);
+  }
+  const claims: ExecutionClaims = { ver: TOKEN_VERSION, kid: key.kid, ...input };
+  const header = base64url(
+    new TextEncoder().encode(canonicalJson({ alg: "EdDSA", kid: key.kid, typ: TOKEN_TYPE })),
+  );
+  const payload = base64url(new TextEncoder().encode(canonicalJson(claims)));
+  const signingInput = `${header}.${payload}`;
+  return `${signingInput}.${base64url(sign(key, new TextEncoder().encode(signingInput)))}`;
+}
+
+/** What the verifier checks the token against: the agent's own view of the world. */
+export interface VerifyContext {
+  /** Keys pinned in the agent's config, by key id. */
+  readonly keys: ReadonlyMap<string, PublicKey>;
+  /** Seconds since the epoch. */
+  readonly now: number;
+  /** The SQL text the agent was handed; its hash must match the token. */
+  readonly sql: string;
+  /** The agent's own id. */
+  readonly agentId: string;
+  /** Whether the agent may run `op` on `db`/`env` (its capability list). */
+  readonly allows: (db: string, env: string, op: OperationClass) => boolean;
+}
+
+export type VerifyResult =
+  | { readonly ok: true; readonly claims: ExecutionClaims }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+const refuse = (code: ErrorCode, message: string): VerifyResult => ({ ok: false, code, message });
+
+/**
+ * Verifies a token. Order matters: nothing from the payload is trusted before the signature
+ * checks out against a pinned key.
+ */
+export function verifyExecutionToken(token: string, ctx: VerifyContext): VerifyResult {
+  if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH)
+    return refuse("token.malformed", "token is not a string of sane length");
+  const parts = token.split(".");
+  if (parts.length !== 3) return refuse("token.malformed", "token must have three parts");
+  const [h, p, s] = parts as [string, string, string];
+  const header = decodeJson(h);
+  if (header === undefined) return refuse("token.malformed", "token header is not base64url JSON");
+  if (header.alg !== "EdDSA")
+    return refuse("token.bad_header", `token alg must be EdDSA, got ${String(header.alg)}`);
+  if (header.typ !== TOKEN_TYPE) return refuse("token.bad_header", `token typ must be ${TOKEN_TYPE}`);
+  if (Object.keys(header).some((k) => !["alg", "kid", "typ"].includes(k))) {
+    return refuse("token.bad_header", "token header has unexpected parameters");
+  }
+  const key = typeof header.kid === "string" ? ctx.keys.get(header.kid) : undefined;
+  if (key === undefined)
+    return refuse("token.unknown_key", `token key id ${String(header.kid)} is not pinned`);
+  const sig = fromBase64url(s);
+  if (sig === undefined || !verifySignature(key.publicKey, new TextEncoder().encode(`${h}.${p}`), sig)) {
+    return refuse("token.bad_signature", "token signature does not verify");
+  }
+  const claims = parseClaims(decodeJson(p));
+  if (claims === undefined) return refuse("token.malformed", "token claims are incomplete or mistyped");
+  if (claims.ver !== TOKEN_VERSION)
+    return refuse("token.malformed", `token version ${claims.ver} is not supported`);
+  if (claims.kid !== header.kid)
+    return refuse("token.bad_header", "token kid differs between header and claims");
+  if (claims.exp <= claims.iat || claims.exp - claims.iat > MAX_TOKEN_LIFETIME_SECONDS) {
+    return refuse("token.lifetime", "token lifetime exceeds five minutes");
+  }
+  if (claims.iat > ctx.now + MAX_CLOCK_SKEW_SECONDS)
+    return refuse("token.not_yet_valid", "token is issued in the future");
+  if (ctx.now >= claims.exp) return refuse("token.expired", "token has expired");
+  if (claims.agent !== ctx.agentId)
+    return refuse("token.agent_mismatch", "token was issued to another agent");
+  if (claims.sql_sha256 !== sha256Hex(ctx.sql))
+    return refuse("token.sql_mismatch", "SQL text does not match the token");
+  if (!ctx.allows(claims.db, claims.env, claims.op)) {
+    return refuse("token.capability", `this agent may not run ${claims.op} on ${claims.db}/${claims.env}`);
+  }
+  return { ok: true, claims };
+}
+
+function decodeJson(part: string): Record<string, unknown> | undefined {
+  const bytes = fromBase64url(part);
+  if (bytes === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const CLAIM_KEYS = [
+  "ver",
+  "jti",
+  "kid",
+  "req",
+  "exe",
+  "db",
+  "env",
+  "op",
+  "sql_sha256",
+  "agent",
+  "iat",
+  "exp",
+];
+
+function parseClaims(v: Record<string, unknown> | undefined): ExecutionClaims | undefined {
+  if (v === undefined || Object.keys(v).length !== CLAIM_KEYS.length) return undefined;
+  const int = (x: unknown): x is number => Number.isSafeInteger(x);
+  const str = (x: unknown): x is string => typeof x === "string" && x.length > 0 && x.length <= 256;
+  if (!int(v.ver) || !str(v.jti) || !str(v.kid) || !int(v.req) || !int(v.exe) || !str(v.db) || !str(v.env))
+    return undefined;
+  if (!isOperationClass(v.op) || typeof v.sql_sha256 !== "string" || !/^[0-9a-f]{64}$/.test(v.sql_sha256))
+    return undefined;
+  if (!str(v.agent) || !int(v.iat) || !int(v.exp)) return undefined;
+  return v as unknown as ExecutionClaims;
+}
