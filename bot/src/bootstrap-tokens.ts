@@ -1,0 +1,72 @@
+/**
+ * First-start credentials: an admin API token and one token per configured agent. Each is taken
+ * from the environment when set (DBWARD_ADMIN_TOKEN, DBWARD_AGENT_TOKEN_<ID>) or generated; a
+ * generated secret is returned once for the operator to copy, and only its hash is stored.
+ */
+import { appendAudit } from "./audit/audit-log.ts";
+import type { BotConfig } from "./config/bot-config.ts";
+import type { Clock, Random } from "./core/clock.ts";
+import { authenticateToken, hasLiveToken, issueToken, type TokenKind } from "./identity/api-tokens.ts";
+import { inTransaction } from "./store/in-transaction.ts";
+import type { Store } from "./store/open-store.ts";
+
+export interface BootstrapSecret {
+  readonly kind: TokenKind;
+  readonly subject: string;
+  readonly secret: string;
+}
+
+export function agentTokenEnvName(agentId: string): string {
+  return `DBWARD_AGENT_TOKEN_${agentId.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+}
+
+export async function bootstrapTokens(
+  store: Store,
+  config: BotConfig,
+  env: Readonly<Record<string, string | undefined>>,
+  deps: { clock: Clock; random: Random },
+): Promise<BootstrapSecret[]> {
+  const printed: BootstrapSecret[] = [];
+  const admin = config.bootstrap_admin ?? config.users.find((u) => u.roles.includes("admin"))?.id;
+  const wanted: { kind: TokenKind; subject: string; envName: string }[] = [
+    ...(admin === undefined
+      ? []
+      : [{ kind: "user" as const, subject: admin, envName: "DBWARD_ADMIN_TOKEN" }]),
+    ...config.agents.map((a) => ({
+      kind: "agent" as const,
+      subject: a.id,
+      envName: agentTokenEnvName(a.id),
+    })),
+  ];
+  for (const w of wanted) {
+    const fromEnv = env[w.envName];
+    const now = deps.clock.now();
+    if (fromEnv !== undefined && fromEnv !== "") {
+      if ((await authenticateToken(store, fromEnv, w.kind, now))?.subject === w.subject) continue;
+    } else if (await hasLiveToken(store, w.kind, w.subject)) {
+      continue;
+    }
+    const issued = await inTransaction(store, async (tx) => {
+      const t = await issueToken(tx, deps, {
+        kind: w.kind,
+        subject: w.subject,
+        name: "bootstrap",
+        ...(fromEnv ? { secret: fromEnv } : {}),
+      });
+      await appendAudit(
+        tx,
+        {
+          actor: "system",
+          action: "token.created",
+          target: `${w.kind}:${w.subject}`,
+          outcome: "success",
+          details: { token_id: t.id, name: "bootstrap", from_env: fromEnv !== undefined && fromEnv !== "" },
+        },
+        now,
+      );
+      return t;
+    });
+    if (!fromEnv) printed.push({ kind: w.kind, subject: w.subject, secret: issued.secret });
+  }
+  return printed;
+}

@@ -1,0 +1,157 @@
+/**
+ * The bot's configuration: parsed once at start from YAML into a frozen, typed object. Every bad
+ * or missing key is reported at once, by its path, and the bot refuses to start half-configured.
+ * Secrets never live here: they come from the environment (see env.ts).
+ */
+import { DbwardError, NAME_RULE, OPERATION_CLASSES, SQL_DIALECTS } from "@dbward/shared";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, `must be ${NAME_RULE}`);
+const nameOrWildcard = z.union([z.literal("*"), name]);
+
+export const ROLES = ["requester", "approver", "operator", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+const databaseSchema = z.strictObject({
+  name,
+  dialect: z.enum(SQL_DIALECTS),
+  environments: z.array(name).min(1),
+  description: z.string().max(200).optional(),
+});
+
+const workflowSchema = z
+  .strictObject({
+    name,
+    database: nameOrWildcard.default("*"),
+    environment: nameOrWildcard.default("*"),
+    operations: z.array(z.enum(OPERATION_CLASSES)).min(1).optional(),
+    auto_approve: z.boolean().default(false),
+    approvals: z.number().int().min(0).max(10).default(1),
+    approver_role: z.enum(ROLES).default("approver"),
+    allow_self_approval: z.boolean().default(false),
+  })
+  .refine((w) => w.auto_approve || w.approvals >= 1, {
+    message: "a workflow without auto_approve needs approvals >= 1",
+    path: ["approvals"],
+  });
+
+const userSchema = z.strictObject({
+  id: name,
+  name: z.string().min(1).max(100),
+  email: z.email().optional(),
+  slack_user_id: z
+    .string()
+    .regex(/^[UW][A-Z0-9]{2,20}$/, "must be a Slack user id such as U0123ABCD")
+    .optional(),
+  roles: z.array(z.enum(ROLES)).min(1),
+  groups: z.array(name).default([]),
+});
+
+const agentSchema = z.strictObject({ id: name });
+
+const executionSchema = z.strictObject({
+  statement_timeout_ms: z.number().int().min(100).max(3_600_000).default(30_000),
+  row_cap: z.number().int().min(1).max(1_000_000).default(1000),
+  /** How long a dispatched request waits for an agent before it goes back to approved. */
+  dispatch_timeout_ms: z.number().int().min(1000).max(3_600_000).default(60_000),
+  /** How long a pending request waits for approvals before it expires. */
+  pending_ttl_ms: z
+    .number()
+    .int()
+    .min(60_000)
+    .max(30 * 86_400_000)
+    .default(86_400_000),
+  /** Extra lease time on top of the statement timeout. */
+  lease_margin_ms: z.number().int().min(1000).max(600_000).default(30_000),
+});
+
+export const botConfigSchema = z.strictObject({
+  data_dir: z.string().min(1).optional(),
+  listen: z
+    .strictObject({
+      host: z.string().default("127.0.0.1"),
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .default({ host: "127.0.0.1", port: 8080 }),
+  databases: z.array(databaseSchema).min(1),
+  workflows: z.array(workflowSchema).min(1),
+  users: z.array(userSchema).default([]),
+  agents: z.array(agentSchema).default([]),
+  bootstrap_admin: name.optional(),
+  execution: executionSchema.default(executionSchema.parse({})),
+});
+
+export type BotConfig = Readonly<z.infer<typeof botConfigSchema>>;
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
+export type WorkflowConfig = z.infer<typeof workflowSchema>;
+export type UserConfig = z.infer<typeof userSchema>;
+
+/** Parses and validates YAML text; throws `config.invalid` listing every problem by key path. */
+export function parseBotConfig(text: string, source = "bot config"): BotConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new DbwardError("config.invalid", `${source}: not valid YAML: ${(err as Error).message}`);
+  }
+  const result = botConfigSchema.safeParse(raw ?? {});
+  const problems = result.success ? crossCheck(result.data) : result.error.issues.map(formatIssue);
+  if (problems.length > 0 || !result.success) {
+    throw new DbwardError(
+      "config.invalid",
+      `${source} is invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+      {
+        problems,
+      },
+    );
+  }
+  return deepFreeze(result.data);
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length === 0 ? "(top level)" : issue.path.map(String).join(".");
+  return `${path}: ${issue.message}`;
+}
+
+/** Checks that need the whole config: names that must exist or be unique. */
+function crossCheck(c: z.infer<typeof botConfigSchema>): string[] {
+  const problems: string[] = [];
+  const dbs = new Map(c.databases.map((d) => [d.name, d]));
+  duplicates(c.databases.map((d) => d.name)).forEach((n) => problems.push(`databases: duplicate name ${n}`));
+  duplicates(c.workflows.map((w) => w.name)).forEach((n) => problems.push(`workflows: duplicate name ${n}`));
+  duplicates(c.users.map((u) => u.id)).forEach((n) => problems.push(`users: duplicate id ${n}`));
+  duplicates(c.users.flatMap((u) => (u.slack_user_id ? [u.slack_user_id] : []))).forEach((n) =>
+    problems.push(`users: Slack user id ${n} is linked to more than one user`),
+  );
+  duplicates(c.agents.map((a) => a.id)).forEach((n) => problems.push(`agents: duplicate id ${n}`));
+  c.workflows.forEach((w, i) => {
+    const db = w.database === "*" ? undefined : dbs.get(w.database);
+    if (w.database !== "*" && db === undefined) {
+      problems.push(`workflows.${i}.database: unknown database ${w.database}`);
+    }
+    if (db !== undefined && w.environment !== "*" && !db.environments.includes(w.environment)) {
+      problems.push(`workflows.${i}.environment: database ${db.name} has no environment ${w.environment}`);
+    }
+  });
+  if (c.bootstrap_admin !== undefined) {
+    const admin = c.users.find((u) => u.id === c.bootstrap_admin);
+    if (admin === undefined) problems.push(`bootstrap_admin: no user ${c.bootstrap_admin}`);
+    else if (!admin.roles.includes("admin"))
+      problems.push(`bootstrap_admin: user ${admin.id} lacks the admin role`);
+  }
+  return problems;
+}
+
+function duplicates(values: string[]): string[] {
+  const seen = new Set<string>();
+  return [...new Set(values.filter((v) => seen.size === seen.add(v).size))];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}

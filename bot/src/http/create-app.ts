@@ -1,0 +1,44 @@
+/** The bot's Express application: body limits, routes, and the one error mapper. */
+import { MAX_REQUEST_BODY_BYTES, MAX_RESULT_BODY_BYTES } from "@dbward/shared";
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import type { BotContext } from "../use-cases/bot-context.ts";
+import { toHttpError } from "./error-mapper.ts";
+import { adminRoutes } from "./routes-admin.ts";
+import { agentRoutes } from "./routes-agent.ts";
+import { requestRoutes } from "./routes-requests.ts";
+
+export interface AppOptions {
+  /** Mounted before the JSON parser: Bolt reads its own raw body to check Slack's signature. */
+  readonly beforeJson?: (app: Express) => void;
+  readonly onError?: (err: unknown, req: Request) => void;
+}
+
+export function createApp(ctx: BotContext, options: AppOptions = {}): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.use((_req, res, next) => {
+    res.set({
+      "x-content-type-options": "nosniff",
+      "cache-control": "no-store",
+      "referrer-policy": "no-referrer",
+    });
+    next();
+  });
+  options.beforeJson?.(app);
+  // Results get a larger limit; body-parser skips a body that is already parsed, so the general
+  // 100 KB limit below applies to everything else (SECURITY.md: flooding).
+  app.use("/api/agent/jobs/:job/result", express.json({ limit: MAX_RESULT_BODY_BYTES }));
+  app.use(express.json({ limit: MAX_REQUEST_BODY_BYTES }));
+  app.use(agentRoutes(ctx));
+  app.use(requestRoutes(ctx));
+  app.use(adminRoutes(ctx));
+  app.use((_req, res) => {
+    res.status(404).json({ error: { code: "request.not_found", message: "no such endpoint" } });
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const { status, body } = toHttpError(err);
+    if (status >= 500) options.onError?.(err, req);
+    res.status(status).json(body);
+  });
+  return app;
+}

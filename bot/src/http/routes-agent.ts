@@ -1,0 +1,33 @@
+/** Agent routes: poll, claim, heartbeat, result. Only agent tokens reach these. */
+import { Router } from "express";
+import type { BotContext } from "../use-cases/bot-context.ts";
+import { claimJob } from "../use-cases/claim-job.ts";
+import { heartbeatJob } from "../use-cases/heartbeat-job.ts";
+import { pollJobs } from "../use-cases/poll-jobs.ts";
+import { submitResult } from "../use-cases/submit-result.ts";
+import { authenticateAgent } from "./authenticate.ts";
+import { bodyOf } from "./routes-requests.ts";
+
+export function agentRoutes(ctx: BotContext): Router {
+  const r = Router();
+  r.post("/api/agent/poll", async (req, res) => {
+    const agentId = await authenticateAgent(ctx, req);
+    const gone = new AbortController();
+    res.on("close", () => gone.abort());
+    const answer = await pollJobs(ctx, agentId, bodyOf(req), gone.signal);
+    if (!gone.signal.aborted) res.json(answer);
+  });
+  r.post("/api/agent/jobs/:job/claim", async (req, res) => {
+    const agentId = await authenticateAgent(ctx, req);
+    res.json(await claimJob(ctx, agentId, req.params.job));
+  });
+  r.post("/api/agent/jobs/:job/heartbeat", async (req, res) => {
+    const agentId = await authenticateAgent(ctx, req);
+    res.json(await heartbeatJob(ctx, agentId, req.params.job));
+  });
+  r.post("/api/agent/jobs/:job/result", async (req, res) => {
+    const agentId = await authenticateAgent(ctx, req);
+    res.json(await submitResult(ctx, agentId, req.params.job, req.body));
+  });
+  return r;
+}

@@ -1,0 +1,5 @@
+export { parseBotConfig, type BotConfig } from "./config/bot-config.ts";
+export { startBot, type RunningBot, type StartBotOptions } from "./main.ts";
+export { openStore, openStoreFile, STORE_FILE } from "./store/open-store.ts";
+export { verifyAuditStore, listAudit } from "./audit/audit-log.ts";
+export { agentTokenEnvName } from "./bootstrap-tokens.ts";

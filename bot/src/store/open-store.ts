@@ -1,0 +1,83 @@
+/**
+ * Opens the embedded SQLite state store: one file under the data directory, WAL journal, a busy
+ * timeout, and every Kysely transaction begun IMMEDIATE so that two writers (two bot processes on
+ * one file, or a bot and a CLI) serialise at BEGIN instead of failing at COMMIT — the audit chain
+ * append reads the chain's head inside the transaction, and a deferred BEGIN would let two
+ * writers read the same head and fork the chain.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import {
+  CompiledQuery,
+  Kysely,
+  SqliteAdapter,
+  SqliteDriver,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type SqliteDialectConfig,
+} from "kysely";
+import type { Database } from "./tables.ts";
+
+export const SCHEMA_VERSION = 1;
+export const STORE_FILE = "dbward.sqlite";
+const SCHEMA_PATH = new URL("../../../schema.sql", import.meta.url);
+
+export type Store = Kysely<Database>;
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
+}
+
+class ImmediateSqliteDialect implements Dialect {
+  constructor(private readonly config: SqliteDialectConfig) {}
+  createDriver = () => new ImmediateSqliteDriver(this.config);
+  createQueryCompiler = () => new SqliteQueryCompiler();
+  createAdapter = () => new SqliteAdapter();
+  createIntrospector = (db: Kysely<unknown>) => new SqliteIntrospector(db);
+}
+
+export interface OpenStoreOptions {
+  /** Open without applying the schema and refuse writes (offline audit verification). */
+  readonly readonly?: boolean;
+}
+
+/** Opens (and on first use creates) the store at `<dataDir>/dbward.sqlite`. */
+export function openStore(dataDir: string, options: OpenStoreOptions = {}): Store {
+  return openStoreFile(join(dataDir, STORE_FILE), options);
+}
+
+export function openStoreFile(file: string, options: OpenStoreOptions = {}): Store {
+  const sqlite = new SqliteDatabase(file, {
+    readonly: options.readonly ?? false,
+    fileMustExist: options.readonly ?? false,
+  });
+  sqlite.pragma("busy_timeout = 5000");
+  if (!options.readonly) {
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("synchronous = NORMAL");
+    sqlite.pragma("foreign_keys = ON");
+    applySchema(sqlite);
+  }
+  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+}
+
+/** Applies schema.sql to a store that has none, in one transaction; refuses a newer store. */
+function applySchema(sqlite: SqliteDatabase.Database): void {
+  const hasVersion = sqlite
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
+    .get();
+  if (hasVersion === undefined) {
+    sqlite.transaction(() => sqlite.exec(readFileSync(SCHEMA_PATH, "utf8"))).immediate();
+  }
+  const row = sqlite.prepare("SELECT MAX(version) AS v FROM schema_version").get() as { v: number | null };
+  if ((row.v ?? 0) > SCHEMA_VERSION) {
+    throw new Error(
+      `the state store is at schema version ${row.v}, newer than this dbward (${SCHEMA_VERSION}); upgrade dbward`,
+    );
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Requests, approvals and executions in the state store: plain functions over a Kysely handle
+ * (or a transaction). Status writes are compare-and-set on the old status; nothing here decides
+ * whether a transition is allowed (core/request-state.ts does).
+ */
+import {
+  isOperationClass,
+  isRequestStatus,
+  type OperationClass,
+  type RequestId,
+  type RequestStatus,
+  type SqlReview,
+} from "@dbward/shared";
+import type { Kysely, Selectable } from "kysely";
+import type { WorkflowSnapshot } from "../core/workflow.ts";
+import type { Tx } from "./in-transaction.ts";
+import type { Database, ExecutionsTable } from "./tables.ts";
+
+type Db = Kysely<Database> | Tx;
+
+export interface RequestRecord {
+  readonly id: RequestId;
+  readonly status: RequestStatus;
+  readonly requester: string;
+  readonly database: string;
+  readonly environment: string;
+  readonly operation: OperationClass;
+  readonly sql: string;
+  readonly sqlSha256: string;
+  readonly reason: string;
+  readonly review: SqlReview;
+  readonly workflow: WorkflowSnapshot;
+  readonly statusReason: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly dispatchedAt: string | null;
+  readonly expiresAt: string;
+}
+
+export interface ApprovalRecord {
+  readonly approver: string;
+  readonly decision: "approved" | "rejected";
+  readonly comment: string | null;
+  readonly createdAt: string;
+}
+
+export type ExecutionRecord = Readonly<Omit<ExecutionsTable, "cancel_requested">> & {
+  readonly cancel_requested: number;
+};
+
+export async function insertRequest(
+  tx: Tx,
+  r: Omit<RequestRecord, "id" | "status" | "statusReason" | "updatedAt" | "dispatchedAt">,
+): Promise<RequestId> {
+  const row = await tx
+    .insertInto("requests")
+    .values({
+      status: "pending_approval",
+      requester: r.requester,
+      database_name: r.database,
+      environment: r.environment,
+      operation: r.operation,
+      sql_text: r.sql,
+      sql_sha256: r.sqlSha256,
+      reason: r.reason,
+      review_json: JSON.stringify(r.review),
+      workflow_json: JSON.stringify(r.workflow),
+      status_reason: null,
+      created_at: r.createdAt,
+      updated_at: r.createdAt,
+      dispatched_at: null,
+      expires_at: r.expiresAt,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id as RequestId;
+}
+
+export async function findRequest(db: Db, id: RequestId): Promise<RequestRecord | undefined> {
+  const row = await db.selectFrom("requests").selectAll().where("id", "=", id).executeTakeFirst();
+  return row === undefined ? undefined : toRecord(row);
+}
+
+export interface RequestFilter {
+  readonly requester?: string;
+  readonly statuses?: readonly RequestStatus[];
+  readonly limit?: number;
+}
+
+export async function listRequests(db: Db, f: RequestFilter = {}): Promise<RequestRecord[]> {
+  let q = db
+    .selectFrom("requests")
+    .selectAll()
+    .orderBy("id", "desc")
+    .limit(Math.min(f.limit ?? 50, 500));
+  if (f.requester !== undefined) q = q.where("requester", "=", f.requester);
+  if (f.statuses !== undefined && f.statuses.length > 0) q = q.where("status", "in", [...f.statuses]);
+  return (await q.execute()).map(toRecord);
+}
+
+/** Compare-and-set: moves the request only if it is still in `from`. */
+export async function casRequestStatus(
+  tx: Tx,
+  id: RequestId,
+  from: RequestStatus,
+  to: RequestStatus,
+  set: { statusReason?: string | null; dispatchedAt?: string | null; updatedAt: string },
+): Promise<boolean> {
+  const result = await tx
+    .updateTable("requests")
+    .set({
+      status: to,
+      updated_at: set.updatedAt,
+      ...(set.statusReason !== undefined ? { status_reason: set.statusReason } : {}),
+      ...(set.dispatchedAt !== undefined ? { dispatched_at: set.dispatchedAt } : {}),
+    })
+    .where("id", "=", id)
+    .where("status", "=", from)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+export async function listApprovals(db: Db, id: RequestId): Promise<ApprovalRecord[]> {
+  const rows = await db
+    .selectFrom("approvals")
+    .selectAll()
+    .where("request_id", "=", id)
+    .orderBy("created_at")
+    .execute();
+  return rows.map((r) => ({
+    approver: r.approver,
+    decision: r.decision,
+    comment: r.comment,
+    createdAt: r.created_at,
+  }));
+}
+
+export async function insertApproval(tx: Tx, id: RequestId, a: ApprovalRecord): Promise<void> {
+  await tx
+    .insertInto("approvals")
+    .values({
+      request_id: id,
+      approver: a.approver,
+      decision: a.decision,
+      comment: a.comment,
+      created_at: a.createdAt,
+    })
+    .execute();
+}
+
+export async function listExecutions(db: Db, id: RequestId): Promise<ExecutionRecord[]> {
+  return db.selectFrom("executions").selectAll().where("request_id", "=", id).orderBy("number").execute();
+}
+
+export async function findExecution(db: Db, jobId: string): Promise<ExecutionRecord | undefined> {
+  return db.selectFrom("executions").selectAll().where("id", "=", jobId).executeTakeFirst();
+}
+
+function toRecord(r: Selectable<Database["requests"]>): RequestRecord {
+  if (!isRequestStatus(r.status) || !isOperationClass(r.operation)) {
+    throw new Error(`request ${r.id} has an unknown status or operation in the store`);
+  }
+  return {
+    id: r.id as RequestId,
+    status: r.status,
+    requester: r.requester,
+    database: r.database_name,
+    environment: r.environment,
+    operation: r.operation,
+    sql: r.sql_text,
+    sqlSha256: r.sql_sha256,
+    reason: r.reason,
+    review: JSON.parse(r.review_json) as SqlReview,
+    workflow: JSON.parse(r.workflow_json) as WorkflowSnapshot,
+    statusReason: r.status_reason,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    dispatchedAt: r.dispatched_at,
+    expiresAt: r.expires_at,
+  };
+}

@@ -1,0 +1,108 @@
+/** Kysely's view of schema.sql. Keep in step with it; store/schema.test.ts checks the two agree. */
+import type { Generated } from "kysely";
+
+export interface UsersTable {
+  id: string;
+  display_name: string;
+  email: string | null;
+  slack_user_id: string | null;
+  roles: string;
+  groups_json: string;
+  status: "active" | "suspended";
+  source: "config" | "admin" | "oidc";
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  kind: "user" | "agent";
+  subject: string;
+  name: string;
+  prefix: string;
+  secret_sha256: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface RequestsTable {
+  id: Generated<number>;
+  status: string;
+  requester: string;
+  database_name: string;
+  environment: string;
+  operation: string;
+  sql_text: string;
+  sql_sha256: string;
+  reason: string;
+  review_json: string;
+  workflow_json: string;
+  status_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  dispatched_at: string | null;
+  expires_at: string;
+}
+
+export interface ApprovalsTable {
+  request_id: number;
+  approver: string;
+  decision: "approved" | "rejected";
+  comment: string | null;
+  created_at: string;
+}
+
+export interface ExecutionsTable {
+  id: string;
+  request_id: number;
+  number: number;
+  agent_id: string;
+  token_id: string;
+  status: string;
+  claimed_at: string;
+  lease_expires_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  row_count: number | null;
+  affected_rows: number | null;
+  result_json: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  cancel_requested: Generated<number>;
+}
+
+export interface AgentsTable {
+  id: string;
+  last_seen_at: string;
+  capabilities_json: string;
+}
+
+export interface AuditEventsTable {
+  seq: number;
+  time: string;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface SchemaVersionTable {
+  version: number;
+  applied_at: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  requests: RequestsTable;
+  approvals: ApprovalsTable;
+  executions: ExecutionsTable;
+  agents: AgentsTable;
+  audit_events: AuditEventsTable;
+  schema_version: SchemaVersionTable;
+}

@@ -1,0 +1,110 @@
+/**
+ * An agent claims a dispatched request. Exactly one claim wins (compare-and-set on `dispatched`
+ * inside an IMMEDIATE transaction); the winner gets the SQL and a token signed for it alone,
+ * bound to the SQL's hash, the database, environment and operation, for at most five minutes.
+ */
+import {
+  DbwardError,
+  MAX_TOKEN_LIFETIME_SECONDS,
+  parseRequestId,
+  signExecutionToken,
+  type AgentCapability,
+  type ClaimResponse,
+  type RequestId,
+} from "@dbward/shared";
+import { inTransaction } from "../store/in-transaction.ts";
+import { listExecutions } from "../store/requests-repo.ts";
+import { capabilityAllows } from "./agent-capabilities.ts";
+import { applyTransition } from "./apply-transition.ts";
+import type { BotContext } from "./bot-context.ts";
+import { findRequestOrThrow } from "./find-request-or-throw.ts";
+
+export const HEARTBEAT_INTERVAL_MS = 5000;
+
+export function parseJobId(jobId: string): { requestId: RequestId; number: number } {
+  const m = /^([1-9][0-9]{0,14})-([1-9][0-9]{0,5})$/.exec(jobId);
+  const requestId = parseRequestId(m?.[1]);
+  if (m?.[2] === undefined || requestId === undefined)
+    throw new DbwardError("job.not_found", `no job ${jobId}`);
+  return { requestId, number: Number(m[2]) };
+}
+
+export async function claimJob(ctx: BotContext, agentId: string, jobId: string): Promise<ClaimResponse> {
+  const { requestId, number } = parseJobId(jobId);
+  const exec = ctx.config().execution;
+  return inTransaction(ctx.store, async (tx) => {
+    const request = await findRequestOrThrow(tx, requestId);
+    const agent = await tx
+      .selectFrom("agents")
+      .select("capabilities_json")
+      .where("id", "=", agentId)
+      .executeTakeFirst();
+    const caps = JSON.parse(agent?.capabilities_json ?? "[]") as AgentCapability[];
+    if (!capabilityAllows(caps, request.database, request.environment, request.operation)) {
+      throw new DbwardError(
+        "auth.forbidden",
+        `agent ${agentId} has not declared ${request.operation} on ${request.database}/${request.environment}`,
+      );
+    }
+    if (request.status !== "dispatched" || (await listExecutions(tx, request.id)).length + 1 !== number) {
+      throw new DbwardError("request.invalid_transition", `job ${jobId} is no longer available`);
+    }
+    const now = ctx.clock.now();
+    const iat = Math.floor(now.getTime() / 1000);
+    const tokenId = ctx.random.secret(16);
+    const token = signExecutionToken(ctx.signingKey, {
+      jti: tokenId,
+      req: request.id,
+      exe: number,
+      db: request.database,
+      env: request.environment,
+      op: request.operation,
+      sql_sha256: request.sqlSha256,
+      agent: agentId,
+      iat,
+      exp: iat + MAX_TOKEN_LIFETIME_SECONDS,
+    });
+    const leaseExpiresAt = new Date(now.getTime() + exec.lease_margin_ms).toISOString();
+    await tx
+      .insertInto("executions")
+      .values({
+        id: jobId,
+        request_id: request.id,
+        number,
+        agent_id: agentId,
+        token_id: tokenId,
+        status: "running",
+        claimed_at: now.toISOString(),
+        lease_expires_at: leaseExpiresAt,
+        finished_at: null,
+        duration_ms: null,
+        row_count: null,
+        affected_rows: null,
+        result_json: null,
+        error_code: null,
+        error_message: null,
+      })
+      .execute();
+    await applyTransition(tx, request, {
+      event: "claim",
+      actor: `agent:${agentId}`,
+      action: "request.claimed",
+      now,
+      details: { execution: number, token_id: tokenId, key_id: ctx.signingKey.kid },
+    });
+    return {
+      job_id: jobId,
+      request_id: request.id,
+      execution: number,
+      token,
+      sql: request.sql,
+      database: request.database,
+      environment: request.environment,
+      operation: request.operation,
+      lease_expires_at: leaseExpiresAt,
+      heartbeat_interval_ms: HEARTBEAT_INTERVAL_MS,
+      statement_timeout_ms: exec.statement_timeout_ms,
+      row_cap: exec.row_cap,
+    };
+  });
+}

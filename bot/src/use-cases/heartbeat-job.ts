@@ -1,0 +1,45 @@
+/**
+ * An agent's heartbeat extends its lease while the query runs, and carries cancellation back.
+ * The lease never outlives the statement timeout plus the margin: a query the agent should have
+ * stopped cannot keep its lease by heartbeating.
+ */
+import { DbwardError, type HeartbeatResponse, type RequestId } from "@dbward/shared";
+import type { ExecutionRecord } from "../store/requests-repo.ts";
+import { findExecution, findRequest } from "../store/requests-repo.ts";
+import type { BotContext } from "./bot-context.ts";
+
+export async function heartbeatJob(
+  ctx: BotContext,
+  agentId: string,
+  jobId: string,
+): Promise<HeartbeatResponse> {
+  const exe = await findOwnExecution(ctx, agentId, jobId);
+  if (exe.status !== "running")
+    throw new DbwardError("job.lease_lost", `job ${jobId} is ${exe.status}; stop working on it`);
+  const request = await findRequest(ctx.store, exe.request_id as RequestId);
+  const cancel = exe.cancel_requested === 1 || request?.status === "cancelled";
+  const { statement_timeout_ms, lease_margin_ms } = ctx.config().execution;
+  const now = ctx.clock.now().getTime();
+  const ceiling = Date.parse(exe.claimed_at) + statement_timeout_ms + lease_margin_ms;
+  const lease = new Date(Math.min(now + lease_margin_ms, ceiling)).toISOString();
+  const updated = await ctx.store
+    .updateTable("executions")
+    .set({ lease_expires_at: lease })
+    .where("id", "=", jobId)
+    .where("status", "=", "running")
+    .executeTakeFirst();
+  if (updated.numUpdatedRows !== 1n) throw new DbwardError("job.lease_lost", `job ${jobId} lost its lease`);
+  return { lease_expires_at: lease, cancel };
+}
+
+/** The execution, if this agent holds it; another agent's job looks like no job at all. */
+export async function findOwnExecution(
+  ctx: BotContext,
+  agentId: string,
+  jobId: string,
+): Promise<ExecutionRecord> {
+  const exe = await findExecution(ctx.store, jobId);
+  if (exe === undefined || exe.agent_id !== agentId)
+    throw new DbwardError("job.not_found", `no job ${jobId} for this agent`);
+  return exe;
+}

@@ -1,0 +1,95 @@
+/**
+ * An agent's long poll: record what it says it can run, then answer as soon as a request it can
+ * run is dispatched (JobSignal), or when the wait runs out. An agent is only ever offered jobs
+ * inside its declared capabilities (SECURITY.md: fake agent).
+ */
+import {
+  DbwardError,
+  MAX_POLL_WAIT_MS,
+  type AgentCapability,
+  type JobOffer,
+  type PollResponse,
+} from "@dbward/shared";
+import { inTransaction } from "../store/in-transaction.ts";
+import { listExecutions, listRequests, type RequestRecord } from "../store/requests-repo.ts";
+import { applyTransition } from "./apply-transition.ts";
+import type { BotContext } from "./bot-context.ts";
+import { capabilityAllows, parseCapabilities } from "./agent-capabilities.ts";
+import { findRequestOrThrow } from "./find-request-or-throw.ts";
+
+const MAX_OFFERS = 10;
+/** Re-check the store at least this often, for work dispatched by another bot instance. */
+const RECHECK_MS = 1000;
+
+export async function pollJobs(
+  ctx: BotContext,
+  agentId: string,
+  body: { capabilities?: unknown; wait_ms?: unknown },
+  signal?: AbortSignal,
+): Promise<PollResponse> {
+  const caps = parseCapabilities(body.capabilities);
+  const wait =
+    typeof body.wait_ms === "number" && Number.isFinite(body.wait_ms)
+      ? Math.max(0, Math.min(body.wait_ms, MAX_POLL_WAIT_MS))
+      : 0;
+  await recordAgent(ctx, agentId, caps);
+  const deadline = ctx.clock.now().getTime() + wait;
+  for (;;) {
+    const jobs = await findOffers(ctx, caps);
+    const remaining = deadline - ctx.clock.now().getTime();
+    if (jobs.length > 0 || remaining <= 0 || signal?.aborted === true) return { jobs };
+    await ctx.jobs.wait(Math.min(remaining, RECHECK_MS), signal);
+  }
+}
+
+async function recordAgent(ctx: BotContext, agentId: string, caps: AgentCapability[]): Promise<void> {
+  const now = ctx.clock.now().toISOString();
+  const capabilities_json = JSON.stringify(caps);
+  await ctx.store
+    .insertInto("agents")
+    .values({ id: agentId, last_seen_at: now, capabilities_json })
+    .onConflict((oc) => oc.column("id").doUpdateSet({ last_seen_at: now, capabilities_json }))
+    .execute();
+}
+
+async function findOffers(ctx: BotContext, caps: AgentCapability[]): Promise<JobOffer[]> {
+  const candidates = (await listRequests(ctx.store, { statuses: ["dispatched", "approved"], limit: 200 }))
+    .filter((r) => capabilityAllows(caps, r.database, r.environment, r.operation))
+    .reverse()
+    .slice(0, MAX_OFFERS);
+  const offers: JobOffer[] = [];
+  for (const r of candidates) {
+    const dispatched = r.status === "approved" ? await redispatch(ctx, r) : r;
+    if (dispatched?.status !== "dispatched") continue;
+    const next = (await listExecutions(ctx.store, r.id)).length + 1;
+    offers.push({
+      job_id: `${r.id}-${next}`,
+      request_id: r.id,
+      database: r.database,
+      environment: r.environment,
+      operation: r.operation,
+    });
+  }
+  return offers;
+}
+
+/** An approved request that timed out waiting is offered again once a capable agent asks. */
+async function redispatch(ctx: BotContext, r: RequestRecord): Promise<RequestRecord | undefined> {
+  try {
+    return await inTransaction(ctx.store, async (tx) => {
+      const fresh = await findRequestOrThrow(tx, r.id);
+      if (fresh.status !== "approved") return fresh;
+      return applyTransition(tx, fresh, {
+        event: "dispatch",
+        actor: "system",
+        action: "request.dispatched",
+        now: ctx.clock.now(),
+        details: { redispatch: true },
+      });
+    });
+  } catch (err) {
+    // Lost a race with a cancel or another poll: the request is simply not offered this time.
+    if (err instanceof DbwardError && err.code === "request.invalid_transition") return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Reading requests and results, with the visibility rules: a requester sees their own; approvers,
+ * operators and admins see all; results go to the requester and to roles allowed to read any.
+ */
+import {
+  DbwardError,
+  type ExecutionView,
+  type RequestId,
+  type RequestStatus,
+  type RequestView,
+  type ResultTable,
+  type ResultView,
+} from "@dbward/shared";
+import { hasPermission } from "../core/permissions.ts";
+import {
+  listApprovals,
+  listExecutions,
+  listRequests,
+  type ExecutionRecord,
+  type RequestRecord,
+} from "../store/requests-repo.ts";
+import type { BotContext } from "./bot-context.ts";
+import type { UserCaller } from "./caller.ts";
+import { findRequestOrThrow } from "./find-request-or-throw.ts";
+
+export async function getRequest(ctx: BotContext, caller: UserCaller, id: RequestId): Promise<RequestView> {
+  const r = await findRequestOrThrow(ctx.store, id);
+  if (r.requester !== caller.user.id && !hasPermission(caller.user.roles, "request.view_all")) {
+    // Not yours and not allowed to see others': indistinguishable from a missing request.
+    throw new DbwardError("request.not_found", `there is no request #${id}`);
+  }
+  return toRequestView(ctx, r);
+}
+
+export async function listVisibleRequests(
+  ctx: BotContext,
+  caller: UserCaller,
+  filter: { mine?: boolean; statuses?: RequestStatus[]; limit?: number },
+): Promise<RequestView[]> {
+  const all = hasPermission(caller.user.roles, "request.view_all") && filter.mine !== true;
+  const records = await listRequests(ctx.store, {
+    ...(all ? {} : { requester: caller.user.id }),
+    ...(filter.statuses ? { statuses: filter.statuses } : {}),
+    ...(filter.limit !== undefined ? { limit: filter.limit } : {}),
+  });
+  return Promise.all(records.map((r) => toRequestView(ctx, r)));
+}
+
+export async function getResult(ctx: BotContext, caller: UserCaller, id: RequestId): Promise<ResultView> {
+  const r = await findRequestOrThrow(ctx.store, id);
+  if (r.requester !== caller.user.id && !hasPermission(caller.user.roles, "result.read_any")) {
+    throw new DbwardError("auth.forbidden", "only the requester (or an operator) can read this result");
+  }
+  const exe = (await listExecutions(ctx.store, id)).filter((e) => e.status === "succeeded").at(-1);
+  if (exe === undefined)
+    throw new DbwardError(
+      "request.not_found",
+      `request #${id} has no successful execution yet (it is ${r.status})`,
+    );
+  const table: ResultTable =
+    exe.result_json === null
+      ? { columns: [], rows: [], row_count: exe.row_count ?? 0, truncated: false }
+      : (JSON.parse(exe.result_json) as ResultTable);
+  return { ...table, request_id: r.id, execution: exe.number, duration_ms: exe.duration_ms ?? 0 };
+}
+
+export async function toRequestView(ctx: BotContext, r: RequestRecord): Promise<RequestView> {
+  const [approvals, executions] = await Promise.all([
+    listApprovals(ctx.store, r.id),
+    listExecutions(ctx.store, r.id),
+  ]);
+  return {
+    id: r.id,
+    status: r.status,
+    requester: r.requester,
+    database: r.database,
+    environment: r.environment,
+    operation: r.operation,
+    sql: r.sql,
+    sql_sha256: r.sqlSha256,
+    reason: r.reason,
+    review: { class: r.review.class, risk: r.review.risk, findings: [...r.review.findings] },
+    workflow: {
+      name: r.workflow.name,
+      required_approvals: r.workflow.required_approvals,
+      approver_role: r.workflow.approver_role,
+      auto_approve: r.workflow.auto_approve,
+    },
+    approvals: approvals.map((a) => ({
+      approver: a.approver,
+      decision: a.decision,
+      comment: a.comment,
+      at: a.createdAt,
+    })),
+    executions: executions.map(toExecutionView),
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+    status_reason: r.statusReason,
+  };
+}
+
+function toExecutionView(e: ExecutionRecord): ExecutionView {
+  return {
+    number: e.number,
+    agent: e.agent_id,
+    status: e.status as ExecutionView["status"],
+    started_at: e.claimed_at,
+    finished_at: e.finished_at,
+    row_count: e.row_count ?? e.affected_rows,
+    duration_ms: e.duration_ms,
+    error: e.error_code === null ? null : { code: e.error_code, message: e.error_message ?? "" },
+  };
+}

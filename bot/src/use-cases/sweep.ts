@@ -1,0 +1,136 @@
+/**
+ * The background sweeper: time-driven transitions. Pending requests past their expiry expire;
+ * dispatched requests no agent claimed in time go back to approved; running executions whose
+ * lease ran out become lost — never re-run by themselves (SECURITY.md: crash mid-execution).
+ */
+import { DbwardError, type RequestId } from "@dbward/shared";
+import { appendAudit } from "../audit/audit-log.ts";
+import type { RequestEvent } from "../core/request-state.ts";
+import { inTransaction } from "../store/in-transaction.ts";
+import { applyTransition } from "./apply-transition.ts";
+import type { BotContext } from "./bot-context.ts";
+import { findRequestOrThrow } from "./find-request-or-throw.ts";
+
+export interface SweepReport {
+  expired: number;
+  undispatched: number;
+  lost: number;
+}
+
+export async function sweep(ctx: BotContext): Promise<SweepReport> {
+  const now = ctx.clock.now();
+  const iso = now.toISOString();
+  const dispatchCutoff = new Date(now.getTime() - ctx.config().execution.dispatch_timeout_ms).toISOString();
+  const report: SweepReport = { expired: 0, undispatched: 0, lost: 0 };
+
+  const expiring = await ctx.store
+    .selectFrom("requests")
+    .select("id")
+    .where("status", "=", "pending_approval")
+    .where("expires_at", "<=", iso)
+    .execute();
+  for (const { id } of expiring)
+    report.expired += await move(
+      ctx,
+      id as RequestId,
+      "expire",
+      "request.expired",
+      "no decision before the request expired",
+    );
+
+  const stale = await ctx.store
+    .selectFrom("requests")
+    .select("id")
+    .where("status", "=", "dispatched")
+    .where("dispatched_at", "<=", dispatchCutoff)
+    .execute();
+  for (const { id } of stale)
+    report.undispatched += await move(
+      ctx,
+      id as RequestId,
+      "dispatch_timeout",
+      "request.dispatch_timed_out",
+      null,
+    );
+
+  const leases = await ctx.store
+    .selectFrom("executions")
+    .select(["id", "request_id"])
+    .where("status", "=", "running")
+    .where("lease_expires_at", "<=", iso)
+    .execute();
+  for (const exe of leases) report.lost += await loseExecution(ctx, exe.id, exe.request_id as RequestId);
+
+  if (report.undispatched > 0) ctx.jobs.notify();
+  return report;
+}
+
+async function move(
+  ctx: BotContext,
+  id: RequestId,
+  event: RequestEvent,
+  action: string,
+  reason: string | null,
+): Promise<number> {
+  try {
+    await inTransaction(ctx.store, async (tx) => {
+      const r = await findRequestOrThrow(tx, id);
+      await applyTransition(tx, r, {
+        event,
+        actor: "system",
+        action,
+        now: ctx.clock.now(),
+        statusReason: reason,
+        outcome: "failure",
+      });
+    });
+  } catch (err) {
+    // Someone else moved it first (an approval, a claim): nothing to sweep.
+    if (err instanceof DbwardError && err.code === "request.invalid_transition") return 0;
+    throw err;
+  }
+  ctx.afterCommit({ requestId: id, action, actor: "system" });
+  return 1;
+}
+
+async function loseExecution(ctx: BotContext, jobId: string, requestId: RequestId): Promise<number> {
+  const now = ctx.clock.now();
+  const changed = await inTransaction(ctx.store, async (tx) => {
+    const r = await tx
+      .updateTable("executions")
+      .set({ status: "lost", finished_at: now.toISOString() })
+      .where("id", "=", jobId)
+      .where("status", "=", "running")
+      .where("lease_expires_at", "<=", now.toISOString())
+      .executeTakeFirst();
+    if (r.numUpdatedRows !== 1n) return false;
+    const request = await findRequestOrThrow(tx, requestId);
+    const details = { execution: jobId, note: "lease expired without a result; not re-run automatically" };
+    if (request.status === "running") {
+      await applyTransition(tx, request, {
+        event: "lose",
+        actor: "system",
+        action: "request.lost",
+        now,
+        statusReason: "the agent stopped reporting; the query may or may not have run",
+        outcome: "failure",
+        details,
+      });
+    } else {
+      await appendAudit(
+        tx,
+        {
+          actor: "system",
+          action: "execution.lost",
+          target: `request:${requestId}`,
+          outcome: "failure",
+          details,
+        },
+        now,
+      );
+    }
+    return true;
+  });
+  if (changed) ctx.afterCommit({ requestId, action: "request.lost", actor: "system" });
+  return changed ? 1 : 0;
+}

@@ -1,0 +1,110 @@
+-- dbward bot state schema (version 1). A fresh store applies this file as it is; later changes
+-- come as numbered migrations in bot/src/store/migrations.ts. Written in the SQL that SQLite and
+-- PostgreSQL share. Times are ISO 8601 UTC text; JSON columns hold canonical JSON text.
+
+CREATE TABLE IF NOT EXISTS schema_version (
+  version INTEGER PRIMARY KEY,
+  applied_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+  id TEXT PRIMARY KEY,
+  display_name TEXT NOT NULL,
+  email TEXT,
+  slack_user_id TEXT UNIQUE,
+  roles TEXT NOT NULL,               -- JSON array of role names
+  groups_json TEXT NOT NULL,         -- JSON array of group names
+  status TEXT NOT NULL CHECK (status IN ('active', 'suspended')),
+  source TEXT NOT NULL CHECK (source IN ('config', 'admin', 'oidc')),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+-- API and agent tokens: only a SHA-256 of the secret is kept, with a short prefix to find it.
+CREATE TABLE IF NOT EXISTS api_tokens (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('user', 'agent')),
+  subject TEXT NOT NULL,             -- user id or agent id
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  secret_sha256 TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  revoked_at TEXT,
+  last_used_at TEXT
+);
+CREATE INDEX IF NOT EXISTS api_tokens_prefix ON api_tokens (prefix);
+
+CREATE TABLE IF NOT EXISTS requests (
+  id INTEGER PRIMARY KEY,
+  status TEXT NOT NULL CHECK (status IN ('pending_approval', 'approved', 'dispatched', 'running', 'succeeded',
+    'failed', 'timed_out', 'lost', 'rejected', 'expired', 'cancelled')),
+  requester TEXT NOT NULL,
+  database_name TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  operation TEXT NOT NULL CHECK (operation IN ('read', 'write', 'ddl')),
+  sql_text TEXT NOT NULL,
+  sql_sha256 TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  review_json TEXT NOT NULL,
+  workflow_json TEXT NOT NULL,       -- the matched workflow, frozen at creation
+  status_reason TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  dispatched_at TEXT,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_status ON requests (status);
+CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester);
+
+CREATE TABLE IF NOT EXISTS approvals (
+  request_id INTEGER NOT NULL REFERENCES requests (id),
+  approver TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('approved', 'rejected')),
+  comment TEXT,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (request_id, approver)
+);
+
+CREATE TABLE IF NOT EXISTS executions (
+  id TEXT PRIMARY KEY,               -- '<request id>-<number>', the agent's job id
+  request_id INTEGER NOT NULL REFERENCES requests (id),
+  number INTEGER NOT NULL,
+  agent_id TEXT NOT NULL,
+  token_id TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'timed_out', 'lost', 'cancelled')),
+  claimed_at TEXT NOT NULL,
+  lease_expires_at TEXT NOT NULL,
+  finished_at TEXT,
+  duration_ms INTEGER,
+  row_count INTEGER,
+  affected_rows INTEGER,
+  result_json TEXT,
+  error_code TEXT,
+  error_message TEXT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (request_id, number)
+);
+CREATE INDEX IF NOT EXISTS executions_status ON executions (status);
+
+CREATE TABLE IF NOT EXISTS agents (
+  id TEXT PRIMARY KEY,
+  last_seen_at TEXT NOT NULL,
+  capabilities_json TEXT NOT NULL
+);
+
+-- The audit hash chain (shared/src/audit-chain.ts). Append-only.
+CREATE TABLE IF NOT EXISTS audit_events (
+  seq INTEGER PRIMARY KEY,
+  time TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  details TEXT NOT NULL,             -- canonical JSON
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+
+INSERT INTO schema_version (version, applied_at) SELECT 1, '1970-01-01T00:00:00.000Z'
+  WHERE NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 1);

@@ -1,0 +1,119 @@
+/**
+ * Starts a real bot (real SQLite file in a temp directory, real HTTP on loopback) for tests, with
+ * an admin token and API tokens for the users a test names.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseBotConfig, startBot, type RunningBot } from "@dbward/bot";
+import { pino } from "pino";
+
+export const TEST_CONFIG = `
+databases:
+  - name: shop
+    dialect: postgres
+    environments: [production, staging]
+  - name: legacy
+    dialect: mysql
+    environments: [production]
+  - name: demo
+    dialect: sqlite
+    environments: [local]
+workflows:
+  - name: reads-auto
+    operations: [read]
+    auto_approve: true
+  - name: writes-one-approver
+    database: "*"
+    environment: "*"
+    operations: [write]
+    approvals: 1
+  - name: shop-prod-writes
+    database: shop
+    environment: production
+    operations: [write, ddl]
+    approvals: 2
+users:
+  - { id: alice, name: Alice, roles: [requester] }
+  - { id: bob, name: Bob, roles: [approver] }
+  - { id: carol, name: Carol, roles: [approver] }
+  - { id: dave, name: Dave, roles: [requester, approver] }
+  - { id: olga, name: Olga, roles: [operator] }
+  - { id: root, name: Root, roles: [admin] }
+agents:
+  - id: agent-1
+  - id: agent-2
+execution:
+  dispatch_timeout_ms: 60000
+`;
+
+export interface BotHarness {
+  readonly bot: RunningBot;
+  readonly url: string;
+  readonly dataDir: string;
+  readonly adminToken: string;
+  readonly agentTokens: Readonly<Record<string, string>>;
+  /** An API token for a configured user, created through the admin API. */
+  tokenFor(user: string): Promise<string>;
+  call(
+    token: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown }>;
+  stop(): Promise<void>;
+}
+
+export async function startBotHarness(
+  configText = TEST_CONFIG,
+  opts: { dataDir?: string; sweepIntervalMs?: number } = {},
+): Promise<BotHarness> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "dbward-test-"));
+  const bot = await startBot({
+    config: parseBotConfig(configText),
+    dataDir: join(dataDir, "bot"),
+    env: {},
+    logger: pino({ level: "silent" }),
+    listen: { host: "127.0.0.1", port: 0 },
+    ...(opts.sweepIntervalMs !== undefined ? { sweepIntervalMs: opts.sweepIntervalMs } : {}),
+  });
+  const admin = bot.bootstrapSecrets.find((s) => s.kind === "user");
+  if (admin === undefined) throw new Error("test config has no admin");
+  const agentTokens = Object.fromEntries(
+    bot.bootstrapSecrets.filter((s) => s.kind === "agent").map((s) => [s.subject, s.secret]),
+  );
+  const call: BotHarness["call"] = async (token, method, path, body) => {
+    const res = await fetch(`${bot.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text === "" ? undefined : (JSON.parse(text) as unknown) };
+  };
+  const tokens = new Map<string, string>();
+  return {
+    bot,
+    url: bot.url,
+    dataDir,
+    adminToken: admin.secret,
+    agentTokens,
+    call,
+    async tokenFor(user) {
+      const known = tokens.get(user);
+      if (known !== undefined) return known;
+      const res = await call(admin.secret, "POST", "/api/tokens", { user, name: "test" });
+      if (res.status !== 201) throw new Error(`token for ${user}: ${JSON.stringify(res.body)}`);
+      const token = (res.body as { token: string }).token;
+      tokens.set(user, token);
+      return token;
+    },
+    async stop() {
+      await bot.close();
+      if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
