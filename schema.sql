@@ -48,9 +48,12 @@ CREATE TABLE IF NOT EXISTS requests (
   reason TEXT NOT NULL,
   review_json TEXT NOT NULL,
   workflow_json TEXT NOT NULL,       -- the matched workflow, frozen at creation
+  limits_json TEXT NOT NULL,         -- the execution policy (timeout, row cap), frozen at creation
+  break_glass_reason TEXT,           -- set when approval was skipped by break-glass
   status_reason TEXT,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
+  approved_at TEXT,
   dispatched_at TEXT,
   expires_at TEXT NOT NULL
 );
@@ -59,11 +62,13 @@ CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester);
 
 CREATE TABLE IF NOT EXISTS approvals (
   request_id INTEGER NOT NULL REFERENCES requests (id),
+  step INTEGER NOT NULL,             -- index into the snapshotted workflow's steps
   approver TEXT NOT NULL,
+  selector TEXT NOT NULL,            -- the selector this decision counted under (role:…, group:…, user:…)
   decision TEXT NOT NULL CHECK (decision IN ('approved', 'rejected')),
   comment TEXT,
   created_at TEXT NOT NULL,
-  PRIMARY KEY (request_id, approver)
+  PRIMARY KEY (request_id, step, approver)
 );
 
 CREATE TABLE IF NOT EXISTS executions (

@@ -3,3 +3,4 @@ export { startBot, type RunningBot, type StartBotOptions } from "./main.ts";
 export { openStore, openStoreFile, STORE_FILE } from "./store/open-store.ts";
 export { verifyAuditStore, listAudit } from "./audit/audit-log.ts";
 export { agentTokenEnvName } from "./bootstrap-tokens.ts";
+export { planRequest, type RequestPlan } from "./core/plan-request.ts";

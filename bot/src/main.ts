@@ -38,6 +38,8 @@ export interface RunningBot {
   readonly ctx: BotContext;
   readonly store: Store;
   readonly signingKey: SigningKey;
+  /** Swaps in a new config; an invalid one throws and the running config stays. */
+  reload(config: BotConfig): Promise<void>;
   /** Secrets generated at this start, to show the operator once. */
   readonly bootstrapSecrets: readonly BootstrapSecret[];
   close(): Promise<void>;
@@ -66,14 +68,17 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   }
   await syncConfigUsers(store, o.config.users, clock);
   const bootstrapSecrets = await bootstrapTokens(store, o.config, o.env, { clock, random });
+  let current = o.config;
+  const shutdown = new AbortController();
   const listeners: ((c: RequestChange) => void)[] = o.onChange ? [o.onChange] : [];
   const ctx: BotContext = {
     store,
-    config: () => o.config,
+    config: () => current,
     clock,
     random,
     signingKey: key,
     jobs: new JobSignal(),
+    shutdown: shutdown.signal,
     // Side effects after commit must never undo or block the change itself.
     afterCommit: (change) => {
       for (const l of listeners) {
@@ -106,9 +111,28 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     store,
     signingKey: key,
     bootstrapSecrets,
+    reload: async (config) => {
+      await syncConfigUsers(store, config.users, clock);
+      current = config;
+      await inTransaction(store, (tx) =>
+        appendAudit(
+          tx,
+          {
+            actor: "system",
+            action: "config.reloaded",
+            target: "",
+            outcome: "success",
+            details: { workflows: config.workflows.map((w) => w.name) },
+          },
+          clock.now(),
+        ),
+      );
+    },
     close: async () => {
       clearInterval(sweeper);
-      ctx.jobs.notify();
+      shutdown.abort();
+      // Let handlers woken by the abort return before the store goes away.
+      await new Promise((resolve) => setImmediate(resolve));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await store.destroy();

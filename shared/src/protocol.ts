@@ -25,8 +25,30 @@ export interface CreateRequestBody {
   reason: string;
 }
 
+/** One approval step and how far it has come. */
+export interface StepView {
+  name: string;
+  /** `any`: `min` approvals from anyone the selectors match; `all`: `min` for each selector. */
+  mode: "any" | "all";
+  min: number;
+  /** `role:approver`, `group:dba`, `user:bob`. */
+  approvers: string[];
+  approved_by: string[];
+  satisfied: boolean;
+}
+
+export interface WorkflowView {
+  name: string;
+  /** `never`, `always`, or `risk_at_most:<low|medium|high>`. */
+  auto_approve: string;
+  steps: StepView[];
+  /** Index of the step now waiting for approvals, or null. */
+  current_step: number | null;
+}
+
 export interface ApprovalView {
   approver: string;
+  step: number;
   decision: "approved" | "rejected";
   comment: string | null;
   at: string;
@@ -55,7 +77,10 @@ export interface RequestView {
   sql_sha256: string;
   reason: string;
   review: { class: SqlClass; risk: SqlRisk; findings: SqlFinding[] };
-  workflow: { name: string; required_approvals: number; approver_role: string; auto_approve: boolean };
+  workflow: WorkflowView;
+  /** Set when approval was skipped by break-glass: the written reason. */
+  break_glass_reason: string | null;
+  limits: { statement_timeout_ms: number; row_cap: number };
   approvals: ApprovalView[];
   executions: ExecutionView[];
   created_at: string;

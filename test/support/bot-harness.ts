@@ -22,17 +22,20 @@ databases:
 workflows:
   - name: reads-auto
     operations: [read]
-    auto_approve: true
+    auto_approve: always
   - name: writes-one-approver
     database: "*"
     environment: "*"
     operations: [write]
-    approvals: 1
+    steps:
+      - approvers: ["role:approver"]
   - name: shop-prod-writes
     database: shop
     environment: production
     operations: [write, ddl]
-    approvals: 2
+    steps:
+      - approvers: ["role:approver"]
+        min: 2
 users:
   - { id: alice, name: Alice, roles: [requester] }
   - { id: bob, name: Bob, roles: [approver] }

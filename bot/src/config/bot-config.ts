@@ -20,21 +20,52 @@ const databaseSchema = z.strictObject({
   description: z.string().max(200).optional(),
 });
 
+/** `role:approver`, `group:dba`, `user:bob` — who may approve a step. */
+const selector = z
+  .string()
+  .regex(/^(role|group|user):[a-z0-9][a-z0-9_.-]{0,62}$/, "must be role:NAME, group:NAME or user:ID");
+
+const stepSchema = z.strictObject({
+  name: z.string().min(1).max(60).optional(),
+  approvers: z.array(selector).min(1),
+  /** `any`: the step needs `min` approvals from anyone any selector matches; `all`: each selector needs `min`. */
+  mode: z.enum(["any", "all"]).default("any"),
+  min: z.number().int().min(1).max(10).default(1),
+});
+
+const riskThreshold = z.enum(["low", "medium", "high"]);
+
 const workflowSchema = z
   .strictObject({
     name,
     database: nameOrWildcard.default("*"),
     environment: nameOrWildcard.default("*"),
     operations: z.array(z.enum(OPERATION_CLASSES)).min(1).optional(),
-    auto_approve: z.boolean().default(false),
-    approvals: z.number().int().min(0).max(10).default(1),
-    approver_role: z.enum(ROLES).default("approver"),
+    /** `never` (default), `always`, or `{ risk_at_most: low|medium|high }` with steps to fall back to. */
+    auto_approve: z
+      .union([z.enum(["never", "always"]), z.strictObject({ risk_at_most: riskThreshold })])
+      .default("never"),
+    steps: z.array(stepSchema).max(5).default([]),
     allow_self_approval: z.boolean().default(false),
+    /** May one person approve two steps of the same request? */
+    allow_same_approver_across_steps: z.boolean().default(false),
+    /** Roles that may skip approval with a written reason (announced loudly). */
+    break_glass_roles: z.array(z.enum(["requester", "approver", "operator", "admin"])).default([]),
   })
-  .refine((w) => w.auto_approve || w.approvals >= 1, {
-    message: "a workflow without auto_approve needs approvals >= 1",
-    path: ["approvals"],
+  .refine((w) => w.auto_approve === "always" || w.steps.length > 0, {
+    message: "a workflow that does not always auto-approve needs at least one approval step",
+    path: ["steps"],
   });
+
+const executionPolicySchema = z.strictObject({
+  database: nameOrWildcard.default("*"),
+  environment: nameOrWildcard.default("*"),
+  statement_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
+  row_cap: z.number().int().min(1).max(1_000_000).optional(),
+  max_executions: z
+    .strictObject({ count: z.number().int().min(1), window_minutes: z.number().int().min(1).max(43_200) })
+    .optional(),
+});
 
 const userSchema = z.strictObject({
   id: name,
@@ -55,6 +86,13 @@ const executionSchema = z.strictObject({
   row_cap: z.number().int().min(1).max(1_000_000).default(1000),
   /** How long a dispatched request waits for an agent before it goes back to approved. */
   dispatch_timeout_ms: z.number().int().min(1000).max(3_600_000).default(60_000),
+  /** How long an approved request may wait to run before it expires. */
+  approved_ttl_ms: z
+    .number()
+    .int()
+    .min(60_000)
+    .max(30 * 86_400_000)
+    .default(3_600_000),
   /** How long a pending request waits for approvals before it expires. */
   pending_ttl_ms: z
     .number()
@@ -76,6 +114,7 @@ export const botConfigSchema = z.strictObject({
     .default({ host: "127.0.0.1", port: 8080 }),
   databases: z.array(databaseSchema).min(1),
   workflows: z.array(workflowSchema).min(1),
+  execution_policies: z.array(executionPolicySchema).default([]),
   users: z.array(userSchema).default([]),
   agents: z.array(agentSchema).default([]),
   bootstrap_admin: name.optional(),
@@ -85,6 +124,8 @@ export const botConfigSchema = z.strictObject({
 export type BotConfig = Readonly<z.infer<typeof botConfigSchema>>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type WorkflowConfig = z.infer<typeof workflowSchema>;
+export type StepConfig = z.infer<typeof stepSchema>;
+export type ExecutionPolicyConfig = z.infer<typeof executionPolicySchema>;
 export type UserConfig = z.infer<typeof userSchema>;
 
 /** Parses and validates YAML text; throws `config.invalid` listing every problem by key path. */
@@ -134,6 +175,19 @@ function crossCheck(c: z.infer<typeof botConfigSchema>): string[] {
       problems.push(`workflows.${i}.environment: database ${db.name} has no environment ${w.environment}`);
     }
   });
+  c.execution_policies.forEach((p, i) => {
+    if (p.database !== "*" && !dbs.has(p.database))
+      problems.push(`execution_policies.${i}.database: unknown database ${p.database}`);
+  });
+  c.workflows.forEach((w, i) =>
+    w.steps.forEach((st, j) =>
+      st.approvers.forEach((sel, k) => {
+        const [kind, value] = sel.split(":") as [string, string];
+        if (kind === "role" && !(ROLES as readonly string[]).includes(value))
+          problems.push(`workflows.${i}.steps.${j}.approvers.${k}: unknown role ${value}`);
+      }),
+    ),
+  );
   if (c.bootstrap_admin !== undefined) {
     const admin = c.users.find((u) => u.id === c.bootstrap_admin);
     if (admin === undefined) problems.push(`bootstrap_admin: no user ${c.bootstrap_admin}`);

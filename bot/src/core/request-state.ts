@@ -9,6 +9,7 @@ import type { RequestStatus } from "@dbward/shared";
 export const REQUEST_EVENTS = [
   "approve_final", // the last required approval landed
   "auto_approve",
+  "break_glass", // approval skipped by a permitted role with a written reason
   "reject",
   "cancel",
   "expire",
@@ -30,6 +31,7 @@ export const TRANSITIONS = {
   pending_approval: {
     approve_final: "approved",
     auto_approve: "approved",
+    break_glass: "approved",
     reject: "rejected",
     cancel: "cancelled",
     expire: "expired",

@@ -1,66 +1,123 @@
 /**
- * Workflow matching: which approval rule applies to a request. Pure. The most specific match
- * wins (a named environment over `*`, then a named database over `*`, then an operation list
- * over none); no match refuses the request at creation (SECURITY.md principle 2). The matched
- * workflow is snapshotted into the request so a config change never alters one in flight.
+ * Workflow matching: which approval policy applies to a request. Pure. The most specific match
+ * wins — a named environment over `*`, then a named database over `*`, then an operation list
+ * over none; equally specific matches are a config error reported when the request is made, and
+ * no match refuses the request (SECURITY.md principle 2). The matched workflow is snapshotted
+ * into the request, so a config change never alters a request in flight.
  */
-import type { OperationClass } from "@dbward/shared";
+import type { OperationClass, SqlRisk } from "@dbward/shared";
 import type { Role, WorkflowConfig } from "../config/bot-config.ts";
+
+export type AutoApprove = "never" | "always" | { readonly risk_at_most: "low" | "medium" | "high" };
+
+export interface StepSnapshot {
+  readonly name: string;
+  readonly approvers: readonly string[];
+  readonly mode: "any" | "all";
+  readonly min: number;
+}
 
 /** What a request carries of its workflow, frozen at creation. */
 export interface WorkflowSnapshot {
   readonly name: string;
-  readonly auto_approve: boolean;
-  readonly required_approvals: number;
-  readonly approver_role: Role;
+  readonly auto_approve: AutoApprove;
+  readonly steps: readonly StepSnapshot[];
   readonly allow_self_approval: boolean;
+  readonly allow_same_approver_across_steps: boolean;
+  readonly break_glass_roles: readonly Role[];
+}
+
+export interface MatchTarget {
+  readonly database: string;
+  readonly environment: string;
+  readonly operation: OperationClass;
+}
+
+/** One line of the decision trace `dbward policy explain` prints. */
+export interface TraceLine {
+  readonly workflow: string;
+  readonly matched: boolean;
+  readonly why: string;
+  readonly specificity?: number;
 }
 
 export type WorkflowMatch =
-  | { readonly ok: true; readonly workflow: WorkflowSnapshot }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly workflow: WorkflowSnapshot; readonly trace: readonly TraceLine[] }
+  | { readonly ok: false; readonly reason: string; readonly trace: readonly TraceLine[] };
 
-export function matchWorkflow(
-  workflows: readonly WorkflowConfig[],
-  target: { database: string; environment: string; operation: OperationClass },
-): WorkflowMatch {
-  const candidates = workflows
-    .filter(
-      (w) =>
-        (w.database === "*" || w.database === target.database) &&
-        (w.environment === "*" || w.environment === target.environment) &&
-        (w.operations === undefined || w.operations.includes(target.operation)),
-    )
-    .map((w) => ({ w, score: specificity(w) }))
-    .sort((a, b) => b.score - a.score);
-  const best = candidates[0];
+export function matchWorkflow(workflows: readonly WorkflowConfig[], target: MatchTarget): WorkflowMatch {
+  const trace: TraceLine[] = [];
+  const candidates: { w: WorkflowConfig; score: number }[] = [];
+  for (const w of workflows) {
+    const miss = mismatch(w, target);
+    if (miss !== undefined) {
+      trace.push({ workflow: w.name, matched: false, why: miss });
+      continue;
+    }
+    const score = specificity(w);
+    trace.push({ workflow: w.name, matched: true, why: `covers ${describe(w)}`, specificity: score });
+    candidates.push({ w, score });
+  }
+  candidates.sort((a, b) => b.score - a.score);
+  const [best, second] = candidates;
   if (best === undefined) {
     return {
       ok: false,
+      trace,
       reason: `no workflow covers ${target.operation} on ${target.database} in ${target.environment}; ask an admin to add one`,
     };
   }
-  if (candidates[1] !== undefined && candidates[1].score === best.score) {
+  if (second !== undefined && second.score === best.score) {
     return {
       ok: false,
-      reason: `workflows ${best.w.name} and ${candidates[1].w.name} both match ${target.database}/${target.environment} equally; ask an admin to make one more specific`,
+      trace,
+      reason: `workflows ${best.w.name} and ${second.w.name} match ${target.database}/${target.environment} equally; ask an admin to make one more specific`,
     };
   }
-  const w = best.w;
-  return {
-    ok: true,
-    workflow: {
-      name: w.name,
-      auto_approve: w.auto_approve,
-      required_approvals: w.auto_approve ? 0 : w.approvals,
-      approver_role: w.approver_role,
-      allow_self_approval: w.allow_self_approval,
-    },
-  };
+  return { ok: true, trace, workflow: snapshotOf(best.w) };
 }
 
+function mismatch(w: WorkflowConfig, t: MatchTarget): string | undefined {
+  if (w.database !== "*" && w.database !== t.database) return `database is ${w.database}`;
+  if (w.environment !== "*" && w.environment !== t.environment) return `environment is ${w.environment}`;
+  if (w.operations !== undefined && !w.operations.includes(t.operation))
+    return `operations are ${w.operations.join(", ")}`;
+  return undefined;
+}
+
+function describe(w: WorkflowConfig): string {
+  return `database ${w.database}, environment ${w.environment}, operations ${w.operations?.join("/") ?? "*"}`;
+}
+
+/** Environment outranks database outranks operation list (the issue's precedence order). */
 function specificity(w: WorkflowConfig): number {
   return (
     (w.environment === "*" ? 0 : 4) + (w.database === "*" ? 0 : 2) + (w.operations === undefined ? 0 : 1)
   );
+}
+
+function snapshotOf(w: WorkflowConfig): WorkflowSnapshot {
+  return {
+    name: w.name,
+    auto_approve: w.auto_approve,
+    steps: w.steps.map((s, i) => ({
+      name: s.name ?? `step ${i + 1}`,
+      approvers: [...s.approvers],
+      mode: s.mode,
+      min: s.min,
+    })),
+    allow_self_approval: w.allow_self_approval,
+    allow_same_approver_across_steps: w.allow_same_approver_across_steps,
+    break_glass_roles: [...w.break_glass_roles],
+  };
+}
+
+const RISK_ORDER = { low: 0, medium: 1, high: 2 } as const;
+
+/** Whether a request with this risk skips approval. Unknown, unavailable and critical never do. */
+export function autoApproves(auto: AutoApprove, risk: SqlRisk): boolean {
+  if (auto === "always") return true;
+  if (auto === "never") return false;
+  if (risk !== "low" && risk !== "medium" && risk !== "high") return false;
+  return RISK_ORDER[risk] <= RISK_ORDER[auto.risk_at_most];
 }

@@ -14,7 +14,7 @@ export function agentRoutes(ctx: BotContext): Router {
     const agentId = await authenticateAgent(ctx, req);
     const gone = new AbortController();
     res.on("close", () => gone.abort());
-    const answer = await pollJobs(ctx, agentId, bodyOf(req), gone.signal);
+    const answer = await pollJobs(ctx, agentId, bodyOf(req), AbortSignal.any([gone.signal, ctx.shutdown]));
     if (!gone.signal.aborted) res.json(answer);
   });
   r.post("/api/agent/jobs/:job/claim", async (req, res) => {

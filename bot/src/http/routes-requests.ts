@@ -11,6 +11,7 @@ import type { BotContext } from "../use-cases/bot-context.ts";
 import { cancelRequest } from "../use-cases/cancel-request.ts";
 import { createRequest } from "../use-cases/create-request.ts";
 import { decideRequest } from "../use-cases/decide-request.ts";
+import { preflight } from "../use-cases/preflight.ts";
 import { getRequest, getResult, listVisibleRequests, toRequestView } from "../use-cases/read-requests.ts";
 import { authenticateUser } from "./authenticate.ts";
 
@@ -79,6 +80,10 @@ export function requestRoutes(ctx: BotContext): Router {
     const reason = text(bodyOf(req).reason);
     const done = await cancelRequest(ctx, caller, idParam(req), reason);
     res.json(await toRequestView(ctx, done));
+  });
+  r.post("/api/preflight", async (req, res) => {
+    const caller = await authenticateUser(ctx, req);
+    res.json(preflight(ctx, caller, bodyOf(req)));
   });
   return r;
 }

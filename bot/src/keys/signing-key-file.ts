@@ -68,7 +68,7 @@ function readKeyFile(file: string): SigningKey {
   }
   let parsed: { kid?: unknown; secret_key?: unknown };
   try {
-    parsed = JSON.parse(readFileSync(file, "utf8")) as typeof parsed;
+    parsed = (JSON.parse(readFileSync(file, "utf8")) ?? {}) as typeof parsed;
   } catch {
     throw new DbwardError("config.invalid", `${file} is not valid JSON`);
   }

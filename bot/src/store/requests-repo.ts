@@ -12,6 +12,7 @@ import {
   type SqlReview,
 } from "@dbward/shared";
 import type { Kysely, Selectable } from "kysely";
+import type { ExecutionLimits } from "../core/execution-policy.ts";
 import type { WorkflowSnapshot } from "../core/workflow.ts";
 import type { Tx } from "./in-transaction.ts";
 import type { Database, ExecutionsTable } from "./tables.ts";
@@ -30,6 +31,8 @@ export interface RequestRecord {
   readonly reason: string;
   readonly review: SqlReview;
   readonly workflow: WorkflowSnapshot;
+  readonly limits: ExecutionLimits;
+  readonly breakGlassReason: string | null;
   readonly statusReason: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -39,6 +42,8 @@ export interface RequestRecord {
 
 export interface ApprovalRecord {
   readonly approver: string;
+  readonly step: number;
+  readonly selector: string;
   readonly decision: "approved" | "rejected";
   readonly comment: string | null;
   readonly createdAt: string;
@@ -65,9 +70,12 @@ export async function insertRequest(
       reason: r.reason,
       review_json: JSON.stringify(r.review),
       workflow_json: JSON.stringify(r.workflow),
+      limits_json: JSON.stringify(r.limits),
+      break_glass_reason: r.breakGlassReason,
       status_reason: null,
       created_at: r.createdAt,
       updated_at: r.createdAt,
+      approved_at: null,
       dispatched_at: null,
       expires_at: r.expiresAt,
     })
@@ -104,7 +112,7 @@ export async function casRequestStatus(
   id: RequestId,
   from: RequestStatus,
   to: RequestStatus,
-  set: { statusReason?: string | null; dispatchedAt?: string | null; updatedAt: string },
+  set: { statusReason?: string | null; dispatchedAt?: string | null; approvedAt?: string; updatedAt: string },
 ): Promise<boolean> {
   const result = await tx
     .updateTable("requests")
@@ -113,6 +121,7 @@ export async function casRequestStatus(
       updated_at: set.updatedAt,
       ...(set.statusReason !== undefined ? { status_reason: set.statusReason } : {}),
       ...(set.dispatchedAt !== undefined ? { dispatched_at: set.dispatchedAt } : {}),
+      ...(set.approvedAt !== undefined ? { approved_at: set.approvedAt } : {}),
     })
     .where("id", "=", id)
     .where("status", "=", from)
@@ -126,9 +135,12 @@ export async function listApprovals(db: Db, id: RequestId): Promise<ApprovalReco
     .selectAll()
     .where("request_id", "=", id)
     .orderBy("created_at")
+    .orderBy("step")
     .execute();
   return rows.map((r) => ({
     approver: r.approver,
+    step: r.step,
+    selector: r.selector,
     decision: r.decision,
     comment: r.comment,
     createdAt: r.created_at,
@@ -140,6 +152,8 @@ export async function insertApproval(tx: Tx, id: RequestId, a: ApprovalRecord): 
     .insertInto("approvals")
     .values({
       request_id: id,
+      step: a.step,
+      selector: a.selector,
       approver: a.approver,
       decision: a.decision,
       comment: a.comment,
@@ -172,6 +186,8 @@ function toRecord(r: Selectable<Database["requests"]>): RequestRecord {
     reason: r.reason,
     review: JSON.parse(r.review_json) as SqlReview,
     workflow: JSON.parse(r.workflow_json) as WorkflowSnapshot,
+    limits: JSON.parse(r.limits_json) as ExecutionLimits,
+    breakGlassReason: r.break_glass_reason,
     statusReason: r.status_reason,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

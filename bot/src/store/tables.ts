@@ -39,16 +39,21 @@ export interface RequestsTable {
   reason: string;
   review_json: string;
   workflow_json: string;
+  limits_json: string;
+  break_glass_reason: string | null;
   status_reason: string | null;
   created_at: string;
   updated_at: string;
+  approved_at: string | null;
   dispatched_at: string | null;
   expires_at: string;
 }
 
 export interface ApprovalsTable {
   request_id: number;
+  step: number;
   approver: string;
+  selector: string;
   decision: "approved" | "rejected";
   comment: string | null;
   created_at: string;

@@ -35,6 +35,7 @@ export async function applyTransition(
     updatedAt,
     ...(args.statusReason !== undefined ? { statusReason: args.statusReason } : {}),
     ...(t.to === "dispatched" ? { dispatchedAt: updatedAt } : {}),
+    ...(t.from === "pending_approval" && t.to === "approved" ? { approvedAt: updatedAt } : {}),
   });
   if (!won) {
     throw new DbwardError(

@@ -16,6 +16,8 @@ export interface BotContext {
   readonly random: Random;
   readonly signingKey: SigningKey;
   readonly jobs: JobSignal;
+  /** Aborted when the bot shuts down: long polls answer at once and touch the store no more. */
+  readonly shutdown: AbortSignal;
   /** Called after a request's change has committed (Slack, webhooks listen here). */
   readonly afterCommit: (change: RequestChange) => void;
 }

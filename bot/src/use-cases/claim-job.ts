@@ -12,8 +12,8 @@ import {
   type ClaimResponse,
   type RequestId,
 } from "@dbward/shared";
-import { inTransaction } from "../store/in-transaction.ts";
-import { listExecutions } from "../store/requests-repo.ts";
+import { inTransaction, type Tx } from "../store/in-transaction.ts";
+import { listExecutions, type RequestRecord } from "../store/requests-repo.ts";
 import { capabilityAllows } from "./agent-capabilities.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext } from "./bot-context.ts";
@@ -50,6 +50,7 @@ export async function claimJob(ctx: BotContext, agentId: string, jobId: string):
       throw new DbwardError("request.invalid_transition", `job ${jobId} is no longer available`);
     }
     const now = ctx.clock.now();
+    await assertExecutionBudget(tx, request, now);
     const iat = Math.floor(now.getTime() / 1000);
     const tokenId = ctx.random.secret(16);
     const token = signExecutionToken(ctx.signingKey, {
@@ -103,8 +104,29 @@ export async function claimJob(ctx: BotContext, agentId: string, jobId: string):
       operation: request.operation,
       lease_expires_at: leaseExpiresAt,
       heartbeat_interval_ms: HEARTBEAT_INTERVAL_MS,
-      statement_timeout_ms: exec.statement_timeout_ms,
-      row_cap: exec.row_cap,
+      statement_timeout_ms: request.limits.statement_timeout_ms,
+      row_cap: request.limits.row_cap,
     };
   });
+}
+
+/** The execution policy's budget: at most `count` executions on this database × environment per window. */
+async function assertExecutionBudget(tx: Tx, request: RequestRecord, now: Date): Promise<void> {
+  const budget = request.limits.max_executions;
+  if (budget === null) return;
+  const since = new Date(now.getTime() - budget.window_minutes * 60_000).toISOString();
+  const row = await tx
+    .selectFrom("executions")
+    .innerJoin("requests", "requests.id", "executions.request_id")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("requests.database_name", "=", request.database)
+    .where("requests.environment", "=", request.environment)
+    .where("executions.claimed_at", ">", since)
+    .executeTakeFirstOrThrow();
+  if (Number(row.n) >= budget.count) {
+    throw new DbwardError(
+      "request.invalid_transition",
+      `${request.database}/${request.environment} allows ${budget.count} executions per ${budget.window_minutes} minutes; request #${request.id} waits`,
+    );
+  }
 }

@@ -1,33 +1,32 @@
 /**
- * Creates a request: review the SQL, match a workflow (or refuse: fail closed), record it, and
- * if the workflow auto-approves, approve and dispatch it in the same transaction.
+ * Creates a request: plan it (SQL review, workflow, limits — or refuse, failing closed), record
+ * it, and when the workflow auto-approves it, or a permitted role breaks the glass, approve and
+ * dispatch it in the same transaction.
  */
 import {
   DbwardError,
   parseDatabaseName,
   parseEnvironmentName,
-  reviewSql,
   sha256Hex,
   type CreateRequestBody,
-  type RequestId,
 } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
-import { matchWorkflow } from "../core/workflow.ts";
+import { planRequest } from "../core/plan-request.ts";
 import { inTransaction } from "../store/in-transaction.ts";
-import { findRequest, insertRequest, type RequestRecord } from "../store/requests-repo.ts";
+import { insertRequest, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext } from "./bot-context.ts";
 import { actorOf, assertPermission, type UserCaller } from "./caller.ts";
+import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { recordDenial } from "./record-denial.ts";
 
 export const MAX_SQL_BYTES = 100 * 1024;
 export const MAX_REASON_LENGTH = 2000;
+export const MIN_BREAK_GLASS_REASON = 10;
 
-export async function createRequest(
-  ctx: BotContext,
-  caller: UserCaller,
-  body: Partial<Record<keyof CreateRequestBody, unknown>>,
-): Promise<RequestRecord> {
+type Body = Partial<Record<keyof CreateRequestBody | "break_glass" | "break_glass_reason", unknown>>;
+
+export async function createRequest(ctx: BotContext, caller: UserCaller, body: Body): Promise<RequestRecord> {
   const actor = actorOf(caller);
   const deny = (error: DbwardError, details?: Record<string, unknown>): Promise<never> =>
     recordDenial(ctx, {
@@ -44,85 +43,79 @@ export async function createRequest(
   }
   const input = parseCreateBody(body);
   const config = ctx.config();
-  const db = config.databases.find((d) => d.name === input.database);
-  if (db === undefined) {
-    throw new DbwardError(
-      "request.invalid",
-      `unknown database ${input.database}; known: ${config.databases.map((d) => d.name).join(", ")}`,
-    );
-  }
-  if (!db.environments.includes(input.environment)) {
-    throw new DbwardError(
-      "request.invalid",
-      `database ${db.name} has no environment ${input.environment}; it has ${db.environments.join(", ")}`,
-    );
-  }
-  const review = reviewSql(input.sql, db.dialect);
-  const blocking = review.findings.filter((f) => f.severity === "block");
-  if (review.class === "rejected" || blocking.length > 0) {
-    const why = blocking.map((f) => f.message).join("; ") || "the SQL review rejected this text";
-    return deny(new DbwardError("sql.rejected", `SQL refused: ${why}`, { findings: blocking }), {
-      database: db.name,
-      environment: input.environment,
-      sql_sha256: sha256Hex(input.sql),
-    });
-  }
-  const operation = review.class;
-  const match = matchWorkflow(config.workflows, {
-    database: db.name,
+  const plan = planRequest(config, input);
+  const where = {
+    database: input.database,
     environment: input.environment,
-    operation,
-  });
-  if (!match.ok) {
-    return deny(new DbwardError("request.no_workflow", match.reason), {
-      database: db.name,
-      environment: input.environment,
-      operation,
-    });
+    sql_sha256: sha256Hex(input.sql),
+  };
+  if (!plan.ok) {
+    const findings = plan.review?.findings.filter((f) => f.severity === "block") ?? [];
+    const error = new DbwardError(plan.code, plan.message, findings.length > 0 ? { findings } : undefined);
+    if (plan.code === "request.invalid") throw error;
+    return deny(error, where);
+  }
+  if (
+    input.breakGlass !== undefined &&
+    !caller.user.roles.some((r) => plan.workflow.break_glass_roles.includes(r))
+  ) {
+    return deny(
+      new DbwardError(
+        "auth.forbidden",
+        `workflow ${plan.workflow.name} does not allow your roles to break the glass`,
+      ),
+      where,
+    );
   }
   const now = ctx.clock.now();
   const created = await inTransaction(ctx.store, async (tx) => {
     const id = await insertRequest(tx, {
       requester: caller.user.id,
-      database: db.name,
+      database: input.database,
       environment: input.environment,
-      operation,
+      operation: plan.operation,
       sql: input.sql,
-      sqlSha256: sha256Hex(input.sql),
+      sqlSha256: where.sql_sha256,
       reason: input.reason,
-      review,
-      workflow: match.workflow,
+      review: plan.review,
+      workflow: plan.workflow,
+      limits: plan.limits,
+      breakGlassReason: input.breakGlass ?? null,
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + config.execution.pending_ttl_ms).toISOString(),
     });
+    const details = {
+      ...where,
+      operation: plan.operation,
+      risk: plan.review.risk,
+      workflow: plan.workflow.name,
+      via: caller.via,
+    };
     await appendAudit(
       tx,
-      {
-        actor,
-        action: "request.created",
-        target: `request:${id}`,
-        outcome: "success",
-        details: {
-          database: db.name,
-          environment: input.environment,
-          operation,
-          sql_sha256: sha256Hex(input.sql),
-          risk: review.risk,
-          workflow: match.workflow.name,
-          via: caller.via,
-        },
-      },
+      { actor, action: "request.created", target: `request:${id}`, outcome: "success", details },
       now,
     );
-    let request = await mustFind(tx, id);
-    if (match.workflow.auto_approve) {
+    let request = await findRequestOrThrow(tx, id);
+    if (input.breakGlass !== undefined) {
+      request = await applyTransition(tx, request, {
+        event: "break_glass",
+        actor,
+        action: "request.break_glass",
+        now,
+        statusReason: `break-glass: ${input.breakGlass}`,
+        details: { reason: input.breakGlass },
+      });
+    } else if (plan.autoApproved) {
       request = await applyTransition(tx, request, {
         event: "auto_approve",
         actor: "system",
         action: "request.auto_approved",
         now,
-        details: { workflow: match.workflow.name },
+        details: { workflow: plan.workflow.name, risk: plan.review.risk },
       });
+    }
+    if (request.status === "approved") {
       request = await applyTransition(tx, request, {
         event: "dispatch",
         actor: "system",
@@ -132,38 +125,48 @@ export async function createRequest(
     }
     return request;
   });
-  ctx.afterCommit({ requestId: created.id, action: "request.created", actor });
+  ctx.afterCommit({
+    requestId: created.id,
+    action: input.breakGlass !== undefined ? "request.break_glass" : "request.created",
+    actor,
+  });
   if (created.status === "dispatched") ctx.jobs.notify();
   return created;
 }
 
-async function mustFind(tx: Parameters<typeof findRequest>[0], id: RequestId): Promise<RequestRecord> {
-  const r = await findRequest(tx, id);
-  if (r === undefined)
-    throw new DbwardError("internal", `request #${id} vanished inside its own transaction`);
-  return r;
-}
-
-function parseCreateBody(body: Partial<Record<keyof CreateRequestBody, unknown>>): {
+interface CreateInput {
   database: string;
   environment: string;
   sql: string;
   reason: string;
-} {
+  /** The written break-glass reason, when the caller asks to skip approval. */
+  breakGlass?: string;
+}
+
+function parseCreateBody(body: Body): CreateInput {
   const problems: string[] = [];
   const database = parseDatabaseName(body.database);
   const environment = parseEnvironmentName(body.environment);
   if (database === undefined) problems.push("database: a database name is required");
   if (environment === undefined) problems.push("environment: an environment name is required");
-  if (typeof body.sql !== "string" || body.sql.trim() === "") problems.push("sql: the SQL text is required");
-  else if (Buffer.byteLength(body.sql) > MAX_SQL_BYTES)
-    problems.push(`sql: longer than ${MAX_SQL_BYTES} bytes`);
-  if (typeof body.reason !== "string" || body.reason.trim() === "")
-    problems.push("reason: say why this needs to run");
-  else if (body.reason.length > MAX_REASON_LENGTH)
+  const sql = typeof body.sql === "string" ? body.sql : "";
+  if (sql.trim() === "") problems.push("sql: the SQL text is required");
+  else if (Buffer.byteLength(sql) > MAX_SQL_BYTES) problems.push(`sql: longer than ${MAX_SQL_BYTES} bytes`);
+  const reason = typeof body.reason === "string" ? body.reason.trim() : "";
+  if (reason === "") problems.push("reason: say why this needs to run");
+  else if (reason.length > MAX_REASON_LENGTH)
     problems.push(`reason: longer than ${MAX_REASON_LENGTH} characters`);
+  const wantsBreakGlass = body.break_glass === true;
+  const glassReason = typeof body.break_glass_reason === "string" ? body.break_glass_reason.trim() : "";
+  if (body.break_glass !== undefined && typeof body.break_glass !== "boolean")
+    problems.push("break_glass: must be true or false");
+  if (wantsBreakGlass && glassReason.length < MIN_BREAK_GLASS_REASON) {
+    problems.push(
+      `break_glass_reason: breaking the glass needs a written reason of at least ${MIN_BREAK_GLASS_REASON} characters`,
+    );
+  }
   if (problems.length > 0 || database === undefined || environment === undefined) {
     throw new DbwardError("request.invalid", problems.join("; "), { problems });
   }
-  return { database, environment, sql: body.sql as string, reason: (body.reason as string).trim() };
+  return { database, environment, sql, reason, ...(wantsBreakGlass ? { breakGlass: glassReason } : {}) };
 }

@@ -1,11 +1,12 @@
 /**
- * Approve or reject a pending request. The whole decision — the re-check of the request's state,
- * the approval row, the audit event, and when the last approval lands the move to approved and
- * dispatched — is one transaction, so a double click or two approvers at once approve once.
+ * Approve or reject a pending request. The whole decision — the re-check of the request's state
+ * and approvals, the approval row, the audit event, and when the last step is satisfied the move
+ * to approved and dispatched — is one transaction, so a double click or two approvers at once
+ * are decided one after the other against fresh state.
  */
 import { DbwardError, type RequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
-import { canDecide } from "../core/approval-decision.ts";
+import { approvalProgress, canDecide } from "../core/approval-decision.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { insertApproval, listApprovals, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -30,49 +31,39 @@ export async function decideRequest(
   decision: Decision,
 ): Promise<RequestRecord> {
   const actor = actorOf(caller);
+  const deny = (error: DbwardError): Promise<never> =>
+    recordDenial(ctx, { actor, action: `request.${decision.kind}_refused`, target: `request:${id}`, error });
   if (decision.kind === "reject" && decision.reason.trim() === "") {
     throw new DbwardError("request.invalid", "a rejection needs a reason: say what should change");
   }
-  if (caller.user.status !== "active") {
-    return recordDenial(ctx, {
-      actor,
-      action: `request.${decision.kind}_refused`,
-      target: `request:${id}`,
-      error: new DbwardError("auth.suspended", "your dbward account is suspended"),
-    });
-  }
+  if (caller.user.status !== "active")
+    return deny(new DbwardError("auth.suspended", "your dbward account is suspended"));
   const outcome = await inTransaction(ctx.store, async (tx) => {
     const request = await findRequestOrThrow(tx, id);
-    const approvals = await listApprovals(tx, id);
-    const check = canDecide(
-      request,
-      caller.user,
-      approvals.map((a) => a.approver),
-    );
+    const approvals = (await listApprovals(tx, id)).filter((a) => a.decision === "approved");
+    const check = canDecide(request, caller.user, approvals);
     if (!check.ok) return { refused: new DbwardError(REFUSAL_CODES[check.code], check.message) } as const;
     const now = ctx.clock.now();
-    const comment =
-      decision.kind === "approve" ? (decision.comment?.trim() ?? null) || null : decision.reason.trim();
+    const comment = decision.kind === "approve" ? decision.comment?.trim() || null : decision.reason.trim();
+    const entry = { approver: caller.user.id, step: check.step, selector: check.selector };
     await insertApproval(tx, id, {
-      approver: caller.user.id,
+      ...entry,
       decision: decision.kind === "approve" ? "approved" : "rejected",
       comment,
       createdAt: now.toISOString(),
     });
     if (decision.kind === "reject") {
-      return {
-        request: await applyTransition(tx, request, {
-          event: "reject",
-          actor,
-          action: "request.rejected",
-          now,
-          statusReason: comment,
-          details: { reason: comment },
-        }),
-      } as const;
+      const rejected = await applyTransition(tx, request, {
+        event: "reject",
+        actor,
+        action: "request.rejected",
+        now,
+        statusReason: comment,
+        details: { reason: comment, step: check.step },
+      });
+      return { request: rejected } as const;
     }
-    const count = approvals.filter((a) => a.decision === "approved").length + 1;
-    const needed = request.workflow.required_approvals;
+    const progress = approvalProgress(request.workflow, [...approvals, entry]);
     await appendAudit(
       tx,
       {
@@ -80,17 +71,22 @@ export async function decideRequest(
         action: "request.approval_recorded",
         target: `request:${id}`,
         outcome: "success",
-        details: { approvals: count, required: needed, comment },
+        details: {
+          step: check.step,
+          selector: check.selector,
+          comment,
+          complete: progress.current === undefined,
+        },
       },
       now,
     );
-    if (count < needed) return { request } as const;
+    if (progress.current !== undefined) return { request } as const;
     const approved = await applyTransition(tx, request, {
       event: "approve_final",
       actor,
       action: "request.approved",
       now,
-      details: { approvals: count },
+      details: { approvals: approvals.length + 1 },
     });
     return {
       request: await applyTransition(tx, approved, {
@@ -101,15 +97,12 @@ export async function decideRequest(
       }),
     } as const;
   });
-  if ("refused" in outcome) {
-    return recordDenial(ctx, {
-      actor,
-      action: `request.${decision.kind}_refused`,
-      target: `request:${id}`,
-      error: outcome.refused,
-    });
-  }
-  ctx.afterCommit({ requestId: id, action: `request.${decision.kind}d`, actor });
+  if ("refused" in outcome) return deny(outcome.refused);
+  ctx.afterCommit({
+    requestId: id,
+    action: decision.kind === "approve" ? "request.approved" : "request.rejected",
+    actor,
+  });
   if (outcome.request.status === "dispatched") ctx.jobs.notify();
   return outcome.request;
 }

@@ -18,7 +18,9 @@ export async function heartbeatJob(
     throw new DbwardError("job.lease_lost", `job ${jobId} is ${exe.status}; stop working on it`);
   const request = await findRequest(ctx.store, exe.request_id as RequestId);
   const cancel = exe.cancel_requested === 1 || request?.status === "cancelled";
-  const { statement_timeout_ms, lease_margin_ms } = ctx.config().execution;
+  const { lease_margin_ms } = ctx.config().execution;
+  const statement_timeout_ms =
+    request?.limits.statement_timeout_ms ?? ctx.config().execution.statement_timeout_ms;
   const now = ctx.clock.now().getTime();
   const ceiling = Date.parse(exe.claimed_at) + statement_timeout_ms + lease_margin_ms;
   const lease = new Date(Math.min(now + lease_margin_ms, ceiling)).toISOString();

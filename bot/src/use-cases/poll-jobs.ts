@@ -35,9 +35,10 @@ export async function pollJobs(
   await recordAgent(ctx, agentId, caps);
   const deadline = ctx.clock.now().getTime() + wait;
   for (;;) {
+    if (signal?.aborted === true) return { jobs: [] };
     const jobs = await findOffers(ctx, caps);
     const remaining = deadline - ctx.clock.now().getTime();
-    if (jobs.length > 0 || remaining <= 0 || signal?.aborted === true) return { jobs };
+    if (jobs.length > 0 || remaining <= 0) return { jobs };
     await ctx.jobs.wait(Math.min(remaining, RECHECK_MS), signal);
   }
 }

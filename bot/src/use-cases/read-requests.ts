@@ -10,12 +10,15 @@ import {
   type RequestView,
   type ResultTable,
   type ResultView,
+  type WorkflowView,
 } from "@dbward/shared";
+import { approvalProgress } from "../core/approval-decision.ts";
 import { hasPermission } from "../core/permissions.ts";
 import {
   listApprovals,
   listExecutions,
   listRequests,
+  type ApprovalRecord,
   type ExecutionRecord,
   type RequestRecord,
 } from "../store/requests-repo.ts";
@@ -80,14 +83,12 @@ export async function toRequestView(ctx: BotContext, r: RequestRecord): Promise<
     sql_sha256: r.sqlSha256,
     reason: r.reason,
     review: { class: r.review.class, risk: r.review.risk, findings: [...r.review.findings] },
-    workflow: {
-      name: r.workflow.name,
-      required_approvals: r.workflow.required_approvals,
-      approver_role: r.workflow.approver_role,
-      auto_approve: r.workflow.auto_approve,
-    },
+    workflow: workflowView(r, approvals),
+    break_glass_reason: r.breakGlassReason,
+    limits: { statement_timeout_ms: r.limits.statement_timeout_ms, row_cap: r.limits.row_cap },
     approvals: approvals.map((a) => ({
       approver: a.approver,
+      step: a.step,
       decision: a.decision,
       comment: a.comment,
       at: a.createdAt,
@@ -109,5 +110,26 @@ function toExecutionView(e: ExecutionRecord): ExecutionView {
     row_count: e.row_count ?? e.affected_rows,
     duration_ms: e.duration_ms,
     error: e.error_code === null ? null : { code: e.error_code, message: e.error_message ?? "" },
+  };
+}
+
+function workflowView(r: RequestRecord, approvals: readonly ApprovalRecord[]): WorkflowView {
+  const progress = approvalProgress(
+    r.workflow,
+    approvals.filter((a) => a.decision === "approved"),
+  );
+  const auto = r.workflow.auto_approve;
+  return {
+    name: r.workflow.name,
+    auto_approve: typeof auto === "string" ? auto : `risk_at_most:${auto.risk_at_most}`,
+    steps: progress.steps.map((p) => ({
+      name: p.step.name,
+      mode: p.step.mode,
+      min: p.step.min,
+      approvers: [...p.step.approvers],
+      approved_by: [...new Set([...p.counted.values()].flat())],
+      satisfied: p.satisfied,
+    })),
+    current_step: r.status === "pending_approval" ? (progress.current ?? null) : null,
   };
 }

@@ -38,6 +38,23 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
       "no decision before the request expired",
     );
 
+  const approvedCutoff = new Date(now.getTime() - ctx.config().execution.approved_ttl_ms).toISOString();
+  const unrun = await ctx.store
+    .selectFrom("requests")
+    .select("id")
+    .where("status", "in", ["approved", "dispatched"])
+    .where("approved_at", "<=", approvedCutoff)
+    .execute();
+  for (const { id } of unrun) {
+    report.expired += await move(
+      ctx,
+      id as RequestId,
+      "expire",
+      "request.expired",
+      "approved but not run in time; ask again",
+    );
+  }
+
   const stale = await ctx.store
     .selectFrom("requests")
     .select("id")

@@ -1,0 +1,71 @@
+/**
+ * What would happen to a request, decided without touching any state: the SQL review, the
+ * workflow it falls under (with the decision trace), the execution limits, and whether it is
+ * auto-approved. Request creation, `POST /api/preflight` and `dbward policy explain` all use it,
+ * so the three can never disagree.
+ */
+import { reviewSql, type OperationClass, type SqlReview } from "@dbward/shared";
+import type { BotConfig } from "../config/bot-config.ts";
+import { resolveExecutionLimits, type ExecutionLimits } from "./execution-policy.ts";
+import { autoApproves, matchWorkflow, type TraceLine, type WorkflowSnapshot } from "./workflow.ts";
+
+export type RequestPlan =
+  | {
+      readonly ok: true;
+      readonly review: SqlReview;
+      readonly operation: OperationClass;
+      readonly workflow: WorkflowSnapshot;
+      readonly trace: readonly TraceLine[];
+      readonly limits: ExecutionLimits;
+      readonly autoApproved: boolean;
+    }
+  | {
+      readonly ok: false;
+      readonly code: "request.invalid" | "sql.rejected" | "request.no_workflow";
+      readonly message: string;
+      readonly review?: SqlReview;
+      readonly trace?: readonly TraceLine[];
+    };
+
+export function planRequest(
+  config: BotConfig,
+  target: { database: string; environment: string; sql: string },
+): RequestPlan {
+  const db = config.databases.find((d) => d.name === target.database);
+  if (db === undefined) {
+    return {
+      ok: false,
+      code: "request.invalid",
+      message: `unknown database ${target.database}; known: ${config.databases.map((d) => d.name).join(", ")}`,
+    };
+  }
+  if (!db.environments.includes(target.environment)) {
+    return {
+      ok: false,
+      code: "request.invalid",
+      message: `database ${db.name} has no environment ${target.environment}; it has ${db.environments.join(", ")}`,
+    };
+  }
+  const review = reviewSql(target.sql, db.dialect);
+  const blocking = review.findings.filter((f) => f.severity === "block");
+  if (review.class === "rejected" || blocking.length > 0) {
+    const why = blocking.map((f) => f.message).join("; ") || "the SQL review rejected this text";
+    return { ok: false, code: "sql.rejected", message: `SQL refused: ${why}`, review };
+  }
+  const match = matchWorkflow(config.workflows, {
+    database: db.name,
+    environment: target.environment,
+    operation: review.class,
+  });
+  if (!match.ok)
+    return { ok: false, code: "request.no_workflow", message: match.reason, review, trace: match.trace };
+  return {
+    ok: true,
+    review,
+    operation: review.class,
+    workflow: match.workflow,
+    trace: match.trace,
+    limits: resolveExecutionLimits(config, db.name, target.environment),
+    autoApproved: autoApproves(match.workflow.auto_approve, review.risk),
+  };
+}

@@ -1,0 +1,73 @@
+/** `dbward policy explain`: the decision trace for one SQL text, read from a bot config file. */
+import { readFileSync } from "node:fs";
+import { parseBotConfig, planRequest } from "@dbward/bot";
+import { initSqlReview } from "@dbward/shared";
+import type { Argv } from "yargs";
+import { CliError } from "../cli-error.ts";
+import { EXIT } from "../exit-codes.ts";
+import type { Output } from "../output.ts";
+
+export function policyCommand(out: Output, env: Readonly<Record<string, string | undefined>>) {
+  return (y: Argv) =>
+    y
+      .command(
+        "explain",
+        "show which workflow a request would fall under, why, and what it requires",
+        (c) =>
+          c
+            .option("config", {
+              type: "string",
+              default: env.DBWARD_CONFIG ?? "dbward.yml",
+              describe: "bot config (YAML)",
+            })
+            .option("db", { type: "string", demandOption: true })
+            .option("env", { type: "string", demandOption: true })
+            .option("sql", { type: "string", demandOption: true })
+            .option("json", { type: "boolean", default: false }),
+        async (a) => {
+          let text: string;
+          try {
+            text = readFileSync(a.config, "utf8");
+          } catch (err) {
+            throw new CliError(`cannot read ${a.config}: ${(err as Error).message}`, EXIT.usage);
+          }
+          await initSqlReview();
+          const plan = planRequest(parseBotConfig(text, a.config), {
+            database: a.db,
+            environment: a.env,
+            sql: a.sql,
+          });
+          if (a.json) out.print(JSON.stringify(plan));
+          else out.print(explainText(plan));
+          if (!plan.ok) throw new CliError(`refused: ${plan.message}`, EXIT.refused);
+        },
+      )
+      .demandCommand(1, "name a policy subcommand");
+}
+
+function explainText(plan: ReturnType<typeof planRequest>): string {
+  const lines: string[] = [];
+  if (plan.review) lines.push(`SQL review: class ${plan.review.class}, risk ${plan.review.risk}`);
+  for (const f of plan.review?.findings ?? []) lines.push(`  [${f.severity}] ${f.rule}: ${f.message}`);
+  for (const t of plan.trace ?? [])
+    lines.push(
+      `  ${t.matched ? "match" : "skip "} ${t.workflow}: ${t.why}${t.specificity !== undefined ? ` (specificity ${t.specificity})` : ""}`,
+    );
+  if (!plan.ok) return lines.join("\n");
+  const auto = plan.workflow.auto_approve;
+  lines.push(`workflow: ${plan.workflow.name}`);
+  lines.push(
+    `auto-approve: ${typeof auto === "string" ? auto : `when risk is at most ${auto.risk_at_most}`} → ${plan.autoApproved ? "this request is auto-approved" : "approval needed"}`,
+  );
+  plan.workflow.steps.forEach((s, i) =>
+    lines.push(
+      `  step ${i + 1} (${s.name}): ${s.min}${s.mode === "all" ? " each" : ""} of ${s.approvers.join(", ")}`,
+    ),
+  );
+  if (plan.workflow.break_glass_roles.length > 0)
+    lines.push(`break-glass allowed for: ${plan.workflow.break_glass_roles.join(", ")}`);
+  lines.push(
+    `limits: statement timeout ${plan.limits.statement_timeout_ms} ms, row cap ${plan.limits.row_cap}${plan.limits.max_executions ? `, at most ${plan.limits.max_executions.count} executions per ${plan.limits.max_executions.window_minutes} min` : ""}`,
+  );
+  return lines.join("\n");
+}

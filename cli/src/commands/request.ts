@@ -1,0 +1,165 @@
+/** `dbward request …`: create, follow and decide requests through the bot's API. */
+import { readFileSync } from "node:fs";
+import { isFinalStatus, parseRequestId, type RequestView, type ResultView } from "@dbward/shared";
+import type { Argv } from "yargs";
+import { apiClient, type ApiClient } from "../api-client.ts";
+import { CliError } from "../cli-error.ts";
+import { EXIT } from "../exit-codes.ts";
+import { formatRequest, formatRequestLine, formatResult } from "../format-request.ts";
+import type { Output } from "../output.ts";
+
+interface Common {
+  url?: string | undefined;
+  token?: string | undefined;
+  json: boolean;
+}
+
+function idOf(value: unknown): number {
+  const id = parseRequestId(value);
+  if (id === undefined)
+    throw new CliError(`not a request id: ${String(value)} (use a number such as 42 or #42)`, EXIT.usage);
+  return id;
+}
+
+export function requestCommand(out: Output, env: Readonly<Record<string, string | undefined>>) {
+  const client = (a: Common): ApiClient => apiClient(a.url ?? env.DBWARD_URL, a.token ?? env.DBWARD_TOKEN);
+  const show = (a: Common, r: RequestView): void => out.print(a.json ? JSON.stringify(r) : formatRequest(r));
+  return (y: Argv) =>
+    y
+      .option("url", { type: "string", describe: "bot URL (default: $DBWARD_URL)" })
+      .option("token", { type: "string", describe: "API token (default: $DBWARD_TOKEN)" })
+      .option("json", { type: "boolean", default: false, describe: "print JSON for scripts" })
+      .command(
+        "create",
+        "ask to run one SQL text on a database",
+        (c) =>
+          c
+            .option("db", { type: "string", demandOption: true, describe: "database name" })
+            .option("env", { type: "string", demandOption: true, describe: "environment" })
+            .option("sql", { type: "string", describe: "the SQL text (or --file, or stdin)" })
+            .option("file", { type: "string", describe: "read the SQL from this file" })
+            .option("reason", { type: "string", demandOption: true, describe: "why this needs to run" }),
+        async (a) => {
+          const sql = a.sql ?? (a.file !== undefined ? readFileSync(a.file, "utf8") : undefined);
+          if (sql === undefined) throw new CliError("give the SQL with --sql or --file", EXIT.usage);
+          show(
+            a,
+            await client(a).post<RequestView>("/api/requests", {
+              database: a.db,
+              environment: a.env,
+              sql,
+              reason: a.reason,
+            }),
+          );
+        },
+      )
+      .command(
+        "list",
+        "list requests you can see",
+        (c) =>
+          c
+            .option("status", { type: "string", describe: "comma-separated statuses" })
+            .option("mine", { type: "boolean", default: false }),
+        async (a) => {
+          const q = new URLSearchParams({
+            ...(a.status ? { status: a.status } : {}),
+            ...(a.mine ? { mine: "true" } : {}),
+          });
+          const { requests } = await client(a).get<{ requests: RequestView[] }>(
+            `/api/requests?${q.toString()}`,
+          );
+          out.print(
+            a.json
+              ? JSON.stringify(requests)
+              : requests.length === 0
+                ? "no requests"
+                : requests.map(formatRequestLine).join("\n"),
+          );
+        },
+      )
+      .command(
+        "show <id>",
+        "show one request",
+        (c) => c.positional("id", { type: "string", demandOption: true }),
+        async (a) => {
+          show(a, await client(a).get<RequestView>(`/api/requests/${idOf(a.id)}`));
+        },
+      )
+      .command(
+        "approve <id>",
+        "approve a request",
+        (c) =>
+          c.positional("id", { type: "string", demandOption: true }).option("comment", { type: "string" }),
+        async (a) => {
+          show(
+            a,
+            await client(a).post<RequestView>(`/api/requests/${idOf(a.id)}/approve`, {
+              comment: a.comment ?? "",
+            }),
+          );
+        },
+      )
+      .command(
+        "reject <id>",
+        "reject a request (a reason is required)",
+        (c) =>
+          c
+            .positional("id", { type: "string", demandOption: true })
+            .option("reason", { type: "string", demandOption: true }),
+        async (a) => {
+          show(
+            a,
+            await client(a).post<RequestView>(`/api/requests/${idOf(a.id)}/reject`, { reason: a.reason }),
+          );
+        },
+      )
+      .command(
+        "cancel <id>",
+        "cancel a request",
+        (c) =>
+          c
+            .positional("id", { type: "string", demandOption: true })
+            .option("reason", { type: "string", default: "" }),
+        async (a) => {
+          show(
+            a,
+            await client(a).post<RequestView>(`/api/requests/${idOf(a.id)}/cancel`, { reason: a.reason }),
+          );
+        },
+      )
+      .command(
+        "result <id>",
+        "print the result of a request that ran",
+        (c) => c.positional("id", { type: "string", demandOption: true }),
+        async (a) => {
+          const r = await client(a).get<ResultView>(`/api/requests/${idOf(a.id)}/result`);
+          out.print(a.json ? JSON.stringify(r) : formatResult(r));
+        },
+      )
+      .command(
+        "wait <id>",
+        "wait until a request reaches a final status; exit 0 only if it succeeded",
+        (c) =>
+          c
+            .positional("id", { type: "string", demandOption: true })
+            .option("timeout", { type: "number", default: 600, describe: "seconds" }),
+        async (a) => {
+          const r = await waitForFinal(client(a), idOf(a.id), a.timeout * 1000);
+          show(a, r);
+          if (r.status !== "succeeded")
+            throw new CliError(`request #${r.id} ended ${r.status}`, EXIT.failure);
+        },
+      )
+      .demandCommand(1, "name a request subcommand");
+}
+
+export async function waitForFinal(client: ApiClient, id: number, timeoutMs: number): Promise<RequestView> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    const r = await client.get<RequestView>(`/api/requests/${id}`);
+    if (isFinalStatus(r.status)) return r;
+    if (Date.now() > deadline)
+      throw new CliError(`request #${id} is still ${r.status} after the timeout`, EXIT.failure);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}

@@ -1,0 +1,32 @@
+/** The CLI's exit codes (documented in docs/cli.md). Scripts may rely on them. */
+import type { ErrorCode } from "@dbward/shared";
+
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  auth: 3,
+  notFound: 4,
+  refused: 5,
+  auditBroken: 6,
+  unreachable: 7,
+} as const;
+
+export function exitCodeFor(code: ErrorCode): number {
+  if (code.startsWith("auth.")) return EXIT.auth;
+  if (code === "request.not_found" || code === "job.not_found") return EXIT.notFound;
+  if (code === "request.invalid") return EXIT.usage;
+  if (
+    [
+      "request.invalid_transition",
+      "request.no_workflow",
+      "sql.rejected",
+      "request.self_approval",
+      "request.already_decided",
+      "request.too_large",
+    ].includes(code)
+  ) {
+    return EXIT.refused;
+  }
+  return EXIT.failure;
+}

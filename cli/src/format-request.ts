@@ -1,0 +1,42 @@
+/** Human-readable views of requests for the terminal. */
+import type { RequestView, ResultView } from "@dbward/shared";
+import { formatTable } from "./format-table.ts";
+
+export function formatRequest(r: RequestView): string {
+  const lines = [
+    `#${r.id}  ${r.status}${r.status_reason ? ` (${r.status_reason})` : ""}`,
+    `  database:  ${r.database} / ${r.environment}   operation: ${r.operation}   risk: ${r.review.risk}`,
+    `  requester: ${r.requester}   reason: ${r.reason}`,
+    `  workflow:  ${r.workflow.name} (auto-approve: ${r.workflow.auto_approve})`,
+    ...r.workflow.steps.map(
+      (s, i) =>
+        `  ${i === r.workflow.current_step ? "→" : " "} ${s.name}: ${s.min}${s.mode === "all" ? " each" : ""} of ${s.approvers.join(", ")}${s.approved_by.length > 0 ? ` — approved by ${s.approved_by.join(", ")}` : ""}${s.satisfied ? " ✓" : ""}`,
+    ),
+    ...(r.break_glass_reason ? [`  BREAK-GLASS: ${r.break_glass_reason}`] : []),
+    `  sql:       ${r.sql.split("\n").join("\n             ")}`,
+  ];
+  for (const f of r.review.findings) lines.push(`  finding:   [${f.severity}] ${f.rule}: ${f.message}`);
+  for (const a of r.approvals)
+    lines.push(`  ${a.decision} by ${a.approver} at ${a.at}${a.comment ? `: ${a.comment}` : ""}`);
+  for (const e of r.executions) {
+    const rows = e.row_count === null ? "" : `, ${e.row_count} row(s)`;
+    const took = e.duration_ms === null ? "" : ` in ${e.duration_ms} ms`;
+    lines.push(
+      `  execution ${e.number} on ${e.agent}: ${e.status}${rows}${took}${e.error ? ` — ${e.error.message}` : ""}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export function formatRequestLine(r: RequestView): string {
+  const sql = r.sql.replace(/\s+/g, " ");
+  return `#${String(r.id).padEnd(5)} ${r.status.padEnd(17)} ${`${r.database}/${r.environment}`.padEnd(22)} ${r.requester.padEnd(10)} ${sql.length > 50 ? `${sql.slice(0, 49)}…` : sql}`;
+}
+
+export function formatResult(r: ResultView): string {
+  const table = r.columns.length === 0 ? `${r.row_count} row(s) affected` : formatTable(r.columns, r.rows);
+  const note = r.truncated
+    ? `\n(first ${r.rows.length} rows shown; the result was truncated by the row cap)`
+    : `\n(${r.row_count} row(s), ${r.duration_ms} ms)`;
+  return `${table}${note}`;
+}
