@@ -19,7 +19,12 @@ export function formatRequest(r: RequestView): string {
   for (const a of r.approvals)
     lines.push(`  ${a.decision} by ${a.approver} at ${a.at}${a.comment ? `: ${a.comment}` : ""}`);
   for (const e of r.executions) {
-    const rows = e.row_count === null ? "" : `, ${e.row_count} row(s)`;
+    const rows =
+      e.affected_rows !== null
+        ? `, ${e.affected_rows} row(s) changed`
+        : e.row_count === null
+          ? ""
+          : `, ${e.row_count} row(s)`;
     const took = e.duration_ms === null ? "" : ` in ${e.duration_ms} ms`;
     lines.push(
       `  execution ${e.number} on ${e.agent}: ${e.status}${rows}${took}${e.error ? ` — ${e.error.message}` : ""}`,

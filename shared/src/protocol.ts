@@ -60,7 +60,10 @@ export interface ExecutionView {
   status: "running" | "succeeded" | "failed" | "timed_out" | "lost" | "cancelled";
   started_at: string;
   finished_at: string | null;
+  /** Rows returned (reads). */
   row_count: number | null;
+  /** Rows changed (writes). */
+  affected_rows: number | null;
   duration_ms: number | null;
   error: { code: string; message: string } | null;
 }

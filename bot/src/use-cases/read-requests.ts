@@ -107,7 +107,8 @@ function toExecutionView(e: ExecutionRecord): ExecutionView {
     status: e.status as ExecutionView["status"],
     started_at: e.claimed_at,
     finished_at: e.finished_at,
-    row_count: e.row_count ?? e.affected_rows,
+    row_count: e.row_count,
+    affected_rows: e.affected_rows,
     duration_ms: e.duration_ms,
     error: e.error_code === null ? null : { code: e.error_code, message: e.error_message ?? "" },
   };

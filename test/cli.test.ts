@@ -1,0 +1,150 @@
+/**
+ * The dbward CLI as a person runs it: the demo end to end, offline audit verification that
+ * catches an edited row, and the exit codes scripts rely on.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
+import { main } from "../cli/src/main.ts";
+import { EXIT } from "../cli/src/exit-codes.ts";
+import { captureOutput } from "./support/capture-output.ts";
+import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
+
+describe("dbward demo", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dbward-cli-demo-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("walks one request through approval and execution and ends with a verified chain", async () => {
+    const out = captureOutput();
+    const code = await main(["demo", "--data-dir", dir], {}, out);
+    const text = out.stdout.join("\n");
+    assert.equal(code, EXIT.ok, out.stderr.join("\n"));
+    assert.match(text, /refused: you cannot approve or reject your own request \(request\.self_approval\)/);
+    assert.match(text, /#1 {2}succeeded/);
+    assert.match(text, /Ada Lovelace +\| paid/);
+    assert.match(text, /request\.executed/);
+    assert.match(text, /audit chain verified: \d+ events$/m);
+  });
+
+  test("audit verify reads the demo's state offline and fails, naming the sequence, after one row is edited", async () => {
+    const botDir = join(dir, "bot");
+    const ok = captureOutput();
+    assert.equal(await main(["audit", "verify", "--data-dir", botDir], {}, ok), EXIT.ok);
+    assert.match(ok.stdout.join("\n"), /audit chain verified: \d+ events/);
+
+    const file = new Database(join(botDir, "dbward.sqlite"));
+    file.prepare("UPDATE audit_events SET actor = 'user:mallory' WHERE seq = 9").run();
+    file.close();
+    const broken = captureOutput();
+    assert.equal(await main(["audit", "verify", "--data-dir", botDir], {}, broken), EXIT.auditBroken);
+    assert.match(broken.stderr.join("\n"), /audit chain BROKEN at sequence 9: hash_mismatch/);
+  });
+
+  test("audit verify on a directory with no state says where it looked", async () => {
+    const out = captureOutput();
+    assert.equal(await main(["audit", "verify", "--data-dir", join(dir, "nope")], {}, out), EXIT.usage);
+    assert.match(out.stderr.join("\n"), /no dbward state at .*nope/);
+  });
+});
+
+describe("dbward request", () => {
+  let h: BotHarness;
+  before(async () => {
+    h = await startBotHarness();
+  });
+  after(async () => h.stop());
+
+  test("create, show and approve work against a running bot and print what happened", async () => {
+    const env = { DBWARD_URL: h.url, DBWARD_TOKEN: await h.tokenFor("alice") };
+    const out = captureOutput();
+    const code = await main(
+      [
+        "request",
+        "create",
+        "--db",
+        "legacy",
+        "--env",
+        "production",
+        "--sql",
+        "UPDATE t SET a = 1 WHERE id = 2",
+        "--reason",
+        "fix",
+        "--json",
+      ],
+      env,
+      out,
+    );
+    assert.equal(code, EXIT.ok, out.stderr.join("\n"));
+    const created = JSON.parse(out.stdout[0] ?? "{}") as { id: number; status: string };
+    assert.equal(created.status, "pending_approval");
+    const bob = captureOutput();
+    assert.equal(
+      await main(
+        ["request", "approve", String(created.id)],
+        { DBWARD_URL: h.url, DBWARD_TOKEN: await h.tokenFor("bob") },
+        bob,
+      ),
+      EXIT.ok,
+    );
+    assert.match(bob.stdout.join("\n"), new RegExp(`#${created.id} {2}dispatched`));
+  });
+
+  test("self-approval exits with the refused code and the bot's reason", async () => {
+    const env = { DBWARD_URL: h.url, DBWARD_TOKEN: await h.tokenFor("alice") };
+    const out = captureOutput();
+    await main(
+      [
+        "request",
+        "create",
+        "--db",
+        "legacy",
+        "--env",
+        "production",
+        "--sql",
+        "DELETE FROM t WHERE id = 3",
+        "--reason",
+        "cleanup",
+        "--json",
+      ],
+      env,
+      out,
+    );
+    const id = (JSON.parse(out.stdout[0] ?? "{}") as { id: number }).id;
+    const again = captureOutput();
+    assert.equal(await main(["request", "approve", String(id)], env, again), EXIT.refused);
+    assert.match(
+      again.stderr.join("\n"),
+      /cannot approve or reject your own request \(request\.self_approval\)/,
+    );
+  });
+
+  test("a bad token exits with the auth code; no URL exits with the usage code", async () => {
+    const out = captureOutput();
+    assert.equal(
+      await main(["request", "list"], { DBWARD_URL: h.url, DBWARD_TOKEN: "dbw_nope" }, out),
+      EXIT.auth,
+    );
+    const none = captureOutput();
+    assert.equal(await main(["request", "list"], {}, none), EXIT.usage);
+    assert.match(none.stderr.join("\n"), /no bot URL: pass --url or set DBWARD_URL/);
+  });
+
+  test("an unreachable bot exits with the unreachable code", async () => {
+    const out = captureOutput();
+    assert.equal(
+      await main(["request", "list"], { DBWARD_URL: "http://127.0.0.1:9", DBWARD_TOKEN: "dbw_x" }, out),
+      EXIT.unreachable,
+    );
+  });
+
+  test("a malformed request id is a usage error", async () => {
+    const out = captureOutput();
+    assert.equal(
+      await main(["request", "show", "abc"], { DBWARD_URL: h.url, DBWARD_TOKEN: "dbw_x" }, out),
+      EXIT.usage,
+    );
+  });
+});
