@@ -1,0 +1,25 @@
+/**
+ * `npm run bench`: runs every test/bench/*.bench.ts in its own process, one after another, and
+ * lets each print its figures. Benchmarks print; they never fail on a number.
+ */
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const only = process.argv[2];
+const files = readdirSync(here)
+  .filter((f) => f.endsWith(".bench.ts") && (only === undefined || f.includes(only)))
+  .sort();
+if (files.length === 0) {
+  console.error("no benchmarks found");
+  process.exit(1);
+}
+let failed = 0;
+for (const f of files) {
+  console.log(`\n=== ${f}`);
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(here, f)], { stdio: "inherit" });
+  if (r.status !== 0) failed += 1;
+}
+process.exit(failed === 0 ? 0 : 1);
