@@ -54,7 +54,11 @@ export function signExecutionToken(key: SigningKey, input: TokenInput): string {
   if (input.exp <= input.iat || input.exp - input.iat > MAX_TOKEN_LIFETIME_SECONDS) {
     throw new RangeError(`token lifetime must be 1..${MAX_TOKEN_LIFETIME_SECONDS} seconds`);
   }
-  const claims: ExecutionClaims = { ver: TOKEN_VERSION, kid: key.kid, ...input };
+  // The signer refuses what the verifier would refuse, so a bad claim fails where it is made
+  // (a fractional `iat`, an extra field) instead of as a token no agent will ever accept; `ver`
+  // and `kid` come last so an input object carrying its own cannot override them.
+  const claims = parseClaims({ ...input, ver: TOKEN_VERSION, kid: key.kid });
+  if (claims === undefined) throw new TypeError("token claims are incomplete, mistyped or have extra fields");
   const header = base64url(
     new TextEncoder().encode(canonicalJson({ alg: "EdDSA", kid: key.kid, typ: TOKEN_TYPE })),
   );
@@ -96,14 +100,14 @@ export function verifyExecutionToken(token: string, ctx: VerifyContext): VerifyR
   const header = decodeJson(h);
   if (header === undefined) return refuse("token.malformed", "token header is not base64url JSON");
   if (header.alg !== "EdDSA")
-    return refuse("token.bad_header", `token alg must be EdDSA, got ${String(header.alg)}`);
+    return refuse("token.bad_header", `token alg must be EdDSA, got ${describe(header.alg)}`);
   if (header.typ !== TOKEN_TYPE) return refuse("token.bad_header", `token typ must be ${TOKEN_TYPE}`);
   if (Object.keys(header).some((k) => !["alg", "kid", "typ"].includes(k))) {
     return refuse("token.bad_header", "token header has unexpected parameters");
   }
   const key = typeof header.kid === "string" ? ctx.keys.get(header.kid) : undefined;
   if (key === undefined)
-    return refuse("token.unknown_key", `token key id ${String(header.kid)} is not pinned`);
+    return refuse("token.unknown_key", `token key id ${describe(header.kid)} is not pinned`);
   const sig = fromBase64url(s);
   if (sig === undefined || !verifySignature(key.publicKey, new TextEncoder().encode(`${h}.${p}`), sig)) {
     return refuse("token.bad_signature", "token signature does not verify");
@@ -128,6 +132,16 @@ export function verifyExecutionToken(token: string, ctx: VerifyContext): VerifyR
     return refuse("token.capability", `this agent may not run ${claims.op} on ${claims.db}/${claims.env}`);
   }
   return { ok: true, claims };
+}
+
+/**
+ * A short, printable rendering of an unauthenticated header value for a refusal message.
+ * `String(x)` would throw on a JSON object such as `{"toString":1,"valueOf":1}`, turning a refusal
+ * into an exception; `JSON.stringify` cannot throw on a value that came from `JSON.parse`.
+ */
+function describe(value: unknown): string {
+  const text = JSON.stringify(value) ?? "undefined";
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }
 
 function decodeJson(part: string): Record<string, unknown> | undefined {

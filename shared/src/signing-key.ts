@@ -33,10 +33,23 @@ export function deriveKeyId(publicKey: Uint8Array): string {
   return sha256Hex(publicKey).slice(0, 16);
 }
 
-/** Parses a base64url public key (32 bytes); undefined when it is not one. */
+/**
+ * Parses a base64url public key (32 bytes); undefined when it is not one. The bytes must be the
+ * canonical encoding of a curve point (RFC 8032 §5.1.3) of more than small order: a small-order
+ * "key" such as 32 zero bytes (a tempting placeholder in a config file) admits a signature that
+ * verifies for every message, so it is refused here as well as in `verifySignature`.
+ */
 export function parsePublicKey(kid: string, text: string): PublicKey | undefined {
   const bytes = fromBase64url(text.trim());
-  return bytes?.length === 32 ? { kid, publicKey: bytes } : undefined;
+  return bytes?.length === 32 && isStrongPublicKey(bytes) ? { kid, publicKey: bytes } : undefined;
+}
+
+function isStrongPublicKey(bytes: Uint8Array): boolean {
+  try {
+    return !ed25519.Point.fromBytes(bytes, false).isSmallOrder();
+  } catch {
+    return false;
+  }
 }
 
 export function encodePublicKey(key: PublicKey): string {
@@ -48,12 +61,23 @@ export function sign(key: SigningKey, message: Uint8Array): Uint8Array {
   return ed25519.sign(message, key.secretKey);
 }
 
-/** True only for a valid 64-byte signature; malformed input is `false`, never an exception. */
+/**
+ * True only for a valid 64-byte signature; malformed input is `false`, never an exception.
+ *
+ * Verification is strict RFC 8032 §5.1.7 (`zip215: false`): non-canonical point encodings and
+ * small-order public keys are refused. The library's default (ZIP-215) accepts a small-order key,
+ * and with one the signature (identity point, S = 0) verifies for any message — a universal
+ * forgery if such a key were ever pinned.
+ */
 export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  if (signature.length !== 64 || publicKey.length !== 32) return false;
   try {
-    return ed25519.verify(signature, message, publicKey);
+    if (!isBytes(publicKey, 32) || !isBytes(signature, 64) || !isBytes(message)) return false;
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
   } catch {
     return false;
   }
+}
+
+function isBytes(value: unknown, length?: number): value is Uint8Array {
+  return value instanceof Uint8Array && (length === undefined || value.length === length);
 }
