@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
 );
 
 CREATE TABLE IF NOT EXISTS users (
-  id TEXT PRIMARY KEY,
+  id TEXT NOT NULL PRIMARY KEY,
   display_name TEXT NOT NULL,
   email TEXT,
   slack_user_id TEXT UNIQUE,
@@ -17,12 +17,13 @@ CREATE TABLE IF NOT EXISTS users (
   status TEXT NOT NULL CHECK (status IN ('active', 'suspended')),
   source TEXT NOT NULL CHECK (source IN ('config', 'admin', 'oidc')),
   created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
+  updated_at TEXT NOT NULL,
+  oidc_subject TEXT UNIQUE           -- '<issuer>#<sub>' this user signs in as through OIDC
 );
 
 -- API and agent tokens: only a SHA-256 of the secret is kept, with a short prefix to find it.
 CREATE TABLE IF NOT EXISTS api_tokens (
-  id TEXT PRIMARY KEY,
+  id TEXT NOT NULL PRIMARY KEY,
   kind TEXT NOT NULL CHECK (kind IN ('user', 'agent')),
   subject TEXT NOT NULL,             -- user id or agent id
   name TEXT NOT NULL,
@@ -31,9 +32,31 @@ CREATE TABLE IF NOT EXISTS api_tokens (
   created_at TEXT NOT NULL,
   expires_at TEXT,
   revoked_at TEXT,
-  last_used_at TEXT
+  last_used_at TEXT,
+  ceiling_roles TEXT,                -- JSON array: the token acts with at most these roles; NULL: no ceiling
+  created_by TEXT                    -- the actor who issued it (user:…, system)
 );
 CREATE INDEX IF NOT EXISTS api_tokens_prefix ON api_tokens (prefix);
+CREATE INDEX IF NOT EXISTS api_tokens_subject ON api_tokens (kind, subject);
+
+-- People not yet known asking to join (from Slack); an admin approves (creating the user) or rejects.
+CREATE TABLE IF NOT EXISTS join_requests (
+  id TEXT NOT NULL PRIMARY KEY,
+  slack_user_id TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  email TEXT,
+  requested_role TEXT NOT NULL,
+  groups_json TEXT NOT NULL,         -- JSON array of group names
+  reason TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  decided_by TEXT,
+  decided_at TEXT,
+  decision_reason TEXT,
+  user_id TEXT
+);
+CREATE INDEX IF NOT EXISTS join_requests_status ON join_requests (status);
 
 CREATE TABLE IF NOT EXISTS requests (
   id INTEGER PRIMARY KEY,
@@ -72,7 +95,7 @@ CREATE TABLE IF NOT EXISTS approvals (
 );
 
 CREATE TABLE IF NOT EXISTS executions (
-  id TEXT PRIMARY KEY,               -- '<request id>-<number>', the agent's job id
+  id TEXT NOT NULL PRIMARY KEY,               -- '<request id>-<number>', the agent's job id
   request_id INTEGER NOT NULL REFERENCES requests (id),
   number INTEGER NOT NULL,
   agent_id TEXT NOT NULL,
@@ -93,7 +116,7 @@ CREATE TABLE IF NOT EXISTS executions (
 CREATE INDEX IF NOT EXISTS executions_status ON executions (status);
 
 CREATE TABLE IF NOT EXISTS agents (
-  id TEXT PRIMARY KEY,
+  id TEXT NOT NULL PRIMARY KEY,
   last_seen_at TEXT NOT NULL,
   capabilities_json TEXT NOT NULL
 );
@@ -110,6 +133,45 @@ CREATE TABLE IF NOT EXISTS audit_events (
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL
 );
+
+-- Signed checkpoints of the chain's head (shared/src/audit-checkpoint.ts). Retention purges
+-- events only up to one of these, which then anchors verification.
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+  seq INTEGER PRIMARY KEY,           -- the newest event covered
+  hash TEXT NOT NULL,
+  time TEXT NOT NULL,
+  kid TEXT NOT NULL,
+  signature TEXT NOT NULL            -- base64url Ed25519
+);
+
+-- One row: events appended since the last checkpoint, counted by every append (never derived
+-- from sequence numbers).
+CREATE TABLE IF NOT EXISTS audit_checkpoint_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  events_since_checkpoint INTEGER NOT NULL
+);
+INSERT INTO audit_checkpoint_state (id, events_since_checkpoint) SELECT 1, 0
+  WHERE NOT EXISTS (SELECT 1 FROM audit_checkpoint_state WHERE id = 1);
+
+-- Every outbound webhook attempt (bot/src/webhooks/), one row each. The URL is not stored: it
+-- may carry a credential in its path.
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  id INTEGER PRIMARY KEY,
+  delivery_id TEXT NOT NULL,         -- '<audit seq>.<webhook name>', sent as X-Dbward-Delivery
+  webhook TEXT NOT NULL,
+  event TEXT NOT NULL,
+  audit_seq INTEGER NOT NULL,
+  request_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('sending', 'succeeded', 'failed', 'refused')),
+  http_status INTEGER,
+  error TEXT,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  next_attempt_at TEXT,              -- set while a retry is scheduled
+  UNIQUE (delivery_id, attempt)
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_request ON webhook_deliveries (request_id);
 
 INSERT INTO schema_version (version, applied_at) SELECT 1, '1970-01-01T00:00:00.000Z'
   WHERE NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 1);

@@ -3,8 +3,12 @@
  * with mode 0600 inside a 0700 directory (SECURITY.md: operational hardening). A key file that
  * others can read is refused rather than used: a leaked key lets anyone mint execution tokens.
  */
+import { randomBytes } from "node:crypto";
 import {
   chmodSync,
+  existsSync,
+  linkSync,
+  unlinkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -34,14 +38,7 @@ export function ensureDataDir(dir: string): void {
 export function loadOrCreateSigningKey(dataDir: string, now: Date): { key: SigningKey; created: boolean } {
   ensureDataDir(dataDir);
   const file = join(dataDir, KEY_FILE);
-  let fd: number;
-  try {
-    // O_EXCL: two processes starting at once cannot both write a key.
-    fd = openSync(file, "wx", 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    return { key: readKeyFile(file), created: false };
-  }
+  if (existsSync(file)) return { key: readKeyFile(file), created: false };
   const key = generateSigningKey();
   const body = JSON.stringify({
     kid: key.kid,
@@ -49,11 +46,23 @@ export function loadOrCreateSigningKey(dataDir: string, now: Date): { key: Signi
     secret_key: base64url(key.secretKey),
     created_at: now.toISOString(),
   });
+  // Written whole to a private temporary file, then linked into place: a crash never leaves a
+  // half-written key, and link() fails if another process got there first, so exactly one key wins.
+  const temp = join(dataDir, `.${KEY_FILE}.${process.pid}.${randomBytes(6).toString("hex")}`);
+  const fd = openSync(temp, "wx", 0o600);
   try {
     writeSync(fd, `${body}\n`);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+  try {
+    linkSync(temp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    return { key: readKeyFile(file), created: false };
+  } finally {
+    unlinkSync(temp);
   }
   return { key, created: true };
 }

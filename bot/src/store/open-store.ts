@@ -61,7 +61,12 @@ export function openStoreFile(file: string, options: OpenStoreOptions = {}): Sto
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
-    applySchema(sqlite);
+    try {
+      applySchema(sqlite);
+    } catch (err) {
+      sqlite.close();
+      throw err;
+    }
   }
   return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
 }
