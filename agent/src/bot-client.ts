@@ -1,0 +1,170 @@
+/**
+ * The agent's side of the bot's agent protocol (shared/src/protocol.ts): poll, claim, heartbeat
+ * and result, each a POST with `Authorization: Bearer <agent token>`. Outbound only; the agent
+ * listens on no port. Answers are validated before use; a failed call throws `BotError` carrying
+ * the HTTP status (0 when the bot was not reached) and the bot's `{ error: { code, message } }`.
+ *
+ * Redirects are refused: one could move the bearer token to another host or to plain http.
+ */
+import {
+  DbwardError,
+  isErrorCode,
+  OPERATION_CLASSES,
+  type ClaimResponse,
+  type ErrorCode,
+  type HeartbeatResponse,
+  type JobResultBody,
+  type PollBody,
+  type PollResponse,
+} from "@dbward/shared";
+import { z } from "zod";
+import { botEndpoint } from "./bot-url.ts";
+import type { Secret } from "./secret.ts";
+
+export class BotError extends DbwardError {
+  constructor(
+    /** HTTP status, or 0 when no answer arrived (network error, timeout, abort). */
+    readonly status: number,
+    code: ErrorCode,
+    message: string,
+  ) {
+    super(code, message, { status });
+  }
+}
+
+export interface BotClientOptions {
+  readonly botUrl: string;
+  readonly agentToken: Secret;
+  readonly fetch?: typeof fetch;
+  /** Limit for calls other than poll, which waits `wait_ms` longer. */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface BotClient {
+  poll(body: PollBody, signal?: AbortSignal): Promise<PollResponse>;
+  claim(jobId: string): Promise<ClaimResponse>;
+  heartbeat(jobId: string): Promise<HeartbeatResponse>;
+  submitResult(jobId: string, body: JobResultBody): Promise<void>;
+}
+
+const count = z.number().int().nonnegative();
+const operation = z.enum(OPERATION_CLASSES);
+
+const pollResponse = z.object({
+  jobs: z.array(
+    z.object({
+      job_id: z.string().min(1),
+      request_id: count,
+      database: z.string(),
+      environment: z.string(),
+      operation,
+    }),
+  ),
+}) satisfies z.ZodType<PollResponse>;
+
+const claimResponse = z.object({
+  job_id: z.string().min(1),
+  request_id: count,
+  execution: count,
+  token: z.string(),
+  sql: z.string(),
+  database: z.string(),
+  environment: z.string(),
+  operation,
+  lease_expires_at: z.string(),
+  heartbeat_interval_ms: z.number().int().positive(),
+  statement_timeout_ms: z.number().int(),
+  row_cap: z.number().int(),
+}) satisfies z.ZodType<ClaimResponse>;
+
+const heartbeatResponse = z.object({
+  lease_expires_at: z.string(),
+  cancel: z.boolean(),
+}) satisfies z.ZodType<HeartbeatResponse>;
+
+const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+/** Extra time a poll's HTTP call gets on top of the long-poll wait itself. */
+const POLL_MARGIN_MS = 10_000;
+
+export function createBotClient(options: BotClientOptions): BotClient {
+  const timeoutMs = options.requestTimeoutMs ?? 15_000;
+  const jobPath = (jobId: string, action: string): string =>
+    `/api/agent/jobs/${encodeURIComponent(jobId)}/${action}`;
+  return {
+    poll: (body, signal) =>
+      post(options, "/api/agent/poll", body, pollResponse, body.wait_ms + POLL_MARGIN_MS, signal),
+    claim: (jobId) => post(options, jobPath(jobId, "claim"), {}, claimResponse, timeoutMs),
+    heartbeat: (jobId) => post(options, jobPath(jobId, "heartbeat"), {}, heartbeatResponse, timeoutMs),
+    submitResult: async (jobId, body) => {
+      await post(options, jobPath(jobId, "result"), body, z.unknown(), timeoutMs);
+    },
+  };
+}
+
+async function post<T>(
+  options: BotClientOptions,
+  path: string,
+  body: unknown,
+  schema: z.ZodType<T>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<T> {
+  const signals = [AbortSignal.timeout(timeoutMs), ...(signal === undefined ? [] : [signal])];
+  let res: Response;
+  try {
+    res = await (options.fetch ?? fetch)(botEndpoint(options.botUrl, path), {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${options.agentToken.reveal()}`,
+        "content-type": "application/json",
+        accept: "application/json",
+      },
+      body: JSON.stringify(body),
+      redirect: "error",
+      signal: AbortSignal.any(signals),
+    });
+  } catch (err) {
+    throw new BotError(0, "internal", `the bot could not be reached at ${path}: ${causeOf(err)}`);
+  }
+  if (!res.ok) throw await errorFrom(res, path);
+  return parseBody(res, path, schema);
+}
+
+async function parseBody<T>(res: Response, path: string, schema: z.ZodType<T>): Promise<T> {
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    throw new BotError(res.status, "internal", `the bot answered ${path} with a body that is not JSON`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new BotError(
+      res.status,
+      "internal",
+      `the bot answered ${path} with an unexpected body: ${parsed.error.message}`,
+    );
+  }
+  return parsed.data;
+}
+
+async function errorFrom(res: Response, path: string): Promise<BotError> {
+  let json: unknown;
+  try {
+    json = await res.json();
+  } catch {
+    json = undefined;
+  }
+  const parsed = errorBody.safeParse(json);
+  if (!parsed.success)
+    return new BotError(res.status, "internal", `the bot answered ${path} with HTTP ${res.status}`);
+  const { code, message } = parsed.data.error;
+  return new BotError(res.status, isErrorCode(code) ? code : "internal", message);
+}
+
+function causeOf(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error ? `${err.message} (${err.cause.message})` : err.message;
+}

@@ -1,0 +1,221 @@
+/**
+ * The agent's configuration: YAML parsed once at start into a frozen, typed object. Every bad or
+ * missing key is reported at once, by its key path, and the agent refuses to start half
+ * configured (ARCHITECTURE.md, configuration). Secrets are read from the environment object the
+ * caller passes in, never from `process.env` directly, and are wrapped in `Secret`.
+ */
+import {
+  DbwardError,
+  MAX_POLL_WAIT_MS,
+  NAME_RULE,
+  OPERATION_CLASSES,
+  parseAgentId,
+  parseDatabaseName,
+  parseEnvironmentName,
+  parsePublicKey,
+  type AgentId,
+  type DatabaseName,
+  type EnvironmentName,
+  type OperationClass,
+  type PublicKey,
+} from "@dbward/shared";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { botUrlProblem } from "./bot-url.ts";
+import { Secret } from "./secret.ts";
+
+export const DRIVER_NAMES = ["postgres", "mysql", "sqlite"] as const;
+export type DriverName = (typeof DRIVER_NAMES)[number];
+
+export const DEFAULT_TOKEN_ENV = "DBWARD_AGENT_TOKEN";
+
+export interface DatabaseConfig {
+  readonly name: DatabaseName;
+  readonly environment: EnvironmentName;
+  readonly driver: DriverName;
+  /** The variable the URL came from, for messages that must not show the URL itself. */
+  readonly urlEnv: string;
+  readonly url: Secret;
+  readonly operations: readonly OperationClass[];
+  /** Ceiling for a job's statement timeout: the bot may ask for less, never more. */
+  readonly statementTimeoutMs: number;
+  /** Ceiling for a job's row cap, like the timeout. */
+  readonly rowCap: number;
+}
+
+export interface AgentConfig {
+  readonly id: AgentId;
+  /** Base URL of the bot, as configured (may carry a path prefix). */
+  readonly botUrl: string;
+  readonly allowInsecure: boolean;
+  readonly agentToken: Secret;
+  /** Pinned token-signing keys by key id; only these can authorise an execution. */
+  readonly keys: ReadonlyMap<string, PublicKey>;
+  readonly pollWaitMs: number;
+  /** Directory of the executed-token ledger. */
+  readonly dataDir: string;
+  readonly databases: readonly DatabaseConfig[];
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function branded<T>(parse: (v: unknown) => T | undefined) {
+  return z.string().transform((value, ctx) => {
+    const parsed = parse(value);
+    if (parsed !== undefined) return parsed;
+    ctx.addIssue({ code: "custom", message: `must be ${NAME_RULE}` });
+    return z.NEVER;
+  });
+}
+
+/** An environment variable name whose value must be set; the output wraps the value. */
+function fromEnv(env: Env) {
+  return z
+    .string()
+    .regex(ENV_NAME, "must be an environment variable name such as ORDERS_DB_URL")
+    .transform((name, ctx) => {
+      const value = env[name];
+      if (value === undefined || value === "") {
+        ctx.addIssue({ code: "custom", message: `environment variable ${name} is not set` });
+        return z.NEVER;
+      }
+      return { name, secret: new Secret(value) };
+    });
+}
+
+function databaseSchema(env: Env) {
+  return z.strictObject({
+    name: branded(parseDatabaseName),
+    environment: branded(parseEnvironmentName),
+    driver: z.enum(DRIVER_NAMES),
+    url_env: fromEnv(env),
+    operations: z
+      .array(z.enum(OPERATION_CLASSES))
+      .min(1, "list at least one of read, write, ddl")
+      .refine((ops) => new Set(ops).size === ops.length, "must not repeat an operation"),
+    statement_timeout_ms: z.number().int().min(100).max(3_600_000).default(30_000),
+    row_cap: z.number().int().min(1).max(1_000_000).default(1000),
+  });
+}
+
+const publicKeyText = z
+  .string()
+  .refine((text) => parsePublicKey("check", text) !== undefined, "must be a base64url Ed25519 public key");
+
+function agentConfigSchema(env: Env) {
+  return z.strictObject({
+    id: branded(parseAgentId),
+    // Transport security needs allow_insecure too; see transportProblems.
+    bot_url: z.string().refine((u) => botUrlProblem(u, true) === undefined, {
+      error: (issue) => botUrlProblem(String(issue.input), true) ?? "invalid",
+    }),
+    allow_insecure: z.boolean().default(false),
+    token_env: fromEnv(env).prefault(DEFAULT_TOKEN_ENV),
+    keys: z
+      .record(z.string().min(1).max(256), publicKeyText)
+      .refine((keys) => Object.keys(keys).length > 0, "pin at least one token-signing key"),
+    poll_wait_ms: z.number().int().min(1000).max(MAX_POLL_WAIT_MS).default(25_000),
+    data_dir: z.string().min(1, "must name the directory for the executed-token ledger"),
+    databases: z
+      .array(databaseSchema(env))
+      .min(1, "configure at least one database")
+      .superRefine((dbs, ctx) => {
+        const seen = new Set<string>();
+        dbs.forEach((db, i) => {
+          const key = `${db.name}/${db.environment}`;
+          if (seen.has(key))
+            ctx.addIssue({ code: "custom", path: [i], message: `duplicate database ${key}` });
+          seen.add(key);
+        });
+      }),
+  });
+}
+
+/**
+ * Parses and validates the agent's YAML config. Throws `config.invalid` whose message lists every
+ * problem, one per line, each starting with its key path.
+ */
+export function loadAgentConfig(text: string, env: Env, source = "agent config"): AgentConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new DbwardError("config.invalid", `${source}: not valid YAML: ${(err as Error).message}`);
+  }
+  const result = agentConfigSchema(env).safeParse(raw ?? {});
+  const problems = [
+    ...(result.success ? [] : result.error.issues.flatMap(formatIssue)),
+    ...transportProblems(raw),
+  ];
+  if (!result.success || problems.length > 0) {
+    throw new DbwardError(
+      "config.invalid",
+      `${source} is invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+      {
+        problems,
+      },
+    );
+  }
+  return toAgentConfig(result.data);
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+  const path = issue.path.map(String);
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `${[...path, key].join(".")}: unknown key`);
+  }
+  return [`${path.length === 0 ? "(top level)" : path.join(".")}: ${issue.message}`];
+}
+
+/**
+ * The plain-http check reads the raw document because it needs two keys at once and must still
+ * be reported when other keys are wrong.
+ */
+function transportProblems(raw: unknown): string[] {
+  if (typeof raw !== "object" || raw === null) return [];
+  const { bot_url: url, allow_insecure: insecure } = raw as Record<string, unknown>;
+  if (typeof url !== "string" || botUrlProblem(url, true) !== undefined) return [];
+  const problem = botUrlProblem(url, insecure === true);
+  return problem === undefined ? [] : [`bot_url: ${problem}`];
+}
+
+function toAgentConfig(c: z.infer<ReturnType<typeof agentConfigSchema>>): AgentConfig {
+  const keys = new Map<string, PublicKey>();
+  for (const [kid, text] of Object.entries(c.keys)) {
+    const key = parsePublicKey(kid, text);
+    if (key !== undefined) keys.set(kid, key);
+  }
+  const databases = c.databases.map((d): DatabaseConfig =>
+    Object.freeze({
+      name: d.name,
+      environment: d.environment,
+      driver: d.driver,
+      urlEnv: d.url_env.name,
+      url: d.url_env.secret,
+      operations: Object.freeze([...d.operations]),
+      statementTimeoutMs: d.statement_timeout_ms,
+      rowCap: d.row_cap,
+    }),
+  );
+  return Object.freeze({
+    id: c.id,
+    botUrl: c.bot_url,
+    allowInsecure: c.allow_insecure,
+    agentToken: c.token_env.secret,
+    keys,
+    pollWaitMs: c.poll_wait_ms,
+    dataDir: c.data_dir,
+    databases: Object.freeze(databases),
+  });
+}
+
+/** The configured database for a name and environment, if any. */
+export function findDatabase(
+  config: AgentConfig,
+  name: string,
+  environment: string,
+): DatabaseConfig | undefined {
+  return config.databases.find((d) => d.name === name && d.environment === environment);
+}

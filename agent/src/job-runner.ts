@@ -1,0 +1,200 @@
+/**
+ * Runs one claimed job, or refuses it. The agent trusts nothing the bot says beyond what the
+ * execution token proves (SECURITY.md principle 4), so before a statement runs:
+ * 1. the token verifies against a key pinned in this agent's config, is unexpired, was issued to
+ *    this agent, hashes to exactly this SQL, and names a database/environment/operation this
+ *    agent's capability list allows (shared `verifyExecutionToken`);
+ * 2. the job's own fields agree with the token, so a confused bot cannot aim a token elsewhere;
+ * 3. the agent reviews the SQL itself, whatever the token says: a rejected text, a class this
+ *    database does not allow, or a class more dangerous than the token's is refused;
+ * 4. the token id is not in the ledger, and is recorded there before anything runs (T-REPLAY).
+ * Any refusal becomes a result with outcome `refused` and the error code; nothing is executed.
+ */
+import {
+  DbwardError,
+  reviewSql,
+  verifyExecutionToken,
+  type ClaimResponse,
+  type ErrorCode,
+  type ExecutionClaims,
+  type JobResultBody,
+  type OperationClass,
+  type SqlClass,
+  type SqlDialect,
+} from "@dbward/shared";
+import type { Logger } from "pino";
+import type { Clock } from "./clock.ts";
+import { findDatabase, type AgentConfig, type DatabaseConfig, type DriverName } from "./config.ts";
+import type { ExecuteOptions, ExecuteResult } from "./drivers/driver.ts";
+import type { DriverRegistry } from "./drivers/registry.ts";
+import type { Ledger } from "./ledger.ts";
+import { describeError } from "./log.ts";
+
+export interface JobRunnerDeps {
+  readonly config: AgentConfig;
+  readonly ledger: Ledger;
+  readonly drivers: DriverRegistry;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export type JobCheck =
+  | { readonly ok: true; readonly claims: ExecutionClaims; readonly database: DatabaseConfig }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+const DIALECTS = { postgres: "postgres", mysql: "mysql", sqlite: "sqlite" } as const satisfies Record<
+  DriverName,
+  SqlDialect
+>;
+
+/** How much a class can change: a token for a class may run SQL of that class or a lower one. */
+const DANGER: Record<OperationClass, number> = { read: 0, write: 1, ddl: 2 };
+
+const refuse = (code: ErrorCode, message: string): JobCheck => ({ ok: false, code, message });
+
+/** Every check that decides whether the job may run, in order; reads the ledger, writes nothing. */
+export function checkJob(
+  claim: ClaimResponse,
+  deps: Pick<JobRunnerDeps, "config" | "ledger" | "clock">,
+): JobCheck {
+  const { config } = deps;
+  const verified = verifyExecutionToken(claim.token, {
+    keys: config.keys,
+    now: Math.floor(deps.clock.now().getTime() / 1000),
+    sql: claim.sql,
+    agentId: config.id,
+    allows: (db, env, op) => findDatabase(config, db, env)?.operations.includes(op) ?? false,
+  });
+  if (!verified.ok) return refuse(verified.code, verified.message);
+  const { claims } = verified;
+  const mismatch = jobMismatch(claim, claims);
+  if (mismatch !== undefined) return refuse("token.capability", mismatch);
+  const database = findDatabase(config, claims.db, claims.env);
+  if (database === undefined)
+    return refuse("token.capability", `${claims.db}/${claims.env} is not configured`);
+  const review = reviewClass(claim.sql, database, claims.op);
+  if (!review.ok) return review;
+  if (deps.ledger.has(claims.jti)) return refuse("token.replayed", "this token has already been executed");
+  return { ok: true, claims, database };
+}
+
+/** Why the job's fields disagree with its token, if they do. */
+function jobMismatch(claim: ClaimResponse, claims: ExecutionClaims): string | undefined {
+  if (claim.database !== claims.db || claim.environment !== claims.env) {
+    return `the job is for ${claim.database}/${claim.environment} but its token is for ${claims.db}/${claims.env}`;
+  }
+  if (claim.operation !== claims.op) return `the job says ${claim.operation} but its token says ${claims.op}`;
+  if (claim.request_id !== claims.req || claim.execution !== claims.exe) {
+    return `the job is request ${claim.request_id} execution ${claim.execution} but its token is for request ${claims.req} execution ${claims.exe}`;
+  }
+  return undefined;
+}
+
+function reviewClass(
+  sql: string,
+  database: DatabaseConfig,
+  tokenOp: OperationClass,
+): { ok: true } | JobCheck {
+  let sqlClass: SqlClass;
+  let reasons: string;
+  try {
+    const review = reviewSql(sql, DIALECTS[database.driver]);
+    sqlClass = review.class;
+    reasons = review.findings.map((f) => f.message).join("; ");
+  } catch (err) {
+    // Fail closed (SECURITY.md principle 2): a reviewer that cannot answer is a refusal.
+    return refuse("sql.rejected", `SQL review failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (sqlClass === "rejected") return refuse("sql.rejected", `the SQL is not allowed: ${reasons}`);
+  const where = `${database.name}/${database.environment}`;
+  if (!database.operations.includes(sqlClass)) {
+    return refuse(
+      "token.capability",
+      `the SQL reviews as ${sqlClass}, which this agent does not run on ${where}`,
+    );
+  }
+  if (DANGER[sqlClass] > DANGER[tokenOp]) {
+    return refuse("sql.rejected", `the SQL reviews as ${sqlClass} but its token allows only ${tokenOp}`);
+  }
+  return { ok: true };
+}
+
+/** Checks, records and executes one claimed job; never throws. */
+export async function runJob(claim: ClaimResponse, deps: JobRunnerDeps): Promise<JobResultBody> {
+  const started = deps.clock.now().getTime();
+  const elapsed = (): number => Math.max(0, deps.clock.now().getTime() - started);
+  const check = checkJob(claim, deps);
+  if (!check.ok) return failure("refused", check.code, check.message, elapsed());
+  try {
+    // Recorded before it runs: a crash during execution must never lead to a second run.
+    deps.ledger.record(check.claims.jti);
+  } catch (err) {
+    if (err instanceof DbwardError) return failure("refused", err.code, err.message, elapsed());
+    deps.logger.error({ err: describeError(err) }, "could not record the token in the ledger");
+    return failure(
+      "refused",
+      "internal",
+      "the agent could not record the token, so it did not run it",
+      elapsed(),
+    );
+  }
+  const options = executeOptions(claim, check.database, check.claims.op);
+  try {
+    const result = await deps.drivers.get(check.database).execute(claim.sql, options);
+    return succeeded(result, elapsed());
+  } catch (err) {
+    return executionFailure(err, deps.logger, elapsed());
+  }
+}
+
+/**
+ * The bot's limits for this job, capped by this database's configured ceilings. A value the bot
+ * sends that is not a positive integer is ignored: a statement timeout of 0 means "none" in
+ * PostgreSQL and MariaDB.
+ */
+export function executeOptions(
+  claim: ClaimResponse,
+  db: DatabaseConfig,
+  operation: OperationClass,
+): ExecuteOptions {
+  const capped = (asked: number, ceiling: number): number =>
+    Number.isSafeInteger(asked) && asked > 0 ? Math.min(asked, ceiling) : ceiling;
+  return {
+    operation,
+    statementTimeoutMs: capped(claim.statement_timeout_ms, db.statementTimeoutMs),
+    rowCap: capped(claim.row_cap, db.rowCap),
+  };
+}
+
+function succeeded(r: ExecuteResult, duration: number): JobResultBody {
+  return {
+    outcome: "succeeded",
+    duration_ms: duration,
+    result: { columns: r.columns, rows: r.rows, row_count: r.row_count, truncated: r.truncated },
+    ...(r.affected_rows === undefined ? {} : { affected_rows: r.affected_rows }),
+  };
+}
+
+function failure(
+  outcome: JobResultBody["outcome"],
+  code: string,
+  message: string,
+  duration: number,
+): JobResultBody {
+  return { outcome, duration_ms: duration, error: { code, message } };
+}
+
+function executionFailure(err: unknown, logger: Logger, duration: number): JobResultBody {
+  if (err instanceof DbwardError) {
+    const outcome = err.code === "execution.timeout" ? "timed_out" : "failed";
+    return failure(outcome, err.code, err.message, duration);
+  }
+  // Not a database's answer: keep details in the agent's log, where they cannot leak to the bot.
+  logger.error({ err: describeError(err) }, "unexpected error while executing a job");
+  return failure(
+    "failed",
+    "internal",
+    "the agent failed to run the statement; see the agent's log",
+    duration,
+  );
+}

@@ -1,0 +1,106 @@
+/**
+ * Used by the agent's tests only: a bot that speaks the agent protocol through an injected
+ * `fetch`, with switches for the failures the loop must survive (a lost claim, a failing poll, a
+ * result the bot does not take at first).
+ */
+import type { ClaimResponse, JobResultBody, PollResponse } from "@dbward/shared";
+
+export class FakeBot {
+  /** Every call, in order: path and parsed JSON body. */
+  readonly calls: { path: string; body: unknown }[] = [];
+  readonly results = new Map<string, JobResultBody>();
+  /** Status to answer a job's claim with instead of the claim (e.g. 409). */
+  readonly claimStatus = new Map<string, number>();
+  pollFailures = 0;
+  resultFailures = 0;
+  /** How long an empty poll waits for an offer before answering no jobs. */
+  pollWaitMs = 20;
+  private readonly queue: ClaimResponse[] = [];
+  private wake: (() => void) | undefined;
+
+  offer(claim: ClaimResponse): void {
+    this.queue.push(claim);
+    this.wake?.();
+  }
+
+  heartbeats(jobId: string): number {
+    return this.calls.filter((c) => c.path === `/api/agent/jobs/${jobId}/heartbeat`).length;
+  }
+
+  readonly fetch = (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const path = new URL(input instanceof Request ? input.url : String(input)).pathname;
+    const body: unknown = init?.body === undefined ? undefined : JSON.parse(String(init.body));
+    this.calls.push({ path, body });
+    if (path === "/api/agent/poll") return this.poll(init?.signal ?? undefined);
+    const [, jobId, action] = /^\/api\/agent\/jobs\/([^/]+)\/(\w+)$/.exec(path) ?? [];
+    if (jobId === undefined) return json(404, { error: { code: "request.not_found", message: path } });
+    if (action === "claim") return this.claim(decodeURIComponent(jobId));
+    if (action === "heartbeat")
+      return json(200, { lease_expires_at: new Date().toISOString(), cancel: false });
+    return this.result(decodeURIComponent(jobId), body as JobResultBody);
+  }) as typeof fetch;
+
+  private async poll(signal: AbortSignal | undefined): Promise<Response> {
+    if (this.pollFailures > 0) {
+      this.pollFailures -= 1;
+      return json(503, { error: { code: "internal", message: "bot restarting" } });
+    }
+    if (this.queue.length === 0) await this.waitForOffer(signal);
+    signal?.throwIfAborted();
+    const jobs: PollResponse["jobs"] = this.queue.map((c) => ({
+      job_id: c.job_id,
+      request_id: c.request_id,
+      database: c.database,
+      environment: c.environment,
+      operation: c.operation,
+    }));
+    return json(200, { jobs });
+  }
+
+  private waitForOffer(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.pollWaitMs);
+      signal?.addEventListener("abort", done, { once: true });
+      this.wake = done;
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  private claim(jobId: string): Response {
+    const index = this.queue.findIndex((c) => c.job_id === jobId);
+    const claim = this.queue[index];
+    if (claim === undefined) return json(404, { error: { code: "job.not_found", message: jobId } });
+    this.queue.splice(index, 1);
+    const status = this.claimStatus.get(jobId);
+    if (status !== undefined)
+      return json(status, {
+        error: { code: "request.invalid_transition", message: "claimed by another agent" },
+      });
+    return json(200, claim);
+  }
+
+  private result(jobId: string, body: JobResultBody): Response {
+    if (this.resultFailures > 0) {
+      this.resultFailures -= 1;
+      return json(503, { error: { code: "internal", message: "try again" } });
+    }
+    this.results.set(jobId, body);
+    return new Response(null, { status: 204 });
+  }
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+/** Waits until `condition` holds, checking every few milliseconds; fails after `ms`. */
+export async function until(condition: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not reached in time");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
