@@ -1,0 +1,105 @@
+/**
+ * `dbward mcp`: a Model Context Protocol server on stdio that lets an AI assistant propose
+ * database requests with the rights of the user whose API token it holds, and no more
+ * (SECURITY.md principle 7: proposals are not permissions). It can review SQL, create a request
+ * and follow it; it has no tool to approve, reject or reach an agent, and the bot would refuse
+ * it anyway, because approval rights come from the workflow, never from the client.
+ */
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { RequestView, ResultView } from "@dbward/shared";
+import { z } from "zod";
+import type { ApiClient } from "../api-client.ts";
+import { formatRequest, formatResult } from "../format-request.ts";
+
+type ToolResult = { content: { type: "text"; text: string }[]; isError?: boolean };
+
+const text = (t: string): ToolResult => ({ content: [{ type: "text", text: t }] });
+
+/** Every tool answers with text; a refusal from the bot is an error result the assistant can read. */
+async function answer(work: () => Promise<string>): Promise<ToolResult> {
+  try {
+    return text(await work());
+  } catch (err) {
+    return { ...text(`dbward refused: ${(err as Error).message}`), isError: true };
+  }
+}
+
+export function createMcpServer(client: ApiClient, version: string): McpServer {
+  const server = new McpServer({ name: "dbward", version });
+  const target = {
+    database: z.string().describe("database name"),
+    environment: z.string().describe("environment, e.g. production"),
+  };
+
+  server.registerTool(
+    "review_sql",
+    {
+      description:
+        "Review SQL for a database without creating anything: its class (read/write/ddl), risk, findings, and which approval workflow would apply.",
+      inputSchema: { ...target, sql: z.string() },
+      annotations: { readOnlyHint: true },
+    },
+    ({ database, environment, sql }) =>
+      answer(async () =>
+        JSON.stringify(await client.post("/api/preflight", { database, environment, sql }), null, 2),
+      ),
+  );
+
+  server.registerTool(
+    "request_sql",
+    {
+      description:
+        "Ask for SQL to be run on a database. This only creates a request: people approve or reject it in dbward, and the result can be fetched once it has run.",
+      inputSchema: {
+        ...target,
+        sql: z.string(),
+        reason: z.string().describe("why this needs to run, for the approvers"),
+      },
+    },
+    ({ database, environment, sql, reason }) =>
+      answer(async () => {
+        const r = await client.post<RequestView>("/api/requests", { database, environment, sql, reason });
+        return `${formatRequest(r)}\n\nRequest #${r.id} was created. It runs only after the approvals its workflow requires.`;
+      }),
+  );
+
+  server.registerTool(
+    "get_request",
+    {
+      description: "Show a request's status, approvals and executions.",
+      inputSchema: { id: z.number().int().positive() },
+      annotations: { readOnlyHint: true },
+    },
+    ({ id }) => answer(async () => formatRequest(await client.get<RequestView>(`/api/requests/${id}`))),
+  );
+
+  server.registerTool(
+    "get_result",
+    {
+      description: "Fetch the result table of a request that has run.",
+      inputSchema: { id: z.number().int().positive() },
+      annotations: { readOnlyHint: true },
+    },
+    ({ id }) => answer(async () => formatResult(await client.get<ResultView>(`/api/requests/${id}/result`))),
+  );
+
+  server.registerTool(
+    "list_my_requests",
+    {
+      description: "List the requests this user created, newest first.",
+      annotations: { readOnlyHint: true },
+    },
+    () =>
+      answer(async () => {
+        const { requests } = await client.get<{ requests: RequestView[] }>(
+          "/api/requests?mine=true&limit=20",
+        );
+        return requests.length === 0
+          ? "no requests"
+          : requests
+              .map((r) => `#${r.id} ${r.status} ${r.database}/${r.environment}: ${r.reason}`)
+              .join("\n");
+      }),
+  );
+  return server;
+}
