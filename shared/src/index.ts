@@ -1,4 +1,5 @@
 export * from "./audit-chain.ts";
+export * from "./audit-checkpoint.ts";
 export * from "./canonical-json.ts";
 export * from "./encoding.ts";
 export * from "./errors.ts";
@@ -10,3 +11,19 @@ export * from "./request-status.ts";
 export * from "./signing-key.ts";
 export * from "./sql/review.ts";
 export * from "./sql/review-sql.ts";
+export {
+  SQL_REVIEW_RULES,
+  RULE_SEVERITIES,
+  DEFAULT_RULE_SEVERITIES,
+  RULE_TEXT,
+  isSqlReviewRule,
+  isRuleSeverity,
+  type SqlReviewRule,
+  type RuleSeverity,
+  type RuleSeverities,
+} from "./sql/rules.ts";
+export { SQL_CHECKS, type SqlCheck } from "./sql/checks.ts";
+export { MAX_SQL_BYTES, MAX_STATEMENTS } from "./sql/guards.ts";
+export * from "./sql/redact.ts";
+export * from "./sql/format-review.ts";
+export * from "./sql/review-ndjson.ts";

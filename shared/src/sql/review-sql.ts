@@ -1,39 +1,35 @@
 /**
- * A deliberately narrow first reviewer: it answers `read` only for a single plain SELECT whose
- * text has no comments, quotes tricks, parentheses (so no function calls, subqueries or CTEs),
- * INTO, or locking clause; everything else is `write`. Being wrong here can only cost an extra
- * approval, never let a write pass as a read.
+ * `reviewSql`: classify a SQL text, check it against the review rules and rate its risk.
+ * Synchronous, pure and total: every input gets a review, and any doubt ends in a stricter class
+ * (SECURITY.md, fail closed). Guards run first, then the dialect's parser.
  */
-import type { SqlDialect, SqlReview } from "./review.ts";
+import { guardText, rejectedReview } from "./guards.ts";
+import { reviewMysqlFamily } from "./mysql-review.ts";
+import { reviewPostgres } from "./postgres-review.ts";
+import type { SqlDialect, SqlReview, SqlReviewOptions } from "./review.ts";
+import { loadSqlParsers } from "./sql-parsers.ts";
 
-const PLAIN_SELECT = /^\s*select\s[^;]*;?\s*$/is;
-const DISQUALIFY = /--|\/\*|#|\$|\(|\binto\b|\bfor\b|\block\b|\bshare\b|\\/i;
-
-export function reviewSql(sql: string, _dialect: SqlDialect): SqlReview {
-  if (sql.trim() === "" || sql.includes("\0")) {
-    return {
-      class: "rejected",
-      risk: "unavailable",
-      findings: [
-        { rule: "empty_or_binary", severity: "block", message: "SQL text is empty or contains NUL bytes" },
-      ],
-    };
+/**
+ * Reviews `sql` for `dialect`. `options` tunes rule severities, the multi-statement policy and
+ * extra side-effect functions per database × environment; without it the defaults apply.
+ * Call `initSqlReview()` once before: until then every text is an unassessed write.
+ */
+export function reviewSql(sql: string, dialect: SqlDialect, options: SqlReviewOptions = {}): SqlReview {
+  const refused = guardText(sql);
+  if (refused !== undefined) return rejectedReview([refused]);
+  switch (dialect) {
+    case "postgres":
+      return reviewPostgres(sql, options);
+    case "mysql":
+    case "sqlite":
+      return reviewMysqlFamily(sql, dialect, options);
   }
-  if (PLAIN_SELECT.test(sql) && !DISQUALIFY.test(sql)) return { class: "read", risk: "low", findings: [] };
-  return {
-    class: "write",
-    risk: "unknown",
-    findings: [
-      {
-        rule: "not_plain_select",
-        severity: "warn",
-        message: "not recognised as a plain SELECT, so it is treated as a write",
-      },
-    ],
-  };
 }
 
 /**
- * Loads the parsers. Call once at process start, before `reviewSql`; calling it again is cheap.
+ * Loads the parsers (libpg-query's WASM, node-sql-parser's dialect builds). Call once at process
+ * start, before `reviewSql`; calling it again is cheap.
  */
-export async function initSqlReview(): Promise<void> {}
+export async function initSqlReview(): Promise<void> {
+  await loadSqlParsers();
+}

@@ -6,6 +6,7 @@
  * Fail closed: a text the reviewer is not certain about is never `read`.
  */
 import type { OperationClass } from "../operation-class.ts";
+import type { RuleSeverities } from "./rules.ts";
 
 export const SQL_DIALECTS = ["postgres", "mysql", "sqlite"] as const;
 export type SqlDialect = (typeof SQL_DIALECTS)[number];
@@ -16,6 +17,7 @@ export type SqlClass = OperationClass | "rejected";
 export const SQL_RISKS = ["low", "medium", "high", "critical", "unknown", "unavailable"] as const;
 export type SqlRisk = (typeof SQL_RISKS)[number];
 
+/** `block` findings make the bot refuse the request; `warn` findings are shown to approvers. */
 export type FindingSeverity = "block" | "warn";
 
 export interface SqlFinding {
@@ -33,4 +35,28 @@ export interface SqlReview {
   readonly class: SqlClass;
   readonly risk: SqlRisk;
   readonly findings: readonly SqlFinding[];
+}
+
+/**
+ * Facts about the target schema that may raise the risk of a statement. Nothing fills this yet:
+ * it is the seam for schema-aware review (table sizes from the agent), issue #4.
+ */
+export interface SchemaRiskFactors {
+  /** Lower-case table names (unqualified) known to be large; writes and DDL on them climb a level. */
+  readonly largeTables?: ReadonlySet<string>;
+}
+
+/** How a review is tuned for one database × environment. Every field is optional. */
+export interface SqlReviewOptions {
+  /** Severity per review rule; a rule left out keeps its default (`DEFAULT_RULE_SEVERITIES`). */
+  readonly rules?: RuleSeverities;
+  /**
+   * `reject` (default): a text may hold safe session `SET`s followed by one statement, nothing
+   * more. `allow`: several statements are reviewed together (e.g. a migration); the class is the
+   * strictest of them.
+   */
+  readonly multipleStatements?: "reject" | "allow";
+  /** Further function names with side effects (the database's own volatile functions). */
+  readonly sideEffectFunctions?: readonly string[];
+  readonly schema?: SchemaRiskFactors;
 }

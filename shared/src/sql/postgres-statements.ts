@@ -1,0 +1,267 @@
+/**
+ * The class of one PostgreSQL statement, by node type. The table lists what dbward runs; every
+ * other statement type is rejected, so a statement kind added to PostgreSQL later is refused
+ * until someone decides what it is.
+ */
+import { field, list, pgNode, text, type AstObject, type PgTree } from "./ast-walk.ts";
+import { checkFinding } from "./checks.ts";
+import { findPgEffects, type PgContext } from "./postgres-effects.ts";
+import { REJECTION_REASONS } from "./postgres-rejections.ts";
+import type { SqlFinding } from "./review.ts";
+import { isSafeSetting } from "./safe-settings.ts";
+import type { StatementClass } from "./statement-verdict.ts";
+
+export interface PgStatementClass {
+  readonly class: StatementClass;
+  readonly notes: readonly SqlFinding[];
+  readonly effectUnknown: boolean;
+  /** False for a plain EXPLAIN, whose statement is planned but not run: no rules apply. */
+  readonly executes: boolean;
+}
+
+const WRITE = new Set([
+  "InsertStmt",
+  "UpdateStmt",
+  "DeleteStmt",
+  "MergeStmt",
+  "LockStmt",
+  "NotifyStmt",
+  "PrepareStmt",
+  "DeallocateStmt",
+  "DeclareCursorStmt",
+  "FetchStmt",
+  "ClosePortalStmt",
+]);
+/** The text names a procedure, block or prepared statement; what it does is not in the text. */
+const OPAQUE = new Set(["CallStmt", "DoStmt", "ExecuteStmt"]);
+const DDL = new Set([
+  "CreateStmt",
+  "CreateTableAsStmt",
+  "IndexStmt",
+  "ViewStmt",
+  "CreateSeqStmt",
+  "AlterSeqStmt",
+  "CommentStmt",
+  "CreateEnumStmt",
+  "AlterEnumStmt",
+  "CompositeTypeStmt",
+  "CreateDomainStmt",
+  "AlterDomainStmt",
+  "TruncateStmt",
+  "VacuumStmt",
+  "ClusterStmt",
+  "ReindexStmt",
+  "RefreshMatViewStmt",
+  "CreateStatsStmt",
+  "AlterStatsStmt",
+]);
+
+/** Object kinds DDL may create, drop, rename or move; roles, schemas, functions and the like are not. */
+const DDL_OBJECTS = new Set([
+  "OBJECT_TABLE",
+  "OBJECT_INDEX",
+  "OBJECT_VIEW",
+  "OBJECT_MATVIEW",
+  "OBJECT_SEQUENCE",
+  "OBJECT_TYPE",
+  "OBJECT_DOMAIN",
+  "OBJECT_STATISTIC_EXT",
+  "OBJECT_COLUMN",
+  "OBJECT_ATTRIBUTE",
+  "OBJECT_TABCONSTRAINT",
+  "OBJECT_DOMCONSTRAINT",
+  "OBJECT_FOREIGN_TABLE",
+]);
+
+/** ALTER TABLE actions that change who owns the table or switch off triggers, rules or row security. */
+const REJECTED_ALTER_TABLE =
+  /^AT_(ChangeOwner|EnableTrig|EnableAlwaysTrig|EnableReplicaTrig|DisableTrig|EnableRule|EnableAlwaysRule|EnableReplicaRule|DisableRule|DisableRowSecurity|NoForceRowSecurity)/;
+
+export function classifyPgStatement(
+  type: string,
+  body: AstObject,
+  tree: PgTree,
+  ctx: PgContext,
+  position: number,
+): PgStatementClass {
+  if (type === "SelectStmt" || type === "VariableShowStmt") return readUnlessEffects(tree, ctx, position);
+  if (type === "ExplainStmt") return classifyExplain(body, tree, ctx, position);
+  if (type === "VariableSetStmt") return classifySet(body, position);
+  if (type === "CopyStmt") return classifyCopy(body, position);
+  if (OPAQUE.has(type))
+    return { class: "write", notes: [opaqueNote(type, position)], effectUnknown: true, executes: true };
+  if (WRITE.has(type)) return plain("write");
+  if (DDL.has(type)) return plain("ddl");
+  const ddlProblem = ddlObjectProblem(type, body);
+  if (ddlProblem === null) return plain("ddl");
+  return reject(
+    ddlProblem ?? REJECTION_REASONS[type] ?? `dbward does not run ${statementName(type)} statements`,
+    position,
+  );
+}
+
+function plain(cls: StatementClass): PgStatementClass {
+  return { class: cls, notes: [], effectUnknown: false, executes: true };
+}
+
+function reject(reason: string, position: number): PgStatementClass {
+  const note = checkFinding("rejected_statement", "block", reason, {
+    position,
+    hint: "an administrator runs this outside dbward",
+  });
+  return { class: "rejected", notes: [note], effectUnknown: false, executes: true };
+}
+
+function readUnlessEffects(tree: PgTree, ctx: PgContext, position: number): PgStatementClass {
+  const effects = findPgEffects(tree, ctx, position);
+  const cls = effects.createsTable ? "ddl" : effects.notes.length > 0 ? "write" : "read";
+  return { class: cls, notes: effects.notes, effectUnknown: false, executes: true };
+}
+
+/**
+ * EXPLAIN ANALYZE runs its statement, so it takes that statement's class. Plain EXPLAIN only plans
+ * it and is a read, except that a side-effect function anywhere still makes it a write: plan-time
+ * folding can run functions, and nothing is lost by asking for approval.
+ */
+function classifyExplain(body: AstObject, tree: PgTree, ctx: PgContext, position: number): PgStatementClass {
+  const inner = pgNode(body["query"]);
+  if (inner === undefined) return reject("EXPLAIN of a statement the reviewer does not know", position);
+  if (isAnalyze(list(body, "options")))
+    return classifyPgStatement(inner.type, inner.body, tree, ctx, position);
+  const effects = findPgEffects(tree, ctx, position);
+  const nonRead = effects.notes.filter((n) => n.rule === "side_effect_function");
+  return {
+    class: nonRead.length > 0 ? "write" : "read",
+    notes: nonRead,
+    effectUnknown: false,
+    executes: false,
+  };
+}
+
+/** ANALYZE counts as on unless its argument clearly says off: the safe reading of an odd option. */
+function isAnalyze(options: readonly unknown[]): boolean {
+  return options.some((option) => {
+    const node = pgNode(option);
+    if (node?.type !== "DefElem" || text(node.body, "defname") !== "analyze") return false;
+    const arg = pgNode(node.body["arg"]);
+    if (arg === undefined) return true;
+    if (arg.type === "String")
+      return !["false", "off", "0", "no"].includes((text(arg.body, "sval") ?? "").toLowerCase());
+    if (arg.type === "Boolean") return arg.body["boolval"] === true;
+    if (arg.type === "Integer") return arg.body["ival"] !== undefined && arg.body["ival"] !== 0;
+    return true;
+  });
+}
+
+function classifySet(body: AstObject, position: number): PgStatementClass {
+  const kind = text(body, "kind");
+  const name = text(body, "name") ?? "";
+  const singleSetting = ["VAR_SET_VALUE", "VAR_SET_DEFAULT", "VAR_SET_CURRENT", "VAR_RESET"].includes(
+    kind ?? "",
+  );
+  if (singleSetting && isSafeSetting("postgres", name)) {
+    return { class: "session", notes: [], effectUnknown: false, executes: true };
+  }
+  const what = kind === "VAR_RESET_ALL" ? "RESET ALL" : `SET ${name || "…"}`;
+  const note = checkFinding(
+    "unsafe_setting",
+    "block",
+    `${what} is not one of the session settings dbward allows`,
+    {
+      position,
+      hint: "only timeouts, memory, planner and display settings may be SET; search_path, role and authorization may not",
+    },
+  );
+  return { class: "rejected", notes: [note], effectUnknown: false, executes: true };
+}
+
+function classifyCopy(body: AstObject, position: number): PgStatementClass {
+  if (body["is_program"] === true || text(body, "filename") !== undefined) {
+    const note = checkFinding("server_file", "block", "COPY to or from a server file or program", {
+      position,
+      hint: "use COPY … FROM STDIN or TO STDOUT; the server's files and shell are not for requests",
+    });
+    return { class: "rejected", notes: [note], effectUnknown: false, executes: true };
+  }
+  return plain("write");
+}
+
+/** `null` when the DDL statement is allowed, a reason when it is not, undefined when `type` is not DDL. */
+function ddlObjectProblem(type: string, body: AstObject): string | null | undefined {
+  switch (type) {
+    case "DropStmt":
+      return objectKindProblem("DROP", text(body, "removeType"));
+    case "RenameStmt":
+      return objectKindProblem("RENAME of", text(body, "renameType"));
+    case "AlterObjectSchemaStmt":
+      return objectKindProblem("ALTER … SET SCHEMA of", text(body, "objectType"));
+    case "DefineStmt":
+      return text(body, "kind") === "OBJECT_TYPE"
+        ? null
+        : "dbward does not run CREATE AGGREGATE/OPERATOR/COLLATION";
+    case "AlterTableStmt":
+      return alterTableProblem(body);
+    default:
+      return undefined;
+  }
+}
+
+function objectKindProblem(verb: string, kind: string | undefined): string | null {
+  if (kind !== undefined && DDL_OBJECTS.has(kind)) return null;
+  return `dbward does not run ${verb} ${objectName(kind)}`;
+}
+
+function alterTableProblem(body: AstObject): string | null {
+  for (const cmd of list(body, "cmds")) {
+    const node = pgNode(cmd);
+    const subtype = node === undefined ? undefined : text(node.body, "subtype");
+    if (subtype !== undefined && REJECTED_ALTER_TABLE.test(subtype)) {
+      return "dbward does not run ALTER TABLE that changes the owner or switches triggers, rules or row security";
+    }
+  }
+  return objectKindProblem("ALTER", text(body, "objtype") ?? "OBJECT_TABLE");
+}
+
+function opaqueNote(type: string, position: number): SqlFinding {
+  return checkFinding("unknown_effect", "warn", `${statementName(type)} runs code that is not in the text`, {
+    position,
+    hint: "approvers should know what the procedure, block or prepared statement does",
+  });
+}
+
+/** `CreateExtensionStmt` → `CREATE EXTENSION`. */
+export function statementName(type: string): string {
+  return type
+    .replace(/Stmt$/, "")
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .toUpperCase();
+}
+
+function objectName(kind: string | undefined): string {
+  return (kind ?? "OBJECT_UNKNOWN").replace(/^OBJECT_/, "").replace(/_/g, " ");
+}
+
+/** Lower-case unqualified names of the tables a statement writes or alters. */
+export function pgTargets(type: string, body: AstObject): string[] {
+  const names: string[] = [];
+  const relation = field(body, "relation");
+  const relname = relation === undefined ? undefined : text(relation, "relname");
+  if (relname !== undefined) names.push(relname.toLowerCase());
+  if (type === "TruncateStmt") {
+    for (const rel of list(body, "relations")) {
+      const node = pgNode(rel);
+      const name = node === undefined ? undefined : text(node.body, "relname");
+      if (name !== undefined) names.push(name.toLowerCase());
+    }
+  }
+  if (type === "DropStmt") {
+    for (const object of list(body, "objects")) {
+      const parts = pgNode(object);
+      const items = parts?.type === "List" ? list(parts.body, "items") : [];
+      const last = pgNode(items[items.length - 1]);
+      const name = last?.type === "String" ? text(last.body, "sval") : undefined;
+      if (name !== undefined) names.push(name.toLowerCase());
+    }
+  }
+  return names;
+}

@@ -1,0 +1,30 @@
+/**
+ * What a dialect reviewer says about one statement, before the statements of a text are
+ * combined. Both dialect reviewers produce this shape, so the multi-statement policy, severities
+ * and risk are decided once, in `combine-verdicts.ts`.
+ */
+import type { RuleHit } from "./rules.ts";
+import type { SqlClass, SqlFinding } from "./review.ts";
+
+/** `session`: an allowed session setting (`SET statement_timeout = …`), allowed only before a statement. */
+export type StatementClass = SqlClass | "session";
+
+export interface StatementVerdict {
+  readonly class: StatementClass;
+  /** Character offset of the statement in the reviewed text. */
+  readonly position: number;
+  /** Fixed-check findings: why the class is what it is, or why the statement is rejected. */
+  readonly notes: readonly SqlFinding[];
+  readonly hits: readonly RuleHit[];
+  /** CALL, DO, EXECUTE: what actually runs is not in the text, so risk cannot be assessed. */
+  readonly effectUnknown: boolean;
+  /** Lower-case unqualified names of the tables the statement writes or alters. */
+  readonly targets: readonly string[];
+}
+
+const CLASS_ORDER: Readonly<Record<SqlClass, number>> = { read: 0, write: 1, ddl: 2, rejected: 3 };
+
+/** The stricter of two classes: read < write < ddl < rejected. */
+export function stricterClass(a: SqlClass, b: SqlClass): SqlClass {
+  return CLASS_ORDER[a] >= CLASS_ORDER[b] ? a : b;
+}
