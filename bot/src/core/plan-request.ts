@@ -7,6 +7,7 @@
 import { reviewSql, type OperationClass, type SqlReview } from "@dbward/shared";
 import type { BotConfig } from "../config/bot-config.ts";
 import { resolveExecutionLimits, type ExecutionLimits } from "./execution-policy.ts";
+import { resolveSqlReviewOptions } from "./sql-review-policy.ts";
 import { autoApproves, matchWorkflow, type TraceLine, type WorkflowSnapshot } from "./workflow.ts";
 
 export type RequestPlan =
@@ -46,7 +47,11 @@ export function planRequest(
       message: `database ${db.name} has no environment ${target.environment}; it has ${db.environments.join(", ")}`,
     };
   }
-  const review = reviewSql(target.sql, db.dialect);
+  const review = reviewSql(
+    target.sql,
+    db.dialect,
+    resolveSqlReviewOptions(config.sql_review, db.name, target.environment),
+  );
   const blocking = review.findings.filter((f) => f.severity === "block");
   if (review.class === "rejected" || blocking.length > 0) {
     const why = blocking.map((f) => f.message).join("; ") || "the SQL review rejected this text";
