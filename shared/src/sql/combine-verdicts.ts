@@ -1,15 +1,22 @@
 /**
  * Combines the verdicts of a text's statements into one review: the multi-statement policy, the
- * `mixed_ddl_dml` rule, configured severities and the risk. Dialect-independent.
+ * `mixed_ddl_dml` rule, configured severities, the risk and the statements to run.
+ * Dialect-independent.
  */
 import { checkFinding } from "./checks.ts";
 import { rejectedReview } from "./guards.ts";
 import { assessRisk } from "./risk.ts";
+import { reviewedStatements } from "./reviewed-statements.ts";
 import { findingForHit, type RuleHit } from "./rules.ts";
 import type { SqlClass, SqlFinding, SqlReview, SqlReviewOptions } from "./review.ts";
 import { stricterClass, type StatementVerdict } from "./statement-verdict.ts";
 
-export function combineVerdicts(verdicts: readonly StatementVerdict[], options: SqlReviewOptions): SqlReview {
+/** `sql`: the reviewed text, which the verdicts' spans point into. */
+export function combineVerdicts(
+  sql: string,
+  verdicts: readonly StatementVerdict[],
+  options: SqlReviewOptions,
+): SqlReview {
   if (verdicts.length === 0) {
     return rejectedReview([
       checkFinding("empty_sql", "block", "the SQL text holds no statement, only comments", {
@@ -42,7 +49,7 @@ export function combineVerdicts(verdicts: readonly StatementVerdict[], options: 
     targets: main.flatMap((v) => v.targets),
     schema: options.schema,
   });
-  return { class: cls, risk, findings };
+  return { class: cls, risk, findings, statements: reviewedStatements(sql, verdicts) };
 }
 
 /** Findings that refuse the whole text, as opposed to rule findings the policy weighs. */

@@ -5,7 +5,7 @@ import { formatReview } from "./format-review.ts";
 describe("formatReview", () => {
   test("prints class, risk and no findings for a clean read", () => {
     assert.equal(
-      formatReview({ class: "read", risk: "low", findings: [] }),
+      formatReview({ class: "read", risk: "low", findings: [], statements: [] }),
       "class: read\nrisk:  low\nfindings: none",
     );
   });
@@ -24,6 +24,7 @@ describe("formatReview", () => {
             hint: "add WHERE",
           },
         ],
+        statements: [],
       },
       "SELECT 1;\nx DELETE FROM t",
     );
@@ -47,6 +48,7 @@ describe("formatReview", () => {
         { rule: "parse_error", severity: "warn", message: "could not read", position: 4 },
         { rule: "x", severity: "warn", message: "no position" },
       ],
+      statements: [],
     });
     assert.match(text, /\[warn\] parse_error at offset 4: could not read\n {2}\[warn\] x: no position$/);
   });

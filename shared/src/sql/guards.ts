@@ -52,15 +52,16 @@ export function tooManyStatements(count: number): SqlFinding | undefined {
   );
 }
 
-/** The review of a text dbward will not run. */
+/** The review of a text dbward will not run: no statements to run either. */
 export function rejectedReview(findings: readonly SqlFinding[]): SqlReview {
-  return { class: "rejected", risk: "critical", findings };
+  return { class: "rejected", risk: "critical", findings, statements: [] };
 }
 
 /**
  * The review of a text no parser could read: a write that needs approval, never a read
- * (SECURITY.md, fail closed), with the risk marked as not assessed.
+ * (SECURITY.md, fail closed), with the risk marked as not assessed. Where its statements begin
+ * and end is not known either, so it has none to run.
  */
 export function unparsedReview(findings: readonly SqlFinding[], cls: "write" | "ddl" = "write"): SqlReview {
-  return { class: cls, risk: "unavailable", findings };
+  return { class: cls, risk: "unavailable", findings, statements: [] };
 }

@@ -52,11 +52,12 @@ export function reviewMysqlFamily(sql: string, dialect: Family, options: SqlRevi
         leadingWords(sql, statement.tokens),
         statement.start,
         parseError(dialect, parsed, statement),
+        statement.span,
       );
     }
     return verdictFor(parsed, statement, ctx);
   });
-  const review = combineVerdicts(verdicts, options);
+  const review = combineVerdicts(sql, verdicts, options);
   return unread ? markUnassessed(review) : review;
 }
 
@@ -69,6 +70,7 @@ function verdictFor(ast: AstObject, statement: MysqlStatementText, ctx: NspConte
   return {
     class: cls.class === "read" && extra.length > 0 ? "write" : cls.class,
     position: statement.start,
+    span: statement.span,
     notes,
     hits: cls.executes ? nspRuleHits(objects, ctx) : [],
     effectUnknown: cls.effectUnknown,

@@ -12,11 +12,15 @@
 import { checkFinding } from "./checks.ts";
 import { MAX_STATEMENTS, rejectedReview, tooManyStatements, unparsedReview } from "./guards.ts";
 import type { SqlDialect, SqlFinding, SqlReview } from "./review.ts";
+import { trimmedSpan } from "./reviewed-statements.ts";
 import { lexSql, MYSQL_LEX, SQLITE_LEX, type LexProfile, type LexToken } from "./sql-lexer.ts";
+import type { TextSpan } from "./statement-verdict.ts";
 
 export interface MysqlStatementText {
   /** Character offset of the statement's first token. */
   readonly start: number;
+  /** The statement from its first token to its semicolon (or the end), trimmed. */
+  readonly span: TextSpan;
   readonly tokens: readonly LexToken[];
   /** The statement with every comment replaced by spaces (newlines kept), offsets unchanged. */
   readonly parserText: string;
@@ -149,7 +153,7 @@ function statementText(sql: string, tokens: readonly LexToken[]): MysqlStatement
     cursor = token.end;
   }
   parserText += sql.slice(cursor, end);
-  return { start, tokens, parserText };
+  return { start, span: trimmedSpan(sql, start, end), tokens, parserText };
 }
 
 /** The first few tokens' texts, for classifying a statement no parser could read. */

@@ -13,12 +13,15 @@ import {
   countPgStatements,
   findBackslashAmbiguity,
   isPgComment,
+  PG_TOKEN,
   PgOffsets,
   scanPg,
+  type PgToken,
 } from "./postgres-text.ts";
 import type { SqlFinding, SqlReview, SqlReviewOptions } from "./review.ts";
+import { trimmedSpan } from "./reviewed-statements.ts";
 import { pgParser, type PgParser } from "./sql-parsers.ts";
-import type { StatementVerdict } from "./statement-verdict.ts";
+import type { StatementVerdict, TextSpan } from "./statement-verdict.ts";
 import { markUnassessed, unparsedVerdict } from "./unparsed-class.ts";
 
 /** A successful parse: the statements as `{ NodeType: body }` with their byte offsets. */
@@ -29,8 +32,10 @@ export interface PgParsed {
 export interface PgStatement {
   readonly type: string;
   readonly body: AstObject;
-  /** Byte offset of the statement in the UTF-8 text. */
+  /** Byte offset of the statement's first token in the UTF-8 text. */
   readonly start: number;
+  /** Byte offset of the semicolon that ends it; undefined when it runs to the end of the text. */
+  readonly end: number | undefined;
 }
 
 export type PgParseOutcome =
@@ -44,20 +49,21 @@ export function reviewPostgres(sql: string, options: SqlReviewOptions): SqlRevie
     position: (byte) => (byte === undefined || byte < 0 ? undefined : offsets.toChar(byte)),
     extraFunctions: options.sideEffectFunctions ?? [],
   };
-  const verdicts = outcome.parsed.statements.map(({ type, body, start }): StatementVerdict => {
+  const verdicts = outcome.parsed.statements.map(({ type, body, start, end }): StatementVerdict => {
     const position = offsets.toChar(start);
     const tree = pgTree(body);
     const cls = classifyPgStatement(type, body, tree, ctx, position);
     return {
       class: cls.class,
       position,
+      span: trimmedSpan(sql, position, end === undefined ? sql.length : offsets.toChar(end)),
       notes: cls.notes,
       hits: cls.executes ? pgRuleHits(type, body, tree, ctx, position) : [],
       effectUnknown: cls.effectUnknown,
       targets: pgTargets(type, body),
     };
   });
-  return combineVerdicts(verdicts, options);
+  return combineVerdicts(sql, verdicts, options);
 }
 
 /**
@@ -91,9 +97,14 @@ export function parsePostgres(sql: string, options: SqlReviewOptions = {}): PgPa
   }
   const statements: PgStatement[] = [];
   for (const item of raw) {
-    const node = isAstObject(item) ? pgNode(item["stmt"]) : undefined;
+    if (!isAstObject(item)) return { ok: false, review: unparsedReview([parserConfused()]) };
+    const node = pgNode(item["stmt"]);
     if (node === undefined) return { ok: false, review: unparsedReview([parserConfused()]) };
-    statements.push({ ...node, start: isAstObject(item) ? (num(item, "stmt_location") ?? 0) : 0 });
+    // PostgreSQL's RawStmt: stmt_location is the first token, stmt_len runs to the semicolon
+    // (0: to the end of the text). Zero values are left out of the JSON.
+    const start = num(item, "stmt_location") ?? 0;
+    const length = num(item, "stmt_len") ?? 0;
+    statements.push({ ...node, start, end: length > 0 ? start + length : undefined });
   }
   return { ok: true, parsed: { statements } };
 }
@@ -130,8 +141,27 @@ function parseFailure(parser: PgParser, sql: string, error: unknown, options: Sq
       hint: "check the syntax; dbward never treats a text it cannot parse as a read",
     },
   );
-  const words = (scanPg(parser, sql) ?? []).filter((t) => !isPgComment(t)).map((t) => t.text);
-  return markUnassessed(combineVerdicts([unparsedVerdict(words, 0, finding)], options));
+  const tokens = scanPg(parser, sql);
+  const words = (tokens ?? []).filter((t) => !isPgComment(t)).map((t) => t.text);
+  const verdict = unparsedVerdict(words, 0, finding, scannedSpan(sql, tokens));
+  return markUnassessed(combineVerdicts(sql, [verdict], options));
+}
+
+/**
+ * Where the statement of a text the parser could not read is, from PostgreSQL's own scanner:
+ * from its first token to its semicolon or the end of the text. Only when the scanner sees
+ * exactly one statement; a semicolon may end a statement or sit inside one (`BEGIN ATOMIC …
+ * END`), and without a parse there is no telling which, so such a text has no span.
+ */
+function scannedSpan(sql: string, tokens: readonly PgToken[] | undefined): TextSpan | undefined {
+  if (tokens === undefined || countPgStatements(tokens) !== 1) return undefined;
+  const first = tokens.findIndex((t) => !isPgComment(t) && t.type !== PG_TOKEN.SEMICOLON);
+  const start = tokens[first];
+  if (start === undefined) return undefined;
+  const semicolon = tokens.slice(first).find((t) => t.type === PG_TOKEN.SEMICOLON);
+  const offsets = new PgOffsets(sql);
+  const end = semicolon === undefined ? sql.length : offsets.toChar(semicolon.start);
+  return trimmedSpan(sql, offsets.toChar(start.start), end);
 }
 
 function parserUnavailable(): SqlFinding {

@@ -24,6 +24,8 @@ export const PG_TOKEN = {
   NOT_EQUALS: 274,
   SQL_COMMENT: 275,
   C_COMMENT: 276,
+  /** Single-character tokens are their character code. */
+  SEMICOLON: 59,
 } as const;
 
 export interface PgToken {
@@ -67,7 +69,7 @@ export function countPgStatements(tokens: readonly PgToken[]): number {
   let count = 0;
   let open = false;
   for (const token of tokens) {
-    if (token.type === 59) {
+    if (token.type === PG_TOKEN.SEMICOLON) {
       open = false;
     } else if (!isPgComment(token) && !open) {
       open = true;
@@ -79,20 +81,47 @@ export function countPgStatements(tokens: readonly PgToken[]): number {
 
 /** Converts libpg-query byte offsets to character offsets of the original string. */
 export class PgOffsets {
-  private readonly bytes: Buffer | undefined;
+  private readonly ascii: boolean;
+  private bytes: Buffer | undefined;
+  private charAt: Uint32Array | undefined;
   constructor(private readonly sql: string) {
     // eslint-disable-next-line no-control-regex -- the ASCII range is the point
-    this.bytes = /^[\x00-\x7f]*$/.test(sql) ? undefined : Buffer.from(sql, "utf8");
+    this.ascii = /^[\x00-\x7f]*$/.test(sql);
   }
+  /** The UTF-16 offset of the character at `byteOffset` (clamped to the text). Constant time. */
   toChar(byteOffset: number): number {
-    if (this.bytes === undefined) return byteOffset;
-    return this.bytes.subarray(0, Math.max(0, byteOffset)).toString("utf8").length;
+    if (this.ascii) return byteOffset;
+    this.charAt ??= charOffsetsByByte(this.sql);
+    const clamped = Math.min(Math.max(0, byteOffset), this.charAt.length - 1);
+    return this.charAt[clamped] ?? 0;
   }
   slice(start: number, end: number): string {
-    return this.bytes === undefined
-      ? this.sql.slice(start, end)
-      : this.bytes.subarray(start, end).toString("utf8");
+    if (this.ascii) return this.sql.slice(start, end);
+    this.bytes ??= Buffer.from(this.sql, "utf8");
+    return this.bytes.subarray(start, end).toString("utf8");
   }
+}
+
+/**
+ * For each byte offset of `sql`'s UTF-8 encoding (and one past the end), the UTF-16 offset of
+ * the character that starts there; a byte inside a character maps to the character after it.
+ * A lone surrogate counts as the 3 bytes of U+FFFD, as `Buffer.from` encodes it.
+ */
+function charOffsetsByByte(sql: string): Uint32Array {
+  const map = new Uint32Array(Buffer.byteLength(sql, "utf8") + 1);
+  let byte = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const code = sql.codePointAt(i) ?? 0;
+    const units = code > 0xffff ? 2 : 1;
+    const size = code < 0x80 ? 1 : code < 0x800 ? 2 : code > 0xffff ? 4 : 3;
+    map[byte] = i;
+    for (let k = 1; k < size; k += 1) map[byte + k] = i + units;
+    byte += size;
+    i += units;
+  }
+  map[byte] = sql.length;
+  return map;
 }
 
 /**

@@ -15,6 +15,7 @@ describe("SQL review before initSqlReview()", () => {
       assert.equal(review.class, "write");
       assert.equal(review.risk, "unavailable");
       assert.equal(review.findings[0]?.rule, "parser_unavailable");
+      assert.deepEqual(review.statements, []);
     });
 
     test(`still refuses what the guards refuse (${dialect})`, () => {

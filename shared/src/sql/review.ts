@@ -35,6 +35,33 @@ export interface SqlReview {
   readonly class: SqlClass;
   readonly risk: SqlRisk;
   readonly findings: readonly SqlFinding[];
+  /**
+   * The statements of the text, in order, for running them one at a time. Empty when the text is
+   * `rejected`, and when the reviewer cannot tell where its statements begin and end: a text no
+   * lexer could read, one reviewed before `initSqlReview()`, a PostgreSQL text the parser could
+   * not read that holds more than one statement. Run nothing when it is empty. In the default
+   * `reject` mode a text that is not rejected has zero or more `session` statements followed by
+   * exactly one `main` statement.
+   */
+  readonly statements: readonly ReviewedStatement[];
+}
+
+/**
+ * One statement of a reviewed text. `text === sql.slice(start, end)`: the statement exactly as
+ * written, from its first token up to (not including) the semicolon that ends it or the end of
+ * the text, without surrounding whitespace. Comments inside the statement, and a comment just
+ * before its semicolon, are part of it; comments between a semicolon and the next statement are
+ * part of no statement (they cannot change what runs). Run `text` as it is: it may end with a
+ * `--` comment, so never append to it.
+ */
+export interface ReviewedStatement {
+  readonly text: string;
+  /** UTF-16 offset of the statement's first character in the reviewed text. */
+  readonly start: number;
+  /** UTF-16 offset just past its last character. */
+  readonly end: number;
+  /** `session`: an allowed session setting (`SET statement_timeout = …`); `main`: anything else. */
+  readonly kind: "session" | "main";
 }
 
 /**

@@ -6,6 +6,12 @@
 import type { RuleHit } from "./rules.ts";
 import type { SqlClass, SqlFinding } from "./review.ts";
 
+/** A statement's text as `[start, end)` UTF-16 offsets into the reviewed text. */
+export interface TextSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
 /** `session`: an allowed session setting (`SET statement_timeout = …`), allowed only before a statement. */
 export type StatementClass = SqlClass | "session";
 
@@ -13,6 +19,11 @@ export interface StatementVerdict {
   readonly class: StatementClass;
   /** Character offset of the statement in the reviewed text. */
   readonly position: number;
+  /**
+   * Where the statement's text is (`reviewed-statements.ts`), or undefined when the reviewer
+   * cannot tell; one undefined span leaves the review with no statements to run.
+   */
+  readonly span: TextSpan | undefined;
   /** Fixed-check findings: why the class is what it is, or why the statement is rejected. */
   readonly notes: readonly SqlFinding[];
   readonly hits: readonly RuleHit[];

@@ -8,7 +8,7 @@
 import { checkFinding } from "./checks.ts";
 import type { SqlFinding, SqlReview } from "./review.ts";
 import type { RuleHit, SqlReviewRule } from "./rules.ts";
-import type { StatementVerdict } from "./statement-verdict.ts";
+import type { StatementVerdict, TextSpan } from "./statement-verdict.ts";
 
 export interface UnparsedClass {
   readonly class: "write" | "ddl" | "rejected";
@@ -159,11 +159,13 @@ const DROP_RULES: ReadonlyMap<string, SqlReviewRule> = new Map([
 /**
  * The verdict for a statement no parser could read: its class from its first words, the parse
  * finding, a rejection when the words name something dbward never runs, and the word-level rules.
+ * `span`: where the statement is, when a lexer could tell.
  */
 export function unparsedVerdict(
   words: readonly string[],
   position: number,
   parseFinding: SqlFinding,
+  span: TextSpan | undefined,
 ): StatementVerdict {
   const fallback = classOfUnparsed(words);
   const notes =
@@ -176,6 +178,7 @@ export function unparsedVerdict(
   return {
     class: fallback.class,
     position,
+    span,
     notes,
     hits: unparsedRuleHits(words, position),
     effectUnknown: false,
