@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { pino } from "pino";
+import { DeliveryQueue } from "./delivery-queue.ts";
+import { SlackCallError } from "./slack-api.ts";
+
+const quiet = pino({ level: "silent" });
+const fast = { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 };
+
+describe("the Slack delivery queue", () => {
+  test("retries a rate-limited call until it goes through", async () => {
+    const q = new DeliveryQueue(quiet, fast);
+    let calls = 0;
+    const result = await q.attempt("chat.postMessage", () => {
+      calls += 1;
+      if (calls < 3) return Promise.reject(new SlackCallError("chat.postMessage", "ratelimited", true));
+      return Promise.resolve("sent");
+    });
+    assert.equal(result, "sent");
+    assert.equal(calls, 3);
+  });
+
+  test("gives up after the last attempt and answers undefined instead of throwing", async () => {
+    const q = new DeliveryQueue(quiet, fast);
+    let calls = 0;
+    const result = await q.attempt("chat.update", () => {
+      calls += 1;
+      return Promise.reject(new SlackCallError("chat.update", "not_in_channel", true));
+    });
+    assert.equal(result, undefined);
+    assert.equal(calls, 4);
+  });
+
+  test("does not retry an error that cannot clear", async () => {
+    const q = new DeliveryQueue(quiet, fast);
+    let calls = 0;
+    await q.attempt("chat.postMessage", () => {
+      calls += 1;
+      return Promise.reject(new SlackCallError("chat.postMessage", "invalid_blocks", false));
+    });
+    assert.equal(calls, 1);
+  });
+
+  test("waits at least as long as Slack's Retry-After, within the cap", async () => {
+    const q = new DeliveryQueue(quiet, { attempts: 2, baseDelayMs: 1, maxDelayMs: 40 }, () => 0);
+    const started = Date.now();
+    let calls = 0;
+    await q.attempt("x", () => {
+      calls += 1;
+      return calls === 1
+        ? Promise.reject(new SlackCallError("x", "ratelimited", true, 30))
+        : Promise.resolve(1);
+    });
+    assert.ok(Date.now() - started >= 25);
+  });
+
+  test("runs jobs of one key in order, and a failing job does not stop the next", async () => {
+    const q = new DeliveryQueue(quiet, fast);
+    const seen: number[] = [];
+    q.enqueue("request:1", async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      seen.push(1);
+    });
+    q.enqueue("request:1", () => Promise.reject(new Error("boom")));
+    q.enqueue("request:1", async () => {
+      seen.push(3);
+    });
+    await q.idle();
+    assert.deepEqual(seen, [1, 3]);
+  });
+
+  test("close ends retry sleeps at once", async () => {
+    const q = new DeliveryQueue(quiet, { attempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 });
+    q.enqueue("k", async () => {
+      await q.attempt("x", () => Promise.reject(new SlackCallError("x", "ratelimited", true)));
+    });
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 10));
+    await q.close();
+    assert.ok(Date.now() - started < 5000);
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * Buttons and selects: Review, Approve and Reject on a request's message, and the database select
+ * of the query form. Ack at once; refusals come back privately and change nothing (the use case
+ * has audited them).
+ */
+import { DbwardError, parseRequestId, type RequestId } from "@dbward/shared";
+import type { App, BlockAction, BlockButtonAction, BlockStaticSelectAction } from "@slack/bolt";
+import { decideRequest } from "../../use-cases/decide-request.ts";
+import { listRequestableTargets } from "../../use-cases/list-requestable-targets.ts";
+import { getRequest } from "../../use-cases/read-requests.ts";
+import { SLACK_IDS } from "../ids.ts";
+import { queryModal, rejectModal, reviewModal, type DecisionMetadata } from "../views/modals.ts";
+import { cardFor, identify, replyError, replyTo, type ListenerDeps, type Reply } from "./listener-kit.ts";
+import { queryDraftOf } from "./view-state.ts";
+
+export function registerActions(app: App, deps: ListenerDeps): void {
+  const button = (
+    actionId: string,
+    work: (deps: ListenerDeps, body: BlockButtonAction) => ButtonWork,
+  ): void => {
+    app.action<BlockButtonAction>(actionId, async ({ ack, body, action }) => {
+      await ack();
+      deps.afterAck.run(() => onButton(deps, body, action.value, work(deps, body)));
+    });
+  };
+  button(SLACK_IDS.actions.approve, approve);
+  button(SLACK_IDS.actions.reject, openRejectModal);
+  button(SLACK_IDS.actions.review, openReviewModal);
+  app.action<BlockStaticSelectAction>(SLACK_IDS.actions.queryDatabase, async ({ ack, body }) => {
+    await ack();
+    deps.afterAck.run(() => refreshQueryModal(deps, body));
+  });
+}
+
+const approve =
+  (deps: ListenerDeps): ButtonWork =>
+  async (caller, id) => {
+    await decideRequest(deps.ctx, caller, id, { kind: "approve" });
+  };
+
+const openRejectModal =
+  (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
+  async (caller, id) => {
+    await getRequest(deps.ctx, caller, id);
+    await deps.outbox.openView(
+      body.trigger_id,
+      rejectModal(await cardFor(deps.ctx, id), metadataOf(body, id)),
+    );
+  };
+
+const openReviewModal =
+  (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
+  async (caller, id) => {
+    await getRequest(deps.ctx, caller, id);
+    await deps.outbox.openView(
+      body.trigger_id,
+      reviewModal(await cardFor(deps.ctx, id), metadataOf(body, id)),
+    );
+  };
+
+/** The query form's database changed: redraw it with that database's environments. */
+async function refreshQueryModal(deps: ListenerDeps, body: BlockStaticSelectAction): Promise<void> {
+  const reply = replyTo(deps, body.trigger_id, async (m) => {
+    await deps.outbox.dm(body.user.id, m);
+  });
+  const caller = await identify(deps, body.user.id, reply);
+  if (caller === undefined || body.view === undefined) return;
+  try {
+    const draft = queryDraftOf(body.view.state.values);
+    const view = queryModal(listRequestableTargets(deps.ctx, caller), draft);
+    await deps.outbox.updateView(body.view.id, body.view.hash, view);
+  } catch (err) {
+    replyError(deps, reply, err);
+  }
+}
+
+type ButtonWork = (caller: Parameters<typeof decideRequest>[1], id: RequestId) => Promise<void>;
+
+async function onButton(
+  deps: ListenerDeps,
+  body: BlockAction,
+  value: string | undefined,
+  work: ButtonWork,
+): Promise<void> {
+  const reply = replyFor(deps, body);
+  const caller = await identify(deps, body.user.id, reply);
+  if (caller === undefined) return;
+  try {
+    const id = parseRequestId(value);
+    if (id === undefined) throw new DbwardError("request.invalid", "this button does not name a request");
+    await work(caller, id);
+  } catch (err) {
+    replyError(deps, reply, err);
+  }
+}
+
+/** Private answers to a click: through its `response_url` on a message, else by DM. */
+function replyFor(deps: ListenerDeps, body: BlockAction): Reply {
+  const url = body.response_url;
+  const user = body.user.id;
+  return replyTo(deps, body.trigger_id, (m) =>
+    url !== "" && url !== undefined
+      ? deps.outbox.respond(url, m)
+      : deps.outbox.dm(user, m).then(() => undefined),
+  );
+}
+
+function metadataOf(body: BlockAction, requestId: number): DecisionMetadata {
+  const channel = body.channel?.id;
+  return { requestId, ...(channel !== undefined ? { channel } : {}) };
+}

@@ -1,0 +1,108 @@
+/**
+ * Modal submissions: the query form, the review modal and the reject modal. A form with a
+ * missing required answer is sent back with the field marked (that ack carries the errors);
+ * otherwise ack closes the modal and the outcome arrives privately.
+ */
+import { DbwardError, parseRequestId } from "@dbward/shared";
+import type { AckFn, App, ViewResponseAction, ViewSubmitAction } from "@slack/bolt";
+import type { UserCaller } from "../../use-cases/caller.ts";
+import { createRequest } from "../../use-cases/create-request.ts";
+import { decideRequest, type Decision } from "../../use-cases/decide-request.ts";
+import type { QueryDraft } from "../command-parser.ts";
+import { SLACK_IDS } from "../ids.ts";
+import { preformatted } from "../views/blocks.ts";
+import { createdMessage, plainReply } from "../views/replies.ts";
+import {
+  cardFor,
+  identify,
+  parseMetadata,
+  replyError,
+  replyInChannelOrDm,
+  replyTo,
+  type ListenerDeps,
+  type Reply,
+} from "./listener-kit.ts";
+import { queryDraftOf, textOf } from "./view-state.ts";
+
+type Ack = AckFn<ViewResponseAction>;
+
+export function registerViews(app: App, deps: ListenerDeps): void {
+  app.view<ViewSubmitAction>(SLACK_IDS.views.query, async ({ ack, body, view }) => {
+    const draft = queryDraftOf(view.state.values);
+    const errors = {
+      ...(draft.sql === undefined ? { [SLACK_IDS.inputs.sql.block]: "Write the SQL to run." } : {}),
+      ...(draft.reason === undefined
+        ? { [SLACK_IDS.inputs.reason.block]: "Say why this needs to run." }
+        : {}),
+    };
+    if (await ackOrErrors(ack, errors)) deps.afterAck.run(() => submitQuery(deps, body, draft));
+  });
+  app.view<ViewSubmitAction>(SLACK_IDS.views.review, async ({ ack, body, view }) => {
+    const values = view.state.values;
+    const approve = textOf(values, SLACK_IDS.inputs.decision.action) === SLACK_IDS.decisions.approve;
+    const comment = textOf(values, SLACK_IDS.inputs.comment.action)?.trim();
+    const errors =
+      !approve && comment === undefined
+        ? { [SLACK_IDS.inputs.comment.block]: "A rejection needs a reason: say what should change." }
+        : {};
+    const decision: Decision = approve
+      ? { kind: "approve", ...(comment !== undefined ? { comment } : {}) }
+      : { kind: "reject", reason: comment ?? "" };
+    if (await ackOrErrors(ack, errors)) deps.afterAck.run(() => decide(deps, body, decision));
+  });
+  app.view<ViewSubmitAction>(SLACK_IDS.views.reject, async ({ ack, body, view }) => {
+    const reason = textOf(view.state.values, SLACK_IDS.inputs.comment.action)?.trim();
+    const errors =
+      reason === undefined
+        ? { [SLACK_IDS.inputs.comment.block]: "A rejection needs a reason: say what should change." }
+        : {};
+    if (await ackOrErrors(ack, errors)) {
+      deps.afterAck.run(() => decide(deps, body, { kind: "reject", reason: reason ?? "" }));
+    }
+  });
+}
+
+async function submitQuery(deps: ListenerDeps, body: ViewSubmitAction, draft: QueryDraft): Promise<void> {
+  const { database, environment, sql, reason } = draft;
+  const reply = replyTo(deps, body.trigger_id, async (m) => {
+    await deps.outbox.dm(body.user.id, m);
+  });
+  const caller = await identify(deps, body.user.id, reply);
+  if (caller === undefined) return;
+  try {
+    const created = await createRequest(deps.ctx, caller, { database, environment, sql, reason });
+    reply(createdMessage(await cardFor(deps.ctx, created.id)));
+  } catch (err) {
+    replyError(deps, reply, err);
+    // The typed SQL is not lost with the refused form: it comes back with the reason.
+    if (sql !== undefined)
+      reply({ text: "Your SQL, to fix and send again:", blocks: preformatted(sql, 10, "") });
+  }
+}
+
+/** Acks; with errors, acks them back onto the form and answers false. */
+async function ackOrErrors(ack: Ack, errors: Record<string, string>): Promise<boolean> {
+  if (Object.keys(errors).length > 0) {
+    await ack({ response_action: "errors", errors });
+    return false;
+  }
+  await ack();
+  return true;
+}
+
+async function decide(deps: ListenerDeps, body: ViewSubmitAction, decision: Decision): Promise<void> {
+  const meta = parseMetadata(body.view.private_metadata);
+  const channel = typeof meta.channel === "string" ? meta.channel : undefined;
+  const reply: Reply = replyInChannelOrDm(deps, body.trigger_id, body.user.id, channel);
+  const caller: UserCaller | undefined = await identify(deps, body.user.id, reply);
+  if (caller === undefined) return;
+  try {
+    const id = parseRequestId(meta.requestId);
+    if (id === undefined) throw new DbwardError("request.invalid", "this form does not name a request");
+    const done = await decideRequest(deps.ctx, caller, id, decision);
+    const verb = decision.kind === "approve" ? "approved" : "rejected";
+    reply(plainReply(`You ${verb} request #${done.id}.`));
+  } catch (err) {
+    replyError(deps, reply, err);
+  }
+}

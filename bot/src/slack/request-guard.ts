@@ -1,0 +1,107 @@
+/**
+ * Checks every request to the Slack endpoint before Bolt sees it, so that each refusal can be
+ * audited (SECURITY.md: forged or replayed Slack request → 401, nothing recorded but the failure).
+ *
+ * - missing or malformed `x-slack-signature` / `x-slack-request-timestamp` headers;
+ * - a timestamp more than five minutes ahead (Bolt accepts those; T-REPLAY: a request signed
+ *   with a future time would otherwise stay replayable for as long as its clock skew);
+ * - the signature and staleness check itself, done by Bolt's `verifySlackRequest` (v0 HMAC over
+ *   `v0:<timestamp>:<body>`, more than five minutes old is refused) — not re-implemented here;
+ * - an exact replay: a signature already accepted within the window.
+ *
+ * The raw body is handed on as `req.rawBody`, which Bolt's receiver reads (and verifies again).
+ */
+import { verifySlackRequest } from "@slack/bolt";
+import express, { type Request, type RequestHandler } from "express";
+
+export const WINDOW_SECONDS = 5 * 60;
+/** Largest body accepted on the Slack endpoint: a review modal's state with 100 KB of SQL fits. */
+export const MAX_SLACK_BODY = "1mb";
+
+export interface GuardOptions {
+  readonly signingSecret: () => string;
+  readonly now: () => Date;
+  /** Audits the failure; the request is refused with 401 whatever this does. */
+  readonly onFailure: (why: string, req: Request) => Promise<void>;
+  readonly seen?: SeenSignatures;
+}
+
+export function slackRequestGuard(o: GuardOptions): RequestHandler[] {
+  const seen = o.seen ?? new SeenSignatures();
+  const readRaw = express.raw({ type: () => true, limit: MAX_SLACK_BODY });
+  const check: RequestHandler = (req, res, next) => {
+    const why = refusal(req, o, seen);
+    if (why === undefined) {
+      next();
+      return;
+    }
+    const refuse = (): void => {
+      res.status(401).json({ error: { code: "auth.invalid", message: "request not from Slack" } });
+    };
+    o.onFailure(why, req).then(refuse, refuse);
+  };
+  return [readRaw, check];
+}
+
+function refusal(req: Request, o: GuardOptions, seen: SeenSignatures): string | undefined {
+  const body: unknown = req.body;
+  const raw = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+  const signature = req.get("x-slack-signature");
+  const timestamp = req.get("x-slack-request-timestamp");
+  if (signature === undefined || timestamp === undefined) return "missing signature headers";
+  if (!/^v0=[0-9a-f]{64}$/.test(signature) || !/^[0-9]{1,12}$/.test(timestamp)) {
+    return "malformed signature headers";
+  }
+  const nowMs = o.now().getTime();
+  const ts = Number(timestamp);
+  if (ts > Math.floor(nowMs / 1000) + WINDOW_SECONDS) return "timestamp too far in the future";
+  try {
+    verifySlackRequest({
+      signingSecret: o.signingSecret(),
+      body: raw.toString("utf8"),
+      headers: { "x-slack-signature": signature, "x-slack-request-timestamp": ts },
+      nowMilliseconds: nowMs,
+    });
+  } catch (err) {
+    return err instanceof Error && /stale/.test(err.message) ? "timestamp too old" : "bad signature";
+  }
+  if (!seen.remember(signature, (ts + WINDOW_SECONDS) * 1000 + 1000, nowMs)) return "replayed request";
+  (req as Request & { rawBody?: Buffer }).rawBody = raw;
+  return undefined;
+}
+
+/**
+ * Signatures accepted within the window, each kept until its timestamp leaves the window: after
+ * that Bolt refuses the request as stale anyway. Bounded; the oldest go first when full.
+ */
+export class SeenSignatures {
+  private readonly until = new Map<string, number>();
+  private lastPrune = 0;
+
+  constructor(private readonly max = 200_000) {}
+
+  /** False when `signature` was already seen and is still inside its window. */
+  remember(signature: string, expiresAtMs: number, nowMs: number): boolean {
+    const known = this.until.get(signature);
+    if (known !== undefined && known > nowMs) return false;
+    this.prune(nowMs);
+    this.until.set(signature, expiresAtMs);
+    return true;
+  }
+
+  get size(): number {
+    return this.until.size;
+  }
+
+  /** Drops expired entries at most once a second, and the oldest ones when full. */
+  private prune(nowMs: number): void {
+    if (nowMs - this.lastPrune >= 1000) {
+      this.lastPrune = nowMs;
+      for (const [sig, exp] of this.until) if (exp <= nowMs) this.until.delete(sig);
+    }
+    for (const sig of this.until.keys()) {
+      if (this.until.size < this.max) break;
+      this.until.delete(sig);
+    }
+  }
+}

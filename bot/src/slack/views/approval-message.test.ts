@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { SLACK_IDS } from "../ids.ts";
+import { approvalMessage } from "./approval-message.ts";
+import { sampleCard } from "./test-cards.ts";
+
+const json = (v: unknown): string => JSON.stringify(v);
+
+describe("the approval message", () => {
+  test("names the requester, target, operation, risk, reason and who must approve, with three buttons", () => {
+    const m = approvalMessage(sampleCard(), { showSql: false, buttons: true });
+    const text = json(m.blocks);
+    for (const part of [
+      "<@U0ALICE01>",
+      "`shop` / `production`",
+      "`write`",
+      "`medium`",
+      "<@U0BOB0001>",
+      "<@U0CAROL01>",
+    ]) {
+      assert.ok(text.includes(part), part);
+    }
+    assert.ok(text.includes("customer &lt;paid&gt; twice &amp; wants a fix"), "reason is escaped");
+    const actions = m.blocks.find((b) => b.type === "actions");
+    assert.deepEqual(
+      actions?.type === "actions" ? actions.elements.map((e) => ("action_id" in e ? e.action_id : "")) : [],
+      [SLACK_IDS.actions.review, SLACK_IDS.actions.approve, SLACK_IDS.actions.reject],
+    );
+  });
+
+  test("keeps the SQL out when told to, and shows it exactly when allowed", () => {
+    const hidden = json(approvalMessage(sampleCard(), { showSql: false, buttons: true }).blocks);
+    assert.ok(!hidden.includes("UPDATE orders"));
+    assert.match(hidden, /not shown in this channel for `production`/);
+    const shown = approvalMessage(sampleCard(), { showSql: true, buttons: true }).blocks;
+    const pre = shown.find((b) => b.type === "rich_text");
+    assert.equal(
+      json(pre),
+      json({
+        type: "rich_text",
+        elements: [
+          {
+            type: "rich_text_preformatted",
+            elements: [{ type: "text", text: "UPDATE orders SET status = 'paid' WHERE id < 10" }],
+          },
+        ],
+      }),
+    );
+  });
+
+  test("drops the buttons once the request is no longer pending, and tells what happened", () => {
+    const m = approvalMessage(
+      sampleCard({
+        status: "succeeded",
+        approvals: [{ approver: "bob", step: 0, decision: "approved", comment: null, at: "" }],
+        executions: [
+          {
+            number: 1,
+            agent: "agent-1",
+            status: "succeeded",
+            started_at: "",
+            finished_at: "",
+            row_count: 0,
+            affected_rows: 3,
+            duration_ms: 12,
+            error: null,
+          },
+        ],
+      }),
+      { showSql: false, buttons: true },
+    );
+    assert.equal(
+      m.blocks.find((b) => b.type === "actions"),
+      undefined,
+    );
+    const text = json(m.blocks);
+    assert.match(text, /Succeeded/);
+    assert.match(text, /Approved by <@U0BOB0001>/);
+    assert.match(text, /3 rows affected in 12 ms/);
+  });
+
+  test("splits very long SQL over several blocks, none above Slack's limit, and points to Review for the rest", () => {
+    const sql = `SELECT ${"x, ".repeat(10_000)}1`;
+    const m = approvalMessage(sampleCard({ sql }), { showSql: true, buttons: true });
+    const pre = m.blocks.filter((b) => b.type === "rich_text");
+    assert.equal(pre.length, 4);
+    assert.ok(json(m.blocks).includes("Open *Review* to read all of it."));
+    for (const b of m.blocks) assert.ok(json(b).length < 3500);
+  });
+});
+
+describe("a break-glass request", () => {
+  test("is announced at the top of its message with the requester and the written reason", () => {
+    const m = approvalMessage(
+      sampleCard({ status: "dispatched", break_glass_reason: "outage: orders stuck" }, []),
+      {
+        showSql: false,
+        buttons: true,
+      },
+    );
+    const first = JSON.stringify(m.blocks[0]);
+    assert.match(first, /:rotating_light: \*Break-glass\*: <@U0ALICE01> skipped approval/);
+    assert.match(first, /outage: orders stuck/);
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * The message about one request: posted to the approvals channel, sent to each approver by DM,
+ * and shown back by `/dbward status`. Always drawn whole from stored state, so a redraw after
+ * any change shows the request as it is now. Buttons appear only while a decision is possible.
+ */
+import { SLACK_IDS } from "../ids.ts";
+import { escapeMrkdwn, truncate } from "../slack-text.ts";
+import { button, context, fields, preformatted, section, type Block, type SlackMessage } from "./blocks.ts";
+import {
+  STATUS_LABELS,
+  executionSummary,
+  nameOf,
+  target,
+  whoMustApprove,
+  type RequestCard,
+} from "./request-card.ts";
+
+export interface ApprovalMessageOptions {
+  /** Show the SQL itself (approvers' DMs always; the channel per environment setting). */
+  readonly showSql: boolean;
+  /** Whether to offer the Review / Approve / Reject buttons while the request is pending. */
+  readonly buttons: boolean;
+  /** A line above the request, e.g. "You can approve this request." */
+  readonly lead?: string;
+}
+
+/** SQL blocks in a message; the Review modal shows the rest. */
+const MAX_SQL_BLOCKS_IN_MESSAGE = 4;
+
+export function approvalMessage(card: RequestCard, o: ApprovalMessageOptions): SlackMessage {
+  const r = card.request;
+  const blocks: Block[] = [];
+  if (o.lead !== undefined) blocks.push(section(o.lead));
+  blocks.push(section(`*Request #${r.id}* · ${STATUS_LABELS[r.status]}`));
+  blocks.push(
+    fields([
+      ["Requested by", nameOf(card, r.requester)],
+      ["Database", target(r)],
+      ["Operation", `\`${r.operation}\``],
+      ["Risk", `\`${r.review.risk}\``],
+      ["Must approve", whoMustApprove(card)],
+      ["Workflow", `\`${escapeMrkdwn(r.workflow.name)}\``],
+    ]),
+  );
+  blocks.push(section(`*Reason*\n${quote(r.reason)}`));
+  if (r.break_glass_reason !== null) {
+    blocks.unshift(
+      section(
+        `:rotating_light: *Break-glass*: ${nameOf(card, r.requester)} skipped approval. ` +
+          `Their reason: ${escapeMrkdwn(truncate(r.break_glass_reason, 1000))}`,
+      ),
+    );
+  }
+  if (o.showSql) {
+    blocks.push(...preformatted(r.sql, MAX_SQL_BLOCKS_IN_MESSAGE, "Open *Review* to read all of it."));
+  } else {
+    blocks.push(
+      context(
+        `The SQL is not shown in this channel for \`${r.environment}\`; approvers have it by DM and in *Review*.`,
+      ),
+    );
+  }
+  const warnings = r.review.findings.filter((f) => f.severity === "warn").map((f) => escapeMrkdwn(f.message));
+  if (warnings.length > 0) blocks.push(context(`:warning: ${warnings.join(" · ")}`));
+  const story = progressLines(card);
+  if (story.length > 0) blocks.push(context(story.join("\n")));
+  if (o.buttons && r.status === "pending_approval") {
+    const id = String(r.id);
+    blocks.push({
+      type: "actions",
+      block_id: `request-${id}`,
+      elements: [
+        button("Review", SLACK_IDS.actions.review, id),
+        button("Approve", SLACK_IDS.actions.approve, id, "primary"),
+        button("Reject", SLACK_IDS.actions.reject, id, "danger"),
+      ],
+    });
+  }
+  const text = `Request #${r.id} by ${nameOf(card, r.requester)}: ${r.operation} on ${r.database}/${r.environment} — ${plainStatus(r.status)}`;
+  return { text, blocks };
+}
+
+/** Who approved or rejected, and how the execution went: the request's story so far. */
+function progressLines(card: RequestCard): string[] {
+  const r = card.request;
+  const lines = r.approvals.map((a) =>
+    a.decision === "approved"
+      ? `:white_check_mark: Approved by ${nameOf(card, a.approver)}${a.comment ? `: ${escapeMrkdwn(truncate(a.comment, 300))}` : ""}`
+      : `:no_entry: Rejected by ${nameOf(card, a.approver)}: ${escapeMrkdwn(truncate(a.comment ?? "", 300))}`,
+  );
+  const ran = executionSummary(r);
+  if (ran !== undefined) lines.push(`:gear: Execution: ${ran}`);
+  if (
+    r.status_reason !== null &&
+    (r.status === "cancelled" || r.status === "expired" || r.status === "lost")
+  ) {
+    lines.push(`${STATUS_LABELS[r.status]}: ${escapeMrkdwn(truncate(r.status_reason, 300))}`);
+  }
+  return lines;
+}
+
+function quote(text: string): string {
+  return escapeMrkdwn(truncate(text, 2800))
+    .split("\n")
+    .map((l) => `>${l}`)
+    .join("\n");
+}
+
+/** The status label without its emoji, for notification text. */
+export function plainStatus(status: keyof typeof STATUS_LABELS): string {
+  return STATUS_LABELS[status].replace(/^:[a-z_]+: /, "");
+}

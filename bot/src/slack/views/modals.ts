@@ -1,0 +1,181 @@
+/**
+ * The three modals: asking for a query, reviewing a request, and rejecting one with a reason.
+ * Each carries what its submission needs in `private_metadata`, as JSON.
+ */
+import type { types } from "@slack/bolt";
+import type { QueryDraft } from "../command-parser.ts";
+import { SLACK_IDS } from "../ids.ts";
+import { approvalMessage } from "./approval-message.ts";
+import { LIMITS, context, option, plain, preformatted, section, type Block } from "./blocks.ts";
+import type { RequestCard } from "./request-card.ts";
+
+export interface RequestTarget {
+  readonly database: string;
+  readonly environments: readonly string[];
+}
+
+/** Slack's limit for a plain-text input's value. */
+export const MAX_INPUT_CHARS = 3000;
+export const MAX_REASON_CHARS = 2000;
+
+/** What the review and reject modals remember: the request, and where the click came from. */
+export interface DecisionMetadata {
+  readonly requestId: number;
+  readonly channel?: string;
+}
+
+export function queryModal(targets: readonly RequestTarget[], draft: QueryDraft): types.ModalView {
+  const ids = SLACK_IDS.inputs;
+  const chosen = targets.find((t) => t.database === draft.database);
+  const envs = chosen?.environments ?? [...new Set(targets.flatMap((t) => t.environments))];
+  const dbOptions = targets.map((t) => option(t.database, t.database));
+  const envOptions = envs.map((e) => option(e, e));
+  const blocks: Block[] = [
+    {
+      type: "input",
+      block_id: ids.database.block,
+      dispatch_action: true,
+      label: plain("Database"),
+      element: {
+        type: "static_select",
+        action_id: SLACK_IDS.actions.queryDatabase,
+        placeholder: plain("Choose a database"),
+        options: dbOptions,
+        ...(chosen !== undefined ? { initial_option: option(chosen.database, chosen.database) } : {}),
+      },
+    },
+    {
+      type: "input",
+      // A new block id per database, so Slack drops a selection the new list does not offer.
+      block_id: `${ids.environment.block}-${chosen?.database ?? "any"}`,
+      label: plain("Environment"),
+      element: {
+        type: "static_select",
+        action_id: ids.environment.action,
+        placeholder: plain("Choose an environment"),
+        options: envOptions,
+        ...(draft.environment !== undefined && envs.includes(draft.environment)
+          ? { initial_option: option(draft.environment, draft.environment) }
+          : {}),
+      },
+    },
+    {
+      type: "input",
+      block_id: ids.sql.block,
+      label: plain("SQL"),
+      hint: plain("Runs exactly as written. You will be shown it back before anyone approves."),
+      element: {
+        type: "plain_text_input",
+        action_id: ids.sql.action,
+        multiline: true,
+        max_length: MAX_INPUT_CHARS,
+        ...(draft.sql !== undefined && draft.sql.length <= MAX_INPUT_CHARS
+          ? { initial_value: draft.sql }
+          : {}),
+      },
+    },
+    {
+      type: "input",
+      block_id: ids.reason.block,
+      label: plain("Reason"),
+      hint: plain("Why this needs to run: approvers read this first."),
+      element: {
+        type: "plain_text_input",
+        action_id: ids.reason.action,
+        multiline: true,
+        max_length: MAX_REASON_CHARS,
+        ...(draft.reason !== undefined ? { initial_value: draft.reason } : {}),
+      },
+    },
+  ];
+  return {
+    type: "modal",
+    callback_id: SLACK_IDS.views.query,
+    title: plain("Request a query", LIMITS.modalTitle),
+    submit: plain("Request", LIMITS.modalTitle),
+    close: plain("Cancel", LIMITS.modalTitle),
+    blocks,
+  };
+}
+
+export function reviewModal(card: RequestCard, meta: DecisionMetadata): types.ModalView {
+  const r = card.request;
+  const facts = approvalMessage(card, { showSql: false, buttons: false }).blocks.filter(
+    (b) => b.type === "section",
+  );
+  const blocks: Block[] = [
+    ...facts,
+    section("*SQL*"),
+    ...preformatted(r.sql, LIMITS.modalBlocks - facts.length - 6, "The full text is in `dbward status`."),
+  ];
+  const pending = r.status === "pending_approval";
+  if (pending) blocks.push(...decisionInputs());
+  else blocks.push(context("This request is no longer waiting for a decision."));
+  return {
+    type: "modal",
+    callback_id: SLACK_IDS.views.review,
+    private_metadata: JSON.stringify(meta),
+    title: plain(`Review #${r.id}`, LIMITS.modalTitle),
+    close: plain("Close", LIMITS.modalTitle),
+    ...(pending ? { submit: plain("Submit decision", LIMITS.modalTitle) } : {}),
+    blocks,
+  };
+}
+
+function decisionInputs(): Block[] {
+  const ids = SLACK_IDS.inputs;
+  return [
+    {
+      type: "input",
+      block_id: ids.decision.block,
+      label: plain("Decision"),
+      element: {
+        type: "radio_buttons",
+        action_id: ids.decision.action,
+        options: [
+          option("Approve", SLACK_IDS.decisions.approve),
+          option("Reject", SLACK_IDS.decisions.reject),
+        ],
+      },
+    },
+    {
+      type: "input",
+      block_id: ids.comment.block,
+      optional: true,
+      label: plain("Comment"),
+      hint: plain("Required to reject: say what should change."),
+      element: {
+        type: "plain_text_input",
+        action_id: ids.comment.action,
+        multiline: true,
+        max_length: MAX_REASON_CHARS,
+      },
+    },
+  ];
+}
+
+export function rejectModal(card: RequestCard, meta: DecisionMetadata): types.ModalView {
+  return {
+    type: "modal",
+    callback_id: SLACK_IDS.views.reject,
+    private_metadata: JSON.stringify(meta),
+    title: plain(`Reject #${card.request.id}`, LIMITS.modalTitle),
+    submit: plain("Reject", LIMITS.modalTitle),
+    close: plain("Cancel", LIMITS.modalTitle),
+    blocks: [
+      section(`Rejecting request #${card.request.id}. The requester sees your reason.`),
+      {
+        type: "input",
+        block_id: SLACK_IDS.inputs.comment.block,
+        label: plain("Reason"),
+        element: {
+          type: "plain_text_input",
+          action_id: SLACK_IDS.inputs.comment.action,
+          multiline: true,
+          max_length: MAX_REASON_CHARS,
+          placeholder: plain("What should change before this can be approved?"),
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The short messages that tell a request's story: one thread reply under the channel post per
+ * change, and the DM the requester gets when their request is decided or finished.
+ */
+import { escapeMrkdwn, truncate } from "../slack-text.ts";
+import { plainStatus } from "./approval-message.ts";
+import { section, type SlackMessage } from "./blocks.ts";
+import {
+  STATUS_LABELS,
+  actorName,
+  executionSummary,
+  target,
+  whoMustApprove,
+  type RequestCard,
+} from "./request-card.ts";
+
+/** The thread reply for one committed change; undefined for the change that created the post. */
+export function threadStep(card: RequestCard, action: string, actor: string): SlackMessage | undefined {
+  const r = card.request;
+  const who = actorName(card, actor);
+  const reason = escapeMrkdwn(truncate(r.status_reason ?? "", 500));
+  let text: string;
+  switch (action) {
+    case "request.created":
+    case "request.break_glass":
+      return undefined;
+    case "request.approved":
+      text =
+        r.status === "pending_approval"
+          ? `:white_check_mark: ${who} approved. Still needed: ${whoMustApprove(card)}.`
+          : `:white_check_mark: ${who} approved. All approvals are in: ${plainStatus(r.status).toLowerCase()}.`;
+      break;
+    case "request.rejected":
+      text = `:no_entry: ${who} rejected it: ${reason}`;
+      break;
+    case "request.cancelled":
+      text = `:heavy_minus_sign: ${who} cancelled it${reason ? `: ${reason}` : "."}`;
+      break;
+    case "request.expired":
+      text = `:zzz: Expired: ${reason || "no decision in time"}.`;
+      break;
+    case "request.dispatch_timed_out":
+      text =
+        ":hourglass: No agent picked it up in time; it is offered again as soon as a capable agent asks.";
+      break;
+    case "request.claimed":
+      text = `:gear: ${who} started running it.`;
+      break;
+    case "request.finished":
+    case "request.lost":
+      text = `${STATUS_LABELS[r.status]}${summary(card)}`;
+      break;
+    default:
+      text = `${STATUS_LABELS[r.status]} (${escapeMrkdwn(action)} by ${who})`;
+  }
+  return { text, blocks: [section(text)] };
+}
+
+/** The requester's DM after a change, or undefined when this change is not one they hear about. */
+export function requesterNotice(card: RequestCard, action: string, actor: string): SlackMessage | undefined {
+  const r = card.request;
+  const head = `Your request #${r.id} (${r.operation} on ${target(r)})`;
+  const who = actorName(card, actor);
+  let text: string;
+  if (action === "request.approved" && r.status !== "pending_approval") {
+    text = `:white_check_mark: ${head} was approved by ${who}. It runs as soon as an agent picks it up.`;
+  } else if (action === "request.rejected") {
+    text = `:no_entry: ${head} was rejected by ${who}: ${escapeMrkdwn(truncate(r.status_reason ?? "", 1000))}\nChange what they asked for and make a new request.`;
+  } else if (action === "request.finished" || action === "request.lost") {
+    text = `${STATUS_LABELS[r.status]} — ${head}${summary(card)}`;
+    if (r.status === "succeeded" && r.operation === "read") text += "\nThe result follows.";
+  } else {
+    return undefined;
+  }
+  return { text, blocks: [section(text)] };
+}
+
+function summary(card: RequestCard): string {
+  const s = executionSummary(card.request);
+  return s === undefined ? "." : `: ${s}.`;
+}

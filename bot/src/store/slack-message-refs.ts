@@ -1,0 +1,45 @@
+/**
+ * Slack message locations in the state store (MessageRefs), so a restarted bot, or another
+ * instance, redraws a request's post and DMs in place instead of posting them again.
+ */
+import type { MessageRef, MessageRefs } from "../slack/message-refs.ts";
+import type { Store } from "./open-store.ts";
+
+export function storeMessageRefs(store: Store): MessageRefs {
+  const save = async (
+    requestId: number,
+    kind: "post" | "dm",
+    userId: string,
+    ref: MessageRef,
+  ): Promise<void> => {
+    await store
+      .insertInto("slack_messages")
+      .values({ request_id: requestId, kind, user_id: userId, channel: ref.channel, ts: ref.ts })
+      .onConflict((oc) =>
+        oc.columns(["request_id", "kind", "user_id"]).doUpdateSet({ channel: ref.channel, ts: ref.ts }),
+      )
+      .execute();
+  };
+  return {
+    async post(requestId) {
+      const row = await store
+        .selectFrom("slack_messages")
+        .select(["channel", "ts"])
+        .where("request_id", "=", requestId)
+        .where("kind", "=", "post")
+        .executeTakeFirst();
+      return row === undefined ? undefined : { channel: row.channel, ts: row.ts };
+    },
+    savePost: (requestId, ref) => save(requestId, "post", "", ref),
+    async dms(requestId) {
+      const rows = await store
+        .selectFrom("slack_messages")
+        .select(["user_id", "channel", "ts"])
+        .where("request_id", "=", requestId)
+        .where("kind", "=", "dm")
+        .execute();
+      return new Map(rows.map((r) => [r.user_id, { channel: r.channel, ts: r.ts }]));
+    },
+    saveDm: (requestId, userId, ref) => save(requestId, "dm", userId, ref),
+  };
+}
