@@ -1,18 +1,23 @@
 /**
  * Bearer authentication for the HTTP API. Every call is checked: the token must be live, and the
  * user behind it active (a suspended user is refused even with a valid token). Failures are
- * audited and all look alike to the caller (SECURITY.md: forged API token).
+ * audited and all look alike to the caller (SECURITY.md: forged API token). A JWT-shaped bearer
+ * goes to the identity provider's verifier (OIDC), a `dbw_` one to the API tokens; an agent
+ * token never authenticates a user, nor a user token an agent.
  */
 import { DbwardError } from "@dbward/shared";
 import type { Request } from "express";
 import { appendAudit } from "../audit/audit-log.ts";
 import { authenticateToken, type TokenKind } from "../identity/api-tokens.ts";
+import { isJwtShaped } from "../identity/oidc-verifier.ts";
 import { findUser } from "../identity/users.ts";
 import { inTransaction } from "../store/in-transaction.ts";
+import { authenticateOidcUser } from "../use-cases/authenticate-oidc-user.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
-import type { UserCaller } from "../use-cases/caller.ts";
+import { userCaller, type UserCaller } from "../use-cases/caller.ts";
 
-const MAX_BEARER_LENGTH = 512;
+/** Room for an identity provider's JWT with a long group claim; API tokens are 47 characters. */
+const MAX_BEARER_LENGTH = 8192;
 
 function bearerOf(req: Request): string | undefined {
   const header = req.get("authorization");
@@ -45,6 +50,7 @@ export async function authenticateUser(ctx: BotContext, req: Request): Promise<U
   const bearer = bearerOf(req);
   if (bearer === undefined)
     return fail(ctx, req, "user", req.get("authorization") === undefined ? "missing" : "malformed");
+  if (isJwtShaped(bearer)) return authenticateOidcUser(ctx, bearer, { path: req.path, ip: req.ip ?? null });
   const subject = await authenticateToken(ctx.store, bearer, "user", ctx.clock.now());
   if (subject === undefined) return fail(ctx, req, "user", "unknown, expired or revoked token");
   const user = await findUser(ctx.store, subject.subject);
@@ -58,14 +64,14 @@ export async function authenticateUser(ctx: BotContext, req: Request): Promise<U
           action: "auth.failed",
           target: "",
           outcome: "denied",
-          details: { why: "suspended", path: req.path },
+          details: { kind: "api_token", why: "suspended", path: req.path },
         },
         ctx.clock.now(),
       ),
     );
     throw new DbwardError("auth.suspended", "your dbward account is suspended; ask an admin");
   }
-  return { kind: "user", user, via: "api_token" };
+  return userCaller(ctx, user, "api_token", { id: subject.tokenId, ceiling: subject.ceiling ?? null });
 }
 
 export async function authenticateAgent(ctx: BotContext, req: Request): Promise<string> {

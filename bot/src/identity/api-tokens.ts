@@ -28,13 +28,23 @@ export interface TokenSubject {
   readonly tokenId: string;
   readonly kind: TokenKind;
   readonly subject: string;
+  /** The roles the token may act with at most; absent when it has no ceiling. */
+  readonly ceiling?: readonly string[];
 }
 
 /** Inserts a token (inside the caller's transaction, next to its audit event). */
 export async function issueToken(
   tx: Tx,
   deps: { clock: Clock; random: Random },
-  args: { kind: TokenKind; subject: string; name: string; expiresAt?: Date; secret?: string },
+  args: {
+    kind: TokenKind;
+    subject: string;
+    name: string;
+    expiresAt?: Date;
+    secret?: string;
+    ceiling?: readonly string[];
+    createdBy?: string;
+  },
 ): Promise<IssuedToken> {
   const secret = args.secret ?? `${MARKER[args.kind]}${deps.random.secret(SECRET_BYTES)}`;
   const parsed = parseToken(secret);
@@ -56,6 +66,8 @@ export async function issueToken(
       expires_at: expiresAt,
       revoked_at: null,
       last_used_at: null,
+      ceiling_roles: args.ceiling === undefined ? null : JSON.stringify([...args.ceiling].sort()),
+      created_by: args.createdBy ?? null,
     })
     .execute();
   return { id, secret, expiresAt };
@@ -82,7 +94,16 @@ export async function authenticateToken(
   if (parsed === undefined || parsed.kind !== kind) return undefined;
   const candidates = await db
     .selectFrom("api_tokens")
-    .select(["id", "kind", "subject", "secret_sha256", "expires_at", "revoked_at"])
+    .select([
+      "id",
+      "kind",
+      "subject",
+      "secret_sha256",
+      "expires_at",
+      "revoked_at",
+      "ceiling_roles",
+      "last_used_at",
+    ])
     .where("prefix", "=", parsed.prefix)
     .execute();
   const presentedHash = Buffer.from(sha256Hex(presented), "hex");
@@ -92,17 +113,52 @@ export async function authenticateToken(
   });
   if (match === undefined || match.kind !== kind || match.revoked_at !== null) return undefined;
   if (match.expires_at !== null && Date.parse(match.expires_at) <= now.getTime()) return undefined;
-  return { tokenId: match.id, kind: match.kind, subject: match.subject };
+  await touchLastUsed(db, match, now);
+  return {
+    tokenId: match.id,
+    kind: match.kind,
+    subject: match.subject,
+    ...(match.ceiling_roles !== null ? { ceiling: JSON.parse(match.ceiling_roles) as string[] } : {}),
+  };
 }
 
-/** Whether a subject has any live token of a kind (bootstrap checks this before issuing). */
-export async function hasLiveToken(db: Kysely<Database>, kind: TokenKind, subject: string): Promise<boolean> {
+/** Records when a token was last used, at most once a minute per token (a write per call would be waste). */
+async function touchLastUsed(
+  db: Kysely<Database>,
+  token: { id: string; last_used_at: string | null },
+  now: Date,
+): Promise<void> {
+  if (token.last_used_at !== null && now.getTime() - Date.parse(token.last_used_at) < 60_000) return;
+  await db
+    .updateTable("api_tokens")
+    .set({ last_used_at: now.toISOString() })
+    .where("id", "=", token.id)
+    .execute();
+}
+
+/** Whether a subject has any live (unrevoked, unexpired) token of a kind (bootstrap checks this before issuing). */
+export async function hasLiveToken(
+  db: Kysely<Database>,
+  kind: TokenKind,
+  subject: string,
+  now: Date = new Date(),
+): Promise<boolean> {
+  return (await countLiveTokens(db, kind, subject, now)) > 0;
+}
+
+export async function countLiveTokens(
+  db: Kysely<Database>,
+  kind: TokenKind,
+  subject: string,
+  now: Date,
+): Promise<number> {
   const row = await db
     .selectFrom("api_tokens")
-    .select("id")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
     .where("kind", "=", kind)
     .where("subject", "=", subject)
     .where("revoked_at", "is", null)
-    .executeTakeFirst();
-  return row !== undefined;
+    .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now.toISOString())]))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
