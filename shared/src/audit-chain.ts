@@ -3,7 +3,7 @@
  * tuple (chain version, sequence, time, actor, action, target, outcome, details, previous hash).
  * The first event links to 64 zeros. Editing any field, deleting or reordering events breaks the
  * chain at the first affected sequence number; deleting the newest events is only detectable
- * against a signed checkpoint (see checkpoint.ts).
+ * against a signed checkpoint (see audit-checkpoint.ts).
  */
 import { canonicalJson } from "./canonical-json.ts";
 import { sha256Hex } from "./encoding.ts";

@@ -11,9 +11,10 @@ import {
   type AuditOutcome,
   type ChainVerdict,
 } from "@dbward/shared";
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Tx } from "../store/in-transaction.ts";
 import type { Database } from "../store/tables.ts";
+import { findRetainedAnchor, recordsPurgeThrough, unrecordedPurge } from "./retained-anchor.ts";
 
 export async function appendAudit(tx: Tx, input: AuditEventInput, now: Date): Promise<AuditEvent> {
   const last = await tx
@@ -37,13 +38,36 @@ export async function appendAudit(tx: Tx, input: AuditEventInput, now: Date): Pr
       hash: event.hash,
     })
     .execute();
+  await countTowardsCheckpoint(tx);
   return event;
+}
+
+/**
+ * The explicit count of events since the last signed checkpoint (audit-checkpoints.ts resets it),
+ * kept in the same transaction as the event so the two can never disagree.
+ */
+async function countTowardsCheckpoint(tx: Tx): Promise<void> {
+  await tx
+    .insertInto("audit_checkpoint_state")
+    .values({ id: 1, events_since_checkpoint: 1 })
+    .onConflict((oc) =>
+      oc.column("id").doUpdateSet((eb) => ({
+        events_since_checkpoint: eb(eb.ref("audit_checkpoint_state.events_since_checkpoint"), "+", 1),
+      })),
+    )
+    .execute();
 }
 
 export interface AuditQuery {
   readonly afterSeq?: number;
   readonly limit?: number;
   readonly target?: string;
+  readonly actor?: string;
+  /** An exact action, or a prefix when it ends with `*` (`token.*`). */
+  readonly action?: string;
+  /** ISO 8601 times: `since` inclusive, `until` exclusive. */
+  readonly since?: string;
+  readonly until?: string;
 }
 
 /** Events in sequence order, a page at a time. */
@@ -55,21 +79,59 @@ export async function listAudit(db: Kysely<Database>, q: AuditQuery = {}): Promi
     .orderBy("seq")
     .limit(Math.min(q.limit ?? 1000, 10_000));
   if (q.target !== undefined) query = query.where("target", "=", q.target);
+  if (q.actor !== undefined) query = query.where("actor", "=", q.actor);
+  if (q.action?.endsWith("*") === true) {
+    // An exact prefix on both dialects: LIKE would treat `_` as a wildcard, and ignore case in SQLite.
+    const prefix = q.action.slice(0, -1);
+    query = query.where(sql<boolean>`substr(action, 1, ${prefix.length}) = ${prefix}`);
+  } else if (q.action !== undefined) query = query.where("action", "=", q.action);
+  if (q.since !== undefined) query = query.where("time", ">=", q.since);
+  if (q.until !== undefined) query = query.where("time", "<", q.until);
   const rows = await query.execute();
   return rows.map(toEvent);
 }
 
-/** Recomputes the whole chain from the store, a page at a time, in constant memory. */
+/**
+ * Recomputes the whole chain from the store, a page at a time, in constant memory. When retention
+ * purged the oldest events, verification starts from the retained anchor (retained-anchor.ts):
+ * the checkpoint just before the oldest event, which a recorded purge must name.
+ */
 export async function verifyAuditStore(db: Kysely<Database>, pageSize = 5000): Promise<ChainVerdict> {
-  const verifier = new ChainVerifier();
-  let after = 0;
+  const start = await findRetainedAnchor(db);
+  if (!start.ok) return start;
+  return scanRetained(db, start.anchor?.seq, new ChainVerifier(start.anchor), pageSize);
+}
+
+/** Something that takes events in order and gives a verdict: ChainVerifier and its relatives. */
+export interface EventVerifier<V> {
+  push(e: AuditEvent): boolean;
+  verdict(): V;
+}
+
+/**
+ * Feeds the events after `anchorSeq` (all of them when undefined) to `verifier`, and insists that
+ * a purge up to the anchor is on record.
+ */
+export async function scanRetained<V extends { readonly ok: boolean }>(
+  db: Kysely<Database>,
+  anchorSeq: number | undefined,
+  verifier: EventVerifier<V>,
+  pageSize = 5000,
+): Promise<V | Extract<ChainVerdict, { ok: false }>> {
+  let purgeRecorded = anchorSeq === undefined;
+  let after = anchorSeq ?? 0;
   for (;;) {
     const page = await listAudit(db, { afterSeq: after, limit: pageSize });
-    for (const e of page) if (!verifier.push(e)) return verifier.verdict();
+    for (const e of page) {
+      if (!verifier.push(e)) return verifier.verdict();
+      purgeRecorded ||= recordsPurgeThrough(e, anchorSeq);
+    }
     const last = page.at(-1);
-    if (last === undefined) return verifier.verdict();
+    if (last === undefined) break;
     after = last.seq;
   }
+  const verdict = verifier.verdict();
+  return !verdict.ok || purgeRecorded || anchorSeq === undefined ? verdict : unrecordedPurge(anchorSeq);
 }
 
 function toEvent(r: Database["audit_events"]): AuditEvent {

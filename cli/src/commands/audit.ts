@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { STORE_FILE, openStoreFile, verifyAuditStore } from "@dbward/bot";
 import type { AuditListView } from "@dbward/shared";
 import type { Argv } from "yargs";
-import { apiClient } from "../api-client.ts";
+import { clientFromFlags } from "../api-client.ts";
+import { auditCheckpointCommand, auditExportCommand } from "./audit-export.ts";
+import { verifySigned } from "./audit-verify-signed.ts";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
@@ -42,8 +44,26 @@ export function auditCommand(out: Output, env: Readonly<Record<string, string | 
               default: env.DBWARD_DATA_DIR ?? ".dbward-data/bot",
               describe: "the bot's data directory",
             })
+            .option("checkpoint", {
+              type: "string",
+              array: true,
+              describe: "a signed checkpoint file kept outside the bot",
+            })
+            .option("export", {
+              type: "string",
+              describe: "verify this NDJSON export (- for stdin) instead of --data-dir",
+            })
+            .option("public-key", {
+              type: "string",
+              array: true,
+              describe: "the bot's public key: BASE64URL, KID:BASE64URL or a file",
+            })
             .option("json", { type: "boolean", default: false }),
         async (a) => {
+          if (a.checkpoint !== undefined || a.export !== undefined || a.publicKey !== undefined) {
+            const signed = { checkpoint: a.checkpoint ?? [], publicKey: a.publicKey ?? [], export: a.export };
+            return verifySigned(out, { ...signed, dataDir: a.dataDir, json: a.json });
+          }
           const v = await verifyDataDir(a.dataDir);
           if (a.json) out.print(JSON.stringify(v));
           if (!v.ok)
@@ -64,31 +84,48 @@ export function auditCommand(out: Output, env: Readonly<Record<string, string | 
               default: 0,
               describe: "only events after this sequence number",
             })
-            .option("limit", { type: "number", default: 100 })
+            .option("limit", { type: "number", default: 100, describe: "events per page (1-1000)" })
+            .option("all", {
+              type: "boolean",
+              default: false,
+              describe: "every matching event, page after page",
+            })
             .option("target", { type: "string", describe: "e.g. request:42" })
+            .option("actor", { type: "string", describe: "e.g. user:alice, system, anonymous" })
+            .option("action", { type: "string", describe: "e.g. token.revoked, or a prefix: 'auth.*'" })
+            .option("since", { type: "string", describe: "from this time (ISO 8601, inclusive)" })
+            .option("until", { type: "string", describe: "before this time (ISO 8601, exclusive)" })
             .option("json", {
               type: "boolean",
               default: false,
-              describe: "one JSON event per line (NDJSON)",
+              describe: "one JSON event per line (NDJSON), for a SIEM",
             }),
         async (a) => {
-          const q = new URLSearchParams({
-            after: String(a.after),
-            limit: String(a.limit),
+          const client = clientFromFlags(env, a);
+          const filters = {
             ...(a.target ? { target: a.target } : {}),
-          });
-          const { events } = await apiClient(
-            a.url ?? env.DBWARD_URL,
-            a.token ?? env.DBWARD_TOKEN,
-          ).get<AuditListView>(`/api/audit?${q.toString()}`);
-          for (const e of events) {
-            out.print(
-              a.json
-                ? JSON.stringify(e)
-                : `${String(e.seq).padStart(6)}  ${e.time}  ${e.outcome.padEnd(7)}  ${e.actor.padEnd(16)}  ${e.action.padEnd(28)}  ${e.target}`,
-            );
+            ...(a.actor ? { actor: a.actor } : {}),
+            ...(a.action ? { action: a.action } : {}),
+            ...(a.since ? { since: a.since } : {}),
+            ...(a.until ? { until: a.until } : {}),
+          };
+          for (let after = a.after; ;) {
+            const q = new URLSearchParams({ after: String(after), limit: String(a.limit), ...filters });
+            const { events } = await client.get<AuditListView>(`/api/audit?${q.toString()}`);
+            for (const e of events) {
+              out.print(
+                a.json
+                  ? JSON.stringify(e)
+                  : `${String(e.seq).padStart(6)}  ${e.time}  ${e.outcome.padEnd(7)}  ${e.actor.padEnd(16)}  ${e.action.padEnd(28)}  ${e.target}`,
+              );
+            }
+            const last = events.at(-1);
+            if (!a.all || last === undefined || events.length < a.limit) break;
+            after = last.seq;
           }
         },
       )
+      .command(auditExportCommand(out, env))
+      .command(auditCheckpointCommand(out, env))
       .demandCommand(1, "name an audit subcommand");
 }

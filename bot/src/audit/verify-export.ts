@@ -1,0 +1,94 @@
+/**
+ * Offline verification with only the bot's public key: an NDJSON export (export-format.ts), or
+ * the store itself, checked against signed checkpoints — the export's own and any the auditor
+ * kept elsewhere. Kept checkpoints are what catch the removal of the newest events: an export
+ * made after such a removal carries no checkpoint that covers them, but a kept one does.
+ */
+import {
+  CheckpointedChainVerifier,
+  type CheckpointedVerdict,
+  type SignedCheckpoint,
+  type TrustedKeys,
+} from "@dbward/shared";
+import type { Kysely } from "kysely";
+import type { Database } from "../store/tables.ts";
+import { scanRetained } from "./audit-log.ts";
+import { parseExportLine } from "./export-format.ts";
+import { findRetainedAnchor } from "./retained-anchor.ts";
+
+export type ExportVerdict =
+  | (Extract<CheckpointedVerdict, { ok: true }> & { readonly anchorSeq: number | undefined })
+  | Extract<CheckpointedVerdict, { ok: false }>
+  | { readonly ok: false; readonly line: number; readonly reason: "malformed"; readonly message: string };
+
+/**
+ * Verifies an export read line by line, in constant memory. The anchor and checkpoint lines must
+ * come before the first event (as `exportAudit` writes them).
+ */
+export async function verifyExport(
+  lines: AsyncIterable<string>,
+  keys: TrustedKeys,
+  kept: readonly SignedCheckpoint[] = [],
+): Promise<ExportVerdict> {
+  let n = 0;
+  let sawHeader = false;
+  let anchor: SignedCheckpoint | undefined;
+  const checkpoints = [...kept];
+  let verifier: CheckpointedChainVerifier | undefined;
+  const malformed = (message: string): ExportVerdict => ({
+    ok: false,
+    line: n,
+    reason: "malformed",
+    message: `line ${n}: ${message}`,
+  });
+  for await (const text of lines) {
+    n += 1;
+    if (text.trim() === "") continue;
+    const line = parseExportLine(text);
+    if (!sawHeader) {
+      if (line.kind !== "header") return malformed("this is not a dbward audit export (no header line)");
+      sawHeader = true;
+      continue;
+    }
+    switch (line.kind) {
+      case "header":
+        return malformed("a second header");
+      case "invalid":
+        return malformed(line.message);
+      case "anchor":
+      case "checkpoint":
+        if (verifier !== undefined) return malformed(`${line.kind} after the first event`);
+        if (line.kind === "checkpoint") checkpoints.push(line.checkpoint);
+        else if (anchor !== undefined) return malformed("a second anchor");
+        else anchor = line.checkpoint;
+        break;
+      case "event":
+        verifier ??= new CheckpointedChainVerifier(checkpoints, keys, anchor);
+        if (!verifier.push(line.event)) return withAnchor(verifier.verdict(), anchor);
+        break;
+    }
+  }
+  if (!sawHeader) return malformed("the export is empty");
+  verifier ??= new CheckpointedChainVerifier(checkpoints, keys, anchor);
+  return withAnchor(verifier.verdict(), anchor);
+}
+
+function withAnchor(verdict: CheckpointedVerdict, anchor: SignedCheckpoint | undefined): ExportVerdict {
+  return verdict.ok ? { ...verdict, anchorSeq: anchor?.seq } : verdict;
+}
+
+/** The store's retained chain (from its anchor, signature checked) against kept checkpoints. */
+export async function verifyStoreAgainstCheckpoints(
+  db: Kysely<Database>,
+  keys: TrustedKeys,
+  kept: readonly SignedCheckpoint[],
+): Promise<ExportVerdict> {
+  const start = await findRetainedAnchor(db);
+  if (!start.ok) return start;
+  const verdict = await scanRetained(
+    db,
+    start.anchor?.seq,
+    new CheckpointedChainVerifier(kept, keys, start.anchor),
+  );
+  return withAnchor(verdict, start.anchor);
+}

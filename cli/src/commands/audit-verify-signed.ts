@@ -1,0 +1,159 @@
+/**
+ * `dbward audit verify` with signed checkpoints: offline, with only the bot's public key. Verifies
+ * the store in `--data-dir` (from its retained anchor, whose signature is checked) or an NDJSON
+ * export (`--export FILE`, `-` for stdin), against the export's own checkpoint and every
+ * `--checkpoint FILE` kept elsewhere — the kept ones are what reveal deleted newest events.
+ *
+ * Exit codes: 0 verified; 6 (auditBroken) for any edit, deletion, reordering, truncation, bad
+ * signature or malformed export; 1 when a checkpoint cannot be checked (no key for its key id, or
+ * older than the retained events); 2 for unreadable files or keys.
+ */
+import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { STORE_FILE, openStoreFile } from "@dbward/bot";
+import {
+  verifyExport,
+  verifyStoreAgainstCheckpoints,
+  type ExportVerdict,
+} from "@dbward/bot/audit/verify-export";
+import {
+  parseCheckpoint,
+  parsePublicKey,
+  type PublicKey,
+  type SignedCheckpoint,
+  type TrustedKeys,
+} from "@dbward/shared";
+import { CliError } from "../cli-error.ts";
+import { EXIT } from "../exit-codes.ts";
+import type { Output } from "../output.ts";
+
+export interface SignedVerifyOptions {
+  readonly dataDir: string;
+  readonly export: string | undefined;
+  readonly checkpoint: readonly string[];
+  readonly publicKey: readonly string[];
+  readonly json: boolean;
+}
+
+export async function verifySigned(out: Output, o: SignedVerifyOptions): Promise<void> {
+  if (o.publicKey.length === 0) {
+    throw new CliError(
+      "checking signed checkpoints needs the bot's public key: pass --public-key (GET /api/public-key, or the agent config's keys: line)",
+      EXIT.usage,
+    );
+  }
+  const keys = readTrustedKeys(o.publicKey);
+  const kept = o.checkpoint.map(readCheckpointFile);
+  const verdict =
+    o.export !== undefined
+      ? await verifyExport(readLines(o.export), keys, kept)
+      : await verifyStore(o.dataDir, keys, kept);
+  if (o.json) out.print(JSON.stringify(verdict));
+  if (!verdict.ok) {
+    const inconclusive = verdict.reason === "unknown_key" || verdict.reason === "not_covered";
+    const where = "seq" in verdict ? `at sequence ${verdict.seq}` : `at line ${verdict.line}`;
+    throw new CliError(
+      inconclusive
+        ? `audit chain NOT VERIFIED: ${verdict.message}`
+        : `audit chain BROKEN ${where}: ${verdict.reason}: ${verdict.message}`,
+      inconclusive ? EXIT.failure : EXIT.auditBroken,
+    );
+  }
+  if (!o.json) out.print(describe(verdict));
+}
+
+function describe(v: Extract<ExportVerdict, { ok: true }>): string {
+  const from =
+    v.anchorSeq === undefined ? "from the first event" : `from the signed anchor at ${v.anchorSeq}`;
+  const cps =
+    v.checkpoints.length === 0
+      ? "no signed checkpoint"
+      : `signed checkpoint(s) at ${v.checkpoints.join(", ")}`;
+  return `audit chain verified: ${v.count} events ${from} up to ${v.lastSeq} (head ${v.lastHash.slice(0, 16)}…), against ${cps}`;
+}
+
+async function verifyStore(
+  dataDir: string,
+  keys: TrustedKeys,
+  kept: readonly SignedCheckpoint[],
+): Promise<ExportVerdict> {
+  const file = join(dataDir, STORE_FILE);
+  if (!existsSync(file))
+    throw new CliError(
+      `no dbward state at ${file}; point --data-dir at the bot's data directory`,
+      EXIT.usage,
+    );
+  const store = openStoreFile(file, { readonly: true });
+  try {
+    return await verifyStoreAgainstCheckpoints(store, keys, kept);
+  } finally {
+    await store.destroy();
+  }
+}
+
+/**
+ * `--public-key` values: `BASE64URL`, `KID:BASE64URL`, or a file holding either, or the JSON that
+ * `GET /api/public-key` answers.
+ */
+export function readTrustedKeys(values: readonly string[]): TrustedKeys {
+  const byKid = new Map<string, PublicKey>();
+  const anyKid: Uint8Array[] = [];
+  for (const value of values) {
+    for (const [kid, text] of keyTexts(value)) {
+      const key = parsePublicKey(kid ?? "-", text);
+      if (key === undefined)
+        throw new CliError(
+          `--public-key ${value}: not an Ed25519 public key (base64url, 32 bytes)`,
+          EXIT.usage,
+        );
+      if (kid === undefined) anyKid.push(key.publicKey);
+      else byKid.set(kid, key);
+    }
+  }
+  return { byKid, anyKid };
+}
+
+function keyTexts(value: string): [string | undefined, string][] {
+  if (existsSync(value)) {
+    const text = readFileSync(value, "utf8").trim();
+    if (text.startsWith("{")) {
+      let parsed: { keys?: { kid?: unknown; public_key?: unknown }[] };
+      try {
+        parsed = JSON.parse(text) as typeof parsed;
+      } catch (err) {
+        throw new CliError(`--public-key ${value}: ${(err as Error).message}`, EXIT.usage);
+      }
+      return (parsed.keys ?? []).flatMap((k) =>
+        typeof k.kid === "string" && typeof k.public_key === "string"
+          ? [[k.kid, k.public_key] as [string, string]]
+          : [],
+      );
+    }
+    return keyTexts(text);
+  }
+  const m = /^([A-Za-z0-9_.-]{1,64}):([A-Za-z0-9_-]+)$/.exec(value.trim());
+  return m === null ? [[undefined, value.trim()]] : [[m[1], m[2] as string]];
+}
+
+/** A checkpoint file: the bare checkpoint, `{ "checkpoint": … }` from the API, or an export line. */
+export function readCheckpointFile(path: string): SignedCheckpoint {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new CliError(`cannot read checkpoint ${path}: ${(err as Error).message}`, EXIT.usage);
+  }
+  const inner =
+    typeof value === "object" && value !== null && "checkpoint" in value ? value.checkpoint : value;
+  const cp = parseCheckpoint(inner);
+  if (cp === undefined) throw new CliError(`${path} is not a dbward audit checkpoint`, EXIT.usage);
+  return cp;
+}
+
+function readLines(path: string): AsyncIterable<string> {
+  if (path !== "-" && !existsSync(path))
+    throw new CliError(`cannot read export ${path}: no such file`, EXIT.usage);
+  const input = path === "-" ? process.stdin : createReadStream(path, "utf8");
+  return createInterface({ input, crlfDelay: Infinity });
+}
