@@ -3,6 +3,7 @@
  * tokens and a real SQLite database. The loop against the real bot is covered under test/.
  */
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
@@ -10,12 +11,13 @@ import { sha256Hex, type ClaimResponse } from "@dbward/shared";
 import type { Logger } from "pino";
 import { startAgent, type AgentOptions } from "./agent.ts";
 import type { Clock } from "./clock.ts";
-import type { Driver } from "./drivers/driver.ts";
+import { collect, type Driver } from "./drivers/driver.ts";
 import { createAgentLogger } from "./log.ts";
 import { FakeBot, until } from "./test-fake-bot.ts";
 import {
   fixedClock,
   generateSigningKey,
+  NOW_MS,
   signedClaim,
   silentLogger,
   tempDir,
@@ -61,15 +63,31 @@ function gatedDriver(): { factory: () => Driver; release: () => void; started: (
   let release = (): void => undefined;
   let started = false;
   const gate = new Promise<void>((resolve) => (release = resolve));
+  const stream: Driver["stream"] = async (_sql, _options, sink) => {
+    started = true;
+    await gate;
+    sink.columns(["x"]);
+    await sink.rows([[1]]);
+    return {};
+  };
   const driver: Driver = {
-    execute: async () => {
-      started = true;
-      await gate;
-      return { columns: ["x"], rows: [[1]], row_count: 1, truncated: false };
-    },
+    stream,
+    execute: (sql, options) => collect(stream, sql, options),
     close: () => Promise.resolve(),
   };
   return { factory: () => driver, release: () => release(), started: () => started };
+}
+
+/** A clock whose sleeps return at once and move it on: retry times pass without waiting. */
+function fastClock(): Clock {
+  let offset = 0;
+  return {
+    now: () => new Date(NOW_MS + offset),
+    sleep: (ms) => {
+      offset += ms;
+      return new Promise((resolve) => setImmediate(resolve));
+    },
+  };
 }
 
 describe("agent loop", () => {
@@ -82,12 +100,23 @@ describe("agent loop", () => {
     await agent.stop();
     const result = s.bot.results.get(job.job_id);
     assert.equal(result?.outcome, "succeeded");
-    assert.deepEqual(result?.result?.rows, [
+    assert.deepEqual(s.bot.rows(job.job_id), [
       [1, "a"],
       [2, "b"],
     ]);
+    assert.deepEqual(result?.streamed, {
+      columns: ["id", "name"],
+      chunks: 1,
+      row_count: 2,
+      bytes: 16,
+      truncated_by: null,
+    });
     const paths = s.bot.calls.map((c) => c.path).filter((p) => !p.endsWith("/poll"));
-    assert.deepEqual(paths, [`/api/agent/jobs/${job.job_id}/claim`, `/api/agent/jobs/${job.job_id}/result`]);
+    assert.deepEqual(paths, [
+      `/api/agent/jobs/${job.job_id}/claim`,
+      `/api/agent/jobs/${job.job_id}/result/chunks/0`,
+      `/api/agent/jobs/${job.job_id}/result`,
+    ]);
   });
 
   test("polls with its capabilities and configured wait", async (t) => {
@@ -185,6 +214,36 @@ describe("agent loop", () => {
     assert.equal(stopped, false, "stop() returned while the job was running");
     gated.release();
     await stopping;
+    assert.equal(s.bot.results.get(job.job_id)?.outcome, "succeeded");
+  });
+
+  test("a cancel in a heartbeat's answer stops the running job and reports it cancelled", async (t) => {
+    const s = setup(t);
+    const job = s.claim("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c", {
+      heartbeat_interval_ms: 100,
+      row_cap: 100_000_000,
+      statement_timeout_ms: 600_000,
+    });
+    s.bot.cancelled.add(job.job_id);
+    s.bot.offer(job);
+    const agent = await s.start();
+    await until(() => s.bot.results.has(job.job_id), 20_000);
+    await agent.stop();
+    assert.equal(s.bot.results.get(job.job_id)?.outcome, "cancelled");
+    assert.equal(s.bot.results.get(job.job_id)?.error?.code, "execution.cancelled");
+  });
+
+  test("keeps a result the bot cannot take in the outbox and delivers it when the bot answers again", async (t) => {
+    const s = setup(t);
+    s.bot.resultFailures = 1_000_000;
+    const job = s.claim();
+    s.bot.offer(job);
+    const agent = await s.start({ clock: fastClock() });
+    await until(() => readdirSync(join(s.config.dataDir, "outbox")).length > 0, 10_000);
+    s.bot.resultFailures = 0;
+    await until(() => s.bot.results.has(job.job_id), 10_000);
+    await until(() => readdirSync(join(s.config.dataDir, "outbox")).length === 0);
+    await agent.stop();
     assert.equal(s.bot.results.get(job.job_id)?.outcome, "succeeded");
   });
 

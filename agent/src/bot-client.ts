@@ -1,6 +1,6 @@
 /**
- * The agent's side of the bot's agent protocol (shared/src/protocol.ts): poll, claim, heartbeat
- * and result, each a POST with `Authorization: Bearer <agent token>`. Outbound only; the agent
+ * The agent's side of the bot's agent protocol (shared/src/protocol.ts): poll, claim, heartbeat,
+ * result chunks and result, each a POST with `Authorization: Bearer <agent token>`. Outbound only; the agent
  * listens on no port. Answers are validated before use; a failed call throws `BotError` carrying
  * the HTTP status (0 when the bot was not reached) and the bot's `{ error: { code, message } }`.
  *
@@ -16,6 +16,7 @@ import {
   type JobResultBody,
   type PollBody,
   type PollResponse,
+  type ResultChunkResponse,
 } from "@dbward/shared";
 import { z } from "zod";
 import { botEndpoint } from "./bot-url.ts";
@@ -44,6 +45,8 @@ export interface BotClient {
   poll(body: PollBody, signal?: AbortSignal): Promise<PollResponse>;
   claim(jobId: string): Promise<ClaimResponse>;
   heartbeat(jobId: string): Promise<HeartbeatResponse>;
+  /** Sends chunk `seq` of a job's result rows (NDJSON). */
+  submitChunk(jobId: string, seq: number, ndjson: Buffer): Promise<ResultChunkResponse>;
   submitResult(jobId: string, body: JobResultBody): Promise<void>;
 }
 
@@ -62,25 +65,36 @@ const pollResponse = z.object({
   ),
 }) satisfies z.ZodType<PollResponse>;
 
-const claimResponse = z.object({
-  job_id: z.string().min(1),
-  request_id: count,
-  execution: count,
-  token: z.string(),
-  sql: z.string(),
-  database: z.string(),
-  environment: z.string(),
-  operation,
-  lease_expires_at: z.string(),
-  heartbeat_interval_ms: z.number().int().positive(),
-  statement_timeout_ms: z.number().int(),
-  row_cap: z.number().int(),
-}) satisfies z.ZodType<ClaimResponse>;
+const claimResponse = z
+  .object({
+    job_id: z.string().min(1),
+    request_id: count,
+    execution: count,
+    token: z.string(),
+    sql: z.string(),
+    database: z.string(),
+    environment: z.string(),
+    operation,
+    lease_expires_at: z.string(),
+    heartbeat_interval_ms: z.number().int().positive(),
+    statement_timeout_ms: z.number().int(),
+    row_cap: z.number().int(),
+    result_max_bytes: z.number().int().optional(),
+  })
+  // An older bot sends no byte cap; leave the key out rather than set it to undefined.
+  .transform(({ result_max_bytes, ...claim }): ClaimResponse =>
+    result_max_bytes === undefined ? claim : { ...claim, result_max_bytes },
+  );
 
 const heartbeatResponse = z.object({
   lease_expires_at: z.string(),
   cancel: z.boolean(),
 }) satisfies z.ZodType<HeartbeatResponse>;
+
+const chunkResponse = z.object({
+  next_seq: count,
+  cancel: z.boolean(),
+}) satisfies z.ZodType<ResultChunkResponse>;
 
 const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
@@ -96,6 +110,8 @@ export function createBotClient(options: BotClientOptions): BotClient {
       post(options, "/api/agent/poll", body, pollResponse, body.wait_ms + POLL_MARGIN_MS, signal),
     claim: (jobId) => post(options, jobPath(jobId, "claim"), {}, claimResponse, timeoutMs),
     heartbeat: (jobId) => post(options, jobPath(jobId, "heartbeat"), {}, heartbeatResponse, timeoutMs),
+    submitChunk: (jobId, seq, ndjson) =>
+      post(options, jobPath(jobId, `result/chunks/${seq}`), ndjson, chunkResponse, timeoutMs),
     submitResult: async (jobId, body) => {
       await post(options, jobPath(jobId, "result"), body, z.unknown(), timeoutMs);
     },
@@ -117,10 +133,10 @@ async function post<T>(
       method: "POST",
       headers: {
         authorization: `Bearer ${options.agentToken.reveal()}`,
-        "content-type": "application/json",
+        "content-type": body instanceof Buffer ? "application/x-ndjson" : "application/json",
         accept: "application/json",
       },
-      body: JSON.stringify(body),
+      body: body instanceof Buffer ? body : JSON.stringify(body),
       redirect: "error",
       signal: AbortSignal.any(signals),
     });

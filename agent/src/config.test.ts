@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { inspect } from "node:util";
 import { DbwardError, encodePublicKey, generateSigningKey } from "@dbward/shared";
@@ -60,8 +61,31 @@ describe("loadAgentConfig", () => {
         ops: db.operations,
         t: db.statementTimeoutMs,
         cap: db.rowCap,
+        bytes: db.resultMaxBytes,
       },
-      { name: "orders", env: "production", driver: "postgres", ops: ["read"], t: 30_000, cap: 1000 },
+      {
+        name: "orders",
+        env: "production",
+        driver: "postgres",
+        ops: ["read"],
+        t: 30_000,
+        cap: 1_000_000,
+        bytes: 1024 ** 3,
+      },
+    );
+    assert.deepEqual(
+      {
+        retry: config.resultRetryMs,
+        drain: config.drainMs,
+        live: config.livenessFile,
+        ready: config.readinessFile,
+      },
+      {
+        retry: 120_000,
+        drain: 30_000,
+        live: join(config.dataDir, "alive"),
+        ready: join(config.dataDir, "ready"),
+      },
     );
     assert.equal(db.url.reveal(), ENV.ORDERS_URL);
     assert.equal(db.urlEnv, "ORDERS_URL");

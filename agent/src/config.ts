@@ -19,6 +19,7 @@ import {
   type OperationClass,
   type PublicKey,
 } from "@dbward/shared";
+import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { botUrlProblem } from "./bot-url.ts";
@@ -41,6 +42,8 @@ export interface DatabaseConfig {
   readonly statementTimeoutMs: number;
   /** Ceiling for a job's row cap, like the timeout. */
   readonly rowCap: number;
+  /** Ceiling for the NDJSON bytes of a job's result, like the row cap. */
+  readonly resultMaxBytes: number;
 }
 
 export interface AgentConfig {
@@ -52,9 +55,17 @@ export interface AgentConfig {
   /** Pinned token-signing keys by key id; only these can authorise an execution. */
   readonly keys: ReadonlyMap<string, PublicKey>;
   readonly pollWaitMs: number;
-  /** Directory of the executed-token ledger. */
+  /** Directory of the executed-token ledger and the result outbox. */
   readonly dataDir: string;
   readonly databases: readonly DatabaseConfig[];
+  /** How long a result chunk or a final result is retried while the bot cannot be reached. */
+  readonly resultRetryMs: number;
+  /** On SIGTERM: how long a running job may go on before it is cancelled. */
+  readonly drainMs: number;
+  /** Touched every few seconds while the agent's loop is alive. */
+  readonly livenessFile: string;
+  /** Present while the agent can take jobs: the bot answers and a database is reachable. */
+  readonly readinessFile: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -96,7 +107,13 @@ function databaseSchema(env: Env) {
       .min(1, "list at least one of read, write, ddl")
       .refine((ops) => new Set(ops).size === ops.length, "must not repeat an operation"),
     statement_timeout_ms: z.number().int().min(100).max(3_600_000).default(30_000),
-    row_cap: z.number().int().min(1).max(1_000_000).default(1000),
+    row_cap: z.number().int().min(1).max(100_000_000).default(1_000_000),
+    result_max_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 ** 3)
+      .default(1024 ** 3),
   });
 }
 
@@ -118,6 +135,10 @@ function agentConfigSchema(env: Env) {
       .refine((keys) => Object.keys(keys).length > 0, "pin at least one token-signing key"),
     poll_wait_ms: z.number().int().min(1000).max(MAX_POLL_WAIT_MS).default(25_000),
     data_dir: z.string().min(1, "must name the directory for the executed-token ledger"),
+    result_retry_ms: z.number().int().min(1000).max(86_400_000).default(120_000),
+    drain_ms: z.number().int().min(0).max(3_600_000).default(30_000),
+    liveness_file: z.string().min(1).optional(),
+    readiness_file: z.string().min(1).optional(),
     databases: z
       .array(databaseSchema(env))
       .min(1, "configure at least one database")
@@ -197,6 +218,7 @@ function toAgentConfig(c: z.infer<ReturnType<typeof agentConfigSchema>>): AgentC
       operations: Object.freeze([...d.operations]),
       statementTimeoutMs: d.statement_timeout_ms,
       rowCap: d.row_cap,
+      resultMaxBytes: d.result_max_bytes,
     }),
   );
   return Object.freeze({
@@ -208,6 +230,10 @@ function toAgentConfig(c: z.infer<ReturnType<typeof agentConfigSchema>>): AgentC
     pollWaitMs: c.poll_wait_ms,
     dataDir: c.data_dir,
     databases: Object.freeze(databases),
+    resultRetryMs: c.result_retry_ms,
+    drainMs: c.drain_ms,
+    livenessFile: c.liveness_file ?? join(c.data_dir, "alive"),
+    readinessFile: c.readiness_file ?? join(c.data_dir, "ready"),
   });
 }
 

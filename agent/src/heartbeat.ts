@@ -1,11 +1,13 @@
 /**
  * Heartbeats for a running job, on the interval the claim gave, so the bot extends the lease
- * while the statement runs. A failed heartbeat is logged and retried on the next beat: the
- * statement keeps running either way, because stopping it (on `cancel` or a lost lease) is the
- * cancellation work of #6; until then the bot's lease expiry marks such a job lost or timed out.
+ * while the statement runs. The answer carries cancellation: `cancel: true` (the request was
+ * cancelled) or a 409 `job.lease_lost` (the bot gave the job up) stops the job through `onStop`,
+ * and the driver then cancels the statement on the server. Any other failure (the bot is down)
+ * is logged and retried on the next beat: the statement keeps running and its result is retried
+ * until the bot is back.
  */
 import type { Logger } from "pino";
-import type { BotClient } from "./bot-client.ts";
+import { BotError, type BotClient } from "./bot-client.ts";
 import type { Clock } from "./clock.ts";
 import { describeError } from "./log.ts";
 
@@ -20,6 +22,8 @@ export interface HeartbeatOptions {
   readonly intervalMs: number;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The bot asked to stop the job. */
+  readonly onStop: (why: "cancelled" | "lease_lost") => void;
 }
 
 /** Below this a bot's interval would only load the bot. */
@@ -43,12 +47,19 @@ export function startHeartbeats(options: HeartbeatOptions): Heartbeats {
   };
 }
 
-async function beat({ client, jobId, logger }: HeartbeatOptions): Promise<void> {
+async function beat({ client, jobId, logger, onStop }: HeartbeatOptions): Promise<void> {
   try {
     const answer = await client.heartbeat(jobId);
-    if (answer.cancel)
-      logger.warn({ job_id: jobId }, "the bot asked to cancel the job; it runs to its end (#6)");
+    if (answer.cancel) {
+      logger.warn({ job_id: jobId }, "the bot asked to cancel the job; stopping the statement");
+      onStop("cancelled");
+    }
   } catch (err) {
+    if (err instanceof BotError && err.code === "job.lease_lost") {
+      logger.warn({ job_id: jobId }, "the bot no longer holds this job's lease; stopping the statement");
+      onStop("lease_lost");
+      return;
+    }
     logger.warn({ job_id: jobId, err: describeError(err) }, "heartbeat failed");
   }
 }

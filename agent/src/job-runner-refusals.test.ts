@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { initSqlReview, type ClaimResponse } from "@dbward/shared";
-import { runJob } from "./job-runner.ts";
 import { assertRefused, jobFixture as setup, type JobFixture } from "./test-job-fixture.ts";
 import { generateSigningKey, NOW_MS, signedClaim } from "./test-helpers.ts";
 
@@ -14,7 +13,7 @@ before(() => initSqlReview());
 
 describe("token tampering and capabilities: runJob refuses and runs nothing", () => {
   async function refused(s: JobFixture, claim: ClaimResponse, code: string): Promise<void> {
-    assertRefused(await runJob(claim, s.deps()), code);
+    assertRefused((await s.run(claim)).body, code);
     assert.deepEqual(s.executed, [], "nothing was executed");
     assert.equal(s.ledgerSize(), 0, "the token id was not spent");
   }
@@ -128,30 +127,30 @@ describe("T-REPLAY: runJob refuses a token id it has executed", () => {
   test("refuses the same token a second time and runs the statement once", async (t) => {
     const s = setup(t);
     const claim = s.claim();
-    assert.equal((await runJob(claim, s.deps())).outcome, "succeeded");
-    assertRefused(await runJob(claim, s.deps()), "token.replayed");
+    assert.equal((await s.run(claim)).body.outcome, "succeeded");
+    assertRefused((await s.run(claim)).body, "token.replayed");
     assert.equal(s.executed.length, 1);
   });
 
   test("refuses a new token that reuses an executed token id", async (t) => {
     const s = setup(t);
-    await runJob(s.claim({ jti: "same-id" }), s.deps());
-    assertRefused(await runJob(s.claim({ jti: "same-id", request_id: 99 }), s.deps()), "token.replayed");
+    await s.run(s.claim({ jti: "same-id" }));
+    assertRefused((await s.run(s.claim({ jti: "same-id", request_id: 99 }))).body, "token.replayed");
   });
 
   test("refuses a replayed token after the ledger is reloaded from its file", async (t) => {
     const s = setup(t);
     const claim = s.claim();
-    await runJob(claim, s.deps());
+    await s.run(claim);
     s.reopenLedger();
-    assertRefused(await runJob(claim, s.deps()), "token.replayed");
+    assertRefused((await s.run(claim)).body, "token.replayed");
     assert.equal(s.executed.length, 1);
   });
 
   test("never re-runs a token whose first execution failed", async (t) => {
     const s = setup(t);
     const claim = s.claim({ sql: "SELECT id FROM missing" });
-    assert.equal((await runJob(claim, s.deps())).outcome, "failed");
-    assertRefused(await runJob(claim, s.deps()), "token.replayed");
+    assert.equal((await s.run(claim)).body.outcome, "failed");
+    assertRefused((await s.run(claim)).body, "token.replayed");
   });
 });

@@ -25,10 +25,11 @@ import {
 import type { Logger } from "pino";
 import type { Clock } from "./clock.ts";
 import { findDatabase, type AgentConfig, type DatabaseConfig, type DriverName } from "./config.ts";
-import type { ExecuteOptions, ExecuteResult } from "./drivers/driver.ts";
+import { isConnectionFailure, type ExecuteOptions } from "./drivers/driver.ts";
 import type { DriverRegistry } from "./drivers/registry.ts";
 import type { Ledger } from "./ledger.ts";
 import { describeError } from "./log.ts";
+import { ResultUpload, type UploadStop } from "./result-upload.ts";
 
 export interface JobRunnerDeps {
   readonly config: AgentConfig;
@@ -119,8 +120,40 @@ function reviewClass(
   return { ok: true };
 }
 
-/** Checks, records and executes one claimed job; never throws. */
-export async function runJob(claim: ClaimResponse, deps: JobRunnerDeps): Promise<JobResultBody> {
+/** What a job needs besides its claim: where its rows go, and the signal that stops it. */
+export interface JobIo {
+  /** Sends one chunk of result rows to the bot (retrying inside). */
+  readonly sendChunk: (seq: number, ndjson: Buffer) => Promise<{ cancel: boolean }>;
+  /** Aborted when the job must stop: cancelled on the bot, lease lost, or the agent shutting down. */
+  readonly signal: AbortSignal;
+  /** Called when the upload stops: the bot asked to cancel, or a chunk could not be delivered. */
+  readonly onUploadStop: (why: UploadStop, err?: unknown) => void;
+  /** Target chunk size (tests make it small). */
+  readonly chunkBytes?: number;
+  /** Called when the job failed because the database could not be reached. */
+  readonly onConnectionLost?: (db: DatabaseConfig, err: DbwardError) => void;
+}
+
+/** Why a job was aborted, as the abort reason of `JobIo.signal`. */
+export type AbortCause = "cancelled" | "lease_lost" | "shutdown";
+
+const ABORTED: Record<AbortCause, { code: string; message: string }> = {
+  cancelled: {
+    code: "execution.cancelled",
+    message: "cancelled on request: the statement was stopped on the database server and rolled back",
+  },
+  lease_lost: {
+    code: "job.lease_lost",
+    message: "the bot no longer held this job's lease: the statement was stopped and rolled back",
+  },
+  shutdown: {
+    code: "execution.cancelled",
+    message: "the agent shut down: the statement was stopped on the database server and rolled back",
+  },
+};
+
+/** Checks, records and executes one claimed job, streaming its rows to the bot; never throws. */
+export async function runJob(claim: ClaimResponse, deps: JobRunnerDeps, io: JobIo): Promise<JobResultBody> {
   const started = deps.clock.now().getTime();
   const elapsed = (): number => Math.max(0, deps.clock.now().getTime() - started);
   const check = checkJob(claim, deps);
@@ -138,13 +171,35 @@ export async function runJob(claim: ClaimResponse, deps: JobRunnerDeps): Promise
       elapsed(),
     );
   }
-  const options = executeOptions(claim, check.database, check.claims.op);
+  const options = { ...executeOptions(claim, check.database, check.claims.op), signal: io.signal };
+  const upload = new ResultUpload({
+    rowCap: options.rowCap,
+    maxBytes: resultMaxBytes(claim, check.database),
+    send: io.sendChunk,
+    onStop: io.onUploadStop,
+    ...(io.chunkBytes === undefined ? {} : { chunkBytes: io.chunkBytes }),
+  });
   try {
-    const result = await deps.drivers.get(check.database).execute(claim.sql, options);
-    return succeeded(result, elapsed());
+    const summary = await deps.drivers.get(check.database).stream(claim.sql, options, upload);
+    const streamed = await upload.finish();
+    return {
+      outcome: "succeeded",
+      duration_ms: elapsed(),
+      streamed,
+      ...(summary.affected_rows === undefined ? {} : { affected_rows: summary.affected_rows }),
+    };
   } catch (err) {
-    return executionFailure(err, deps.logger, elapsed());
+    await upload.finish();
+    if (err instanceof DbwardError && isConnectionFailure(err)) io.onConnectionLost?.(check.database, err);
+    return executionFailure(err, io.signal, deps.logger, elapsed());
   }
+}
+
+function resultMaxBytes(claim: ClaimResponse, db: DatabaseConfig): number {
+  const asked = claim.result_max_bytes;
+  return asked !== undefined && Number.isSafeInteger(asked) && asked > 0
+    ? Math.min(asked, db.resultMaxBytes)
+    : db.resultMaxBytes;
 }
 
 /**
@@ -166,15 +221,6 @@ export function executeOptions(
   };
 }
 
-function succeeded(r: ExecuteResult, duration: number): JobResultBody {
-  return {
-    outcome: "succeeded",
-    duration_ms: duration,
-    result: { columns: r.columns, rows: r.rows, row_count: r.row_count, truncated: r.truncated },
-    ...(r.affected_rows === undefined ? {} : { affected_rows: r.affected_rows }),
-  };
-}
-
 function failure(
   outcome: JobResultBody["outcome"],
   code: string,
@@ -184,7 +230,17 @@ function failure(
   return { outcome, duration_ms: duration, error: { code, message } };
 }
 
-function executionFailure(err: unknown, logger: Logger, duration: number): JobResultBody {
+function executionFailure(
+  err: unknown,
+  signal: AbortSignal,
+  logger: Logger,
+  duration: number,
+): JobResultBody {
+  if (err instanceof DbwardError && err.code === "execution.cancelled") {
+    const cause: unknown = signal.reason;
+    const why = ABORTED[cause === "lease_lost" || cause === "shutdown" ? cause : "cancelled"];
+    return failure("cancelled", why.code, why.message, duration);
+  }
   if (err instanceof DbwardError) {
     const outcome = err.code === "execution.timeout" ? "timed_out" : "failed";
     return failure(outcome, err.code, err.message, duration);

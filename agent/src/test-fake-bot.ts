@@ -1,7 +1,7 @@
 /**
  * Used by the agent's tests only: a bot that speaks the agent protocol through an injected
  * `fetch`, with switches for the failures the loop must survive (a lost claim, a failing poll, a
- * result the bot does not take at first).
+ * result the bot does not take at first, a cancel in a heartbeat's answer).
  */
 import type { ClaimResponse, JobResultBody, PollResponse } from "@dbward/shared";
 
@@ -11,8 +11,14 @@ export class FakeBot {
   readonly results = new Map<string, JobResultBody>();
   /** Status to answer a job's claim with instead of the claim (e.g. 409). */
   readonly claimStatus = new Map<string, number>();
+  /** NDJSON chunks received per job, by seq. */
+  readonly chunks = new Map<string, string[]>();
+  /** Jobs whose heartbeats answer `cancel: true`. */
+  readonly cancelled = new Set<string>();
   pollFailures = 0;
   resultFailures = 0;
+  /** Chunk calls to fail (503) before one is taken. */
+  chunkFailures = 0;
   /** How long an empty poll waits for an offer before answering no jobs. */
   pollWaitMs = 20;
   private readonly queue: ClaimResponse[] = [];
@@ -23,12 +29,26 @@ export class FakeBot {
     this.wake?.();
   }
 
+  /** The rows a job's chunks carried, in order. */
+  rows(jobId: string): unknown[][] {
+    return (this.chunks.get(jobId) ?? [])
+      .join("")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as unknown[]);
+  }
+
   heartbeats(jobId: string): number {
     return this.calls.filter((c) => c.path === `/api/agent/jobs/${jobId}/heartbeat`).length;
   }
 
   readonly fetch = (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const path = new URL(input instanceof Request ? input.url : String(input)).pathname;
+    const chunk = /^\/api\/agent\/jobs\/([^/]+)\/result\/chunks\/(\d+)$/.exec(path);
+    if (chunk?.[1] !== undefined && init?.body instanceof Buffer) {
+      this.calls.push({ path, body: undefined });
+      return this.chunk(decodeURIComponent(chunk[1]), Number(chunk[2]), init.body.toString("utf8"));
+    }
     const body: unknown = init?.body === undefined ? undefined : JSON.parse(String(init.body));
     this.calls.push({ path, body });
     if (path === "/api/agent/poll") return this.poll(init?.signal ?? undefined);
@@ -36,7 +56,10 @@ export class FakeBot {
     if (jobId === undefined) return json(404, { error: { code: "request.not_found", message: path } });
     if (action === "claim") return this.claim(decodeURIComponent(jobId));
     if (action === "heartbeat")
-      return json(200, { lease_expires_at: new Date().toISOString(), cancel: false });
+      return json(200, {
+        lease_expires_at: new Date().toISOString(),
+        cancel: this.cancelled.has(decodeURIComponent(jobId)),
+      });
     return this.result(decodeURIComponent(jobId), body as JobResultBody);
   }) as typeof fetch;
 
@@ -80,6 +103,18 @@ export class FakeBot {
         error: { code: "request.invalid_transition", message: "claimed by another agent" },
       });
     return json(200, claim);
+  }
+
+  private chunk(jobId: string, seq: number, ndjson: string): Response {
+    if (this.chunkFailures > 0) {
+      this.chunkFailures -= 1;
+      return json(503, { error: { code: "internal", message: "try again" } });
+    }
+    const list = this.chunks.get(jobId) ?? [];
+    if (this.cancelled.has(jobId)) return json(200, { next_seq: list.length, cancel: true });
+    if (seq === list.length) list.push(ndjson);
+    this.chunks.set(jobId, list);
+    return json(200, { next_seq: list.length, cancel: false });
   }
 
   private result(jobId: string, body: JobResultBody): Response {

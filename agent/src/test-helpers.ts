@@ -66,7 +66,8 @@ export function testDatabase(driver: DriverName, url: string): DatabaseConfig {
     url: new Secret(url),
     operations: ["read", "write", "ddl"],
     statementTimeoutMs: 30_000,
-    rowCap: 1000,
+    rowCap: 1_000_000,
+    resultMaxBytes: 1024 ** 3,
   };
 }
 

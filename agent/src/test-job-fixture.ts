@@ -9,7 +9,7 @@ import Database from "better-sqlite3";
 import type { ClaimResponse, JobResultBody } from "@dbward/shared";
 import type { Driver } from "./drivers/driver.ts";
 import { createDriver, createDriverRegistry } from "./drivers/registry.ts";
-import type { JobRunnerDeps } from "./job-runner.ts";
+import { runJob, type JobRunnerDeps } from "./job-runner.ts";
 import { openLedger } from "./ledger.ts";
 import {
   fixedClock,
@@ -38,10 +38,11 @@ function recordingDrivers(executed: string[], wrap: (inner: Driver) => Driver) {
   return createDriverRegistry((cfg) => {
     const inner = wrap(createDriver(cfg, () => undefined));
     return {
-      execute: (sql, options) => {
+      stream: (sql, options, sink) => {
         executed.push(sql);
-        return inner.execute(sql, options);
+        return inner.stream(sql, options, sink);
       },
+      execute: (sql, options) => inner.execute(sql, options),
       close: () => inner.close(),
     };
   });
@@ -74,11 +75,34 @@ export function jobFixture(t: Context, wrap: (inner: Driver) => Driver = (d) => 
   const base = { sql: "SELECT id, name FROM items ORDER BY id", database: "app", environment: "production" };
   const claim = (spec: Partial<JobSpec> = {}, overrides: Partial<ClaimResponse> = {}): ClaimResponse =>
     signedClaim(key, { ...base, operation: "read", ...spec }, overrides);
-  return { deps, claim, executed, clock, key, file, reopenLedger, ledgerSize: () => ledger.size };
+  /** Runs a job the way the agent does, keeping the rows it sent to the bot. */
+  const run = async (c: ClaimResponse, signal = new AbortController().signal): Promise<RunOutcome> => {
+    const chunks: string[] = [];
+    const body = await runJob(c, deps(), {
+      signal,
+      sendChunk: (_seq, ndjson) => {
+        chunks.push(ndjson.toString("utf8"));
+        return Promise.resolve({ cancel: false });
+      },
+      onUploadStop: () => undefined,
+    });
+    const rows = chunks
+      .join("")
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as unknown[]);
+    return { body, rows };
+  };
+  return { deps, claim, run, executed, clock, key, file, reopenLedger, ledgerSize: () => ledger.size };
+}
+
+export interface RunOutcome {
+  readonly body: JobResultBody;
+  readonly rows: unknown[][];
 }
 
 export function assertRefused(result: JobResultBody, code: string): void {
   assert.equal(result.outcome, "refused", JSON.stringify(result));
   assert.equal(result.error?.code, code, JSON.stringify(result));
-  assert.equal(result.result, undefined);
+  assert.equal(result.streamed, undefined);
 }

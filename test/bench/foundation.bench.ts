@@ -13,7 +13,7 @@ import { appendAudit } from "../../bot/src/audit/audit-log.ts";
 import { inTransaction } from "../../bot/src/store/in-transaction.ts";
 import mysql from "mysql2/promise";
 import { MARIADB_URL, startTestAgent } from "../support/agent-harness.ts";
-import { startBotHarness } from "../support/bot-harness.ts";
+import { TEST_CONFIG, startBotHarness } from "../support/bot-harness.ts";
 import { waitForStatus } from "../support/wait.ts";
 import { fmt, summary } from "./stats.ts";
 
@@ -23,17 +23,21 @@ async function approvalToStart(): Promise<void> {
   const maria = await mysql.createConnection(MARIADB_URL);
   const table = `dbward_bench_${process.pid}`;
   await maria.query(`CREATE TABLE ${table} (id int PRIMARY KEY, n int NOT NULL)`);
-  const h = await startBotHarness();
+  // One requester creates every request: lift the per-user creation limit for the measurement.
+  const h = await startBotHarness(
+    `${TEST_CONFIG}\nhttp:\n  rate_limits:\n    request_create: { burst: 100000, per_minute: 100000 }\n`,
+  );
   // The agent's real driver, with a stopwatch at the moment the query is handed to it.
   const started = new Map<string, number>();
   const agent = await startTestAgent(h, "agent-1", undefined, {
     driverFactory: (db: DatabaseConfig) => {
       const real = createDriver(db, () => undefined);
       return {
-        execute: (sql, options) => {
+        stream: (sql, options, sink) => {
           started.set(sql, performance.now());
-          return real.execute(sql, options);
+          return real.stream(sql, options, sink);
         },
+        execute: (sql, options) => real.execute(sql, options),
         close: () => real.close(),
       };
     },

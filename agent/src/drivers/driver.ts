@@ -1,16 +1,40 @@
 /**
  * The one interface every database driver implements. A driver runs exactly one SQL text in its
- * own transaction, read-only for reads, under a statement timeout, and returns at most `rowCap`
- * rows with JSON-safe values (json-value.ts). It throws only `DbwardError`:
- * `execution.timeout` when the statement timeout fired, `execution.failed` for anything else the
- * database refused.
+ * own transaction, read-only for reads, under a statement timeout, and streams the rows it
+ * produces to a `RowSink` in batches, with JSON-safe values (json-value.ts). It waits for the
+ * sink before fetching more, so memory stays flat whatever the result's size (backpressure).
+ *
+ * When the sink wants no more rows, a read stops fetching at once; a write drains its remaining
+ * rows (RETURNING) without passing them on, so it can commit. When `signal` aborts, the driver
+ * stops the statement on the server (PostgreSQL `pg_cancel_backend`, MySQL `KILL QUERY`, from a
+ * second connection), rolls back and throws `execution.cancelled`.
+ *
+ * A driver throws only `DbwardError`: `execution.timeout` when the statement timeout fired,
+ * `execution.cancelled` after an abort, `execution.failed` for anything else. A failure caused
+ * by a lost connection carries `details.connection: true`.
  */
 import { DbwardError, type OperationClass } from "@dbward/shared";
 
 export interface ExecuteOptions {
   readonly operation: OperationClass;
   readonly statementTimeoutMs: number;
+  /** Rows `execute` keeps; `stream` leaves capping to its sink. */
   readonly rowCap: number;
+  /** Aborting stops the statement on the server. */
+  readonly signal?: AbortSignal;
+}
+
+/** Where a driver puts rows. */
+export interface RowSink {
+  /** The column names, once, before any row (also for a statement without rows: empty). */
+  columns(names: string[]): void;
+  /** Takes a batch of JSON-safe rows; resolves false when it wants no more rows. */
+  rows(batch: unknown[][]): Promise<boolean>;
+}
+
+export interface StreamSummary {
+  /** Rows changed by a write, when the database reports it. */
+  readonly affected_rows?: number;
 }
 
 export interface ExecuteResult {
@@ -26,9 +50,20 @@ export interface ExecuteResult {
 }
 
 export interface Driver {
+  /** Runs the statement, streaming its rows into `sink`. */
+  stream(sql: string, options: ExecuteOptions, sink: RowSink): Promise<StreamSummary>;
+  /** Runs the statement and collects at most `rowCap` rows (doctor checks, small reads). */
   execute(sql: string, options: ExecuteOptions): Promise<ExecuteResult>;
   /** Closes the pool; the driver is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/** Rows fetched from the database per round trip, and passed to a sink per batch. */
+export const BATCH_ROWS = 1000;
+
+/** Whether the job was aborted; a function, so a check made earlier does not narrow later ones. */
+export function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }
 
 export function executionTimeout(timeoutMs: number): DbwardError {
@@ -38,29 +73,68 @@ export function executionTimeout(timeoutMs: number): DbwardError {
   );
 }
 
+export function executionCancelled(): DbwardError {
+  return new DbwardError(
+    "execution.cancelled",
+    "the statement was stopped on the database server and its transaction rolled back",
+  );
+}
+
 /**
  * The database's own message, with its error code when it has one. Messages from drivers never
  * contain the connection URL; they can contain values from the statement, which is why results
  * and errors only go to the bot.
  */
-export function executionFailed(err: unknown, code?: string): DbwardError {
+export function executionFailed(err: unknown, code?: string, connection = false): DbwardError {
   const message = err instanceof Error ? err.message : String(err);
-  return new DbwardError("execution.failed", code === undefined ? message : `${message} (${code})`);
+  return new DbwardError(
+    "execution.failed",
+    code === undefined ? message : `${message} (${code})`,
+    connection ? { connection: true } : undefined,
+  );
 }
 
-/** Builds a result from collected rows: keeps at most `rowCap` and notes whether more existed. */
-export function capRows(
-  columns: string[],
-  rows: unknown[][],
-  rowCap: number,
-  affectedRows?: number,
-): ExecuteResult {
-  const kept = rows.slice(0, rowCap);
+/** True for a failure that means the database could not be reached or the connection broke. */
+export function isConnectionFailure(err: unknown): boolean {
+  return err instanceof DbwardError && err.details?.connection === true;
+}
+
+/** A sink that keeps at most `rowCap` rows and notes whether more existed. */
+export function collectingSink(rowCap: number): RowSink & { result(affected?: number): ExecuteResult } {
+  let columns: string[] = [];
+  const rows: unknown[][] = [];
+  let truncated = false;
   return {
-    columns,
-    rows: kept,
-    row_count: kept.length,
-    truncated: rows.length > rowCap,
-    ...(affectedRows === undefined ? {} : { affected_rows: affectedRows }),
+    columns(names) {
+      columns = names;
+    },
+    rows(batch) {
+      for (const row of batch) {
+        if (rows.length >= rowCap) {
+          truncated = true;
+          return Promise.resolve(false);
+        }
+        rows.push(row);
+      }
+      return Promise.resolve(true);
+    },
+    result: (affected) => ({
+      columns,
+      rows,
+      row_count: rows.length,
+      truncated,
+      ...(affected === undefined ? {} : { affected_rows: affected }),
+    }),
   };
+}
+
+/** `execute` for any driver: `stream` into a collecting sink. */
+export async function collect(
+  stream: Driver["stream"],
+  sql: string,
+  options: ExecuteOptions,
+): Promise<ExecuteResult> {
+  const sink = collectingSink(options.rowCap);
+  const summary = await stream(sql, options, sink);
+  return sink.result(summary.affected_rows);
 }

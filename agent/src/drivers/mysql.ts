@@ -5,24 +5,35 @@
  *   implicitly in MySQL and MariaDB: it cannot be rolled back);
  * - sets the session statement timeout first: MariaDB `max_statement_time` (seconds, every
  *   statement); MySQL `max_execution_time` (milliseconds, SELECT only). A client-side timeout a
- *   little later is the backstop: it drops the connection, and the server rolls back;
+ *   little later is the backstop: it drops the connection, and the server rolls back. Both
+ *   count the time the server spends sending rows, so a large result needs a timeout long
+ *   enough to transfer it;
  * - accepts exactly one statement (no multi-statements, no LOCAL INFILE);
- * - streams rows and stops a read at rowCap + 1 by dropping the connection, so a huge result is
- *   never read whole; a write's rows (RETURNING) are drained so the write can commit;
+ * - streams rows in batches and pauses the connection while the sink works (backpressure); a
+ *   read the sink has had enough of stops by dropping the connection, a write drains its rows
+ *   (RETURNING) so it can commit;
+ * - on abort, sends `KILL QUERY <thread id>` from a second, short-lived connection; the server
+ *   stops the statement (ER_QUERY_INTERRUPTED), the transaction is rolled back and the
+ *   connection goes back to the pool;
  * - resets the session (COM_RESET_CONNECTION) before the connection goes back to the pool, so no
  *   session setting leaks from one job to the next.
  */
 import mysql, { type FieldPacket, type OkPacket, type PoolConnection, type RowDataPacket } from "mysql2";
 import type { DatabaseConfig } from "../config.ts";
 import {
-  capRows,
+  BATCH_ROWS,
+  collect,
+  executionCancelled,
   executionFailed,
   executionTimeout,
+  isAborted,
   type Driver,
   type ExecuteOptions,
-  type ExecuteResult,
+  type RowSink,
+  type StreamSummary,
 } from "./driver.ts";
 import { rowToJson } from "./json-value.ts";
+import { serverCanceller, type ServerCanceller } from "./server-canceller.ts";
 
 /** MariaDB ER_STATEMENT_TIMEOUT and MySQL ER_QUERY_TIMEOUT. */
 const TIMEOUT_ERRNOS = new Set([1969, 3024]);
@@ -31,7 +42,7 @@ const CLIENT_TIMEOUT_GRACE_MS = 2000;
 type Flavour = "mariadb" | "mysql";
 
 interface Streamed {
-  readonly result: ExecuteResult;
+  readonly summary: StreamSummary;
   /** False when the connection was dropped to stop a read early. */
   readonly connectionOpen: boolean;
 }
@@ -49,17 +60,25 @@ export function createMysqlDriver(db: DatabaseConfig): Driver {
     flags: ["-LOCAL_FILES"],
   });
   let flavour: Flavour | undefined;
+  const stream: Driver["stream"] = async (sql, options, sink) => {
+    if (isAborted(options.signal)) throw executionCancelled();
+    const conn = await getConnection(pool);
+    try {
+      flavour ??= await detectFlavour(conn);
+    } catch (err) {
+      conn.destroy();
+      throw failure(err);
+    }
+    const canceller = serverCanceller(options.signal, () => killQuery(db, conn.threadId));
+    try {
+      return await executeOn(conn, flavour, sql, options, sink, canceller);
+    } finally {
+      canceller.dispose();
+    }
+  };
   return {
-    async execute(sql, options) {
-      const conn = await getConnection(pool);
-      try {
-        flavour ??= await detectFlavour(conn);
-      } catch (err) {
-        conn.destroy();
-        throw executionFailed(err, errorCode(err));
-      }
-      return executeOn(conn, flavour, sql, options);
-    },
+    stream,
+    execute: (sql, options) => collect(stream, sql, options),
     close: () => new Promise<void>((resolve, reject) => pool.end((err) => (err ? reject(err) : resolve()))),
   };
 }
@@ -69,21 +88,34 @@ async function executeOn(
   flavour: Flavour,
   sql: string,
   options: ExecuteOptions,
-): Promise<ExecuteResult> {
+  sink: RowSink,
+  canceller: ServerCanceller,
+): Promise<StreamSummary> {
   let streamed: Streamed;
   try {
-    streamed = await inTransaction(conn, flavour, sql, options);
+    streamed = await inTransaction(conn, flavour, sql, options, sink, canceller);
   } catch (err) {
-    conn.destroy();
-    throw isTimeout(err)
-      ? executionTimeout(options.statementTimeoutMs)
-      : executionFailed(err, errorCode(err));
+    await canceller.settled();
+    const healthy =
+      !isBroken(err) &&
+      (await run(conn, "ROLLBACK").then(
+        () => true,
+        () => false,
+      ));
+    if (healthy) resetAndRelease(conn);
+    else conn.destroy();
+    if (isTimeout(err) && (!isAborted(options.signal) || canceller.failed))
+      throw executionTimeout(options.statementTimeoutMs);
+    if (isAborted(options.signal) && !isBroken(err)) throw executionCancelled();
+    throw failure(err);
   }
-  if (streamed.connectionOpen) {
-    // After commit a failed reset must not fail the job; the connection is just not reused.
-    conn.reset((err) => (err ? conn.destroy() : conn.release()));
-  }
-  return streamed.result;
+  if (streamed.connectionOpen) resetAndRelease(conn);
+  return streamed.summary;
+}
+
+/** After commit a failed reset must not fail the job; the connection is just not reused. */
+function resetAndRelease(conn: PoolConnection): void {
+  conn.reset((err) => (err ? conn.destroy() : conn.release()));
 }
 
 async function inTransaction(
@@ -91,73 +123,121 @@ async function inTransaction(
   flavour: Flavour,
   sql: string,
   options: ExecuteOptions,
+  sink: RowSink,
+  canceller: ServerCanceller,
 ): Promise<Streamed> {
   const isRead = options.operation === "read";
   const ms = options.statementTimeoutMs;
   if (flavour === "mariadb") await run(conn, "SET SESSION max_statement_time = ?", [ms / 1000]);
   else await run(conn, "SET SESSION max_execution_time = ?", [ms]);
   await run(conn, isRead ? "START TRANSACTION READ ONLY" : "START TRANSACTION");
-  const streamed = await streamRows(conn, sql, options);
-  if (streamed.connectionOpen) await run(conn, isRead ? "ROLLBACK" : "COMMIT");
+  const streamed = await canceller.during(() => streamRows(conn, sql, options, sink));
+  if (streamed.connectionOpen) {
+    if (isAborted(options.signal)) throw executionCancelled();
+    await run(conn, isRead ? "ROLLBACK" : "COMMIT");
+  }
   return streamed;
 }
 
-/** Collects the first result set with columns (a CALL can return several) and a write's count. */
-class ResultCollector {
-  private columns: string[] = [];
-  private readonly rows: unknown[][] = [];
-  private affected: number | undefined;
-  private collecting: boolean | undefined;
-
-  constructor(private readonly rowCap: number) {}
-
-  onFields(fields: FieldPacket[] | undefined): void {
-    if (fields === undefined) return;
-    this.collecting = this.collecting === undefined;
-    if (this.collecting) this.columns = fields.map((f) => f.name);
-  }
-
-  /** Takes one row or OK packet; true once more rows than the cap have arrived. */
-  onResult(row: RowDataPacket | OkPacket | unknown[]): boolean {
-    if (!Array.isArray(row)) {
-      if ("affectedRows" in row && typeof row.affectedRows === "number") this.affected ??= row.affectedRows;
-    } else if (this.collecting === true && this.rows.length <= this.rowCap) {
-      this.rows.push(rowToJson(row));
-    }
-    return this.rows.length > this.rowCap;
-  }
-
-  result(): ExecuteResult {
-    return capRows(this.columns, this.rows, this.rowCap, this.affected);
-  }
-}
-
-function streamRows(conn: PoolConnection, sql: string, options: ExecuteOptions): Promise<Streamed> {
+/** Streams the first result set with columns (a CALL can return several) and a write's count. */
+function streamRows(
+  conn: PoolConnection,
+  sql: string,
+  options: ExecuteOptions,
+  sink: RowSink,
+): Promise<Streamed> {
   return new Promise((resolve, reject) => {
-    const collector = new ResultCollector(options.rowCap);
+    let batch: unknown[][] = [];
+    let wanted = true;
     let settled = false;
+    let collecting: boolean | undefined;
+    let columnsSent = false;
+    let affected: number | undefined;
+    const sendColumns = (names: string[]): void => {
+      if (!columnsSent) sink.columns(names);
+      columnsSent = true;
+    };
     const settle = (connectionOpen: boolean): void => {
       settled = true;
-      resolve({ result: collector.result(), connectionOpen });
+      options.signal?.removeEventListener("abort", onAbort);
+      resolve({ summary: affected === undefined ? {} : { affected_rows: affected }, connectionOpen });
+    };
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener("abort", onAbort);
+      reject(err);
+    };
+    // After an abort rows are no longer wanted; resuming lets the server's error arrive.
+    const onAbort = (): void => {
+      wanted = false;
+      conn.resume();
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const flush = (last: boolean): Promise<void> => {
+      const rows = batch;
+      batch = [];
+      if (!wanted || rows.length === 0) return Promise.resolve();
+      return sink.rows(rows).then((more) => {
+        wanted = more && !isAborted(options.signal);
+        if (!wanted && !last && options.operation === "read" && !isAborted(options.signal)) {
+          // A read-only transaction has nothing to lose: dropping the connection stops the server.
+          conn.destroy();
+          settle(false);
+        }
+      });
     };
     const timeout = options.statementTimeoutMs + CLIENT_TIMEOUT_GRACE_MS;
     const query = conn.query({ sql, rowsAsArray: true, timeout });
-    query.on("fields", (fields: FieldPacket[] | undefined) => collector.onFields(fields));
+    query.on("fields", (fields: FieldPacket[] | undefined) => {
+      if (fields === undefined) return;
+      collecting = collecting === undefined;
+      if (collecting) sendColumns(fields.map((f) => f.name));
+    });
     query.on("result", (row: RowDataPacket | OkPacket | unknown[]) => {
-      if (settled || !collector.onResult(row) || options.operation !== "read") return;
-      // A read-only transaction has nothing to lose: dropping the connection stops the server.
-      conn.destroy();
-      settle(false);
-    });
-    query.on("error", (err: Error) => {
       if (settled) return;
-      settled = true;
-      reject(err);
+      if (!Array.isArray(row)) {
+        if ("affectedRows" in row && typeof row.affectedRows === "number") affected ??= row.affectedRows;
+        return;
+      }
+      if (collecting !== true || !wanted) return;
+      batch.push(rowToJson(row));
+      if (batch.length < BATCH_ROWS) return;
+      conn.pause();
+      flush(false).then(
+        () => {
+          if (!settled) conn.resume();
+        },
+        (err: unknown) => {
+          // The statement is still running on a paused connection: only dropping it stops it.
+          conn.destroy();
+          fail(err);
+        },
+      );
     });
+    query.on("error", fail);
     query.on("end", () => {
-      if (!settled) settle(true);
+      if (settled) return;
+      sendColumns([]);
+      flush(true).then(() => {
+        if (!settled) settle(true);
+      }, fail);
     });
   });
+}
+
+/** Stops whatever the connection's thread runs now, from a second, short-lived connection. */
+async function killQuery(db: DatabaseConfig, threadId: number): Promise<void> {
+  const killer = mysql.createConnection({ uri: db.url.reveal(), connectTimeout: 5000 });
+  // A connection error after connect would otherwise be an unhandled 'error' event.
+  killer.on("error", () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      killer.query("KILL QUERY ?", [threadId], (err) => (err ? reject(err) : resolve()));
+    });
+  } finally {
+    killer.destroy();
+  }
 }
 
 async function detectFlavour(conn: PoolConnection): Promise<Flavour> {
@@ -169,7 +249,9 @@ async function detectFlavour(conn: PoolConnection): Promise<Flavour> {
 
 function getConnection(pool: mysql.Pool): Promise<PoolConnection> {
   return new Promise((resolve, reject) => {
-    pool.getConnection((err, conn) => (err ? reject(executionFailed(err, errorCode(err))) : resolve(conn)));
+    pool.getConnection((err, conn) =>
+      err ? reject(executionFailed(err, errorCode(err), true)) : resolve(conn),
+    );
   });
 }
 
@@ -179,10 +261,20 @@ function run(conn: PoolConnection, sql: string, values: unknown[] = []): Promise
   });
 }
 
+function failure(err: unknown) {
+  return executionFailed(err, errorCode(err), isBroken(err) && !isTimeout(err));
+}
+
 function errorCode(err: unknown): string | undefined {
   return typeof err === "object" && err !== null && "code" in err && typeof err.code === "string"
     ? err.code
     : undefined;
+}
+
+/** mysql2 marks errors after which the connection is unusable (network, protocol) as fatal. */
+function isBroken(err: unknown): boolean {
+  const fatal = typeof err === "object" && err !== null && "fatal" in err ? err.fatal : undefined;
+  return fatal === true || errorCode(err) === "PROTOCOL_SEQUENCE_TIMEOUT";
 }
 
 function isTimeout(err: unknown): boolean {

@@ -3,27 +3,48 @@
  * - runs in its own transaction, `BEGIN READ ONLY` for reads, so a write smuggled into a read is
  *   refused by the server itself; reads end in ROLLBACK, writes and DDL in COMMIT;
  * - sets `statement_timeout` with `set_config(…, true)`, the parameterised form of `SET LOCAL`,
- *   so it ends with the transaction; SQLSTATE 57014 (query_canceled) becomes `execution.timeout`;
+ *   so it ends with the transaction. PostgreSQL times each fetch of the cursor on its own, so the
+ *   timeout bounds the database's work between two batches, not the time a large result takes
+ *   to reach the bot;
  * - goes through the extended query protocol, which accepts exactly one statement;
- * - reads through a cursor that fetches at most rowCap + 1 rows, so a huge result never loads;
- * - ends with `DISCARD ALL`, so a session setting made by one job (a committed `SET`, `SET ROLE`)
- *   never carries over to the next job on the same pooled connection.
+ * - fetches BATCH_ROWS rows per round trip through a cursor and waits for the sink before the
+ *   next fetch, so a huge result never loads;
+ * - on abort, asks the server to cancel the statement with `pg_cancel_backend` on the job's own
+ *   backend, from a second short-lived connection; SQLSTATE 57014 then means cancelled, while
+ *   without an abort it means the statement timeout fired;
+ * - ends with ROLLBACK when anything failed and `DISCARD ALL` in any case, so a session setting
+ *   made by one job never carries over; a connection that cannot be reset is discarded.
  */
 import pg from "pg";
 import Cursor from "pg-cursor";
 import type { DatabaseConfig } from "../config.ts";
 import {
-  capRows,
+  BATCH_ROWS,
+  collect,
+  executionCancelled,
   executionFailed,
   executionTimeout,
+  isAborted,
   type Driver,
   type ExecuteOptions,
-  type ExecuteResult,
+  type RowSink,
+  type StreamSummary,
 } from "./driver.ts";
 import { rowToJson } from "./json-value.ts";
+import { serverCanceller, type ServerCanceller } from "./server-canceller.ts";
 
 const QUERY_CANCELED = "57014";
 const TEXT_ARRAY = 1009;
+/** SQLSTATEs of a connection that broke: class 08 and the server shutting sessions down. */
+const CONNECTION_STATES = /^(08|57P0[123])/;
+const CONNECTION_ERRNOS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+]);
 
 /**
  * pg turns date, timestamp (without time zone) and interval values into JS objects in the
@@ -51,39 +72,55 @@ export function createPostgresDriver(db: DatabaseConfig, onIdleError: (err: Erro
   });
   // An idle pooled connection that breaks emits here; without a listener it would crash the agent.
   pool.on("error", onIdleError);
+  const stream: Driver["stream"] = (sql, options, sink) => streamOnPool(pool, types, db, sql, options, sink);
   return {
-    execute: (sql, options) => executeOnPool(pool, types, sql, options),
+    stream,
+    execute: (sql, options) => collect(stream, sql, options),
     close: () => pool.end(),
   };
 }
 
-async function executeOnPool(
+async function streamOnPool(
   pool: pg.Pool,
   types: pg.CustomTypesConfig,
+  db: DatabaseConfig,
   sql: string,
   options: ExecuteOptions,
-): Promise<ExecuteResult> {
+  sink: RowSink,
+): Promise<StreamSummary> {
+  if (isAborted(options.signal)) throw executionCancelled();
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
   } catch (err) {
-    throw executionFailed(err);
+    throw executionFailed(err, undefined, true);
   }
-  let result: ExecuteResult;
+  const canceller = serverCanceller(options.signal, () => cancelBackend(db, client));
   try {
-    result = await inTransaction(client, types, sql, options);
+    const summary = await inTransaction(client, types, sql, options, sink, canceller);
+    await release(client);
+    return summary;
   } catch (err) {
-    client.release(true);
-    throw isTimeout(err) ? executionTimeout(options.statementTimeoutMs) : executionFailed(err, sqlState(err));
+    await canceller.settled();
+    const broken = isConnectionError(err);
+    if (broken) client.release(true);
+    else await release(client);
+    if (isTimeout(err) && (!isAborted(options.signal) || canceller.failed))
+      throw executionTimeout(options.statementTimeoutMs);
+    if (isAborted(options.signal) && !broken) throw executionCancelled();
+    throw executionFailed(err, sqlState(err), broken);
+  } finally {
+    canceller.dispose();
   }
-  // The statement has committed by now: a failed reset must not turn the job into a failure, it
-  // only means this connection is not reused.
+}
+
+/** The statement has ended by now: a failed reset only means this connection is not reused. */
+async function release(client: pg.PoolClient): Promise<void> {
   const reset = await client.query("DISCARD ALL").then(
     () => true,
     () => false,
   );
   client.release(!reset);
-  return result;
 }
 
 async function inTransaction(
@@ -91,45 +128,101 @@ async function inTransaction(
   types: pg.CustomTypesConfig,
   sql: string,
   options: ExecuteOptions,
-): Promise<ExecuteResult> {
+  sink: RowSink,
+  canceller: ServerCanceller,
+): Promise<StreamSummary> {
   const isRead = options.operation === "read";
   await client.query(isRead ? "BEGIN READ ONLY" : "BEGIN");
   try {
     await client.query("SELECT set_config('statement_timeout', $1, true)", [
       String(options.statementTimeoutMs),
     ]);
-    const result = await readCursor(client, types, sql, options);
+    const summary = await readCursor(client, types, sql, options, sink, canceller);
+    // An abort that came after the last fetch still wins over a commit that has not started.
+    if (isAborted(options.signal)) throw executionCancelled();
     await client.query(isRead ? "ROLLBACK" : "COMMIT");
-    return result;
+    return summary;
   } catch (err) {
-    // The connection is destroyed on release when this fails too, so its error adds nothing.
+    // Let a cancel in flight land first, so it cannot hit the ROLLBACK or the next job.
+    await canceller.settled();
+    // A failed ROLLBACK means a broken connection, which the caller discards.
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;
   }
 }
 
-function readCursor(
+async function readCursor(
   client: pg.PoolClient,
   types: pg.CustomTypesConfig,
   sql: string,
   options: ExecuteOptions,
-): Promise<ExecuteResult> {
+  sink: RowSink,
+  canceller: ServerCanceller,
+): Promise<StreamSummary> {
   const cursor = client.query(new Cursor(sql, null, { rowMode: "array", types }));
+  let wanted = true;
+  let columns = false;
+  let streamed = 0;
+  for (;;) {
+    if (isAborted(options.signal)) throw executionCancelled();
+    const { rows, result } = await canceller.during(() => read(cursor, BATCH_ROWS));
+    if (!columns) {
+      sink.columns(result.fields.map((f) => f.name));
+      columns = true;
+    }
+    streamed += rows.length;
+    if (wanted && rows.length > 0) wanted = await sink.rows(rows.map(rowToJson));
+    // Fewer rows than asked for: the portal has completed (reading on would answer nothing).
+    const done = rows.length < BATCH_ROWS;
+    if (done || (!wanted && options.operation === "read")) {
+      await cursor.close();
+      if (!done || options.operation === "read" || result.rowCount === null) return {};
+      if (result.command === "SELECT") return {};
+      // The last fetch's command tag counts only that fetch's rows; with RETURNING every
+      // changed row was streamed, without it the one fetch's tag has the whole count.
+      return { affected_rows: streamed > 0 ? streamed : result.rowCount };
+    }
+  }
+}
+
+function read(
+  cursor: Cursor,
+  count: number,
+): Promise<{
+  rows: unknown[][];
+  result: { fields: { name: string }[]; rowCount: number | null; command: string };
+}> {
   return new Promise((resolve, reject) => {
-    // rowCap + 1 is never 0, which the protocol would read as "all rows".
-    cursor.read(options.rowCap + 1, (err, rows, result) => {
-      if (err !== undefined && err !== null) return reject(err);
-      const columns = result.fields.map((f) => f.name);
-      // rowCount is known only when the statement ran to completion within this read.
-      const affected =
-        options.operation !== "read" && result.command !== "SELECT" && result.rowCount !== null
-          ? result.rowCount
-          : undefined;
-      cursor
-        .close()
-        .then(() => resolve(capRows(columns, rows.map(rowToJson), options.rowCap, affected)), reject);
+    cursor.read(count, (err, rows, result) => {
+      if (err !== undefined && err !== null) reject(err);
+      else resolve({ rows, result });
     });
   });
+}
+
+/** Cancels whatever the job's backend runs now, from a second, short-lived connection. */
+async function cancelBackend(db: DatabaseConfig, client: pg.PoolClient): Promise<void> {
+  const pid = backendPid(client);
+  if (pid === undefined) return;
+  const canceller = new pg.Client({
+    connectionString: db.url.reveal(),
+    connectionTimeoutMillis: 5000,
+    application_name: "dbward-agent-cancel",
+  });
+  // The client emits 'error' if the connection breaks after connect; the query below reports it.
+  canceller.on("error", () => undefined);
+  try {
+    await canceller.connect();
+    await canceller.query("SELECT pg_cancel_backend($1)", [pid]);
+  } finally {
+    await canceller.end().catch(() => undefined);
+  }
+}
+
+/** pg keeps the backend's process id from BackendKeyData; its types do not declare it. */
+function backendPid(client: pg.PoolClient): number | undefined {
+  const pid: unknown = "processID" in client ? client.processID : undefined;
+  return typeof pid === "number" ? pid : undefined;
 }
 
 function sqlState(err: unknown): string | undefined {
@@ -138,4 +231,15 @@ function sqlState(err: unknown): string | undefined {
 
 function isTimeout(err: unknown): boolean {
   return sqlState(err) === QUERY_CANCELED;
+}
+
+function isConnectionError(err: unknown): boolean {
+  const state = sqlState(err);
+  if (state !== undefined) return CONNECTION_STATES.test(state);
+  if (!(err instanceof Error)) return false;
+  const code = "code" in err ? err.code : undefined;
+  return (
+    (typeof code === "string" && CONNECTION_ERRNOS.has(code)) ||
+    /Connection terminated|connection timeout|not queryable/i.test(err.message)
+  );
 }

@@ -2,13 +2,18 @@
  * SQLite driver (better-sqlite3), for the demo and small embedded databases. Each execution opens
  * the file afresh and closes it after, so no PRAGMA or attached database outlives its job:
  * - reads open the file read-only, so SQLite itself refuses a write smuggled into a read;
- * - writes and DDL run in one transaction that commits, or rolls back on any error;
+ * - writes and DDL run in one transaction (BEGIN IMMEDIATE) that commits, or rolls back on any
+ *   error or abort;
  * - `prepare` accepts exactly one statement;
- * - rows are stepped one at a time and stepping stops at rowCap + 1.
+ * - rows are stepped one at a time and handed to the sink in batches; between batches the event
+ *   loop runs, so a heartbeat's cancel is seen and a read stops at once.
  *
- * better-sqlite3 is synchronous and cannot interrupt a running step, so the statement timeout is
- * enforced as the busy timeout (waiting for a lock) and between rows; a single step that runs long
- * (a big aggregate) finishes first. Interrupting it needs a worker thread (#6).
+ * better-sqlite3 is synchronous and cannot interrupt a running step: the statement timeout and a
+ * cancel take effect while waiting for a lock (the busy timeout) and between rows, but a single
+ * step that runs long (a big aggregate, a sort before the first row) finishes first. A worker
+ * thread would not change that, because terminating a worker waits for the native step too;
+ * only `sqlite3_interrupt`, which better-sqlite3 does not expose, could. SQLite targets are for
+ * demos and small files, so this is documented rather than worked around (docs/agent.md).
  *
  * Integers are read as bigint so none loses precision; those within 2^53 become numbers again,
  * larger ones strings (SQLite columns have no declared type to go by).
@@ -18,12 +23,16 @@ import Database from "better-sqlite3";
 import { DbwardError } from "@dbward/shared";
 import type { DatabaseConfig } from "../config.ts";
 import {
-  capRows,
+  BATCH_ROWS,
+  collect,
+  executionCancelled,
   executionFailed,
   executionTimeout,
+  isAborted,
   type Driver,
   type ExecuteOptions,
-  type ExecuteResult,
+  type RowSink,
+  type StreamSummary,
 } from "./driver.ts";
 import { toJsonValue } from "./json-value.ts";
 
@@ -35,13 +44,21 @@ export function sqlitePath(url: string): string {
 
 export function createSqliteDriver(db: DatabaseConfig): Driver {
   const path = sqlitePath(db.url.reveal());
+  const stream: Driver["stream"] = (sql, options, sink) => streamFile(path, sql, options, sink);
   return {
-    execute: (sql, options) => Promise.resolve().then(() => executeOnFile(path, sql, options)),
+    stream,
+    execute: (sql, options) => collect(stream, sql, options),
     close: () => Promise.resolve(),
   };
 }
 
-function executeOnFile(path: string, sql: string, options: ExecuteOptions): ExecuteResult {
+async function streamFile(
+  path: string,
+  sql: string,
+  options: ExecuteOptions,
+  sink: RowSink,
+): Promise<StreamSummary> {
+  if (isAborted(options.signal)) throw executionCancelled();
   let conn: Database.Database;
   try {
     conn = new Database(path, {
@@ -52,11 +69,21 @@ function executeOnFile(path: string, sql: string, options: ExecuteOptions): Exec
   } catch (err) {
     throw executionFailed(err, errorCode(err));
   }
+  const isRead = options.operation === "read";
   try {
     const statement = conn.prepare(sql);
     const deadline = Date.now() + options.statementTimeoutMs;
-    if (options.operation === "read") return readRows(statement, options, deadline);
-    return conn.transaction(() => write(conn, statement, options, deadline))();
+    if (isRead) return await readRows(statement, options, deadline, sink);
+    conn.exec("BEGIN IMMEDIATE");
+    try {
+      const summary = await write(conn, statement, options, deadline, sink);
+      if (isAborted(options.signal)) throw executionCancelled();
+      conn.exec("COMMIT");
+      return summary;
+    } catch (err) {
+      if (conn.inTransaction) conn.exec("ROLLBACK");
+      throw err;
+    }
   } catch (err) {
     throw err instanceof DbwardError ? err : executionFailed(err, errorCode(err));
   } finally {
@@ -64,44 +91,65 @@ function executeOnFile(path: string, sql: string, options: ExecuteOptions): Exec
   }
 }
 
-function readRows(statement: Database.Statement, options: ExecuteOptions, deadline: number): ExecuteResult {
+async function readRows(
+  statement: Database.Statement,
+  options: ExecuteOptions,
+  deadline: number,
+  sink: RowSink,
+): Promise<StreamSummary> {
   if (!statement.reader) {
     // Run it anyway: the read-only connection refuses a write with SQLite's own error.
     statement.run();
-    return capRows([], [], options.rowCap);
+    sink.columns([]);
+    return {};
   }
-  const { columns, rows } = collect(statement, options, deadline, false);
-  return capRows(columns, rows, options.rowCap);
+  await pump(statement, options, deadline, sink, false);
+  return {};
 }
 
-function write(
+async function write(
   conn: Database.Database,
   statement: Database.Statement,
   options: ExecuteOptions,
   deadline: number,
-): ExecuteResult {
-  if (!statement.reader) return capRows([], [], options.rowCap, statement.run().changes);
-  // RETURNING: every row is stepped so the write completes; only the first rowCap + 1 are kept.
-  const { columns, rows } = collect(statement, options, deadline, true);
+  sink: RowSink,
+): Promise<StreamSummary> {
+  if (!statement.reader) {
+    sink.columns([]);
+    return { affected_rows: statement.run().changes };
+  }
+  // RETURNING: every row is stepped so the write completes, whether the sink wants it or not.
+  const returned = await pump(statement, options, deadline, sink, true);
   const changes: unknown = conn.prepare("SELECT changes()").pluck().get();
-  return capRows(columns, rows, options.rowCap, typeof changes === "number" ? changes : undefined);
+  return { affected_rows: typeof changes === "number" ? changes : returned };
 }
 
-function collect(
+/** Steps the statement, batch by batch into the sink; the count of rows stepped. */
+async function pump(
   statement: Database.Statement,
   options: ExecuteOptions,
   deadline: number,
+  sink: RowSink,
   drain: boolean,
-): { columns: string[]; rows: unknown[][] } {
-  const columns = statement.columns().map((c) => c.name);
-  const rows: unknown[][] = [];
+): Promise<number> {
+  sink.columns(statement.columns().map((c) => c.name));
+  let batch: unknown[][] = [];
+  let wanted = true;
+  let stepped = 0;
   for (const row of statement.raw(true).safeIntegers(true).iterate()) {
+    if (isAborted(options.signal)) throw executionCancelled();
     if (Date.now() > deadline) throw executionTimeout(options.statementTimeoutMs);
+    stepped += 1;
     // Raw mode yields arrays; the guard only narrows the library's `unknown`.
-    if (rows.length <= options.rowCap && Array.isArray(row)) rows.push(row.map(sqliteValue));
-    else if (!drain) break;
+    if (wanted && Array.isArray(row)) batch.push(row.map(sqliteValue));
+    if (batch.length >= BATCH_ROWS) {
+      wanted = await sink.rows(batch);
+      batch = [];
+      if (!wanted && !drain) return stepped;
+    }
   }
-  return { columns, rows };
+  if (wanted && batch.length > 0) await sink.rows(batch);
+  return stepped;
 }
 
 function sqliteValue(value: unknown): unknown {

@@ -26,6 +26,7 @@ const ALLOWED: readonly (readonly [RequestStatus, RequestEvent, RequestStatus])[
   ["running", "time_out", "timed_out"],
   ["running", "lose", "lost"],
   ["running", "cancel", "cancelled"],
+  ["lost", "retry", "approved"],
 ];
 
 function expectedTarget(from: RequestStatus, event: RequestEvent): RequestStatus | undefined {
@@ -52,10 +53,17 @@ describe("request state machine", () => {
     assert.deepEqual(Object.keys(TRANSITIONS).sort(), [...REQUEST_STATUSES].sort());
   });
 
-  test("lets nothing out of a final status", () => {
+  test("lets nothing out of a final status but an operator's retry of a lost request", () => {
     for (const status of FINAL_STATUSES) {
-      assert.deepEqual(TRANSITIONS[status], {}, `${status} has no way out`);
-      for (const event of REQUEST_EVENTS) assert.equal(transition(status, event).ok, false);
+      const ways = REQUEST_EVENTS.filter((event) => transition(status, event).ok);
+      assert.deepEqual(ways, status === "lost" ? ["retry"] : [], `the ways out of ${status}`);
+    }
+  });
+
+  test("retries only a lost request, and only back to approved", () => {
+    for (const from of REQUEST_STATUSES) {
+      const t = transition(from, "retry");
+      assert.deepEqual(t.ok ? [from, t.to] : null, from === "lost" ? ["lost", "approved"] : null);
     }
   });
 
@@ -101,7 +109,14 @@ describe("request state machine", () => {
 
   test("never approves a request that was refused, cancelled or expired", () => {
     for (const status of ["rejected", "cancelled", "expired"] as const) {
-      for (const event of ["approve_final", "auto_approve", "break_glass", "dispatch", "claim"] as const) {
+      for (const event of [
+        "approve_final",
+        "auto_approve",
+        "break_glass",
+        "dispatch",
+        "claim",
+        "retry",
+      ] as const) {
         assert.equal(transition(status, event).ok, false, `${event} on ${status}`);
       }
     }

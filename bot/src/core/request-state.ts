@@ -20,6 +20,7 @@ export const REQUEST_EVENTS = [
   "fail",
   "time_out",
   "lose", // lease expired without a result
+  "retry", // an operator runs a lost request again: a new execution with a new token
 ] as const;
 export type RequestEvent = (typeof REQUEST_EVENTS)[number];
 
@@ -42,7 +43,8 @@ export const TRANSITIONS = {
   succeeded: {},
   failed: {},
   timed_out: {},
-  lost: {},
+  // Never by itself (SECURITY.md: crash mid-execution): only an operator's explicit retry.
+  lost: { retry: "approved" },
   rejected: {},
   expired: {},
   cancelled: {},

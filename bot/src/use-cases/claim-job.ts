@@ -32,7 +32,7 @@ export function parseJobId(jobId: string): { requestId: RequestId; number: numbe
 export async function claimJob(ctx: BotContext, agentId: string, jobId: string): Promise<ClaimResponse> {
   const { requestId, number } = parseJobId(jobId);
   const exec = ctx.config().execution;
-  return inTransaction(ctx.store, async (tx) => {
+  const claimed = await inTransaction(ctx.store, async (tx) => {
     const request = await findRequestOrThrow(tx, requestId);
     const agent = await tx
       .selectFrom("agents")
@@ -106,8 +106,11 @@ export async function claimJob(ctx: BotContext, agentId: string, jobId: string):
       heartbeat_interval_ms: HEARTBEAT_INTERVAL_MS,
       statement_timeout_ms: request.limits.statement_timeout_ms,
       row_cap: request.limits.row_cap,
+      result_max_bytes: request.limits.result_max_bytes ?? exec.result_max_bytes,
     };
   });
+  ctx.afterCommit({ requestId, action: "request.claimed", actor: `agent:${agentId}` });
+  return claimed;
 }
 
 /** The execution policy's budget: at most `count` executions on this database × environment per window. */

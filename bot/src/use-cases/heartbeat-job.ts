@@ -1,7 +1,8 @@
 /**
  * An agent's heartbeat extends its lease while the query runs, and carries cancellation back.
- * The lease never outlives the statement timeout plus the margin: a query the agent should have
- * stopped cannot keep its lease by heartbeating.
+ * A heartbeat never extends the lease past the statement timeout plus the margin: a query the
+ * agent should have stopped cannot keep its lease by heartbeating. Result chunks arriving
+ * (submit-result-chunk.ts) are progress and extend it further; a heartbeat never shortens that.
  */
 import { DbwardError, type HeartbeatResponse, type RequestId } from "@dbward/shared";
 import type { ExecutionRecord } from "../store/requests-repo.ts";
@@ -23,7 +24,10 @@ export async function heartbeatJob(
     request?.limits.statement_timeout_ms ?? ctx.config().execution.statement_timeout_ms;
   const now = ctx.clock.now().getTime();
   const ceiling = Date.parse(exe.claimed_at) + statement_timeout_ms + lease_margin_ms;
-  const lease = new Date(Math.min(now + lease_margin_ms, ceiling)).toISOString();
+  // Never shorter than a lease that result chunks (progress) extended past the ceiling.
+  const lease = new Date(
+    Math.max(Date.parse(exe.lease_expires_at), Math.min(now + lease_margin_ms, ceiling)),
+  ).toISOString();
   const updated = await ctx.store
     .updateTable("executions")
     .set({ lease_expires_at: lease })

@@ -7,6 +7,7 @@ import {
   DbwardError,
   MAX_POLL_WAIT_MS,
   type AgentCapability,
+  type DegradedDatabase,
   type JobOffer,
   type PollResponse,
 } from "@dbward/shared";
@@ -24,7 +25,7 @@ const RECHECK_MS = 1000;
 export async function pollJobs(
   ctx: BotContext,
   agentId: string,
-  body: { capabilities?: unknown; wait_ms?: unknown },
+  body: { capabilities?: unknown; wait_ms?: unknown; degraded?: unknown },
   signal?: AbortSignal,
 ): Promise<PollResponse> {
   const caps = parseCapabilities(body.capabilities);
@@ -32,7 +33,7 @@ export async function pollJobs(
     typeof body.wait_ms === "number" && Number.isFinite(body.wait_ms)
       ? Math.max(0, Math.min(body.wait_ms, MAX_POLL_WAIT_MS))
       : 0;
-  await recordAgent(ctx, agentId, caps);
+  await recordAgent(ctx, agentId, caps, parseDegraded(body.degraded));
   const deadline = ctx.clock.now().getTime() + wait;
   for (;;) {
     if (signal?.aborted === true) return { jobs: [] };
@@ -43,14 +44,40 @@ export async function pollJobs(
   }
 }
 
-async function recordAgent(ctx: BotContext, agentId: string, caps: AgentCapability[]): Promise<void> {
+async function recordAgent(
+  ctx: BotContext,
+  agentId: string,
+  caps: AgentCapability[],
+  degraded: DegradedDatabase[],
+): Promise<void> {
   const now = ctx.clock.now().toISOString();
   const capabilities_json = JSON.stringify(caps);
+  const degraded_json = degraded.length === 0 ? null : JSON.stringify(degraded);
   await ctx.store
     .insertInto("agents")
-    .values({ id: agentId, last_seen_at: now, capabilities_json })
-    .onConflict((oc) => oc.column("id").doUpdateSet({ last_seen_at: now, capabilities_json }))
+    .values({ id: agentId, last_seen_at: now, capabilities_json, degraded_json })
+    .onConflict((oc) => oc.column("id").doUpdateSet({ last_seen_at: now, capabilities_json, degraded_json }))
     .execute();
+}
+
+/**
+ * The databases an agent says it cannot reach (it has left them out of its capabilities). Only
+ * shown to operators; anything malformed is dropped rather than trusted.
+ */
+function parseDegraded(raw: unknown): DegradedDatabase[] {
+  if (!Array.isArray(raw)) return [];
+  const text = (v: unknown): string => (typeof v === "string" ? v.slice(0, 500) : "");
+  return raw.slice(0, 100).flatMap((d: unknown) => {
+    if (typeof d !== "object" || d === null) return [];
+    const o = d as Record<string, unknown>;
+    const entry = {
+      database: text(o.database),
+      environment: text(o.environment),
+      error: text(o.error),
+      since: text(o.since),
+    };
+    return entry.database === "" || entry.environment === "" ? [] : [entry];
+  });
 }
 
 async function findOffers(ctx: BotContext, caps: AgentCapability[]): Promise<JobOffer[]> {

@@ -1,19 +1,16 @@
 /**
  * An agent reports how an execution ended. The execution row, the request's final status and the
  * audit event commit together. A result for an execution that is no longer running (its lease
- * expired, or the request was cancelled) is recorded as late, in the audit trail, and never
- * overwrites a final state.
+ * expired, or the request was cancelled) is recorded as late, in the audit trail, with its real
+ * outcome, and never overwrites a final state. A successful result's rows (sent before as
+ * chunks, or inline when small) are counted and sealed in the result store first; the audit event
+ * records their totals and any truncation.
  */
-import {
-  DbwardError,
-  JOB_OUTCOMES,
-  type JobOutcome,
-  type JobResultBody,
-  type RequestId,
-  type ResultTable,
-} from "@dbward/shared";
+import { DbwardError, type JobOutcome, type RequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import type { RequestEvent } from "../core/request-state.ts";
+import { parseResultBody } from "../results/parse-result-body.ts";
+import { storeResult } from "../results/store-result.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { findExecution } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -50,7 +47,13 @@ export async function submitResult(
   raw: unknown,
 ): Promise<{ recorded: "final" | "late" }> {
   const body = parseResultBody(raw);
-  await findOwnExecution(ctx, agentId, jobId);
+  const own = await findOwnExecution(ctx, agentId, jobId);
+  // Rows are stored (and fsynced) before the transaction that records them; a result that will
+  // not be kept has its chunks removed after it.
+  const stored =
+    own.status === "running" && body.outcome === "succeeded"
+      ? await storeResult(ctx.results, jobId, body)
+      : undefined;
   const actor = `agent:${agentId}`;
   const result = await inTransaction(ctx.store, async (tx) => {
     const now = ctx.clock.now();
@@ -60,9 +63,15 @@ export async function submitResult(
       execution: exe.number,
       outcome: body.outcome,
       duration_ms: body.duration_ms,
-      row_count: body.result?.row_count ?? null,
+      row_count: stored?.rows ?? body.streamed?.row_count ?? body.result?.rows.length ?? null,
       affected_rows: body.affected_rows ?? null,
-      truncated: body.result?.truncated ?? false,
+      truncated: stored === undefined ? false : stored.truncatedBy !== null,
+      truncated_by: stored?.truncatedBy ?? null,
+      chunks: stored?.chunks ?? null,
+      bytes: stored?.bytes ?? null,
+      ...(stored !== undefined && stored.agentRows !== stored.rows
+        ? { agent_row_count: stored.agentRows }
+        : {}),
       error: body.error ?? null,
     };
     if (exe.status !== "running") {
@@ -77,17 +86,25 @@ export async function submitResult(
         },
         now,
       );
-      return { recorded: "late", requestId: exe.request_id } as const;
+      return { recorded: "late", requestId: exe.request_id, keepRows: false } as const;
     }
+    const retentionHours = ctx.config().results.retention_hours;
     await tx
       .updateTable("executions")
       .set({
         status: EXECUTION_STATUS[body.outcome],
         finished_at: now.toISOString(),
         duration_ms: body.duration_ms,
-        row_count: body.result?.row_count ?? null,
+        row_count: stored?.rows ?? null,
         affected_rows: body.affected_rows ?? null,
-        result_json: body.result === undefined ? null : JSON.stringify(body.result),
+        result_json: stored === undefined ? null : JSON.stringify(stored.preview),
+        result_chunks: stored?.chunks ?? null,
+        result_bytes: stored?.bytes ?? null,
+        result_truncated_by: stored?.truncatedBy ?? null,
+        result_expires_at:
+          stored === undefined || retentionHours === 0
+            ? null
+            : new Date(now.getTime() + retentionHours * 3_600_000).toISOString(),
         error_code: body.error?.code ?? null,
         error_message: body.error?.message ?? null,
       })
@@ -107,7 +124,7 @@ export async function submitResult(
         },
         now,
       );
-      return { recorded: "late", requestId: request.id } as const;
+      return { recorded: "late", requestId: request.id, keepRows: stored !== undefined } as const;
     }
     const ok = body.outcome === "succeeded";
     await applyTransition(tx, request, {
@@ -119,59 +136,9 @@ export async function submitResult(
       statusReason: ok ? null : (body.error?.message ?? body.outcome),
       details: summary,
     });
-    return { recorded: "final", requestId: request.id } as const;
+    return { recorded: "final", requestId: request.id, keepRows: stored !== undefined } as const;
   });
+  if (!result.keepRows) await ctx.results.remove(jobId);
   ctx.afterCommit({ requestId: result.requestId as RequestId, action: "request.finished", actor });
   return { recorded: result.recorded };
-}
-
-function parseResultBody(raw: unknown): JobResultBody {
-  const o = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
-  const outcome = o.outcome;
-  if (typeof outcome !== "string" || !(JOB_OUTCOMES as readonly string[]).includes(outcome)) {
-    throw new DbwardError("request.invalid", `outcome must be one of ${JOB_OUTCOMES.join(", ")}`);
-  }
-  if (typeof o.duration_ms !== "number" || !Number.isFinite(o.duration_ms) || o.duration_ms < 0) {
-    throw new DbwardError("request.invalid", "duration_ms must be a non-negative number");
-  }
-  const body: JobResultBody = { outcome: outcome as JobOutcome, duration_ms: Math.round(o.duration_ms) };
-  if (o.result !== undefined) body.result = parseTable(o.result);
-  if (o.affected_rows !== undefined) {
-    if (!Number.isSafeInteger(o.affected_rows))
-      throw new DbwardError("request.invalid", "affected_rows must be an integer");
-    body.affected_rows = o.affected_rows as number;
-  }
-  if (o.error !== undefined) {
-    const e = o.error as Record<string, unknown>;
-    if (typeof e !== "object" || typeof e.code !== "string" || typeof e.message !== "string") {
-      throw new DbwardError("request.invalid", "error must be { code, message }");
-    }
-    body.error = { code: e.code.slice(0, 100), message: e.message.slice(0, 4000) };
-  }
-  if (outcome !== "succeeded" && body.error === undefined)
-    throw new DbwardError("request.invalid", `an outcome of ${outcome} needs an error`);
-  return body;
-}
-
-function parseTable(v: unknown): ResultTable {
-  const t = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
-  const columns = t.columns;
-  const rows = t.rows;
-  if (
-    !Array.isArray(columns) ||
-    !columns.every((c) => typeof c === "string") ||
-    !Array.isArray(rows) ||
-    !rows.every(Array.isArray)
-  ) {
-    throw new DbwardError("request.invalid", "result must have columns (strings) and rows (arrays)");
-  }
-  if (!Number.isSafeInteger(t.row_count) || typeof t.truncated !== "boolean") {
-    throw new DbwardError("request.invalid", "result must have row_count and truncated");
-  }
-  return {
-    columns: columns as string[],
-    rows: rows as unknown[][],
-    row_count: t.row_count as number,
-    truncated: t.truncated,
-  };
 }

@@ -2,6 +2,7 @@
  * The background sweeper: time-driven transitions. Pending requests past their expiry expire;
  * dispatched requests no agent claimed in time go back to approved; running executions whose
  * lease ran out become lost — never re-run by themselves (SECURITY.md: crash mid-execution).
+ * Join requests nobody decided expire too.
  */
 import { DbwardError, type RequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
@@ -9,19 +10,25 @@ import type { RequestEvent } from "../core/request-state.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext } from "./bot-context.ts";
+import { expireJoinRequests } from "./expire-join-requests.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
+import { purgeExpiredResults } from "./purge-results.ts";
 
 export interface SweepReport {
   expired: number;
   undispatched: number;
   lost: number;
+  /** Join requests nobody decided in time (expire-join-requests.ts). */
+  joinRequestsExpired: number;
+  /** Results deleted by retention (purge-results.ts). */
+  resultsPurged?: number;
 }
 
 export async function sweep(ctx: BotContext): Promise<SweepReport> {
   const now = ctx.clock.now();
   const iso = now.toISOString();
   const dispatchCutoff = new Date(now.getTime() - ctx.config().execution.dispatch_timeout_ms).toISOString();
-  const report: SweepReport = { expired: 0, undispatched: 0, lost: 0 };
+  const report: SweepReport = { expired: 0, undispatched: 0, lost: 0, joinRequestsExpired: 0 };
 
   const expiring = await ctx.store
     .selectFrom("requests")
@@ -77,6 +84,9 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
     .where("lease_expires_at", "<=", iso)
     .execute();
   for (const exe of leases) report.lost += await loseExecution(ctx, exe.id, exe.request_id as RequestId);
+
+  report.joinRequestsExpired = (await expireJoinRequests(ctx)).length;
+  report.resultsPurged = await purgeExpiredResults(ctx);
 
   if (report.undispatched > 0) ctx.jobs.notify();
   return report;
@@ -148,6 +158,8 @@ async function loseExecution(ctx: BotContext, jobId: string, requestId: RequestI
     }
     return true;
   });
+  // Rows a lost execution sent before it went quiet are not a result: they are never served.
+  if (changed) await ctx.results.remove(jobId);
   if (changed) ctx.afterCommit({ requestId, action: "request.lost", actor: "system" });
   return changed ? 1 : 0;
 }

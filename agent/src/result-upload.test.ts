@@ -1,0 +1,94 @@
+/** The result upload: chunking, caps, backpressure and honest truncation, without a bot. */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ResultUpload, type UploadStop } from "./result-upload.ts";
+
+function upload(
+  options: {
+    rowCap?: number;
+    maxBytes?: number;
+    send?: (seq: number, b: Buffer) => Promise<{ cancel: boolean }>;
+  } = {},
+) {
+  const sent: string[] = [];
+  const stops: UploadStop[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const u = new ResultUpload({
+    rowCap: options.rowCap ?? 1000,
+    maxBytes: options.maxBytes ?? 1_000_000,
+    chunkBytes: 16,
+    send:
+      options.send ??
+      (async (_seq, body) => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        inFlight -= 1;
+        sent.push(body.toString("utf8"));
+        return { cancel: false };
+      }),
+    onStop: (why) => stops.push(why),
+  });
+  return { u, sent, stops, maxInFlight: () => maxInFlight };
+}
+
+describe("result upload", () => {
+  test("packs rows into NDJSON chunks of about the target size, in order, one in flight at a time", async () => {
+    const s = upload();
+    s.u.columns(["n"]);
+    assert.equal(await s.u.rows(Array.from({ length: 10 }, (_, i) => [i])), true);
+    const summary = await s.u.finish();
+    assert.deepEqual(s.sent.join(""), Array.from({ length: 10 }, (_, i) => `[${i}]\n`).join(""));
+    assert.ok(s.sent.every((c) => c.length <= 16));
+    assert.equal(s.maxInFlight(), 1);
+    assert.deepEqual(summary, {
+      columns: ["n"],
+      chunks: s.sent.length,
+      row_count: 10,
+      bytes: 40,
+      truncated_by: null,
+    });
+  });
+
+  test("stops at the row cap and says so", async () => {
+    const s = upload({ rowCap: 3 });
+    assert.equal(await s.u.rows([[1], [2], [3], [4]]), false);
+    assert.deepEqual(await s.u.finish(), {
+      columns: [],
+      chunks: 1,
+      row_count: 3,
+      bytes: 12,
+      truncated_by: "rows",
+    });
+  });
+
+  test("a result of exactly the row cap is not truncated", async () => {
+    const s = upload({ rowCap: 3 });
+    assert.equal(await s.u.rows([[1], [2], [3]]), true);
+    assert.equal((await s.u.finish()).truncated_by, null);
+  });
+
+  test("stops at the byte cap and says so", async () => {
+    const s = upload({ maxBytes: 10 });
+    assert.equal(await s.u.rows([[1], [2], [3]]), false);
+    assert.deepEqual((await s.u.finish()).truncated_by, "bytes");
+  });
+
+  test("a chunk the bot never took makes the result undelivered and stops the rows", async () => {
+    const s = upload({ send: () => Promise.reject(new Error("bot down")) });
+    await s.u.rows(Array.from({ length: 10 }, (_, i) => [i]));
+    const summary = await s.u.finish();
+    assert.equal(summary.truncated_by, "undelivered");
+    assert.equal(summary.row_count, 0);
+    assert.deepEqual(s.stops, ["undelivered"]);
+  });
+
+  test("a cancel in the bot's answer stops the rows and reports the stop", async () => {
+    const s = upload({ send: () => Promise.resolve({ cancel: true }) });
+    await s.u.rows(Array.from({ length: 10 }, (_, i) => [i]));
+    assert.equal(await s.u.rows([[99]]), false);
+    await s.u.finish();
+    assert.deepEqual(s.stops, ["cancel"]);
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * The sink a job's rows stream into: it applies the execution policy's caps (rows and NDJSON
+ * bytes), packs rows into NDJSON chunks of about `chunkBytes`, and sends them to the bot in order
+ * (shared protocol: result chunks). At most one chunk is in flight while the next one fills; a
+ * full chunk waits for the one before it, and the driver waits for the sink, so the database,
+ * the agent and the bot move at the pace of the slowest (backpressure) and the agent holds at
+ * most two chunks of rows.
+ *
+ * Truncation is reported, never silent: `rows` when the row cap stopped the result, `bytes` for
+ * the byte cap (or one row larger than a chunk may be), `undelivered` when a chunk could not be
+ * delivered (the bot was unreachable for longer than the retry time). The summary counts only
+ * chunks the bot acknowledged.
+ */
+import { MAX_RESULT_CHUNK_BYTES, type ResultTruncation, type StreamedResultSummary } from "@dbward/shared";
+import type { RowSink } from "./drivers/driver.ts";
+
+/** Why the upload stopped asking for rows, other than a cap. */
+export type UploadStop = "cancel" | "undelivered";
+
+export interface ResultUploadOptions {
+  readonly rowCap: number;
+  readonly maxBytes: number;
+  /** Target size of one chunk; never above MAX_RESULT_CHUNK_BYTES. */
+  readonly chunkBytes?: number;
+  /** Sends one chunk, retrying as it sees fit; the answer's `cancel` stops the job. */
+  readonly send: (seq: number, ndjson: Buffer) => Promise<{ cancel: boolean }>;
+  /** The bot asked to cancel (`cancel`), or a chunk could not be delivered (`undelivered`). */
+  readonly onStop: (why: UploadStop, err?: unknown) => void;
+}
+
+export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+
+export class ResultUpload implements RowSink {
+  private names: string[] = [];
+  private lines: string[] = [];
+  private lineBytes = 0;
+  private seq = 0;
+  private inFlight: Promise<void> = Promise.resolve();
+  private acceptedRows = 0;
+  private acceptedBytes = 0;
+  private delivered = { chunks: 0, rows: 0, bytes: 0 };
+  private truncatedBy: ResultTruncation | null = null;
+  private stopped = false;
+  private readonly chunkBytes: number;
+
+  constructor(private readonly options: ResultUploadOptions) {
+    this.chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, MAX_RESULT_CHUNK_BYTES);
+  }
+
+  columns(names: string[]): void {
+    this.names = names;
+  }
+
+  async rows(batch: unknown[][]): Promise<boolean> {
+    for (const row of batch) {
+      if (this.stopped) return false;
+      if (this.acceptedRows >= this.options.rowCap) return this.truncate("rows");
+      const line = `${JSON.stringify(row)}\n`;
+      const size = Buffer.byteLength(line);
+      if (this.acceptedBytes + size > this.options.maxBytes || size > MAX_RESULT_CHUNK_BYTES) {
+        return this.truncate("bytes");
+      }
+      if (this.lineBytes + size > this.chunkBytes && this.lines.length > 0) await this.seal();
+      this.lines.push(line);
+      this.lineBytes += size;
+      this.acceptedRows += 1;
+      this.acceptedBytes += size;
+    }
+    return !this.stopped;
+  }
+
+  /** Sends what is left and waits for every chunk; the summary for the final result call. */
+  async finish(): Promise<StreamedResultSummary> {
+    if (this.lines.length > 0) await this.seal();
+    await this.inFlight;
+    const undelivered = this.delivered.rows < this.acceptedRows;
+    return {
+      columns: this.names,
+      chunks: this.delivered.chunks,
+      row_count: this.delivered.rows,
+      bytes: this.delivered.bytes,
+      truncated_by: undelivered ? "undelivered" : this.truncatedBy,
+    };
+  }
+
+  private truncate(why: ResultTruncation): false {
+    this.truncatedBy ??= why;
+    return false;
+  }
+
+  /** Waits for the chunk in flight (backpressure), then sends the lines gathered so far. */
+  private async seal(): Promise<void> {
+    await this.inFlight;
+    const lines = this.lines;
+    const rows = lines.length;
+    const bytes = this.lineBytes;
+    this.lines = [];
+    this.lineBytes = 0;
+    if (this.stopped) return;
+    const seq = this.seq;
+    this.seq += 1;
+    this.inFlight = this.options.send(seq, Buffer.from(lines.join(""))).then(
+      (answer) => {
+        if (answer.cancel) return this.stop("cancel");
+        this.delivered = {
+          chunks: this.delivered.chunks + 1,
+          rows: this.delivered.rows + rows,
+          bytes: this.delivered.bytes + bytes,
+        };
+      },
+      (err: unknown) => this.stop("undelivered", err),
+    );
+  }
+
+  private stop(why: UploadStop, err?: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.options.onStop(why, err);
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * One claimed job from start to delivered result: heartbeats while it runs (their answer can stop
+ * it), rows streamed to the bot in chunks, then the final result. Both chunks and the result are
+ * retried through bot outages for `result_retry_ms`; a result the bot still cannot take is kept
+ * in the outbox and sent again when the bot answers a poll. A job is stopped (the driver cancels
+ * the statement on the server) when the bot cancels it, when its lease is lost, and when the
+ * agent's drain time runs out.
+ */
+import type { ClaimResponse, JobResultBody } from "@dbward/shared";
+import type { Logger } from "pino";
+import { BotError, type BotClient } from "./bot-client.ts";
+import type { Clock } from "./clock.ts";
+import type { AgentConfig } from "./config.ts";
+import type { DatabaseHealth } from "./database-health.ts";
+import type { HealthFiles } from "./health-files.ts";
+import { startHeartbeats } from "./heartbeat.ts";
+import { runJob, type AbortCause, type JobRunnerDeps } from "./job-runner.ts";
+import { describeClaim, describeError } from "./log.ts";
+import type { ResultOutbox } from "./result-outbox.ts";
+import { isFinalAnswer, retryBotCall } from "./retry-bot-call.ts";
+
+export interface RunningJob {
+  readonly jobId: string;
+  readonly finished: Promise<void>;
+  stop(why: AbortCause): void;
+}
+
+/** The loop's state that a job uses (agent.ts builds it). */
+export interface AgentLoop {
+  readonly config: AgentConfig;
+  readonly client: BotClient;
+  readonly deps: JobRunnerDeps;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random: () => number;
+  readonly outbox: ResultOutbox;
+  readonly health: DatabaseHealth;
+  readonly files: HealthFiles;
+  readonly minPollIntervalMs: number;
+  readonly stopped: AbortSignal;
+  readonly chunkBytes?: number;
+  /** The job in progress, for the drain on stop. */
+  running: RunningJob | undefined;
+}
+
+/** While stopping, a result is retried only this long before it goes to the outbox. */
+const STOPPING_RETRY_MS = 5000;
+
+export async function runClaimedJob(loop: AgentLoop, claim: ClaimResponse): Promise<void> {
+  const facts = describeClaim(claim);
+  loop.logger.info(facts, "job claimed");
+  const abort = new AbortController();
+  const stop = (why: AbortCause): void => {
+    if (!abort.signal.aborted) abort.abort(why);
+  };
+  let finish = (): void => undefined;
+  loop.running = { jobId: claim.job_id, finished: new Promise((resolve) => (finish = resolve)), stop };
+  const heartbeats = startHeartbeats({
+    client: loop.client,
+    jobId: claim.job_id,
+    intervalMs: claim.heartbeat_interval_ms,
+    clock: loop.clock,
+    logger: loop.logger,
+    onStop: stop,
+  });
+  let result: JobResultBody;
+  try {
+    result = await runJob(claim, loop.deps, {
+      signal: abort.signal,
+      sendChunk: (seq, ndjson) =>
+        retryBotCall(
+          () => loop.client.submitChunk(claim.job_id, seq, ndjson),
+          retryOptions(loop, claim.job_id),
+        ),
+      onUploadStop: (why, err) => {
+        if (why === "cancel") return stop("cancelled");
+        if (err instanceof BotError && err.code === "job.lease_lost") return stop("lease_lost");
+        loop.logger.error(
+          { job_id: claim.job_id, err: describeError(err) },
+          "result rows could not be delivered to the bot; the result is reported as truncated",
+        );
+      },
+      onConnectionLost: (db, err) => loop.health.lost(db, err),
+      ...(loop.chunkBytes === undefined ? {} : { chunkBytes: loop.chunkBytes }),
+    });
+  } finally {
+    await heartbeats.stop();
+  }
+  logOutcome(loop.logger, facts, result);
+  try {
+    await deliverResult(loop, claim.job_id, result);
+  } finally {
+    loop.running = undefined;
+    finish();
+  }
+}
+
+function retryOptions(loop: AgentLoop, jobId: string) {
+  return {
+    clock: loop.clock,
+    random: loop.random,
+    forMs: loop.stopped.aborted
+      ? Math.min(loop.config.resultRetryMs, STOPPING_RETRY_MS)
+      : loop.config.resultRetryMs,
+    onRetry: (err: unknown, attempt: number, delay: number) =>
+      loop.logger.warn(
+        { job_id: jobId, attempt, err: describeError(err), retry_in_ms: delay },
+        "the bot did not take the result; retrying",
+      ),
+  };
+}
+
+/**
+ * The statement has run: its result is retried through bot outages. An answer that will not
+ * change (the job is unknown to the bot) ends it; running out of time keeps it in the outbox.
+ */
+async function deliverResult(loop: AgentLoop, jobId: string, body: JobResultBody): Promise<void> {
+  try {
+    await retryBotCall(() => loop.client.submitResult(jobId, body), retryOptions(loop, jobId));
+  } catch (err) {
+    if (isFinalAnswer(err)) {
+      loop.logger.error({ job_id: jobId, err: describeError(err) }, "the bot refused the result");
+      return;
+    }
+    loop.outbox.put({ job_id: jobId, body, recorded_at: loop.clock.now().toISOString() });
+    loop.logger.error(
+      { job_id: jobId, err: describeError(err), outbox: loop.outbox.dir },
+      "the bot could not be reached; the result is kept locally and sent when the bot is back",
+    );
+  }
+}
+
+/** Sends results kept in the outbox, oldest first; stops at the first one the bot cannot take. */
+export async function flushOutbox(loop: AgentLoop): Promise<void> {
+  for (const entry of loop.outbox.list()) {
+    try {
+      await loop.client.submitResult(entry.job_id, entry.body);
+      loop.logger.info({ job_id: entry.job_id, recorded_at: entry.recorded_at }, "delivered a kept result");
+    } catch (err) {
+      if (!isFinalAnswer(err)) return;
+      loop.logger.error({ job_id: entry.job_id, err: describeError(err) }, "the bot refused a kept result");
+    }
+    loop.outbox.remove(entry.job_id);
+  }
+}
+
+function logOutcome(logger: Logger, facts: Record<string, unknown>, result: JobResultBody): void {
+  const summary = {
+    ...facts,
+    outcome: result.outcome,
+    duration_ms: result.duration_ms,
+    row_count: result.streamed?.row_count,
+    chunks: result.streamed?.chunks,
+    truncated_by: result.streamed?.truncated_by,
+    affected_rows: result.affected_rows,
+    error_code: result.error?.code,
+    // Refusal messages are the agent's own; a database's message can quote data, so it is not logged.
+    ...(result.outcome === "refused" ? { error_message: result.error?.message } : {}),
+  };
+  if (result.outcome === "succeeded") logger.info(summary, "job finished");
+  else logger.warn(summary, `job ${result.outcome}`);
+}

@@ -1,0 +1,116 @@
+/**
+ * Result routes: an agent's result chunks, a reader's result (JSON preview, or the whole result
+ * streamed as CSV, NDJSON or JSON), and an operator's retry of a lost request. A thin adapter
+ * over the use cases, like the other route files.
+ */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  DbwardError,
+  MAX_RESULT_CHUNK_BYTES,
+  MAX_RESULT_PREVIEW_ROWS,
+  RESULT_FORMATS,
+  type ResultFormat,
+} from "@dbward/shared";
+import { Router, type Request, type Response } from "express";
+import { CONTENT_TYPES } from "../results/result-encoding.ts";
+import type { BotContext } from "../use-cases/bot-context.ts";
+import { getResult, openResultDownload, type ResultDownload } from "../use-cases/read-result.ts";
+import { toRequestView } from "../use-cases/read-requests.ts";
+import { retryRequest } from "../use-cases/retry-request.ts";
+import { submitResultChunk } from "../use-cases/submit-result-chunk.ts";
+import { authenticateAgent, authenticateUser } from "./authenticate.ts";
+import { bodyOf, idParam } from "./routes-requests.ts";
+
+export function resultRoutes(ctx: BotContext): Router {
+  const r = Router();
+  r.post("/api/agent/jobs/:job/result/chunks/:seq", async (req, res) => {
+    // Authenticated before a byte of the body is read.
+    const agentId = await authenticateAgent(ctx, req);
+    const body = await readBody(req, MAX_RESULT_CHUNK_BYTES);
+    res.json(await submitResultChunk(ctx, agentId, req.params.job ?? "", req.params.seq ?? "", body));
+  });
+  r.get("/api/requests/:id/result", async (req, res) => {
+    const caller = await authenticateUser(ctx, req);
+    const format = formatParam(req);
+    if (format === undefined) {
+      res.json(await getResult(ctx, caller, idParam(req), limitParam(req)));
+      return;
+    }
+    const id = idParam(req);
+    await send(res, format, `request-${id}`, await openResultDownload(ctx, caller, id, format));
+  });
+  r.post("/api/requests/:id/retry", async (req, res) => {
+    const caller = await authenticateUser(ctx, req);
+    const reason = typeof bodyOf(req).reason === "string" ? String(bodyOf(req).reason) : "";
+    const retried = await retryRequest(ctx, caller, idParam(req), reason);
+    res.json(await toRequestView(ctx, retried));
+  });
+  return r;
+}
+
+function formatParam(req: Request): ResultFormat | undefined {
+  const format = req.query.format;
+  if (format === undefined) return undefined;
+  if (typeof format !== "string" || !(RESULT_FORMATS as readonly string[]).includes(format)) {
+    throw new DbwardError("request.invalid", `format must be one of ${RESULT_FORMATS.join(", ")}`);
+  }
+  return format as ResultFormat;
+}
+
+function limitParam(req: Request): number | undefined {
+  if (req.query.limit === undefined) return undefined;
+  const limit = Number(req.query.limit);
+  if (!Number.isInteger(limit) || limit < 0 || limit > MAX_RESULT_PREVIEW_ROWS) {
+    throw new DbwardError(
+      "request.invalid",
+      `limit must be 0-${MAX_RESULT_PREVIEW_ROWS}; use format=csv, ndjson or json for the whole result`,
+    );
+  }
+  return limit;
+}
+
+/** Streams a result; once headers are out, a failure can only cut the response short. */
+async function send(
+  res: Response,
+  format: ResultFormat,
+  name: string,
+  download: ResultDownload,
+): Promise<void> {
+  res.status(200).set({
+    "content-type": CONTENT_TYPES[format],
+    "content-disposition": `attachment; filename="${name}.${format}"`,
+    "x-dbward-row-count": String(download.head.row_count),
+    "x-dbward-truncated": download.head.truncated_by ?? "false",
+    "x-dbward-bytes": String(download.head.bytes ?? 0),
+  });
+  try {
+    await pipeline(Readable.from(download.body), res);
+  } catch (err) {
+    // A reader that hangs up mid-download is not the bot's error; a broken store is.
+    if (res.writableFinished || isPrematureClose(err)) return;
+    res.destroy();
+    throw err;
+  }
+}
+
+function isPrematureClose(err: unknown): boolean {
+  return (
+    typeof err === "object" && err !== null && "code" in err && err.code === "ERR_STREAM_PREMATURE_CLOSE"
+  );
+}
+
+/** The raw body, refused past `limit` bytes without reading further. */
+async function readBody(req: Request, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of req as AsyncIterable<Buffer>) {
+    size += part.length;
+    if (size > limit) {
+      req.destroy();
+      throw new DbwardError("request.too_large", `a result chunk is at most ${limit} bytes`);
+    }
+    parts.push(part);
+  }
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,90 @@
+/**
+ * The default result store: files under the bot's data directory (`results/` unless configured),
+ * one directory per result, one file per chunk named `<seq>-<rows>.ndjson`. A chunk is written to
+ * a temporary name and renamed, so a crash never leaves half a chunk under a real name; `seal`
+ * fsyncs the files and the directory before the result is recorded. Directories are created
+ * 0700 and files 0600: results are data the policy restricts.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ResultStore, StoredChunk } from "./result-store.ts";
+
+const KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+const CHUNK_FILE = /^([0-9]{8})-([0-9]{1,12})\.ndjson$/;
+
+export function createFileResultStore(root: string): ResultStore {
+  const dirOf = (key: string): string => {
+    // Keys come from job ids the bot made, but a path is built from them: check anyway.
+    if (!KEY.test(key)) throw new Error(`not a result key: ${JSON.stringify(key)}`);
+    return join(root, key);
+  };
+  const list = async (key: string): Promise<(StoredChunk & { file: string })[]> => {
+    let names: string[];
+    try {
+      names = await readdir(dirOf(key));
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+    const dir = dirOf(key);
+    const chunks = await Promise.all(
+      names.flatMap((name) => {
+        const m = CHUNK_FILE.exec(name);
+        if (m?.[1] === undefined || m[2] === undefined) return [];
+        const file = join(dir, name);
+        const seq = Number(m[1]);
+        const rows = Number(m[2]);
+        return [fileSize(file).then((bytes) => ({ seq, rows, bytes, file }))];
+      }),
+    );
+    return chunks.sort((a, b) => a.seq - b.seq);
+  };
+  return {
+    async putChunk(key, seq, rows, ndjson) {
+      const dir = dirOf(key);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      // A retried chunk replaces its first copy; the rows are the same, so is the name.
+      const name = `${String(seq).padStart(8, "0")}-${rows}.ndjson`;
+      const tmp = join(dir, `.${name}.${randomBytes(6).toString("hex")}.tmp`);
+      await writeFile(tmp, ndjson, { mode: 0o600 });
+      await rename(tmp, join(dir, name));
+    },
+    listChunks: async (key) => (await list(key)).map(({ seq, rows, bytes }) => ({ seq, rows, bytes })),
+    async *read(key, count) {
+      const chunks = await list(key);
+      for (let seq = 0; seq < count; seq += 1) {
+        const chunk = chunks[seq];
+        if (chunk?.seq !== seq) throw new Error(`result ${key} has no chunk ${seq}`);
+        // One chunk at a time (at most MAX_RESULT_CHUNK_BYTES): memory stays flat.
+        yield await readFile(chunk.file);
+      }
+    },
+    async seal(key) {
+      const chunks = await list(key);
+      if (chunks.length === 0) return;
+      for (const chunk of chunks) await syncPath(chunk.file);
+      await syncPath(dirOf(key));
+    },
+    async remove(key) {
+      await rm(dirOf(key), { recursive: true, force: true });
+    },
+  };
+}
+
+async function fileSize(file: string): Promise<number> {
+  return (await stat(file)).size;
+}
+
+async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  return typeof err === "object" && err !== null && "code" in err && err.code === "ENOENT";
+}

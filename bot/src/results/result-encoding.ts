@@ -1,0 +1,93 @@
+/**
+ * Streams a stored result as CSV, NDJSON or JSON, one stored chunk at a time, so a reader of a
+ * million rows never makes the bot hold more than one chunk.
+ * - CSV (RFC 4180): a header line of column names, then one line per row. Quoting follows
+ *   PostgreSQL's `COPY … CSV`: a field is quoted when it holds a comma, a quote, CR or LF, when
+ *   it is empty text (so it differs from NULL, which is an empty field) or is `\.`; quotes are
+ *   doubled. Objects and arrays (json columns) are written as JSON text. Values are written as
+ *   they are: a spreadsheet that evaluates `=…` cells should not open results it does not trust.
+ * - NDJSON: the first line is the array of column names; every further line one row.
+ * - JSON: the ResultView shape with every row (`preview: false`).
+ */
+import type { ResultFormat, ResultView } from "@dbward/shared";
+import { parseRow, splitLines } from "./ndjson-rows.ts";
+
+/** Strings are gathered up to about this size before they are handed to the response. */
+const PIECE_CHARS = 64 * 1024;
+
+export const CONTENT_TYPES: Record<ResultFormat, string> = {
+  csv: "text/csv; charset=utf-8",
+  ndjson: "application/x-ndjson",
+  json: "application/json",
+};
+
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+  return text === "" || text === "\\." || /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export function csvLine(values: readonly unknown[]): string {
+  return `${values.map(csvField).join(",")}\n`;
+}
+
+export async function* encodeResult(
+  format: ResultFormat,
+  head: Omit<ResultView, "rows">,
+  chunks: AsyncIterable<Buffer>,
+): AsyncGenerator<string | Buffer> {
+  switch (format) {
+    case "ndjson":
+      yield `${JSON.stringify(head.columns)}\n`;
+      // Stored chunks are already NDJSON rows: pass them through untouched.
+      yield* chunks;
+      return;
+    case "csv":
+      yield csvLine(head.columns);
+      yield* pieces(chunks, (line) => csvLine(parseRow(line)));
+      return;
+    case "json": {
+      const open = JSON.stringify({ ...head, preview: false });
+      // The head without its closing brace, then the rows array as its last member.
+      yield `${open.slice(0, -1)},"rows":[`;
+      let first = true;
+      yield* pieces(chunks, (line) => {
+        const sep = first ? "\n" : ",\n";
+        first = false;
+        return sep + line;
+      });
+      yield "\n]}\n";
+      return;
+    }
+  }
+}
+
+async function* pieces(
+  chunks: AsyncIterable<Buffer>,
+  each: (line: string) => string,
+): AsyncGenerator<string> {
+  let piece = "";
+  for await (const chunk of chunks) {
+    for (const line of splitLines(chunk)) {
+      piece += each(line);
+      if (piece.length >= PIECE_CHARS) {
+        yield piece;
+        piece = "";
+      }
+    }
+  }
+  if (piece !== "") yield piece;
+}
+
+/** At most `limit` rows from the start of a result, reading only the chunks it needs. */
+export async function firstRows(chunks: AsyncIterable<Buffer>, limit: number): Promise<unknown[][]> {
+  const rows: unknown[][] = [];
+  if (limit <= 0) return rows;
+  for await (const chunk of chunks) {
+    for (const line of splitLines(chunk)) {
+      rows.push(parseRow(line));
+      if (rows.length >= limit) return rows;
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,43 @@
+/**
+ * Where result rows live: behind this interface, so an object store can replace the files. A
+ * result is a sequence of NDJSON chunks under a key (the execution id), numbered from 0 as the
+ * agent sent them. Storing a chunk is atomic (whole or not at all) and idempotent (the same seq
+ * again replaces it with the same bytes), which is what lets an agent retry a chunk whose answer
+ * it never saw.
+ */
+export interface StoredChunk {
+  readonly seq: number;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+export interface ResultStore {
+  /** Stores chunk `seq` of `key`, holding `rows` rows. */
+  putChunk(key: string, seq: number, rows: number, ndjson: Buffer): Promise<void>;
+  /** The chunks stored under `key`, by seq. */
+  listChunks(key: string): Promise<StoredChunk[]>;
+  /** The bytes of chunks 0 … count-1, one buffer per chunk, in order. */
+  read(key: string, count: number): AsyncIterable<Buffer>;
+  /** Makes the stored chunks durable before the result is recorded as stored. */
+  seal(key: string): Promise<void>;
+  /** Deletes everything under `key`; nothing there is fine. */
+  remove(key: string): Promise<void>;
+}
+
+/** The chunks 0 … n-1 present without a gap, and their totals. */
+export function contiguousChunks(chunks: readonly StoredChunk[]): {
+  count: number;
+  rows: number;
+  bytes: number;
+} {
+  let count = 0;
+  let rows = 0;
+  let bytes = 0;
+  for (const c of chunks) {
+    if (c.seq !== count) break;
+    count += 1;
+    rows += c.rows;
+    bytes += c.bytes;
+  }
+  return { count, rows, bytes };
+}

@@ -1,0 +1,69 @@
+/**
+ * An agent sends one chunk of a running execution's result rows (shared protocol: result
+ * chunks). Chunks arrive in seq order; one sent again is acknowledged without being stored twice,
+ * so the agent can retry a chunk whose answer it never saw. The bot enforces the execution
+ * policy's caps itself (zero trust between components): a chunk past the row or byte cap is
+ * refused. A chunk is data on its way, not a change of the request: nothing is audited here; the
+ * result call that ends the execution records the totals in the audit chain.
+ *
+ * Progress is proof of life: each stored chunk extends the lease by the margin, so a long
+ * transfer is not mistaken for a crash. A cancelled request's chunks are not stored, and the
+ * answer tells the agent to stop.
+ */
+import { DbwardError, type RequestId, type ResultChunkResponse } from "@dbward/shared";
+import { contiguousChunks } from "../results/result-store.ts";
+import { countNdjsonRows } from "../results/ndjson-rows.ts";
+import { findRequest } from "../store/requests-repo.ts";
+import type { BotContext } from "./bot-context.ts";
+import { findOwnExecution } from "./heartbeat-job.ts";
+
+/** Highest seq accepted: with 1 MB chunks, about a terabyte. */
+const MAX_SEQ = 1_000_000;
+
+export async function submitResultChunk(
+  ctx: BotContext,
+  agentId: string,
+  jobId: string,
+  seqText: string,
+  body: Buffer,
+): Promise<ResultChunkResponse> {
+  const seq = Number(seqText);
+  if (!/^(0|[1-9][0-9]{0,6})$/.test(seqText) || seq > MAX_SEQ) {
+    throw new DbwardError("request.invalid", `chunk seq must be an integer 0-${MAX_SEQ}`);
+  }
+  const exe = await findOwnExecution(ctx, agentId, jobId);
+  if (exe.status !== "running")
+    throw new DbwardError("job.lease_lost", `job ${jobId} is ${exe.status}; stop working on it`);
+  const stored = contiguousChunks(await ctx.results.listChunks(jobId));
+  if (exe.cancel_requested === 1) return { next_seq: stored.count, cancel: true };
+  if (seq < stored.count) return { next_seq: stored.count, cancel: false };
+  if (seq > stored.count) {
+    throw new DbwardError("job.chunk_out_of_order", `expected chunk ${stored.count}, got ${seq}`, {
+      next_seq: stored.count,
+    });
+  }
+  const rows = countNdjsonRows(body);
+  const request = await findRequest(ctx.store, exe.request_id as RequestId);
+  const rowCap = request?.limits.row_cap ?? ctx.config().execution.row_cap;
+  const maxBytes = request?.limits.result_max_bytes ?? ctx.config().execution.result_max_bytes;
+  if (stored.rows + rows > rowCap || stored.bytes + body.length > maxBytes) {
+    throw new DbwardError(
+      "request.too_large",
+      `the result would exceed its cap of ${rowCap} rows or ${maxBytes} bytes; stop and report it truncated`,
+    );
+  }
+  await ctx.results.putChunk(jobId, seq, rows, body);
+  await extendLease(ctx, jobId);
+  return { next_seq: seq + 1, cancel: false };
+}
+
+async function extendLease(ctx: BotContext, jobId: string): Promise<void> {
+  const lease = new Date(ctx.clock.now().getTime() + ctx.config().execution.lease_margin_ms).toISOString();
+  await ctx.store
+    .updateTable("executions")
+    .set({ lease_expires_at: lease })
+    .where("id", "=", jobId)
+    .where("status", "=", "running")
+    .where("lease_expires_at", "<", lease)
+    .execute();
+}

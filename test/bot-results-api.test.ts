@@ -1,0 +1,132 @@
+/**
+ * The bot's side of result chunks and of an operator's retry, over real HTTP with a scripted
+ * agent: every refusal path of the chunk route, idempotent retries, the bot's own cap check, and
+ * a lost request run again only by an explicit retry with a new token.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { AgentCapability, ClaimResponse, PollResponse, RequestView } from "@dbward/shared";
+import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
+
+const CONFIG = `
+databases: [{ name: shop, dialect: postgres, environments: [production] }]
+workflows: [{ name: reads-auto, operations: [read], auto_approve: always }]
+users:
+  - { id: alice, name: Alice, roles: [requester] }
+  - { id: olga, name: Olga, roles: [operator] }
+  - { id: root, name: Root, roles: [admin] }
+agents: [{ id: agent-1 }, { id: agent-2 }]
+execution: { row_cap: 5, result_max_bytes: 2048, lease_margin_ms: 1000 }
+`;
+const CAPS: AgentCapability[] = [{ database: "shop", environment: "production", operations: ["read"] }];
+
+describe("result chunks and retries on the bot", () => {
+  let h: BotHarness;
+  before(async () => {
+    h = await startBotHarness(CONFIG, { sweepIntervalMs: 50 });
+  });
+  after(() => h.stop());
+
+  const agent = (id = "agent-1"): string => h.agentTokens[id] ?? assert.fail("no agent token");
+
+  async function claimed(sql = "SELECT 1"): Promise<{ claim: ClaimResponse; id: number }> {
+    const r = (
+      await h.call(await h.tokenFor("alice"), "POST", "/api/requests", {
+        database: "shop",
+        environment: "production",
+        sql,
+        reason: "test",
+      })
+    ).body as RequestView;
+    const poll = (await h.call(agent(), "POST", "/api/agent/poll", { capabilities: CAPS, wait_ms: 0 }))
+      .body as PollResponse;
+    const offer = poll.jobs.find((j) => j.request_id === r.id) ?? assert.fail("not offered");
+    const claim = (await h.call(agent(), "POST", `/api/agent/jobs/${offer.job_id}/claim`, {}))
+      .body as ClaimResponse;
+    return { claim, id: r.id };
+  }
+
+  async function chunk(jobId: string, seq: number | string, body: string, id = "agent-1") {
+    const res = await fetch(`${h.url}/api/agent/jobs/${jobId}/result/chunks/${seq}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${agent(id)}`, "content-type": "application/x-ndjson" },
+      body,
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  test("stores chunks in order, acknowledges a repeated one without storing it twice, and refuses a gap", async () => {
+    const { claim } = await claimed();
+    assert.equal(claim.result_max_bytes, 2048);
+    assert.deepEqual((await chunk(claim.job_id, 0, "[1]\n[2]\n")).body, { next_seq: 1, cancel: false });
+    assert.deepEqual((await chunk(claim.job_id, 0, "[1]\n[2]\n")).body, { next_seq: 1, cancel: false });
+    const gap = await chunk(claim.job_id, 2, "[3]\n");
+    assert.equal(gap.status, 409);
+    assert.equal((gap.body.error as { code: string }).code, "job.chunk_out_of_order");
+    const done = await h.call(agent(), "POST", `/api/agent/jobs/${claim.job_id}/result`, {
+      outcome: "succeeded",
+      duration_ms: 5,
+      streamed: { columns: ["n"], chunks: 1, row_count: 2, bytes: 8, truncated_by: null },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    const view = (await h.call(await h.tokenFor("alice"), "GET", `/api/requests/${claim.request_id}/result`))
+      .body as {
+      rows: unknown[][];
+      row_count: number;
+    };
+    assert.deepEqual([view.rows, view.row_count], [[[1], [2]], 2]);
+  });
+
+  test("refuses a chunk that is not NDJSON rows, a bad seq, another agent's job, and rows past the cap", async () => {
+    const { claim } = await claimed();
+    assert.equal((await chunk(claim.job_id, 0, '{"not":"a row"}\n')).status, 400);
+    assert.equal((await chunk(claim.job_id, 0, "[1]")).status, 400, "a chunk ends in a newline");
+    assert.equal((await chunk(claim.job_id, "-1", "[1]\n")).status, 400);
+    assert.equal((await chunk(claim.job_id, 0, "[1]\n", "agent-2")).status, 404);
+    const over = await chunk(claim.job_id, 0, "[1]\n[2]\n[3]\n[4]\n[5]\n[6]\n");
+    assert.equal(over.status, 413);
+  });
+
+  test("a cancelled request's chunks are not stored, and the answer says to stop", async () => {
+    const { claim, id } = await claimed();
+    await h.call(await h.tokenFor("alice"), "POST", `/api/requests/${id}/cancel`, { reason: "no" });
+    assert.deepEqual((await chunk(claim.job_id, 0, "[1]\n")).body, { next_seq: 0, cancel: true });
+  });
+
+  test("a lost request runs again only by an operator's retry, as a new execution with a new token", async () => {
+    const { claim, id } = await claimed();
+    const deadline = Date.now() + 15_000;
+    let view: RequestView;
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      view = (await h.call(await h.tokenFor("olga"), "GET", `/api/requests/${id}`)).body as RequestView;
+    } while (view.status !== "lost" && Date.now() < deadline);
+    assert.equal(view.status, "lost");
+    const late = await chunk(claim.job_id, 0, "[1]\n");
+    assert.equal((late.body.error as { code: string }).code, "job.lease_lost");
+    const refused = await h.call(await h.tokenFor("alice"), "POST", `/api/requests/${id}/retry`, {
+      reason: "again",
+    });
+    assert.equal(refused.status, 403);
+    const noReason = await h.call(await h.tokenFor("olga"), "POST", `/api/requests/${id}/retry`, {
+      reason: " ",
+    });
+    assert.equal(noReason.status, 400);
+    const retried = await h.call(await h.tokenFor("olga"), "POST", `/api/requests/${id}/retry`, {
+      reason: "checked: it did not run",
+    });
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal((retried.body as RequestView).status, "dispatched");
+    const poll = (await h.call(agent(), "POST", "/api/agent/poll", { capabilities: CAPS, wait_ms: 0 }))
+      .body as PollResponse;
+    const offer = poll.jobs.find((j) => j.request_id === id) ?? assert.fail("not offered again");
+    const second = (await h.call(agent(), "POST", `/api/agent/jobs/${offer.job_id}/claim`, {}))
+      .body as ClaimResponse;
+    assert.equal(second.execution, 2);
+    assert.notEqual(second.token, claim.token);
+    const again = await h.call(await h.tokenFor("olga"), "POST", `/api/requests/${id}/retry`, {
+      reason: "twice",
+    });
+    assert.equal(again.status, 409, "only a lost request can be retried");
+  });
+});

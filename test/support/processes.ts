@@ -1,0 +1,85 @@
+/**
+ * Real dbward processes for crash tests: the bot and the agent started through the `dbward`
+ * command, killed with SIGKILL or stopped with SIGTERM like a container runtime would. Tokens
+ * come in through the environment (DBWARD_ADMIN_TOKEN, DBWARD_AGENT_TOKEN_<ID>), so a restarted
+ * bot keeps them.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+const BIN = new URL("../../bin/dbward.mjs", import.meta.url).pathname;
+
+export const token = (prefix: "dbw_" | "dbwa_"): string =>
+  `${prefix}${randomBytes(32).toString("base64url")}`;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address !== null
+          ? resolve(address.port)
+          : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+export interface Proc {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  /** Everything the process wrote to standard error so far. */
+  stderr(): string;
+}
+
+export function spawnDbward(args: string[], env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? "", DBWARD_LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err += d.toString("utf8")));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, stderr: () => err };
+}
+
+export interface BotProcess {
+  readonly url: string;
+  readonly adminToken: string;
+  readonly env: Record<string, string>;
+  proc: Proc;
+}
+
+/** Starts `dbward bot` and waits until it answers /health. */
+export async function startBotProcess(
+  dir: string,
+  configText: string,
+  env: Record<string, string>,
+): Promise<Proc> {
+  const config = join(dir, "bot.yml");
+  writeFileSync(config, configText);
+  const proc = spawnDbward(["bot", "--config", config, "--data-dir", join(dir, "bot")], env);
+  const port = /port: (\d+)/.exec(configText)?.[1];
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      if (res.ok) return proc;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`the bot did not start: ${proc.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Writes an agent config and starts `dbward agent` with it. */
+export function startAgentProcess(dir: string, yaml: string, env: Record<string, string>): Proc {
+  const config = join(dir, "agent.yml");
+  writeFileSync(config, yaml);
+  return spawnDbward(["agent", "--config", config], env);
+}
