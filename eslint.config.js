@@ -15,7 +15,11 @@ export default tseslint.config(
         // node:test's test() and describe() return promises the runner itself awaits.
         {
           allowForKnownSafeCalls: [
-            { from: "package", package: "node:test", name: ["test", "describe", "it", "suite", "before", "after", "beforeEach", "afterEach"] },
+            {
+              from: "package",
+              package: "node:test",
+              name: ["test", "describe", "it", "suite", "before", "after", "beforeEach", "afterEach"],
+            },
           ],
         },
       ],

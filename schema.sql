@@ -111,6 +111,13 @@ CREATE TABLE IF NOT EXISTS executions (
   error_code TEXT,
   error_message TEXT,
   cancel_requested INTEGER NOT NULL DEFAULT 0,
+  -- The result's rows live in the result store (bot/src/results/), keyed by the execution id;
+  -- result_json then holds only a preview of the first rows.
+  result_chunks INTEGER,             -- chunks stored; NULL when no rows were stored
+  result_bytes INTEGER,              -- NDJSON bytes stored
+  result_truncated_by TEXT CHECK (result_truncated_by IN ('rows', 'bytes', 'undelivered')),
+  result_expires_at TEXT,            -- retention: when the store deletes the rows; NULL: kept
+  result_purged_at TEXT,             -- when the rows were deleted
   UNIQUE (request_id, number)
 );
 CREATE INDEX IF NOT EXISTS executions_status ON executions (status);
@@ -118,7 +125,8 @@ CREATE INDEX IF NOT EXISTS executions_status ON executions (status);
 CREATE TABLE IF NOT EXISTS agents (
   id TEXT NOT NULL PRIMARY KEY,
   last_seen_at TEXT NOT NULL,
-  capabilities_json TEXT NOT NULL
+  capabilities_json TEXT NOT NULL,
+  degraded_json TEXT                 -- JSON array of databases the agent cannot reach now
 );
 
 -- The audit hash chain (shared/src/audit-chain.ts). Append-only.
@@ -172,6 +180,17 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
   UNIQUE (delivery_id, attempt)
 );
 CREATE INDEX IF NOT EXISTS webhook_deliveries_request ON webhook_deliveries (request_id);
+
+-- Where the Slack messages about a request live, so they are redrawn in place after a restart and
+-- by any bot instance. kind 'post' is the approvals-channel message (user_id ''), 'dm' an approver's DM.
+CREATE TABLE IF NOT EXISTS slack_messages (
+  request_id INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('post', 'dm')),
+  user_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  PRIMARY KEY (request_id, kind, user_id)
+);
 
 INSERT INTO schema_version (version, applied_at) SELECT 1, '1970-01-01T00:00:00.000Z'
   WHERE NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 1);

@@ -43,7 +43,7 @@ export async function bootstrapTokens(
     const now = deps.clock.now();
     if (fromEnv !== undefined && fromEnv !== "") {
       if ((await authenticateToken(store, fromEnv, w.kind, now))?.subject === w.subject) continue;
-    } else if (await hasLiveToken(store, w.kind, w.subject)) {
+    } else if (await hasLiveToken(store, w.kind, w.subject, now)) {
       continue;
     }
     const issued = await inTransaction(store, async (tx) => {
@@ -51,6 +51,7 @@ export async function bootstrapTokens(
         kind: w.kind,
         subject: w.subject,
         name: "bootstrap",
+        createdBy: "system",
         ...(fromEnv ? { secret: fromEnv } : {}),
       });
       await appendAudit(

@@ -4,20 +4,32 @@
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { initSqlReview, type SigningKey } from "@dbward/shared";
 import type { Logger } from "pino";
 import { appendAudit } from "./audit/audit-log.ts";
+import { startAuditMaintenance } from "./audit/audit-maintenance.ts";
 import { bootstrapTokens, type BootstrapSecret } from "./bootstrap-tokens.ts";
 import type { BotConfig } from "./config/bot-config.ts";
 import { systemClock, systemRandom, type Clock, type Random } from "./core/clock.ts";
 import { createApp, type AppOptions } from "./http/create-app.ts";
+import { parseMonitoringToken } from "./http/monitoring-auth.ts";
+import { requestIdOf } from "./http/request-log.ts";
+import { OidcVerifier } from "./identity/oidc-verifier.ts";
 import { syncConfigUsers } from "./identity/users.ts";
 import { loadOrCreateSigningKey } from "./keys/signing-key-file.ts";
+import { createRateLimits } from "./limits/rate-limits.ts";
+import { createFileResultStore } from "./results/file-result-store.ts";
+import { createBotMetrics, type BotMetrics } from "./metrics/bot-metrics.ts";
+import { createSlackAdapter, type SlackAdapter, type SlackOptions } from "./slack/mount-slack.ts";
+import { parseSlackSettings } from "./slack/slack-settings.ts";
+import { storeMessageRefs } from "./store/slack-message-refs.ts";
 import { inTransaction } from "./store/in-transaction.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import type { BotContext, RequestChange } from "./use-cases/bot-context.ts";
 import { JobSignal } from "./use-cases/job-signal.ts";
 import { sweep } from "./use-cases/sweep.ts";
+import { WebhookDispatcher, assertWebhookSecrets } from "./webhooks/webhook-dispatcher.ts";
 
 export interface StartBotOptions {
   readonly config: BotConfig;
@@ -31,6 +43,8 @@ export interface StartBotOptions {
   readonly sweepIntervalMs?: number;
   readonly app?: AppOptions;
   readonly onChange?: (change: RequestChange) => void;
+  /** Slack adapter knobs; Slack itself is on when SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are set. */
+  readonly slack?: SlackOptions;
 }
 
 export interface RunningBot {
@@ -38,6 +52,10 @@ export interface RunningBot {
   readonly ctx: BotContext;
   readonly store: Store;
   readonly signingKey: SigningKey;
+  /** The Slack adapter, when Slack is configured. */
+  readonly slack: SlackAdapter | undefined;
+  /** Prometheus metrics; the Slack and webhook adapters increment their failure counters. */
+  readonly metrics: BotMetrics;
   /** Swaps in a new config; an invalid one throws and the running config stays. */
   reload(config: BotConfig): Promise<void>;
   /** Secrets generated at this start, to show the operator once. */
@@ -48,6 +66,9 @@ export interface RunningBot {
 export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   const clock = o.clock ?? systemClock;
   const random = o.random ?? systemRandom;
+  const slackSettings = parseSlackSettings(o.env);
+  const monitoringToken = parseMonitoringToken(o.env);
+  assertWebhookSecrets(o.config, o.env);
   await initSqlReview();
   const { key, created } = loadOrCreateSigningKey(o.dataDir, clock.now());
   const store = openStore(o.dataDir);
@@ -71,6 +92,10 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   let current = o.config;
   const shutdown = new AbortController();
   const listeners: ((c: RequestChange) => void)[] = o.onChange ? [o.onChange] : [];
+  const limits = createRateLimits(
+    () => current,
+    () => clock.now().getTime(),
+  );
   const ctx: BotContext = {
     store,
     config: () => current,
@@ -78,7 +103,10 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     random,
     signingKey: key,
     jobs: new JobSignal(),
+    results: createFileResultStore(o.config.results.dir ?? join(o.dataDir, "results")),
     shutdown: shutdown.signal,
+    limits,
+    oidc: new OidcVerifier(() => current.oidc, clock),
     // Side effects after commit must never undo or block the change itself.
     afterCommit: (change) => {
       for (const l of listeners) {
@@ -90,9 +118,42 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
       }
     },
   };
+  const metrics = createBotMetrics(ctx, (err) => o.logger.error({ err }, "metrics could not read the store"));
+  listeners.push((change) => metrics.onChange(change));
+  const webhooks = await WebhookDispatcher.start(ctx, {
+    env: o.env,
+    onError: (err, message) => o.logger.error({ err }, message),
+    onGaveUp: (reason) => metrics.webhookFailures.inc({ reason }),
+  });
+  const auditMaintenance = startAuditMaintenance(ctx, (err) =>
+    o.logger.error({ err }, "audit checkpoint or retention failed"),
+  );
+  listeners.push(() => {
+    webhooks.onChange();
+    auditMaintenance.poke();
+  });
+  const slack =
+    slackSettings &&
+    createSlackAdapter(ctx, slackSettings, o.logger, {
+      messageRefs: storeMessageRefs(store),
+      ...o.slack,
+      onCallFailed: (method, code) => metrics.slackApiErrors.inc({ method, code }),
+    });
+  if (slack === undefined) o.logger.info("Slack is not configured (no SLACK_BOT_TOKEN): API only");
+  else {
+    listeners.push((change) => slack.onChange(change));
+    if (o.config.slack === undefined)
+      o.logger.warn("no slack.approvals_channel in the config: approval posts are not sent");
+  }
   const app = createApp(ctx, {
     ...o.app,
-    onError: (err, req) => o.logger.error({ err, path: req.path }, "request failed"),
+    beforeJson: (express) => {
+      slack?.mount(express);
+      o.app?.beforeJson?.(express);
+    },
+    onError: (err, req) =>
+      o.logger.error({ err, path: req.path, req_id: requestIdOf(req) }, "request failed"),
+    ops: { logger: o.logger, metrics, limits, monitoringToken },
   });
   const listen = o.listen ?? o.config.listen;
   const server = await new Promise<Server>((resolve, reject) => {
@@ -110,8 +171,11 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     ctx,
     store,
     signingKey: key,
+    slack,
+    metrics,
     bootstrapSecrets,
     reload: async (config) => {
+      assertWebhookSecrets(config, o.env);
       await syncConfigUsers(store, config.users, clock);
       current = config;
       await inTransaction(store, (tx) =>
@@ -135,6 +199,9 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
       await new Promise((resolve) => setImmediate(resolve));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await slack?.close();
+      await webhooks.close();
+      await auditMaintenance.stop();
       await store.destroy();
     },
   };

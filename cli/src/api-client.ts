@@ -1,29 +1,52 @@
 /**
  * The CLI's client for the bot's HTTP API. Server URL and token come from flags or the
- * environment (DBWARD_URL, DBWARD_TOKEN); errors become CliErrors with the bot's own message.
+ * environment (DBWARD_URL, DBWARD_TOKEN), else from the session `dbward login` stored; errors
+ * become CliErrors with the bot's own message.
  */
 import { isErrorCode } from "@dbward/shared";
 import { CliError } from "./cli-error.ts";
+import { loadSession } from "./credentials.ts";
 import { EXIT, exitCodeFor } from "./exit-codes.ts";
+import { storedBearer } from "./session-token.ts";
 
 export interface ApiClient {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
+  patch<T>(path: string, body: unknown): Promise<T>;
+  delete<T>(path: string): Promise<T>;
 }
 
-export function apiClient(url: string | undefined, token: string | undefined): ApiClient {
+/** A token, or a way to get one when the first call is made (a stored session may need a refresh). */
+export type TokenSource = string | undefined | (() => Promise<string>);
+
+/**
+ * A client from the usual flags: `--url`/DBWARD_URL (or the one stored session), and
+ * `--token`/DBWARD_TOKEN, or else the stored session's bearer.
+ */
+export function clientFromFlags(
+  env: Readonly<Record<string, string | undefined>>,
+  flags: { readonly url?: string | undefined; readonly token?: string | undefined },
+): ApiClient {
+  const url = flags.url ?? env.DBWARD_URL ?? loadSession(env, undefined)?.url;
+  const token = flags.token ?? env.DBWARD_TOKEN;
+  if (token !== undefined && token !== "") return apiClient(url, token);
+  return apiClient(url, url === undefined ? undefined : () => storedBearer(env, url));
+}
+
+export function apiClient(url: string | undefined, token: TokenSource): ApiClient {
   if (url === undefined || url === "")
     throw new CliError("no bot URL: pass --url or set DBWARD_URL", EXIT.usage);
   if (token === undefined || token === "")
-    throw new CliError("no API token: pass --token or set DBWARD_TOKEN", EXIT.usage);
+    throw new CliError("no API token: pass --token, set DBWARD_TOKEN, or run dbward login", EXIT.usage);
   const base = url.replace(/\/+$/, "");
   const send = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const bearer = typeof token === "string" ? token : await token();
     let res: Response;
     try {
       res = await fetch(`${base}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${token}`,
+          authorization: `Bearer ${bearer}`,
           accept: "application/json",
           ...(body !== undefined ? { "content-type": "application/json" } : {}),
         },
@@ -50,5 +73,10 @@ export function apiClient(url: string | undefined, token: string | undefined): A
     }
     return parsed as T;
   };
-  return { get: (path) => send("GET", path), post: (path, body) => send("POST", path, body) };
+  return {
+    get: (path) => send("GET", path),
+    post: (path, body) => send("POST", path, body),
+    patch: (path, body) => send("PATCH", path, body),
+    delete: (path) => send("DELETE", path),
+  };
 }

@@ -14,7 +14,8 @@ export const EXIT = {
 
 export function exitCodeFor(code: ErrorCode): number {
   if (code.startsWith("auth.")) return EXIT.auth;
-  if (code === "request.not_found" || code === "job.not_found") return EXIT.notFound;
+  if (code === "request.not_found" || code === "job.not_found" || code === "result.expired")
+    return EXIT.notFound;
   if (code === "request.invalid") return EXIT.usage;
   if (
     [
@@ -24,6 +25,10 @@ export function exitCodeFor(code: ErrorCode): number {
       "request.self_approval",
       "request.already_decided",
       "request.too_large",
+      "user.exists",
+      "user.managed_elsewhere",
+      "quota.exceeded",
+      "join.not_pending",
     ].includes(code)
   ) {
     return EXIT.refused;

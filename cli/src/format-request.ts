@@ -40,8 +40,14 @@ export function formatRequestLine(r: RequestView): string {
 
 export function formatResult(r: ResultView): string {
   const table = r.columns.length === 0 ? `${r.row_count} row(s) affected` : formatTable(r.columns, r.rows);
+  const cap =
+    r.truncated_by === "bytes"
+      ? "byte cap"
+      : r.truncated_by === "undelivered"
+        ? "agent's delivery"
+        : "row cap";
   const note = r.truncated
-    ? `\n(first ${r.rows.length} rows shown; the result was truncated by the row cap)`
-    : `\n(${r.row_count} row(s), ${r.duration_ms} ms)`;
+    ? `\n(${r.rows.length} of ${r.row_count} stored rows shown; the result was truncated by the ${cap})`
+    : `\n(${r.preview === true ? `${r.rows.length} of ` : ""}${r.row_count} row(s), ${r.duration_ms} ms)`;
   return `${table}${note}`;
 }

@@ -32,7 +32,15 @@ export const ERROR_CODES = [
   "job.lease_lost",
   "execution.failed",
   "execution.timeout",
+  "rate.limited",
   "internal",
+  "user.exists",
+  "user.managed_elsewhere",
+  "quota.exceeded",
+  "join.not_pending",
+  "execution.cancelled",
+  "job.chunk_out_of_order",
+  "result.expired",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -14,6 +14,21 @@ export const MAX_REQUEST_BODY_BYTES = 100 * 1024;
 export const MAX_RESULT_BODY_BYTES = 16 * 1024 * 1024;
 /** The longest an agent's poll may wait on the bot. */
 export const MAX_POLL_WAIT_MS = 30_000;
+/** Largest body of one result chunk (POST /api/agent/jobs/:job_id/result/chunks/:seq). */
+export const MAX_RESULT_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Most rows the JSON answer of GET /api/requests/:id/result carries (`?limit=`, default 1000). */
+export const MAX_RESULT_PREVIEW_ROWS = 10_000;
+
+/**
+ * Why a stored result holds fewer rows than the statement produced: the execution policy's row
+ * cap, its byte cap, or rows the agent could not deliver to the bot (it was unreachable for
+ * longer than the agent's retry time, or the bot lost chunks).
+ */
+export const RESULT_TRUNCATIONS = ["rows", "bytes", "undelivered"] as const;
+export type ResultTruncation = (typeof RESULT_TRUNCATIONS)[number];
+/** Formats of GET /api/requests/:id/result?format=…, streamed whatever the result's size. */
+export const RESULT_FORMATS = ["csv", "ndjson", "json"] as const;
+export type ResultFormat = (typeof RESULT_FORMATS)[number];
 
 // ---- CLI / MCP → bot -----------------------------------------------------------------------
 
@@ -113,11 +128,23 @@ export interface ResultTable {
   truncated: boolean;
 }
 
-/** GET /api/requests/:id/result */
+/**
+ * GET /api/requests/:id/result without `format`: JSON, at most `?limit=` rows (default 1000). With
+ * `format=csv|ndjson|json` the whole stored result is streamed instead (headers
+ * `x-dbward-row-count`, `x-dbward-truncated`; NDJSON's first line is the column names).
+ */
 export interface ResultView extends ResultTable {
   request_id: number;
   execution: number;
   duration_ms: number;
+  /** `row_count` is the stored result's size; `rows` may be only its first rows (a preview). */
+  preview?: boolean;
+  /** Why the stored result stops early, when `truncated`. */
+  truncated_by?: ResultTruncation | null;
+  /** Bytes of the stored result (NDJSON rows). */
+  bytes?: number;
+  /** When the result store deletes the rows (retention); null when never. */
+  expires_at?: string | null;
 }
 
 /** GET /api/public-key */
@@ -137,23 +164,166 @@ export interface AuditEventView {
   hash: string;
 }
 
-/** GET /api/audit */
+/**
+ * GET /api/audit?after=&limit=&target=&actor=&action=&since=&until= — `action` ending in `*` is
+ * a prefix (`token.*`); `since` is inclusive and `until` exclusive, ISO 8601 times.
+ */
 export interface AuditListView {
   events: AuditEventView[];
 }
 
-/** POST /api/tokens (admin) */
+/** POST /api/tokens: `user` defaults to the caller; naming someone else needs `token.manage`. */
 export interface CreateTokenBody {
-  user: string;
+  user?: string;
   name: string;
   expires_in_days?: number;
+  /** The ceiling: the token acts with at most these roles (its user's roles ∩ this set). */
+  roles?: string[];
 }
+/** The answer to POST /api/tokens: the only time the secret is ever shown. */
 export interface CreatedTokenView {
   id: string;
   user: string;
   name: string;
   token: string;
   expires_at: string | null;
+  roles: string[] | null;
+}
+
+/** One token as GET /api/tokens lists it: never the secret, never its hash. */
+export interface TokenView {
+  id: string;
+  kind: "user" | "agent";
+  /** The user id (or agent id) the token acts as. */
+  subject: string;
+  name: string;
+  /** The token's first characters, to tell tokens apart: `dbw_AbCdEfGh…`. */
+  hint: string;
+  roles: string[] | null;
+  status: "active" | "expired" | "revoked";
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+/** GET /api/tokens (own tokens; `?user=ID` or `?all=true` with `token.manage`) */
+export interface TokenListView {
+  tokens: TokenView[];
+}
+
+// ---- users, join requests, sign-in ----------------------------------------------------------
+
+export type UserStatus = "active" | "suspended";
+
+/** A dbward user as the admin API shows it. */
+export interface UserView {
+  id: string;
+  name: string;
+  email: string | null;
+  slack_user_id: string | null;
+  roles: string[];
+  groups: string[];
+  status: UserStatus;
+  /** Who manages the record: `config` (the config file wins), `admin`, or `oidc` (just-in-time). */
+  source: "config" | "admin" | "oidc";
+  /** The identity provider subject this user signs in as, `<issuer>#<sub>`. */
+  oidc_subject: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** GET /api/users */
+export interface UserListView {
+  users: UserView[];
+}
+
+/** POST /api/users */
+export interface CreateUserBody {
+  id: string;
+  name: string;
+  email?: string;
+  slack_user_id?: string;
+  roles: string[];
+  groups?: string[];
+  oidc_subject?: string;
+}
+
+/** PATCH /api/users/:id — only the fields given change; `null` clears an optional one. */
+export interface UpdateUserBody {
+  name?: string;
+  email?: string | null;
+  slack_user_id?: string | null;
+  roles?: string[];
+  groups?: string[];
+  oidc_subject?: string | null;
+}
+
+/** POST /api/users/:id/suspend and /activate */
+export interface UserStatusBody {
+  reason: string;
+}
+
+/** What suspending did, in the one transaction that did it. */
+export interface SuspensionView {
+  user: UserView;
+  cancelled_requests: number[];
+  revoked_tokens: string[];
+}
+
+/** GET /api/me: who the bot thinks is calling, and with which effective roles. */
+export interface MeView {
+  user: UserView;
+  /** The roles this call acts with (a token's ceiling narrows them). */
+  roles: string[];
+  permissions: string[];
+  via: "api_token" | "slack" | "oidc" | "local";
+}
+
+export type JoinRequestStatus = "pending" | "approved" | "rejected" | "expired";
+
+/** A person not yet known asking to join (from Slack). */
+export interface JoinRequestView {
+  id: string;
+  slack_user_id: string;
+  name: string;
+  email: string | null;
+  requested_role: string;
+  groups: string[];
+  reason: string;
+  status: JoinRequestStatus;
+  created_at: string;
+  expires_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  decision_reason: string | null;
+  /** The user created when the request was approved. */
+  user_id: string | null;
+}
+
+/** GET /api/join-requests */
+export interface JoinRequestListView {
+  join_requests: JoinRequestView[];
+}
+
+/** POST /api/join-requests/:id/approve (`user_id` defaults from the name) and /reject */
+export interface DecideJoinRequestBody {
+  user_id?: string;
+  reason?: string;
+}
+
+/**
+ * GET /api/auth/oidc (no authentication): what `dbward login` needs to sign in with the
+ * device authorization grant (RFC 8628). 404 when OIDC is not configured.
+ */
+export interface OidcLoginInfoView {
+  issuer: string;
+  client_id: string;
+  scopes: string[];
+  /** RFC 8707 resource indicator the CLI sends, when the identity provider needs one. */
+  resource: string | null;
+  /** Which token the CLI presents as its bearer. */
+  bearer: "access_token" | "id_token";
 }
 
 // ---- agent → bot ---------------------------------------------------------------------------
@@ -165,10 +335,21 @@ export interface AgentCapability {
   operations: OperationClass[];
 }
 
+/** A database an agent cannot reach now: it leaves that database's jobs to other agents. */
+export interface DegradedDatabase {
+  database: string;
+  environment: string;
+  /** The connection error, without the URL. */
+  error: string;
+  since: string;
+}
+
 /** POST /api/agent/poll — waits up to `wait_ms` for work matching the capabilities. */
 export interface PollBody {
   capabilities: AgentCapability[];
   wait_ms: number;
+  /** Databases the agent has lost its connection to; their capabilities are left out above. */
+  degraded?: DegradedDatabase[];
 }
 
 export interface JobOffer {
@@ -198,6 +379,8 @@ export interface ClaimResponse {
   heartbeat_interval_ms: number;
   statement_timeout_ms: number;
   row_cap: number;
+  /** The execution policy's cap on the result's NDJSON bytes; absent from older bots. */
+  result_max_bytes?: number;
 }
 
 /** POST /api/agent/jobs/:job_id/heartbeat */
@@ -210,11 +393,37 @@ export interface HeartbeatResponse {
 export const JOB_OUTCOMES = ["succeeded", "failed", "timed_out", "refused", "cancelled"] as const;
 export type JobOutcome = (typeof JOB_OUTCOMES)[number];
 
+/**
+ * POST /api/agent/jobs/:job_id/result/chunks/:seq — body `application/x-ndjson`: rows, one JSON
+ * array per line in column order, each line ending in `\n`, at most MAX_RESULT_CHUNK_BYTES. `seq`
+ * counts from 0 without gaps; a chunk sent again under a seq already stored is acknowledged and
+ * not stored twice. 409 `job.chunk_out_of_order` names the seq expected; 409 `job.lease_lost`
+ * means stop.
+ */
+export interface ResultChunkResponse {
+  /** The seq the bot expects next. */
+  next_seq: number;
+  /** True when the request was cancelled: the chunk was not stored; stop the query. */
+  cancel: boolean;
+}
+
+/** In the final result call: the rows that went up as chunks, as the agent counted them. */
+export interface StreamedResultSummary {
+  columns: string[];
+  chunks: number;
+  row_count: number;
+  /** NDJSON bytes of all chunks. */
+  bytes: number;
+  truncated_by: ResultTruncation | null;
+}
+
 /** POST /api/agent/jobs/:job_id/result */
 export interface JobResultBody {
   outcome: JobOutcome;
   duration_ms: number;
+  /** A small result inline (older agents); new agents stream rows as chunks (`streamed`). */
   result?: ResultTable;
+  streamed?: StreamedResultSummary;
   /** For writes: rows affected. */
   affected_rows?: number;
   error?: { code: string; message: string };

@@ -18,7 +18,10 @@ export const REQUEST_STATUSES = [
 ] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
-/** Statuses from which nothing moves any more. */
+/**
+ * Statuses from which nothing moves by itself any more. The one way out of any of them is an
+ * operator's explicit retry of a `lost` request (a new execution with a new token).
+ */
 export const FINAL_STATUSES = [
   "succeeded",
   "failed",

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseBotConfig, startBot, type RunningBot } from "@dbward/bot";
+import { parseBotConfig, startBot, type RunningBot, type StartBotOptions } from "@dbward/bot";
 import { pino } from "pino";
 
 export const TEST_CONFIG = `
@@ -69,14 +69,24 @@ export interface BotHarness {
 
 export async function startBotHarness(
   configText = TEST_CONFIG,
-  opts: { dataDir?: string; sweepIntervalMs?: number } = {},
+  opts: {
+    dataDir?: string;
+    sweepIntervalMs?: number;
+    /** Turns Slack on: its environment variables (see test/support/fake-slack.ts) and adapter knobs. */
+    slack?: { env: Record<string, string>; options?: StartBotOptions["slack"] };
+    /** More environment for the bot (DBWARD_METRICS_TOKEN, bootstrap tokens). */
+    env?: Record<string, string>;
+    /** Where the bot logs; silent when absent. */
+    logger?: StartBotOptions["logger"];
+  } = {},
 ): Promise<BotHarness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "dbward-test-"));
   const bot = await startBot({
     config: parseBotConfig(configText),
     dataDir: join(dataDir, "bot"),
-    env: {},
-    logger: pino({ level: "silent" }),
+    env: { ...opts.env, ...opts.slack?.env },
+    ...(opts.slack?.options !== undefined ? { slack: opts.slack.options } : {}),
+    logger: opts.logger ?? pino({ level: "silent" }),
     listen: { host: "127.0.0.1", port: 0 },
     ...(opts.sweepIntervalMs !== undefined ? { sweepIntervalMs: opts.sweepIntervalMs } : {}),
   });

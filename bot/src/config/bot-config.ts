@@ -6,12 +6,27 @@
 import { DbwardError, NAME_RULE, OPERATION_CLASSES, SQL_DIALECTS } from "@dbward/shared";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { sqlReviewPolicySchema } from "./sql-review-config.ts";
+import { httpSchema, monitoringSchema } from "./operations-config.ts";
+import { AUDIT_DEFAULTS, auditSchema } from "./audit-config.ts";
+import { RESULTS_DEFAULTS, resultsSchema } from "./results-config.ts";
+import { allowPrivateSchema, checkWebhooks, webhookSchema } from "./webhooks-config.ts";
+import { BUILTIN_ROLES } from "../core/permissions.ts";
+import {
+  customRoleSchema,
+  identityDefaults,
+  identityProblems,
+  joinRequestsSchema,
+  oidcSchema,
+} from "./identity-config.ts";
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, `must be ${NAME_RULE}`);
 const nameOrWildcard = z.union([z.literal("*"), name]);
 
-export const ROLES = ["requester", "approver", "operator", "admin"] as const;
-export type Role = (typeof ROLES)[number];
+/** The built-in roles; custom ones are defined under `roles:` (identity-config.ts). */
+export const ROLES = BUILTIN_ROLES;
+/** A role name: built in, or defined in the config (checked when the config is parsed). */
+export type Role = string;
 
 const databaseSchema = z.strictObject({
   name,
@@ -50,7 +65,7 @@ const workflowSchema = z
     /** May one person approve two steps of the same request? */
     allow_same_approver_across_steps: z.boolean().default(false),
     /** Roles that may skip approval with a written reason (announced loudly). */
-    break_glass_roles: z.array(z.enum(["requester", "approver", "operator", "admin"])).default([]),
+    break_glass_roles: z.array(name).default([]),
   })
   .refine((w) => w.auto_approve === "always" || w.steps.length > 0, {
     message: "a workflow that does not always auto-approve needs at least one approval step",
@@ -62,6 +77,13 @@ const executionPolicySchema = z.strictObject({
   environment: nameOrWildcard.default("*"),
   statement_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
   row_cap: z.number().int().min(1).max(1_000_000).optional(),
+  /** Cap on a result's NDJSON bytes; a result that reaches it is stored truncated. */
+  result_max_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 ** 3)
+    .optional(),
   max_executions: z
     .strictObject({ count: z.number().int().min(1), window_minutes: z.number().int().min(1).max(43_200) })
     .optional(),
@@ -75,15 +97,44 @@ const userSchema = z.strictObject({
     .string()
     .regex(/^[UW][A-Z0-9]{2,20}$/, "must be a Slack user id such as U0123ABCD")
     .optional(),
-  roles: z.array(z.enum(ROLES)).min(1),
+  roles: z.array(name).min(1),
+  /** The identity provider subject this user signs in as: `<issuer>#<sub>` (docs/authentication.md). */
+  oidc_subject: z.string().min(3).max(600).optional(),
   groups: z.array(name).default([]),
 });
 
 const agentSchema = z.strictObject({ id: name });
 
+/** The Slack surface (docs/slack.md): where approval posts go, what they show, who gets results. */
+const slackSchema = z.strictObject({
+  /** The channel id (C…, G…) or `#name` approval posts go to; the app must be a member. */
+  approvals_channel: z
+    .string()
+    .regex(/^([CG][A-Z0-9]{2,20}|#[a-z0-9_-]{1,80})$/, "must be a channel id such as C0123ABCD, or #name"),
+  /** Per environment: show the SQL in the channel post. Unlisted: off for production, on elsewhere. */
+  show_sql_in_channel: z.record(name, z.boolean()).default({}),
+  results: z
+    .strictObject({
+      /** Who gets results by DM besides the requester: role:NAME, group:NAME or user:ID. */
+      share_with: z.array(selector).default([]),
+      /** Also post results in the request's thread in the approvals channel. */
+      in_thread: z.boolean().default(false),
+      /** Rows shown as a table in Slack; the CSV file has all of them. */
+      preview_rows: z.number().int().min(1).max(100).default(20),
+    })
+    .default({ share_with: [], in_thread: false, preview_rows: 20 }),
+});
+
 const executionSchema = z.strictObject({
   statement_timeout_ms: z.number().int().min(100).max(3_600_000).default(30_000),
   row_cap: z.number().int().min(1).max(1_000_000).default(1000),
+  /** Cap on a result's NDJSON bytes (rows as JSON arrays, one per line). */
+  result_max_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 ** 3)
+    .default(256 * 1024 ** 2),
   /** How long a dispatched request waits for an agent before it goes back to approved. */
   dispatch_timeout_ms: z.number().int().min(1000).max(3_600_000).default(60_000),
   /** How long an approved request may wait to run before it expires. */
@@ -115,10 +166,24 @@ export const botConfigSchema = z.strictObject({
   databases: z.array(databaseSchema).min(1),
   workflows: z.array(workflowSchema).min(1),
   execution_policies: z.array(executionPolicySchema).default([]),
+  sql_review: z.array(sqlReviewPolicySchema).default([]),
   users: z.array(userSchema).default([]),
   agents: z.array(agentSchema).default([]),
   bootstrap_admin: name.optional(),
+  roles: z.record(name, customRoleSchema).default(identityDefaults.roles),
+  oidc: oidcSchema.optional(),
+  join_requests: joinRequestsSchema.default(identityDefaults.join_requests),
+  slack: slackSchema.optional(),
   execution: executionSchema.default(executionSchema.parse({})),
+  http: httpSchema.default(httpSchema.parse({})),
+  monitoring: monitoringSchema.default(monitoringSchema.parse({})),
+  /** Signed checkpoints and retention (docs/audit.md). */
+  audit: auditSchema.default(AUDIT_DEFAULTS),
+  /** Result readers, store and retention (docs/results.md). */
+  results: resultsSchema.default(RESULTS_DEFAULTS),
+  /** Outbound webhooks (docs/webhooks.md). */
+  webhooks: z.array(webhookSchema).default([]),
+  webhooks_allow_private: allowPrivateSchema,
 });
 
 export type BotConfig = Readonly<z.infer<typeof botConfigSchema>>;
@@ -127,6 +192,8 @@ export type WorkflowConfig = z.infer<typeof workflowSchema>;
 export type StepConfig = z.infer<typeof stepSchema>;
 export type ExecutionPolicyConfig = z.infer<typeof executionPolicySchema>;
 export type UserConfig = z.infer<typeof userSchema>;
+export type SlackConfig = z.infer<typeof slackSchema>;
+export type { CustomRoleConfig, JoinRequestsConfig, OidcConfig } from "./identity-config.ts";
 
 /** Parses and validates YAML text; throws `config.invalid` listing every problem by key path. */
 export function parseBotConfig(text: string, source = "bot config"): BotConfig {
@@ -137,7 +204,15 @@ export function parseBotConfig(text: string, source = "bot config"): BotConfig {
     throw new DbwardError("config.invalid", `${source}: not valid YAML: ${(err as Error).message}`);
   }
   const result = botConfigSchema.safeParse(raw ?? {});
-  const problems = result.success ? crossCheck(result.data) : result.error.issues.map(formatIssue);
+  // Reference checks run on the raw YAML too, so one start reports a type error and an unknown
+  // database together instead of one per restart.
+  const problems = result.success
+    ? [
+        ...crossCheck(result.data),
+        ...identityProblems(result.data),
+        ...checkWebhooks(result.data.webhooks, new Map(result.data.databases.map((d) => [d.name, d]))),
+      ]
+    : [...result.error.issues.map(formatIssue), ...crossCheck(looseView(raw))];
   if (problems.length > 0 || !result.success) {
     throw new DbwardError(
       "config.invalid",
@@ -155,8 +230,44 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   return `${path}: ${issue.message}`;
 }
 
+/** The parts of a config the reference checks read, taken defensively from unvalidated YAML. */
+interface LooseConfig {
+  databases: { name: string; environments: string[] }[];
+  workflows: { name: string; database: string; environment: string }[];
+  users: { id: string; roles: string[]; slack_user_id?: string | undefined }[];
+  agents: { id: string }[];
+  execution_policies: { database: string }[];
+  bootstrap_admin?: string | undefined;
+}
+
+function looseView(raw: unknown): LooseConfig {
+  const obj = (v: unknown): Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  const list = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.map(obj) : []);
+  const str = (v: unknown, fallback = ""): string => (typeof v === "string" ? v : fallback);
+  const strs = (v: unknown): string[] =>
+    Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  const r = obj(raw);
+  return {
+    databases: list(r.databases).map((d) => ({ name: str(d.name), environments: strs(d.environments) })),
+    workflows: list(r.workflows).map((w) => ({
+      name: str(w.name),
+      database: str(w.database, "*"),
+      environment: str(w.environment, "*"),
+    })),
+    users: list(r.users).map((u) => ({
+      id: str(u.id),
+      roles: strs(u.roles),
+      slack_user_id: typeof u.slack_user_id === "string" ? u.slack_user_id : undefined,
+    })),
+    agents: list(r.agents).map((a) => ({ id: str(a.id) })),
+    execution_policies: list(r.execution_policies).map((p) => ({ database: str(p.database, "*") })),
+    bootstrap_admin: typeof r.bootstrap_admin === "string" ? r.bootstrap_admin : undefined,
+  };
+}
+
 /** Checks that need the whole config: names that must exist or be unique. */
-function crossCheck(c: z.infer<typeof botConfigSchema>): string[] {
+function crossCheck(c: LooseConfig): string[] {
   const problems: string[] = [];
   const dbs = new Map(c.databases.map((d) => [d.name, d]));
   duplicates(c.databases.map((d) => d.name)).forEach((n) => problems.push(`databases: duplicate name ${n}`));
@@ -179,15 +290,6 @@ function crossCheck(c: z.infer<typeof botConfigSchema>): string[] {
     if (p.database !== "*" && !dbs.has(p.database))
       problems.push(`execution_policies.${i}.database: unknown database ${p.database}`);
   });
-  c.workflows.forEach((w, i) =>
-    w.steps.forEach((st, j) =>
-      st.approvers.forEach((sel, k) => {
-        const [kind, value] = sel.split(":") as [string, string];
-        if (kind === "role" && !(ROLES as readonly string[]).includes(value))
-          problems.push(`workflows.${i}.steps.${j}.approvers.${k}: unknown role ${value}`);
-      }),
-    ),
-  );
   if (c.bootstrap_admin !== undefined) {
     const admin = c.users.find((u) => u.id === c.bootstrap_admin);
     if (admin === undefined) problems.push(`bootstrap_admin: no user ${c.bootstrap_admin}`);

@@ -6,9 +6,9 @@ import { resolveExecutionLimits } from "./execution-policy.ts";
 const config = parseBotConfig(`
 databases: [{ name: shop, dialect: postgres, environments: [production, staging] }]
 workflows: [{ name: all, auto_approve: always }]
-execution: { statement_timeout_ms: 30000, row_cap: 1000 }
+execution: { statement_timeout_ms: 30000, row_cap: 1000, result_max_bytes: 1048576 }
 execution_policies:
-  - { database: "*", environment: production, statement_timeout_ms: 10000 }
+  - { database: "*", environment: production, statement_timeout_ms: 10000, result_max_bytes: 4096 }
   - { database: shop, environment: production, row_cap: 50, max_executions: { count: 5, window_minutes: 60 } }
 `);
 
@@ -17,6 +17,7 @@ describe("execution policies", () => {
     assert.deepEqual(resolveExecutionLimits(config, "shop", "staging"), {
       statement_timeout_ms: 30000,
       row_cap: 1000,
+      result_max_bytes: 1048576,
       max_executions: null,
     });
   });
@@ -25,6 +26,7 @@ describe("execution policies", () => {
     assert.deepEqual(resolveExecutionLimits(config, "shop", "production"), {
       statement_timeout_ms: 10000,
       row_cap: 50,
+      result_max_bytes: 4096,
       max_executions: { count: 5, window_minutes: 60 },
     });
   });

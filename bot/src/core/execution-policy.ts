@@ -8,6 +8,8 @@ import type { BotConfig, ExecutionPolicyConfig } from "../config/bot-config.ts";
 export interface ExecutionLimits {
   readonly statement_timeout_ms: number;
   readonly row_cap: number;
+  /** Absent from requests stored before the byte cap existed: the current default applies. */
+  readonly result_max_bytes?: number;
   readonly max_executions: { readonly count: number; readonly window_minutes: number } | null;
 }
 
@@ -26,12 +28,14 @@ export function resolveExecutionLimits(
   let limits: ExecutionLimits = {
     statement_timeout_ms: config.execution.statement_timeout_ms,
     row_cap: config.execution.row_cap,
+    result_max_bytes: config.execution.result_max_bytes,
     max_executions: null,
   };
   for (const p of applicable) {
     limits = {
       statement_timeout_ms: p.statement_timeout_ms ?? limits.statement_timeout_ms,
       row_cap: p.row_cap ?? limits.row_cap,
+      result_max_bytes: p.result_max_bytes ?? limits.result_max_bytes ?? config.execution.result_max_bytes,
       max_executions: p.max_executions ?? limits.max_executions,
     };
   }

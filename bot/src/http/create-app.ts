@@ -3,19 +3,27 @@ import { MAX_REQUEST_BODY_BYTES, MAX_RESULT_BODY_BYTES } from "@dbward/shared";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { toHttpError } from "./error-mapper.ts";
+import { installFrontMiddleware, opsErrorHandler, type HttpOps } from "./http-ops.ts";
 import { adminRoutes } from "./routes-admin.ts";
+import { userRoutes } from "./routes-users.ts";
+import { auditExportRoutes } from "./routes-audit-export.ts";
 import { agentRoutes } from "./routes-agent.ts";
 import { requestRoutes } from "./routes-requests.ts";
+import { resultRoutes } from "./routes-results.ts";
+import { opsRoutes } from "./routes-ops.ts";
 
 export interface AppOptions {
   /** Mounted before the JSON parser: Bolt reads its own raw body to check Slack's signature. */
   readonly beforeJson?: (app: Express) => void;
   readonly onError?: (err: unknown, req: Request) => void;
+  /** Request ids, access log, metrics, rate limits, trusted proxies (main.ts builds it). */
+  readonly ops?: HttpOps;
 }
 
 export function createApp(ctx: BotContext, options: AppOptions = {}): Express {
   const app = express();
   app.disable("x-powered-by");
+  if (options.ops) installFrontMiddleware(app, ctx, options.ops);
   app.use((_req, res, next) => {
     res.set({
       "x-content-type-options": "nosniff",
@@ -29,12 +37,17 @@ export function createApp(ctx: BotContext, options: AppOptions = {}): Express {
   // 100 KB limit below applies to everything else (SECURITY.md: flooding).
   app.use("/api/agent/jobs/:job/result", express.json({ limit: MAX_RESULT_BODY_BYTES }));
   app.use(express.json({ limit: MAX_REQUEST_BODY_BYTES }));
+  if (options.ops) app.use(opsRoutes(ctx, options.ops));
+  app.use(resultRoutes(ctx));
   app.use(agentRoutes(ctx));
   app.use(requestRoutes(ctx));
   app.use(adminRoutes(ctx));
+  app.use(userRoutes(ctx));
+  app.use(auditExportRoutes(ctx));
   app.use((_req, res) => {
     res.status(404).json({ error: { code: "request.not_found", message: "no such endpoint" } });
   });
+  if (options.ops) app.use(opsErrorHandler(options.ops));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const { status, body } = toHttpError(err);
     if (status >= 500) options.onError?.(err, req);

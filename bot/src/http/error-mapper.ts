@@ -30,7 +30,15 @@ const STATUS: Record<ErrorCode, number> = {
   "job.lease_lost": 409,
   "execution.failed": 500,
   "execution.timeout": 504,
+  "rate.limited": 429,
   internal: 500,
+  "user.exists": 409,
+  "user.managed_elsewhere": 409,
+  "quota.exceeded": 409,
+  "join.not_pending": 409,
+  "execution.cancelled": 409,
+  "job.chunk_out_of_order": 409,
+  "result.expired": 410,
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {

@@ -1,13 +1,18 @@
-/** Admin and audit routes, plus the public key agents pin and health probes. */
-import { DbwardError, base64url, type AuditEventView, type PublicKeysView } from "@dbward/shared";
-import { sql } from "kysely";
+/** Token and audit routes, plus the public key agents pin and health probes. */
+import { base64url, type AuditListView, type PublicKeysView, type TokenListView } from "@dbward/shared";
 import { Router } from "express";
-import { listAudit } from "../audit/audit-log.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
-import { assertPermission } from "../use-cases/caller.ts";
 import { createApiToken } from "../use-cases/create-api-token.ts";
+import { listApiTokens } from "../use-cases/list-api-tokens.ts";
+import { listAuditEvents } from "../use-cases/list-audit-events.ts";
+import { revokeApiToken } from "../use-cases/revoke-api-token.ts";
 import { authenticateUser } from "./authenticate.ts";
 import { bodyOf } from "./routes-requests.ts";
+
+/** A query-string value as one string; repeated or nested values read as absent-but-invalid. */
+function queryValue(value: unknown): unknown {
+  return Array.isArray(value) || (typeof value === "object" && value !== null) ? [] : value;
+}
 
 export function adminRoutes(ctx: BotContext): Router {
   const r = Router();
@@ -15,32 +20,36 @@ export function adminRoutes(ctx: BotContext): Router {
     const caller = await authenticateUser(ctx, req);
     res.status(201).json(await createApiToken(ctx, caller, bodyOf(req)));
   });
+  r.get("/api/tokens", async (req, res) => {
+    const caller = await authenticateUser(ctx, req);
+    const user = queryValue(req.query.user);
+    const body: TokenListView = {
+      tokens: await listApiTokens(ctx, caller, {
+        ...(typeof user === "string" ? { user } : {}),
+        all: req.query.all === "true",
+      }),
+    };
+    res.json(body);
+  });
+  r.delete("/api/tokens/:id", async (req, res) => {
+    const caller = await authenticateUser(ctx, req);
+    res.json(await revokeApiToken(ctx, caller, req.params.id));
+  });
   r.get("/api/audit", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    assertPermission(caller, "audit.read");
-    const after = req.query.after === undefined ? 0 : Number(req.query.after);
-    const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
-    if (!Number.isInteger(after) || after < 0 || !Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new DbwardError("request.invalid", "after must be a sequence number and limit 1-1000");
-    }
-    const target = typeof req.query.target === "string" ? req.query.target : undefined;
-    const events = await listAudit(ctx.store, {
-      afterSeq: after,
-      limit,
-      ...(target !== undefined ? { target } : {}),
-    });
-    const view: AuditEventView[] = events.map((e) => ({
-      seq: e.seq,
-      time: e.time,
-      actor: e.actor,
-      action: e.action,
-      target: e.target,
-      outcome: e.outcome,
-      details: { ...e.details },
-      prev_hash: e.prevHash,
-      hash: e.hash,
-    }));
-    res.json({ events: view });
+    const q = req.query;
+    const body: AuditListView = {
+      events: await listAuditEvents(ctx, caller, {
+        after: queryValue(q.after),
+        limit: queryValue(q.limit),
+        target: queryValue(q.target),
+        actor: queryValue(q.actor),
+        action: queryValue(q.action),
+        since: queryValue(q.since),
+        until: queryValue(q.until),
+      }),
+    };
+    res.json(body);
   });
   r.get("/api/public-key", (_req, res) => {
     const body: PublicKeysView = {
@@ -50,10 +59,6 @@ export function adminRoutes(ctx: BotContext): Router {
   });
   r.get("/health", (_req, res) => {
     res.json({ status: "ok" });
-  });
-  r.get("/ready", async (_req, res) => {
-    await sql`select 1`.execute(ctx.store);
-    res.json({ status: "ready" });
   });
   return r;
 }

@@ -12,10 +12,10 @@ import { cancelRequest } from "../use-cases/cancel-request.ts";
 import { createRequest } from "../use-cases/create-request.ts";
 import { decideRequest } from "../use-cases/decide-request.ts";
 import { preflight } from "../use-cases/preflight.ts";
-import { getRequest, getResult, listVisibleRequests, toRequestView } from "../use-cases/read-requests.ts";
+import { getRequest, listVisibleRequests, toRequestView } from "../use-cases/read-requests.ts";
 import { authenticateUser } from "./authenticate.ts";
 
-function idParam(req: Request): RequestId {
+export function idParam(req: Request): RequestId {
   const id = parseRequestId(req.params.id);
   if (id === undefined) throw new DbwardError("request.invalid", "request id must be a positive number");
   return id;
@@ -58,10 +58,6 @@ export function requestRoutes(ctx: BotContext): Router {
   r.get("/api/requests/:id", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
     res.json(await getRequest(ctx, caller, idParam(req)));
-  });
-  r.get("/api/requests/:id/result", async (req, res) => {
-    const caller = await authenticateUser(ctx, req);
-    res.json(await getResult(ctx, caller, idParam(req)));
   });
   r.post("/api/requests/:id/approve", async (req, res) => {
     const caller = await authenticateUser(ctx, req);

@@ -12,6 +12,7 @@ export interface UsersTable {
   source: "config" | "admin" | "oidc";
   created_at: string;
   updated_at: string;
+  oidc_subject: string | null;
 }
 
 export interface ApiTokensTable {
@@ -25,6 +26,25 @@ export interface ApiTokensTable {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  ceiling_roles: string | null;
+  created_by: string | null;
+}
+
+export interface JoinRequestsTable {
+  id: string;
+  slack_user_id: string;
+  display_name: string;
+  email: string | null;
+  requested_role: string;
+  groups_json: string;
+  reason: string;
+  status: "pending" | "approved" | "rejected" | "expired";
+  created_at: string;
+  expires_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  decision_reason: string | null;
+  user_id: string | null;
 }
 
 export interface RequestsTable {
@@ -76,12 +96,18 @@ export interface ExecutionsTable {
   error_code: string | null;
   error_message: string | null;
   cancel_requested: Generated<number>;
+  result_chunks: number | null;
+  result_bytes: number | null;
+  result_truncated_by: "rows" | "bytes" | "undelivered" | null;
+  result_expires_at: string | null;
+  result_purged_at: string | null;
 }
 
 export interface AgentsTable {
   id: string;
   last_seen_at: string;
   capabilities_json: string;
+  degraded_json: string | null;
 }
 
 export interface AuditEventsTable {
@@ -96,12 +122,50 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+export interface AuditCheckpointsTable {
+  seq: number;
+  hash: string;
+  time: string;
+  kid: string;
+  signature: string;
+}
+
+export interface AuditCheckpointStateTable {
+  id: number;
+  events_since_checkpoint: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  delivery_id: string;
+  webhook: string;
+  event: string;
+  audit_seq: number;
+  request_id: number;
+  attempt: number;
+  status: "sending" | "succeeded" | "failed" | "refused";
+  http_status: number | null;
+  error: string | null;
+  started_at: string;
+  finished_at: string | null;
+  next_attempt_at: string | null;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied_at: string;
 }
 
+export interface SlackMessagesTable {
+  request_id: number;
+  kind: "post" | "dm";
+  user_id: string;
+  channel: string;
+  ts: string;
+}
+
 export interface Database {
+  slack_messages: SlackMessagesTable;
   users: UsersTable;
   api_tokens: ApiTokensTable;
   requests: RequestsTable;
@@ -109,5 +173,9 @@ export interface Database {
   executions: ExecutionsTable;
   agents: AgentsTable;
   audit_events: AuditEventsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_checkpoint_state: AuditCheckpointStateTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   schema_version: SchemaVersionTable;
+  join_requests: JoinRequestsTable;
 }

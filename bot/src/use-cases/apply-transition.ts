@@ -35,7 +35,10 @@ export async function applyTransition(
     updatedAt,
     ...(args.statusReason !== undefined ? { statusReason: args.statusReason } : {}),
     ...(t.to === "dispatched" ? { dispatchedAt: updatedAt } : {}),
-    ...(t.from === "pending_approval" && t.to === "approved" ? { approvedAt: updatedAt } : {}),
+    // A retry approves again: the approved-request expiry counts from the operator's decision.
+    ...((t.from === "pending_approval" || t.from === "lost") && t.to === "approved"
+      ? { approvedAt: updatedAt }
+      : {}),
   });
   if (!won) {
     throw new DbwardError(

@@ -2,9 +2,12 @@
  * Everything a use case needs, built once by the composition root (main.ts). Use cases take this
  * and a typed input; adapters (HTTP, Slack) never reach past it into the store.
  */
-import type { RequestId, SigningKey } from "@dbward/shared";
+import type { JoinRequestView, RequestId, SigningKey } from "@dbward/shared";
 import type { BotConfig } from "../config/bot-config.ts";
 import type { Clock, Random } from "../core/clock.ts";
+import type { OidcVerifier } from "../identity/oidc-verifier.ts";
+import type { RateLimits } from "../limits/rate-limits.ts";
+import type { ResultStore } from "../results/result-store.ts";
 import type { Store } from "../store/open-store.ts";
 import type { JobSignal } from "./job-signal.ts";
 
@@ -16,10 +19,18 @@ export interface BotContext {
   readonly random: Random;
   readonly signingKey: SigningKey;
   readonly jobs: JobSignal;
+  /** Where result rows live (files under the data directory by default). */
+  readonly results: ResultStore;
   /** Aborted when the bot shuts down: long polls answer at once and touch the store no more. */
   readonly shutdown: AbortSignal;
+  /** Verifies bearer JWTs from the configured identity provider; absent, OIDC is refused. */
+  readonly oidc?: OidcVerifier;
+  /** Called after a join request expired in the sweep (Slack tells the person). */
+  readonly afterJoinRequestExpired?: (view: JoinRequestView) => void;
   /** Called after a request's change has committed (Slack, webhooks listen here). */
   readonly afterCommit: (change: RequestChange) => void;
+  /** Flood guards (SECURITY.md: flooding); main.ts always sets them. */
+  readonly limits?: RateLimits;
 }
 
 export interface RequestChange {

@@ -4,13 +4,13 @@
  * heartbeat and stops the query.
  */
 import { DbwardError, type RequestId } from "@dbward/shared";
-import { hasPermission } from "../core/permissions.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import type { RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext } from "./bot-context.ts";
-import { actorOf, type UserCaller } from "./caller.ts";
+import { actorOf, can, type UserCaller } from "./caller.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
+import { findVisibleRequest } from "./read-requests.ts";
 import { recordDenial } from "./record-denial.ts";
 
 export async function cancelRequest(
@@ -20,10 +20,10 @@ export async function cancelRequest(
   reason: string,
 ): Promise<RequestRecord> {
   const actor = actorOf(caller);
-  const existing = await findRequestOrThrow(ctx.store, id);
+  const existing = await findVisibleRequest(ctx, caller, id);
   const mayCancel =
     caller.user.status === "active" &&
-    (existing.requester === caller.user.id || hasPermission(caller.user.roles, "request.cancel_any"));
+    (existing.requester === caller.user.id || can(caller, "request.cancel_any"));
   if (!mayCancel) {
     return recordDenial(ctx, {
       actor,

@@ -41,6 +41,8 @@ export async function createRequest(ctx: BotContext, caller: UserCaller, body: B
   } catch (err) {
     return deny(err as DbwardError);
   }
+  // Not audited one by one: under a flood that would be the write the limit is there to stop.
+  ctx.limits?.assertCanCreateRequest(caller.user.id);
   const input = parseCreateBody(body);
   const config = ctx.config();
   const plan = planRequest(config, input);

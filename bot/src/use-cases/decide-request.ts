@@ -13,6 +13,7 @@ import { applyTransition } from "./apply-transition.ts";
 import type { BotContext } from "./bot-context.ts";
 import { actorOf, type UserCaller } from "./caller.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
+import { findVisibleRequest } from "./read-requests.ts";
 import { recordDenial } from "./record-denial.ts";
 
 export type Decision = { kind: "approve"; comment?: string } | { kind: "reject"; reason: string };
@@ -38,6 +39,7 @@ export async function decideRequest(
   }
   if (caller.user.status !== "active")
     return deny(new DbwardError("auth.suspended", "your dbward account is suspended"));
+  await findVisibleRequest(ctx, caller, id);
   const outcome = await inTransaction(ctx.store, async (tx) => {
     const request = await findRequestOrThrow(tx, id);
     const approvals = (await listApprovals(tx, id)).filter((a) => a.decision === "approved");

@@ -1,6 +1,6 @@
 /**
- * Reading requests and results, with the visibility rules: a requester sees their own; approvers,
- * operators and admins see all; results go to the requester and to roles allowed to read any.
+ * Reading requests, with the visibility rules: a requester sees their own; approvers, operators
+ * and admins see all. Results have their own policy on top (read-result.ts).
  */
 import {
   DbwardError,
@@ -8,13 +8,11 @@ import {
   type RequestId,
   type RequestStatus,
   type RequestView,
-  type ResultTable,
-  type ResultView,
   type WorkflowView,
 } from "@dbward/shared";
 import { approvalProgress } from "../core/approval-decision.ts";
-import { hasPermission } from "../core/permissions.ts";
 import {
+  findRequest,
   listApprovals,
   listExecutions,
   listRequests,
@@ -23,16 +21,26 @@ import {
   type RequestRecord,
 } from "../store/requests-repo.ts";
 import type { BotContext } from "./bot-context.ts";
-import type { UserCaller } from "./caller.ts";
-import { findRequestOrThrow } from "./find-request-or-throw.ts";
+import { can, type UserCaller } from "./caller.ts";
 
 export async function getRequest(ctx: BotContext, caller: UserCaller, id: RequestId): Promise<RequestView> {
-  const r = await findRequestOrThrow(ctx.store, id);
-  if (r.requester !== caller.user.id && !hasPermission(caller.user.roles, "request.view_all")) {
-    // Not yours and not allowed to see others': indistinguishable from a missing request.
+  return toRequestView(ctx, await findVisibleRequest(ctx, caller, id));
+}
+
+/**
+ * The request, if the caller may see it. Not yours and not allowed to see others' reads exactly
+ * like a missing request, so request ids cannot be probed by any route that takes one.
+ */
+export async function findVisibleRequest(
+  ctx: BotContext,
+  caller: UserCaller,
+  id: RequestId,
+): Promise<RequestRecord> {
+  const r = await findRequest(ctx.store, id);
+  if (r === undefined || (r.requester !== caller.user.id && !can(caller, "request.view_all"))) {
     throw new DbwardError("request.not_found", `there is no request #${id}`);
   }
-  return toRequestView(ctx, r);
+  return r;
 }
 
 export async function listVisibleRequests(
@@ -40,31 +48,13 @@ export async function listVisibleRequests(
   caller: UserCaller,
   filter: { mine?: boolean; statuses?: RequestStatus[]; limit?: number },
 ): Promise<RequestView[]> {
-  const all = hasPermission(caller.user.roles, "request.view_all") && filter.mine !== true;
+  const all = can(caller, "request.view_all") && filter.mine !== true;
   const records = await listRequests(ctx.store, {
     ...(all ? {} : { requester: caller.user.id }),
     ...(filter.statuses ? { statuses: filter.statuses } : {}),
     ...(filter.limit !== undefined ? { limit: filter.limit } : {}),
   });
   return Promise.all(records.map((r) => toRequestView(ctx, r)));
-}
-
-export async function getResult(ctx: BotContext, caller: UserCaller, id: RequestId): Promise<ResultView> {
-  const r = await findRequestOrThrow(ctx.store, id);
-  if (r.requester !== caller.user.id && !hasPermission(caller.user.roles, "result.read_any")) {
-    throw new DbwardError("auth.forbidden", "only the requester (or an operator) can read this result");
-  }
-  const exe = (await listExecutions(ctx.store, id)).filter((e) => e.status === "succeeded").at(-1);
-  if (exe === undefined)
-    throw new DbwardError(
-      "request.not_found",
-      `request #${id} has no successful execution yet (it is ${r.status})`,
-    );
-  const table: ResultTable =
-    exe.result_json === null
-      ? { columns: [], rows: [], row_count: exe.row_count ?? 0, truncated: false }
-      : (JSON.parse(exe.result_json) as ResultTable);
-  return { ...table, request_id: r.id, execution: exe.number, duration_ms: exe.duration_ms ?? 0 };
 }
 
 export async function toRequestView(ctx: BotContext, r: RequestRecord): Promise<RequestView> {

@@ -1,4 +1,4 @@
-import { DbwardError } from "@dbward/shared";
+import type { DbwardError } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import type { BotContext } from "./bot-context.ts";

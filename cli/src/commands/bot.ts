@@ -1,12 +1,21 @@
 /** `dbward bot`: run the bot until SIGINT/SIGTERM. */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseBotConfig, startBot } from "@dbward/bot";
-import { pino } from "pino";
+import { parseBotConfig, startBot, type BotConfig } from "@dbward/bot";
+import { createBotLogger } from "@dbward/bot/log/bot-logger";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
 import { untilSignal } from "../until-signal.ts";
+
+/** Where the bot keeps its state: the flag, then DBWARD_DATA_DIR, then `data_dir` in the config. */
+export function botDataDir(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  config: BotConfig,
+): string {
+  return resolve(flag ?? env.DBWARD_DATA_DIR ?? config.data_dir ?? ".dbward-data/bot");
+}
 
 export async function runBot(
   out: Output,
@@ -20,8 +29,8 @@ export async function runBot(
     throw new CliError(`cannot read the bot config ${args.config}: ${(err as Error).message}`, EXIT.usage);
   }
   const config = parseBotConfig(text, args.config);
-  const dataDir = resolve(args.dataDir ?? env.DBWARD_DATA_DIR ?? config.data_dir ?? ".dbward-data/bot");
-  const logger = pino({ level: env.DBWARD_LOG_LEVEL ?? "info" });
+  const dataDir = botDataDir(args.dataDir, env, config);
+  const logger = createBotLogger({ level: env.DBWARD_LOG_LEVEL ?? "info" });
   const bot = await startBot({ config, dataDir, env, logger });
   for (const s of bot.bootstrapSecrets) {
     out.error(`generated ${s.kind} token for ${s.subject} (shown once, stored only as a hash): ${s.secret}`);

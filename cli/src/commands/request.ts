@@ -1,12 +1,19 @@
 /** `dbward request …`: create, follow and decide requests through the bot's API. */
 import { readFileSync } from "node:fs";
-import { isFinalStatus, parseRequestId, type RequestView, type ResultView } from "@dbward/shared";
+import {
+  isFinalStatus,
+  parseRequestId,
+  RESULT_FORMATS,
+  type RequestView,
+  type ResultView,
+} from "@dbward/shared";
 import type { Argv } from "yargs";
-import { apiClient, type ApiClient } from "../api-client.ts";
+import { clientFromFlags, type ApiClient } from "../api-client.ts";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
 import { formatRequest, formatRequestLine, formatResult } from "../format-request.ts";
 import type { Output } from "../output.ts";
+import { downloadResult } from "./result-download.ts";
 
 interface Common {
   url?: string | undefined;
@@ -22,12 +29,15 @@ function idOf(value: unknown): number {
 }
 
 export function requestCommand(out: Output, env: Readonly<Record<string, string | undefined>>) {
-  const client = (a: Common): ApiClient => apiClient(a.url ?? env.DBWARD_URL, a.token ?? env.DBWARD_TOKEN);
+  const client = (a: Common): ApiClient => clientFromFlags(env, a);
   const show = (a: Common, r: RequestView): void => out.print(a.json ? JSON.stringify(r) : formatRequest(r));
   return (y: Argv) =>
     y
       .option("url", { type: "string", describe: "bot URL (default: $DBWARD_URL)" })
-      .option("token", { type: "string", describe: "API token (default: $DBWARD_TOKEN)" })
+      .option("token", {
+        type: "string",
+        describe: "API token (default: $DBWARD_TOKEN, else dbward login's)",
+      })
       .option("json", { type: "boolean", default: false, describe: "print JSON for scripts" })
       .command(
         "create",
@@ -129,11 +139,51 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
       )
       .command(
         "result <id>",
-        "print the result of a request that ran",
-        (c) => c.positional("id", { type: "string", demandOption: true }),
+        "print the result of a request that ran, or download all of it with --format",
+        (c) =>
+          c
+            .positional("id", { type: "string", demandOption: true })
+            .option("format", {
+              choices: RESULT_FORMATS,
+              describe: "stream the whole result as csv, ndjson or json (default: a table of the first rows)",
+            })
+            .option("out", { alias: "o", type: "string", describe: "write the result to this file" })
+            .option("limit", { type: "number", describe: "rows to show without --format (default 1000)" }),
         async (a) => {
-          const r = await client(a).get<ResultView>(`/api/requests/${idOf(a.id)}/result`);
+          const format = a.format ?? (a.out !== undefined ? "csv" : undefined);
+          if (format !== undefined) {
+            client(a); // checks the URL and token are there
+            await downloadResult({
+              url: a.url ?? env.DBWARD_URL ?? "",
+              token: a.token ?? env.DBWARD_TOKEN ?? "",
+              id: idOf(a.id),
+              format,
+              out: a.out,
+              progress: { write: (text) => process.stderr.write(text), isTTY: process.stderr.isTTY },
+            });
+            return;
+          }
+          const q = a.limit === undefined ? "" : `?limit=${a.limit}`;
+          const r = await client(a).get<ResultView>(`/api/requests/${idOf(a.id)}/result${q}`);
           out.print(a.json ? JSON.stringify(r) : formatResult(r));
+          if (!a.json && r.preview === true)
+            out.error(
+              `(showing ${r.rows.length} of ${r.row_count} rows: dbward request result ${r.request_id} --format csv -o FILE for all)`,
+            );
+        },
+      )
+      .command(
+        "retry <id>",
+        "run a lost request again (operators; a new execution with a new token)",
+        (c) =>
+          c
+            .positional("id", { type: "string", demandOption: true })
+            .option("reason", { type: "string", demandOption: true, describe: "why it may run again" }),
+        async (a) => {
+          show(
+            a,
+            await client(a).post<RequestView>(`/api/requests/${idOf(a.id)}/retry`, { reason: a.reason }),
+          );
         },
       )
       .command(

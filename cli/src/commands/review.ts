@@ -1,0 +1,60 @@
+/**
+ * `dbward review`: SQL review from stdin, for people, scripts and CI. Exit 5 when the text would
+ * be refused (class rejected or a blocking finding), so a pipeline can gate on it.
+ */
+import { createInterface } from "node:readline";
+import {
+  formatReview,
+  initSqlReview,
+  reviewNdjsonLine,
+  reviewSql,
+  SQL_DIALECTS,
+  type SqlDialect,
+} from "@dbward/shared";
+import type { Argv } from "yargs";
+import { CliError } from "../cli-error.ts";
+import { EXIT } from "../exit-codes.ts";
+import type { Output } from "../output.ts";
+
+export function reviewCommand(out: Output, stdin: NodeJS.ReadableStream = process.stdin) {
+  return {
+    builder: (y: Argv) =>
+      y
+        .option("dialect", {
+          choices: SQL_DIALECTS,
+          default: "postgres" as SqlDialect,
+          describe: "SQL dialect",
+        })
+        .option("json", {
+          type: "boolean",
+          default: false,
+          describe: "one JSON object: class, risk, findings",
+        })
+        .option("ndjson", {
+          type: "boolean",
+          default: false,
+          describe: 'read {"sql": "…"} per line, answer one object per line',
+        }),
+    handler: async (a: { dialect: SqlDialect; json: boolean; ndjson: boolean }): Promise<void> => {
+      await initSqlReview();
+      if (a.ndjson) {
+        for await (const line of createInterface({ input: stdin, crlfDelay: Infinity })) {
+          if (line.trim() !== "") out.print(reviewNdjsonLine(line, a.dialect));
+        }
+        return;
+      }
+      let sql = "";
+      for await (const chunk of stdin)
+        sql += typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8");
+      const review = reviewSql(sql, a.dialect);
+      out.print(
+        a.json
+          ? JSON.stringify({ class: review.class, risk: review.risk, findings: review.findings })
+          : formatReview(review, sql),
+      );
+      if (review.class === "rejected" || review.findings.some((f) => f.severity === "block")) {
+        throw new CliError(a.json ? "" : "this SQL would be refused", EXIT.refused);
+      }
+    },
+  };
+}

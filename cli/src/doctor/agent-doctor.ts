@@ -1,0 +1,156 @@
+/**
+ * `dbward doctor --agent-config FILE`: the agent's config, its ledger directory, the bot (its
+ * `/health`, and whether the key the bot signs with is one this agent has pinned), and every
+ * configured database, each asked `SELECT 1` through the agent's own driver.
+ *
+ * The bot's public key is compared, never adopted: an agent that trusted whatever key the bot
+ * URL serves would trust whoever answers at that URL (SECURITY.md: the agent fetches nothing it
+ * must trust from the bot). A mismatch is reported with the key id only.
+ */
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { createDriver, loadAgentConfig, type AgentConfig, type DatabaseConfig } from "@dbward/agent";
+import { botEndpoint } from "@dbward/agent/bot-url";
+import { fromBase64url, type PublicKeysView } from "@dbward/shared";
+import { fail, fetchFailure, ok, warn, type Check } from "./check.ts";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const HTTP_TIMEOUT_MS = 5000;
+const DATABASE_TIMEOUT_MS = 10_000;
+
+export async function checkAgent(file: string, env: Env, doFetch: typeof fetch = fetch): Promise<Check[]> {
+  let config: AgentConfig;
+  try {
+    config = loadAgentConfig(readFileSync(file, "utf8"), env, file);
+  } catch (err) {
+    return [
+      fail(
+        "config",
+        (err as Error).message,
+        `fix the keys named above in ${file}, or set the variables it names`,
+      ),
+    ];
+  }
+  const checks = [
+    ok("config", `agent ${config.id}, ${config.databases.length} databases, bot ${config.botUrl}`),
+    checkLedgerDir(config.dataDir),
+  ];
+  const reachable = await checkBotHealth(config, doFetch);
+  checks.push(reachable);
+  if (reachable.status === "ok") checks.push(...(await checkPinnedKeys(config, doFetch)));
+  for (const db of config.databases) checks.push(await checkDatabase(db));
+  return checks;
+}
+
+function checkLedgerDir(dir: string): Check {
+  const what = "ledger directory";
+  const target = existsSync(dir) ? dir : dirname(dir);
+  try {
+    accessSync(target, constants.W_OK);
+    return ok(what, existsSync(dir) ? `${dir} is writable` : `${dir} will be created`);
+  } catch {
+    return fail(what, `${target} is not writable by this user`, `create ${dir} owned by the agent's user`);
+  }
+}
+
+async function checkBotHealth(config: AgentConfig, doFetch: typeof fetch): Promise<Check> {
+  const url = botEndpoint(config.botUrl, "/health");
+  try {
+    const res = await doFetch(url, { redirect: "error", signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    const body = (await res.json().catch(() => ({}))) as { status?: unknown };
+    if (res.ok && body.status === "ok") return ok("bot", `${url} answered ok`);
+    return fail(
+      "bot",
+      `${url} answered HTTP ${res.status}`,
+      "check that bot_url points at the dbward bot, not another service",
+    );
+  } catch (err) {
+    return fail(
+      "bot",
+      `cannot reach ${url}: ${fetchFailure(err)}`,
+      "check bot_url, DNS, the proxy, and egress from this host",
+    );
+  }
+}
+
+async function checkPinnedKeys(config: AgentConfig, doFetch: typeof fetch): Promise<Check[]> {
+  const what = "pinned keys";
+  const url = botEndpoint(config.botUrl, "/api/public-key");
+  let published: PublicKeysView["keys"];
+  try {
+    const res = await doFetch(url, { redirect: "error", signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    published = ((await res.json()) as PublicKeysView).keys;
+    if (!Array.isArray(published)) throw new Error(`HTTP ${res.status}, no key list`);
+  } catch (err) {
+    return [fail(what, `cannot read ${url}: ${fetchFailure(err)}`, "check bot_url")];
+  }
+  const checks: Check[] = [];
+  for (const key of published) {
+    const pinned = config.keys.get(key.kid);
+    const bytes = fromBase64url(key.public_key);
+    if (pinned === undefined) {
+      checks.push(
+        fail(
+          what,
+          `the bot signs with key id ${key.kid}, which keys: does not pin; every job would be refused`,
+          "get that public key from the bot's operator over a channel you trust (not from the bot's answer) and add it under keys:",
+        ),
+      );
+    } else if (bytes === undefined || !sameBytes(bytes, pinned.publicKey)) {
+      checks.push(
+        fail(
+          what,
+          `the key pinned as ${key.kid} is not the key the bot publishes under that id`,
+          "do not copy the bot's key: find out whether the bot's key file was replaced or something else answers at bot_url",
+        ),
+      );
+    } else checks.push(ok(what, `the bot's key ${key.kid} matches the pinned key`));
+  }
+  const unpublished = [...config.keys.keys()].filter((kid) => !published.some((k) => k.kid === kid));
+  if (unpublished.length > 0 && checks.every((c) => c.status === "ok")) {
+    checks.push(
+      warn(
+        what,
+        `pinned but not published by the bot: ${unpublished.join(", ")}`,
+        "remove old keys once a rotation is over",
+      ),
+    );
+  }
+  return checks;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+async function checkDatabase(db: DatabaseConfig): Promise<Check> {
+  const what = `database ${db.name}/${db.environment}`;
+  const driver = createDriver(db, () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${DATABASE_TIMEOUT_MS / 1000} s`)),
+      DATABASE_TIMEOUT_MS,
+    );
+  });
+  try {
+    await Promise.race([
+      driver.execute("SELECT 1", { operation: "read", statementTimeoutMs: 5000, rowCap: 1 }),
+      timeout,
+    ]);
+    return ok(what, `${db.driver} via ${db.urlEnv}: SELECT 1 answered`);
+  } catch (err) {
+    return fail(
+      what,
+      `${db.driver} via ${db.urlEnv}: ${(err as Error).message}`,
+      `check the host, port, database, user and password in ${db.urlEnv} (the URL itself is not shown)`,
+    );
+  } finally {
+    clearTimeout(timer);
+    await Promise.race([
+      driver.close().catch(() => undefined),
+      new Promise((r) => setTimeout(r, 2000).unref()),
+    ]);
+  }
+}

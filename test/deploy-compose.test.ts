@@ -1,0 +1,219 @@
+/**
+ * The deployment files (SECURITY.md: operational hardening). docker-compose.yml is validated by
+ * Debian's docker-compose 1.29, which needs no Docker engine (`config -q`), then its normalised
+ * form is checked for what the hardening promises: non-root users, read-only root file systems,
+ * no-new-privileges, dropped capabilities, health checks, pinned images, and network zones in
+ * which only the agents reach the target database. The Dockerfile and the deploy/ configs are
+ * checked too; the configs must load with the same code the processes use.
+ *
+ * .ci/run installs docker-compose and sets DBWARD_REQUIRE_COMPOSE=1, so CI cannot skip this.
+ */
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { loadAgentConfig } from "@dbward/agent";
+import { parseBotConfig } from "@dbward/bot";
+import { parse as parseYaml } from "yaml";
+
+const run = promisify(execFile);
+
+function hasCompose(): boolean {
+  try {
+    execFileSync("docker-compose", ["version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const compose = hasCompose();
+const required = process.env.DBWARD_REQUIRE_COMPOSE === "1";
+const skip =
+  !compose && !required ? "docker-compose is not installed (apt-get install docker-compose)" : false;
+
+/** Every variable .env.example declares, in order. */
+function exampleVariables(): string[] {
+  return readFileSync(".env.example", "utf8")
+    .split("\n")
+    .flatMap((l) => /^([A-Z][A-Z0-9_]*)=/.exec(l)?.[1] ?? []);
+}
+
+interface Service {
+  image?: string;
+  user?: string;
+  read_only?: boolean;
+  security_opt?: string[];
+  cap_drop?: string[];
+  healthcheck?: { test?: unknown };
+  networks?: Record<string, unknown>;
+  ports?: unknown[];
+  tmpfs?: string[];
+  environment?: Record<string, string>;
+}
+interface Normalised {
+  services: Record<string, Service>;
+  networks: Record<string, { internal?: boolean }>;
+}
+
+describe("docker-compose.yml", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dbward-compose-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const envFile = (values: Record<string, string>): string => {
+    const file = join(dir, `env-${Object.keys(values).length}`);
+    writeFileSync(
+      file,
+      Object.entries(values)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(""),
+    );
+    return file;
+  };
+  const filled = () =>
+    envFile(Object.fromEntries(exampleVariables().map((v) => [v, `test-${v.toLowerCase()}`])));
+  const config = (env: string, ...extra: string[]) =>
+    run("docker-compose", ["--env-file", env, "-f", "docker-compose.yml", "config", ...extra]);
+
+  test("docker-compose config -q accepts it with every variable of .env.example set", { skip }, async () => {
+    assert.ok(compose, "docker-compose must be installed where DBWARD_REQUIRE_COMPOSE=1");
+    await config(filled(), "-q");
+  });
+
+  test("without the secrets it refuses, naming the missing variable", { skip }, async () => {
+    await assert.rejects(config(envFile({})), /set [A-Z_]+ in \.env/);
+  });
+
+  test("every variable it reads is declared in .env.example, and .env itself is never committed", () => {
+    const text = readFileSync("docker-compose.yml", "utf8");
+    const used = [...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]);
+    const declared = new Set(exampleVariables());
+    assert.deepEqual(
+      [...new Set(used)].filter((v) => v !== undefined && !declared.has(v)),
+      [],
+    );
+    assert.ok(readFileSync(".gitignore", "utf8").split("\n").includes(".env"));
+    assert.ok(exampleVariables().length > 0);
+    for (const line of readFileSync(".env.example", "utf8").split("\n")) {
+      assert.doesNotMatch(line, /^[A-Z_]+=.+/, `.env.example must not ship a value: ${line}`);
+    }
+  });
+
+  describe("hardening, as docker-compose normalises it", { skip }, () => {
+    let c: Normalised;
+    const services = () => Object.entries(c.services);
+    test("is read", async () => {
+      c = parseYaml((await config(filled())).stdout) as Normalised;
+      assert.deepEqual(Object.keys(c.services).sort(), [
+        "agent-migrator",
+        "agent-reader",
+        "bot",
+        "proxy",
+        "target",
+      ]);
+    });
+
+    test("every service runs as a non-root user on a read-only root file system without new privileges", () => {
+      for (const [name, s] of services()) {
+        assert.match(s.user ?? "", /^[1-9][0-9]*:[1-9][0-9]*$/, `${name} user`);
+        assert.equal(s.read_only, true, `${name} read_only`);
+        assert.ok(s.security_opt?.includes("no-new-privileges:true"), `${name} no-new-privileges`);
+        assert.ok(s.cap_drop?.includes("ALL"), `${name} cap_drop`);
+        assert.ok(s.tmpfs?.includes("/tmp"), `${name} tmpfs /tmp`);
+      }
+    });
+
+    test("every service has a health check and a pinned image", () => {
+      for (const [name, s] of services()) {
+        assert.ok(Array.isArray(s.healthcheck?.test), `${name} healthcheck`);
+        assert.match(s.image ?? "", /^[a-z0-9./-]+:\d+(\.\d+)+(-[a-z0-9.-]+)?$/, `${name} image ${s.image}`);
+      }
+      assert.equal(
+        c.services.bot?.image,
+        c.services["agent-reader"]?.image,
+        "bot and agents run the same image",
+      );
+    });
+
+    test("network zones: the target is reachable by the agents only, and only the proxy is published", () => {
+      const members = (net: string) =>
+        services()
+          .filter(([, s]) => Object.keys(s.networks ?? {}).includes(net))
+          .map(([n]) => n)
+          .sort();
+      assert.deepEqual(Object.keys(c.services.target?.networks ?? {}), ["data"]);
+      assert.deepEqual(members("data"), ["agent-migrator", "agent-reader", "target"]);
+      assert.deepEqual(members("control"), ["agent-migrator", "agent-reader", "proxy"]);
+      assert.deepEqual(members("edge"), ["bot", "proxy"]);
+      assert.equal(c.networks.data?.internal, true);
+      assert.equal(c.networks.control?.internal, true);
+      assert.deepEqual(
+        services()
+          .filter(([, s]) => (s.ports ?? []).length > 0)
+          .map(([n]) => n),
+        ["proxy"],
+      );
+    });
+
+    test("each service gets only its own secrets", () => {
+      const env = (name: string) => Object.keys(c.services[name]?.environment ?? {});
+      assert.ok(!env("bot").some((k) => /PASSWORD|_URL$/.test(k)), "the bot holds no database credential");
+      assert.ok(!env("agent-reader").includes("DBWARD_ADMIN_TOKEN"));
+      assert.ok(
+        !env("agent-reader").includes("SHOP_MIGRATE_URL"),
+        "the reader cannot reach the migrator's login",
+      );
+      assert.ok(!env("proxy").length, "the proxy needs no secret");
+    });
+
+    test("the bot trusts X-Forwarded-For from the proxy's fixed address only", () => {
+      const proxyNet = (c.services.proxy?.networks?.edge ?? {}) as { ipv4_address?: string };
+      const bot = parseBotConfig(readFileSync("deploy/bot.yml", "utf8"), "deploy/bot.yml");
+      assert.deepEqual(bot.http.trusted_proxies, [`${proxyNet.ipv4_address}/32`]);
+    });
+  });
+});
+
+describe("deploy/ configs and the Dockerfile", () => {
+  test("deploy/bot.yml loads and declares both agents", () => {
+    const bot = parseBotConfig(readFileSync("deploy/bot.yml", "utf8"), "deploy/bot.yml");
+    assert.deepEqual(
+      bot.agents.map((a) => a.id),
+      ["agent-reader", "agent-migrator"],
+    );
+  });
+
+  test("the agent configs load; the reader may only read and the migrator never reads", () => {
+    const env = {
+      DBWARD_AGENT_TOKEN: "x",
+      SHOP_READ_URL: "postgres://r@target/shop",
+      SHOP_MIGRATE_URL: "postgres://m@target/shop",
+    };
+    const reader = loadAgentConfig(readFileSync("deploy/agent.yml", "utf8"), env, "deploy/agent.yml");
+    const migrator = loadAgentConfig(
+      readFileSync("deploy/agent-migrator.yml", "utf8"),
+      env,
+      "deploy/agent-migrator.yml",
+    );
+    assert.deepEqual(
+      reader.databases.map((d) => [d.urlEnv, d.operations]),
+      [["SHOP_READ_URL", ["read"]]],
+    );
+    assert.deepEqual(
+      migrator.databases.map((d) => [d.urlEnv, d.operations]),
+      [["SHOP_MIGRATE_URL", ["write", "ddl"]]],
+    );
+    assert.match(reader.botUrl, /^https:\/\//, "agents reach the bot over TLS only");
+  });
+
+  test("the Dockerfile pins Node 20 by version, installs production dependencies and runs as node", () => {
+    const text = readFileSync("Dockerfile", "utf8");
+    assert.match(text, /^ARG NODE_IMAGE=node:20\.\d+\.\d+-bookworm-slim$/m);
+    assert.match(text, /npm ci --omit=dev/);
+    assert.match(text, /^USER node$/m);
+    assert.match(text, /^ENTRYPOINT \["node", "bin\/dbward\.mjs"\]$/m);
+    assert.doesNotMatch(text, /:latest\b/);
+  });
+});

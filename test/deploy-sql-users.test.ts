@@ -1,0 +1,202 @@
+/**
+ * deploy/sql/*-agent-users.sql against the real local PostgreSQL and MariaDB (SECURITY.md:
+ * least-privilege database users for the agent, never a superuser). Each suite creates a scratch
+ * schema or database and uniquely named users, runs the script the way the docs say (psql with
+ * -v variables; the mariadb client with SET @variables and SOURCE), twice, and then proves what
+ * each user can and cannot do, logged in as that user. Everything is dropped afterwards.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import mysql from "mysql2/promise";
+import pg from "pg";
+
+const run = promisify(execFile);
+const suffix = randomBytes(4).toString("hex");
+const READER = `dbward_t_reader_${suffix}`;
+const MIGRATOR = `dbward_t_migrator_${suffix}`;
+const PASSWORD = { reader: `r-${suffix}-pw`, migrator: `m-${suffix}-pw` };
+
+/** The SQLSTATE (PostgreSQL) or errno (MariaDB) a statement fails with, or "ok". */
+async function outcome(query: () => Promise<unknown>): Promise<string> {
+  try {
+    await query();
+    return "ok";
+  } catch (err) {
+    const e = err as { code?: unknown; errno?: unknown };
+    return String(typeof e.errno === "number" ? e.errno : e.code);
+  }
+}
+
+describe("deploy/sql/postgres-agent-users.sql", () => {
+  const schema = `dbward_t_${suffix}`;
+  const base = { host: "127.0.0.1", port: 5432, database: "test" };
+  const admin = new pg.Client({ ...base, user: "postgres" });
+  const reader = new pg.Client({ ...base, user: READER, password: PASSWORD.reader });
+  const migrator = new pg.Client({ ...base, user: MIGRATOR, password: PASSWORD.migrator });
+  const psql = () =>
+    run("psql", [
+      ...["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-q", "-v", "ON_ERROR_STOP=1"],
+      ...["-v", "db=test", "-v", `schema=${schema}`],
+      ...["-v", `reader=${READER}`, "-v", `reader_password=${PASSWORD.reader}`],
+      ...["-v", `migrator=${MIGRATOR}`, "-v", `migrator_password=${PASSWORD.migrator}`],
+      ...["-f", resolve("deploy/sql/postgres-agent-users.sql")],
+    ]);
+
+  before(async () => {
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.query(`CREATE TABLE ${schema}.orders (id int PRIMARY KEY, note text)`);
+    await admin.query(`INSERT INTO ${schema}.orders VALUES (1, 'first')`);
+    await psql();
+    await psql();
+    await reader.connect();
+    await migrator.connect();
+  });
+  after(async () => {
+    await reader.end().catch(() => undefined);
+    await migrator.end().catch(() => undefined);
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    for (const role of [READER, MIGRATOR]) {
+      await admin.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    }
+    await admin.end();
+  });
+
+  test("neither user has a dangerous role attribute", async () => {
+    const { rows } = await admin.query(
+      `SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin
+         FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname`,
+      [[READER, MIGRATOR]],
+    );
+    assert.equal(rows.length, 2);
+    for (const r of rows) {
+      assert.deepEqual(
+        [r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls, r.rolcanlogin],
+        [false, false, false, false, false, true],
+        r.rolname as string,
+      );
+    }
+  });
+
+  test("the reader reads, including tables created after the script ran", async () => {
+    assert.deepEqual((await reader.query(`SELECT note FROM ${schema}.orders`)).rows, [{ note: "first" }]);
+    await admin.query(`CREATE TABLE ${schema}.later (id int)`);
+    assert.equal(await outcome(() => reader.query(`SELECT * FROM ${schema}.later`)), "ok");
+  });
+
+  test("the reader cannot write: read-only by default, and without privileges when it turns that off", async () => {
+    assert.equal(await outcome(() => reader.query(`INSERT INTO ${schema}.orders VALUES (2, 'x')`)), "25006");
+    await reader.query("SET default_transaction_read_only = off");
+    for (const sql of [
+      `INSERT INTO ${schema}.orders VALUES (2, 'x')`,
+      `UPDATE ${schema}.orders SET note = 'x'`,
+      `DELETE FROM ${schema}.orders`,
+      `TRUNCATE ${schema}.orders`,
+      `CREATE TABLE ${schema}.mine (id int)`,
+      `DROP TABLE ${schema}.orders`,
+      `CREATE ROLE dbward_t_escalate_${suffix}`,
+    ]) {
+      assert.equal(await outcome(() => reader.query(sql)), "42501", sql);
+    }
+    assert.deepEqual((await admin.query(`SELECT count(*)::int AS n FROM ${schema}.orders`)).rows, [{ n: 1 }]);
+  });
+
+  test("the migrator changes data and schema in its schema, and what it creates the reader can read", async () => {
+    assert.equal(
+      await outcome(() => migrator.query(`INSERT INTO ${schema}.orders VALUES (2, 'second')`)),
+      "ok",
+    );
+    assert.equal(await outcome(() => migrator.query(`CREATE TABLE ${schema}.migrated (id int)`)), "ok");
+    assert.equal(
+      await outcome(() => migrator.query(`ALTER TABLE ${schema}.migrated ADD COLUMN note text`)),
+      "ok",
+    );
+    assert.equal(await outcome(() => reader.query(`SELECT * FROM ${schema}.migrated`)), "ok");
+  });
+
+  test("the migrator cannot create roles or databases, or create objects outside its schema", async () => {
+    assert.equal(await outcome(() => migrator.query(`CREATE ROLE dbward_t_escalate_${suffix}`)), "42501");
+    assert.equal(await outcome(() => migrator.query(`CREATE DATABASE dbward_t_db_${suffix}`)), "42501");
+    assert.equal(
+      await outcome(() => migrator.query(`CREATE TABLE public.dbward_t_${suffix} (id int)`)),
+      "42501",
+    );
+    assert.equal(await outcome(() => migrator.query(`ALTER ROLE ${MIGRATOR} SUPERUSER`)), "42501");
+  });
+});
+
+describe("deploy/sql/mysql-agent-users.sql on MariaDB", () => {
+  const db = `dbward_t_${suffix}`;
+  const base = { host: "127.0.0.1", port: 3306, database: db };
+  let root: mysql.Connection;
+  let reader: mysql.Connection;
+  let migrator: mysql.Connection;
+  const source = () =>
+    run("mariadb", [
+      ...["-h", "127.0.0.1", "-u", "root", "-e"],
+      `SET @db='${db}', @host='%', @reader='${READER}', @reader_password='${PASSWORD.reader}', ` +
+        `@migrator='${MIGRATOR}', @migrator_password='${PASSWORD.migrator}'; ` +
+        `SOURCE ${resolve("deploy/sql/mysql-agent-users.sql")};`,
+    ]);
+
+  before(async () => {
+    root = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "root" });
+    await root.query(`CREATE DATABASE ${db}`);
+    await root.query(`CREATE TABLE ${db}.orders (id int PRIMARY KEY, note varchar(20))`);
+    await root.query(`INSERT INTO ${db}.orders VALUES (1, 'first')`);
+    await source();
+    await source();
+    reader = await mysql.createConnection({ ...base, user: READER, password: PASSWORD.reader });
+    migrator = await mysql.createConnection({ ...base, user: MIGRATOR, password: PASSWORD.migrator });
+  });
+  after(async () => {
+    await reader?.end();
+    await migrator?.end();
+    await root.query(`DROP DATABASE IF EXISTS ${db}`);
+    await root.query(`DROP USER IF EXISTS '${READER}'@'%', '${MIGRATOR}'@'%'`);
+    await root.end();
+  });
+
+  test("the reader reads, including tables created after the script ran", async () => {
+    const [rows] = await reader.query(`SELECT note FROM orders`);
+    assert.deepEqual(rows, [{ note: "first" }]);
+    await root.query(`CREATE TABLE ${db}.later (id int)`);
+    assert.equal(await outcome(() => reader.query("SELECT * FROM later")), "ok");
+  });
+
+  test("the reader cannot write, create, drop, or read another database", async () => {
+    for (const sql of [
+      "INSERT INTO orders VALUES (2, 'x')",
+      "UPDATE orders SET note = 'x'",
+      "DELETE FROM orders",
+      "CREATE TABLE mine (id int)",
+      "DROP TABLE orders",
+    ]) {
+      assert.equal(await outcome(() => reader.query(sql)), "1142", sql);
+    }
+    assert.equal(await outcome(() => reader.query("SELECT * FROM mysql.user")), "1142");
+    const [[count]] = (await root.query(`SELECT COUNT(*) AS n FROM ${db}.orders`)) as unknown as [
+      [{ n: number }],
+    ];
+    assert.equal(count.n, 1);
+  });
+
+  test("the migrator changes data and schema in its database only, and holds no global privilege", async () => {
+    assert.equal(await outcome(() => migrator.query("INSERT INTO orders VALUES (2, 'second')")), "ok");
+    assert.equal(await outcome(() => migrator.query("CREATE TABLE migrated (id int)")), "ok");
+    assert.equal(await outcome(() => migrator.query("ALTER TABLE migrated ADD COLUMN note text")), "ok");
+    assert.equal(await outcome(() => migrator.query("SELECT * FROM mysql.user")), "1142");
+    assert.equal(await outcome(() => migrator.query(`CREATE USER 'dbward_t_x_${suffix}'@'%'`)), "1227");
+    assert.equal(await outcome(() => migrator.query(`GRANT SELECT ON ${db}.* TO '${READER}'@'%'`)), "1044");
+    const [grants] = (await migrator.query("SHOW GRANTS")) as unknown as [Record<string, string>[]];
+    const text = grants.map((g) => Object.values(g)[0]).join("\n");
+    assert.match(text, /GRANT USAGE ON \*\.\* TO/);
+    assert.doesNotMatch(text, /ON \*\.\* TO .*(ALL|SUPER|FILE|PROCESS|CREATE USER)/);
+    assert.doesNotMatch(text, /WITH GRANT OPTION/);
+  });
+});

@@ -1,0 +1,285 @@
+/**
+ * `dbward doctor` against good and broken configs: a real bot on loopback, the real local
+ * PostgreSQL and MariaDB, real files with real modes, and a stand-in for Slack's `auth.test`
+ * (Slack cannot be reached from test machines).
+ */
+import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { base64url, generateSigningKey } from "@dbward/shared";
+import { EXIT } from "../cli/src/exit-codes.ts";
+import { main } from "../cli/src/main.ts";
+import { MARIADB_URL, PG_URL } from "./support/agent-harness.ts";
+import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
+import { captureOutput } from "./support/capture-output.ts";
+
+const BOT_CONFIG = `
+databases:
+  - { name: shop, dialect: postgres, environments: [production] }
+workflows:
+  - { name: reads, operations: [read], auto_approve: always }
+agents:
+  - id: agent-1
+`;
+
+const dir = mkdtempSync(join(tmpdir(), "dbward-doctor-"));
+let n = 0;
+function file(text: string): string {
+  const path = join(dir, `config-${++n}.yml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+async function doctor(args: string[], env: Record<string, string> = {}) {
+  const out = captureOutput();
+  const code = await main(["doctor", ...args], env, out);
+  return { code, text: out.stdout.join("\n"), err: out.stderr.join("\n") };
+}
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A loopback port nothing listens on (it was bound and released). */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe("dbward doctor --bot-config", () => {
+  test("a good config with a fresh data directory passes", async () => {
+    const r = await doctor(["--bot-config", file(BOT_CONFIG), "--data-dir", join(dir, "fresh", "bot")]);
+    assert.equal(r.code, EXIT.ok, r.text);
+    assert.match(r.text, /ok +config +1 databases, 1 workflows, 1 agents/);
+    assert.match(r.text, /does not exist yet; the bot creates it with mode 0700/);
+    assert.match(r.text, /WARN +monitoring token +DBWARD_METRICS_TOKEN is not set/);
+    assert.match(r.text, /no problems found \(1 warning\)/);
+  });
+
+  test("a config that does not parse is named with the bad key, and fails", async () => {
+    const r = await doctor([
+      "--bot-config",
+      file(`${BOT_CONFIG}\nhttp:\n  trusted_proxies: ["10.0.0.0/33"]\n`),
+    ]);
+    assert.equal(r.code, EXIT.failure);
+    assert.match(r.text, /FAIL +config .*http\.trusted_proxies\.0: must be an IP address or CIDR block/s);
+    assert.match(r.err, /doctor found 1 problem/);
+  });
+
+  test("a data directory and key file others can read fail, each with the chmod that fixes it", async () => {
+    const data = join(dir, "loose");
+    mkdirSync(data);
+    chmodSync(data, 0o755);
+    const key = generateSigningKey();
+    writeFileSync(
+      join(data, "signing-key.json"),
+      JSON.stringify({ kid: key.kid, secret_key: base64url(key.secretKey) }),
+    );
+    chmodSync(join(data, "signing-key.json"), 0o644);
+    const r = await doctor(["--bot-config", file(BOT_CONFIG), "--data-dir", data]);
+    assert.equal(r.code, EXIT.failure);
+    assert.match(r.text, /FAIL +data directory .* is mode 0755[\s\S]*fix: chmod 700 /);
+    assert.match(r.text, /FAIL +signing key .* is mode 0644[\s\S]*fix: chmod 600 /);
+    assert.ok(!r.text.includes(base64url(key.secretKey)), "the key itself is never printed");
+  });
+
+  test("a running bot's data directory passes and reports its key id and schema", async () => {
+    const h = await startBotHarness();
+    try {
+      const r = await doctor(["--bot-config", file(BOT_CONFIG), "--data-dir", join(h.dataDir, "bot")], {
+        DBWARD_METRICS_TOKEN: "x".repeat(40),
+      });
+      assert.equal(r.code, EXIT.ok, r.text);
+      assert.match(r.text, new RegExp(`signing key +key id ${h.bot.signingKey.kid}, mode 0600`));
+      assert.match(r.text, /state store +schema version \d+/);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test("a short monitoring token and a malformed bootstrap token fail", async () => {
+    const r = await doctor(["--bot-config", file(BOT_CONFIG), "--data-dir", join(dir, "fresh2")], {
+      DBWARD_METRICS_TOKEN: "short",
+      DBWARD_AGENT_TOKEN_AGENT_1: "not-a-token",
+    });
+    assert.equal(r.code, EXIT.failure);
+    assert.match(r.text, /FAIL +monitoring token +DBWARD_METRICS_TOKEN must be at least 32/);
+    assert.match(r.text, /FAIL +bootstrap token +DBWARD_AGENT_TOKEN_AGENT_1 is not a dbwa… token/);
+    assert.ok(!r.text.includes("not-a-token"), "the value itself is never printed");
+  });
+
+  describe("Slack", () => {
+    let slack: Server;
+    let url = "";
+    const seenTokens: string[] = [];
+    before(async () => {
+      slack = createServer((req, res) => {
+        const token = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+        seenTokens.push(`${req.url} ${token}`);
+        res.setHeader("content-type", "application/json");
+        res.end(
+          JSON.stringify(
+            token === "xoxb-good"
+              ? { ok: true, team: "Acme", bot_id: "B0GOOD", user_id: "U0GOOD" }
+              : { ok: false, error: "invalid_auth" },
+          ),
+        );
+      });
+      await new Promise<void>((r) => slack.listen(0, "127.0.0.1", r));
+      url = `http://127.0.0.1:${(slack.address() as AddressInfo).port}/api/`;
+    });
+    after(() => slack.close());
+    const env = (token: string, botId = "B0GOOD") => ({
+      SLACK_SIGNING_SECRET: "s".repeat(32),
+      SLACK_BOT_TOKEN: token,
+      SLACK_API_URL: url,
+      SLACK_BOT_ID: botId,
+      SLACK_BOT_USER_ID: "U0GOOD",
+      DBWARD_METRICS_TOKEN: "x".repeat(40),
+    });
+    const slackConfig = `${BOT_CONFIG}\nslack:\n  approvals_channel: C0APPROVALS\n`;
+
+    test("a working bot token passes auth.test", async () => {
+      const r = await doctor(
+        ["--bot-config", file(slackConfig), "--data-dir", join(dir, "s1")],
+        env("xoxb-good"),
+      );
+      assert.equal(r.code, EXIT.ok, r.text);
+      assert.match(r.text, /ok +Slack +auth.test accepted the token \(team Acme, bot B0GOOD\)/);
+      assert.ok(seenTokens.includes("/api/auth.test xoxb-good"));
+    });
+
+    test("a revoked token fails with Slack's error", async () => {
+      const r = await doctor(
+        ["--bot-config", file(slackConfig), "--data-dir", join(dir, "s2")],
+        env("xoxb-revoked"),
+      );
+      assert.equal(r.code, EXIT.failure);
+      assert.match(r.text, /FAIL +Slack +auth.test refused the token: invalid_auth/);
+      assert.ok(!r.text.includes("xoxb-revoked"));
+    });
+
+    test("a token of another app fails, naming the variable to correct", async () => {
+      const r = await doctor(
+        ["--bot-config", file(slackConfig), "--data-dir", join(dir, "s3")],
+        env("xoxb-good", "B0OTHER"),
+      );
+      assert.equal(r.code, EXIT.failure);
+      assert.match(
+        r.text,
+        /the token belongs to bot B0GOOD, not SLACK_BOT_ID=B0OTHER[\s\S]*fix: set SLACK_BOT_ID=B0GOOD/,
+      );
+    });
+  });
+});
+
+describe("dbward doctor --agent-config", () => {
+  let h: BotHarness;
+  before(async () => {
+    h = await startBotHarness();
+  });
+  after(async () => h.stop());
+
+  const agentConfig = (o: { botUrl?: string; keys?: Record<string, string>; dbs?: string } = {}): string => {
+    const keys = o.keys ?? { [h.bot.signingKey.kid]: base64url(h.bot.signingKey.publicKey) };
+    return file(
+      [
+        "id: agent-1",
+        `bot_url: ${o.botUrl ?? h.url}`,
+        "keys:",
+        ...Object.entries(keys).map(([kid, k]) => `  ${kid}: ${k}`),
+        `data_dir: ${join(dir, "agent-data")}`,
+        "databases:",
+        o.dbs ??
+          [
+            "  - { name: shop, environment: production, driver: postgres, url_env: PG_URL, operations: [read] }",
+            "  - { name: legacy, environment: production, driver: mysql, url_env: MARIA_URL, operations: [read] }",
+          ].join("\n"),
+      ].join("\n"),
+    );
+  };
+  const env = { DBWARD_AGENT_TOKEN: "x", PG_URL, MARIA_URL: MARIADB_URL };
+
+  test("a good config passes: bot reachable, key pinned, both databases answer SELECT 1", async () => {
+    const r = await doctor(["--agent-config", agentConfig()], env);
+    assert.equal(r.code, EXIT.ok, r.text);
+    assert.match(r.text, /ok +bot +http:\/\/127\.0\.0\.1:\d+\/health answered ok/);
+    assert.match(r.text, new RegExp(`ok +pinned keys +the bot's key ${h.bot.signingKey.kid} matches`));
+    assert.match(r.text, /ok +database shop\/production +postgres via PG_URL: SELECT 1 answered/);
+    assert.match(r.text, /ok +database legacy\/production +mysql via MARIA_URL: SELECT 1 answered/);
+  });
+
+  test("a wrong password and a wrong port fail per database, naming the variable and never the URL", async () => {
+    const badEnv = {
+      ...env,
+      PG_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/test`,
+      MARIA_URL: "mysql://root:wrong-pass-5521@127.0.0.1:3306/test",
+    };
+    const r = await doctor(["--agent-config", agentConfig()], badEnv);
+    assert.equal(r.code, EXIT.failure);
+    assert.match(r.text, /FAIL +database shop\/production +postgres via PG_URL: .*ECONNREFUSED/);
+    assert.match(r.text, /FAIL +database legacy\/production +mysql via MARIA_URL: .*Access denied/);
+    assert.match(r.text, /fix: check the host, port, database, user and password in MARIA_URL/);
+    assert.ok(!r.text.includes("wrong-pass-5521"), "the password is never printed");
+    assert.match(r.text, /2 problems found/);
+  });
+
+  test("an unreachable bot fails and says what to check", async () => {
+    const closed = await closedPort();
+    const r = await doctor(["--agent-config", agentConfig({ botUrl: `http://127.0.0.1:${closed}` })], env);
+    assert.equal(r.code, EXIT.failure);
+    assert.match(
+      r.text,
+      new RegExp(`FAIL +bot +cannot reach http://127\\.0\\.0\\.1:${closed}/health: ECONNREFUSED`),
+    );
+    assert.match(r.text, /fix: check bot_url/);
+  });
+
+  test("a different key pinned under the bot's key id fails, and nothing is adopted", async () => {
+    const other = generateSigningKey();
+    const r = await doctor(
+      ["--agent-config", agentConfig({ keys: { [h.bot.signingKey.kid]: base64url(other.publicKey) } })],
+      env,
+    );
+    assert.equal(r.code, EXIT.failure);
+    assert.match(
+      r.text,
+      /is not the key the bot publishes under that id[\s\S]*fix: do not copy the bot's key/,
+    );
+    assert.ok(
+      !r.text.includes(base64url(h.bot.signingKey.publicKey)),
+      "the bot's key is not offered for pasting",
+    );
+  });
+
+  test("a bot key id that is not pinned at all fails", async () => {
+    const other = generateSigningKey();
+    const r = await doctor(
+      ["--agent-config", agentConfig({ keys: { [other.kid]: base64url(other.publicKey) } })],
+      env,
+    );
+    assert.equal(r.code, EXIT.failure);
+    assert.match(
+      r.text,
+      new RegExp(`the bot signs with key id ${h.bot.signingKey.kid}, which keys: does not pin`),
+    );
+  });
+
+  test("a config whose variables are missing fails, naming them", async () => {
+    const r = await doctor(["--agent-config", agentConfig()], { DBWARD_AGENT_TOKEN: "x" });
+    assert.equal(r.code, EXIT.failure);
+    assert.match(r.text, /environment variable PG_URL is not set/);
+    assert.match(r.text, /environment variable MARIA_URL is not set/);
+  });
+
+  test("without a config to check, doctor is a usage error", async () => {
+    const r = await doctor([]);
+    assert.equal(r.code, EXIT.usage);
+    assert.match(r.err, /--bot-config FILE or --agent-config FILE/);
+  });
+});
