@@ -111,6 +111,24 @@ const slackSchema = z.strictObject({
   approvals_channel: z
     .string()
     .regex(/^([CG][A-Z0-9]{2,20}|#[a-z0-9_-]{1,80})$/, "must be a channel id such as C0123ABCD, or #name"),
+  /**
+   * Channel routing per database × environment (e.g. production to #db-prod, staging to
+   * #db-staging); the most specific entry wins, and approvals_channel takes the rest.
+   */
+  routes: z
+    .array(
+      z.strictObject({
+        database: nameOrWildcard.default("*"),
+        environment: nameOrWildcard.default("*"),
+        channel: z
+          .string()
+          .regex(
+            /^([CG][A-Z0-9]{2,20}|#[a-z0-9_-]{1,80})$/,
+            "must be a channel id such as C0123ABCD, or #name",
+          ),
+      }),
+    )
+    .default([]),
   /** Per environment: show the SQL in the channel post. Unlisted: off for production, on elsewhere. */
   show_sql_in_channel: z.record(name, z.boolean()).default({}),
   results: z

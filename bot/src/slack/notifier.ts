@@ -11,6 +11,7 @@ import type { BotContext, RequestChange } from "../use-cases/bot-context.ts";
 import { describeRequest, readResultForDelivery } from "../use-cases/describe-request.ts";
 import { openStoredResult } from "../use-cases/read-result.ts";
 import { cardOf, showSqlInChannel } from "./cards.ts";
+import { channelFor } from "./channel-for.ts";
 import type { MessageRef, MessageRefs } from "./message-refs.ts";
 import type { Outbox } from "./outbox.ts";
 import { approvalMessage } from "./views/approval-message.ts";
@@ -68,7 +69,7 @@ async function redrawChannelPost(
     return known;
   }
   if (slack === undefined || (r.status !== "pending_approval" && !breakGlass)) return undefined;
-  const posted = await d.outbox.post(slack.approvals_channel, message);
+  const posted = await d.outbox.post(channelFor(slack, r.database, r.environment), message);
   if (posted !== undefined) await d.refs.savePost(r.id, posted);
   return posted;
 }
