@@ -108,6 +108,27 @@ export class SlackRequests {
     );
   }
 
+  /** A button inside an open modal (block_actions carrying the view). */
+  clickInView(
+    userId: string,
+    actionId: string,
+    value: string,
+    view: { id: string; callback_id: string; private_metadata?: string },
+  ): Promise<SlackResponse> {
+    const base = VIEW_SELECT as { view: Record<string, unknown> };
+    return this.send(
+      payload({
+        ...VIEW_SELECT,
+        user: { id: userId, username: userId, name: userId, team_id: "T0DBWARD" },
+        trigger_id: trigger(),
+        view: { ...base.view, ...view, private_metadata: view.private_metadata ?? "", state: { values: {} } },
+        actions: [
+          { type: "button", action_id: actionId, block_id: "b", value, action_ts: `${Date.now() / 1000}` },
+        ],
+      }),
+    );
+  }
+
   submitView(
     userId: string,
     callbackId: string,

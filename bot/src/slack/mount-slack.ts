@@ -13,7 +13,9 @@ import { AfterAck } from "./after-ack.ts";
 import { SLACK_EVENTS_PATH } from "./ids.ts";
 import { DeliveryQueue, DEFAULT_RETRY, type RetryPolicy } from "./delivery-queue.ts";
 import { registerActions } from "./listeners/actions.ts";
+import { registerAdmin } from "./listeners/admin.ts";
 import { registerCommands } from "./listeners/commands.ts";
+import { registerJoin } from "./listeners/join.ts";
 import { registerViews } from "./listeners/views.ts";
 import { memoryMessageRefs, type MessageRefs } from "./message-refs.ts";
 import { createNotifier } from "./notifier.ts";
@@ -94,6 +96,8 @@ export function createSlackAdapter(
   registerCommands(app, deps);
   registerActions(app, deps);
   registerViews(app, deps);
+  registerJoin(app, deps);
+  registerAdmin(app, deps);
   const notify = createNotifier({
     ctx,
     outbox,

@@ -15,6 +15,8 @@ export const SLACK_METHOD_SCOPES = {
   "conversations.open": ["im:write"],
   "views.open": [],
   "views.update": [],
+  "views.push": [],
+  "users.info": ["users:read", "users:read.email"],
   "files.getUploadURLExternal": ["files:write"],
   "files.completeUploadExternal": ["files:write"],
 } as const satisfies Record<string, readonly string[]>;

@@ -14,6 +14,8 @@ import { SLACK_IDS } from "../ids.ts";
 import { approvalMessage } from "../views/approval-message.ts";
 import { MAX_INPUT_CHARS, queryModal } from "../views/modals.ts";
 import { createdMessage, helpMessage, listMessage, plainReply } from "../views/replies.ts";
+import { openAdminModal } from "./admin.ts";
+import { openJoinModal } from "./join.ts";
 import { cardFor, identify, replyError, replyTo, type ListenerDeps, type Reply } from "./listener-kit.ts";
 
 export function registerCommands(app: App, deps: ListenerDeps): void {
@@ -25,8 +27,16 @@ export function registerCommands(app: App, deps: ListenerDeps): void {
 
 async function handleCommand(deps: ListenerDeps, command: BoltSlashCommand): Promise<void> {
   const reply = replyTo(deps, command.trigger_id, (m) => deps.outbox.respond(command.response_url, m));
+  if (/^\s*join\s*$/i.test(command.text)) {
+    await openJoinModal(deps, command.user_id, command.user_name, command.trigger_id, reply);
+    return;
+  }
   const caller = await identify(deps, command.user_id, reply);
   if (caller === undefined) return;
+  if (/^\s*admin\s*$/i.test(command.text)) {
+    await openAdminModal(deps, caller, command.trigger_id, reply);
+    return;
+  }
   const parsed = parseSlashCommand(command.text, deps.ctx.config().databases);
   try {
     switch (parsed.kind) {

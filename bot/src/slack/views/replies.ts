@@ -40,7 +40,8 @@ export function helpMessage(name: string, roles: readonly Role[]): SlackMessage 
 export function notLinkedMessage(slackUserId: string): SlackMessage {
   return plainReply(
     "Your Slack account is not linked to a dbward user, so dbward cannot act for you yet. " +
-      `Ask a dbward admin to add \`slack_user_id: ${escapeMrkdwn(slackUserId)}\` to your user in the bot's config.`,
+      `Ask a dbward admin to add \`slack_user_id: ${escapeMrkdwn(slackUserId)}\` to your user in the bot's config, ` +
+      "or ask to join with `/dbward join`.",
   );
 }
 
