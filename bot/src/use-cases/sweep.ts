@@ -4,7 +4,7 @@
  * lease ran out become lost — never re-run by themselves (SECURITY.md: crash mid-execution).
  * Join requests nobody decided expire too.
  */
-import { DbwardError, type RequestId } from "@dbward/shared";
+import { DbwardError, type RequestId, type RequestStatus } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import type { RequestEvent } from "../core/request-state.ts";
 import { inTransaction } from "../store/in-transaction.ts";
@@ -30,52 +30,28 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
   const dispatchCutoff = new Date(now.getTime() - ctx.config().execution.dispatch_timeout_ms).toISOString();
   const report: SweepReport = { expired: 0, undispatched: 0, lost: 0, joinRequestsExpired: 0 };
 
-  const expiring = await ctx.store
-    .selectFrom("requests")
-    .select("id")
-    .where("status", "=", "pending_approval")
-    .where("expires_at", "<=", iso)
-    .execute();
-  for (const { id } of expiring)
-    report.expired += await move(
-      ctx,
-      id as RequestId,
-      "expire",
-      "request.expired",
-      "no decision before the request expired",
-    );
-
+  report.expired += await moveAll(
+    ctx,
+    await idsDue(ctx, ["pending_approval"], "expires_at", iso),
+    "expire",
+    "request.expired",
+    "no decision before the request expired",
+  );
   const approvedCutoff = new Date(now.getTime() - ctx.config().execution.approved_ttl_ms).toISOString();
-  const unrun = await ctx.store
-    .selectFrom("requests")
-    .select("id")
-    .where("status", "in", ["approved", "dispatched"])
-    .where("approved_at", "<=", approvedCutoff)
-    .execute();
-  for (const { id } of unrun) {
-    report.expired += await move(
-      ctx,
-      id as RequestId,
-      "expire",
-      "request.expired",
-      "approved but not run in time; ask again",
-    );
-  }
-
-  const stale = await ctx.store
-    .selectFrom("requests")
-    .select("id")
-    .where("status", "=", "dispatched")
-    .where("dispatched_at", "<=", dispatchCutoff)
-    .execute();
-  for (const { id } of stale)
-    report.undispatched += await move(
-      ctx,
-      id as RequestId,
-      "dispatch_timeout",
-      "request.dispatch_timed_out",
-      null,
-    );
+  report.expired += await moveAll(
+    ctx,
+    await idsDue(ctx, ["approved", "dispatched"], "approved_at", approvedCutoff),
+    "expire",
+    "request.expired",
+    "approved but not run in time; ask again",
+  );
+  report.undispatched += await moveAll(
+    ctx,
+    await idsDue(ctx, ["dispatched"], "dispatched_at", dispatchCutoff),
+    "dispatch_timeout",
+    "request.dispatch_timed_out",
+    null,
+  );
 
   const leases = await ctx.store
     .selectFrom("executions")
@@ -90,6 +66,35 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
 
   if (report.undispatched > 0) ctx.jobs.notify();
   return report;
+}
+
+/** Requests in one of `statuses` whose `column` time is at or before `cutoff`. */
+async function idsDue(
+  ctx: BotContext,
+  statuses: RequestStatus[],
+  column: "expires_at" | "approved_at" | "dispatched_at",
+  cutoff: string,
+): Promise<RequestId[]> {
+  const rows = await ctx.store
+    .selectFrom("requests")
+    .select("id")
+    .where("status", "in", statuses)
+    .where(column, "<=", cutoff)
+    .execute();
+  return rows.map((r) => r.id as RequestId);
+}
+
+/** Moves each request in turn; returns how many moved (one that moved elsewhere first is skipped). */
+async function moveAll(
+  ctx: BotContext,
+  ids: readonly RequestId[],
+  event: RequestEvent,
+  action: string,
+  reason: string | null,
+): Promise<number> {
+  let moved = 0;
+  for (const id of ids) moved += await move(ctx, id, event, action, reason);
+  return moved;
 }
 
 async function move(
