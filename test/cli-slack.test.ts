@@ -5,11 +5,11 @@ import { main } from "../cli/src/main.ts";
 import { captureOutput } from "./support/capture-output.ts";
 
 describe("dbward slack manifest", () => {
-  test("fills the bot's URL into the slash command and interactivity request URLs", async () => {
+  test("fills the bot's URL into the slash command, event and interactivity request URLs", async () => {
     const out = captureOutput();
     assert.equal(await main(["slack", "manifest", "--url", "https://dbward.example.com/"], {}, out), EXIT.ok);
     const text = out.stdout.join("\n");
-    assert.equal(text.match(/https:\/\/dbward\.example\.com\/slack\/events/g)?.length, 2);
+    assert.equal(text.match(/https:\/\/dbward\.example\.com\/slack\/events/g)?.length, 3);
     const settings = text.split("\n").filter((l) => !l.trimStart().startsWith("#"));
     assert.ok(!settings.some((l) => l.includes("<host>")), "no placeholder is left outside comments");
   });

@@ -27,15 +27,7 @@ describe("approving in Slack", () => {
   after(async () => s.stop());
   beforeEach(() => s.fake.clear());
 
-  /** Asks by slash command as `user`; answers the new request's id once Slack has been told. */
-  async function ask(user: string, text: string): Promise<number> {
-    await s.slack.command(user, text);
-    await s.settle();
-    const reply = textOf(s.fake.of("response_url").at(-1));
-    const id = /Request #(\d+) created/.exec(reply)?.[1];
-    assert.ok(id !== undefined, reply);
-    return Number(id);
-  }
+  const ask = (user: string, text: string): Promise<number> => s.ask(user, text);
 
   async function view(id: number): Promise<RequestView> {
     return (await s.h.call(await s.h.tokenFor("olga"), "GET", `/api/requests/${id}`)).body as RequestView;

@@ -60,13 +60,7 @@ describe("approve in Slack, run on PostgreSQL, results back in Slack", () => {
     await db.end();
   });
 
-  async function ask(text: string): Promise<number> {
-    await s.slack.command(SLACK_USERS.alice, text);
-    await s.settle();
-    const id = /Request #(\d+) created/.exec(textOf(s.fake.of("response_url").at(-1)))?.[1];
-    assert.ok(id !== undefined);
-    return Number(id);
-  }
+  const ask = (text: string): Promise<number> => s.ask(SLACK_USERS.alice, text);
 
   test("approve → message updated, thread replies, the agent runs it, the requester gets a table and a CSV", async () => {
     const id = await ask(

@@ -71,6 +71,8 @@ export interface SlackHarness {
   /** Waits for every queued Slack delivery. */
   settle(): Promise<void>;
   audit(): Promise<AuditEvent[]>;
+  /** Asks by slash command as `slackUser`; answers the new request's id once Slack has been told. */
+  ask(slackUser: string, text: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -88,12 +90,21 @@ export async function startSlackHarness(
   });
   const adapter = h.bot.slack;
   if (adapter === undefined) throw new Error("Slack did not start");
+  const slack = new SlackRequests(`${h.url}/slack/events`, fake);
   return {
     h,
     fake,
-    slack: new SlackRequests(`${h.url}/slack/events`, fake),
+    slack,
     settle: () => adapter.idle(),
     audit: () => listAudit(h.bot.store),
+    async ask(slackUser, text) {
+      await slack.command(slackUser, text);
+      await adapter.idle();
+      const reply = textOf(fake.of("response_url").at(-1));
+      const id = /Request #(\d+) created/.exec(reply)?.[1];
+      if (id === undefined) throw new Error(`no request was created; the answer was: ${reply}`);
+      return Number(id);
+    },
     async stop() {
       await h.stop();
       await fake.close();

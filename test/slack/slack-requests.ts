@@ -1,6 +1,6 @@
 /**
  * Sends signed requests to the bot's Slack endpoint in the shapes Slack uses: slash commands
- * form-encoded, interactions as `payload=<JSON>`. Payloads start from the fixtures in
+ * form-encoded, interactions as `payload=<JSON>`, Events API callbacks as JSON. Payloads start from the fixtures in
  * test/fixtures/slack/ with the user, text, values and a fresh trigger id filled in; their
  * `response_url` points at the fake Slack, which records what is posted there.
  */
@@ -18,6 +18,7 @@ export const SLASH_COMMAND = fixture("slash-command.json");
 export const BUTTON_CLICK = fixture("block-actions-button.json");
 export const VIEW_SELECT = fixture("block-actions-view-select.json");
 export const VIEW_SUBMISSION = fixture("view-submission.json");
+export const HOME_OPENED = fixture("event-app-home-opened.json");
 
 export interface SendOptions {
   /** Seconds since the epoch to sign with (default: now). */
@@ -51,6 +52,57 @@ export class SlackRequests {
       ...(o.headers ?? signSlackRequest(this.secret, body, o.timestamp)),
     };
     return this.sendRaw(body, headers);
+  }
+
+  /** A JSON body (Events API), signed the same way. */
+  async sendJson(value: unknown, o: SendOptions = {}): Promise<SlackResponse> {
+    const body = JSON.stringify(value);
+    const headers = {
+      "content-type": "application/json",
+      ...(o.headers ?? signSlackRequest(this.secret, body, o.timestamp)),
+    };
+    return this.sendRaw(body, headers);
+  }
+
+  /** Someone opens the app in Slack: the `app_home_opened` event, on the Home tab by default. */
+  homeOpened(userId: string, tab: "home" | "messages" = "home", o: SendOptions = {}): Promise<SlackResponse> {
+    const base = HOME_OPENED as { event: Record<string, unknown> };
+    return this.sendJson(
+      {
+        ...HOME_OPENED,
+        event_id: `Ev${trigger().replace(/\W/g, "")}`,
+        event_time: Math.floor(Date.now() / 1000),
+        event: { ...base.event, user: userId, channel: `D${userId}`, tab, event_ts: `${Date.now() / 1000}` },
+      },
+      o,
+    );
+  }
+
+  /** A button in a Home tab: block_actions from a `home` view, with no channel and no response_url. */
+  clickInHome(userId: string, actionId: string, value: string): Promise<SlackResponse> {
+    const base = BUTTON_CLICK as { actions: Record<string, unknown>[] };
+    const rest = Object.fromEntries(
+      Object.entries(BUTTON_CLICK).filter(([k]) => !["channel", "message", "response_url"].includes(k)),
+    );
+    return this.send(
+      payload({
+        ...rest,
+        user: { id: userId, username: userId, name: userId, team_id: "T0DBWARD" },
+        trigger_id: trigger(),
+        container: { type: "view", view_id: `VHOME${userId}` },
+        view: {
+          id: `VHOME${userId}`,
+          type: "home",
+          callback_id: "dbward.home",
+          team_id: "T0DBWARD",
+          private_metadata: "",
+          blocks: [],
+          state: { values: {} },
+          hash: "1700000000.home",
+        },
+        actions: [{ ...base.actions[0], action_id: actionId, value, action_ts: `${Date.now() / 1000}` }],
+      }),
+    );
   }
 
   async sendRaw(body: string, headers: Record<string, string>): Promise<SlackResponse> {

@@ -169,6 +169,14 @@ export class FakeSlack {
       case "views.update":
       case "views.push":
         return { ok: true, view: { id: `V${this.seq}`, hash: `hash-${this.seq}`, ...(args.view as object) } };
+      case "views.publish":
+        // Slack refuses a Home tab of more than 100 blocks.
+        if (((args.view as { blocks?: unknown[] } | undefined)?.blocks?.length ?? 0) > 100)
+          return { ok: false, error: "invalid_arguments" };
+        return {
+          ok: true,
+          view: { id: `VHOME${String(args.user_id)}`, hash: `hash-${this.seq}`, ...(args.view as object) },
+        };
       case "files.getUploadURLExternal":
         return { ok: true, upload_url: `${this.url}/upload/F${this.seq}`, file_id: `F${this.seq}` };
       case "files.completeUploadExternal":

@@ -27,6 +27,7 @@ export const SLACK_IDS = {
     admin: "dbward.admin.modal",
     adminAdd: "dbward.admin.add.modal",
     adminEdit: "dbward.admin.edit.modal",
+    home: "dbward.home",
   },
   /** Input blocks of the modals: `block_id` and the `action_id` of the element inside. */
   inputs: {

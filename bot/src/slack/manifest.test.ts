@@ -9,8 +9,14 @@ import { NON_API_SCOPES, SLACK_METHOD_SCOPES } from "./slack-api.ts";
 
 interface Manifest {
   oauth_config: { scopes: { bot: string[] } };
-  features: { slash_commands: { command: string; url: string }[] };
-  settings: { interactivity: { is_enabled: boolean; request_url: string } };
+  features: {
+    slash_commands: { command: string; url: string }[];
+    app_home: { home_tab_enabled: boolean; messages_tab_enabled: boolean };
+  };
+  settings: {
+    interactivity: { is_enabled: boolean; request_url: string };
+    event_subscriptions: { request_url: string; bot_events: string[] };
+  };
 }
 
 const manifest = (text = readFileSync(MANIFEST_PATH, "utf8")): Manifest => parse(text) as Manifest;
@@ -52,7 +58,7 @@ describe("manifest.yml", () => {
       assert.ok(m in SLACK_METHOD_SCOPES, `${m} is called but not in SLACK_METHOD_SCOPES`);
   });
 
-  test("declares /dbward and interactivity at the Slack endpoint", () => {
+  test("declares /dbward, interactivity and the Home tab's event at the Slack endpoint", () => {
     const m = manifest();
     assert.deepEqual(
       m.features.slash_commands.map((c) => [c.command, c.url]),
@@ -60,12 +66,17 @@ describe("manifest.yml", () => {
     );
     assert.equal(m.settings.interactivity.is_enabled, true);
     assert.equal(m.settings.interactivity.request_url, URL_PLACEHOLDER);
+    assert.equal(m.settings.event_subscriptions.request_url, URL_PLACEHOLDER);
+    assert.deepEqual(m.settings.event_subscriptions.bot_events, ["app_home_opened"]);
+    assert.equal(m.features.app_home.home_tab_enabled, true);
+    assert.equal(m.features.app_home.messages_tab_enabled, true, "dbward's DMs arrive in the Messages tab");
   });
 
   test("renders with the bot's address filled in everywhere", () => {
     const m = manifest(renderManifest("https://dbward.example.com/"));
     assert.equal(m.settings.interactivity.request_url, "https://dbward.example.com/slack/events");
     assert.equal(m.features.slash_commands[0]?.url, "https://dbward.example.com/slack/events");
+    assert.equal(m.settings.event_subscriptions.request_url, "https://dbward.example.com/slack/events");
     assert.equal(eventsUrl("https://x.example/slack/events"), "https://x.example/slack/events");
     assert.throws(() => eventsUrl("http://dbward.example.com"), /https/);
     assert.throws(() => eventsUrl("not a url"), /--url/);

@@ -1,8 +1,9 @@
 /**
  * The Slack adapter, built once by the composition root: a Bolt app on the bot's own HTTP server
- * at `POST /slack/events`, behind the request guard that audits refused requests; the listeners;
- * and the after-commit notifier. Bolt is given the bot id and bot user id, so it never calls
- * `auth.test`, and its Web API client never retries by itself (the delivery queue does).
+ * at `POST /slack/events` (slash commands, interactions and the `app_home_opened` event), behind
+ * the request guard that audits refused requests; the listeners; the after-commit notifier; and
+ * the Home tabs. Bolt is given the bot id and bot user id, so it never calls `auth.test`, and its
+ * Web API client never retries by itself (the delivery queue does).
  */
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from "@slack/bolt";
 import { Router, type Express } from "express";
@@ -15,9 +16,11 @@ import { DeliveryQueue, DEFAULT_RETRY, type RetryPolicy } from "./delivery-queue
 import { registerActions } from "./listeners/actions.ts";
 import { registerAdmin } from "./listeners/admin.ts";
 import { registerCommands } from "./listeners/commands.ts";
+import { registerHome } from "./listeners/home.ts";
 import { registerJoin } from "./listeners/join.ts";
 import { registerViews } from "./listeners/views.ts";
 import { memoryMessageRefs, type MessageRefs } from "./message-refs.ts";
+import { HomeTabs } from "./home-tabs.ts";
 import { createNotifier } from "./notifier.ts";
 import { Outbox } from "./outbox.ts";
 import { slackRequestGuard } from "./request-guard.ts";
@@ -98,11 +101,14 @@ export function createSlackAdapter(
   registerViews(app, deps);
   registerJoin(app, deps);
   registerAdmin(app, deps);
+  const home = new HomeTabs(ctx, outbox, log);
+  registerHome(app, home);
   const notify = createNotifier({
     ctx,
     outbox,
     refs: options.messageRefs ?? memoryMessageRefs(),
     logger: log,
+    home,
   });
   const guard = slackRequestGuard({
     signingSecret: () => settings.signingSecret.reveal(),

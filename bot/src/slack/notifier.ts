@@ -1,8 +1,8 @@
 /**
  * After a request's change has committed: redraw its post in the approvals channel from stored
- * state, tell the story in the post's thread, DM the approvers who may decide now, tell the
- * requester when it is decided or finished, and deliver results. Runs in the delivery queue, one
- * request's changes in order; nothing here can touch the change itself.
+ * state, and the Home tabs that show it; tell the story in the post's thread; DM the approvers
+ * who may decide now; tell the requester when it is decided or finished; deliver results. Runs in
+ * the delivery queue, one request's changes in order; nothing here can touch the change itself.
  */
 import type { RequestId } from "@dbward/shared";
 import type { Logger } from "pino";
@@ -12,6 +12,7 @@ import { describeRequest, readResultForDelivery } from "../use-cases/describe-re
 import { openStoredResult } from "../use-cases/read-result.ts";
 import { cardOf, showSqlInChannel } from "./cards.ts";
 import { channelFor } from "./channel-for.ts";
+import type { HomeTabs } from "./home-tabs.ts";
 import type { MessageRef, MessageRefs } from "./message-refs.ts";
 import type { Outbox } from "./outbox.ts";
 import { approvalMessage } from "./views/approval-message.ts";
@@ -25,6 +26,8 @@ export interface NotifierDeps {
   readonly outbox: Outbox;
   readonly refs: MessageRefs;
   readonly logger: Logger;
+  /** Redraws the Home tabs the change shows up in. */
+  readonly home?: HomeTabs;
 }
 
 export function createNotifier(d: NotifierDeps): (change: RequestChange) => void {
@@ -34,6 +37,7 @@ export function createNotifier(d: NotifierDeps): (change: RequestChange) => void
 async function deliverChange(d: NotifierDeps, change: RequestChange): Promise<void> {
   const description = await describeRequest(d.ctx, change.requestId);
   const card = cardOf(description);
+  d.home?.requestChanged(change.requestId, description.people);
   const post = await redrawChannelPost(d, card, change.action === "request.break_glass");
   const step = threadStep(card, change.action, change.actor);
   if (post !== undefined && step !== undefined) await d.outbox.post(post.channel, step, post.ts);

@@ -107,6 +107,14 @@ export class Outbox {
     );
   }
 
+  /** Draws a person's Home tab; true when Slack took it. */
+  async publishHome(slackUserId: string, view: types.HomeView): Promise<boolean> {
+    const res = await this.queue.attempt("views.publish", () =>
+      this.api.call("views.publish", { user_id: slackUserId, view }),
+    );
+    return res !== undefined;
+  }
+
   /** Slack's external upload flow: get an upload URL, send the bytes, complete into a channel. */
   async uploadFile(
     channel: string,

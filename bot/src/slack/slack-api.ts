@@ -16,6 +16,7 @@ export const SLACK_METHOD_SCOPES = {
   "views.open": [],
   "views.update": [],
   "views.push": [],
+  "views.publish": [],
   "users.info": ["users:read", "users:read.email"],
   "files.getUploadURLExternal": ["files:write"],
   "files.completeUploadExternal": ["files:write"],

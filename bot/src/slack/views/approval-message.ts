@@ -64,20 +64,23 @@ export function approvalMessage(card: RequestCard, o: ApprovalMessageOptions): S
   if (warnings.length > 0) blocks.push(context(`:warning: ${warnings.join(" · ")}`));
   const story = progressLines(card);
   if (story.length > 0) blocks.push(context(story.join("\n")));
-  if (o.buttons && r.status === "pending_approval") {
-    const id = String(r.id);
-    blocks.push({
-      type: "actions",
-      block_id: `request-${id}`,
-      elements: [
-        button("Review", SLACK_IDS.actions.review, id),
-        button("Approve", SLACK_IDS.actions.approve, id, "primary"),
-        button("Reject", SLACK_IDS.actions.reject, id, "danger"),
-      ],
-    });
-  }
+  if (o.buttons && r.status === "pending_approval") blocks.push(decisionButtons(r.id));
   const text = `Request #${r.id} by ${nameOf(card, r.requester)}: ${r.operation} on ${r.database}/${r.environment} — ${plainStatus(r.status)}`;
   return { text, blocks };
+}
+
+/** Review, Approve and Reject for one request: the same three buttons wherever a decision is offered. */
+export function decisionButtons(requestId: number): Block {
+  const id = String(requestId);
+  return {
+    type: "actions",
+    block_id: `request-${id}`,
+    elements: [
+      button("Review", SLACK_IDS.actions.review, id),
+      button("Approve", SLACK_IDS.actions.approve, id, "primary"),
+      button("Reject", SLACK_IDS.actions.reject, id, "danger"),
+    ],
+  };
 }
 
 /** Who approved or rejected, and how the execution went: the request's story so far. */

@@ -19,7 +19,7 @@ export function helpMessage(name: string, roles: readonly Role[]): SlackMessage 
     );
   }
   lines.push(
-    "• `/dbward list` — your requests, and requests waiting for you.",
+    "• `/dbward list` — your requests, and requests waiting for you (also on dbward's *Home* tab).",
     "• `/dbward status <id>` — where a request stands.",
     roles.includes("operator")
       ? "• `/dbward cancel <id> [reason]` — cancel any request (you are an operator)."
@@ -64,9 +64,13 @@ export function createdMessage(card: RequestCard): SlackMessage {
   };
 }
 
+/** One request in a list: id, status, operation, target and the start of its reason. */
+export function requestLine(r: RequestView): string {
+  return `*#${r.id}* ${STATUS_LABELS[r.status]} · \`${r.operation}\` on ${target(r)} · ${escapeMrkdwn(truncate(r.reason, 80))}`;
+}
+
 export function listMessage(mine: readonly RequestView[], waiting: readonly RequestView[]): SlackMessage {
-  const line = (r: RequestView): string =>
-    `• *#${r.id}* ${STATUS_LABELS[r.status]} · \`${r.operation}\` on ${target(r)} · ${escapeMrkdwn(truncate(r.reason, 80))}`;
+  const line = (r: RequestView): string => `• ${requestLine(r)}`;
   const parts = [
     waiting.length > 0
       ? `*Waiting for you* (${waiting.length})\n${waiting.map(line).join("\n")}`

@@ -46,16 +46,23 @@ export function target(r: RequestView): string {
 
 /** "1 of role:approver" — what the current step needs, with who may decide it now. */
 export function whoMustApprove(card: RequestCard): string {
-  const w = card.request.workflow;
+  const needs = stepNeeds(card.request);
+  if (needs === undefined) return "nobody: no step is waiting";
+  const who = card.approvers.map((id) => nameOf(card, id));
+  return `${needs}${who.length > 0 ? `: ${who.join(", ")}` : ": nobody linked can approve it yet"}`;
+}
+
+/** "1 of `role:approver` (step 2 of 3)": what the waiting step needs, or undefined when none waits. */
+export function stepNeeds(r: RequestView): string | undefined {
+  const w = r.workflow;
   const step = w.current_step === null ? undefined : w.steps[w.current_step];
-  if (card.request.status !== "pending_approval" || step === undefined) return "nobody: no step is waiting";
+  if (r.status !== "pending_approval" || step === undefined) return undefined;
   const needs = `${step.min}${step.mode === "all" ? " each" : ""} of ${step.approvers.map((a) => `\`${a}\``).join(", ")}`;
   const stepNote =
     w.steps.length > 1
       ? ` (step ${w.current_step === null ? "" : w.current_step + 1} of ${w.steps.length})`
       : "";
-  const who = card.approvers.map((id) => nameOf(card, id));
-  return `${needs}${stepNote}${who.length > 0 ? `: ${who.join(", ")}` : ": nobody linked can approve it yet"}`;
+  return `${needs}${stepNote}`;
 }
 
 /** The latest execution's outcome in words, or undefined when nothing ran yet. */

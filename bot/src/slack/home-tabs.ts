@@ -1,0 +1,68 @@
+/**
+ * Keeps people's Home tabs current. A tab is drawn when its owner opens it (`app_home_opened`,
+ * which Slack sends on every open), and redrawn after a committed change to a request it shows
+ * or one that now concerns its owner (their own, or one they may now decide).
+ *
+ * Only people who opened the tab since this process started are redrawn on change: a tab nobody
+ * looks at costs Slack calls (views.publish is rate-limited per workspace) for nothing, and any
+ * tab is drawn fresh the moment it is opened. Redraws of one person coalesce: however many
+ * changes arrive while one is queued, it draws the state as it is when it runs.
+ */
+import type { RequestId } from "@dbward/shared";
+import type { Logger } from "pino";
+import type { User } from "../identity/users.ts";
+import type { BotContext } from "../use-cases/bot-context.ts";
+import { describeHome } from "../use-cases/describe-home.ts";
+import type { Outbox } from "./outbox.ts";
+import { homeView } from "./views/home.ts";
+
+/** Tabs followed at most; the least recently opened are forgotten first. */
+const MAX_FOLLOWED = 20_000;
+
+export class HomeTabs {
+  /** Slack user id → the request ids their tab shows; in order of last opening. */
+  private readonly followed = new Map<string, ReadonlySet<number>>();
+  private readonly queued = new Set<string>();
+
+  constructor(
+    private readonly ctx: BotContext,
+    private readonly outbox: Outbox,
+    private readonly logger: Logger,
+    private readonly maxFollowed = MAX_FOLLOWED,
+  ) {}
+
+  /** The person opened their Home tab: draw it now, and follow it from here on. */
+  opened(slackUserId: string): void {
+    this.followed.delete(slackUserId);
+    this.followed.set(slackUserId, this.followed.get(slackUserId) ?? new Set());
+    for (const oldest of this.followed.keys()) {
+      if (this.followed.size <= this.maxFollowed) break;
+      this.followed.delete(oldest);
+    }
+    this.redraw(slackUserId);
+  }
+
+  /** A request changed: redraw the followed tabs that show it or whose owners it concerns. */
+  requestChanged(id: RequestId, concerned: readonly User[]): void {
+    const users = new Set<string>();
+    for (const u of concerned)
+      if (u.slackUserId !== null && this.followed.has(u.slackUserId)) users.add(u.slackUserId);
+    for (const [user, shown] of this.followed) if (shown.has(id)) users.add(user);
+    for (const user of users) this.redraw(user);
+  }
+
+  private redraw(slackUserId: string): void {
+    if (this.queued.has(slackUserId)) return;
+    this.queued.add(slackUserId);
+    this.outbox.queue.enqueue(`home:${slackUserId}`, async () => {
+      this.queued.delete(slackUserId);
+      const home = await describeHome(this.ctx, slackUserId);
+      const published = await this.outbox.publishHome(slackUserId, homeView(home));
+      if (!published) this.logger.warn({ slackUserId }, "could not draw a Home tab");
+      if (this.followed.has(slackUserId)) {
+        const shown = home.kind === "active" ? [...home.awaiting, ...home.recent].map((r) => r.id) : [];
+        this.followed.set(slackUserId, new Set(shown));
+      }
+    });
+  }
+}
