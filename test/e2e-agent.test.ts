@@ -41,6 +41,10 @@ describe("end to end with the real agent", () => {
     await maria.end();
   });
 
+  async function resultOf(id: number): Promise<ResultView> {
+    return (await h.call(await h.tokenFor("alice"), "GET", `/api/requests/${id}/result`)).body as ResultView;
+  }
+
   async function create(user: string, body: Record<string, string>): Promise<RequestView> {
     const res = await h.call(await h.tokenFor(user), "POST", "/api/requests", body);
     assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -56,8 +60,7 @@ describe("end to end with the real agent", () => {
     });
     const done = await waitForStatus(h, r.id, "succeeded");
     assert.equal(done.executions[0]?.agent, "agent-1");
-    const result = (await h.call(await h.tokenFor("alice"), "GET", `/api/requests/${r.id}/result`))
-      .body as ResultView;
+    const result = await resultOf(r.id);
     assert.deepEqual(result.columns, ["id", "status"]);
     assert.deepEqual(result.rows, [
       [1, "new"],
@@ -89,6 +92,40 @@ describe("end to end with the real agent", () => {
     ]);
   });
 
+  test("safe session settings before the statement run first; they may tighten the timeout, not lift it", async () => {
+    const settings = await create("alice", {
+      database: "shop",
+      environment: "staging",
+      sql: "SET work_mem = '8MB';\nSET statement_timeout = '1h';\nSELECT current_setting('work_mem') AS work_mem, current_setting('statement_timeout') AS timeout",
+      reason: "check the session settings",
+    });
+    await waitForStatus(h, settings.id, "succeeded");
+    const shown = await resultOf(settings.id);
+    const [workMem, timeout] = shown.rows[0] ?? [];
+    assert.equal(workMem, "8MB");
+    assert.notEqual(timeout, "1h", "the agent's own timeout is back in force");
+    assert.match(String(timeout), /^\d+(ms|s|min)$/);
+
+    const tightened = await create("alice", {
+      database: "shop",
+      environment: "staging",
+      sql: "SET statement_timeout = '100ms'; SELECT count(*) FROM generate_series(1, 500000000)",
+      reason: "a tighter timeout of my own",
+    });
+    const done = await waitForStatus(h, tightened.id, "timed_out");
+    assert.equal(done.executions[0]?.error?.code, "execution.timeout");
+
+    const maria = await create("alice", {
+      database: "legacy",
+      environment: "production",
+      sql: "SET time_zone = '+03:00'; SELECT @@session.time_zone AS tz",
+      reason: "the time zone setting",
+    });
+    await waitForStatus(h, maria.id, "succeeded");
+    const tz = await resultOf(maria.id);
+    assert.deepEqual(tz.rows, [["+03:00"]]);
+  });
+
   test("a SELECT and an UPDATE on MariaDB run the same way", async () => {
     const read = await create("alice", {
       database: "legacy",
@@ -97,8 +134,7 @@ describe("end to end with the real agent", () => {
       reason: "count",
     });
     await waitForStatus(h, read.id, "succeeded");
-    const result = (await h.call(await h.tokenFor("alice"), "GET", `/api/requests/${read.id}/result`))
-      .body as ResultView;
+    const result = await resultOf(read.id);
     assert.deepEqual(result.columns, ["status", "n"]);
     // COUNT(*) is a BIGINT; the agent sends 64-bit integers as strings so none loses precision.
     assert.deepEqual(result.rows, [

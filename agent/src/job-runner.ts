@@ -6,7 +6,8 @@
  *    agent's capability list allows (shared `verifyExecutionToken`);
  * 2. the job's own fields agree with the token, so a confused bot cannot aim a token elsewhere;
  * 3. the agent reviews the SQL itself, whatever the token says: a rejected text, a class this
- *    database does not allow, or a class more dangerous than the token's is refused;
+ *    database does not allow, or a class more dangerous than the token's is refused; the same
+ *    review splits off the allowed session settings the text may start with;
  * 4. the token id is not in the ledger, and is recorded there before anything runs (T-REPLAY).
  * Any refusal becomes a result with outcome `refused` and the error code; nothing is executed.
  */
@@ -21,6 +22,7 @@ import {
   type OperationClass,
   type SqlClass,
   type SqlDialect,
+  type SqlReview,
 } from "@dbward/shared";
 import type { Logger } from "pino";
 import type { Clock } from "./clock.ts";
@@ -40,8 +42,19 @@ export interface JobRunnerDeps {
 }
 
 export type JobCheck =
-  | { readonly ok: true; readonly claims: ExecutionClaims; readonly database: DatabaseConfig }
+  | {
+      readonly ok: true;
+      readonly claims: ExecutionClaims;
+      readonly database: DatabaseConfig;
+      readonly statement: StatementToRun;
+    }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+/** What the driver runs: one statement, after the session settings the text starts with. */
+export interface StatementToRun {
+  readonly sql: string;
+  readonly session: readonly string[];
+}
 
 const DIALECTS = { postgres: "postgres", mysql: "mysql", sqlite: "sqlite" } as const satisfies Record<
   DriverName,
@@ -76,7 +89,7 @@ export function checkJob(
   const review = reviewClass(claim.sql, database, claims.op);
   if (!review.ok) return review;
   if (deps.ledger.has(claims.jti)) return refuse("token.replayed", "this token has already been executed");
-  return { ok: true, claims, database };
+  return { ok: true, claims, database, statement: review.statement };
 }
 
 /** Why the job's fields disagree with its token, if they do. */
@@ -95,13 +108,15 @@ function reviewClass(
   sql: string,
   database: DatabaseConfig,
   tokenOp: OperationClass,
-): { ok: true } | JobCheck {
+): { ok: true; statement: StatementToRun } | JobCheck {
   let sqlClass: SqlClass;
   let reasons: string;
+  let statements: SqlReview["statements"];
   try {
     const review = reviewSql(sql, DIALECTS[database.driver]);
     sqlClass = review.class;
     reasons = review.findings.map((f) => f.message).join("; ");
+    statements = review.statements;
   } catch (err) {
     // Fail closed (SECURITY.md principle 2): a reviewer that cannot answer is a refusal.
     return refuse("sql.rejected", `SQL review failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -117,7 +132,26 @@ function reviewClass(
   if (DANGER[sqlClass] > DANGER[tokenOp]) {
     return refuse("sql.rejected", `the SQL reviews as ${sqlClass} but its token allows only ${tokenOp}`);
   }
-  return { ok: true };
+  const statement = statementToRun(sql, statements);
+  if (statement === undefined) {
+    return refuse("sql.rejected", "the SQL does not consist of session settings followed by one statement");
+  }
+  return { ok: true, statement };
+}
+
+/**
+ * The statement and its session settings, as this agent's own review split the text. Without
+ * settings the text runs whole, exactly as approved; so does a text the reviewer could not split
+ * (unreadable, approved as a write of unassessed risk), where the drivers' one-statement
+ * protocols refuse anything more. Anything else than settings then one statement: undefined.
+ */
+export function statementToRun(sql: string, statements: SqlReview["statements"]): StatementToRun | undefined {
+  const session = statements.filter((s) => s.kind === "session").map((s) => s.text);
+  const main = statements.filter((s) => s.kind === "main");
+  if (statements.length === 0) return { sql, session: [] };
+  const last = statements.at(-1);
+  if (main.length !== 1 || last?.kind !== "main") return undefined;
+  return session.length === 0 ? { sql, session: [] } : { sql: last.text, session };
 }
 
 /** What a job needs besides its claim: where its rows go, and the signal that stops it. */
@@ -171,7 +205,11 @@ export async function runJob(claim: ClaimResponse, deps: JobRunnerDeps, io: JobI
       elapsed(),
     );
   }
-  const options = { ...executeOptions(claim, check.database, check.claims.op), signal: io.signal };
+  const options = {
+    ...executeOptions(claim, check.database, check.claims.op),
+    signal: io.signal,
+    session: check.statement.session,
+  };
   const upload = new ResultUpload({
     rowCap: options.rowCap,
     maxBytes: resultMaxBytes(claim, check.database),
@@ -180,7 +218,7 @@ export async function runJob(claim: ClaimResponse, deps: JobRunnerDeps, io: JobI
     ...(io.chunkBytes === undefined ? {} : { chunkBytes: io.chunkBytes }),
   });
   try {
-    const summary = await deps.drivers.get(check.database).stream(claim.sql, options, upload);
+    const summary = await deps.drivers.get(check.database).stream(check.statement.sql, options, upload);
     const streamed = await upload.finish();
     return {
       outcome: "succeeded",

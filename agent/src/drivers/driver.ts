@@ -1,7 +1,8 @@
 /**
- * The one interface every database driver implements. A driver runs exactly one SQL text in its
- * own transaction, read-only for reads, under a statement timeout, and streams the rows it
- * produces to a `RowSink` in batches, with JSON-safe values (json-value.ts). It waits for the
+ * The one interface every database driver implements. A driver runs exactly one SQL statement,
+ * after the session settings that come with it, in its own transaction, read-only for reads,
+ * under a statement timeout, and streams the rows it produces to a `RowSink` in batches, with
+ * JSON-safe values (json-value.ts). It waits for the
  * sink before fetching more, so memory stays flat whatever the result's size (backpressure).
  *
  * When the sink wants no more rows, a read stops fetching at once; a write drains its remaining
@@ -22,6 +23,13 @@ export interface ExecuteOptions {
   readonly rowCap: number;
   /** Aborting stops the statement on the server. */
   readonly signal?: AbortSignal;
+  /**
+   * Session settings to make first, each one reviewed statement (`SqlReview.statements` of kind
+   * `session`, i.e. allowlisted `SET`s to literal values), run in order on the statement's
+   * connection. The statement timeout is applied again after them, as the shorter of theirs and
+   * `statementTimeoutMs`: a request can tighten the agent's limit, never lift it.
+   */
+  readonly session?: readonly string[];
 }
 
 /** Where a driver puts rows. */

@@ -22,6 +22,18 @@ interface Dialect {
   slowWrite?(table: string): string;
   /** A session change made by a write job, and a read that shows the setting's value after it. */
   readonly session: { set: string; show: string; fresh: unknown };
+  /** Reviewed session settings run before the statement (none for SQLite, which allows none). */
+  readonly settings?: {
+    readonly set: string;
+    readonly show: string;
+    readonly shown: unknown;
+    /** Asks for a statement timeout far above the agent's, and one far below. */
+    readonly lengthen: string;
+    readonly shorten: string;
+    /** Shows the statement timeout in force, and how it reads at 300 ms. */
+    readonly showTimeout: string;
+    readonly timeout300: unknown;
+  };
 }
 
 const DIALECTS: readonly Dialect[] = [
@@ -31,6 +43,15 @@ const DIALECTS: readonly Dialect[] = [
     sleepRead: "SELECT pg_sleep(5)",
     slowWrite: (table) => `UPDATE ${table} SET n = 100 WHERE pg_sleep(1)::text = ''`,
     session: { set: "SET work_mem = '1234kB'", show: "SELECT current_setting('work_mem')", fresh: "4MB" },
+    settings: {
+      set: "SET work_mem = '8MB'",
+      show: "SELECT current_setting('work_mem')",
+      shown: "8MB",
+      lengthen: "SET statement_timeout = '1h'",
+      shorten: "SET LOCAL statement_timeout = '100ms'",
+      showTimeout: "SELECT current_setting('statement_timeout')",
+      timeout300: "300ms",
+    },
   },
   {
     driver: "mysql",
@@ -38,6 +59,15 @@ const DIALECTS: readonly Dialect[] = [
     sleepRead: "SELECT SLEEP(5)",
     slowWrite: (table) => `UPDATE ${table} SET n = 100 WHERE SLEEP(1) = 0`,
     session: { set: "SET @leak = 42", show: "SELECT @leak", fresh: null },
+    settings: {
+      set: "SET time_zone = '+03:00'",
+      show: "SELECT @@session.time_zone",
+      shown: "+03:00",
+      lengthen: "SET SESSION max_statement_time = 3600",
+      shorten: "SET max_statement_time = 0.1",
+      showTimeout: "SELECT @@session.max_statement_time",
+      timeout300: 0.3,
+    },
   },
   {
     driver: "sqlite",
@@ -157,6 +187,55 @@ for (const dialect of DIALECTS) {
       const shown = await run(dialect.session.show, "read");
       assert.deepEqual(shown.rows, [[dialect.session.fresh]]);
     });
+
+    const settings = dialect.settings;
+    if (settings !== undefined) {
+      const withSettings = (sql: string, session: string[], statementTimeoutMs = 5000) =>
+        driver.execute(sql, { operation: "read", rowCap: 10, statementTimeoutMs, session });
+
+      test("runs the request's session settings first, on the statement's connection", async () => {
+        const shown = await withSettings(settings.show, [settings.set]);
+        assert.deepEqual(shown.rows, [[settings.shown]]);
+        const after = await run(settings.show, "read");
+        assert.notDeepEqual(after.rows, [[settings.shown]], "the setting ended with its job");
+      });
+
+      test("after a setting that lengthens the timeout, the agent's timeout is in force", async () => {
+        const shown = await withSettings(settings.showTimeout, [settings.lengthen], 300);
+        assert.deepEqual(shown.rows, [[settings.timeout300]]);
+      });
+
+      test("a setting can shorten the statement timeout but never lengthen it", async () => {
+        const started = Date.now();
+        await assert.rejects(withSettings(dialect.sleepRead, [settings.lengthen], 300), {
+          code: "execution.timeout",
+        });
+        await assert.rejects(withSettings(dialect.sleepRead, [settings.shorten], 60_000), {
+          code: "execution.timeout",
+        });
+        assert.ok(Date.now() - started < 4000, "both stopped long before the 5 s sleep ended");
+      });
+
+      test("a setting text holding a second statement is refused before anything runs", async () => {
+        const before = await names();
+        await assert.rejects(withSettings(`SELECT 1`, [`${settings.set}; UPDATE ${table} SET n = 77`]), {
+          code: "execution.failed",
+        });
+        assert.deepEqual(await names(), before);
+      });
+    } else {
+      test("refuses session settings, which no SQLite target takes", async () => {
+        await assert.rejects(
+          driver.execute("SELECT 1", {
+            operation: "read",
+            rowCap: 1,
+            statementTimeoutMs: 1000,
+            session: ["PRAGMA recursive_triggers = ON"],
+          }),
+          { code: "execution.failed" },
+        );
+      });
+    }
 
     // MariaDB has no UPDATE … RETURNING, so the case exists only for the other dialects.
     if (dialect.driver !== "mysql")

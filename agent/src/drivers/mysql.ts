@@ -7,7 +7,8 @@
  *   statement); MySQL `max_execution_time` (milliseconds, SELECT only). A client-side timeout a
  *   little later is the backstop: it drops the connection, and the server rolls back. Both
  *   count the time the server spends sending rows, so a large result needs a timeout long
- *   enough to transfer it;
+ *   enough to transfer it. The request's reviewed session settings, if any, run next, and the
+ *   timeout is set again to the shorter of theirs and the agent's;
  * - accepts exactly one statement (no multi-statements, no LOCAL INFILE);
  * - streams rows in batches and pauses the connection while the sink works (backpressure); a
  *   read the sink has had enough of stops by dropping the connection, a write drains its rows
@@ -130,6 +131,23 @@ async function inTransaction(
   const ms = options.statementTimeoutMs;
   if (flavour === "mariadb") await run(conn, "SET SESSION max_statement_time = ?", [ms / 1000]);
   else await run(conn, "SET SESSION max_execution_time = ?", [ms]);
+  if (options.session !== undefined && options.session.length > 0) {
+    for (const setting of options.session) await run(conn, setting);
+    // 0 means no limit: keep the shorter of the request's setting and the agent's.
+    if (flavour === "mariadb") {
+      await run(
+        conn,
+        "SET SESSION max_statement_time = LEAST(IF(@@session.max_statement_time = 0, ?, @@session.max_statement_time), ?)",
+        [ms / 1000, ms / 1000],
+      );
+    } else {
+      await run(
+        conn,
+        "SET SESSION max_execution_time = LEAST(IF(@@session.max_execution_time = 0, ?, @@session.max_execution_time), ?)",
+        [ms, ms],
+      );
+    }
+  }
   await run(conn, isRead ? "START TRANSACTION READ ONLY" : "START TRANSACTION");
   const streamed = await canceller.during(() => streamRows(conn, sql, options, sink));
   if (streamed.connectionOpen) {
@@ -255,9 +273,12 @@ function getConnection(pool: mysql.Pool): Promise<PoolConnection> {
   });
 }
 
+/** Without values the text goes to the server as it is: no `?` in it is ever substituted. */
 function run(conn: PoolConnection, sql: string, values: unknown[] = []): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    conn.query(sql, values, (err, rows) => (err ? reject(err) : resolve(rows)));
+    const done = (err: unknown, rows: unknown): void => (err ? reject(err) : resolve(rows));
+    if (values.length === 0) conn.query(sql, done);
+    else conn.query(sql, values, done);
   });
 }
 

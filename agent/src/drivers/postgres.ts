@@ -3,7 +3,8 @@
  * - runs in its own transaction, `BEGIN READ ONLY` for reads, so a write smuggled into a read is
  *   refused by the server itself; reads end in ROLLBACK, writes and DDL in COMMIT;
  * - sets `statement_timeout` with `set_config(…, true)`, the parameterised form of `SET LOCAL`,
- *   so it ends with the transaction. PostgreSQL times each fetch of the cursor on its own, so the
+ *   so it ends with the transaction; runs the request's reviewed session settings, if any, inside
+ *   the transaction, then sets the timeout again to the shorter of theirs and the agent's. PostgreSQL times each fetch of the cursor on its own, so the
  *   timeout bounds the database's work between two batches, not the time a large result takes
  *   to reach the bot;
  * - goes through the extended query protocol, which accepts exactly one statement;
@@ -137,6 +138,16 @@ async function inTransaction(
     await client.query("SELECT set_config('statement_timeout', $1, true)", [
       String(options.statementTimeoutMs),
     ]);
+    if (options.session !== undefined && options.session.length > 0) {
+      // The extended protocol takes one statement each: a setting can never smuggle a second.
+      for (const setting of options.session) await client.query(extendedProtocol(setting));
+      // pg_settings holds statement_timeout in milliseconds, 0 meaning none: keep the shorter.
+      await client.query(
+        `SELECT set_config('statement_timeout', LEAST(NULLIF(setting::bigint, 0), $1::bigint)::text, true)
+           FROM pg_settings WHERE name = 'statement_timeout'`,
+        [options.statementTimeoutMs],
+      );
+    }
     const summary = await readCursor(client, types, sql, options, sink, canceller);
     // An abort that came after the last fetch still wins over a commit that has not started.
     if (isAborted(options.signal)) throw executionCancelled();
@@ -149,6 +160,11 @@ async function inTransaction(
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;
   }
+}
+
+/** pg supports `queryMode` (since 8.11); @types/pg does not declare it. */
+function extendedProtocol(text: string): pg.QueryConfig {
+  return { text, queryMode: "extended" } as pg.QueryConfig;
 }
 
 async function readCursor(

@@ -59,6 +59,10 @@ async function streamFile(
   sink: RowSink,
 ): Promise<StreamSummary> {
   if (isAborted(options.signal)) throw executionCancelled();
+  // No SQLite setting is on the reviewer's allowlist; one arriving here is refused, not guessed at.
+  if (options.session !== undefined && options.session.length > 0) {
+    throw new DbwardError("execution.failed", "SQLite targets take no session settings before the statement");
+  }
   let conn: Database.Database;
   try {
     conn = new Database(path, {
