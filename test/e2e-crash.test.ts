@@ -16,7 +16,14 @@ import { openStore, verifyAuditStore } from "@dbward/bot";
 import type { PublicKeysView, RequestView, ResultView } from "@dbward/shared";
 import pg from "pg";
 import { PG_URL } from "./support/agent-harness.ts";
-import { freePort, startAgentProcess, startBotProcess, token, type Proc } from "./support/processes.ts";
+import {
+  freePort,
+  killAllProcesses,
+  startAgentProcess,
+  startBotProcess,
+  token,
+  type Proc,
+} from "./support/processes.ts";
 import { recordingProxy } from "./support/recording-proxy.ts";
 
 const ADMIN = token("dbw_");
@@ -158,10 +165,8 @@ describe("crash safety with real processes", () => {
   };
   const stacks: Stack[] = [];
   after(async () => {
-    for (const s of stacks) {
-      s.bot.child.kill("SIGKILL");
-      rmSync(s.dir, { recursive: true, force: true });
-    }
+    killAllProcesses();
+    for (const s of stacks) rmSync(s.dir, { recursive: true, force: true });
     await pgClient.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%crash_marker%' AND pid <> pg_backend_pid()",
     );
@@ -204,9 +209,12 @@ describe("crash safety with real processes", () => {
     const agent = startAgentProcess(s.dir, agentYaml(s, s.url, "result_retry_ms: 60000"), agentEnv);
     const id = await submit(
       s,
-      "WITH s AS (SELECT pg_sleep(3)) SELECT g FROM s, generate_series(1, 900) AS g",
+      "WITH s AS (SELECT pg_sleep(3) AS crash_marker_bot) SELECT g FROM s, generate_series(1, 900) AS g",
     );
-    await until("running", statusIs(s, id, "running"));
+    // Watched on the server, not through the bot: a loaded machine can poll past a short "running".
+    await until("the query on the server", async () =>
+      (await onServer("crash_marker_bot")) === 1 ? true : undefined,
+    );
     s.bot.child.kill("SIGKILL");
     await s.bot.exited;
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -232,9 +240,11 @@ describe("crash safety with real processes", () => {
     const agent = startAgentProcess(s.dir, agentYaml(s, s.url, "result_retry_ms: 1000"), agentEnv);
     const id = await submit(
       s,
-      "WITH s AS (SELECT pg_sleep(2)) SELECT g FROM s, generate_series(1, 100) AS g",
+      "WITH s AS (SELECT pg_sleep(3) AS crash_marker_outbox) SELECT g FROM s, generate_series(1, 100) AS g",
     );
-    await until("running", statusIs(s, id, "running"));
+    await until("the query on the server", async () =>
+      (await onServer("crash_marker_outbox")) === 1 ? true : undefined,
+    );
     s.bot.child.kill("SIGKILL");
     await s.bot.exited;
     const outbox = join(s.dir, "agent", "outbox");
@@ -265,7 +275,9 @@ describe("crash safety with real processes", () => {
     await until("the readiness file", () => Promise.resolve(existsSync(ready) || undefined));
     assert.ok(existsSync(join(s.dir, "agent", "alive")));
     const id = await submit(s, "SELECT pg_sleep(2) AS crash_marker_drain");
-    await until("running", statusIs(s, id, "running"));
+    await until("the query on the server", async () =>
+      (await onServer("crash_marker_drain")) === 1 ? true : undefined,
+    );
     agent.child.kill("SIGTERM");
     assert.equal(await agent.exited, 0, agent.stderr());
     assert.equal((await view(s, id)).status, "succeeded");

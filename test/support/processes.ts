@@ -36,11 +36,20 @@ export interface Proc {
   stderr(): string;
 }
 
+const live = new Set<ChildProcess>();
+
+/** SIGKILLs every process still running: a test that failed half way must not leave one to hang the run. */
+export function killAllProcesses(): void {
+  for (const child of live) child.kill("SIGKILL");
+}
+
 export function spawnDbward(args: string[], env: Record<string, string>): Proc {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { PATH: process.env.PATH ?? "", DBWARD_LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
+  live.add(child);
+  child.on("exit", () => live.delete(child));
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err += d.toString("utf8")));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
