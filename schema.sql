@@ -192,5 +192,14 @@ CREATE TABLE IF NOT EXISTS slack_messages (
   PRIMARY KEY (request_id, kind, user_id)
 );
 
+-- Every signing key the bot has started with: a change of key is audited at the start that makes
+-- it, and retired public keys stay published (GET /api/public-key) to verify what they signed.
+CREATE TABLE IF NOT EXISTS signing_keys (
+  kid TEXT NOT NULL PRIMARY KEY,
+  public_key TEXT NOT NULL,          -- base64url Ed25519 public key
+  first_used_at TEXT NOT NULL,
+  last_started_at TEXT NOT NULL
+);
+
 INSERT INTO schema_version (version, applied_at) SELECT 1, '1970-01-01T00:00:00.000Z'
   WHERE NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 1);

@@ -518,6 +518,7 @@ describe("bot API refusals", () => {
       assert.equal(res.status, 200);
       const body = (await res.json()) as PublicKeysView;
       assert.equal(body.keys.length, 1);
+      assert.deepEqual(body.retired, [], "a bot that never rotated has no retired keys");
       const [key] = body.keys;
       assert.ok(key !== undefined);
       assert.deepEqual(Object.keys(key).sort(), ["alg", "kid", "public_key"]);

@@ -18,6 +18,7 @@ import { requestIdOf } from "./http/request-log.ts";
 import { OidcVerifier } from "./identity/oidc-verifier.ts";
 import { syncConfigUsers } from "./identity/users.ts";
 import { loadOrCreateSigningKey } from "./keys/signing-key-file.ts";
+import { recordSigningKey } from "./keys/signing-key-history.ts";
 import { createRateLimits } from "./limits/rate-limits.ts";
 import { createFileResultStore } from "./results/file-result-store.ts";
 import { createBotMetrics, type BotMetrics } from "./metrics/bot-metrics.ts";
@@ -72,21 +73,8 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   await initSqlReview();
   const { key, created } = loadOrCreateSigningKey(o.dataDir, clock.now());
   const store = openStore(o.dataDir);
-  if (created) {
-    await inTransaction(store, (tx) =>
-      appendAudit(
-        tx,
-        {
-          actor: "system",
-          action: "key.created",
-          target: `key:${key.kid}`,
-          outcome: "success",
-          details: { alg: "EdDSA" },
-        },
-        clock.now(),
-      ),
-    );
-  }
+  const keyChange = await recordSigningKey(store, key, created, clock.now());
+  if (keyChange === "key.changed") o.logger.warn({ kid: key.kid }, "the signing key changed since the last start");
   await syncConfigUsers(store, o.config.users, clock);
   const bootstrapSecrets = await bootstrapTokens(store, o.config, o.env, { clock, random });
   let current = o.config;

@@ -149,7 +149,13 @@ export interface ResultView extends ResultTable {
 
 /** GET /api/public-key */
 export interface PublicKeysView {
+  /** The key that signs now: what agents pin. */
   keys: { kid: string; alg: "EdDSA"; public_key: string }[];
+  /**
+   * Keys the bot signed with before a rotation, newest first, to verify the audit checkpoints
+   * they signed. Never pin these in an agent.
+   */
+  retired: { kid: string; alg: "EdDSA"; public_key: string; first_used_at: string }[];
 }
 
 export interface AuditEventView {

@@ -36,13 +36,17 @@ export async function startTestAgent(
   id = "agent-1",
   dbs: AgentDb[] = DEFAULT_AGENT_DBS,
   options: AgentOptions = {},
+  /** Key id → base64url public key to pin (default: the bot's current key). */
+  keys: Readonly<Record<string, string>> = { [h.bot.signingKey.kid]: base64url(h.bot.signingKey.publicKey) },
+  /** The agent token (default: the one the bot printed at its first start). */
+  agentToken = h.agentTokens[id] ?? "",
 ): Promise<AgentHandle> {
-  const env: Record<string, string> = { DBWARD_AGENT_TOKEN: h.agentTokens[id] ?? "" };
+  const env: Record<string, string> = { DBWARD_AGENT_TOKEN: agentToken };
   const lines = [
     `id: ${id}`,
     `bot_url: ${h.url}`,
     "keys:",
-    `  ${h.bot.signingKey.kid}: ${base64url(h.bot.signingKey.publicKey)}`,
+    ...Object.entries(keys).map(([kid, publicKey]) => `  ${kid}: ${publicKey}`),
     `data_dir: ${join(h.dataDir, id)}`,
     "poll_wait_ms: 2000",
     "databases:",

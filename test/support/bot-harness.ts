@@ -90,7 +90,10 @@ export async function startBotHarness(
     listen: { host: "127.0.0.1", port: 0 },
     ...(opts.sweepIntervalMs !== undefined ? { sweepIntervalMs: opts.sweepIntervalMs } : {}),
   });
-  const admin = bot.bootstrapSecrets.find((s) => s.kind === "user");
+  // A restart on the same data dir prints no secrets: the tokens then come from the environment.
+  const admin =
+    bot.bootstrapSecrets.find((s) => s.kind === "user") ??
+    (opts.env?.DBWARD_ADMIN_TOKEN !== undefined ? { secret: opts.env.DBWARD_ADMIN_TOKEN } : undefined);
   if (admin === undefined) throw new Error("test config has no admin");
   const agentTokens = Object.fromEntries(
     bot.bootstrapSecrets.filter((s) => s.kind === "agent").map((s) => [s.subject, s.secret]),

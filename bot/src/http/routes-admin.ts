@@ -1,6 +1,7 @@
 /** Token and audit routes, plus the public key agents pin and health probes. */
 import { base64url, type AuditListView, type PublicKeysView, type TokenListView } from "@dbward/shared";
 import { Router } from "express";
+import { retiredSigningKeys } from "../keys/signing-key-history.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { createApiToken } from "../use-cases/create-api-token.ts";
 import { listApiTokens } from "../use-cases/list-api-tokens.ts";
@@ -51,9 +52,11 @@ export function adminRoutes(ctx: BotContext): Router {
     };
     res.json(body);
   });
-  r.get("/api/public-key", (_req, res) => {
+  r.get("/api/public-key", async (_req, res) => {
+    const retired = await retiredSigningKeys(ctx.store, ctx.signingKey.kid);
     const body: PublicKeysView = {
       keys: [{ kid: ctx.signingKey.kid, alg: "EdDSA", public_key: base64url(ctx.signingKey.publicKey) }],
+      retired: retired.map((k) => ({ ...k, alg: "EdDSA" })),
     };
     res.json(body);
   });

@@ -164,7 +164,15 @@ export interface SlackMessagesTable {
   ts: string;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  public_key: string;
+  first_used_at: string;
+  last_started_at: string;
+}
+
 export interface Database {
+  signing_keys: SigningKeysTable;
   slack_messages: SlackMessagesTable;
   users: UsersTable;
   api_tokens: ApiTokensTable;

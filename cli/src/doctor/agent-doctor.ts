@@ -78,10 +78,13 @@ async function checkPinnedKeys(config: AgentConfig, doFetch: typeof fetch): Prom
   const what = "pinned keys";
   const url = botEndpoint(config.botUrl, "/api/public-key");
   let published: PublicKeysView["keys"];
+  let retired: PublicKeysView["retired"];
   try {
     const res = await doFetch(url, { redirect: "error", signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
-    published = ((await res.json()) as PublicKeysView).keys;
-    if (!Array.isArray(published)) throw new Error(`HTTP ${res.status}, no key list`);
+    const body = (await res.json()) as Partial<PublicKeysView>;
+    if (!Array.isArray(body.keys)) throw new Error(`HTTP ${res.status}, no key list`);
+    published = body.keys;
+    retired = Array.isArray(body.retired) ? body.retired : [];
   } catch (err) {
     return [fail(what, `cannot read ${url}: ${fetchFailure(err)}`, "check bot_url")];
   }
@@ -109,11 +112,13 @@ async function checkPinnedKeys(config: AgentConfig, doFetch: typeof fetch): Prom
   }
   const unpublished = [...config.keys.keys()].filter((kid) => !published.some((k) => k.kid === kid));
   if (unpublished.length > 0 && checks.every((c) => c.status === "ok")) {
+    const since = (kid: string): string =>
+      retired.some((k) => k.kid === kid) ? `${kid} (retired)` : `${kid} (never used by this bot)`;
     checks.push(
       warn(
         what,
-        `pinned but not published by the bot: ${unpublished.join(", ")}`,
-        "remove old keys once a rotation is over",
+        `pinned but no longer used by the bot: ${unpublished.map(since).join(", ")}`,
+        "remove old keys from keys: once a rotation is over (tokens live at most 5 minutes)",
       ),
     );
   }
