@@ -37,12 +37,15 @@ export class DeliveryQueue {
     private readonly onFailure: (what: string, code: string) => void = () => undefined,
   ) {}
 
-  /** Runs `job` after the jobs queued before it under `key`. Never throws; failures are logged. */
-  enqueue(key: string, job: () => Promise<void>): void {
-    if (this.stop.signal.aborted) return;
+  /**
+   * Runs `job` after the jobs queued before it under `key`. Never throws; failures are logged.
+   * False when the job was dropped: the queue is stopping or full.
+   */
+  enqueue(key: string, job: () => Promise<void>): boolean {
+    if (this.stop.signal.aborted) return false;
     if (this.pending >= MAX_PENDING) {
       this.logger.error({ key }, "Slack delivery queue is full; dropping a delivery");
-      return;
+      return false;
     }
     this.pending += 1;
     const previous = this.chains.get(key) ?? Promise.resolve();
@@ -54,6 +57,7 @@ export class DeliveryQueue {
         if (this.chains.get(key) === next) this.chains.delete(key);
       });
     this.chains.set(key, next);
+    return true;
   }
 
   /**

@@ -33,8 +33,10 @@ export class HomeTabs {
 
   /** The person opened their Home tab: draw it now, and follow it from here on. */
   opened(slackUserId: string): void {
+    const shown = this.followed.get(slackUserId) ?? new Set<number>();
+    // Re-inserted, so the map's order stays the order of last opening.
     this.followed.delete(slackUserId);
-    this.followed.set(slackUserId, this.followed.get(slackUserId) ?? new Set());
+    this.followed.set(slackUserId, shown);
     for (const oldest of this.followed.keys()) {
       if (this.followed.size <= this.maxFollowed) break;
       this.followed.delete(oldest);
@@ -53,8 +55,7 @@ export class HomeTabs {
 
   private redraw(slackUserId: string): void {
     if (this.queued.has(slackUserId)) return;
-    this.queued.add(slackUserId);
-    this.outbox.queue.enqueue(`home:${slackUserId}`, async () => {
+    const accepted = this.outbox.queue.enqueue(`home:${slackUserId}`, async () => {
       this.queued.delete(slackUserId);
       const home = await describeHome(this.ctx, slackUserId);
       const published = await this.outbox.publishHome(slackUserId, homeView(home));
@@ -64,5 +65,7 @@ export class HomeTabs {
         this.followed.set(slackUserId, new Set(shown));
       }
     });
+    // Marked only when queued: a dropped redraw must not block the next one.
+    if (accepted) this.queued.add(slackUserId);
   }
 }
