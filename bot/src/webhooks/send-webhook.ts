@@ -31,7 +31,7 @@ export type SendOutcome =
       readonly httpStatus?: number;
       readonly error: string;
       readonly retryable: boolean;
-      /** A short label for metrics: `timeout`, `connection`, `dns`, `redirect`, `http_503`, … */
+      /** A short label for metrics: `timeout`, `connection`, `tls`, `dns`, `redirect`, `http_503`, … */
       readonly reason: string;
     }
   | { readonly status: "refused"; readonly error: string; readonly reason: string };
@@ -83,6 +83,15 @@ export async function sendWebhook(input: SendInput): Promise<SendOutcome> {
     if (input.signal?.aborted === true) {
       return { status: "failed", error: "the bot is stopping", retryable: false, reason: "stopping" };
     }
+    if (isCertificateError(err)) {
+      // Retried like a connection failure (a renewed certificate fixes it), but named apart.
+      return {
+        status: "failed",
+        error: `the receiver's certificate was refused: ${(err as Error).message}`,
+        retryable: true,
+        reason: "tls",
+      };
+    }
     return {
       status: "failed",
       error: `connection failed: ${(err as Error).message}`,
@@ -90,6 +99,14 @@ export async function sendWebhook(input: SendInput): Promise<SendOutcome> {
       reason: "connection",
     };
   }
+}
+
+/** OpenSSL's certificate verification codes as Node reports them, and Node's own host-name check. */
+const CERTIFICATE_CODES = /^(ERR_TLS_CERT_ALTNAME_INVALID|.*CERT.*|UNABLE_TO_.*|DEPTH_ZERO_SELF_SIGNED_CERT)$/;
+
+function isCertificateError(err: unknown): boolean {
+  const code = typeof err === "object" && err !== null && "code" in err ? err.code : undefined;
+  return typeof code === "string" && CERTIFICATE_CODES.test(code);
 }
 
 function classifyStatus(status: number): SendOutcome {
