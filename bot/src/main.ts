@@ -74,7 +74,8 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   const { key, created } = loadOrCreateSigningKey(o.dataDir, clock.now());
   const store = openStore(o.dataDir);
   const keyChange = await recordSigningKey(store, key, created, clock.now());
-  if (keyChange === "key.changed") o.logger.warn({ kid: key.kid }, "the signing key changed since the last start");
+  if (keyChange === "key.changed")
+    o.logger.warn({ kid: key.kid }, "the signing key changed since the last start");
   await syncConfigUsers(store, o.config.users, clock);
   const bootstrapSecrets = await bootstrapTokens(store, o.config, o.env, { clock, random });
   let current = o.config;

@@ -48,7 +48,12 @@ export async function recordSigningKey(
     if (known === undefined) {
       await tx
         .insertInto("signing_keys")
-        .values({ kid: key.kid, public_key: base64url(key.publicKey), first_used_at: at, last_started_at: at })
+        .values({
+          kid: key.kid,
+          public_key: base64url(key.publicKey),
+          first_used_at: at,
+          last_started_at: at,
+        })
         .execute();
     } else {
       await tx.updateTable("signing_keys").set({ last_started_at: at }).where("kid", "=", key.kid).execute();

@@ -102,7 +102,8 @@ export async function sendWebhook(input: SendInput): Promise<SendOutcome> {
 }
 
 /** OpenSSL's certificate verification codes as Node reports them, and Node's own host-name check. */
-const CERTIFICATE_CODES = /^(ERR_TLS_CERT_ALTNAME_INVALID|.*CERT.*|UNABLE_TO_.*|DEPTH_ZERO_SELF_SIGNED_CERT)$/;
+const CERTIFICATE_CODES =
+  /^(ERR_TLS_CERT_ALTNAME_INVALID|.*CERT.*|UNABLE_TO_.*|DEPTH_ZERO_SELF_SIGNED_CERT)$/;
 
 function isCertificateError(err: unknown): boolean {
   const code = typeof err === "object" && err !== null && "code" in err ? err.code : undefined;

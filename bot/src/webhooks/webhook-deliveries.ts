@@ -1,7 +1,9 @@
 /**
  * The `webhook_deliveries` table: one row per attempt. A row is written as `sending` before the
  * attempt, so an attempt cut short by a crash still shows; the unique (delivery id, attempt) pair
- * means two bot processes on one store never both send the same attempt.
+ * means two bot processes on one store never both send the same attempt. A row's
+ * `next_attempt_at` is the retry schedule itself: it outlives the process that wrote it, and the
+ * next start resumes from it (pending-deliveries.ts).
  */
 import type { Kysely } from "kysely";
 import type { Database, WebhookDeliveriesTable } from "../store/tables.ts";
@@ -60,11 +62,37 @@ export async function finishAttempt(
     .execute();
 }
 
-/** A scheduled retry that will not happen (the bot is stopping): say so on the attempt's row. */
-export async function abandonRetry(db: Kysely<Database>, id: number, error: string): Promise<void> {
+/** Why an attempt left `sending` by a crash is retried: the receiver may or may not have it. */
+export const INTERRUPTED =
+  "interrupted: the bot stopped before this attempt finished; the receiver may have it";
+
+/**
+ * Settles an attempt that a crash left `sending`, with its retry due now (the caller may still drop
+ * it). False when the row is no longer `sending`: whoever finished it owns what comes next.
+ */
+export async function markInterrupted(db: Kysely<Database>, id: number, now: Date): Promise<boolean> {
+  const result = await db
+    .updateTable("webhook_deliveries")
+    .set({
+      status: "failed",
+      error: INTERRUPTED,
+      finished_at: now.toISOString(),
+      next_attempt_at: now.toISOString(),
+    })
+    .where("id", "=", id)
+    .where("status", "=", "sending")
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** A scheduled retry that will not be made: clear it and say why on the attempt's row. */
+export async function dropRetry(db: Kysely<Database>, id: number, error: string, why: string): Promise<void> {
   await db
     .updateTable("webhook_deliveries")
-    .set({ next_attempt_at: null, error: `${error.slice(0, 440)}; retry abandoned: the bot stopped` })
+    .set({
+      next_attempt_at: null,
+      error: [error.slice(0, 440), `retry not made: ${why}`].filter(Boolean).join("; "),
+    })
     .where("id", "=", id)
     .execute();
 }

@@ -1,28 +1,45 @@
 /**
  * Sends webhooks after commit (STYLE.md: side effects happen after commit, never inside). The
  * after-commit listener only wakes the dispatcher; the dispatcher reads committed audit events
- * after its cursor and turns those that are request events (webhook-body.ts) into deliveries. The
+ * after its cursor and turns those that are request events (webhook-event.ts) into deliveries. The
  * audit chain is the outbox: what is sent is exactly what was recorded, in order.
  *
  * Nothing here can block or undo a change: the listener returns at once, deliveries run in the
  * background with bounded concurrency and a bounded queue, and every failure ends in a delivery
- * record (or, for a broken store, the log), never in the request's path. Scheduled retries live in
- * memory; a restart abandons them, and their rows say so when the bot stopped cleanly.
+ * record (or, for a broken store, the log), never in the request's path.
+ *
+ * Retries are scheduled in the table (`next_attempt_at`), not in memory: memory only holds timers
+ * for some of them. A start resumes every pending delivery (resume-delivery.ts), so a stop, clean
+ * or not, loses no scheduled retry; a clean stop leaves the schedule as it is. Memory holds at most
+ * `maxQueued` timers; past that, retries wait in the table and are read again once there is room.
  */
 import { DbwardError } from "@dbward/shared";
 import type { BotConfig } from "../config/bot-config.ts";
-import { webhookSecret, type WebhookConfig, type WebhookEvent } from "../config/webhooks-config.ts";
+import { webhookSecret } from "../config/webhooks-config.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
-import { sendWebhook, type SendOutcome } from "./send-webhook.ts";
+import { findPending, type Pending } from "./pending-deliveries.ts";
+import { resumeDelivery } from "./resume-delivery.ts";
+import type { SendOutcome } from "./send-webhook.ts";
+import { sendSigned } from "./signed-attempt.ts";
 import { systemLookup, type Lookup } from "./ssrf-guard.ts";
-import { EVENT_FOR_ACTION, webhookBody, type AuditFacts } from "./webhook-body.ts";
-import { abandonRetry, finishAttempt, startAttempt, type AttemptKey } from "./webhook-deliveries.ts";
-import { signWebhook, SIGNATURE_HEADER } from "./webhook-signature.ts";
+import { finishAttempt, startAttempt } from "./webhook-deliveries.ts";
+import {
+  WEBHOOK_ACTIONS,
+  eventBody,
+  jobFor,
+  loadEvent,
+  subscribes,
+  type Job,
+  type StoredAudit,
+} from "./webhook-event.ts";
 
 export interface DispatcherOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly onError: (err: unknown, message: string) => void;
-  /** Called once per delivery that failed for good (metrics), with the last attempt's reason. */
+  /**
+   * Called once per delivery that failed for good (metrics), with the last attempt's reason or why
+   * its retry was not made (`webhook_removed`, `unsubscribed`, `max_attempts`, `event_missing`).
+   */
   readonly onGaveUp?: (reason: string) => void;
   /** Resolves host names (tests inject one; the system resolver otherwise). */
   readonly lookup?: Lookup;
@@ -30,13 +47,6 @@ export interface DispatcherOptions {
   readonly maxQueued?: number;
 }
 
-interface Job {
-  readonly hook: WebhookConfig;
-  readonly key: Omit<AttemptKey, "attempt">;
-  readonly body: string;
-}
-
-const ACTIONS = [...EVENT_FOR_ACTION.keys()];
 const MAX_BACKOFF_MS = 600_000;
 const PAGE = 100;
 
@@ -67,24 +77,38 @@ export class WebhookDispatcher {
   private cursor = 0;
   private pumping: Promise<void> | undefined;
   private again = false;
+  private scanning: Promise<void> | undefined;
+  /** The table may hold pending retries that no timer here stands for (true until the first scan). */
+  private backlog = true;
   private closed = false;
   private running = 0;
+  /** Attempts ready to be made now. */
   private readonly queue: Job[] = [];
+  /** Timers for scheduled retries, by delivery id. */
+  private readonly waiting = new Map<string, NodeJS.Timeout>();
+  /** Delivery ids this process holds (waiting, resuming, queued or sending): a scan skips them. */
+  private readonly held = new Set<string>();
   private readonly tasks = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
   private readonly lookup: Lookup;
+  private readonly limit: number;
 
   private constructor(
     private readonly ctx: BotContext,
     private readonly o: DispatcherOptions,
   ) {
     this.lookup = o.lookup ?? systemLookup;
+    this.limit = o.maxQueued ?? 1000;
   }
 
-  /** Starts at the chain's current head: events from before this start are not re-sent. */
+  /**
+   * Starts at the chain's current head: events from before this start are not routed again. What
+   * earlier processes left pending in the table (retries, attempts cut short) is resumed.
+   */
   static async start(ctx: BotContext, o: DispatcherOptions): Promise<WebhookDispatcher> {
     const d = new WebhookDispatcher(ctx, o);
     d.cursor = await d.head();
+    await d.scan().catch((err: unknown) => o.onError(err, "pending webhook deliveries could not be read"));
     return d;
   }
 
@@ -106,13 +130,18 @@ export class WebhookDispatcher {
       });
   }
 
-  /** Stops retries and new work; waits until every started attempt is recorded. */
+  /**
+   * Stops new work and waits until every started attempt is recorded. Scheduled retries stay in
+   * the table for the next start; attempts cut short by the stop are recorded with a retry too.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.stopping.abort();
+    for (const timer of this.waiting.values()) clearTimeout(timer);
+    this.waiting.clear();
     await this.pumping;
-    for (const job of this.queue.splice(0))
-      this.track(this.recordUnsent(job, "not sent: the bot stopped first", "stopping"));
+    await this.scanning;
+    for (const job of this.queue.splice(0)) this.leave(job);
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
   }
 
@@ -136,7 +165,7 @@ export class WebhookDispatcher {
         .selectFrom("audit_events")
         .select(["seq", "time", "actor", "action", "target"])
         .where("seq", ">", this.cursor)
-        .where("action", "in", ACTIONS)
+        .where("action", "in", WEBHOOK_ACTIONS)
         .orderBy("seq")
         .limit(PAGE)
         .execute();
@@ -148,53 +177,45 @@ export class WebhookDispatcher {
     }
   }
 
-  private async route(audit: AuditFacts & { readonly target: string }): Promise<void> {
-    const type = EVENT_FOR_ACTION.get(audit.action);
-    const id = /^request:(\d+)$/.exec(audit.target)?.[1];
-    if (type === undefined || id === undefined) return;
-    const r = await this.ctx.store
-      .selectFrom("requests")
-      .select(["id", "database_name", "environment", "operation", "requester", "sql_text", "sql_sha256"])
-      .where("id", "=", Number(id))
-      .executeTakeFirst();
-    if (r === undefined) return;
+  private async route(audit: StoredAudit): Promise<void> {
+    const event = await loadEvent(this.ctx.store, audit);
+    if (event === undefined) return;
     const config = this.ctx.config();
-    const hooks = config.webhooks.filter((w) => matches(w, r.database_name, r.environment, type));
+    const hooks = config.webhooks.filter((w) => subscribes(w, event));
     if (hooks.length === 0) return;
-    const dialect = config.databases.find((d) => d.name === r.database_name)?.dialect;
-    const facts = {
-      id: r.id,
-      database: r.database_name,
-      environment: r.environment,
-      operation: r.operation,
-      requester: r.requester,
-      sqlText: r.sql_text,
-      sqlSha256: r.sql_sha256,
-    };
-    const body = JSON.stringify(webhookBody(type, audit, facts, dialect));
-    for (const hook of hooks) {
-      const key = {
-        deliveryId: `${audit.seq}.${hook.name}`,
-        webhook: hook.name,
-        event: type,
-        auditSeq: audit.seq,
-        requestId: r.id,
-      };
-      this.enqueue({ hook, key, body });
-    }
+    const body = eventBody(event, config);
+    for (const hook of hooks) this.enqueueFirst(jobFor(hook, event, body, 1));
   }
 
-  private enqueue(job: Job): void {
-    const limit = this.o.maxQueued ?? 1000;
-    if (this.closed) this.track(this.recordUnsent(job, "not sent: the bot stopped first", "stopping"));
-    else if (this.queue.length >= limit) {
-      this.track(
-        this.recordUnsent(job, `not sent: more than ${limit} deliveries were waiting`, "queue_full"),
-      );
+  private enqueueFirst(job: Job): void {
+    if (this.closed) this.leave(job);
+    else if (this.queue.length >= this.limit) {
+      const error = `not sent: more than ${this.limit} deliveries were waiting`;
+      this.track(this.recordUnsent(job, error, "queue_full"));
     } else {
+      this.held.add(job.key.deliveryId);
       this.queue.push(job);
       this.drain();
     }
+  }
+
+  /**
+   * A retry goes behind new events and takes at most half the queue, so a backlog of retries never
+   * pushes new events out. False when it stays due in the table for a later scan or start.
+   */
+  private enqueueRetry(job: Job): boolean {
+    if (this.closed || this.queue.length >= this.limit / 2) {
+      this.backlog = true;
+      return false;
+    }
+    this.queue.push(job);
+    this.drain();
+    return true;
+  }
+
+  /** A queued attempt the stop came before: a later attempt's previous row still has its retry. */
+  private leave(job: Job): void {
+    if (job.attempt === 1) this.track(this.recordUnsent(job, "not sent: the bot stopped first", "stopping"));
   }
 
   private drain(): void {
@@ -205,6 +226,7 @@ export class WebhookDispatcher {
         this.deliver(job).finally(() => {
           this.running -= 1;
           this.drain();
+          this.rescan();
         }),
       );
     }
@@ -218,87 +240,109 @@ export class WebhookDispatcher {
   }
 
   private async deliver(job: Job): Promise<void> {
-    for (let attempt = 1; attempt <= job.hook.max_attempts; attempt++) {
-      const row = await startAttempt(this.ctx.store, { ...job.key, attempt }, this.ctx.clock.now());
-      if (row === undefined) return; // another process on this store has it
-      const outcome = await this.attempt(job);
-      const wait = Math.min(job.hook.backoff_ms * 2 ** (attempt - 1), MAX_BACKOFF_MS);
-      const retry =
-        outcome.status === "failed" && outcome.retryable && attempt < job.hook.max_attempts && !this.closed;
+    let next: Pending | undefined;
+    try {
       const now = this.ctx.clock.now();
-      await finishAttempt(
-        this.ctx.store,
-        row,
-        outcome,
+      const row = await startAttempt(this.ctx.store, { ...job.key, attempt: job.attempt }, now);
+      if (row === undefined) return; // another process on this store has this attempt
+      const outcome = await sendSigned(job, {
+        env: this.o.env,
         now,
-        retry ? new Date(now.getTime() + wait) : undefined,
-      );
-      if (outcome.status !== "succeeded" && !retry) this.o.onGaveUp?.(outcome.reason);
-      if (!retry) return;
-      if (!(await sleep(wait, this.stopping.signal))) {
-        await abandonRetry(this.ctx.store, row, "error" in outcome ? outcome.error : "");
-        this.o.onGaveUp?.("stopping");
+        lookup: this.lookup,
+        allowPrivate: this.ctx.config().webhooks_allow_private,
+        signal: this.stopping.signal,
+      });
+      const done = this.ctx.clock.now();
+      const retryAt = retryTime(job, outcome, done);
+      await finishAttempt(this.ctx.store, row, outcome, done, retryAt);
+      if (retryAt === undefined) {
+        if (outcome.status !== "succeeded") this.o.onGaveUp?.(outcome.reason);
         return;
       }
+      const error = "error" in outcome ? outcome.error : "";
+      next = { kind: "scheduled", row: { id: row, ...job.key, attempt: job.attempt, error }, due: retryAt };
+    } finally {
+      this.held.delete(job.key.deliveryId);
     }
+    this.schedule(next);
   }
 
-  private async attempt(job: Job): Promise<SendOutcome> {
-    const secret = webhookSecret(job.hook, this.o.env);
-    if (secret === undefined) {
-      return {
-        status: "refused",
-        error: `environment variable ${job.hook.secret_env} is not set`,
-        reason: "secret",
-      };
+  /** Holds a timer for a pending delivery; when memory is full it waits in the table instead. */
+  private schedule(p: Pending): void {
+    if (this.closed) return;
+    if (this.waiting.size >= this.limit) {
+      this.backlog = true;
+      return;
     }
-    const timestamp = Math.floor(this.ctx.clock.now().getTime() / 1000);
-    return sendWebhook({
-      url: job.hook.url,
-      body: job.body,
-      headers: {
-        "content-type": "application/json",
-        "user-agent": "dbward-webhooks/1",
-        "x-dbward-event": job.key.event,
-        "x-dbward-delivery": job.key.deliveryId,
-        [SIGNATURE_HEADER]: signWebhook(secret, timestamp, job.body),
-      },
-      timeoutMs: job.hook.timeout_ms,
-      lookup: this.lookup,
-      allowPrivate: this.ctx.config().webhooks_allow_private,
-      signal: this.stopping.signal,
-    });
+    const id = p.row.deliveryId;
+    // A due far ahead can only come from a clock change: resuming early is harmless.
+    const delay = Math.min(Math.max(0, p.due.getTime() - this.ctx.clock.now().getTime()), MAX_BACKOFF_MS);
+    this.held.add(id);
+    this.waiting.set(
+      id,
+      setTimeout(() => {
+        this.waiting.delete(id);
+        this.track(this.resume(p));
+      }, delay),
+    );
   }
 
-  private async recordUnsent(job: Job, error: string, reason: string): Promise<void> {
-    const row = await startAttempt(this.ctx.store, { ...job.key, attempt: 1 }, this.ctx.clock.now());
+  private async resume(p: Pending): Promise<void> {
+    let queued = false;
+    try {
+      if (this.closed) return;
+      const r = await resumeDelivery(this.ctx, p);
+      if (r.kind === "send") queued = this.enqueueRetry(r.job);
+      else if (r.kind === "dropped") this.o.onGaveUp?.(r.reason);
+    } catch (err) {
+      // It stays pending in the table. No scan right away: a row that keeps failing would spin.
+      this.backlog = true;
+      throw err;
+    } finally {
+      if (!queued) this.held.delete(p.row.deliveryId);
+    }
+    this.rescan();
+  }
+
+  /** Reads pending deliveries the table holds beyond memory, once memory has room for them. */
+  private rescan(): void {
+    if (this.closed || !this.backlog || this.scanning !== undefined) return;
+    if (this.queue.length > 0 || this.waiting.size > this.limit / 2) return;
+    this.scanning = this.scan()
+      .catch((err: unknown) => this.o.onError(err, "pending webhook deliveries could not be read"))
+      .finally(() => {
+        this.scanning = undefined;
+      });
+  }
+
+  private async scan(): Promise<void> {
+    const room = this.limit - this.waiting.size;
+    const wanted = room + this.held.size;
+    const found = await findPending(this.ctx.store, wanted);
+    const fresh = found.filter((p) => !this.held.has(p.row.deliveryId));
+    this.backlog = found.length === wanted || fresh.length > room;
+    for (const p of fresh.slice(0, room)) this.schedule(p);
+  }
+
+  private async recordUnsent(job: Job, error: string, reason: "stopping" | "queue_full"): Promise<void> {
+    const now = this.ctx.clock.now();
+    const row = await startAttempt(this.ctx.store, { ...job.key, attempt: job.attempt }, now);
     if (row === undefined) return;
+    // Stopping is no fault of the receiver's: the next start sends it, as the next attempt.
+    const retryAt = reason === "stopping" && job.attempt < job.hook.max_attempts ? now : undefined;
     const outcome = { status: "failed", error, retryable: false, reason } as const;
-    await finishAttempt(this.ctx.store, row, outcome, this.ctx.clock.now(), undefined);
-    this.o.onGaveUp?.(reason);
+    await finishAttempt(this.ctx.store, row, outcome, now, retryAt);
+    if (retryAt === undefined) this.o.onGaveUp?.(reason);
   }
 }
 
-function matches(w: WebhookConfig, database: string, environment: string, type: WebhookEvent): boolean {
-  return (
-    (w.database === "*" || w.database === database) &&
-    (w.environment === "*" || w.environment === environment) &&
-    w.events.includes(type)
-  );
-}
-
-/** Resolves true after `ms`, false as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+/**
+ * When the next attempt is due, if there is one. An attempt the stop cut short may or may not
+ * have arrived, like a timeout: it is retried, by the next start.
+ */
+function retryTime(job: Job, outcome: SendOutcome, now: Date): Date | undefined {
+  if (outcome.status !== "failed" || job.attempt >= job.hook.max_attempts) return undefined;
+  if (!outcome.retryable && outcome.reason !== "stopping") return undefined;
+  const wait = Math.min(job.hook.backoff_ms * 2 ** (job.attempt - 1), MAX_BACKOFF_MS);
+  return new Date(now.getTime() + wait);
 }
