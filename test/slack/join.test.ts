@@ -15,6 +15,7 @@ import {
 const ADA = "U0ADA0001";
 const NEWBIE = "U0NEWBIE1";
 const OTHER = "U0OTHER01";
+const HOMEBODY = "U0HOME001";
 
 const CONFIG =
   SLACK_TEST_CONFIG.replace(
@@ -185,5 +186,46 @@ describe("/dbward join", () => {
       .where("slack_user_id", "=", OTHER)
       .execute();
     assert.equal(users.length, 0);
+  });
+
+  test("an admin's Home tab lists join requests with Approve and Reject, and follows them", async () => {
+    const homes = (user: string) => s.fake.of("views.publish").filter((c) => c.args.user_id === user);
+    const joinButtons = (call: (typeof s.fake.calls)[number] | undefined) =>
+      (
+        (
+          call?.args.view as {
+            blocks?: { type: string; elements?: { action_id?: string; value?: string }[] }[];
+          }
+        )?.blocks ?? []
+      )
+        .filter((b) => b.type === "actions")
+        .flatMap((b) => b.elements ?? [])
+        .filter((e) => e.action_id?.startsWith("dbward.join.") === true)
+        .map((e) => [e.action_id, e.value]);
+    await s.slack.homeOpened(ADA);
+    await s.slack.homeOpened(SLACK_USERS.bob);
+    await s.settle();
+    assert.doesNotMatch(textOf(homes(SLACK_USERS.bob).at(-1)), /Join requests/, "not for non-admins");
+
+    const id = await askToJoin(HOMEBODY, "Homebody");
+    const drawn = homes(ADA).at(-1);
+    assert.ok(drawn !== undefined, "the admin's tab was redrawn when the request arrived");
+    assert.match(textOf(drawn), /Homebody \(<@U0HOME001>\) asks to be \*requester\* in payments: on call/);
+    assert.deepEqual(joinButtons(drawn), [
+      [SLACK_IDS.actions.joinApprove, id],
+      [SLACK_IDS.actions.joinReject, id],
+    ]);
+    assert.deepEqual(homes(SLACK_USERS.bob), [], "nothing redrawn for a non-admin");
+
+    s.fake.clear();
+    await s.slack.clickInHome(ADA, SLACK_IDS.actions.joinApprove, id);
+    await s.settle();
+    assert.equal((await joinRow(HOMEBODY))?.status, "approved");
+    assert.match(textOf(dmsTo(HOMEBODY)[0]), /was approved/);
+    assert.deepEqual(
+      joinButtons(homes(ADA).at(-1)).filter(([, value]) => value === id),
+      [],
+      "decided: its buttons are gone",
+    );
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Keeps people's Home tabs current. A tab is drawn when its owner opens it (`app_home_opened`,
  * which Slack sends on every open), and redrawn after a committed change to a request it shows
- * or one that now concerns its owner (their own, or one they may now decide).
+ * or one that now concerns its owner (their own, or one they may now decide), and, for admins,
+ * after a join request is made or decided in Slack.
  *
  * Only people who opened the tab since this process started are redrawn on change: a tab nobody
  * looks at costs Slack calls (views.publish is rate-limited per workspace) for nothing, and any
@@ -23,6 +24,8 @@ export class HomeTabs {
   /** Slack user id → the request ids their tab shows; in order of last opening. */
   private readonly followed = new Map<string, ReadonlySet<number>>();
   private readonly queued = new Set<string>();
+  /** Followed tabs drawn with the join requests section (their owners may decide them). */
+  private readonly showingJoins = new Set<string>();
 
   constructor(
     private readonly ctx: BotContext,
@@ -40,6 +43,7 @@ export class HomeTabs {
     for (const oldest of this.followed.keys()) {
       if (this.followed.size <= this.maxFollowed) break;
       this.followed.delete(oldest);
+      this.showingJoins.delete(oldest);
     }
     this.redraw(slackUserId);
   }
@@ -53,6 +57,11 @@ export class HomeTabs {
     for (const user of users) this.redraw(user);
   }
 
+  /** A join request was made or decided: redraw the followed tabs that list them. */
+  joinRequestsChanged(): void {
+    for (const user of this.showingJoins) if (this.followed.has(user)) this.redraw(user);
+  }
+
   private redraw(slackUserId: string): void {
     if (this.queued.has(slackUserId)) return;
     const accepted = this.outbox.queue.enqueue(`home:${slackUserId}`, async () => {
@@ -63,6 +72,8 @@ export class HomeTabs {
       if (this.followed.has(slackUserId)) {
         const shown = home.kind === "active" ? [...home.awaiting, ...home.recent].map((r) => r.id) : [];
         this.followed.set(slackUserId, new Set(shown));
+        if (home.kind === "active" && home.joinRequests !== undefined) this.showingJoins.add(slackUserId);
+        else this.showingJoins.delete(slackUserId);
       }
     });
     // Marked only when queued: a dropped redraw must not block the next one.

@@ -95,13 +95,13 @@ export function createSlackAdapter(
   );
   const outbox = new Outbox(createSlackApi(app.client, settings.apiUrl), queue);
   const afterAck = new AfterAck(log);
-  const deps = { ctx, outbox, logger: log, afterAck };
+  const home = new HomeTabs(ctx, outbox, log);
+  const deps = { ctx, outbox, logger: log, afterAck, home };
   registerCommands(app, deps);
   registerActions(app, deps);
   registerViews(app, deps);
   registerJoin(app, deps);
   registerAdmin(app, deps);
-  const home = new HomeTabs(ctx, outbox, log);
   registerHome(app, home);
   const notify = createNotifier({
     ctx,

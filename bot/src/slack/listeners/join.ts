@@ -97,6 +97,7 @@ async function submitJoin(
       reason: form.reason,
     });
     reply(joinSentMessage(created));
+    deps.home?.joinRequestsChanged();
     await notifyAdmins(deps, created);
   } catch (err) {
     replyError(deps, reply, err);
@@ -138,6 +139,7 @@ async function onDecide(
     if (value === undefined || !/^join_\S+$/.test(value))
       throw new DbwardError("request.invalid", "this button does not name a join request");
     const done = await decideJoinRequest(deps.ctx, caller, value, decision);
+    deps.home?.joinRequestsChanged();
     reply(
       plainReply(
         done.status === "approved"

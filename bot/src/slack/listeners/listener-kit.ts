@@ -10,6 +10,7 @@ import type { BotContext } from "../../use-cases/bot-context.ts";
 import type { UserCaller } from "../../use-cases/caller.ts";
 import { describeRequest } from "../../use-cases/describe-request.ts";
 import type { AfterAck } from "../after-ack.ts";
+import type { HomeTabs } from "../home-tabs.ts";
 import { cardOf } from "../cards.ts";
 import { messageForError } from "../error-messages.ts";
 import type { Outbox } from "../outbox.ts";
@@ -23,6 +24,8 @@ export interface ListenerDeps {
   readonly logger: Logger;
   /** Where a listener puts its work after the ack (after-ack.ts). */
   readonly afterAck: AfterAck;
+  /** Told of changes the request notifier does not see (join requests). */
+  readonly home?: HomeTabs;
 }
 
 /**

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { JoinRequestView } from "@dbward/shared";
 import type { User } from "../../identity/users.ts";
 import { HOME_LIMITS, type HomeDescription } from "../../use-cases/describe-home.ts";
 import { SLACK_IDS } from "../ids.ts";
@@ -23,7 +24,7 @@ const person = (id: string, more: Partial<User> = {}): User => ({
 });
 
 /** The fullest tab there can be: every list at its limit, long SQL, warnings, executions. */
-function fullest(): HomeDescription {
+function fullest(admin = true): HomeDescription {
   const long = `SELECT ${"a_rather_long_column_name, ".repeat(400)}1 FROM orders`;
   const warn = { rule: "no-where", severity: "warn" as const, message: "x".repeat(2000) };
   return {
@@ -60,6 +61,33 @@ function fullest(): HomeDescription {
       }),
     ),
     people: [person("alice"), person("bob")],
+    ...(admin
+      ? {
+          joinRequests: {
+            shown: Array.from({ length: HOME_LIMITS.joinRequests }, (_, i) => joinRequest(`join_${i}`)),
+            total: HOME_LIMITS.joinRequests + 4,
+          },
+        }
+      : {}),
+  };
+}
+
+function joinRequest(id: string): JoinRequestView {
+  return {
+    id,
+    slack_user_id: `U0${id.toUpperCase()}`,
+    name: "n".repeat(100),
+    email: null,
+    requested_role: "requester",
+    groups: ["g".repeat(200), "payments"],
+    reason: "w".repeat(500),
+    status: "pending",
+    created_at: "2026-01-01T00:00:00.000Z",
+    expires_at: "2026-01-04T00:00:00.000Z",
+    decided_by: null,
+    decided_at: null,
+    decision_reason: null,
+    user_id: null,
   };
 }
 
@@ -93,7 +121,7 @@ describe("the Home tab view", () => {
   test("each waiting request carries Review, Approve and Reject for its own id", () => {
     const view = homeView(fullest());
     const actions = (view.blocks as { type: string; elements?: { action_id?: string; value?: string }[] }[])
-      .filter((b) => b.type === "actions")
+      .filter((b) => b.type === "actions" && b.elements?.[0]?.action_id === SLACK_IDS.actions.review)
       .map((b) => (b.elements ?? []).map((e) => [e.action_id, e.value]));
     assert.deepEqual(
       actions,
@@ -103,6 +131,18 @@ describe("the Home tab view", () => {
         [SLACK_IDS.actions.reject, String(100 + i)],
       ]),
     );
+  });
+
+  test("an admin's tab carries Approve and Reject for each join request shown, and says more wait", () => {
+    const view = homeView(fullest());
+    const json = JSON.stringify(view.blocks);
+    for (let i = 0; i < HOME_LIMITS.joinRequests; i++) {
+      assert.ok(json.includes(`"action_id":"${SLACK_IDS.actions.joinApprove}","value":"join_${i}"`));
+      assert.ok(json.includes(`"action_id":"${SLACK_IDS.actions.joinReject}","value":"join_${i}"`));
+    }
+    assert.match(json, /Join requests\* \(9\)/);
+    assert.match(json, /More wait than fit here/);
+    assert.doesNotMatch(JSON.stringify(homeView(fullest(false)).blocks), /Join requests|dbward\.join\./);
   });
 
   test("escapes what people typed", () => {

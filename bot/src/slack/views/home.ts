@@ -1,9 +1,10 @@
 /**
  * The dbward Home tab, one per person: what waits for their decision, with the same Review /
- * Approve / Reject buttons as the approval post, and their own latest requests with status.
+ * Approve / Reject buttons as the approval post, their own latest requests with status, and for
+ * admins the join requests waiting, with the review DM's Approve / Reject.
  * Drawn whole from a HomeDescription each time, like every other dbward view.
  */
-import type { RequestView } from "@dbward/shared";
+import type { JoinRequestView, RequestView } from "@dbward/shared";
 import type { types } from "@slack/bolt";
 import type { HomeDescription } from "../../use-cases/describe-home.ts";
 import { mentionsOf } from "../cards.ts";
@@ -11,6 +12,7 @@ import { SLACK_IDS } from "../ids.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
 import { decisionButtons } from "./approval-message.ts";
 import { context, divider, fields, preformatted, section, type Block } from "./blocks.ts";
+import { joinDecisionButtons } from "./join.ts";
 import { notLinkedMessage, requestLine } from "./replies.ts";
 import { executionSummary, nameOf, stepNeeds, target, type RequestCard } from "./request-card.ts";
 
@@ -57,6 +59,7 @@ function homeBlocks(home: HomeDescription): Block[] {
       blocks.push(context("More requests wait for you than fit here: `/dbward list` shows them."));
     }
   }
+  if (home.joinRequests !== undefined) blocks.push(divider(), ...joinBlocks(home.joinRequests));
   blocks.push(divider());
   if (home.recent.length === 0) {
     blocks.push(section("*Your latest requests*: none yet."));
@@ -86,6 +89,26 @@ function awaitingBlocks(card: RequestCard): Block[] {
     ...(warnings.length > 0 ? [context(`:warning: ${warnings.join(" · ")}`)] : []),
     decisionButtons(r.id),
   ];
+}
+
+/** For admins: people asking to join, with the Approve / Reject of the review DM. */
+function joinBlocks(j: { readonly shown: readonly JoinRequestView[]; readonly total: number }): Block[] {
+  if (j.total === 0) return [section("*Join requests*: none waiting.")];
+  const blocks = [section(`*Join requests* (${j.total})`)];
+  for (const r of j.shown) {
+    blocks.push(
+      section(
+        `${escapeMrkdwn(truncate(r.name, 100))} (<@${r.slack_user_id}>) asks to be *${escapeMrkdwn(r.requested_role)}*` +
+          `${r.groups.length > 0 ? ` in ${escapeMrkdwn(truncate(r.groups.join(", "), 200))}` : ""}: ` +
+          `${escapeMrkdwn(truncate(r.reason, 500))}`,
+      ),
+      joinDecisionButtons(r),
+    );
+  }
+  if (j.total > j.shown.length) {
+    blocks.push(context("More wait than fit here: `GET /api/join-requests` lists them all."));
+  }
+  return blocks;
 }
 
 function recentBlock(r: RequestView): Block {

@@ -6,7 +6,7 @@ import type { JoinRequestView } from "@dbward/shared";
 import type { types } from "@slack/bolt";
 import { SLACK_IDS } from "../ids.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
-import { button, fields, option, plain, section, type SlackMessage } from "./blocks.ts";
+import { button, fields, option, plain, section, type Block, type SlackMessage } from "./blocks.ts";
 
 export function joinModal(allowedRoles: readonly string[], name: string): types.ModalView {
   const ids = SLACK_IDS.inputs;
@@ -87,13 +87,19 @@ export function joinReviewMessage(j: JoinRequestView): SlackMessage {
         ["Expires", j.expires_at],
       ]),
       section(`*Reason*\n${escapeMrkdwn(j.reason)}`),
-      {
-        type: "actions",
-        elements: [
-          button("Approve", SLACK_IDS.actions.joinApprove, j.id, "primary"),
-          button("Reject", SLACK_IDS.actions.joinReject, j.id, "danger"),
-        ],
-      },
+      joinDecisionButtons(j),
+    ],
+  };
+}
+
+/** Approve and Reject for one join request: the same two buttons in the DM and on the Home tab. */
+export function joinDecisionButtons(j: JoinRequestView): Block {
+  return {
+    type: "actions",
+    block_id: `join-${j.id}`,
+    elements: [
+      button("Approve", SLACK_IDS.actions.joinApprove, j.id, "primary"),
+      button("Reject", SLACK_IDS.actions.joinReject, j.id, "danger"),
     ],
   };
 }
