@@ -180,6 +180,19 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
   UNIQUE (delivery_id, attempt)
 );
 CREATE INDEX IF NOT EXISTS webhook_deliveries_request ON webhook_deliveries (request_id);
+-- What is still to do (pending-deliveries.ts reads it at every start and whenever memory had no
+-- room): small, while the table keeps every attempt ever made.
+CREATE INDEX IF NOT EXISTS webhook_deliveries_pending ON webhook_deliveries (delivery_id, attempt)
+  WHERE status = 'sending' OR next_attempt_at IS NOT NULL;
+
+-- One row: how far the webhook dispatcher has routed the audit chain (bot/src/webhooks/
+-- routing-position.ts). Every delivery for every event up to audit_seq has its first attempt's row.
+-- No row: the next start begins at the chain's head.
+CREATE TABLE IF NOT EXISTS webhook_cursor (
+  id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+  audit_seq INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+);
 
 -- Where the Slack messages about a request live, so they are redrawn in place after a restart and
 -- by any bot instance. kind 'post' is the approvals-channel message (user_id ''), 'dm' an approver's DM.

@@ -151,6 +151,12 @@ export interface WebhookDeliveriesTable {
   next_attempt_at: string | null;
 }
 
+export interface WebhookCursorTable {
+  id: number;
+  audit_seq: number;
+  updated_at: string;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied_at: string;
@@ -184,6 +190,7 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   audit_checkpoint_state: AuditCheckpointStateTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  webhook_cursor: WebhookCursorTable;
   schema_version: SchemaVersionTable;
   join_requests: JoinRequestsTable;
 }

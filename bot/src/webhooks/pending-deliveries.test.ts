@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { CompiledQuery } from "kysely";
 import { openStore, type Store } from "../store/open-store.ts";
-import { ORPHANED_AFTER_MS, findPending } from "./pending-deliveries.ts";
+import { ORPHANED_AFTER_MS, findPending, pendingQuery } from "./pending-deliveries.ts";
 import { dropRetry, markInterrupted } from "./webhook-deliveries.ts";
 
 type Status = "sending" | "succeeded" | "failed" | "refused";
@@ -97,5 +98,14 @@ describe("pending webhook deliveries in the store", () => {
       /^interrupted: .*; retry not made: webhook ops is no longer in the config$/,
     );
     assert.equal(dropped.next_attempt_at, null);
+  });
+
+  test("are read through the partial index, not by scanning every attempt ever made", async () => {
+    const q = pendingQuery(store, 10).compile();
+    const plan = await store.executeQuery<{ detail: string }>(
+      CompiledQuery.raw(`EXPLAIN QUERY PLAN ${q.sql}`, [...q.parameters]),
+    );
+    const outer = plan.rows.map((r) => r.detail).find((d) => /^(SCAN|SEARCH) d\b/.test(d));
+    assert.match(outer ?? "", /USING INDEX webhook_deliveries_pending/, JSON.stringify(plan.rows));
   });
 });

@@ -42,6 +42,25 @@ export async function startAttempt(
   return row?.id;
 }
 
+/** The jobs whose delivery has no row yet: the delivery id is its natural key. */
+export async function withoutRows<T extends { readonly key: { readonly deliveryId: string } }>(
+  db: Kysely<Database>,
+  jobs: readonly T[],
+): Promise<T[]> {
+  if (jobs.length === 0) return [];
+  const made = await db
+    .selectFrom("webhook_deliveries")
+    .select("delivery_id")
+    .where(
+      "delivery_id",
+      "in",
+      jobs.map((j) => j.key.deliveryId),
+    )
+    .execute();
+  const taken = new Set(made.map((r) => r.delivery_id));
+  return jobs.filter((j) => !taken.has(j.key.deliveryId));
+}
+
 export async function finishAttempt(
   db: Kysely<Database>,
   id: number,

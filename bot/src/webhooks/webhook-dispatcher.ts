@@ -1,8 +1,10 @@
 /**
  * Sends webhooks after commit (STYLE.md: side effects happen after commit, never inside). The
  * after-commit listener only wakes the dispatcher; the dispatcher reads committed audit events
- * after its cursor and turns those that are request events (webhook-event.ts) into deliveries. The
- * audit chain is the outbox: what is sent is exactly what was recorded, in order.
+ * after its position and turns those that are request events (webhook-event.ts) into deliveries.
+ * The audit chain is the outbox: what is sent is exactly what was recorded, in order. The position
+ * is stored, and moves past an event only once each of its deliveries has a row
+ * (routing-position.ts), so a start also routes what the last process committed but never routed.
  *
  * Nothing here can block or undo a change: the listener returns at once, deliveries run in the
  * background with bounded concurrency and a bounded queue, and every failure ends in a delivery
@@ -19,10 +21,11 @@ import { webhookSecret } from "../config/webhooks-config.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { findPending, type Pending } from "./pending-deliveries.ts";
 import { resumeDelivery } from "./resume-delivery.ts";
+import { RoutingPosition, auditHead } from "./routing-position.ts";
 import type { SendOutcome } from "./send-webhook.ts";
 import { sendSigned } from "./signed-attempt.ts";
 import { systemLookup, type Lookup } from "./ssrf-guard.ts";
-import { finishAttempt, startAttempt } from "./webhook-deliveries.ts";
+import { finishAttempt, startAttempt, withoutRows } from "./webhook-deliveries.ts";
 import {
   WEBHOOK_ACTIONS,
   eventBody,
@@ -74,7 +77,6 @@ export function assertWebhookSecrets(
 }
 
 export class WebhookDispatcher {
-  private cursor = 0;
   private pumping: Promise<void> | undefined;
   private again = false;
   private scanning: Promise<void> | undefined;
@@ -96,19 +98,26 @@ export class WebhookDispatcher {
   private constructor(
     private readonly ctx: BotContext,
     private readonly o: DispatcherOptions,
+    private readonly position: RoutingPosition,
   ) {
     this.lookup = o.lookup ?? systemLookup;
     this.limit = o.maxQueued ?? 1000;
   }
 
   /**
-   * Starts at the chain's current head: events from before this start are not routed again. What
-   * earlier processes left pending in the table (retries, attempts cut short) is resumed.
+   * Resumes what earlier processes left pending in the table (retries, attempts cut short), and
+   * routes the events after the stored position, with the config as it is now. Without a stored
+   * position it starts at the chain's head: the history is not sent.
    */
   static async start(ctx: BotContext, o: DispatcherOptions): Promise<WebhookDispatcher> {
-    const d = new WebhookDispatcher(ctx, o);
-    d.cursor = await d.head();
+    const position = await RoutingPosition.load(ctx.store, {
+      enabled: () => ctx.config().webhooks.length > 0,
+      clock: ctx.clock,
+      onError: (err) => o.onError(err, "the webhook routing position could not be stored"),
+    });
+    const d = new WebhookDispatcher(ctx, o, position);
     await d.scan().catch((err: unknown) => o.onError(err, "pending webhook deliveries could not be read"));
+    d.onChange();
     return d;
   }
 
@@ -143,48 +152,56 @@ export class WebhookDispatcher {
     await this.scanning;
     for (const job of this.queue.splice(0)) this.leave(job);
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
-  }
-
-  private async head(): Promise<number> {
-    const row = await this.ctx.store
-      .selectFrom("audit_events")
-      .select("seq")
-      .orderBy("seq", "desc")
-      .limit(1)
-      .executeTakeFirst();
-    return row?.seq ?? 0;
+    await this.position.flush();
   }
 
   private async pump(): Promise<void> {
     while (!this.closed) {
+      // Read up to a head taken first: seqs commit in order, so none below it can still appear.
+      const head = await auditHead(this.ctx.store);
       if (this.ctx.config().webhooks.length === 0) {
-        this.cursor = Math.max(this.cursor, await this.head());
+        this.position.advance(head);
         return;
       }
       const rows = await this.ctx.store
         .selectFrom("audit_events")
         .select(["seq", "time", "actor", "action", "target"])
-        .where("seq", ">", this.cursor)
+        .where("seq", ">", this.position.routedThrough)
+        .where("seq", "<=", head)
         .where("action", "in", WEBHOOK_ACTIONS)
         .orderBy("seq")
         .limit(PAGE)
         .execute();
       for (const row of rows) {
+        if (this.closed) return; // the stored position keeps the rest for the next start
         await this.route(row);
-        this.cursor = row.seq;
       }
-      if (rows.length < PAGE) return;
+      if (rows.length < PAGE) {
+        this.position.advance(head);
+        return;
+      }
     }
   }
 
+  /**
+   * Deliveries that already have a row are not made again: an earlier process (or another one on
+   * this store) made them, and any retry is the table's to resume.
+   */
   private async route(audit: StoredAudit): Promise<void> {
+    const fresh = await withoutRows(this.ctx.store, await this.firstAttempts(audit));
+    this.position.advance(audit.seq, fresh.length);
+    for (const job of fresh) this.enqueueFirst(job);
+  }
+
+  /** By the config as it is now, also for an event an earlier process committed. */
+  private async firstAttempts(audit: StoredAudit): Promise<Job[]> {
     const event = await loadEvent(this.ctx.store, audit);
-    if (event === undefined) return;
+    if (event === undefined) return [];
     const config = this.ctx.config();
     const hooks = config.webhooks.filter((w) => subscribes(w, event));
-    if (hooks.length === 0) return;
+    if (hooks.length === 0) return [];
     const body = eventBody(event, config);
-    for (const hook of hooks) this.enqueueFirst(jobFor(hook, event, body, 1));
+    return hooks.map((hook) => jobFor(hook, event, body, 1));
   }
 
   private enqueueFirst(job: Job): void {
@@ -244,6 +261,7 @@ export class WebhookDispatcher {
     try {
       const now = this.ctx.clock.now();
       const row = await startAttempt(this.ctx.store, { ...job.key, attempt: job.attempt }, now);
+      if (job.attempt === 1) this.position.settled(job.key.auditSeq);
       if (row === undefined) return; // another process on this store has this attempt
       const outcome = await sendSigned(job, {
         env: this.o.env,
@@ -327,6 +345,7 @@ export class WebhookDispatcher {
   private async recordUnsent(job: Job, error: string, reason: "stopping" | "queue_full"): Promise<void> {
     const now = this.ctx.clock.now();
     const row = await startAttempt(this.ctx.store, { ...job.key, attempt: job.attempt }, now);
+    if (job.attempt === 1) this.position.settled(job.key.auditSeq);
     if (row === undefined) return;
     // Stopping is no fault of the receiver's: the next start sends it, as the next attempt.
     const retryAt = reason === "stopping" && job.attempt < job.hook.max_attempts ? now : undefined;
