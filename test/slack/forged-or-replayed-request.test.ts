@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { FAKE_SIGNING_SECRET } from "../support/fake-slack.ts";
 import { signSlackRequest } from "../support/slack-signer.ts";
-import { SLACK_USERS, startSlackHarness, type SlackHarness } from "./slack-harness.ts";
+import { SLACK_TEST_CONFIG, SLACK_USERS, startSlackHarness, type SlackHarness } from "./slack-harness.ts";
 
 describe("forged or replayed Slack request", () => {
   let s: SlackHarness;
@@ -96,5 +96,30 @@ describe("forged or replayed Slack request", () => {
   test("a correctly signed request inside the window is accepted", async () => {
     const res = await s.slack.command(SLACK_USERS.alice, "help", { timestamp: now() - 60 });
     assert.equal(res.status, 200);
+  });
+});
+
+describe("a flood of forged Slack requests from one address", () => {
+  let s: SlackHarness;
+  before(async () => {
+    s = await startSlackHarness(
+      `${SLACK_TEST_CONFIG}\nhttp: { rate_limits: { auth_failures: { burst: 3, per_minute: 1 } } }\n`,
+    );
+  });
+  after(async () => s.stop());
+
+  test("is audited up to the failed-authentication limit, then answered 429 without verifying or auditing", async () => {
+    const forged = (): Promise<{ status: number }> => {
+      const body = s.slack.commandBody(SLACK_USERS.alice, "help");
+      return s.slack.send(body, { headers: signSlackRequest("not-the-secret", body) });
+    };
+    const failures = async () => (await s.audit()).filter((e) => e.action === "auth.failed").length;
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await forged()).status);
+    assert.deepEqual(statuses, [401, 401, 401, 429, 429, 429]);
+    assert.equal(await failures(), 3, "only the refusals before the limit are in the audit chain");
+    const signed = await s.slack.command(SLACK_USERS.alice, "help");
+    assert.equal(signed.status, 429, "the address waits, whatever it sends, until its bucket refills");
+    assert.equal(await failures(), 3);
   });
 });

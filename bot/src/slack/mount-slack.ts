@@ -8,6 +8,7 @@
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from "@slack/bolt";
 import { Router, type Express } from "express";
 import type { Logger } from "pino";
+import { clientIp } from "../http/http-ops.ts";
 import type { BotContext, RequestChange } from "../use-cases/bot-context.ts";
 import { recordAuthFailure } from "../use-cases/record-auth-failure.ts";
 import { AfterAck } from "./after-ack.ts";
@@ -115,6 +116,9 @@ export function createSlackAdapter(
     now: () => ctx.clock.now(),
     onFailure: async (why, req) => {
       log.warn({ why, ip: req.ip }, "refused a request to the Slack endpoint");
+      // Counted with the API's failed logins: past the limit, the address gets 429 before its
+      // next request is verified or audited, so a flood of forgeries cannot flood the audit chain.
+      ctx.limits?.recordAuthFailure(clientIp(req));
       await recordAuthFailure(ctx, { via: "slack", why, path: req.path, ip: req.ip ?? null }).catch(
         (err: unknown) => log.error({ err }, "could not audit a refused Slack request"),
       );
