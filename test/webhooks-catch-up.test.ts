@@ -9,20 +9,17 @@
  * the position is set back in the file to before them.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import Database from "better-sqlite3";
-import { parseBotConfig, startBot } from "@dbward/bot";
 import { INTERRUPTED } from "@dbward/bot/webhooks/webhook-deliveries";
-import type { RequestView } from "@dbward/shared";
-import { pino } from "pino";
-import { TEST_CONFIG, startBotHarness } from "./support/bot-harness.ts";
-import { startWebhookReceiver, type Reply } from "./support/webhook-receiver.ts";
-
-const ENV = { HOOK_SECRET: "whsec-test-0123456789abcdefghijklmnopqrstuvwxyz" };
-const LONG_AGO = "2000-01-01T00:00:00.000Z";
+import { TEST_CONFIG } from "./support/bot-harness.ts";
+import {
+  LONG_AGO,
+  configWith,
+  postRequest,
+  rowsUntil,
+  webhookBots,
+  type StartedBot,
+} from "./support/webhook-bots.ts";
 
 interface Row {
   delivery_id: string;
@@ -35,93 +32,23 @@ interface Row {
 }
 
 describe("webhook events committed but not routed before a restart", () => {
-  let dataDir: string;
-  const cleanups: (() => Promise<void>)[] = [];
-  const file = (): string => join(dataDir, "bot", "dbward.sqlite");
+  const bots = webhookBots("dbward-webhooks-catch-up-");
+  const { receiver, nextBot, read, write } = bots;
+  beforeEach(bots.setUp);
+  afterEach(bots.tearDown);
 
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), "dbward-webhooks-catch-up-"));
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const opsConfig = (url: string): string => configWith(url, { ops: "events: [request.created]" });
 
-  async function receiver(reply: (index: number) => Reply = () => ({ status: 204 })) {
-    const r = await startWebhookReceiver((_h, i) => reply(i));
-    cleanups.push(() => r.close());
-    return r;
-  }
-
-  function configWith(url: string): string {
-    return `${TEST_CONFIG}\nwebhooks_allow_private: ["127.0.0.1/32"]\nwebhooks:\n  - { name: ops, url: "${url}", secret_env: HOOK_SECRET, events: [request.created], backoff_ms: 600000 }\n`;
-  }
-
-  /** A bot on the data directory; the first one also hands out `alice`'s token, which later ones keep. */
-  async function bot(config: string): Promise<{ url: string; stop: () => Promise<void> }> {
-    const b = await startBot({
-      config: parseBotConfig(config),
-      dataDir: join(dataDir, "bot"),
-      env: ENV,
-      logger: pino({ level: "silent" }),
-      listen: { host: "127.0.0.1", port: 0 },
-    });
-    let running = true;
-    const stop = async (): Promise<void> => {
-      if (!running) return;
-      running = false;
-      await b.close();
-    };
-    cleanups.push(stop);
-    return { url: b.url, stop };
-  }
-
+  /** Every request here is made as `alice`, whose token the first bot hands out. */
   let token = "";
-  async function firstBot(config: string): Promise<{ url: string; stop: () => Promise<void> }> {
-    const h = await startBotHarness(config, { dataDir, env: ENV });
-    let running = true;
-    const stop = async (): Promise<void> => {
-      if (!running) return;
-      running = false;
-      await h.stop();
-    };
-    cleanups.push(stop);
-    token = await h.tokenFor("alice");
-    return { url: h.url, stop };
+  async function firstBot(config: string): Promise<StartedBot> {
+    const first = await bots.firstBot(config);
+    token = first.token;
+    return first;
   }
 
-  async function createRequest(url: string, n: number): Promise<number> {
-    const res = await fetch(`${url}/api/requests`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        database: "shop",
-        environment: "staging",
-        sql: `UPDATE t SET a = ${n} WHERE id = ${n}`,
-        reason: "catch-up test",
-      }),
-    });
-    assert.equal(res.status, 201);
-    return ((await res.json()) as RequestView).id;
-  }
-
-  function read<T>(sql: string, ...params: unknown[]): T[] {
-    const db = new Database(file(), { readonly: true });
-    try {
-      return db.prepare(sql).all(...params) as T[];
-    } finally {
-      db.close();
-    }
-  }
-
-  function write(sql: string, ...params: unknown[]): void {
-    const db = new Database(file());
-    try {
-      db.prepare(sql).run(...params);
-    } finally {
-      db.close();
-    }
-  }
+  const createRequest = (url: string, n: number): Promise<number> =>
+    postRequest(url, token, `UPDATE t SET a = ${n} WHERE id = ${n}`, "catch-up test");
 
   const rows = (): Row[] =>
     read<Row>(
@@ -143,16 +70,6 @@ describe("webhook events committed but not routed before a restart", () => {
       LONG_AGO,
     );
 
-  async function rowsUntil(done: (all: Row[]) => boolean): Promise<Row[]> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const all = rows();
-      if (done(all)) return all;
-      assert.ok(Date.now() < deadline, `the deliveries never settled: ${JSON.stringify(all, null, 1)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
   const deliveryOf = (body: string): number => (JSON.parse(body) as { request: { id: number } }).request.id;
 
   test("a first start with webhooks sends no history: it begins at the head of the chain", async () => {
@@ -164,7 +81,7 @@ describe("webhook events committed but not routed before a restart", () => {
     assert.equal(position(), undefined, "no position is kept while no webhook is configured");
 
     const headBefore = head();
-    const withHooks = await bot(configWith(hooks.url));
+    const withHooks = await nextBot(opsConfig(hooks.url));
     assert.equal(position(), headBefore, "the first start stores the head as its position");
     const id = await createRequest(withHooks.url, 3);
     await hooks.waitFor(1);
@@ -184,7 +101,7 @@ describe("webhook events committed but not routed before a restart", () => {
 
   test("events after the stored position are sent by the next start, once each, in order", async () => {
     const hooks = await receiver();
-    const config = configWith(hooks.url);
+    const config = opsConfig(hooks.url);
     const first = await firstBot(config);
     const before = await createRequest(first.url, 1);
     await hooks.waitFor(1);
@@ -192,15 +109,15 @@ describe("webhook events committed but not routed before a restart", () => {
     const stoppedAt = position();
     assert.equal(stoppedAt, head(), "a clean stop stores the position it reached");
 
-    const plain = await bot(TEST_CONFIG);
+    const plain = await nextBot(TEST_CONFIG);
     const missed = [await createRequest(plain.url, 2), await createRequest(plain.url, 3)];
     missed.push(await createRequest(plain.url, 4));
     await plain.stop();
     setPosition(stoppedAt ?? 0);
 
-    const second = await bot(config);
+    const second = await nextBot(config);
     await hooks.waitFor(4);
-    await rowsUntil((all) => all.length === 4 && all.every((r) => r.status === "succeeded"));
+    await rowsUntil(rows, (all) => all.length === 4 && all.every((r) => r.status === "succeeded"));
     await second.stop();
     const sent = rows();
     assert.deepEqual(
@@ -218,7 +135,7 @@ describe("webhook events committed but not routed before a restart", () => {
     assert.equal(position(), head());
 
     // The start after that has nothing left to route.
-    const third = await bot(config);
+    const third = await nextBot(config);
     await third.stop();
     assert.equal(hooks.received.length, 4);
     assert.deepEqual(rows(), sent);
@@ -226,15 +143,15 @@ describe("webhook events committed but not routed before a restart", () => {
 
   test("a delivery that has a row is not made anew: only the table's own retry goes again", async () => {
     const hooks = await receiver((i) => ({ status: i === 0 ? 503 : 204 }));
-    const config = configWith(hooks.url);
+    const config = opsConfig(hooks.url);
     const first = await firstBot(config);
     const retried = await createRequest(first.url, 1);
     const interrupted = await createRequest(first.url, 2);
     await hooks.waitFor(2);
-    await rowsUntil((all) => all.length === 2 && all.every((r) => r.status !== "sending"));
+    await rowsUntil(rows, (all) => all.length === 2 && all.every((r) => r.status !== "sending"));
     await first.stop();
 
-    const plain = await bot(TEST_CONFIG);
+    const plain = await nextBot(TEST_CONFIG);
     const unrouted = await createRequest(plain.url, 3);
     await plain.stop();
 
@@ -246,9 +163,12 @@ describe("webhook events committed but not routed before a restart", () => {
     );
     setPosition(createdSeq(retried) - 1);
 
-    const second = await bot(config);
+    const second = await nextBot(config);
     await hooks.waitFor(4);
-    const settled = await rowsUntil((all) => all.length === 4 && all.every((r) => r.status !== "sending"));
+    const settled = await rowsUntil(
+      rows,
+      (all) => all.length === 4 && all.every((r) => r.status !== "sending"),
+    );
     await second.stop();
     const byRequest = (id: number): unknown[] =>
       settled.filter((r) => r.request_id === id).map((r) => [r.attempt, r.status, r.error]);

@@ -8,30 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import Database from "better-sqlite3";
-import { parseBotConfig, startBot, type RunningBot } from "@dbward/bot";
 import { INTERRUPTED } from "@dbward/bot/webhooks/webhook-deliveries";
-import type { RequestView } from "@dbward/shared";
-import { pino } from "pino";
-import { TEST_CONFIG, startBotHarness } from "./support/bot-harness.ts";
-import { startWebhookReceiver, type ReceivedHook, type Reply } from "./support/webhook-receiver.ts";
-
-const SECRET = "whsec-test-0123456789abcdefghijklmnopqrstuvwxyz";
-const ENV = { HOOK_SECRET: SECRET };
-const LONG_AGO = "2000-01-01T00:00:00.000Z";
-
-/** A config whose webhooks all post to `url`; each entry is `name` plus extra flow-map fields. */
-function configWith(url: string, hooks: Record<string, string>): string {
-  const lines = Object.entries(hooks).map(
-    ([name, rest]) =>
-      `  - { name: ${name}, url: "${url}", secret_env: HOOK_SECRET, backoff_ms: 600000, ${rest} }`,
-  );
-  return `${TEST_CONFIG}\nwebhooks_allow_private: ["127.0.0.1/32"]\nwebhooks:\n${lines.join("\n")}\n`;
-}
+import { LONG_AGO, SECRET, configWith, postRequest, rowsUntil, webhookBots } from "./support/webhook-bots.ts";
+import type { ReceivedHook } from "./support/webhook-receiver.ts";
 
 interface Row {
   id: number;
@@ -45,102 +25,18 @@ interface Row {
 }
 
 describe("webhook retries across restarts", () => {
-  let dataDir: string;
-  const cleanups: (() => Promise<void>)[] = [];
-  const file = (): string => join(dataDir, "bot", "dbward.sqlite");
+  const bots = webhookBots("dbward-webhooks-restart-");
+  const { receiver, firstBot, nextBot, read, write } = bots;
+  beforeEach(bots.setUp);
+  afterEach(bots.tearDown);
 
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), "dbward-webhooks-restart-"));
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const createRequest = (url: string, token: string, sql: string): Promise<number> =>
+    postRequest(url, token, sql, "restart test");
 
-  async function receiver(reply: (index: number) => Reply) {
-    const r = await startWebhookReceiver((_h, i) => reply(i));
-    cleanups.push(() => r.close());
-    return r;
-  }
-
-  /** The first bot, through the harness: it creates `alice`'s token, which later bots keep. */
-  async function firstBot(config: string) {
-    const h = await startBotHarness(config, { dataDir, env: ENV });
-    let running = true;
-    cleanups.push(async () => {
-      if (running) await h.stop();
-    });
-    return {
-      h,
-      token: await h.tokenFor("alice"),
-      stop: async () => {
-        running = false;
-        await h.stop();
-      },
-    };
-  }
-
-  /** A later bot on the same data directory, as a restart would start it. */
-  async function nextBot(config: string): Promise<{ bot: RunningBot; stop: () => Promise<void> }> {
-    const bot = await startBot({
-      config: parseBotConfig(config),
-      dataDir: join(dataDir, "bot"),
-      env: ENV,
-      logger: pino({ level: "silent" }),
-      listen: { host: "127.0.0.1", port: 0 },
-    });
-    let running = true;
-    const stop = async (): Promise<void> => {
-      if (!running) return;
-      running = false;
-      await bot.close();
-    };
-    cleanups.push(stop);
-    return { bot, stop };
-  }
-
-  async function createRequest(url: string, token: string, sql: string): Promise<number> {
-    const res = await fetch(`${url}/api/requests`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ database: "shop", environment: "staging", sql, reason: "restart test" }),
-    });
-    assert.equal(res.status, 201);
-    return ((await res.json()) as RequestView).id;
-  }
-
-  function rows(): Row[] {
-    const db = new Database(file(), { readonly: true });
-    try {
-      return db
-        .prepare(
-          "SELECT id, delivery_id, webhook, attempt, status, http_status, error, next_attempt_at FROM webhook_deliveries ORDER BY id",
-        )
-        .all() as Row[];
-    } finally {
-      db.close();
-    }
-  }
-
-  function write(sql: string): void {
-    const db = new Database(file());
-    try {
-      db.prepare(sql).run();
-    } finally {
-      db.close();
-    }
-  }
-
-  /** Polls the delivery rows until `done` holds (bounded; fails with what the rows say). */
-  async function rowsUntil(done: (all: Row[]) => boolean): Promise<Row[]> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const all = rows();
-      if (done(all)) return all;
-      assert.ok(Date.now() < deadline, `the deliveries never settled: ${JSON.stringify(all, null, 1)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  const rows = (): Row[] =>
+    read<Row>(
+      "SELECT id, delivery_id, webhook, attempt, status, http_status, error, next_attempt_at FROM webhook_deliveries ORDER BY id",
+    );
 
   function assertSigned(hook: ReceivedHook): void {
     const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(hook.headers["x-dbward-signature"]));
@@ -153,11 +49,11 @@ describe("webhook retries across restarts", () => {
     const config = configWith(hooks.url, { ops: "events: [request.created]" });
     const first = await firstBot(config);
     const id = await createRequest(
-      first.h.url,
+      first.url,
       first.token,
       "UPDATE customers SET email = 'ada@example.com' WHERE id = 31337",
     );
-    await rowsUntil((all) => all[0]?.next_attempt_at != null);
+    await rowsUntil(rows, (all) => all[0]?.next_attempt_at != null);
     await first.stop();
 
     const stopped = rows();
@@ -172,7 +68,7 @@ describe("webhook retries across restarts", () => {
     write(`UPDATE webhook_deliveries SET next_attempt_at = '${LONG_AGO}'`);
     const second = await nextBot(config);
     const [before, after] = await hooks.waitFor(2);
-    const settled = await rowsUntil((all) => all.some((r) => r.status === "succeeded"));
+    const settled = await rowsUntil(rows, (all) => all.some((r) => r.status === "succeeded"));
     assert.deepEqual(
       settled.map((r) => [r.attempt, r.status, r.http_status, r.next_attempt_at]),
       [
@@ -192,7 +88,7 @@ describe("webhook retries across restarts", () => {
     // A third bot sends nothing again: the next request's delivery is the only new one.
     await second.stop();
     const third = await nextBot(config);
-    const next = await createRequest(third.bot.url, first.token, "DELETE FROM carts WHERE id = 1");
+    const next = await createRequest(third.url, first.token, "DELETE FROM carts WHERE id = 1");
     const all = await hooks.waitFor(3);
     assert.equal(all.length, 3);
     assert.equal((JSON.parse(all[2]?.body ?? "{}") as { request: { id: number } }).request.id, next);
@@ -205,7 +101,7 @@ describe("webhook retries across restarts", () => {
     const hooks = await receiver((i) => (i === 0 ? "hang" : { status: 204 }));
     const config = configWith(hooks.url, { ops: "events: [request.created], timeout_ms: 60000" });
     const first = await firstBot(config);
-    await createRequest(first.h.url, first.token, "UPDATE t SET a = 1 WHERE id = 2");
+    await createRequest(first.url, first.token, "UPDATE t SET a = 1 WHERE id = 2");
     await hooks.waitFor(1);
     await first.stop();
 
@@ -223,7 +119,7 @@ describe("webhook retries across restarts", () => {
     );
     const second = await nextBot(config);
     const [lost, resent] = await hooks.waitFor(2);
-    const settled = await rowsUntil((all) => all.some((r) => r.status === "succeeded"));
+    const settled = await rowsUntil(rows, (all) => all.some((r) => r.status === "succeeded"));
     assert.deepEqual(
       settled.map((r) => [r.attempt, r.status, r.http_status, r.error]),
       [
@@ -237,7 +133,7 @@ describe("webhook retries across restarts", () => {
 
     await second.stop();
     const third = await nextBot(config);
-    await createRequest(third.bot.url, first.token, "UPDATE t SET a = 2 WHERE id = 3");
+    await createRequest(third.url, first.token, "UPDATE t SET a = 2 WHERE id = 3");
     await hooks.waitFor(3);
     await third.stop();
     assert.equal(hooks.received.length, 3, "the interrupted delivery was sent again exactly once");
@@ -249,14 +145,14 @@ describe("webhook retries across restarts", () => {
     const first = await firstBot(
       configWith(hooks.url, { gone: "events: [request.created]", narrowed: "events: [request.created]" }),
     );
-    await createRequest(first.h.url, first.token, "UPDATE t SET a = 1 WHERE id = 2");
-    await rowsUntil((all) => all.length === 2 && all.every((r) => r.next_attempt_at !== null));
+    await createRequest(first.url, first.token, "UPDATE t SET a = 1 WHERE id = 2");
+    await rowsUntil(rows, (all) => all.length === 2 && all.every((r) => r.next_attempt_at !== null));
     await first.stop();
     assert.equal(hooks.received.length, 2);
 
     write(`UPDATE webhook_deliveries SET next_attempt_at = '${LONG_AGO}'`);
     const second = await nextBot(configWith(hooks.url, { narrowed: "events: [request.approved]" }));
-    const settled = await rowsUntil((all) => all.every((r) => r.next_attempt_at === null));
+    const settled = await rowsUntil(rows, (all) => all.every((r) => r.next_attempt_at === null));
     await second.stop();
     assert.deepEqual(settled.map((r) => [r.webhook, r.attempt, r.status, r.error]).sort(), [
       [
@@ -280,15 +176,15 @@ describe("webhook retries across restarts", () => {
     const first = await firstBot(
       configWith(hooks.url, { ops: "events: [request.created], max_attempts: 3" }),
     );
-    await createRequest(first.h.url, first.token, "UPDATE t SET a = 1 WHERE id = 2");
-    await rowsUntil((all) => all[0]?.next_attempt_at != null);
+    await createRequest(first.url, first.token, "UPDATE t SET a = 1 WHERE id = 2");
+    await rowsUntil(rows, (all) => all[0]?.next_attempt_at != null);
     await first.stop();
 
     // The next bot allows two attempts: the second is the last, so it schedules nothing.
     const config = configWith(hooks.url, { ops: "events: [request.created], max_attempts: 2" });
     write(`UPDATE webhook_deliveries SET next_attempt_at = '${LONG_AGO}'`);
     const second = await nextBot(config);
-    const settled = await rowsUntil((all) => all.some((r) => r.attempt === 2 && r.status === "failed"));
+    const settled = await rowsUntil(rows, (all) => all.some((r) => r.attempt === 2 && r.status === "failed"));
     await second.stop();
     assert.deepEqual(
       settled.map((r) => [r.attempt, r.status, r.http_status, r.next_attempt_at]),
@@ -304,7 +200,10 @@ describe("webhook retries across restarts", () => {
       `UPDATE webhook_deliveries SET status = 'sending', http_status = NULL, error = NULL, finished_at = NULL, started_at = '${LONG_AGO}' WHERE attempt = 2`,
     );
     const third = await nextBot(config);
-    const last = await rowsUntil((all) => all[1]?.status === "failed" && all[1].next_attempt_at === null);
+    const last = await rowsUntil(
+      rows,
+      (all) => all[1]?.status === "failed" && all[1].next_attempt_at === null,
+    );
     await third.stop();
     assert.deepEqual(
       last.map((r) => [r.attempt, r.error, r.next_attempt_at]),
