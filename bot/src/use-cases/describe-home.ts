@@ -64,9 +64,7 @@ export async function describeHome(ctx: BotContext, slackUserId: string): Promis
 }
 
 /** Pending and not yet past their expiry (the sweeper may not have closed them yet). */
-async function pendingJoinRequests(
-  ctx: BotContext,
-): Promise<{ shown: JoinRequestView[]; total: number }> {
+async function pendingJoinRequests(ctx: BotContext): Promise<{ shown: JoinRequestView[]; total: number }> {
   const now = ctx.clock.now().toISOString();
   const open = (await listJoinRequests(ctx.store, ["pending"]))
     .map(toJoinRequestView)
