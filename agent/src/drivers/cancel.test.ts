@@ -125,5 +125,34 @@ for (const make of [postgres, mariadb]) {
       );
       assert.deepEqual(batches, [BATCH_ROWS, BATCH_ROWS]);
     });
+
+    test("an abort while the sink holds a batch ends the read as cancelled, and the pool goes on", async () => {
+      const abort = new AbortController();
+      let batches = 0;
+      const sink: RowSink = {
+        columns: () => undefined,
+        rows: async () => {
+          batches += 1;
+          if (batches === 2) abort.abort("cancelled");
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return true;
+        },
+      };
+      await assert.rejects(
+        driver.stream(
+          server.series(20 * BATCH_ROWS),
+          { operation: "read", rowCap: 1, statementTimeoutMs: 10_000, signal: abort.signal },
+          sink,
+        ),
+        (err: DbwardError) => err.code === "execution.cancelled",
+      );
+      assert.ok(batches < 20, `${batches} batches reached the sink`);
+      const next = await driver.execute("SELECT 1 AS one", {
+        operation: "read",
+        rowCap: 1,
+        statementTimeoutMs: 5000,
+      });
+      assert.deepEqual(next.rows, [[1]]);
+    });
   });
 }

@@ -8,8 +8,9 @@
  *   timeout bounds the database's work between two batches, not the time a large result takes
  *   to reach the bot;
  * - goes through the extended query protocol, which accepts exactly one statement;
- * - fetches BATCH_ROWS rows per round trip through a cursor and waits for the sink before the
- *   next fetch, so a huge result never loads;
+ * - fetches BATCH_ROWS rows per round trip through a cursor, asking for the next batch while the
+ *   sink takes the current one and waiting for the sink before asking again, so the database
+ *   and the agent work at the same time and a huge result never loads (two batches at most);
  * - on abort, asks the server to cancel the statement with `pg_cancel_backend` on the job's own
  *   backend, from a second short-lived connection; SQLSTATE 57014 then means cancelled, while
  *   without an abort it means the statement timeout fired;
@@ -176,29 +177,73 @@ async function readCursor(
   canceller: ServerCanceller,
 ): Promise<StreamSummary> {
   const cursor = client.query(new Cursor(sql, null, { rowMode: "array", types }));
+  const fetch = (): Promise<Batch> => {
+    const batch = canceller.during(() => read(cursor, BATCH_ROWS));
+    // A fetch that fails while the sink is busy is seen when it is awaited, not as unhandled.
+    batch.catch(() => undefined);
+    return batch;
+  };
   let wanted = true;
   let columns = false;
   let streamed = 0;
-  for (;;) {
-    if (isAborted(options.signal)) throw executionCancelled();
-    const { rows, result } = await canceller.during(() => read(cursor, BATCH_ROWS));
-    if (!columns) {
-      sink.columns(result.fields.map((f) => f.name));
-      columns = true;
+  let next = fetch();
+  /** Whether `next` is a fetch nobody has waited for yet. */
+  let ahead = true;
+  try {
+    for (;;) {
+      if (isAborted(options.signal)) throw executionCancelled();
+      const { rows, result } = await next;
+      ahead = false;
+      // Fewer rows than asked for: the portal has completed (reading on would answer nothing).
+      const done = rows.length < BATCH_ROWS;
+      // The next batch is asked for before the sink takes this one, so the server produces it
+      // while the agent encodes and uploads; the agent holds two batches at most.
+      if (!done && (wanted || options.operation !== "read")) {
+        next = fetch();
+        ahead = true;
+      }
+      if (!columns) {
+        sink.columns(result.fields.map((f) => f.name));
+        columns = true;
+      }
+      streamed += rows.length;
+      if (wanted && rows.length > 0) wanted = await sink.rows(rows.map(rowToJson));
+      if (done || (!wanted && options.operation === "read")) {
+        await closeCursor(cursor, ahead ? next : undefined);
+        ahead = false;
+        if (!done || options.operation === "read" || result.rowCount === null) return {};
+        if (result.command === "SELECT") return {};
+        // The last fetch's command tag counts only that fetch's rows; with RETURNING every
+        // changed row was streamed, without it the one fetch's tag has the whole count.
+        return { affected_rows: streamed > 0 ? streamed : result.rowCount };
+      }
     }
-    streamed += rows.length;
-    if (wanted && rows.length > 0) wanted = await sink.rows(rows.map(rowToJson));
-    // Fewer rows than asked for: the portal has completed (reading on would answer nothing).
-    const done = rows.length < BATCH_ROWS;
-    if (done || (!wanted && options.operation === "read")) {
-      await cursor.close();
-      if (!done || options.operation === "read" || result.rowCount === null) return {};
-      if (result.command === "SELECT") return {};
-      // The last fetch's command tag counts only that fetch's rows; with RETURNING every
-      // changed row was streamed, without it the one fetch's tag has the whole count.
-      return { affected_rows: streamed > 0 ? streamed : result.rowCount };
-    }
+  } catch (err) {
+    await closeCursor(cursor, ahead ? next : undefined).catch(() => undefined);
+    throw err;
   }
+}
+
+type Batch = Awaited<ReturnType<typeof read>>;
+
+/**
+ * Closes the portal once the fetch in flight, if any, has ended. A stop on this side (the sink
+ * wants no more, an abort seen between fetches, a sink that threw) leaves the portal suspended,
+ * and the connection waits on it: a ROLLBACK would queue behind it for ever. A completed portal
+ * is closed already, and a failed fetch has ended it (pg-cursor syncs on an error).
+ */
+async function closeCursor(cursor: Cursor, inFlight: Promise<Batch> | undefined): Promise<void> {
+  const fetched = await (inFlight ?? Promise.resolve()).then(
+    () => true,
+    () => false,
+  );
+  if (fetched && cursorState(cursor) === "idle") await cursor.close();
+}
+
+/** pg-cursor's own state; its types do not declare it. */
+function cursorState(cursor: Cursor): string | undefined {
+  const state: unknown = "state" in cursor ? cursor.state : undefined;
+  return typeof state === "string" ? state : undefined;
 }
 
 function read(
