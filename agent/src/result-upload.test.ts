@@ -51,6 +51,18 @@ describe("result upload", () => {
     });
   });
 
+  test("counts bytes, not characters, and sends a row larger than a chunk on its own", async () => {
+    const s = upload();
+    const rows = [["é"], ["x".repeat(40)], ["😀", 1], ["中"]];
+    assert.equal(await s.u.rows(rows), true);
+    const summary = await s.u.finish();
+    const ndjson = rows.map((r) => `${JSON.stringify(r)}\n`).join("");
+    assert.equal(s.sent.join(""), ndjson);
+    assert.ok(s.sent.includes(`["${"x".repeat(40)}"]\n`));
+    assert.equal(summary.bytes, Buffer.byteLength(ndjson));
+    assert.equal(summary.row_count, 4);
+  });
+
   test("stops at the row cap and says so", async () => {
     const s = upload({ rowCap: 3 });
     assert.equal(await s.u.rows([[1], [2], [3], [4]]), false);

@@ -32,8 +32,10 @@ export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 
 export class ResultUpload implements RowSink {
   private names: string[] = [];
-  private lines: string[] = [];
-  private lineBytes = 0;
+  /** The chunk filling up: its rows' NDJSON is written straight into bytes, not kept as strings. */
+  private chunk = Buffer.alloc(0);
+  private chunkUsed = 0;
+  private chunkRows = 0;
   private seq = 0;
   private inFlight: Promise<void> = Promise.resolve();
   private acceptedRows = 0;
@@ -55,14 +57,23 @@ export class ResultUpload implements RowSink {
     for (const row of batch) {
       if (this.stopped) return false;
       if (this.acceptedRows >= this.options.rowCap) return this.truncate("rows");
-      const line = `${JSON.stringify(row)}\n`;
-      const size = Buffer.byteLength(line);
+      const json = JSON.stringify(row);
+      const room = this.chunk.length - this.chunkUsed;
+      // A UTF-16 unit takes at most three bytes: when that fits, encode in place and measure
+      // after; otherwise measure first.
+      const inPlace = json.length * 3 < room;
+      const size = (inPlace ? this.chunk.write(json, this.chunkUsed) : Buffer.byteLength(json)) + 1;
       if (this.acceptedBytes + size > this.options.maxBytes || size > MAX_RESULT_CHUNK_BYTES) {
         return this.truncate("bytes");
       }
-      if (this.lineBytes + size > this.chunkBytes && this.lines.length > 0) await this.seal();
-      this.lines.push(line);
-      this.lineBytes += size;
+      if (!inPlace) {
+        if (this.chunkUsed + size > this.chunkBytes && this.chunkRows > 0) await this.seal();
+        if (this.chunk.length - this.chunkUsed < size) this.startChunk(size);
+        this.chunk.write(json, this.chunkUsed);
+      }
+      this.chunk[this.chunkUsed + size - 1] = 0x0a;
+      this.chunkUsed += size;
+      this.chunkRows += 1;
       this.acceptedRows += 1;
       this.acceptedBytes += size;
     }
@@ -71,7 +82,7 @@ export class ResultUpload implements RowSink {
 
   /** Sends what is left and waits for every chunk; the summary for the final result call. */
   async finish(): Promise<StreamedResultSummary> {
-    if (this.lines.length > 0) await this.seal();
+    if (this.chunkRows > 0) await this.seal();
     await this.inFlight;
     const undelivered = this.delivered.rows < this.acceptedRows;
     return {
@@ -88,24 +99,32 @@ export class ResultUpload implements RowSink {
     return false;
   }
 
-  /** Waits for the chunk in flight (backpressure), then sends the lines gathered so far. */
+  /** A fresh buffer for the next chunk: the one sent stays with its request, retries included. */
+  private startChunk(atLeast: number): void {
+    this.chunk = Buffer.allocUnsafe(Math.max(this.chunkBytes, atLeast));
+    this.chunkUsed = 0;
+    this.chunkRows = 0;
+  }
+
+  /** Waits for the chunk in flight (backpressure), then sends the rows gathered so far. */
   private async seal(): Promise<void> {
     await this.inFlight;
-    const lines = this.lines;
-    const rows = lines.length;
-    const bytes = this.lineBytes;
-    this.lines = [];
-    this.lineBytes = 0;
+    const body = this.chunk.subarray(0, this.chunkUsed);
+    const rows = this.chunkRows;
+    // The next row finds no room and starts a chunk; none is made when no row comes.
+    this.chunk = Buffer.alloc(0);
+    this.chunkUsed = 0;
+    this.chunkRows = 0;
     if (this.stopped) return;
     const seq = this.seq;
     this.seq += 1;
-    this.inFlight = this.options.send(seq, Buffer.from(lines.join(""))).then(
+    this.inFlight = this.options.send(seq, body).then(
       (answer) => {
         if (answer.cancel) return this.stop("cancel");
         this.delivered = {
           chunks: this.delivered.chunks + 1,
           rows: this.delivered.rows + rows,
-          bytes: this.delivered.bytes + bytes,
+          bytes: this.delivered.bytes + body.length,
         };
       },
       (err: unknown) => this.stop("undelivered", err),
