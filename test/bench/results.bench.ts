@@ -2,8 +2,10 @@
  * `npm run bench results`: a 1,000,000-row PostgreSQL SELECT through dbward — the real bot and
  * agent as separate processes, rows streamed to the bot's result store, then downloaded as CSV
  * through the API — against `psql` copying the same query to CSV on the same machine. Prints the
- * wall-time ratio, the peak RSS of the bot and the agent (VmHWM), and checks that both CSVs have
- * the same bytes. Kept out of `npm test`: it takes tens of seconds.
+ * wall-time ratio, the time to the stored result and to the CSV file, the CPU time the bot and the
+ * agent spent on each, their peak RSS (VmHWM), and checks that both CSVs have the same bytes. The
+ * clock starts once the agent polls: its start-up is not part of moving a result. Kept out of
+ * `npm test`: it takes tens of seconds.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -22,7 +24,23 @@ const peakRssMb = (pid: number | undefined): number => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? "0") / 1024;
 };
+/** User and system CPU seconds a process has used so far (/proc/<pid>/stat, in ticks of 1/100 s). */
+const cpuSeconds = (pid: number | undefined): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 const sha256 = (file: string): string => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+async function untilAgentPolls(url: string, admin: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await fetch(`${url}/api/agents`, { headers: { authorization: `Bearer ${admin}` } });
+    const list = (await res.json()) as { agents: { id: string; status: string }[] };
+    if (list.agents.some((a) => a.id === "agent-1" && a.status === "connected")) return;
+    if (Date.now() > deadline) throw new Error("the agent did not start polling");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "dbward-bench-results-"));
@@ -54,12 +72,15 @@ databases: [{ name: shop, environment: bench, driver: postgres, url_env: SHOP_UR
     { DBWARD_AGENT_TOKEN: agentToken, SHOP_URL: PG_URL },
   );
   try {
+    await untilAgentPolls(url, admin);
     const post = await fetch(`${url}/api/tokens`, {
       method: "POST",
       headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
       body: JSON.stringify({ user: "alice", name: "bench" }),
     });
     const alice = ((await post.json()) as { token: string }).token;
+    const cpu = (): number[] => [cpuSeconds(bot.child.pid), cpuSeconds(agent.child.pid)];
+    const cpuStart = cpu();
     const started = performance.now();
     const created = await fetch(`${url}/api/requests`, {
       method: "POST",
@@ -77,6 +98,7 @@ databases: [{ name: shop, environment: bench, driver: postgres, url_env: SHOP_UR
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const stored = performance.now();
+    const cpuStored = cpu();
     const ours = join(dir, "dbward.csv");
     const summary = await downloadResult({
       url,
@@ -87,6 +109,7 @@ databases: [{ name: shop, environment: bench, driver: postgres, url_env: SHOP_UR
       progress: { write: () => undefined },
     });
     const dbward = performance.now() - started;
+    const cpuEnd = cpu();
     const botRss = peakRssMb(bot.child.pid);
     const agentRss = peakRssMb(agent.child.pid);
 
@@ -100,6 +123,11 @@ databases: [{ name: shop, environment: bench, driver: postgres, url_env: SHOP_UR
     );
     console.log(
       `dbward, request to CSV file: ${(dbward / 1000).toFixed(2)} s (stored after ${((stored - started) / 1000).toFixed(2)} s)`,
+    );
+    const spent = (from: number[], to: number[], i: number): string =>
+      ((to[i] ?? 0) - (from[i] ?? 0)).toFixed(2);
+    console.log(
+      `CPU to store: bot ${spent(cpuStart, cpuStored, 0)} s, agent ${spent(cpuStart, cpuStored, 1)} s; download: bot ${spent(cpuStored, cpuEnd, 0)} s`,
     );
     console.log(`psql \\copy to CSV:           ${(psql / 1000).toFixed(2)} s`);
     console.log(`wall-time ratio dbward/psql: ${(dbward / psql).toFixed(1)}`);

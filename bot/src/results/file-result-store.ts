@@ -1,17 +1,20 @@
 /**
  * The default result store: files under the bot's data directory (`results/` unless configured),
- * one directory per result, one file per chunk named `<seq>-<rows>.ndjson`. A chunk is written to
- * a temporary name and renamed, so a crash never leaves half a chunk under a real name; `seal`
- * fsyncs the files and the directory before the result is recorded. Directories are created
- * 0700 and files 0600: results are data the policy restricts.
+ * one directory per result, one file per chunk named `<seq>-<rows>-<bytes>.ndjson`: the bot lists
+ * a result's chunks for every chunk it takes, and the names alone answer that, without a `stat`
+ * per chunk. Chunks named `<seq>-<rows>.ndjson` (stored before) are still read, their size taken
+ * from the file. A chunk is written to a temporary name, synced and renamed, so a crash never
+ * leaves half a chunk under a real name; `seal` syncs the files (cheap by then) and the directory
+ * before the result is recorded. Directories are created 0700 and files 0600: results are data
+ * the policy restricts.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ResultStore, StoredChunk } from "./result-store.ts";
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-const CHUNK_FILE = /^([0-9]{8})-([0-9]{1,12})\.ndjson$/;
+const CHUNK_FILE = /^([0-9]{8})-([0-9]{1,12})(?:-([0-9]{1,12}))?\.ndjson$/;
 
 export function createFileResultStore(root: string): ResultStore {
   const dirOf = (key: string): string => {
@@ -35,6 +38,8 @@ export function createFileResultStore(root: string): ResultStore {
         const file = join(dir, name);
         const seq = Number(m[1]);
         const rows = Number(m[2]);
+        const named = m[3];
+        if (named !== undefined) return [Promise.resolve({ seq, rows, bytes: Number(named), file })];
         return [fileSize(file).then((bytes) => ({ seq, rows, bytes, file }))];
       }),
     );
@@ -44,10 +49,18 @@ export function createFileResultStore(root: string): ResultStore {
     async putChunk(key, seq, rows, ndjson) {
       const dir = dirOf(key);
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      // A retried chunk replaces its first copy; the rows are the same, so is the name.
-      const name = `${String(seq).padStart(8, "0")}-${rows}.ndjson`;
+      // A retried chunk replaces its first copy; the rows and bytes are the same, so is the name.
+      const name = `${String(seq).padStart(8, "0")}-${rows}-${ndjson.length}.ndjson`;
       const tmp = join(dir, `.${name}.${randomBytes(6).toString("hex")}.tmp`);
-      await writeFile(tmp, ndjson, { mode: 0o600 });
+      // Synced as it arrives, while the agent fills the next chunk: left to `seal`, a large
+      // result's writes all went to the disk after its last chunk, with everyone waiting.
+      const handle = await open(tmp, "w", 0o600);
+      try {
+        await handle.writeFile(ndjson);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
       await rename(tmp, join(dir, name));
     },
     listChunks: async (key) => (await list(key)).map(({ seq, rows, bytes }) => ({ seq, rows, bytes })),

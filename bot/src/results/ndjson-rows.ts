@@ -3,19 +3,32 @@
  * The bot checks every chunk before it stores it (zero trust between components: a chunk that is
  * not rows never reaches a reader's CSV), and splits stored chunks back into rows.
  */
+import { isUtf8 } from "node:buffer";
 import { DbwardError } from "@dbward/shared";
+import { skipSpace, skipValue } from "./json-bytes.ts";
 
-/** The rows of an NDJSON chunk; throws `request.invalid` naming the first bad line. */
+/**
+ * The rows of an NDJSON chunk; throws `request.invalid` naming the first bad line. A line is a
+ * row when `JSON.parse` would read it as an array: it starts with `[`, holds one JSON value, and
+ * may end in spaces. Bytes that are not UTF-8 are refused too, so what is stored decodes one way.
+ */
 export function countNdjsonRows(body: Buffer): number {
   if (body.length === 0 || body[body.length - 1] !== 0x0a) {
     throw new DbwardError("request.invalid", "a result chunk must be NDJSON rows, each line ending in \\n");
   }
-  const lines = splitLines(body);
-  lines.forEach((line, i) => {
-    if (!isRow(line))
-      throw new DbwardError("request.invalid", `result chunk line ${i + 1} is not a JSON array`);
-  });
-  return lines.length;
+  if (!isUtf8(body)) throw new DbwardError("request.invalid", "a result chunk must be UTF-8");
+  let rows = 0;
+  let i = 0;
+  while (i < body.length) {
+    rows += 1;
+    const end = body[i] === 0x5b ? skipValue(body, i) : -1;
+    const eol = end < 0 ? -1 : skipSpace(body, end);
+    if (eol < 0 || body[eol] !== 0x0a) {
+      throw new DbwardError("request.invalid", `result chunk line ${rows} is not a JSON array`);
+    }
+    i = eol + 1;
+  }
+  return rows;
 }
 
 /** The lines of a chunk, without their `\n`. */
@@ -24,15 +37,6 @@ export function splitLines(chunk: Buffer): string[] {
   const lines = text.split("\n");
   lines.pop();
   return lines;
-}
-
-function isRow(line: string): boolean {
-  if (!line.startsWith("[")) return false;
-  try {
-    return Array.isArray(JSON.parse(line));
-  } catch {
-    return false;
-  }
 }
 
 /** Rows from NDJSON lines, as stored; the lines were checked when they arrived. */

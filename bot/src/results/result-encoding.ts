@@ -10,6 +10,7 @@
  * - JSON: the ResultView shape with every row (`preview: false`).
  */
 import type { ResultFormat, ResultView } from "@dbward/shared";
+import { csvLine, ndjsonToCsv } from "./ndjson-csv.ts";
 import { parseRow, splitLines } from "./ndjson-rows.ts";
 
 /** Strings are gathered up to about this size before they are handed to the response. */
@@ -20,16 +21,6 @@ export const CONTENT_TYPES: Record<ResultFormat, string> = {
   ndjson: "application/x-ndjson",
   json: "application/json",
 };
-
-export function csvField(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  const text = typeof value === "object" ? JSON.stringify(value) : String(value);
-  return text === "" || text === "\\." || /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-export function csvLine(values: readonly unknown[]): string {
-  return `${values.map(csvField).join(",")}\n`;
-}
 
 export async function* encodeResult(
   format: ResultFormat,
@@ -44,7 +35,11 @@ export async function* encodeResult(
       return;
     case "csv":
       yield csvLine(head.columns);
-      yield* pieces(chunks, (line) => csvLine(parseRow(line)));
+      // One stored chunk's CSV at a time, as bytes.
+      for await (const chunk of chunks) {
+        const csv = ndjsonToCsv(chunk);
+        if (csv.length > 0) yield csv;
+      }
       return;
     case "json": {
       const open = JSON.stringify({ ...head, preview: false });
