@@ -16,7 +16,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../store/tables.ts";
 import { checkpointAtOrBefore, latestCheckpoint } from "./audit-checkpoints.ts";
-import { listAudit } from "./audit-log.ts";
+import { listAudit, toAuditEventView } from "./audit-log.ts";
 import { exportLine } from "./export-format.ts";
 import { findRetainedAnchor } from "./retained-anchor.ts";
 
@@ -56,18 +56,7 @@ export async function* exportAudit(db: Kysely<Database>, o: ExportOptions): Asyn
   for (;;) {
     const page = await listAudit(db, { afterSeq: after, limit: o.pageSize ?? 1000 });
     for (const e of page) {
-      yield exportLine({
-        type: "event",
-        seq: e.seq,
-        time: e.time,
-        actor: e.actor,
-        action: e.action,
-        target: e.target,
-        outcome: e.outcome,
-        details: { ...e.details },
-        prev_hash: e.prevHash,
-        hash: e.hash,
-      });
+      yield exportLine({ type: "event", ...toAuditEventView(e) });
     }
     const last = page.at(-1);
     if (last === undefined) return;

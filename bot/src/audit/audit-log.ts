@@ -7,6 +7,7 @@ import {
   canonicalJson,
   chainEvent,
   type AuditEvent,
+  type AuditEventView,
   type AuditEventInput,
   type AuditOutcome,
   type ChainVerdict,
@@ -71,6 +72,21 @@ export interface AuditQuery {
 }
 
 /** Events in sequence order, a page at a time. */
+/** An event as the API and the export show it: the stored event, with snake_case names. */
+export function toAuditEventView(e: AuditEvent): AuditEventView {
+  return {
+    seq: e.seq,
+    time: e.time,
+    actor: e.actor,
+    action: e.action,
+    target: e.target,
+    outcome: e.outcome,
+    details: { ...e.details },
+    prev_hash: e.prevHash,
+    hash: e.hash,
+  };
+}
+
 export async function listAudit(db: Kysely<Database>, q: AuditQuery = {}): Promise<AuditEvent[]> {
   let query = db
     .selectFrom("audit_events")

@@ -7,13 +7,12 @@
  */
 import { DbwardError } from "@dbward/shared";
 import type { Request } from "express";
-import { appendAudit } from "../audit/audit-log.ts";
 import { authenticateToken, type TokenKind } from "../identity/api-tokens.ts";
 import { isJwtShaped } from "../identity/oidc-verifier.ts";
 import { findUser } from "../identity/users.ts";
-import { inTransaction } from "../store/in-transaction.ts";
 import { authenticateOidcUser } from "../use-cases/authenticate-oidc-user.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
+import { recordAuthFailure } from "../use-cases/record-auth-failure.ts";
 import { userCaller, type UserCaller } from "../use-cases/caller.ts";
 
 /** Room for an identity provider's JWT with a long group claim; API tokens are 47 characters. */
@@ -27,19 +26,7 @@ function bearerOf(req: Request): string | undefined {
 }
 
 async function fail(ctx: BotContext, req: Request, kind: TokenKind, why: string): Promise<never> {
-  await inTransaction(ctx.store, (tx) =>
-    appendAudit(
-      tx,
-      {
-        actor: "anonymous",
-        action: "auth.failed",
-        target: "",
-        outcome: "denied",
-        details: { kind, why, path: req.path, ip: req.ip ?? null },
-      },
-      ctx.clock.now(),
-    ),
-  );
+  await recordAuthFailure(ctx, { details: { kind, why, path: req.path, ip: req.ip ?? null } });
   throw new DbwardError(
     why === "missing" ? "auth.missing" : "auth.invalid",
     "authentication required: send a valid bearer token",
@@ -56,19 +43,10 @@ export async function authenticateUser(ctx: BotContext, req: Request): Promise<U
   const user = await findUser(ctx.store, subject.subject);
   if (user === undefined) return fail(ctx, req, "user", "token subject no longer exists");
   if (user.status !== "active") {
-    await inTransaction(ctx.store, (tx) =>
-      appendAudit(
-        tx,
-        {
-          actor: `user:${user.id}`,
-          action: "auth.failed",
-          target: "",
-          outcome: "denied",
-          details: { kind: "api_token", why: "suspended", path: req.path },
-        },
-        ctx.clock.now(),
-      ),
-    );
+    await recordAuthFailure(ctx, {
+      actor: `user:${user.id}`,
+      details: { kind: "api_token", why: "suspended", path: req.path },
+    });
     throw new DbwardError("auth.suspended", "your dbward account is suspended; ask an admin");
   }
   return userCaller(ctx, user, "api_token", { id: subject.tokenId, ceiling: subject.ceiling ?? null });

@@ -119,9 +119,9 @@ export function createSlackAdapter(
       // Counted with the API's failed logins: past the limit, the address gets 429 before its
       // next request is verified or audited, so a flood of forgeries cannot flood the audit chain.
       ctx.limits?.recordAuthFailure(clientIp(req));
-      await recordAuthFailure(ctx, { via: "slack", why, path: req.path, ip: req.ip ?? null }).catch(
-        (err: unknown) => log.error({ err }, "could not audit a refused Slack request"),
-      );
+      await recordAuthFailure(ctx, {
+        details: { kind: "slack", why, path: req.path, ip: req.ip ?? null },
+      }).catch((err: unknown) => log.error({ err }, "could not audit a refused Slack request"));
     },
   });
   return {

@@ -5,7 +5,6 @@
  * not own it, and admins may change it later.
  */
 import { DbwardError, type CreateUserBody, type UserView } from "@dbward/shared";
-import { appendAudit } from "../audit/audit-log.ts";
 import {
   parseDisplayName,
   parseEmail,
@@ -15,11 +14,11 @@ import {
   parseSlackUserId,
   parseUserIdField,
 } from "../identity/user-input.ts";
-import { findUser, insertUser, listColumn, toUserView } from "../identity/users.ts";
+import { findUser, listColumn, toUserView } from "../identity/users.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import type { BotContext } from "./bot-context.ts";
 import { actorOf, can, type UserCaller } from "./caller.ts";
-import { assertUniqueLinks, freeUserId } from "./user-uniqueness.ts";
+import { createAdminUser } from "./create-admin-user.ts";
 import { recordDenial } from "./record-denial.ts";
 
 /** The fields of POST /api/users, each still to be validated. */
@@ -47,26 +46,9 @@ export async function addUser(ctx: BotContext, caller: UserCaller, input: AddUse
   };
   const wantedId = input.id === undefined || input.id === "" ? undefined : parseUserIdField(input.id);
   const now = ctx.clock.now();
-  const id = await inTransaction(ctx.store, async (tx) => {
-    const id = wantedId ?? (await freeUserId(tx, [email?.split("@")[0] ?? "", name]));
-    if (id === undefined) throw new DbwardError("request.invalid", "give the new user an id");
-    if ((await findUser(tx, id)) !== undefined)
-      throw new DbwardError("user.exists", `there already is a user ${id}`);
-    await assertUniqueLinks(tx, id, fields);
-    await insertUser(tx, { id, source: "admin", fields, now });
-    await appendAudit(
-      tx,
-      {
-        actor,
-        action: "user.created",
-        target: `user:${id}`,
-        outcome: "success",
-        details: { source: "admin", via: caller.via, ...fields },
-      },
-      now,
-    );
-    return id;
-  });
+  const id = await inTransaction(ctx.store, (tx) =>
+    createAdminUser(tx, { wantedId, fields, actor, now, idField: "", details: { via: caller.via } }),
+  );
   const created = await findUser(ctx.store, id);
   if (created === undefined) throw new DbwardError("internal", `user ${id} vanished after it was created`);
   return toUserView(created);

@@ -24,6 +24,7 @@ import {
 } from "../identity/users.ts";
 import { inTransaction, type Tx } from "../store/in-transaction.ts";
 import type { BotContext } from "./bot-context.ts";
+import { recordAuthFailure } from "./record-auth-failure.ts";
 import { userCaller, type UserCaller } from "./caller.ts";
 
 export interface CallSite {
@@ -156,12 +157,6 @@ function profileFields(p: OidcProfile): Pick<UserFields, "display_name" | "email
   };
 }
 
-async function audit(ctx: BotContext, actor: string, details: Record<string, unknown>): Promise<void> {
-  await inTransaction(ctx.store, (tx) =>
-    appendAudit(
-      tx,
-      { actor, action: "auth.failed", target: "", outcome: "denied", details },
-      ctx.clock.now(),
-    ),
-  );
+function audit(ctx: BotContext, actor: string, details: Record<string, unknown>): Promise<void> {
+  return recordAuthFailure(ctx, { actor, details });
 }

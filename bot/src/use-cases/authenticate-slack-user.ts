@@ -5,10 +5,9 @@
  * principle 4: every caller, every call).
  */
 import { DbwardError } from "@dbward/shared";
-import { appendAudit } from "../audit/audit-log.ts";
 import { findUserBySlackId } from "../identity/users.ts";
-import { inTransaction } from "../store/in-transaction.ts";
 import type { BotContext } from "./bot-context.ts";
+import { recordAuthFailure } from "./record-auth-failure.ts";
 import { userCaller, type UserCaller } from "./caller.ts";
 
 export async function authenticateSlackUser(
@@ -18,19 +17,10 @@ export async function authenticateSlackUser(
   const user = await findUserBySlackId(ctx.store, slackUserId);
   if (user === undefined) return undefined;
   if (user.status !== "active") {
-    await inTransaction(ctx.store, (tx) =>
-      appendAudit(
-        tx,
-        {
-          actor: `user:${user.id}`,
-          action: "auth.failed",
-          target: "",
-          outcome: "denied",
-          details: { why: "suspended", via: "slack", slack_user_id: slackUserId },
-        },
-        ctx.clock.now(),
-      ),
-    );
+    await recordAuthFailure(ctx, {
+      actor: `user:${user.id}`,
+      details: { why: "suspended", via: "slack", slack_user_id: slackUserId },
+    });
     throw new DbwardError("auth.suspended", "your dbward account is suspended");
   }
   return userCaller(ctx, user, "slack");

@@ -12,12 +12,12 @@ import {
   type JoinRequestRow,
 } from "../identity/join-requests.ts";
 import { parseUserIdField } from "../identity/user-input.ts";
-import { findUser, insertUser, listColumn } from "../identity/users.ts";
+import { listColumn } from "../identity/users.ts";
 import { inTransaction, type Tx } from "../store/in-transaction.ts";
 import type { BotContext } from "./bot-context.ts";
 import { actorOf, can, type UserCaller } from "./caller.ts";
+import { createAdminUser } from "./create-admin-user.ts";
 import { recordDenial } from "./record-denial.ts";
-import { assertUniqueLinks, freeUserId } from "./user-uniqueness.ts";
 
 export type JoinDecision =
   /** `userId` defaults to one made from the email or the name. */
@@ -79,17 +79,13 @@ export async function decideJoinRequest(
   return toJoinRequestView(row);
 }
 
-async function createUserFor(
+function createUserFor(
   tx: Tx,
   row: JoinRequestRow,
   wantedId: string | undefined,
   actor: string,
   now: Date,
 ): Promise<string> {
-  const id = wantedId ?? (await freeUserId(tx, [row.email?.split("@")[0] ?? "", row.display_name]));
-  if (id === undefined) throw new DbwardError("request.invalid", "give the new user an id (user_id)");
-  if ((await findUser(tx, id)) !== undefined)
-    throw new DbwardError("user.exists", `there already is a user ${id}`);
   const fields = {
     display_name: row.display_name,
     email: row.email,
@@ -98,18 +94,12 @@ async function createUserFor(
     groups_json: row.groups_json,
     oidc_subject: null,
   };
-  await assertUniqueLinks(tx, id, fields);
-  await insertUser(tx, { id, source: "admin", fields, now });
-  await appendAudit(
-    tx,
-    {
-      actor,
-      action: "user.created",
-      target: `user:${id}`,
-      outcome: "success",
-      details: { source: "admin", join_request: row.id, ...fields },
-    },
+  return createAdminUser(tx, {
+    wantedId,
+    fields,
+    actor,
     now,
-  );
-  return id;
+    idField: " (user_id)",
+    details: { join_request: row.id },
+  });
 }

@@ -3,7 +3,7 @@
  * action (exact, or a prefix ending in `*`), target and time range.
  */
 import { DbwardError, type AuditEventView } from "@dbward/shared";
-import { listAudit, type AuditQuery } from "../audit/audit-log.ts";
+import { listAudit, toAuditEventView, type AuditQuery } from "../audit/audit-log.ts";
 import type { BotContext } from "./bot-context.ts";
 import { actorOf, can, type UserCaller } from "./caller.ts";
 import { recordDenial } from "./record-denial.ts";
@@ -32,18 +32,7 @@ export async function listAuditEvents(
       error: new DbwardError("auth.forbidden", "only operators and admins can read the audit log"),
     });
   }
-  const events = await listAudit(ctx.store, parseAuditQuery(input));
-  return events.map((e) => ({
-    seq: e.seq,
-    time: e.time,
-    actor: e.actor,
-    action: e.action,
-    target: e.target,
-    outcome: e.outcome,
-    details: { ...e.details },
-    prev_hash: e.prevHash,
-    hash: e.hash,
-  }));
+  return (await listAudit(ctx.store, parseAuditQuery(input))).map(toAuditEventView);
 }
 
 export function parseAuditQuery(input: AuditFilterInput): AuditQuery {
