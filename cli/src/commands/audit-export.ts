@@ -4,20 +4,17 @@
  * data directory (`--data-dir`, read-only) or through the API (`--url`, `--token`; needs
  * `audit.read`, and the bot audits the export). See docs/audit.md.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
-import { STORE_FILE, openStoreFile } from "@dbward/bot";
 import { exportAudit } from "@dbward/bot/audit/audit-export";
 import { latestCheckpoint } from "@dbward/bot/audit/audit-checkpoints";
 import { parseSince } from "@dbward/bot/audit/parse-since";
-import type { Store } from "@dbward/bot/store/open-store";
 import { isErrorCode, type SignedCheckpoint } from "@dbward/shared";
 import type { Argv, CommandModule } from "yargs";
 import { clientFromFlags } from "../api-client.ts";
 import { loadSession } from "../credentials.ts";
 import { CliError } from "../cli-error.ts";
+import { withStateFile } from "../read-state.ts";
 import { EXIT, exitCodeFor } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
 import { storedBearer } from "../session-token.ts";
@@ -54,7 +51,7 @@ export function auditExportCommand(out: Output, env: Env): CommandModule<object,
     handler: async (a) => {
       if (a.dataDir !== undefined) {
         const since = a.since === undefined ? undefined : parseSince(a.since, new Date());
-        await withStore(a.dataDir, async (store) => {
+        await withStateFile(a.dataDir, async (store) => {
           for await (const line of exportAudit(store, {
             now: new Date(),
             ...(since !== undefined ? { since } : {}),
@@ -81,7 +78,7 @@ export function auditCheckpointCommand(out: Output, env: Env): CommandModule<obj
     handler: async (a) => {
       const cp =
         a.dataDir !== undefined
-          ? await withStore(a.dataDir, (store) => latestCheckpoint(store))
+          ? await withStateFile(a.dataDir, (store) => latestCheckpoint(store))
           : (
               await clientFromFlags(env, a).get<{
                 checkpoint: SignedCheckpoint | null;
@@ -96,21 +93,6 @@ export function auditCheckpointCommand(out: Output, env: Env): CommandModule<obj
       out.print(JSON.stringify(cp));
     },
   };
-}
-
-async function withStore<T>(dataDir: string, work: (store: Store) => Promise<T>): Promise<T> {
-  const file = join(dataDir, STORE_FILE);
-  if (!existsSync(file))
-    throw new CliError(
-      `no dbward state at ${file}; point --data-dir at the bot's data directory`,
-      EXIT.usage,
-    );
-  const store = openStoreFile(file, { readonly: true });
-  try {
-    return await work(store);
-  } finally {
-    await store.destroy();
-  }
 }
 
 /** GETs an NDJSON endpoint and yields its lines as they arrive; flags as for every API command. */

@@ -9,9 +9,7 @@
  * older than the retained events); 2 for unreadable files or keys.
  */
 import { createReadStream, existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { STORE_FILE, openStoreFile } from "@dbward/bot";
 import {
   verifyExport,
   verifyStoreAgainstCheckpoints,
@@ -27,6 +25,7 @@ import {
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
+import { withStateFile } from "../read-state.ts";
 
 export interface SignedVerifyOptions {
   readonly dataDir: string;
@@ -78,18 +77,7 @@ async function verifyStore(
   keys: TrustedKeys,
   kept: readonly SignedCheckpoint[],
 ): Promise<ExportVerdict> {
-  const file = join(dataDir, STORE_FILE);
-  if (!existsSync(file))
-    throw new CliError(
-      `no dbward state at ${file}; point --data-dir at the bot's data directory`,
-      EXIT.usage,
-    );
-  const store = openStoreFile(file, { readonly: true });
-  try {
-    return await verifyStoreAgainstCheckpoints(store, keys, kept);
-  } finally {
-    await store.destroy();
-  }
+  return withStateFile(dataDir, (store) => verifyStoreAgainstCheckpoints(store, keys, kept));
 }
 
 /**

@@ -1,7 +1,5 @@
 /** `dbward audit …`: verify the chain offline from the bot's state file, or list events. */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { STORE_FILE, openStoreFile, verifyAuditStore } from "@dbward/bot";
+import { verifyAuditStore } from "@dbward/bot";
 import type { AuditListView } from "@dbward/shared";
 import type { Argv } from "yargs";
 import { clientFromFlags } from "../api-client.ts";
@@ -10,25 +8,17 @@ import { verifySigned } from "./audit-verify-signed.ts";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
+import { withStateFile } from "../read-state.ts";
 
-export async function verifyDataDir(
+export function verifyDataDir(
   dataDir: string,
 ): Promise<{ ok: true; count: number; lastHash: string } | { ok: false; seq: number; message: string }> {
-  const file = join(dataDir, STORE_FILE);
-  if (!existsSync(file))
-    throw new CliError(
-      `no dbward state at ${file}; point --data-dir at the bot's data directory`,
-      EXIT.usage,
-    );
-  const store = openStoreFile(file, { readonly: true });
-  try {
+  return withStateFile(dataDir, async (store) => {
     const v = await verifyAuditStore(store);
     return v.ok
       ? { ok: true, count: v.count, lastHash: v.lastHash }
       : { ok: false, seq: v.seq, message: `${v.reason}: ${v.message}` };
-  } finally {
-    await store.destroy();
-  }
+  });
 }
 
 export function auditCommand(out: Output, env: Readonly<Record<string, string | undefined>>) {
