@@ -38,25 +38,17 @@ const approve =
     await decideRequest(deps.ctx, caller, id, { kind: "approve" });
   };
 
-const openRejectModal =
+/** Opens a form about the request, once the caller is shown to be allowed to see it. */
+const openModal =
+  (modal: typeof rejectModal) =>
   (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
   async (caller, id) => {
     await getRequest(deps.ctx, caller, id);
-    await deps.outbox.openView(
-      body.trigger_id,
-      rejectModal(await cardFor(deps.ctx, id), metadataOf(body, id)),
-    );
+    await deps.outbox.openView(body.trigger_id, modal(await cardFor(deps.ctx, id), metadataOf(body, id)));
   };
 
-const openReviewModal =
-  (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
-  async (caller, id) => {
-    await getRequest(deps.ctx, caller, id);
-    await deps.outbox.openView(
-      body.trigger_id,
-      reviewModal(await cardFor(deps.ctx, id), metadataOf(body, id)),
-    );
-  };
+const openRejectModal = openModal(rejectModal);
+const openReviewModal = openModal(reviewModal);
 
 /** The query form's database changed: redraw it with that database's environments. */
 async function refreshQueryModal(deps: ListenerDeps, body: BlockStaticSelectAction): Promise<void> {
