@@ -1,11 +1,11 @@
 /** Token and audit routes, plus the public key agents pin and health probes. */
-import { base64url, type AuditListView, type PublicKeysView, type TokenListView } from "@dbward/shared";
+import type { AuditListView, TokenListView } from "@dbward/shared";
 import { Router } from "express";
-import { retiredSigningKeys } from "../keys/signing-key-history.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { createApiToken } from "../use-cases/create-api-token.ts";
 import { listApiTokens } from "../use-cases/list-api-tokens.ts";
 import { listAuditEvents } from "../use-cases/list-audit-events.ts";
+import { listPublicKeys } from "../use-cases/list-public-keys.ts";
 import { revokeApiToken } from "../use-cases/revoke-api-token.ts";
 import { authenticateUser } from "./authenticate.ts";
 import { bodyOf } from "./routes-requests.ts";
@@ -53,12 +53,7 @@ export function adminRoutes(ctx: BotContext): Router {
     res.json(body);
   });
   r.get("/api/public-key", async (_req, res) => {
-    const retired = await retiredSigningKeys(ctx.store, ctx.signingKey.kid);
-    const body: PublicKeysView = {
-      keys: [{ kid: ctx.signingKey.kid, alg: "EdDSA", public_key: base64url(ctx.signingKey.publicKey) }],
-      retired: retired.map((k) => ({ ...k, alg: "EdDSA" })),
-    };
-    res.json(body);
+    res.json(await listPublicKeys(ctx));
   });
   r.get("/health", (_req, res) => {
     res.json({ status: "ok" });
