@@ -163,6 +163,17 @@ describe("crash safety with real processes", () => {
     );
     return (r.rows[0] as { n: number }).n;
   };
+  /** Waits until the statement marked `marker` runs on the server; a timeout says where the job stood. */
+  const runningOnServer = async (s: Stack, id: number, marker: string, agent: Proc): Promise<void> => {
+    try {
+      await until("the query on the server", async () => ((await onServer(marker)) === 1 ? true : undefined));
+    } catch (err) {
+      const v = await view(s, id).catch(() => undefined);
+      assert.fail(
+        `${(err as Error).message}; request #${id} is ${v?.status ?? "unreadable"}; agent stderr: ${agent.stderr()}`,
+      );
+    }
+  };
   const stacks: Stack[] = [];
   after(async () => {
     killAllProcesses();
@@ -179,9 +190,7 @@ describe("crash safety with real processes", () => {
     const proxy = await recordingProxy(s.url);
     const agent = startAgentProcess(s.dir, agentYaml(s, proxy.url, ""), agentEnv);
     const id = await submit(s, "SELECT pg_sleep(30) AS crash_marker_a");
-    await until("the query on the server", async () =>
-      (await onServer("crash_marker_a")) === 1 ? true : undefined,
-    );
+    await runningOnServer(s, id, "crash_marker_a", agent);
     agent.child.kill("SIGKILL");
     await agent.exited;
     const lost = await until("lost", statusIs(s, id, "lost"));
@@ -212,9 +221,7 @@ describe("crash safety with real processes", () => {
       "WITH s AS (SELECT pg_sleep(3) AS crash_marker_bot) SELECT g FROM s, generate_series(1, 900) AS g",
     );
     // Watched on the server, not through the bot: a loaded machine can poll past a short "running".
-    await until("the query on the server", async () =>
-      (await onServer("crash_marker_bot")) === 1 ? true : undefined,
-    );
+    await runningOnServer(s, id, "crash_marker_bot", agent);
     s.bot.child.kill("SIGKILL");
     await s.bot.exited;
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -242,9 +249,7 @@ describe("crash safety with real processes", () => {
       s,
       "WITH s AS (SELECT pg_sleep(3) AS crash_marker_outbox) SELECT g FROM s, generate_series(1, 100) AS g",
     );
-    await until("the query on the server", async () =>
-      (await onServer("crash_marker_outbox")) === 1 ? true : undefined,
-    );
+    await runningOnServer(s, id, "crash_marker_outbox", agent);
     s.bot.child.kill("SIGKILL");
     await s.bot.exited;
     const outbox = join(s.dir, "agent", "outbox");
@@ -274,10 +279,8 @@ describe("crash safety with real processes", () => {
     const ready = join(s.dir, "agent", "ready");
     await until("the readiness file", () => Promise.resolve(existsSync(ready) || undefined));
     assert.ok(existsSync(join(s.dir, "agent", "alive")));
-    const id = await submit(s, "SELECT pg_sleep(2) AS crash_marker_drain");
-    await until("the query on the server", async () =>
-      (await onServer("crash_marker_drain")) === 1 ? true : undefined,
-    );
+    const id = await submit(s, "SELECT pg_sleep(4) AS crash_marker_drain");
+    await runningOnServer(s, id, "crash_marker_drain", agent);
     agent.child.kill("SIGTERM");
     assert.equal(await agent.exited, 0, agent.stderr());
     assert.equal((await view(s, id)).status, "succeeded");
@@ -290,9 +293,7 @@ describe("crash safety with real processes", () => {
     stacks.push(s);
     const agent = startAgentProcess(s.dir, agentYaml(s, s.url, "drain_ms: 500"), agentEnv);
     const id = await submit(s, "SELECT pg_sleep(60) AS crash_marker_cut");
-    await until("the query on the server", async () =>
-      (await onServer("crash_marker_cut")) === 1 ? true : undefined,
-    );
+    await runningOnServer(s, id, "crash_marker_cut", agent);
     agent.child.kill("SIGTERM");
     assert.equal(await agent.exited, 0, agent.stderr());
     assert.equal(await onServer("crash_marker_cut"), 0);
