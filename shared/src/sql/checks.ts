@@ -28,6 +28,9 @@ export const SQL_CHECKS = [
   "variable_assignment",
   "not_a_read",
   "unknown_effect",
+  "unverified_call",
+  "trusted_function",
+  "invisible_characters",
 ] as const;
 export type SqlCheck = (typeof SQL_CHECKS)[number];
 

@@ -8,7 +8,7 @@ import { rejectedReview } from "./guards.ts";
 import { assessRisk } from "./risk.ts";
 import { reviewedStatements } from "./reviewed-statements.ts";
 import { findingForHit, type RuleHit } from "./rules.ts";
-import type { SqlClass, SqlFinding, SqlReview, SqlReviewOptions } from "./review.ts";
+import type { CatalogReferences, SqlClass, SqlFinding, SqlReview, SqlReviewOptions } from "./review.ts";
 import { stricterClass, type StatementVerdict } from "./statement-verdict.ts";
 
 /** `sql`: the reviewed text, which the verdicts' spans point into. */
@@ -49,7 +49,31 @@ export function combineVerdicts(
     targets: main.flatMap((v) => v.targets),
     schema: options.schema,
   });
-  return { class: cls, risk, findings, statements: reviewedStatements(sql, verdicts) };
+  const unverifiedCalls = [...new Set(main.flatMap((v) => v.unverified ?? []))];
+  const references = cls === "read" ? mergeReferences(main) : undefined;
+  return {
+    class: cls,
+    risk,
+    findings,
+    statements: reviewedStatements(sql, verdicts),
+    ...(unverifiedCalls.length > 0 ? { unverifiedCalls } : {}),
+    ...(references === undefined ? {} : { references }),
+  };
+}
+
+/** The names every read statement resolves; undefined when one of them has none to give. */
+function mergeReferences(main: readonly StatementVerdict[]): CatalogReferences | undefined {
+  const all = main.map((v) => v.references);
+  if (all.length === 0 || all.some((r) => r === undefined)) return undefined;
+  const union = (pick: (r: CatalogReferences) => readonly string[]): string[] => [
+    ...new Set(all.flatMap((r) => (r === undefined ? [] : pick(r)))),
+  ];
+  return {
+    functions: union((r) => r.functions),
+    operators: union((r) => r.operators),
+    types: union((r) => r.types),
+    fields: union((r) => r.fields),
+  };
 }
 
 /** Findings that refuse the whole text, as opposed to rule findings the policy weighs. */

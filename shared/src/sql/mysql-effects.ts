@@ -8,7 +8,7 @@
 import { field, isAstObject, list, text, type AstObject } from "./ast-walk.ts";
 import { checkFinding } from "./checks.ts";
 import type { SqlFinding } from "./review.ts";
-import { isSideEffectFunction } from "./side-effect-functions.ts";
+import { isConfiguredSideEffect, neverAReadCategory } from "./never-a-read.ts";
 import type { LexToken } from "./sql-lexer.ts";
 
 export interface NspContext {
@@ -38,7 +38,7 @@ export function findNspEffects(root: AstObject, objects: readonly AstObject[], c
       const name = nspFunctionName(node);
       const args = field(node, "args");
       const count = args === undefined ? 0 : list(args, "value").length;
-      if (name !== undefined && isSideEffectFunction(ctx.dialect, name, count, ctx.extraFunctions)) {
+      if (name !== undefined && isSideEffect(ctx, name, count)) {
         notes.push(sideEffectNote(name, nspPosition(node, ctx) ?? statement));
       }
     } else if (type === "select") {
@@ -94,7 +94,7 @@ export function lexerEffects(tokens: readonly LexToken[], ctx: NspContext): SqlF
     const isCall = next !== undefined && ctx.sql[next.start] === "(";
     const afterParen = code[i + 2];
     const argumentCount = afterParen !== undefined && ctx.sql[afterParen.start] === ")" ? 0 : 1;
-    if (isCall && word !== "" && isSideEffectFunction(ctx.dialect, word, argumentCount, ctx.extraFunctions)) {
+    if (isCall && word !== "" && isSideEffect(ctx, word, argumentCount)) {
       notes.push(sideEffectNote(word, token.start));
     }
     const after = words.slice(i + 1, i + 4).join(" ");
@@ -125,6 +125,13 @@ function tokenWord(sql: string, token: LexToken): string {
   if (token.kind === "word") return raw.toLowerCase();
   if (token.kind === "quoted_identifier") return raw.slice(1, -1).toLowerCase();
   return "";
+}
+
+function isSideEffect(ctx: NspContext, name: string, argumentCount: number): boolean {
+  return (
+    neverAReadCategory(ctx.dialect, name, argumentCount) !== undefined ||
+    isConfiguredSideEffect(name, ctx.extraFunctions)
+  );
 }
 
 function isPresent(value: unknown): boolean {

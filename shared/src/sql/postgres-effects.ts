@@ -1,25 +1,28 @@
 /**
  * What makes a PostgreSQL query more than a read, found anywhere in its tree: a data-modifying
  * statement nested in it (writable CTE), `SELECT … INTO`, a row-locking clause (FOR UPDATE, FOR
- * NO KEY UPDATE, FOR SHARE, FOR KEY SHARE) or a call to a function with side effects, in any
- * clause, subquery, CTE or argument list.
+ * NO KEY UPDATE, FOR SHARE, FOR KEY SHARE), or anything the allowlist check cannot prove
+ * (`postgres-calls.ts`), in any clause, subquery, CTE or argument list.
  */
-import { isAstObject, list, num, pgNode, text, type AstObject, type PgTree } from "./ast-walk.ts";
+import { isAstObject, type PgTree } from "./ast-walk.ts";
 import { checkFinding } from "./checks.ts";
-import type { SqlFinding } from "./review.ts";
-import { isSideEffectFunction } from "./side-effect-functions.ts";
+import { checkPgCalls, type PgCallContext } from "./postgres-calls.ts";
+import type { CatalogReferences, SqlFinding } from "./review.ts";
 
-export interface PgContext {
-  /** Converts a libpg-query byte offset to a character offset; undefined stays undefined. */
-  readonly position: (byteOffset: number | undefined) => number | undefined;
-  readonly extraFunctions: readonly string[];
-}
+export type PgContext = PgCallContext;
 
 export interface PgEffects {
-  /** Findings that each make the query something other than a read. */
+  /** Findings about the query: each one makes it something other than a read, except `trusted_function`. */
   readonly notes: readonly SqlFinding[];
+  /** Whether the query is something other than a read (beyond creating a table). */
+  readonly notARead: boolean;
   /** `SELECT … INTO` creates a table: DDL. */
   readonly createsTable: boolean;
+  /** Calls the allowlist could not prove, as written. */
+  readonly unverified: readonly string[];
+  /** Whether only calls made it not a read: a plain EXPLAIN still evaluates them at plan time. */
+  readonly callsOnly: boolean;
+  readonly references: CatalogReferences;
 }
 
 const DATA_MODIFYING = new Set(["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"]);
@@ -38,21 +41,9 @@ export function findPgEffects(tree: PgTree, ctx: PgContext, statementPosition: n
       }),
     );
   }
-  for (const { type, body: node } of tree.nodes) {
-    if (type === "FuncCall") {
-      const name = functionName(node);
-      if (
-        name !== undefined &&
-        isSideEffectFunction("postgres", name, list(node, "args").length, ctx.extraFunctions)
-      ) {
-        notes.push(
-          checkFinding("side_effect_function", "warn", `calls ${name}(), which has side effects`, {
-            position: ctx.position(num(node, "location")),
-            hint: "a query that sleeps, locks, signals, touches files or changes state needs approval",
-          }),
-        );
-      }
-    } else if (type === "LockingClause") {
+  const structural = notes.length;
+  for (const { type } of tree.nodes) {
+    if (type === "LockingClause") {
       notes.push(
         checkFinding("row_lock", "warn", "locks the rows it reads (FOR UPDATE/SHARE)", {
           position: statementPosition,
@@ -67,12 +58,14 @@ export function findPgEffects(tree: PgTree, ctx: PgContext, statementPosition: n
       );
     }
   }
-  return { notes, createsTable };
-}
-
-/** The last part of a function's name: `pg_catalog.pg_sleep` → `pg_sleep`. */
-export function functionName(funcCall: AstObject): string | undefined {
-  const parts = list(funcCall, "funcname");
-  const last = pgNode(parts[parts.length - 1]);
-  return last?.type === "String" ? text(last.body, "sval") : undefined;
+  const others = notes.length - structural;
+  const calls = checkPgCalls(tree, ctx);
+  return {
+    notes: [...notes, ...calls.notes],
+    notARead: others > 0 || calls.notARead,
+    createsTable,
+    unverified: calls.unverified,
+    callsOnly: others === 0 && calls.notARead,
+    references: calls.references,
+  };
 }

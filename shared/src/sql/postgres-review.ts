@@ -6,9 +6,8 @@ import { isAstObject, list, num, pgNode, pgTree, type AstObject } from "./ast-wa
 import { checkFinding } from "./checks.ts";
 import { combineVerdicts } from "./combine-verdicts.ts";
 import { MAX_STATEMENTS, rejectedReview, tooManyStatements, unparsedReview } from "./guards.ts";
-import type { PgContext } from "./postgres-effects.ts";
 import { pgRuleHits } from "./postgres-rules.ts";
-import { classifyPgStatement, pgTargets } from "./postgres-statements.ts";
+import { classifyPgStatement, pgTargets, type PgStatementContext } from "./postgres-statements.ts";
 import {
   countPgStatements,
   findBackslashAmbiguity,
@@ -45,9 +44,11 @@ export function reviewPostgres(sql: string, options: SqlReviewOptions): SqlRevie
   const outcome = parsePostgres(sql, options);
   if (!outcome.ok) return outcome.review;
   const offsets = new PgOffsets(sql);
-  const ctx: PgContext = {
+  const ctx: PgStatementContext = {
     position: (byte) => (byte === undefined || byte < 0 ? undefined : offsets.toChar(byte)),
     extraFunctions: options.sideEffectFunctions ?? [],
+    trustedFunctions: options.trustedFunctions ?? [],
+    settingCeilings: options.settingCeilings,
   };
   const verdicts = outcome.parsed.statements.map(({ type, body, start, end }): StatementVerdict => {
     const position = offsets.toChar(start);
@@ -61,6 +62,8 @@ export function reviewPostgres(sql: string, options: SqlReviewOptions): SqlRevie
       hits: cls.executes ? pgRuleHits(type, body, tree, ctx, position) : [],
       effectUnknown: cls.effectUnknown,
       targets: pgTargets(type, body),
+      unverified: cls.unverified ?? [],
+      ...(cls.references === undefined ? {} : { references: cls.references }),
     };
   });
   return combineVerdicts(sql, verdicts, options);

@@ -7,8 +7,8 @@ import { field, list, pgNode, text, type AstObject, type PgTree } from "./ast-wa
 import { checkFinding } from "./checks.ts";
 import { findPgEffects, type PgContext } from "./postgres-effects.ts";
 import { REJECTION_REASONS } from "./postgres-rejections.ts";
-import type { SqlFinding } from "./review.ts";
-import { isSafeSetting } from "./safe-settings.ts";
+import type { CatalogReferences, SettingCeilings, SqlFinding } from "./review.ts";
+import { settingProblem, type SettingValue } from "./safe-settings.ts";
 import type { StatementClass } from "./statement-verdict.ts";
 
 export interface PgStatementClass {
@@ -17,6 +17,15 @@ export interface PgStatementClass {
   readonly effectUnknown: boolean;
   /** False for a plain EXPLAIN, whose statement is planned but not run: no rules apply. */
   readonly executes: boolean;
+  /** Calls the allowlist could not prove (queries only). */
+  readonly unverified?: readonly string[];
+  /** What a read resolves at run time, for the agent's catalogue check (reads only). */
+  readonly references?: CatalogReferences;
+}
+
+/** What classifying a statement needs besides its tree. */
+export interface PgStatementContext extends PgContext {
+  readonly settingCeilings?: SettingCeilings | undefined;
 }
 
 const WRITE = new Set([
@@ -81,12 +90,12 @@ export function classifyPgStatement(
   type: string,
   body: AstObject,
   tree: PgTree,
-  ctx: PgContext,
+  ctx: PgStatementContext,
   position: number,
 ): PgStatementClass {
   if (type === "SelectStmt" || type === "VariableShowStmt") return readUnlessEffects(tree, ctx, position);
   if (type === "ExplainStmt") return classifyExplain(body, tree, ctx, position);
-  if (type === "VariableSetStmt") return classifySet(body, position);
+  if (type === "VariableSetStmt") return classifySet(body, position, ctx.settingCeilings);
   if (type === "CopyStmt") return classifyCopy(body, position);
   if (OPAQUE.has(type))
     return { class: "write", notes: [opaqueNote(type, position)], effectUnknown: true, executes: true };
@@ -112,29 +121,50 @@ function reject(reason: string, position: number): PgStatementClass {
   return { class: "rejected", notes: [note], effectUnknown: false, executes: true };
 }
 
+/**
+ * A query is a read only when nothing in it is more than a read. One the allowlist cannot prove
+ * is a write of unknown effect: it needs a person, and it runs as the write it may be.
+ */
 function readUnlessEffects(tree: PgTree, ctx: PgContext, position: number): PgStatementClass {
   const effects = findPgEffects(tree, ctx, position);
-  const cls = effects.createsTable ? "ddl" : effects.notes.length > 0 ? "write" : "read";
-  return { class: cls, notes: effects.notes, effectUnknown: false, executes: true };
+  const cls = effects.createsTable ? "ddl" : effects.notARead ? "write" : "read";
+  return {
+    class: cls,
+    notes: effects.notes,
+    effectUnknown: effects.unverified.length > 0,
+    executes: true,
+    unverified: effects.unverified,
+    ...(cls === "read" ? { references: effects.references } : {}),
+  };
 }
 
 /**
  * EXPLAIN ANALYZE runs its statement, so it takes that statement's class. Plain EXPLAIN only plans
- * it and is a read, except that a side-effect function anywhere still makes it a write: plan-time
- * folding can run functions, and nothing is lost by asking for approval.
+ * it and is a read, except that a call the allowlist cannot prove still makes it a write:
+ * plan-time folding runs immutable functions with constant arguments, and nothing is lost by
+ * asking for approval.
  */
-function classifyExplain(body: AstObject, tree: PgTree, ctx: PgContext, position: number): PgStatementClass {
+function classifyExplain(
+  body: AstObject,
+  tree: PgTree,
+  ctx: PgStatementContext,
+  position: number,
+): PgStatementClass {
   const inner = pgNode(body["query"]);
   if (inner === undefined) return reject("EXPLAIN of a statement the reviewer does not know", position);
   if (isAnalyze(list(body, "options")))
     return classifyPgStatement(inner.type, inner.body, tree, ctx, position);
   const effects = findPgEffects(tree, ctx, position);
-  const nonRead = effects.notes.filter((n) => n.rule === "side_effect_function");
+  const calls = new Set(["side_effect_function", "unverified_call", "trusted_function"]);
+  const notes = effects.notes.filter((n) => calls.has(n.rule));
+  const notARead = notes.some((n) => n.rule !== "trusted_function");
   return {
-    class: nonRead.length > 0 ? "write" : "read",
-    notes: nonRead,
-    effectUnknown: false,
+    class: notARead ? "write" : "read",
+    notes,
+    effectUnknown: effects.unverified.length > 0,
     executes: false,
+    unverified: effects.unverified,
+    ...(notARead ? {} : { references: effects.references }),
   };
 }
 
@@ -153,26 +183,40 @@ function isAnalyze(options: readonly unknown[]): boolean {
   });
 }
 
-function classifySet(body: AstObject, position: number): PgStatementClass {
+function classifySet(
+  body: AstObject,
+  position: number,
+  ceilings: SettingCeilings | undefined,
+): PgStatementClass {
   const kind = text(body, "kind");
   const name = text(body, "name") ?? "";
   const singleSetting = ["VAR_SET_VALUE", "VAR_SET_DEFAULT", "VAR_SET_CURRENT", "VAR_RESET"].includes(
     kind ?? "",
   );
-  if (singleSetting && isSafeSetting("postgres", name)) {
-    return { class: "session", notes: [], effectUnknown: false, executes: true };
-  }
-  const what = kind === "VAR_RESET_ALL" ? "RESET ALL" : `SET ${name || "…"}`;
-  const note = checkFinding(
-    "unsafe_setting",
-    "block",
-    `${what} is not one of the session settings dbward allows`,
-    {
-      position,
-      hint: "only timeouts, memory, planner and display settings may be SET; search_path, role and authorization may not",
-    },
-  );
+  const values = kind === "VAR_SET_VALUE" ? list(body, "args").map(settingValue) : [];
+  const problem = singleSetting
+    ? settingProblem("postgres", name, values, ceilings)
+    : `${kind === "VAR_RESET_ALL" ? "RESET ALL" : `SET ${name || "…"}`} is not one of the session settings dbward allows`;
+  if (problem === undefined) return { class: "session", notes: [], effectUnknown: false, executes: true };
+  const note = checkFinding("unsafe_setting", "block", problem, {
+    position,
+    hint: "only timeouts, bounded memory, planner and display settings may be SET; search_path, role and authorization may not",
+  });
   return { class: "rejected", notes: [note], effectUnknown: false, executes: true };
+}
+
+/** A `SET` argument: `'64MB'`, `65536`, `1.5`; anything else is not a plain value. */
+function settingValue(arg: unknown): SettingValue {
+  const node = pgNode(arg);
+  if (node?.type !== "A_Const") return { kind: "other" };
+  const sval = field(node.body, "sval");
+  if (sval !== undefined) return { kind: "string", value: text(sval, "sval") ?? "" };
+  const ival = field(node.body, "ival");
+  if (ival !== undefined)
+    return { kind: "number", value: typeof ival["ival"] === "number" ? ival["ival"] : 0 };
+  const fval = field(node.body, "fval");
+  if (fval !== undefined) return { kind: "number", value: Number(text(fval, "fval")) };
+  return { kind: "other" };
 }
 
 function classifyCopy(body: AstObject, position: number): PgStatementClass {

@@ -46,7 +46,10 @@ describe("review options", () => {
     assert.equal(pg.class, "write");
     assert.equal(pg.findings[0]?.rule, "side_effect_function");
     assert.equal(reviewSql("SELECT CHARGE_CARD(1)", "mysql", options).class, "write");
-    assert.equal(reviewSql("SELECT charge_card(1)", "postgres").class, "read");
+    // Without the config it is still not a read: an unknown function is never presumed harmless.
+    const unknown = reviewSql("SELECT charge_card(1)", "postgres");
+    assert.equal(unknown.class, "write");
+    assert.deepEqual(unknown.unverifiedCalls, ["charge_card()"]);
   });
 
   test("reads a SQLite text with the SQLite dialect", () => {

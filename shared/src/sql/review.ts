@@ -44,6 +44,33 @@ export interface SqlReview {
    * exactly one `main` statement.
    */
   readonly statements: readonly ReviewedStatement[];
+  /**
+   * The calls the allowlist could not prove free of side effects (`my_func()`, `operator ###`,
+   * `type money2`), as written. Non-empty means a person must approve: such a text is never
+   * auto-approved, whatever the workflow says. Absent or empty when everything was proven.
+   */
+  readonly unverifiedCalls?: readonly string[];
+  /**
+   * What a read calls, for the agent's check against the real catalogue of its target
+   * (`catalog-references.ts`). Present on reviews of class `read` from a parsed text.
+   */
+  readonly references?: CatalogReferences;
+}
+
+/**
+ * Every name a read resolves at run time, lower-cased, qualified parts joined by `.` exactly as
+ * written (`pg_catalog.lower`, `lower`). The agent looks each one up in the target's catalogue
+ * before it runs the read: a name that resolves to anything but the vetted built-in fails.
+ */
+export interface CatalogReferences {
+  readonly functions: readonly string[];
+  readonly operators: readonly string[];
+  readonly types: readonly string[];
+  /**
+   * Last parts of qualified column references and field selections (`t.f`, `(t).f`): in
+   * PostgreSQL either may be a call `f(t)` when `t` has no column `f`, which text cannot tell.
+   */
+  readonly fields: readonly string[];
 }
 
 /**
@@ -83,7 +110,26 @@ export interface SqlReviewOptions {
    * strictest of them.
    */
   readonly multipleStatements?: "reject" | "allow";
-  /** Further function names with side effects (the database's own volatile functions). */
+  /**
+   * Further function names to treat as having side effects, even where the built-in allowlist
+   * would accept them (last name part, any case).
+   */
   readonly sideEffectFunctions?: readonly string[];
+  /**
+   * Functions of the database's own schemas declared free of side effects for this database ×
+   * environment, as `schema.name` (lower case). A call counts as trusted only when written with
+   * that schema; a name in a never-a-read category can never be trusted (`never-a-read.ts`).
+   */
+  readonly trustedFunctions?: readonly string[];
+  /** Ceilings for session settings that take memory; the defaults in `safe-settings.ts` otherwise. */
+  readonly settingCeilings?: SettingCeilings;
   readonly schema?: SchemaRiskFactors;
+}
+
+/** Upper bounds on what a `SET` before the statement may ask for. */
+export interface SettingCeilings {
+  /** Bytes: work_mem, maintenance_work_mem, temp_buffers; MySQL's per-session buffers. */
+  readonly memoryBytes: number;
+  /** PostgreSQL's hash_mem_multiplier. */
+  readonly hashMemMultiplier: number;
 }

@@ -4,7 +4,7 @@
  * and risk are decided once, in `combine-verdicts.ts`.
  */
 import type { RuleHit } from "./rules.ts";
-import type { SqlClass, SqlFinding } from "./review.ts";
+import type { CatalogReferences, SqlClass, SqlFinding } from "./review.ts";
 
 /** A statement's text as `[start, end)` UTF-16 offsets into the reviewed text. */
 export interface TextSpan {
@@ -31,6 +31,10 @@ export interface StatementVerdict {
   readonly effectUnknown: boolean;
   /** Lower-case unqualified names of the tables the statement writes or alters. */
   readonly targets: readonly string[];
+  /** Calls the allowlist could not prove, as written; absent when there are none. */
+  readonly unverified?: readonly string[];
+  /** What a read resolves at run time (parsed reads only). */
+  readonly references?: CatalogReferences;
 }
 
 const CLASS_ORDER: Readonly<Record<SqlClass, number>> = { read: 0, write: 1, ddl: 2, rejected: 3 };

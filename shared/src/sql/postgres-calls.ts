@@ -1,0 +1,288 @@
+/**
+ * The allowlist check of a PostgreSQL query (SECURITY.md: a read is proven, not presumed). Every
+ * function, aggregate and window call, every operator, every type named in a cast or column
+ * definition and every TABLESAMPLE method, in any clause, subquery, CTE or argument list, must be
+ * a vetted built-in (`postgres-allowlist.ts`) or a function trusted by config; every node of the
+ * tree must be syntax the reviewer knows. Anything else is reported, and the query is not a read.
+ *
+ * Text cannot see everything: `t.f` may be a call `f(t)`, and `=` may resolve to an operator a
+ * user defined for their own type. The names are therefore also handed to the agent
+ * (`CatalogReferences`), which checks them against its target's real catalogue before it runs.
+ */
+import { list, num, pgNode, text, type AstObject, type PgTree } from "./ast-walk.ts";
+import { configuredSideEffectNote, neverAReadNote, trustedNote, unverifiedNote } from "./call-findings.ts";
+import { isConfiguredSideEffect, neverAReadCategory } from "./never-a-read.ts";
+import { isPgBuiltin, pgExclusionReason, type PgNameKind } from "./postgres-allowlist.ts";
+import type { CatalogReferences, SqlFinding } from "./review.ts";
+
+export interface PgCallContext {
+  /** Converts a libpg-query byte offset to a character offset; undefined stays undefined. */
+  readonly position: (byteOffset: number | undefined) => number | undefined;
+  readonly extraFunctions: readonly string[];
+  /** `schema.name` of functions trusted by config for this database × environment. */
+  readonly trustedFunctions: readonly string[];
+}
+
+export interface PgCallCheck {
+  /** Never-a-read, unverified and trusted calls, one finding per name. */
+  readonly notes: readonly SqlFinding[];
+  /** Whether a note makes the query something other than a read. */
+  readonly notARead: boolean;
+  /** What could not be proven, as written (`my_func()`, `operator ###`). */
+  readonly unverified: readonly string[];
+  readonly references: CatalogReferences;
+}
+
+/**
+ * Node types a read may contain. A node type outside this list (a new PostgreSQL feature, an
+ * unusual clause) makes the query unproven until someone reviews it. Data-modifying statements,
+ * locking and INTO clauses are listed because `postgres-effects.ts` judges them.
+ */
+const READ_NODES: ReadonlySet<string> = new Set([
+  "SelectStmt",
+  "ResTarget",
+  "ColumnRef",
+  "String",
+  "A_Star",
+  "A_Const",
+  "Integer",
+  "Float",
+  "Boolean",
+  "BitString",
+  "FuncCall",
+  "NamedArgExpr",
+  "A_Expr",
+  "BoolExpr",
+  "TypeCast",
+  "TypeName",
+  "RangeVar",
+  "JoinExpr",
+  "Alias",
+  "SortBy",
+  "WindowDef",
+  "SubLink",
+  "RangeSubselect",
+  "RangeFunction",
+  "CommonTableExpr",
+  "WithClause",
+  "CTESearchClause",
+  "CTECycleClause",
+  "CaseExpr",
+  "CaseWhen",
+  "CoalesceExpr",
+  "MinMaxExpr",
+  "NullTest",
+  "BooleanTest",
+  "A_ArrayExpr",
+  "A_Indices",
+  "A_Indirection",
+  "RowExpr",
+  "List",
+  "SQLValueFunction",
+  "GroupingSet",
+  "GroupingFunc",
+  "CollateClause",
+  "ParamRef",
+  "XmlExpr",
+  "XmlSerialize",
+  "RangeTableFunc",
+  "RangeTableFuncCol",
+  "RangeTableSample",
+  "ColumnDef",
+  "DefElem",
+  "ExplainStmt",
+  "VariableShowStmt",
+  "JsonObjectConstructor",
+  "JsonArrayConstructor",
+  "JsonArrayQueryConstructor",
+  "JsonObjectAgg",
+  "JsonArrayAgg",
+  "JsonAggConstructor",
+  "JsonKeyValue",
+  "JsonValueExpr",
+  "JsonOutput",
+  "JsonReturning",
+  "JsonFormat",
+  "JsonIsPredicate",
+  "JsonFuncExpr",
+  "JsonTable",
+  "JsonTablePathSpec",
+  "JsonTableColumn",
+  "JsonBehavior",
+  "JsonArgument",
+  "JsonParseExpr",
+  "JsonScalarExpr",
+  "JsonSerializeExpr",
+  "LockingClause",
+  "IntoClause",
+  "InsertStmt",
+  "UpdateStmt",
+  "DeleteStmt",
+  "MergeStmt",
+]);
+
+/** A_Expr kinds whose `name` is the operator itself; BETWEEN kinds name the syntax instead. */
+const BETWEEN_KINDS = new Set([
+  "AEXPR_BETWEEN",
+  "AEXPR_NOT_BETWEEN",
+  "AEXPR_BETWEEN_SYM",
+  "AEXPR_NOT_BETWEEN_SYM",
+]);
+
+export function checkPgCalls(tree: PgTree, ctx: PgCallContext): PgCallCheck {
+  const check = new CallCollector(ctx);
+  for (const { type, body } of tree.nodes) {
+    switch (type) {
+      case "FuncCall":
+        check.func(nameParts(list(body, "funcname")), list(body, "args").length, num(body, "location"));
+        break;
+      case "A_Expr":
+        check.operator(body);
+        break;
+      case "RangeTableSample":
+        check.name("tablesample", nameParts(list(body, "method")), num(body, "location"));
+        break;
+      case "ColumnRef":
+        check.field(lastString(list(body, "fields")));
+        break;
+      case "A_Indirection":
+        for (const item of list(body, "indirection")) check.field(stringValue(item));
+        break;
+      default:
+        if (!READ_NODES.has(type)) check.syntax(type, num(body, "location"));
+    }
+  }
+  // TypeName is a typed field (`typeName: {…}`) as often as a node: found by its shape.
+  for (const object of tree.objects) {
+    if (Array.isArray(object["names"]) && typeof object["typemod"] === "number") {
+      check.name("type", nameParts(list(object, "names")), num(object, "location"));
+    }
+  }
+  return check.result();
+}
+
+class CallCollector {
+  private readonly notes: SqlFinding[] = [];
+  private readonly seen = new Set<string>();
+  private readonly unverified: string[] = [];
+  private notARead = false;
+  private readonly refs = {
+    functions: new Set<string>(),
+    operators: new Set<string>(),
+    types: new Set<string>(),
+    fields: new Set<string>(),
+  };
+
+  constructor(private readonly ctx: PgCallContext) {}
+
+  func(parts: readonly string[], argumentCount: number, location: number | undefined): void {
+    const name = parts.join(".");
+    if (parts.length === 0) return this.syntax("FuncCall", location);
+    this.refs.functions.add(name);
+    const category = neverAReadCategory("postgres", name, argumentCount);
+    if (category !== undefined) return this.refuse(name, neverAReadNote(name, category, this.at(location)));
+    if (isConfiguredSideEffect(name, this.ctx.extraFunctions)) {
+      return this.refuse(name, configuredSideEffectNote(name, this.at(location)));
+    }
+    if (isPgBuiltin("function", parts)) return;
+    if (parts.length === 2 && this.ctx.trustedFunctions.includes(name)) {
+      if (!this.seen.has(name)) this.notes.push(trustedNote(name, this.at(location)));
+      this.seen.add(name);
+      return;
+    }
+    this.unproven(`${name}()`, functionReason(parts), location);
+  }
+
+  operator(body: AstObject): void {
+    const kind = text(body, "kind") ?? "";
+    const location = num(body, "location");
+    if (BETWEEN_KINDS.has(kind)) {
+      this.refs.operators.add("<=");
+      this.refs.operators.add(">=");
+      return;
+    }
+    this.name("operator", nameParts(list(body, "name")), location);
+  }
+
+  name(kind: Exclude<PgNameKind, "function">, parts: readonly string[], location: number | undefined): void {
+    const name = parts.join(".");
+    if (kind === "operator") this.refs.operators.add(name);
+    if (kind === "type") this.refs.types.add(name);
+    if (parts.length > 0 && isPgBuiltin(kind, parts)) return;
+    const what = kind === "tablesample" ? `TABLESAMPLE ${name}` : `${kind} ${name}`;
+    const why =
+      parts.length > 1 && parts[0] !== "pg_catalog"
+        ? `is in schema ${parts.slice(0, -1).join(".")}, outside the built-in catalogue`
+        : `is not a built-in ${kind === "tablesample" ? "sampling method" : kind} dbward has vetted`;
+    this.unproven(what, why, location);
+  }
+
+  field(name: string | undefined): void {
+    if (name !== undefined) this.refs.fields.add(name);
+  }
+
+  syntax(nodeType: string, location: number | undefined): void {
+    this.unproven(nodeType, "is syntax dbward has not vetted for reads", location);
+  }
+
+  result(): PgCallCheck {
+    return {
+      notes: this.notes,
+      notARead: this.notARead,
+      unverified: this.unverified,
+      references: {
+        functions: [...this.refs.functions],
+        operators: [...this.refs.operators],
+        types: [...this.refs.types],
+        fields: [...this.refs.fields],
+      },
+    };
+  }
+
+  private unproven(what: string, why: string, location: number | undefined): void {
+    if (!this.seen.has(what)) this.unverified.push(what);
+    this.refuse(what, unverifiedNote(what, why, this.at(location)));
+  }
+
+  private refuse(key: string, note: SqlFinding): void {
+    this.notARead = true;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.notes.push(note);
+  }
+
+  private at(location: number | undefined): number | undefined {
+    return this.ctx.position(location);
+  }
+}
+
+function functionReason(parts: readonly string[]): string {
+  const excluded = pgExclusionReason(parts);
+  if (excluded !== undefined) return `is a built-in left off the allowlist: ${excluded}`;
+  if (parts.length === 1)
+    return "is not a built-in function dbward has vetted (a user-defined, extension or newer built-in function)";
+  if (parts.length === 2 && parts[0] === "pg_catalog")
+    return "is not on dbward's list of side-effect-free built-ins";
+  return `is a function in schema ${parts.slice(0, -1).join(".")}, outside the built-in catalogue`;
+}
+
+/** The `sval`s of a list of `{ String: … }` nodes; a non-string part makes the name unreadable. */
+function nameParts(items: readonly unknown[]): string[] {
+  const parts: string[] = [];
+  for (const item of items) {
+    const value = stringValue(item);
+    if (value === undefined) return [];
+    parts.push(value);
+  }
+  return parts;
+}
+
+function stringValue(item: unknown): string | undefined {
+  const node = pgNode(item);
+  return node?.type === "String" ? text(node.body, "sval") : undefined;
+}
+
+function lastString(fields: readonly unknown[]): string | undefined {
+  if (fields.length < 2) return undefined;
+  return stringValue(fields[fields.length - 1]);
+}
