@@ -22,6 +22,7 @@ export function exitCodeFor(code: ErrorCode): number {
       "request.invalid_transition",
       "request.no_workflow",
       "sql.rejected",
+      "sql.unverified",
       "request.self_approval",
       "request.already_decided",
       "request.too_large",

@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   "token.capability",
   "token.replayed",
   "sql.rejected",
+  "sql.unverified",
   "config.invalid",
   "job.not_found",
   "job.lease_lost",

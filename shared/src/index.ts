@@ -24,6 +24,13 @@ export {
 } from "./sql/rules.ts";
 export { SQL_CHECKS, type SqlCheck } from "./sql/checks.ts";
 export { MAX_SQL_BYTES, MAX_STATEMENTS } from "./sql/guards.ts";
+export {
+  NEVER_A_READ_CATEGORIES,
+  NEVER_A_READ_TEXT,
+  neverAReadCategory,
+  type NeverAReadCategory,
+} from "./sql/never-a-read.ts";
+export { DEFAULT_SETTING_CEILINGS } from "./sql/safe-settings.ts";
 export * from "./sql/redact.ts";
 export * from "./sql/format-review.ts";
 export * from "./sql/review-ndjson.ts";

@@ -14,7 +14,7 @@
  * `execution.cancelled` after an abort, `execution.failed` for anything else. A failure caused
  * by a lost connection carries `details.connection: true`.
  */
-import { DbwardError, type OperationClass } from "@dbward/shared";
+import { DbwardError, type CatalogReferences, type OperationClass } from "@dbward/shared";
 
 export interface ExecuteOptions {
   readonly operation: OperationClass;
@@ -30,6 +30,20 @@ export interface ExecuteOptions {
    * `statementTimeoutMs`: a request can tighten the agent's limit, never lift it.
    */
   readonly session?: readonly string[];
+  /**
+   * For reads: the names the statement resolves (the agent's own review), checked against the
+   * target's real catalogue inside the read's transaction, after the session settings and
+   * before the statement. A name that resolves to anything but a vetted built-in or a function
+   * in `trustedFunctions` makes the driver throw `sql.unverified` without running the statement.
+   */
+  readonly catalogCheck?: CatalogCheck;
+}
+
+/** What a driver checks in its target's catalogue before a read (`ExecuteOptions.catalogCheck`). */
+export interface CatalogCheck {
+  readonly references: CatalogReferences;
+  /** `schema.name` of functions this agent's config trusts for this database × environment. */
+  readonly trustedFunctions: readonly string[];
 }
 
 /** Where a driver puts rows. */

@@ -25,6 +25,7 @@ const STATUS: Record<ErrorCode, number> = {
   "token.capability": 400,
   "token.replayed": 400,
   "sql.rejected": 422,
+  "sql.unverified": 422,
   "config.invalid": 500,
   "job.not_found": 404,
   "job.lease_lost": 409,
