@@ -71,6 +71,8 @@ export function planRequest(
     workflow: match.workflow,
     trace: match.trace,
     limits: resolveExecutionLimits(config, db.name, target.environment),
-    autoApproved: autoApproves(match.workflow.auto_approve, review.risk),
+    // A call the allowlist could not prove needs a person, whatever the workflow says.
+    autoApproved:
+      (review.unverifiedCalls ?? []).length === 0 && autoApproves(match.workflow.auto_approve, review.risk),
   };
 }
