@@ -13,11 +13,14 @@ import {
   parseDatabaseName,
   parseEnvironmentName,
   parsePublicKey,
+  settingCeilingsSchema,
+  trustedFunctionsSchema,
   type AgentId,
   type DatabaseName,
   type EnvironmentName,
   type OperationClass,
   type PublicKey,
+  type SqlReviewOptions,
 } from "@dbward/shared";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -44,6 +47,12 @@ export interface DatabaseConfig {
   readonly rowCap: number;
   /** Ceiling for the NDJSON bytes of a job's result, like the row cap. */
   readonly resultMaxBytes: number;
+  /**
+   * How this agent's own review is tuned for the database: the functions it trusts as
+   * side-effect-free and the ceilings for memory settings. The bot's config says the same for
+   * its review; a trusted call runs as a read only when both trust it.
+   */
+  readonly review: Pick<SqlReviewOptions, "trustedFunctions" | "settingCeilings">;
 }
 
 export interface AgentConfig {
@@ -114,6 +123,8 @@ function databaseSchema(env: Env) {
       .min(1024)
       .max(64 * 1024 ** 3)
       .default(1024 ** 3),
+    trusted_functions: trustedFunctionsSchema.default([]),
+    setting_ceilings: settingCeilingsSchema.prefault({}),
   });
 }
 
@@ -219,6 +230,10 @@ function toAgentConfig(c: z.infer<ReturnType<typeof agentConfigSchema>>): AgentC
       statementTimeoutMs: d.statement_timeout_ms,
       rowCap: d.row_cap,
       resultMaxBytes: d.result_max_bytes,
+      review: Object.freeze({
+        trustedFunctions: Object.freeze([...d.trusted_functions]),
+        settingCeilings: Object.freeze({ ...d.setting_ceilings }),
+      }),
     }),
   );
   return Object.freeze({

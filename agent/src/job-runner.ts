@@ -27,7 +27,7 @@ import {
 import type { Logger } from "pino";
 import type { Clock } from "./clock.ts";
 import { findDatabase, type AgentConfig, type DatabaseConfig, type DriverName } from "./config.ts";
-import { isConnectionFailure, type ExecuteOptions } from "./drivers/driver.ts";
+import { isConnectionFailure, type CatalogCheck, type ExecuteOptions } from "./drivers/driver.ts";
 import type { DriverRegistry } from "./drivers/registry.ts";
 import type { Ledger } from "./ledger.ts";
 import { describeError } from "./log.ts";
@@ -54,6 +54,8 @@ export type JobCheck =
 export interface StatementToRun {
   readonly sql: string;
   readonly session: readonly string[];
+  /** For reads: what the driver checks in the target's catalogue before it runs the statement. */
+  readonly catalogCheck?: CatalogCheck;
 }
 
 const DIALECTS = { postgres: "postgres", mysql: "mysql", sqlite: "sqlite" } as const satisfies Record<
@@ -112,11 +114,15 @@ function reviewClass(
   let sqlClass: SqlClass;
   let reasons: string;
   let statements: SqlReview["statements"];
+  let references: SqlReview["references"];
+  let unverified: readonly string[] = [];
   try {
-    const review = reviewSql(sql, DIALECTS[database.driver]);
+    const review = reviewSql(sql, DIALECTS[database.driver], database.review);
     sqlClass = review.class;
     reasons = review.findings.map((f) => f.message).join("; ");
     statements = review.statements;
+    references = review.references;
+    unverified = review.unverifiedCalls ?? [];
   } catch (err) {
     // Fail closed (SECURITY.md principle 2): a reviewer that cannot answer is a refusal.
     return refuse("sql.rejected", `SQL review failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -130,13 +136,25 @@ function reviewClass(
     );
   }
   if (DANGER[sqlClass] > DANGER[tokenOp]) {
+    // A read token for SQL this agent's allowlist cannot prove: name what it could not prove.
+    if (tokenOp === "read" && unverified.length > 0) {
+      return refuse(
+        "sql.unverified",
+        `the token allows only a read, but this agent cannot prove the SQL is one: it calls ${unverified.join(", ")}, which this agent does not know to be free of side effects`,
+      );
+    }
     return refuse("sql.rejected", `the SQL reviews as ${sqlClass} but its token allows only ${tokenOp}`);
   }
-  const statement = statementToRun(sql, statements);
-  if (statement === undefined) {
+  const split = statementToRun(sql, statements);
+  if (split === undefined) {
     return refuse("sql.rejected", "the SQL does not consist of session settings followed by one statement");
   }
-  return { ok: true, statement };
+  // A read is checked once more against the target's real catalogue, just before it runs.
+  const catalogCheck: CatalogCheck | undefined =
+    sqlClass === "read" && references !== undefined
+      ? { references, trustedFunctions: database.review.trustedFunctions ?? [] }
+      : undefined;
+  return { ok: true, statement: { ...split, ...(catalogCheck === undefined ? {} : { catalogCheck }) } };
 }
 
 /**
@@ -209,6 +227,7 @@ export async function runJob(claim: ClaimResponse, deps: JobRunnerDeps, io: JobI
     ...executeOptions(claim, check.database, check.claims.op),
     signal: io.signal,
     session: check.statement.session,
+    ...(check.statement.catalogCheck === undefined ? {} : { catalogCheck: check.statement.catalogCheck }),
   };
   const upload = new ResultUpload({
     rowCap: options.rowCap,
@@ -278,6 +297,10 @@ function executionFailure(
     const cause: unknown = signal.reason;
     const why = ABORTED[cause === "lease_lost" || cause === "shutdown" ? cause : "cancelled"];
     return failure("cancelled", why.code, why.message, duration);
+  }
+  // The driver's catalogue check refused the read before it ran: nothing was executed.
+  if (err instanceof DbwardError && err.code === "sql.unverified") {
+    return failure("refused", err.code, err.message, duration);
   }
   if (err instanceof DbwardError) {
     const outcome = err.code === "execution.timeout" ? "timed_out" : "failed";

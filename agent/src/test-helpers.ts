@@ -68,6 +68,7 @@ export function testDatabase(driver: DriverName, url: string): DatabaseConfig {
     statementTimeoutMs: 30_000,
     rowCap: 1_000_000,
     resultMaxBytes: 1024 ** 3,
+    review: {},
   };
 }
 
@@ -77,6 +78,7 @@ export interface TestDatabase {
   driver: "postgres" | "mysql" | "sqlite";
   url: string;
   operations: OperationClass[];
+  trusted_functions?: string[];
 }
 
 /** A config for `dbs` pinning `keys`, loaded through `loadAgentConfig`. */
@@ -90,6 +92,7 @@ export function testConfig(dataDir: string, keys: SigningKey[], dbs: TestDatabas
       driver: d.driver,
       url_env: `DB_URL_${i}`,
       operations: d.operations,
+      ...(d.trusted_functions === undefined ? {} : { trusted_functions: d.trusted_functions }),
     };
   });
   const doc = {

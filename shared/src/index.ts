@@ -31,6 +31,14 @@ export {
   type NeverAReadCategory,
 } from "./sql/never-a-read.ts";
 export { DEFAULT_SETTING_CEILINGS } from "./sql/safe-settings.ts";
+export { isPgBuiltin, type PgNameKind } from "./sql/postgres-allowlist.ts";
+export {
+  parseByteSize,
+  settingCeilingsSchema,
+  trustedFunctionProblem,
+  trustedFunctionsSchema,
+} from "./sql/review-trust.ts";
 export * from "./sql/redact.ts";
 export * from "./sql/format-review.ts";
 export * from "./sql/review-ndjson.ts";
+export * from "./sql/display-sql.ts";

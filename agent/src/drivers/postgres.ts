@@ -17,6 +17,7 @@
  * - ends with ROLLBACK when anything failed and `DISCARD ALL` in any case, so a session setting
  *   made by one job never carries over; a connection that cannot be reset is discarded.
  */
+import { DbwardError } from "@dbward/shared";
 import pg from "pg";
 import Cursor from "pg-cursor";
 import type { DatabaseConfig } from "../config.ts";
@@ -33,6 +34,7 @@ import {
   type StreamSummary,
 } from "./driver.ts";
 import { rowToJson } from "./json-value.ts";
+import { checkPgCatalog } from "./postgres-catalog-check.ts";
 import { serverCanceller, type ServerCanceller } from "./server-canceller.ts";
 
 const QUERY_CANCELED = "57014";
@@ -110,6 +112,7 @@ async function streamOnPool(
     if (isTimeout(err) && (!isAborted(options.signal) || canceller.failed))
       throw executionTimeout(options.statementTimeoutMs);
     if (isAborted(options.signal) && !broken) throw executionCancelled();
+    if (err instanceof DbwardError && err.code === "sql.unverified") throw err;
     throw executionFailed(err, sqlState(err), broken);
   } finally {
     canceller.dispose();
@@ -149,6 +152,7 @@ async function inTransaction(
         [options.statementTimeoutMs],
       );
     }
+    if (isRead && options.catalogCheck !== undefined) await checkPgCatalog(client, options.catalogCheck);
     const summary = await readCursor(client, types, sql, options, sink, canceller);
     // An abort that came after the last fetch still wins over a commit that has not started.
     if (isAborted(options.signal)) throw executionCancelled();

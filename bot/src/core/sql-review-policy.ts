@@ -27,6 +27,10 @@ export function resolveSqlReviewOptions(
       ...(p.side_effect_functions !== undefined
         ? { sideEffectFunctions: [...(options.sideEffectFunctions ?? []), ...p.side_effect_functions] }
         : {}),
+      ...(p.trusted_functions !== undefined
+        ? { trustedFunctions: [...(options.trustedFunctions ?? []), ...p.trusted_functions] }
+        : {}),
+      ...(p.setting_ceilings !== undefined ? { settingCeilings: p.setting_ceilings } : {}),
     };
   }
   return options;
