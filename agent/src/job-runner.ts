@@ -128,6 +128,13 @@ function reviewClass(
     return refuse("sql.rejected", `SQL review failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (sqlClass === "rejected") return refuse("sql.rejected", `the SQL is not allowed: ${reasons}`);
+  // A read token for SQL this agent's allowlist cannot prove: name what it could not prove.
+  if (tokenOp === "read" && sqlClass !== "read" && unverified.length > 0) {
+    return refuse(
+      "sql.unverified",
+      `the token allows only a read, but this agent cannot prove the SQL is one: it calls ${unverified.join(", ")}, which this agent does not know to be free of side effects`,
+    );
+  }
   const where = `${database.name}/${database.environment}`;
   if (!database.operations.includes(sqlClass)) {
     return refuse(
@@ -136,13 +143,6 @@ function reviewClass(
     );
   }
   if (DANGER[sqlClass] > DANGER[tokenOp]) {
-    // A read token for SQL this agent's allowlist cannot prove: name what it could not prove.
-    if (tokenOp === "read" && unverified.length > 0) {
-      return refuse(
-        "sql.unverified",
-        `the token allows only a read, but this agent cannot prove the SQL is one: it calls ${unverified.join(", ")}, which this agent does not know to be free of side effects`,
-      );
-    }
     return refuse("sql.rejected", `the SQL reviews as ${sqlClass} but its token allows only ${tokenOp}`);
   }
   const split = statementToRun(sql, statements);
