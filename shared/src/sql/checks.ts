@@ -30,7 +30,6 @@ export const SQL_CHECKS = [
   "unknown_effect",
   "unverified_call",
   "trusted_function",
-  "invisible_characters",
 ] as const;
 export type SqlCheck = (typeof SQL_CHECKS)[number];
 

@@ -40,6 +40,14 @@ export function assessRisk(input: RiskInput): SqlRisk {
   return level;
 }
 
+/**
+ * `risk` raised to at least `floor`, for a hit found outside the dialect's review. `unknown` and
+ * `unavailable` stay: they say the risk could not be assessed, which a floor does not change.
+ */
+export function raiseRisk(risk: SqlRisk, floor: Level): SqlRisk {
+  return risk === "unknown" || risk === "unavailable" ? risk : higher(risk, floor);
+}
+
 function maxLevel(hits: readonly RuleHit[]): Level {
   return hits.reduce<Level>((level, hit) => higher(level, RULE_TEXT[hit.rule].risk), "low");
 }

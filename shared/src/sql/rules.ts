@@ -21,6 +21,7 @@ export const SQL_REVIEW_RULES = [
   "drop_sequence",
   "create_sequence",
   "cascade",
+  "invisible_characters",
 ] as const;
 export type SqlReviewRule = (typeof SQL_REVIEW_RULES)[number];
 
@@ -54,6 +55,8 @@ export const DEFAULT_RULE_SEVERITIES: Readonly<Record<SqlReviewRule, RuleSeverit
   drop_sequence: "warn",
   create_sequence: "warn",
   cascade: "warn",
+  // The bot raises it to block in production environments (bot/src/core/sql-review-policy.ts).
+  invisible_characters: "warn",
 });
 
 interface RuleText {
@@ -139,6 +142,11 @@ export const RULE_TEXT: Readonly<Record<SqlReviewRule, RuleText>> = Object.freez
     message: "CASCADE also drops or empties objects that depend on this one",
     hint: "drop the dependent objects explicitly, so the request shows everything it removes",
     risk: "critical",
+  },
+  invisible_characters: {
+    message: "the text holds characters that do not show, or that change how the text around them shows",
+    hint: "remove them, or write such a character as an escape (PostgreSQL U&'\\200B', MySQL X'E2808B'); dbward shows each as ⟨U+…⟩",
+    risk: "high",
   },
 });
 
