@@ -19,6 +19,7 @@ import { OidcVerifier } from "./identity/oidc-verifier.ts";
 import { syncConfigUsers } from "./identity/users.ts";
 import { loadOrCreateSigningKey } from "./keys/signing-key-file.ts";
 import { recordSigningKey } from "./keys/signing-key-history.ts";
+import { recordSqlTrust } from "./use-cases/record-sql-trust.ts";
 import { createRateLimits } from "./limits/rate-limits.ts";
 import { createFileResultStore } from "./results/file-result-store.ts";
 import { createBotMetrics, type BotMetrics } from "./metrics/bot-metrics.ts";
@@ -77,6 +78,7 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   if (keyChange === "key.changed")
     o.logger.warn({ kid: key.kid }, "the signing key changed since the last start");
   await syncConfigUsers(store, o.config.users, clock);
+  await recordSqlTrust(store, o.config, clock.now());
   const bootstrapSecrets = await bootstrapTokens(store, o.config, o.env, { clock, random });
   let current = o.config;
   const shutdown = new AbortController();
@@ -166,6 +168,7 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     reload: async (config) => {
       assertWebhookSecrets(config, o.env);
       await syncConfigUsers(store, config.users, clock);
+      await recordSqlTrust(store, config, clock.now());
       current = config;
       await inTransaction(store, (tx) =>
         appendAudit(
