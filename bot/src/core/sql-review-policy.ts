@@ -2,9 +2,16 @@
  * The SQL review options for one database × environment. Pure. Like execution policies, the most
  * specific entry wins per field (a named environment over `*`, then a named database over `*`);
  * rule severities merge rule by rule.
+ *
+ * Production environments start from stricter defaults than `DEFAULT_RULE_SEVERITIES`: there a
+ * text with invisible characters is refused (what the approver reads must be what runs), unless
+ * an applicable `sql_review` entry names the rule itself.
  */
-import type { SqlReviewOptions } from "@dbward/shared";
+import type { RuleSeverities, SqlReviewOptions } from "@dbward/shared";
 import type { SqlReviewPolicyConfig } from "../config/sql-review-config.ts";
+import { isProductionEnvironment } from "./production-environment.ts";
+
+export const PRODUCTION_RULE_SEVERITIES: RuleSeverities = Object.freeze({ invisible_characters: "block" });
 
 export function resolveSqlReviewOptions(
   policies: readonly SqlReviewPolicyConfig[],
@@ -18,7 +25,9 @@ export function resolveSqlReviewOptions(
         (p.environment === "*" || p.environment === environment),
     )
     .sort((a, b) => rank(a) - rank(b)); // least specific first; later entries override
-  let options: SqlReviewOptions = {};
+  let options: SqlReviewOptions = isProductionEnvironment(environment)
+    ? { rules: PRODUCTION_RULE_SEVERITIES }
+    : {};
   for (const p of applicable) {
     options = {
       ...options,

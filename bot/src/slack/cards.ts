@@ -1,5 +1,6 @@
 /** From use-case answers to what the views draw, and the config questions views must not ask. */
 import type { SlackConfig } from "../config/bot-config.ts";
+import { isProductionEnvironment } from "../core/production-environment.ts";
 import type { User } from "../identity/users.ts";
 import type { RequestDescription } from "../use-cases/describe-request.ts";
 import { escapeMrkdwn } from "./slack-text.ts";
@@ -16,9 +17,7 @@ export function mentionsOf(users: readonly User[]): Record<string, string> {
   );
 }
 
-/** Environments whose SQL stays out of the channel unless the config says otherwise. */
-const PRODUCTION = new Set(["production", "prod"]);
-
+/** Production SQL stays out of the channel unless the config says otherwise. */
 export function showSqlInChannel(config: SlackConfig | undefined, environment: string): boolean {
-  return config?.show_sql_in_channel[environment] ?? !PRODUCTION.has(environment);
+  return config?.show_sql_in_channel[environment] ?? !isProductionEnvironment(environment);
 }
