@@ -10,7 +10,7 @@ import { createRequest } from "../../use-cases/create-request.ts";
 import { decideRequest, type Decision } from "../../use-cases/decide-request.ts";
 import type { QueryDraft } from "../command-parser.ts";
 import { SLACK_IDS } from "../ids.ts";
-import { preformatted } from "../views/blocks.ts";
+import { sqlBlocks } from "../views/blocks.ts";
 import { createdMessage, plainReply } from "../views/replies.ts";
 import {
   cardFor,
@@ -76,7 +76,7 @@ async function submitQuery(deps: ListenerDeps, body: ViewSubmitAction, draft: Qu
     replyError(deps, reply, err);
     // The typed SQL is not lost with the refused form: it comes back with the reason.
     if (sql !== undefined)
-      reply({ text: "Your SQL, to fix and send again:", blocks: preformatted(sql, 10, "") });
+      reply({ text: "Your SQL, to fix and send again:", blocks: sqlBlocks(sql, 10, "") });
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { SLACK_IDS } from "../ids.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
-import { button, context, fields, preformatted, section, type Block, type SlackMessage } from "./blocks.ts";
+import { button, context, fields, section, sqlBlocks, type Block, type SlackMessage } from "./blocks.ts";
 import {
   STATUS_LABELS,
   executionSummary,
@@ -52,7 +52,7 @@ export function approvalMessage(card: RequestCard, o: ApprovalMessageOptions): S
     );
   }
   if (o.showSql) {
-    blocks.push(...preformatted(r.sql, MAX_SQL_BLOCKS_IN_MESSAGE, "Open *Review* to read all of it."));
+    blocks.push(...sqlBlocks(r.sql, MAX_SQL_BLOCKS_IN_MESSAGE, "Open *Review* to read all of it."));
   } else {
     blocks.push(
       context(

@@ -3,6 +3,7 @@
  * block Slack would refuse (`invalid_blocks`): section text 3000 characters, a field 2000, ten
  * fields, a button label 75, a plain-text label 150.
  */
+import { displaySql } from "@dbward/shared";
 import type { types } from "@slack/bolt";
 import { chunk, truncate } from "../slack-text.ts";
 
@@ -68,6 +69,15 @@ export function preformatted(text: string, maxBlocks: number, overflowNote: stri
   const hidden = pieces.slice(maxBlocks).join("").length;
   if (hidden > 0) blocks.push(context(`… ${hidden} more characters. ${overflowNote}`));
   return blocks;
+}
+
+/**
+ * SQL for people, as `preformatted` blocks: characters that do not show (bidirectional
+ * controls, zero-width characters, …) are written as `⟨U+202E⟩`, so the approver reads what will
+ * run (Trojan Source). Every view that shows SQL uses this, never `preformatted` on raw SQL.
+ */
+export function sqlBlocks(sql: string, maxBlocks: number, overflowNote: string): Block[] {
+  return preformatted(displaySql(sql), maxBlocks, overflowNote);
 }
 
 export function button(

@@ -11,7 +11,7 @@ import { mentionsOf } from "../cards.ts";
 import { SLACK_IDS } from "../ids.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
 import { decisionButtons } from "./approval-message.ts";
-import { context, divider, fields, preformatted, section, type Block } from "./blocks.ts";
+import { context, divider, fields, section, sqlBlocks, type Block } from "./blocks.ts";
 import { joinDecisionButtons } from "./join.ts";
 import { notLinkedMessage, requestLine } from "./replies.ts";
 import { executionSummary, nameOf, stepNeeds, target, type RequestCard } from "./request-card.ts";
@@ -85,7 +85,7 @@ function awaitingBlocks(card: RequestCard): Block[] {
       ["Needs", stepNeeds(r) ?? "no step is waiting"],
       ["Reason", escapeMrkdwn(truncate(r.reason, 500))],
     ]),
-    ...preformatted(r.sql, 1, "Open *Review* to read all of it."),
+    ...sqlBlocks(r.sql, 1, "Open *Review* to read all of it."),
     ...(warnings.length > 0 ? [context(`:warning: ${warnings.join(" · ")}`)] : []),
     decisionButtons(r.id),
   ];

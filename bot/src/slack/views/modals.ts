@@ -6,7 +6,7 @@ import type { types } from "@slack/bolt";
 import type { QueryDraft } from "../command-parser.ts";
 import { SLACK_IDS } from "../ids.ts";
 import { approvalMessage } from "./approval-message.ts";
-import { LIMITS, context, option, plain, preformatted, section, type Block } from "./blocks.ts";
+import { LIMITS, context, option, plain, section, sqlBlocks, type Block } from "./blocks.ts";
 import type { RequestCard } from "./request-card.ts";
 
 export interface RequestTarget {
@@ -106,7 +106,7 @@ export function reviewModal(card: RequestCard, meta: DecisionMetadata): types.Mo
   const blocks: Block[] = [
     ...facts,
     section("*SQL*"),
-    ...preformatted(r.sql, LIMITS.modalBlocks - facts.length - 6, "The full text is in `dbward status`."),
+    ...sqlBlocks(r.sql, LIMITS.modalBlocks - facts.length - 6, "The full text is in `dbward status`."),
   ];
   const pending = r.status === "pending_approval";
   if (pending) blocks.push(...decisionInputs());

@@ -1,9 +1,9 @@
 /** Ephemeral and DM replies to commands: help, linking, lists, a created request, plain notes. */
-import type { RequestView } from "@dbward/shared";
+import { displaySql, type RequestView } from "@dbward/shared";
 import type { Role } from "../../config/bot-config.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
 import { plainStatus } from "./approval-message.ts";
-import { context, preformatted, section, type SlackMessage } from "./blocks.ts";
+import { context, section, sqlBlocks, type SlackMessage } from "./blocks.ts";
 import { STATUS_LABELS, target, whoMustApprove, type RequestCard } from "./request-card.ts";
 
 export function plainReply(text: string): SlackMessage {
@@ -58,7 +58,14 @@ export function createdMessage(card: RequestCard): SlackMessage {
     blocks: [
       section(text),
       section("*This exact SQL will run:*"),
-      ...preformatted(r.sql, 10, "Use `/dbward status` to see all of it."),
+      ...sqlBlocks(r.sql, 10, "Use `/dbward status` to see all of it."),
+      ...(displaySql(r.sql) === r.sql
+        ? []
+        : [
+            context(
+              ":warning: Characters that do not show are written as `⟨U+…⟩` above; the SQL holds the characters themselves.",
+            ),
+          ]),
       context(`SHA-256 \`${r.sql_sha256.slice(0, 16)}…\` · risk \`${r.review.risk}\``),
     ],
   };
