@@ -43,6 +43,19 @@ describe("webhook bodies", () => {
     });
   });
 
+  test("show invisible characters left in the redacted SQL escaped, in any dialect", () => {
+    for (const [dialect, sql] of [
+      ["postgres", 'UPDATE "orders\u202e" SET a = 1 WHERE id = 2'],
+      ["mysql", "UPDATE `orders\u202e` SET a = 1 WHERE id = 2"],
+      ["sqlite", "UPDATE `orders\u202e` SET a = 1 WHERE id = 2"],
+    ] as const) {
+      const body = webhookBody("request.created", AUDIT, facts(sql), dialect);
+      assert.match(body.request.sql_redacted, /orders⟨U\+202E⟩/, dialect);
+      assert.ok(!body.request.sql_redacted.includes("\u202e"), dialect);
+      assert.equal(body.request.sql_sha256, sha256Hex(sql), "the hash is of the text as stored");
+    }
+  });
+
   test("leave no literal of the SQL in the body, in any dialect", () => {
     const literals = ["ada@example.com", "1200", "31337", "s3cr3t"];
     for (const [dialect, sql] of [

@@ -3,9 +3,11 @@
  * redacted (SECURITY.md: information leaks). Literals become `?`; a text that cannot be redacted
  * reliably is replaced by `sha256:<hex>` alone. Free text — the request's reason, a rejection
  * comment, a break-glass reason, a database error message — is left out because it can quote
- * data; a receiver that needs it asks the API with its own token.
+ * data; a receiver that needs it asks the API with its own token. The redacted SQL is for people
+ * (a chat channel, a ticket), so it is drawn with `displaySql`: an invisible character left in an
+ * identifier shows as `⟨U+XXXX⟩`.
  */
-import { redactSql, sqlFingerprint, type SqlDialect } from "@dbward/shared";
+import { displaySql, redactSql, sqlFingerprint, type SqlDialect } from "@dbward/shared";
 import type { WebhookEvent } from "../config/webhooks-config.ts";
 
 /** The audit actions that are webhook events. Partial approvals and dispatch steps are not. */
@@ -94,7 +96,7 @@ export function webhookBody(
 /** A redactor that throws must not leak the text through an error path: hash instead. */
 function safeRedact(sql: string, dialect: SqlDialect): string {
   try {
-    return redactSql(sql, dialect);
+    return displaySql(redactSql(sql, dialect));
   } catch {
     return sqlFingerprint(sql);
   }
