@@ -3,6 +3,7 @@
  * `postgres-refusals.ts`.
  */
 import { ADVISORY_LOCK, corpus, probe, ROW_LOCK, ROWS, SLEEP, type CorpusCase } from "./corpus-case.ts";
+import { ALLOWLIST_READS, ALLOWLIST_WRITES } from "./postgres-allowlist-corpus.ts";
 
 const { read, write } = corpus("postgres");
 
@@ -85,6 +86,7 @@ export const POSTGRES_READS: readonly CorpusCase[] = [
   read("SELECT 'a'\n'b'", "a string continued on the next line is a read"),
   read("SELECT to_char(now(), 'YYYY'), length(E'\\\\x')", "formatting functions and E'' escapes are a read"),
   read("SELECT currval FROM (SELECT 1 AS currval) s", "a column named currval is a read"),
+  ...ALLOWLIST_READS,
 ];
 
 export const POSTGRES_WRITES: readonly CorpusCase[] = [
@@ -270,4 +272,5 @@ export const POSTGRES_WRITES: readonly CorpusCase[] = [
     effect: ROWS,
     rule: "no_where_update",
   }),
+  ...ALLOWLIST_WRITES,
 ];

@@ -90,6 +90,8 @@ const POSTGRES: DialectTable = {
       "crosstab4",
       "connectby",
       "xpath_table",
+      // pg_cron: schedules SQL text to run later, in another session
+      "schedule_in_database",
     ],
     prefixes: ["pg_background_"],
   },
@@ -110,6 +112,8 @@ const POSTGRES: DialectTable = {
       "pg_ident_file_mappings",
       "pg_show_all_file_settings",
       "pg_logdir_ls",
+      // xml2: a stylesheet may load documents from files or URLs
+      "xslt_process",
     ],
     prefixes: ["pg_ls_", "pg_file_"],
   },
@@ -126,16 +130,19 @@ const POSTGRES: DialectTable = {
       "pg_start_backup",
       "pg_stop_backup",
       "pg_promote",
+      "pg_log_standby_snapshot",
+      "pg_switch_xlog",
     ],
-    prefixes: ["pg_wal_replay_"],
+    prefixes: ["pg_wal_replay_", "pg_xlog_replay_"],
   },
   replication: {
-    exact: ["pg_drop_replication_slot", "pg_replication_slot_advance", "pg_show_replication_origin_status"],
+    exact: ["pg_drop_replication_slot", "pg_replication_slot_advance", "pg_sync_replication_slots"],
     prefixes: ["pg_create_", "pg_copy_", "pg_replication_origin_", "pg_logical_slot_"],
   },
   statistics_reset: {
     exact: ["pg_stat_clear_snapshot", "pg_stat_force_next_flush"],
-    prefixes: ["pg_stat_reset", "pg_stat_statements_reset"],
+    // pg_restore_*_stats and pg_clear_*_stats (PostgreSQL 18) overwrite the planner's statistics
+    prefixes: ["pg_stat_reset", "pg_stat_statements_reset", "pg_restore_", "pg_clear_"],
   },
   logical_message: { exact: ["pg_logical_emit_message"] },
   index_maintenance: {
@@ -154,10 +161,16 @@ const POSTGRES: DialectTable = {
       "pg_nextoid",
       "pg_stop_making_pinned_objects",
       "pg_prewarm",
+      // pg_prewarm's worker and dump file; pg_surgery rewrites heap tuples in place
+      "autoprewarm_start_worker",
+      "autoprewarm_dump_now",
+      "heap_force_kill",
+      "heap_force_freeze",
     ],
-    prefixes: ["binary_upgrade_"],
+    prefixes: ["binary_upgrade_", "pg_buffercache_evict"],
   },
-  session_state: { exact: ["setseed", "pg_export_snapshot"] },
+  // pg_trgm's set_limit sets the session's similarity threshold
+  session_state: { exact: ["setseed", "pg_export_snapshot", "set_limit"] },
   sequence: { exact: ["nextval", "setval"] },
   transaction_id: { exact: ["txid_current", "pg_current_xact_id"] },
   remote_server: { prefixes: ["dblink", "postgres_fdw_"] },

@@ -10,6 +10,9 @@
  *   generator without a note here; internal-only functions (type I/O taking `internal`,
  *   trigger and handler functions) are left out by their signature.
  *
+ * - `SINCE`: the PostgreSQL major version that first has a function named here, for those newer
+ *   than the oldest supported server (15); the catalogue test does not look for them on older ones.
+ *
  * A name is listed only when every overload of it in `pg_catalog` is acceptable: the review sees
  * a name, not the overload the server will pick.
  */
@@ -53,6 +56,7 @@ export const VOLATILE_ALLOWED: Readonly<Record<string, string>> = {
   pg_partition_tree: "reads the partition tree from the catalogue",
   pg_sequence_last_value: "the pg_sequences view: reads a sequence without advancing it",
   pg_prepared_xact: "the pg_prepared_xacts view: lists prepared transactions",
+  pg_show_replication_origin_status: "the pg_replication_origin_status view: lists each origin's progress",
   pg_notification_queue_usage: "reads how full the NOTIFY queue is",
   pg_jit_available: "answers whether JIT is available",
   pg_last_committed_xact: "reads the last committed transaction's id and time",
@@ -98,4 +102,21 @@ export const EXCLUDED: Readonly<Record<string, string>> = {
   pg_event_trigger_table_rewrite_reason: "only callable inside an event trigger",
   amvalidate: "validates an operator class; for extension authors, not queries",
   currtid2: "deprecated internal function",
+  postgresql_fdw_validator: "a validator for CREATE SERVER options, not for queries",
+  // A type named at run time by OID or by text, not in the statement: its input runs that type's
+  // code, a domain's CHECK constraints included, which may call any function. (The generator
+  // also leaves out every function taking or returning cstring.)
+  domain_in: "runs the input of a type given by OID, a domain's CHECK constraints included",
+  record_in: "runs the input of every column of a row type given by OID, domains included",
+  array_in: "runs the input of an element type given by OID, a domain's CHECK constraints included",
+  range_in: "runs the input of a range's subtype given by OID, a domain's CHECK constraints included",
+  multirange_in: "runs the input of a range's subtype given by OID, a domain's CHECK constraints included",
+  pg_input_is_valid: "runs the input of a type named in a string, a domain's CHECK constraints included",
+  pg_input_error_info: "runs the input of a type named in a string, a domain's CHECK constraints included",
+};
+
+export const SINCE: Readonly<Record<string, number>> = {
+  random_normal: 16,
+  pg_input_is_valid: 16,
+  pg_input_error_info: 16,
 };

@@ -5,7 +5,7 @@
  * function and so not proven. A name is built in only unqualified or qualified with `pg_catalog`
  * (information_schema types only qualified), never three-part or in another schema.
  */
-import { PG_FUNCTIONS, PG_OPERATORS, PG_TYPES } from "./postgres-allowlist-data.ts";
+import { PG_FUNCTIONS, PG_OPERATORS, PG_TYPES, PG_VIEW_CALLS } from "./postgres-allowlist-data.ts";
 import { EXCLUDED } from "./postgres-allowlist-notes.ts";
 
 const FUNCTIONS: ReadonlySet<string> = new Set(PG_FUNCTIONS);
@@ -40,7 +40,15 @@ export function isPgBuiltin(kind: PgNameKind, parts: readonly string[]): boolean
 /** Why a pg_catalog function was left out by hand, when it was (`postgres-allowlist-notes.ts`). */
 export function pgExclusionReason(parts: readonly string[]): string | undefined {
   const name = builtinName(parts);
-  return name === undefined ? undefined : EXCLUDED[name];
+  return name !== undefined && Object.hasOwn(EXCLUDED, name) ? EXCLUDED[name] : undefined;
+}
+
+/**
+ * The never-a-read function a pg_catalog view's definition calls (`pg_file_settings` reads the
+ * server's configuration files through `pg_show_all_file_settings()`), or undefined.
+ */
+export function pgViewCall(relname: string): string | undefined {
+  return Object.hasOwn(PG_VIEW_CALLS, relname) ? PG_VIEW_CALLS[relname] : undefined;
 }
 
 /** The unqualified name when `parts` can only resolve to pg_catalog; undefined otherwise. */

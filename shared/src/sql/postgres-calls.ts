@@ -12,7 +12,7 @@
 import { list, num, pgNode, text, type AstObject, type PgTree } from "./ast-walk.ts";
 import { configuredSideEffectNote, neverAReadNote, trustedNote, unverifiedNote } from "./call-findings.ts";
 import { isConfiguredSideEffect, neverAReadCategory } from "./never-a-read.ts";
-import { isPgBuiltin, pgExclusionReason, type PgNameKind } from "./postgres-allowlist.ts";
+import { isPgBuiltin, pgExclusionReason, pgViewCall, type PgNameKind } from "./postgres-allowlist.ts";
 import type { CatalogReferences, SqlFinding } from "./review.ts";
 
 export interface PgCallContext {
@@ -121,6 +121,24 @@ const READ_NODES: ReadonlySet<string> = new Set([
   "MergeStmt",
 ]);
 
+/**
+ * SQL/JSON syntax of PostgreSQL 16 and later that PostgreSQL 15, the oldest server dbward
+ * supports, reads as a plain call of a function of the keyword's name: on 15, `JSON_ARRAY(1, 2)`
+ * calls whatever `json_array(…)` the search path finds, a user's function included. Until the
+ * review knows its target's version these stay unproven. (`IS JSON`, `JSON_TABLE`,
+ * `JSON_OBJECTAGG` and `JSON_ARRAY(SELECT …)` are syntax errors on 15, so they stay reads;
+ * `JSON_OBJECT` is a call on 15 only with no arguments.)
+ */
+const OLDER_SERVER_CALLS: Readonly<Record<string, string>> = {
+  JsonArrayConstructor: "json_array",
+  JsonArrayAgg: "json_arrayagg",
+  JsonObjectConstructor: "json_object",
+  JsonParseExpr: "json",
+  JsonScalarExpr: "json_scalar",
+  JsonSerializeExpr: "json_serialize",
+  JsonFuncExpr: "json_value, json_query or json_exists",
+};
+
 /** A_Expr kinds whose `name` is the operator itself; BETWEEN kinds name the syntax instead. */
 const BETWEEN_KINDS = new Set([
   "AEXPR_BETWEEN",
@@ -139,6 +157,19 @@ export function checkPgCalls(tree: PgTree, ctx: PgCallContext): PgCallCheck {
       case "A_Expr":
         check.operator(body);
         break;
+      // `ORDER BY x USING op` and `x op ANY (SELECT …)` name an operator outside A_Expr.
+      case "SortBy":
+        if (body["useOp"] !== undefined)
+          check.name("operator", nameParts(list(body, "useOp")), num(body, "location"));
+        break;
+      case "SubLink":
+        if (body["operName"] !== undefined) {
+          check.name("operator", nameParts(list(body, "operName")), num(body, "location"));
+        }
+        break;
+      case "RangeVar":
+        check.relation(body);
+        break;
       case "RangeTableSample":
         check.name("tablesample", nameParts(list(body, "method")), num(body, "location"));
         break;
@@ -150,6 +181,7 @@ export function checkPgCalls(tree: PgTree, ctx: PgCallContext): PgCallCheck {
         break;
       default:
         if (!READ_NODES.has(type)) check.syntax(type, num(body, "location"));
+        else if (OLDER_SERVER_CALLS[type] !== undefined) check.olderServerCall(type, body);
     }
   }
   // TypeName is a typed field (`typeName: {…}`) as often as a node: found by its shape.
@@ -215,6 +247,28 @@ class CallCollector {
         ? `is in schema ${parts.slice(0, -1).join(".")}, outside the built-in catalogue`
         : `is not a built-in ${kind === "tablesample" ? "sampling method" : kind} dbward has vetted`;
     this.unproven(what, why, location);
+  }
+
+  /** A pg_catalog view whose definition calls a never-a-read function (`pg_file_settings`). */
+  relation(body: AstObject): void {
+    const schema = text(body, "schemaname");
+    const relname = text(body, "relname");
+    if (relname === undefined || text(body, "catalogname") !== undefined) return;
+    if (schema !== undefined && schema !== "pg_catalog") return;
+    const fn = pgViewCall(relname);
+    const category = fn === undefined ? undefined : neverAReadCategory("postgres", fn);
+    if (fn === undefined || category === undefined) return;
+    this.refuse(`view ${relname}`, neverAReadNote(fn, category, this.at(num(body, "location"))));
+  }
+
+  olderServerCall(type: string, body: AstObject): void {
+    if (type === "JsonObjectConstructor" && list(body, "exprs").length > 0) return;
+    const name = OLDER_SERVER_CALLS[type] ?? type;
+    this.unproven(
+      `${type} (${name})`,
+      `is SQL/JSON syntax of PostgreSQL 16+, which PostgreSQL 15 reads as a call of ${name}(), a function the search path may find outside pg_catalog`,
+      num(body, "location"),
+    );
   }
 
   field(name: string | undefined): void {
