@@ -84,4 +84,21 @@ describe("dbward mcp", () => {
     assert.equal(res.isError, true);
     assert.match(res.content[0]?.text ?? "", /unknown database nope/);
   });
+
+  test("answers show SQL with invisible characters escaped, never raw (Trojan Source)", async () => {
+    const sql = "UPDATE t SET a = 1 WHERE id = 8 /*\u202e\u200b*/";
+    const created = await call("request_sql", { database: "shop", environment: "staging", sql, reason: "x" });
+    const id = Number(/Request #(\d+) was created/.exec(created.content[0]?.text ?? "")?.[1]);
+    const shown = await call("get_request", { id });
+    const review = await call("review_sql", { database: "shop", environment: "staging", sql });
+    for (const res of [created, shown]) {
+      const text = res.content[0]?.text ?? "";
+      assert.ok(text.includes("/*⟨U+202E⟩⟨U+200B⟩*/"), text);
+      assert.ok(!/[\u202e\u200b]/u.test(text), "no raw invisible character");
+    }
+    assert.match(review.content[0]?.text ?? "", /invisible_characters/);
+    assert.ok(!/[\u202e\u200b]/u.test(review.content[0]?.text ?? ""));
+    const view = (await h.call(await h.tokenFor("olga"), "GET", `/api/requests/${id}`)).body as RequestView;
+    assert.equal(view.sql, sql, "the stored SQL keeps the characters themselves");
+  });
 });

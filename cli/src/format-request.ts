@@ -1,5 +1,9 @@
-/** Human-readable views of requests for the terminal. */
-import type { RequestView, ResultView } from "@dbward/shared";
+/**
+ * Human-readable views of requests for the terminal. SQL is drawn with `displaySql`: a character
+ * that does not show (a bidirectional override, a zero-width space, an ESC that would rewrite the
+ * terminal) prints as `⟨U+XXXX⟩`, so what the reader sees is what runs.
+ */
+import { displaySql, type RequestView, type ResultView } from "@dbward/shared";
 import { formatTable } from "./format-table.ts";
 
 export function formatRequest(r: RequestView): string {
@@ -13,7 +17,7 @@ export function formatRequest(r: RequestView): string {
         `  ${i === r.workflow.current_step ? "→" : " "} ${s.name}: ${s.min}${s.mode === "all" ? " each" : ""} of ${s.approvers.join(", ")}${s.approved_by.length > 0 ? ` — approved by ${s.approved_by.join(", ")}` : ""}${s.satisfied ? " ✓" : ""}`,
     ),
     ...(r.break_glass_reason ? [`  BREAK-GLASS: ${r.break_glass_reason}`] : []),
-    `  sql:       ${r.sql.split("\n").join("\n             ")}`,
+    `  sql:       ${displaySql(r.sql).split("\n").join("\n             ")}`,
   ];
   for (const f of r.review.findings) lines.push(`  finding:   [${f.severity}] ${f.rule}: ${f.message}`);
   for (const a of r.approvals)
@@ -34,7 +38,8 @@ export function formatRequest(r: RequestView): string {
 }
 
 export function formatRequestLine(r: RequestView): string {
-  const sql = r.sql.replace(/\s+/g, " ");
+  // Escaped first: `\s` also matches U+FEFF and U+2028/2029, which would vanish into a space.
+  const sql = displaySql(r.sql).replace(/\s+/g, " ");
   return `#${String(r.id).padEnd(5)} ${r.status.padEnd(17)} ${`${r.database}/${r.environment}`.padEnd(22)} ${r.requester.padEnd(10)} ${sql.length > 50 ? `${sql.slice(0, 49)}…` : sql}`;
 }
 

@@ -1,6 +1,6 @@
 /** `dbward audit …`: verify the chain offline from the bot's state file, or list events. */
 import { verifyAuditStore } from "@dbward/bot";
-import type { AuditListView } from "@dbward/shared";
+import { visibleJson, type AuditListView } from "@dbward/shared";
 import type { Argv } from "yargs";
 import { clientFromFlags } from "../api-client.ts";
 import { auditCheckpointCommand, auditExportCommand } from "./audit-export.ts";
@@ -105,7 +105,7 @@ export function auditCommand(out: Output, env: Readonly<Record<string, string | 
             for (const e of events) {
               out.print(
                 a.json
-                  ? JSON.stringify(e)
+                  ? visibleJson(e)
                   : `${String(e.seq).padStart(6)}  ${e.time}  ${e.outcome.padEnd(7)}  ${e.actor.padEnd(16)}  ${e.action.padEnd(28)}  ${e.target}`,
               );
             }

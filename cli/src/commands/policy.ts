@@ -1,7 +1,7 @@
 /** `dbward policy explain`: the decision trace for one SQL text, read from a bot config file. */
 import { readFileSync } from "node:fs";
 import { parseBotConfig, planRequest } from "@dbward/bot";
-import { initSqlReview } from "@dbward/shared";
+import { initSqlReview, visibleJson } from "@dbward/shared";
 import type { Argv } from "yargs";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -37,7 +37,7 @@ export function policyCommand(out: Output, env: Readonly<Record<string, string |
             environment: a.env,
             sql: a.sql,
           });
-          if (a.json) out.print(JSON.stringify(plan));
+          if (a.json) out.print(visibleJson(plan));
           else out.print(explainText(plan));
           if (!plan.ok) throw new CliError(`refused: ${plan.message}`, EXIT.refused);
         },

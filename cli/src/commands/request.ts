@@ -4,6 +4,7 @@ import {
   isFinalStatus,
   parseRequestId,
   RESULT_FORMATS,
+  visibleJson,
   type RequestView,
   type ResultView,
 } from "@dbward/shared";
@@ -13,6 +14,7 @@ import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
 import { formatRequest, formatRequestLine, formatResult } from "../format-request.ts";
 import type { Output } from "../output.ts";
+import { decodeUtf8 } from "../utf8-text.ts";
 import { downloadResult } from "./result-download.ts";
 
 interface Common {
@@ -30,7 +32,7 @@ function idOf(value: unknown): number {
 
 export function requestCommand(out: Output, env: Readonly<Record<string, string | undefined>>) {
   const client = (a: Common): ApiClient => clientFromFlags(env, a);
-  const show = (a: Common, r: RequestView): void => out.print(a.json ? JSON.stringify(r) : formatRequest(r));
+  const show = (a: Common, r: RequestView): void => out.print(a.json ? visibleJson(r) : formatRequest(r));
   return (y: Argv) =>
     y
       .option("url", { type: "string", describe: "bot URL (default: $DBWARD_URL)" })
@@ -50,7 +52,7 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
             .option("file", { type: "string", describe: "read the SQL from this file" })
             .option("reason", { type: "string", demandOption: true, describe: "why this needs to run" }),
         async (a) => {
-          const sql = a.sql ?? (a.file !== undefined ? readFileSync(a.file, "utf8") : undefined);
+          const sql = a.sql ?? (a.file !== undefined ? decodeUtf8(readFileSync(a.file), a.file) : undefined);
           if (sql === undefined) throw new CliError("give the SQL with --sql or --file", EXIT.usage);
           show(
             a,
@@ -80,7 +82,7 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
           );
           out.print(
             a.json
-              ? JSON.stringify(requests)
+              ? visibleJson(requests)
               : requests.length === 0
                 ? "no requests"
                 : requests.map(formatRequestLine).join("\n"),

@@ -15,6 +15,7 @@ import type { Argv } from "yargs";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
+import { decodeUtf8 } from "../utf8-text.ts";
 
 export function reviewCommand(out: Output, stdin: NodeJS.ReadableStream = process.stdin) {
   return {
@@ -43,9 +44,10 @@ export function reviewCommand(out: Output, stdin: NodeJS.ReadableStream = proces
         }
         return;
       }
-      let sql = "";
+      const chunks: Buffer[] = [];
       for await (const chunk of stdin)
-        sql += typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8");
+        chunks.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer));
+      const sql = decodeUtf8(Buffer.concat(chunks), "stdin");
       const review = reviewSql(sql, a.dialect);
       out.print(
         a.json

@@ -6,7 +6,7 @@
  * it anyway, because approval rights come from the workflow, never from the client.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { RequestView, ResultView } from "@dbward/shared";
+import { visibleJson, type RequestView, type ResultView } from "@dbward/shared";
 import { z } from "zod";
 import type { ApiClient } from "../api-client.ts";
 import { formatRequest, formatResult } from "../format-request.ts";
@@ -41,7 +41,7 @@ export function createMcpServer(client: ApiClient, version: string): McpServer {
     },
     ({ database, environment, sql }) =>
       answer(async () =>
-        JSON.stringify(await client.post("/api/preflight", { database, environment, sql }), null, 2),
+        visibleJson(await client.post<object>("/api/preflight", { database, environment, sql }), 2),
       ),
   );
 
