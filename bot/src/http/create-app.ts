@@ -3,6 +3,7 @@ import { MAX_REQUEST_BODY_BYTES, MAX_RESULT_BODY_BYTES } from "@dbward/shared";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { toHttpError } from "./error-mapper.ts";
+import { verifyUtf8Json } from "./utf8-body.ts";
 import { installFrontMiddleware, opsErrorHandler, type HttpOps } from "./http-ops.ts";
 import { adminRoutes } from "./routes-admin.ts";
 import { userRoutes } from "./routes-users.ts";
@@ -35,8 +36,12 @@ export function createApp(ctx: BotContext, options: AppOptions = {}): Express {
   options.beforeJson?.(app);
   // Results get a larger limit; body-parser skips a body that is already parsed, so the general
   // 100 KB limit below applies to everything else (SECURITY.md: flooding).
-  app.use("/api/agent/jobs/:job/result", express.json({ limit: MAX_RESULT_BODY_BYTES }));
-  app.use(express.json({ limit: MAX_REQUEST_BODY_BYTES }));
+  // Every JSON body is checked for UTF-8 on its raw bytes before it is decoded (utf8-body.ts).
+  app.use(
+    "/api/agent/jobs/:job/result",
+    express.json({ limit: MAX_RESULT_BODY_BYTES, verify: verifyUtf8Json }),
+  );
+  app.use(express.json({ limit: MAX_REQUEST_BODY_BYTES, verify: verifyUtf8Json }));
   if (options.ops) app.use(opsRoutes(ctx, options.ops));
   app.use(resultRoutes(ctx));
   app.use(agentRoutes(ctx));

@@ -7,12 +7,19 @@
  *   with a future time would otherwise stay replayable for as long as its clock skew);
  * - the signature and staleness check itself, done by Bolt's `verifySlackRequest` (v0 HMAC over
  *   `v0:<timestamp>:<body>`, more than five minutes old is refused) — not re-implemented here;
- * - an exact replay: a signature already accepted within the window.
+ * - an exact replay: a signature already accepted within the window;
+ * - a body that is not valid UTF-8 (`utf8-body.ts`): 400 `request.invalid`, not audited, since
+ *   it says nothing about who sent it. Raw bytes are checked before the signature, because Bolt
+ *   checks the signature over the decoded text, which invalid bytes can never match, so such a
+ *   body would otherwise pass for a forgery; a form body's percent-encoded bytes after it.
+ *   Slack itself always sends UTF-8: only a broken or hostile client sees this answer.
  *
  * The raw body is handed on as `req.rawBody`, which Bolt's receiver reads (and verifies again).
  */
 import { verifySlackRequest } from "@slack/bolt";
-import express, { type Request, type RequestHandler } from "express";
+import { isUtf8 } from "node:buffer";
+import express, { type Request, type RequestHandler, type Response } from "express";
+import { isUtf8SlackBody, NOT_UTF8_MESSAGE } from "../http/utf8-body.ts";
 
 export const WINDOW_SECONDS = 5 * 60;
 /** Largest body accepted on the Slack endpoint: a review modal's state with 100 KB of SQL fits. */
@@ -31,8 +38,13 @@ export function slackRequestGuard(o: GuardOptions): RequestHandler[] {
   const readRaw = express.raw({ type: () => true, limit: MAX_SLACK_BODY });
   const check: RequestHandler = (req, res, next) => {
     const why = refusal(req, o, seen);
+    if (why === NOT_UTF8) {
+      refuseNotUtf8(res);
+      return;
+    }
     if (why === undefined) {
-      next();
+      if (isUtf8SlackBody(rawBodyOf(req), req.get("content-type"))) next();
+      else refuseNotUtf8(res);
       return;
     }
     const refuse = (): void => {
@@ -43,9 +55,20 @@ export function slackRequestGuard(o: GuardOptions): RequestHandler[] {
   return [readRaw, check];
 }
 
-function refusal(req: Request, o: GuardOptions, seen: SeenSignatures): string | undefined {
+/** A refusal that is not about authentication: answered 400 and not audited. */
+const NOT_UTF8 = "body is not valid UTF-8";
+
+function refuseNotUtf8(res: Response): void {
+  res.status(400).json({ error: { code: "request.invalid", message: NOT_UTF8_MESSAGE } });
+}
+
+function rawBodyOf(req: Request): Buffer {
   const body: unknown = req.body;
-  const raw = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+  return Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+}
+
+function refusal(req: Request, o: GuardOptions, seen: SeenSignatures): string | undefined {
+  const raw = rawBodyOf(req);
   const signature = req.get("x-slack-signature");
   const timestamp = req.get("x-slack-request-timestamp");
   if (signature === undefined || timestamp === undefined) return "missing signature headers";
@@ -55,6 +78,7 @@ function refusal(req: Request, o: GuardOptions, seen: SeenSignatures): string | 
   const nowMs = o.now().getTime();
   const ts = Number(timestamp);
   if (ts > Math.floor(nowMs / 1000) + WINDOW_SECONDS) return "timestamp too far in the future";
+  if (!isUtf8(raw)) return NOT_UTF8;
   try {
     verifySlackRequest({
       signingSecret: o.signingSecret(),
