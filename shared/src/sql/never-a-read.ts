@@ -179,7 +179,9 @@ const POSTGRES: DialectTable = {
 const MYSQL: DialectTable = {
   sleep: { exact: ["sleep", "benchmark"] },
   named_lock: { exact: ["get_lock", "release_lock", "release_all_locks"] },
-  server_files: { exact: ["load_file"] },
+  // DES_ENCRYPT/DES_DECRYPT use keys read from the server's --des-key-file; BINLOG_GTID_POS
+  // reads the binary log files.
+  server_files: { exact: ["load_file", "des_encrypt", "des_decrypt", "binlog_gtid_pos"] },
   replication_wait: {
     exact: [
       "master_pos_wait",
@@ -187,6 +189,7 @@ const MYSQL: DialectTable = {
       "master_gtid_wait",
       "wait_for_executed_gtid_set",
       "wait_until_sql_thread_after_gtids",
+      "wsrep_sync_wait_upto_gtid",
     ],
   },
   sequence: { exact: ["nextval", "setval"] },
@@ -231,6 +234,10 @@ const MYSQL: DialectTable = {
       "firewall_group_enlist",
       "firewall_group_delist",
       "mysql_query_attribute_string",
+      "load_rewrite_rules",
+      "flush_rewrite_rules",
+      "audit_api_message_emit_udf",
+      "set_firewall_group_mode",
     ],
     prefixes: [
       "keyring_key_",
@@ -240,6 +247,11 @@ const MYSQL: DialectTable = {
       "data_masking_",
       "masking_dictionary_",
       "gen_dictionary_",
+      "audit_log_",
+      "version_tokens_",
+      "read_firewall_",
+      "gen_blacklist",
+      "gen_blocklist",
     ],
   },
 };
