@@ -1,28 +1,31 @@
 /**
  * What makes a MySQL/MariaDB or SQLite query more than a read, found anywhere in node-sql-parser's
  * tree: `SELECT … INTO` (variables or server files), row locks (FOR UPDATE, FOR SHARE, LOCK IN
- * SHARE MODE), user-variable assignment (`@x := …`), nested data-modifying statements and calls to
- * functions with side effects. A second, independent pass over the lexer's tokens catches what a
- * parser quirk might drop from the tree (`lexerEffects`).
+ * SHARE MODE), user-variable assignment (`@x := …`), nested data-modifying statements, and
+ * anything the allowlist check cannot prove (`mysql-calls.ts`). A second, independent pass over
+ * the lexer's tokens catches what a parser quirk might drop from the tree (`lexerEffects`).
  */
 import { field, isAstObject, list, text, type AstObject } from "./ast-walk.ts";
 import { checkFinding } from "./checks.ts";
-import type { SqlFinding } from "./review.ts";
+import { checkNspCalls, nspNodePosition, tokenCallProblems, type NspCallContext } from "./mysql-calls.ts";
+import type { CatalogReferences, SettingCeilings, SqlFinding } from "./review.ts";
 import { isConfiguredSideEffect, neverAReadCategory } from "./never-a-read.ts";
 import type { LexToken } from "./sql-lexer.ts";
 
-export interface NspContext {
-  readonly dialect: "mysql" | "sqlite";
-  readonly sql: string;
-  /** Character offset of the statement; node-sql-parser's offsets are relative to it. */
-  readonly start: number;
-  readonly extraFunctions: readonly string[];
+export interface NspContext extends NspCallContext {
+  readonly settingCeilings?: SettingCeilings | undefined;
 }
 
 export interface NspEffects {
+  /** Findings: each one makes the query something other than a read, except `trusted_function`. */
   readonly notes: readonly SqlFinding[];
+  /** Whether the query is something other than a read. */
+  readonly notARead: boolean;
   /** INTO OUTFILE/DUMPFILE writes a file on the database server: refused outright. */
   readonly serverFile: boolean;
+  /** Calls the allowlist could not prove, as written. */
+  readonly unverified: readonly string[];
+  readonly references: CatalogReferences;
 }
 
 const DATA_MODIFYING = new Set(["insert", "replace", "update", "delete"]);
@@ -34,14 +37,7 @@ export function findNspEffects(root: AstObject, objects: readonly AstObject[], c
   const statement = ctx.start;
   for (const node of objects) {
     const type = text(node, "type");
-    if (type === "function") {
-      const name = nspFunctionName(node);
-      const args = field(node, "args");
-      const count = args === undefined ? 0 : list(args, "value").length;
-      if (name !== undefined && isSideEffect(ctx, name, count)) {
-        notes.push(sideEffectNote(name, nspPosition(node, ctx) ?? statement));
-      }
-    } else if (type === "select") {
+    if (type === "select") {
       const into = field(node, "into");
       const keyword = into === undefined ? undefined : text(into, "keyword")?.toLowerCase();
       if (keyword === "outfile" || keyword === "dumpfile") serverFile = true;
@@ -58,33 +54,46 @@ export function findNspEffects(root: AstObject, objects: readonly AstObject[], c
       );
     }
   }
-  return { notes, serverFile };
+  const calls = checkNspCalls(objects, ctx);
+  return {
+    notes: [...notes, ...calls.notes],
+    notARead: notes.length > 0 || calls.notARead,
+    serverFile,
+    unverified: calls.unverified,
+    references: calls.references,
+  };
 }
 
-/** A function's last name part, whether written plain, `quoted` or schema-qualified. */
-export function nspFunctionName(node: AstObject): string | undefined {
-  const name = node["name"];
-  if (typeof name === "string") return name;
-  if (!isAstObject(name)) return undefined;
-  const parts = list(name, "name");
-  const last = parts[parts.length - 1];
-  return isAstObject(last) ? text(last, "value") : undefined;
+/** Names the tree gives a column list without calling them: CTE names (`WITH c (n) AS …`). */
+export function namesNotCalled(objects: readonly AstObject[]): Set<string> {
+  const names = new Set<string>();
+  for (const node of objects) {
+    for (const cte of list(node, "with")) {
+      const name = isAstObject(cte) ? field(cte, "name") : undefined;
+      const value = name === undefined ? undefined : text(name, "value");
+      if (value !== undefined) names.add(value.toLowerCase());
+    }
+  }
+  return names;
 }
 
 /** Character offset of a node in the whole text, when the parser recorded one. */
 export function nspPosition(node: AstObject, ctx: NspContext): number | undefined {
-  const loc = field(node, "loc");
-  const start = loc === undefined ? undefined : field(loc, "start");
-  const offset = start?.["offset"];
-  return typeof offset === "number" ? ctx.start + offset : undefined;
+  return nspNodePosition(node, ctx);
 }
 
 /**
- * The token pass: a side-effect function name followed by `(`, or the words INTO, FOR UPDATE,
- * FOR SHARE or LOCK IN SHARE MODE, in a statement the tree says is a read. Only ever makes the
- * class stricter, so a false alarm costs an approval and a miss by the parser costs nothing.
+ * The token pass: a side-effect function name followed by `(`, any other word followed by `(`
+ * that is neither a listed built-in, a keyword nor a name in `notCalls` (`tokenCallProblems`),
+ * or the words INTO, FOR UPDATE, FOR SHARE or LOCK IN SHARE MODE, in a statement the tree says
+ * is a read. Only ever makes the class stricter, so a false alarm costs an approval and a miss by
+ * the parser costs nothing.
  */
-export function lexerEffects(tokens: readonly LexToken[], ctx: NspContext): SqlFinding[] {
+export function lexerEffects(
+  tokens: readonly LexToken[],
+  ctx: NspContext,
+  notCalls: ReadonlySet<string> = new Set(),
+): { readonly notes: SqlFinding[]; readonly unverified: string[] } {
   const code = tokens.filter((t) => t.kind !== "comment");
   const words = code.map((t) => tokenWord(ctx.sql, t));
   const notes: SqlFinding[] = [];
@@ -116,7 +125,8 @@ export function lexerEffects(tokens: readonly LexToken[], ctx: NspContext): SqlF
       );
     }
   }
-  return notes;
+  if (notes.length > 0) return { notes, unverified: [] };
+  return tokenCallProblems(tokens, ctx, notCalls);
 }
 
 /** Lower-case text of a word or quoted identifier (quotes removed); "" for anything else. */

@@ -8,7 +8,10 @@ import { collectObjects, isAstObject, type AstObject } from "./ast-walk.ts";
 import { checkFinding } from "./checks.ts";
 import { combineVerdicts } from "./combine-verdicts.ts";
 import { unparsedReview } from "./guards.ts";
-import { lexerEffects, type NspContext } from "./mysql-effects.ts";
+import { lexerEffects, namesNotCalled, type NspContext } from "./mysql-effects.ts";
+import { matchGrammar } from "./mysql-grammar.ts";
+import { grammarVerdict } from "./mysql-grammar-verdict.ts";
+import { rewriteParserText } from "./mysql-parser-text.ts";
 import { nspRuleHits, nspTargets } from "./mysql-rules.ts";
 import { classifyNspStatement } from "./mysql-statements.ts";
 import { dialectName, leadingWords, prepareMysqlText, type MysqlStatementText } from "./mysql-text-checks.ts";
@@ -44,8 +47,22 @@ export function reviewMysqlFamily(sql: string, dialect: Family, options: SqlRevi
       sql,
       start: statement.start,
       extraFunctions: options.sideEffectFunctions ?? [],
+      trustedFunctions: (options.trustedFunctions ?? []).map((name) => name.toLowerCase()),
+      settingCeilings: options.settingCeilings,
     };
-    const parsed = parseStatement(statement, dialect);
+    if (dialect === "mysql") {
+      const match = matchGrammar(sql, statement.tokens, statement.start, statement.parserText);
+      if (match !== undefined) {
+        return grammarVerdict(match, statement, ctx, (text) =>
+          parseStatement({ ...statement, parserText: text }, dialect),
+        );
+      }
+    }
+    const parserText =
+      dialect === "mysql"
+        ? rewriteParserText(sql, statement.tokens, statement.start, statement.parserText).text
+        : statement.parserText;
+    const parsed = parseStatement({ ...statement, parserText }, dialect);
     if (!isAstObject(parsed)) {
       unread = true;
       return unparsedVerdict(
@@ -65,16 +82,22 @@ function verdictFor(ast: AstObject, statement: MysqlStatementText, ctx: NspConte
   const objects = collectObjects(ast);
   const cls = classifyNspStatement(ast, objects, ctx);
   // The token pass only ever turns a read into a write; see lexerEffects.
-  const extra = cls.class === "read" ? lexerEffects(statement.tokens, ctx) : [];
-  const notes = [...cls.notes, ...extra];
+  const extra =
+    cls.class === "read"
+      ? lexerEffects(statement.tokens, ctx, namesNotCalled(objects))
+      : { notes: [], unverified: [] };
+  const demoted = extra.notes.length > 0;
+  const unverified = [...(cls.unverified ?? []), ...extra.unverified];
   return {
-    class: cls.class === "read" && extra.length > 0 ? "write" : cls.class,
+    class: cls.class === "read" && demoted ? "write" : cls.class,
     position: statement.start,
     span: statement.span,
-    notes,
+    notes: [...cls.notes, ...extra.notes],
     hits: cls.executes ? nspRuleHits(objects, ctx) : [],
-    effectUnknown: cls.effectUnknown,
+    effectUnknown: cls.effectUnknown || extra.unverified.length > 0,
     targets: nspTargets(ast),
+    ...(unverified.length > 0 ? { unverified } : {}),
+    ...(cls.references !== undefined && !demoted ? { references: cls.references } : {}),
   };
 }
 

@@ -5,8 +5,8 @@
 import { field, isAstObject, list, text, type AstObject } from "./ast-walk.ts";
 import { checkFinding } from "./checks.ts";
 import { findNspEffects, type NspContext } from "./mysql-effects.ts";
-import type { SqlFinding } from "./review.ts";
-import { isSafeSetting } from "./safe-settings.ts";
+import type { CatalogReferences, SqlFinding } from "./review.ts";
+import { settingProblem, type SettingValue } from "./safe-settings.ts";
 import type { StatementClass } from "./statement-verdict.ts";
 
 export interface NspStatementClass {
@@ -15,10 +15,13 @@ export interface NspStatementClass {
   readonly effectUnknown: boolean;
   /** False for EXPLAIN, which does not run its statement: no rules apply. */
   readonly executes: boolean;
+  /** Calls the allowlist could not prove (queries only). */
+  readonly unverified?: readonly string[];
+  /** What a read resolves at run time, for the agent's catalogue check (reads only). */
+  readonly references?: CatalogReferences;
 }
 
 const DDL_OBJECTS = new Set(["table", "index", "view"]);
-const LITERAL_TYPES = new Set(["number", "single_quote_string", "double_quote_string", "bool", "null"]);
 const REJECTION_REASONS: ReadonlyMap<string, string> = new Map([
   ["transaction", "transaction control belongs to the agent, which runs each request in its own transaction"],
   ["grant", "GRANT and REVOKE change privileges"],
@@ -112,25 +115,36 @@ function readUnlessEffects(
   if (effects.serverFile) {
     return reject("SELECT … INTO OUTFILE/DUMPFILE writes a file on the database server", ctx, "server_file");
   }
+  const cls = effects.notARead ? "write" : "read";
   return {
-    class: effects.notes.length > 0 ? "write" : "read",
+    class: cls,
     notes: effects.notes,
-    effectUnknown: false,
+    effectUnknown: effects.unverified.length > 0,
     executes: true,
+    unverified: effects.unverified,
+    ...(cls === "read" ? { references: effects.references } : {}),
   };
 }
 
-/** EXPLAIN plans without running (EXPLAIN ANALYZE does not parse and so is never a read). */
+/**
+ * EXPLAIN plans without running (EXPLAIN ANALYZE does not parse and so is never a read). A call
+ * the allowlist cannot prove still makes it a write: the optimiser evaluates constant
+ * expressions while it plans, and nothing is lost by asking for approval.
+ */
 function classifyExplain(ast: AstObject, objects: readonly AstObject[], ctx: NspContext): NspStatementClass {
   const inner = field(ast, "expr");
   if (inner === undefined) return reject("EXPLAIN of a statement the reviewer does not know", ctx);
   const effects = findNspEffects(inner, objects, ctx);
-  const nonRead = effects.notes.filter((n) => n.rule === "side_effect_function");
+  const calls = new Set(["side_effect_function", "unverified_call", "trusted_function"]);
+  const notes = effects.notes.filter((n) => calls.has(n.rule));
+  const notARead = notes.some((n) => n.rule !== "trusted_function");
   return {
-    class: nonRead.length > 0 ? "write" : "read",
-    notes: nonRead,
-    effectUnknown: false,
+    class: notARead ? "write" : "read",
+    notes,
+    effectUnknown: effects.unverified.length > 0,
     executes: false,
+    unverified: effects.unverified,
+    ...(notARead ? {} : { references: effects.references }),
   };
 }
 
@@ -141,31 +155,54 @@ function hasDefiner(ast: AstObject): boolean {
 }
 
 /**
- * `SET [SESSION|LOCAL] name = literal, …` for allowlisted names only; GLOBAL/PERSIST, user
- * variables (`@x`) and computed values are refused.
+ * `SET [SESSION|LOCAL] name = literal, …` for allowlisted names only, memory settings at or
+ * below the database's ceiling (`settingProblem`); GLOBAL/PERSIST, user variables (`@x`) and
+ * computed values are refused.
  */
 function classifySet(ast: AstObject, ctx: NspContext): NspStatementClass {
   const scope = (text(ast, "keyword") ?? "session").toLowerCase();
   const names: string[] = [];
-  let safe = scope === "session" || scope === "local";
+  const problems: string[] = [];
   for (const item of list(ast, "expr")) {
     const setting = isAstObject(item) ? settingName(item) : undefined;
     names.push(setting ?? "?");
     const right = isAstObject(item) ? field(item, "right") : undefined;
-    const literal = right !== undefined && LITERAL_TYPES.has(text(right, "type") ?? "");
-    if (setting === undefined || !literal || !isSafeSetting(ctx.dialect, setting)) safe = false;
+    const value = right === undefined ? undefined : literalValue(right);
+    if (setting === undefined || value === undefined) {
+      problems.push(`${setting ?? "?"} is not set to a literal value`);
+      continue;
+    }
+    const problem = settingProblem(ctx.dialect, setting, [value], ctx.settingCeilings);
+    if (problem !== undefined) problems.push(problem);
   }
-  if (safe && names.length > 0) return plain("session");
+  if (scope !== "session" && scope !== "local") {
+    problems.unshift(`SET ${scope.toUpperCase()} ${names.join(", ")} changes more than this session`);
+  }
+  if (problems.length === 0 && names.length > 0) return plain("session");
   const note = checkFinding(
     "unsafe_setting",
     "block",
-    `SET ${scope === "session" ? "" : `${scope.toUpperCase()} `}${names.join(", ")} is not one of the session settings dbward allows`,
+    problems.length === 0
+      ? `SET ${names.join(", ")} is not one of the session settings dbward allows`
+      : problems.join("; "),
     {
       position: ctx.start,
-      hint: "only session timeouts and buffer sizes may be SET, to literal values; sql_mode, NAMES and variables may not",
+      hint: "only session timeouts and bounded buffer sizes may be SET, to literal values; sql_mode, NAMES and variables may not",
     },
   );
   return { class: "rejected", notes: [note], effectUnknown: false, executes: true };
+}
+
+/** A literal `SET` value; undefined for an expression, a variable or a subquery. */
+function literalValue(node: AstObject): SettingValue | undefined {
+  const type = text(node, "type");
+  const value = node["value"];
+  if (type === "number") return { kind: "number", value: typeof value === "number" ? value : Number(value) };
+  if (type === "single_quote_string" || type === "double_quote_string") {
+    return { kind: "string", value: typeof value === "string" ? value : "" };
+  }
+  if (type === "bool" || type === "null") return { kind: "other" };
+  return undefined;
 }
 
 /** `max_execution_time`, `@@max_execution_time`, `@@session.max_execution_time`; undefined for `@x` or `@@global.x`. */
