@@ -276,6 +276,13 @@ export const ALLOWLIST_WRITES: readonly CorpusCase[] = [
     unprovable: "reading a file changes nothing the test can observe",
     rule: "side_effect_function",
   }),
+  write(
+    "SELECT * FROM test.pg_catalog.pg_file_settings",
+    "a database-qualified pg_file_settings is the same view",
+    {
+      unprovable: "reading a file changes nothing the test can observe",
+    },
+  ),
   write("SELECT * FROM pg_catalog.pg_hba_file_rules", "pg_hba_file_rules reads pg_hba.conf", {
     unprovable: "reading a file changes nothing the test can observe",
   }),

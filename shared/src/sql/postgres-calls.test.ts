@@ -68,6 +68,7 @@ describe("PostgreSQL allowlist: the fail-closed default", () => {
   test("a pg_catalog view that reads server files is not a read; a table of that name elsewhere is", () => {
     assert.equal(verdict("SELECT * FROM pg_file_settings").cls, "write");
     assert.equal(verdict("SELECT * FROM pg_catalog.pg_hba_file_rules").cls, "write");
+    assert.equal(verdict("SELECT * FROM test.pg_catalog.pg_ident_file_mappings").cls, "write");
     assert.equal(verdict("SELECT * FROM reports.pg_file_settings").cls, "read");
   });
 

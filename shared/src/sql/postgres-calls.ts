@@ -253,8 +253,8 @@ class CallCollector {
   relation(body: AstObject): void {
     const schema = text(body, "schemaname");
     const relname = text(body, "relname");
-    if (relname === undefined || text(body, "catalogname") !== undefined) return;
-    if (schema !== undefined && schema !== "pg_catalog") return;
+    // `test.pg_catalog.pg_file_settings` names the same view in the current database `test`.
+    if (relname === undefined || (schema !== undefined && schema !== "pg_catalog")) return;
     const fn = pgViewCall(relname);
     const category = fn === undefined ? undefined : neverAReadCategory("postgres", fn);
     if (fn === undefined || category === undefined) return;
