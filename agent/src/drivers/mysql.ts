@@ -17,9 +17,17 @@
  *   stops the statement (ER_QUERY_INTERRUPTED), the transaction is rolled back and the
  *   connection goes back to the pool;
  * - resets the session (COM_RESET_CONNECTION) before the connection goes back to the pool, so no
- *   session setting leaks from one job to the next.
+ *   session setting leaks from one job to the next;
+ * - for a read with a catalogue check, looks up the functions it calls inside its read-only
+ *   transaction, just before the statement: a name that resolves to a stored function or
+ *   procedure (`information_schema.routines`) or a loadable function (`mysql.func`, when this
+ *   user may read it) and is not trusted by config refuses the read with `sql.unverified`.
+ *   Unqualified, such a name only reaches a stored function when it is no built-in of this
+ *   server (MySQL 8-only names on MariaDB and the reverse); a stored function that merely
+ *   shares a built-in's name is refused too, the safe side of that ambiguity.
  */
 import mysql, { type FieldPacket, type OkPacket, type PoolConnection, type RowDataPacket } from "mysql2";
+import { DbwardError } from "@dbward/shared";
 import type { DatabaseConfig } from "../config.ts";
 import {
   BATCH_ROWS,
@@ -28,6 +36,7 @@ import {
   executionFailed,
   executionTimeout,
   isAborted,
+  type CatalogCheck,
   type Driver,
   type ExecuteOptions,
   type RowSink,
@@ -105,6 +114,7 @@ async function executeOn(
       ));
     if (healthy) resetAndRelease(conn);
     else conn.destroy();
+    if (err instanceof DbwardError) throw err;
     if (isTimeout(err) && (!isAborted(options.signal) || canceller.failed))
       throw executionTimeout(options.statementTimeoutMs);
     if (isAborted(options.signal) && !isBroken(err)) throw executionCancelled();
@@ -149,6 +159,7 @@ async function inTransaction(
     }
   }
   await run(conn, isRead ? "START TRANSACTION READ ONLY" : "START TRANSACTION");
+  if (isRead && options.catalogCheck !== undefined) await checkCatalog(conn, options.catalogCheck);
   const streamed = await canceller.during(() => streamRows(conn, sql, options, sink));
   if (streamed.connectionOpen) {
     if (isAborted(options.signal)) throw executionCancelled();
@@ -242,6 +253,61 @@ function streamRows(
       }, fail);
     });
   });
+}
+
+/** ER_TABLEACCESS_DENIED_ERROR, ER_NO_SUCH_TABLE: `mysql.func` is not readable here. */
+const FUNC_UNREADABLE = new Set([1142, 1146]);
+
+/** Throws `sql.unverified` when a called name resolves to an untrusted routine or a loadable function. */
+async function checkCatalog(conn: PoolConnection, check: CatalogCheck): Promise<void> {
+  const names = [...new Set(check.references.functions.map((n) => n.toLowerCase()))];
+  if (names.length === 0) return;
+  const trusted = new Set(check.trustedFunctions.map((n) => n.toLowerCase()));
+  const untrustedQualified = names.find((n) => n.includes(".") && !trusted.has(n));
+  if (untrustedQualified !== undefined) {
+    throw unverified(`${untrustedQualified}() is a stored function this agent does not trust`);
+  }
+  const plain = names.filter((n) => !n.includes("."));
+  if (plain.length === 0) return;
+  const routines = await run(
+    conn,
+    `SELECT routine_schema AS s, routine_name AS n, routine_type AS t FROM information_schema.routines
+      WHERE routine_schema = DATABASE() AND LOWER(routine_name) IN (?)`,
+    [plain],
+  );
+  for (const row of rowsOf(routines)) {
+    const qualified = `${String(row["s"])}.${String(row["n"])}`.toLowerCase();
+    if (!trusted.has(qualified)) {
+      throw unverified(
+        `${String(row["n"]).toLowerCase()}() resolves to the stored ${String(row["t"]).toLowerCase()} ${qualified} on this database, which this agent does not trust`,
+      );
+    }
+  }
+  let udfs: unknown;
+  try {
+    udfs = await run(conn, "SELECT name AS n FROM mysql.func WHERE LOWER(name) IN (?)", [plain]);
+  } catch (err) {
+    const errno = typeof err === "object" && err !== null && "errno" in err ? err.errno : undefined;
+    if (typeof errno === "number" && FUNC_UNREADABLE.has(errno)) return;
+    throw err;
+  }
+  const udf = rowsOf(udfs)[0];
+  if (udf !== undefined) {
+    throw unverified(`${String(udf["n"]).toLowerCase()}() is a loadable function (UDF) on this server`);
+  }
+}
+
+function unverified(why: string): DbwardError {
+  return new DbwardError(
+    "sql.unverified",
+    `${why}; the read was not run. An administrator can trust a stored function for this database (trusted_functions), or the request can go through approval as a write`,
+  );
+}
+
+function rowsOf(result: unknown): Record<string, unknown>[] {
+  return Array.isArray(result)
+    ? result.filter((r): r is Record<string, unknown> => typeof r === "object" && r !== null)
+    : [];
 }
 
 /** Stops whatever the connection's thread runs now, from a second, short-lived connection. */
