@@ -136,6 +136,28 @@ describe("agent catalogue check on real PostgreSQL", () => {
     assert.match(body.error?.message ?? "", /cast/);
   });
 
+  test("refuses row_to_json of a row when a user-defined cast turns that row into json", async (t) => {
+    await sql(
+      URL,
+      "CREATE FUNCTION public.acct_json(accounts) RETURNS json LANGUAGE sql AS 'SELECT ''{}''::json'; CREATE CAST (accounts AS json) WITH FUNCTION public.acct_json(accounts)",
+    );
+    t.after(() => sql(URL, "DROP CAST (accounts AS json); DROP FUNCTION public.acct_json(accounts)"));
+    const body = await read(t, "SELECT row_to_json(a) FROM accounts a");
+    assert.equal(body.error?.code, "sql.unverified", JSON.stringify(body));
+  });
+
+  test("refuses a type of a built-in's name in a schema the role's search path puts first", async (t) => {
+    await sql(
+      URL,
+      "CREATE SCHEMA IF NOT EXISTS shadow; CREATE TYPE shadow.date AS (d int); ALTER DATABASE " +
+        DB +
+        " SET search_path = shadow, public",
+    );
+    t.after(() => sql(URL, "ALTER DATABASE " + DB + " RESET search_path; DROP TYPE shadow.date"));
+    const body = await read(t, "SELECT date '2026-01-01'");
+    assert.equal(body.error?.code, "sql.unverified", JSON.stringify(body));
+  });
+
   test("runs a function the agent's config trusts, and refuses it as a read without that trust", async (t) => {
     await sql(
       URL,

@@ -6,7 +6,10 @@
  *    path other than pg_catalog could resolve to that one (by argument types or by path order);
  *  - `t.f` and `(t).f` call `f(t)` when `t` has no column `f`: a function of such a name taking
  *    one row-typed argument, other than a vetted built-in, could run;
- *  - a user-defined cast into a type the statement casts to runs its own function.
+ *  - a user-defined cast into a type the statement casts to runs its own function; so does one
+ *    into text, json or jsonb, which `row_to_json(t)`, `to_json(t)` and `json_agg(t)` use for a
+ *    row without any cast in the text.
+ * The search path here includes the implicit schemas (`pg_temp` resolves type names).
  * Any hit refuses the read with `sql.unverified`, naming what was found. What neither this nor
  * the review can see (a view whose definition calls a volatile function, an implicit cast) is
  * left to the READ ONLY transaction and the agent's least-privilege role.
@@ -21,7 +24,7 @@ const FIRST_USER_OID = 16384;
 const QUERY = `
 WITH path AS (
   SELECT n.oid, n.nspname FROM pg_namespace n
-   WHERE n.nspname = ANY (current_schemas(false)) AND n.nspname <> 'pg_catalog'
+   WHERE n.nspname = ANY (current_schemas(true)) AND n.nspname <> 'pg_catalog'
 )
 SELECT 'function' AS kind, path.nspname || '.' || p.proname AS name
   FROM pg_proc p JOIN path ON path.oid = p.pronamespace
@@ -40,7 +43,7 @@ SELECT 'field', n.nspname || '.' || p.proname
   JOIN pg_type a ON a.oid = p.proargtypes[0]
  WHERE p.proname = ANY ($4::text[]) AND p.pronargs >= 1 AND p.pronargs - p.pronargdefaults <= 1
    AND a.typtype IN ('c', 'p')
-   AND (n.nspname = ANY (current_schemas(false)) OR n.nspname = 'pg_catalog')
+   AND n.nspname = ANY (current_schemas(true))
    AND NOT (n.nspname = 'pg_catalog' AND p.proname = ANY ($6::text[]))
    AND NOT (n.nspname || '.' || p.proname) = ANY ($5::text[])
 UNION ALL
@@ -71,7 +74,7 @@ export async function checkPgCatalog(client: pg.ClientBase, check: CatalogCheck)
     [...fields],
     [...check.trustedFunctions],
     fields.filter((f) => isPgBuiltin("function", [f])),
-    [...types],
+    [...types, "text", "json", "jsonb"],
   ]);
   if (result.rows.length === 0) return;
   const found = result.rows.map((r) => `${r.name} (${WHAT[r.kind] ?? r.kind})`);
