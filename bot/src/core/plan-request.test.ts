@@ -42,12 +42,17 @@ describe("request planning", () => {
       sql: "SELECT audit_touch(1)",
     });
     assert.equal(plan.ok && plan.operation, "write");
+    assert.ok(plan.ok && plan.review.findings.some((f) => f.rule === "side_effect_function"));
+    // Without that config the function is still unknown, so it is not a read either, and a
+    // person must approve it even where reads are auto-approved.
     const prod = planRequest(config, {
       database: "shop",
       environment: "production",
       sql: "SELECT audit_touch(1)",
     });
-    assert.equal(prod.ok && prod.operation, "read");
+    assert.equal(prod.ok && prod.operation, "write");
+    assert.equal(prod.ok && prod.autoApproved, false);
+    assert.deepEqual(prod.ok && prod.review.unverifiedCalls, ["audit_touch()"]);
   });
 
   test("a low-risk read is auto-approved and carries its trace", () => {
