@@ -40,6 +40,11 @@ export interface PgTree {
   readonly objects: readonly AstObject[];
   /** Every `{ NodeType: body }` node below the statement node. */
   readonly nodes: readonly PgNodeRef[];
+  /**
+   * Every TypeName, wrapped or not: a typed field (`typeName: {…}`) as often as a node, so
+   * found by its shape (`names` and `typemod`).
+   */
+  readonly typeNames: readonly AstObject[];
 }
 
 /**
@@ -49,15 +54,27 @@ export interface PgTree {
  * `objects` and their nested nodes in `nodes`.
  */
 export function pgTree(root: AstObject): PgTree {
-  const objects = collectObjects(root);
+  // One pass, as collectObjects walks, that also picks out the `{ NodeType: body }` entries.
+  const objects: AstObject[] = [];
   const nodes: PgNodeRef[] = [];
-  for (const node of objects) {
-    for (const key in node) {
-      const body = node[key];
-      if (isPgNodeType(key) && isAstObject(body)) nodes.push({ type: key, body });
+  const typeNames: AstObject[] = [];
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) {
+      for (const item of value) stack.push(item);
+    } else if (isAstObject(value)) {
+      objects.push(value);
+      if (typeof value["typemod"] === "number" && Array.isArray(value["names"])) typeNames.push(value);
+      for (const key in value) {
+        const child = value[key];
+        if (typeof child !== "object" || child === null) continue;
+        stack.push(child);
+        if (isPgNodeType(key) && !Array.isArray(child)) nodes.push({ type: key, body: child as AstObject });
+      }
     }
   }
-  return { objects, nodes };
+  return { objects, nodes, typeNames };
 }
 
 export function isPgNodeType(key: string): boolean {

@@ -65,6 +65,7 @@ export function combineVerdicts(
 function mergeReferences(main: readonly StatementVerdict[]): CatalogReferences | undefined {
   const all = main.map((v) => v.references);
   if (all.length === 0 || all.some((r) => r === undefined)) return undefined;
+  if (all.length === 1) return all[0];
   const union = (pick: (r: CatalogReferences) => readonly string[]): string[] => [
     ...new Set(all.flatMap((r) => (r === undefined ? [] : pick(r)))),
   ];

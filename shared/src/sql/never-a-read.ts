@@ -287,15 +287,34 @@ export function neverAReadCategory(
 ): NeverAReadCategory | undefined {
   const lower = lastNamePart(name).toLowerCase();
   if (argumentCount > 0 && STATE_WITH_ARGUMENTS[dialect].includes(lower)) return "session_state";
-  const table = TABLES[dialect];
-  for (const category of NEVER_A_READ_CATEGORIES) {
-    const names = table[category];
-    if (names === undefined) continue;
-    if (names.exact?.includes(lower) === true) return category;
-    if (names.prefixes?.some((prefix) => lower.startsWith(prefix)) === true) return category;
-  }
+  const lookup = LOOKUPS[dialect];
+  const exact = lookup.exact.get(lower);
+  if (exact !== undefined) return exact;
+  for (const [prefix, category] of lookup.prefixes) if (lower.startsWith(prefix)) return category;
   return undefined;
 }
+
+interface Lookup {
+  readonly exact: ReadonlyMap<string, NeverAReadCategory>;
+  readonly prefixes: readonly (readonly [string, NeverAReadCategory])[];
+}
+
+/** Each table flattened once: every call of a reviewed query asks. The first category wins. */
+function lookupFor(table: DialectTable): Lookup {
+  const exact = new Map<string, NeverAReadCategory>();
+  const prefixes: [string, NeverAReadCategory][] = [];
+  for (const category of NEVER_A_READ_CATEGORIES) {
+    for (const name of table[category]?.exact ?? []) if (!exact.has(name)) exact.set(name, category);
+    for (const prefix of table[category]?.prefixes ?? []) prefixes.push([prefix, category]);
+  }
+  return { exact, prefixes };
+}
+
+const LOOKUPS: Readonly<Record<SqlDialect, Lookup>> = {
+  postgres: lookupFor(TABLES.postgres),
+  mysql: lookupFor(TABLES.mysql),
+  sqlite: lookupFor(TABLES.sqlite),
+};
 
 /** Whether `name` matches one of the configured extra side-effect names (last part, any case). */
 export function isConfiguredSideEffect(name: string, extra: readonly string[]): boolean {

@@ -185,10 +185,8 @@ export function checkPgCalls(tree: PgTree, ctx: PgCallContext): PgCallCheck {
     }
   }
   // TypeName is a typed field (`typeName: {…}`) as often as a node: found by its shape.
-  for (const object of tree.objects) {
-    if (Array.isArray(object["names"]) && typeof object["typemod"] === "number") {
-      check.name("type", nameParts(list(object, "names")), num(object, "location"));
-    }
+  for (const typeName of tree.typeNames) {
+    check.name("type", nameParts(list(typeName, "names")), num(typeName, "location"));
   }
   return check.result();
 }

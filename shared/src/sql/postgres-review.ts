@@ -77,7 +77,7 @@ export function parsePostgres(sql: string, options: SqlReviewOptions = {}): PgPa
   const parser = pgParser();
   if (parser === undefined) return { ok: false, review: unparsedReview([parserUnavailable()]) };
   // Counting needs a scan; below this many semicolons there cannot be too many statements.
-  if (sql.split(";").length > MAX_STATEMENTS) {
+  if (hasMoreSemicolonsThan(sql, MAX_STATEMENTS - 1)) {
     const tokens = scanPg(parser, sql);
     const tooMany = tokens === undefined ? undefined : tooManyStatements(countPgStatements(tokens));
     if (tooMany !== undefined) return { ok: false, review: rejectedReview([tooMany]) };
@@ -110,6 +110,15 @@ export function parsePostgres(sql: string, options: SqlReviewOptions = {}): PgPa
     statements.push({ ...node, start, end: length > 0 ? start + length : undefined });
   }
   return { ok: true, parsed: { statements } };
+}
+
+function hasMoreSemicolonsThan(sql: string, limit: number): boolean {
+  let at = sql.indexOf(";");
+  for (let count = 0; at >= 0; count += 1) {
+    if (count >= limit) return true;
+    at = sql.indexOf(";", at + 1);
+  }
+  return false;
 }
 
 function backslashAmbiguity(parser: PgParser, sql: string): SqlFinding | undefined {

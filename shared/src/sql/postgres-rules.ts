@@ -29,9 +29,24 @@ export function pgRuleHits(
   position: number,
 ): RuleHit[] {
   const hits = hitsFor(type, body, ctx, position);
-  for (const node of tree.nodes) hits.push(...hitsFor(node.type, node.body, ctx, position));
+  for (const node of tree.nodes) {
+    // Most nodes are expressions no rule looks at; skipping them keeps reads cheap.
+    if (RULE_NODES.has(node.type)) hits.push(...hitsFor(node.type, node.body, ctx, position));
+  }
   return hits;
 }
+
+/** The node types `hitsFor` has a rule for. */
+const RULE_NODES: ReadonlySet<string> = new Set([
+  "DeleteStmt",
+  "UpdateStmt",
+  "DropStmt",
+  "TruncateStmt",
+  "AlterTableCmd",
+  "IndexStmt",
+  "CreateSeqStmt",
+  "A_Expr",
+]);
 
 function hitsFor(type: string, node: AstObject, ctx: PgContext, statement: number): RuleHit[] {
   switch (type) {
