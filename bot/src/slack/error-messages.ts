@@ -15,7 +15,8 @@ const NEXT_STEP: Partial<Record<ErrorCode, string>> = {
   "auth.forbidden": "Ask a dbward admin if you need this.",
   "auth.suspended": "Ask a dbward admin to restore your account.",
   "sql.rejected": "Change the SQL and ask again.",
-  "sql.unverified": "The agent could not verify what this SQL calls on its database; ask an administrator to review the function.",
+  "sql.unverified":
+    "The agent could not verify what this SQL calls on its database; ask an administrator to review the function.",
 };
 
 export function messageForError(err: unknown, reference: string): string {
