@@ -10,7 +10,8 @@
  * followed by `(`: a parser quirk that drops a call from the tree still leaves it in the text.
  */
 import { field, isAstObject, list, text, type AstObject } from "./ast-walk.ts";
-import { configuredSideEffectNote, neverAReadNote, trustedNote, unverifiedNote } from "./call-findings.ts";
+import { unverifiedNote } from "./call-findings.ts";
+import { CallLedger, type CallCheck } from "./call-ledger.ts";
 import {
   isMysqlBuiltinFunction,
   isMysqlBuiltinOperator,
@@ -19,8 +20,7 @@ import {
   mysqlExclusionReason,
   type MysqlFamily,
 } from "./mysql-allowlist.ts";
-import { isConfiguredSideEffect, neverAReadCategory } from "./never-a-read.ts";
-import type { CatalogReferences, SqlFinding } from "./review.ts";
+import type { SqlFinding } from "./review.ts";
 import type { LexToken } from "./sql-lexer.ts";
 
 export interface NspCallContext {
@@ -33,15 +33,7 @@ export interface NspCallContext {
   readonly trustedFunctions: readonly string[];
 }
 
-export interface NspCallCheck {
-  /** Never-a-read, unverified and trusted calls, one finding per name. */
-  readonly notes: readonly SqlFinding[];
-  /** Whether a note makes the query something other than a read. */
-  readonly notARead: boolean;
-  /** What could not be proven, as written (`my_func()`, `operator +++`). */
-  readonly unverified: readonly string[];
-  readonly references: CatalogReferences;
-}
+export type NspCallCheck = CallCheck;
 
 /**
  * Expression and clause node types a read may contain (the `type` of node-sql-parser's objects).
@@ -176,13 +168,12 @@ function argumentCount(node: AstObject): number {
 }
 
 class CallCollector {
-  private readonly notes: SqlFinding[] = [];
-  private readonly seen = new Set<string>();
-  private readonly unverified: string[] = [];
-  private notARead = false;
+  private readonly ledger: CallLedger;
   private readonly functions = new Set<string>();
 
-  constructor(private readonly ctx: NspCallContext) {}
+  constructor(private readonly ctx: NspCallContext) {
+    this.ledger = new CallLedger(ctx);
+  }
 
   func(parts: readonly string[] | undefined, argumentCount: number, node: AstObject): void {
     if (parts === undefined) return this.syntax("function", node);
@@ -190,19 +181,14 @@ class CallCollector {
     const last = parts[parts.length - 1] ?? "";
     if (parts.length === 1 && isSyntaxCall(last)) return;
     this.functions.add(name);
-    const at = this.at(node);
-    const category = neverAReadCategory(this.ctx.dialect, name, argumentCount);
-    if (category !== undefined) return this.refuse(name, neverAReadNote(name, category, at));
-    if (isConfiguredSideEffect(name, this.ctx.extraFunctions)) {
-      return this.refuse(name, configuredSideEffectNote(name, at));
-    }
-    if (parts.length === 1 && isMysqlBuiltinFunction(this.ctx.dialect, last)) return;
-    if (parts.length === 2 && this.ctx.trustedFunctions.includes(name)) {
-      if (!this.seen.has(name)) this.notes.push(trustedNote(name, at));
-      this.seen.add(name);
-      return;
-    }
-    this.unproven(`${name}()`, functionReason(parts, this.ctx.dialect), at);
+    this.ledger.func({
+      name,
+      parts: parts.length,
+      argumentCount,
+      builtin: parts.length === 1 && isMysqlBuiltinFunction(this.ctx.dialect, last),
+      reason: () => functionReason(parts, this.ctx.dialect),
+      position: this.at(node),
+    });
   }
 
   operator(operator: string | undefined, node: AstObject): void {
@@ -224,24 +210,11 @@ class CallCollector {
   }
 
   result(): NspCallCheck {
-    return {
-      notes: this.notes,
-      notARead: this.notARead,
-      unverified: this.unverified,
-      references: { functions: [...this.functions], operators: [], types: [], fields: [] },
-    };
+    return this.ledger.result({ functions: [...this.functions], operators: [], types: [], fields: [] });
   }
 
   private unproven(what: string, why: string, position: number | undefined): void {
-    if (!this.seen.has(what)) this.unverified.push(what);
-    this.refuse(what, unverifiedNote(what, why, position));
-  }
-
-  private refuse(key: string, note: SqlFinding): void {
-    this.notARead = true;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    this.notes.push(note);
+    this.ledger.unproven(what, why, position);
   }
 
   private at(node: AstObject): number {

@@ -7,7 +7,7 @@ import { checkFinding } from "./checks.ts";
 import { findNspEffects, type NspContext } from "./mysql-effects.ts";
 import type { CatalogReferences, SqlFinding } from "./review.ts";
 import { settingProblem, type SettingValue } from "./safe-settings.ts";
-import type { StatementClass } from "./statement-verdict.ts";
+import { queryStatementClass, type StatementClass } from "./statement-verdict.ts";
 
 export interface NspStatementClass {
   readonly class: StatementClass;
@@ -115,15 +115,7 @@ function readUnlessEffects(
   if (effects.serverFile) {
     return reject("SELECT … INTO OUTFILE/DUMPFILE writes a file on the database server", ctx, "server_file");
   }
-  const cls = effects.notARead ? "write" : "read";
-  return {
-    class: cls,
-    notes: effects.notes,
-    effectUnknown: effects.unverified.length > 0,
-    executes: true,
-    unverified: effects.unverified,
-    ...(cls === "read" ? { references: effects.references } : {}),
-  };
+  return queryStatementClass(effects.notARead ? "write" : "read", effects);
 }
 
 /**

@@ -10,10 +10,10 @@
  * (`CatalogReferences`), which checks them against its target's real catalogue before it runs.
  */
 import { list, num, pgNode, text, type AstObject, type PgTree } from "./ast-walk.ts";
-import { configuredSideEffectNote, neverAReadNote, trustedNote, unverifiedNote } from "./call-findings.ts";
-import { isConfiguredSideEffect, neverAReadCategory } from "./never-a-read.ts";
+import { neverAReadNote } from "./call-findings.ts";
+import { CallLedger, type CallCheck } from "./call-ledger.ts";
+import { neverAReadCategory } from "./never-a-read.ts";
 import { isPgBuiltin, pgExclusionReason, pgViewCall, type PgNameKind } from "./postgres-allowlist.ts";
-import type { CatalogReferences, SqlFinding } from "./review.ts";
 
 export interface PgCallContext {
   /** Converts a libpg-query byte offset to a character offset; undefined stays undefined. */
@@ -23,15 +23,7 @@ export interface PgCallContext {
   readonly trustedFunctions: readonly string[];
 }
 
-export interface PgCallCheck {
-  /** Never-a-read, unverified and trusted calls, one finding per name. */
-  readonly notes: readonly SqlFinding[];
-  /** Whether a note makes the query something other than a read. */
-  readonly notARead: boolean;
-  /** What could not be proven, as written (`my_func()`, `operator ###`). */
-  readonly unverified: readonly string[];
-  readonly references: CatalogReferences;
-}
+export type PgCallCheck = CallCheck;
 
 /**
  * Node types a read may contain. A node type outside this list (a new PostgreSQL feature, an
@@ -192,10 +184,7 @@ export function checkPgCalls(tree: PgTree, ctx: PgCallContext): PgCallCheck {
 }
 
 class CallCollector {
-  private readonly notes: SqlFinding[] = [];
-  private readonly seen = new Set<string>();
-  private readonly unverified: string[] = [];
-  private notARead = false;
+  private readonly ledger: CallLedger;
   private readonly refs = {
     functions: new Set<string>(),
     operators: new Set<string>(),
@@ -203,24 +192,22 @@ class CallCollector {
     fields: new Set<string>(),
   };
 
-  constructor(private readonly ctx: PgCallContext) {}
+  constructor(private readonly ctx: PgCallContext) {
+    this.ledger = new CallLedger({ dialect: "postgres", ...ctx });
+  }
 
   func(parts: readonly string[], argumentCount: number, location: number | undefined): void {
-    const name = parts.join(".");
     if (parts.length === 0) return this.syntax("FuncCall", location);
+    const name = parts.join(".");
     this.refs.functions.add(name);
-    const category = neverAReadCategory("postgres", name, argumentCount);
-    if (category !== undefined) return this.refuse(name, neverAReadNote(name, category, this.at(location)));
-    if (isConfiguredSideEffect(name, this.ctx.extraFunctions)) {
-      return this.refuse(name, configuredSideEffectNote(name, this.at(location)));
-    }
-    if (isPgBuiltin("function", parts)) return;
-    if (parts.length === 2 && this.ctx.trustedFunctions.includes(name)) {
-      if (!this.seen.has(name)) this.notes.push(trustedNote(name, this.at(location)));
-      this.seen.add(name);
-      return;
-    }
-    this.unproven(`${name}()`, functionReason(parts), location);
+    this.ledger.func({
+      name,
+      parts: parts.length,
+      argumentCount,
+      builtin: isPgBuiltin("function", parts),
+      reason: () => functionReason(parts),
+      position: this.at(location),
+    });
   }
 
   operator(body: AstObject): void {
@@ -256,7 +243,7 @@ class CallCollector {
     const fn = pgViewCall(relname);
     const category = fn === undefined ? undefined : neverAReadCategory("postgres", fn);
     if (fn === undefined || category === undefined) return;
-    this.refuse(`view ${relname}`, neverAReadNote(fn, category, this.at(num(body, "location"))));
+    this.ledger.refuse(`view ${relname}`, neverAReadNote(fn, category, this.at(num(body, "location"))));
   }
 
   olderServerCall(type: string, body: AstObject): void {
@@ -278,29 +265,16 @@ class CallCollector {
   }
 
   result(): PgCallCheck {
-    return {
-      notes: this.notes,
-      notARead: this.notARead,
-      unverified: this.unverified,
-      references: {
-        functions: [...this.refs.functions],
-        operators: [...this.refs.operators],
-        types: [...this.refs.types],
-        fields: [...this.refs.fields],
-      },
-    };
+    return this.ledger.result({
+      functions: [...this.refs.functions],
+      operators: [...this.refs.operators],
+      types: [...this.refs.types],
+      fields: [...this.refs.fields],
+    });
   }
 
   private unproven(what: string, why: string, location: number | undefined): void {
-    if (!this.seen.has(what)) this.unverified.push(what);
-    this.refuse(what, unverifiedNote(what, why, this.at(location)));
-  }
-
-  private refuse(key: string, note: SqlFinding): void {
-    this.notARead = true;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    this.notes.push(note);
+    this.ledger.unproven(what, why, this.at(location));
   }
 
   private at(location: number | undefined): number | undefined {

@@ -9,7 +9,7 @@ import { findPgEffects, type PgContext } from "./postgres-effects.ts";
 import { REJECTION_REASONS } from "./postgres-rejections.ts";
 import type { CatalogReferences, SettingCeilings, SqlFinding } from "./review.ts";
 import { settingProblem, type SettingValue } from "./safe-settings.ts";
-import type { StatementClass } from "./statement-verdict.ts";
+import { queryStatementClass, type StatementClass } from "./statement-verdict.ts";
 
 export interface PgStatementClass {
   readonly class: StatementClass;
@@ -127,15 +127,7 @@ function reject(reason: string, position: number): PgStatementClass {
  */
 function readUnlessEffects(tree: PgTree, ctx: PgContext, position: number): PgStatementClass {
   const effects = findPgEffects(tree, ctx, position);
-  const cls = effects.createsTable ? "ddl" : effects.notARead ? "write" : "read";
-  return {
-    class: cls,
-    notes: effects.notes,
-    effectUnknown: effects.unverified.length > 0,
-    executes: true,
-    unverified: effects.unverified,
-    ...(cls === "read" ? { references: effects.references } : {}),
-  };
+  return queryStatementClass(effects.createsTable ? "ddl" : effects.notARead ? "write" : "read", effects);
 }
 
 /**

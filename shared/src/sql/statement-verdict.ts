@@ -43,3 +43,25 @@ const CLASS_ORDER: Readonly<Record<SqlClass, number>> = { read: 0, write: 1, ddl
 export function stricterClass(a: SqlClass, b: SqlClass): SqlClass {
   return CLASS_ORDER[a] >= CLASS_ORDER[b] ? a : b;
 }
+
+/** What the effects check of a query found, as both dialects report it. */
+export interface QueryEffects {
+  readonly notes: readonly SqlFinding[];
+  readonly unverified: readonly string[];
+  readonly references: CatalogReferences;
+}
+
+/**
+ * The class of a query that runs: `cls` as its effects decided it, unknown in effect when a call
+ * could not be proven, with the names it resolves when it is a read (for the agent's check).
+ */
+export function queryStatementClass(cls: StatementClass, effects: QueryEffects) {
+  return {
+    class: cls,
+    notes: effects.notes,
+    effectUnknown: effects.unverified.length > 0,
+    executes: true,
+    unverified: effects.unverified,
+    ...(cls === "read" ? { references: effects.references } : {}),
+  };
+}
