@@ -1,6 +1,7 @@
 /** The examples in docs/ are real configs: they must load with the same code the processes use. */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { loadAgentConfig } from "@dbward/agent";
 import { parseBotConfig } from "@dbward/bot";
@@ -27,5 +28,32 @@ describe("documented example configs", () => {
       () => loadAgentConfig(readFileSync("docs/examples/agent.yml", "utf8"), {}),
       /SHOP_PROD_URL/,
     );
+  });
+});
+
+/** Relative directories the docs tell people to pass as `--data-dir` or `data_dir`. */
+function documentedDataDirs(): string[] {
+  const files = [
+    "README.md",
+    ...readdirSync("docs")
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`),
+  ];
+  const dirs = files.flatMap((f) =>
+    [...readFileSync(f, "utf8").matchAll(/(?:--data-dir[ =]|data_dir: |`)(\.{0,2}\/?[.\w-]+(?:\/[\w.-]+)*)/g)]
+      .map((m) => m[1] as string)
+      .filter((d) => !d.startsWith("/") && /^(\.\/|\.dbward-data|demo-state)/.test(d)),
+  );
+  return [...new Set(dirs)];
+}
+
+describe("state the docs suggest keeping in the working tree", () => {
+  test("every relative data directory the docs name is git-ignored (it holds a signing key)", () => {
+    const dirs = documentedDataDirs();
+    assert.ok(dirs.includes("./demo-state"), `found ${dirs.join(", ")}`);
+    for (const dir of dirs) {
+      const r = spawnSync("git", ["check-ignore", "-q", "--no-index", `${dir}/signing-key.json`]);
+      assert.equal(r.status, 0, `${dir} is not in .gitignore`);
+    }
   });
 });
