@@ -245,4 +245,18 @@ agents:
     assertProblem(problems, "databases.1.dialect");
     assertProblem(problems, "workflows.1.database", "shopp");
   });
+
+  test("accepts a row_cap up to the agent's own limit of 100,000,000, as results stream", () => {
+    const policy = "execution_policies:\n  - { database: shop, row_cap: 100000000 }\n";
+    const c = parseBotConfig(`${VALID}\nexecution: { row_cap: 50000000 }\n${policy}`);
+    assert.equal(c.execution.row_cap, 50_000_000);
+    assert.equal(c.execution_policies[0]?.row_cap, 100_000_000);
+  });
+
+  test("refuses a row_cap above the agent's limit, naming the key", () => {
+    const policy = "execution_policies:\n  - { database: shop, row_cap: 100000001 }\n";
+    const problems = problemsOf(`${VALID}\nexecution: { row_cap: 100000001 }\n${policy}`);
+    assertProblem(problems, "execution.row_cap");
+    assertProblem(problems, "execution_policies.0.row_cap");
+  });
 });

@@ -72,11 +72,18 @@ const workflowSchema = z
     path: ["steps"],
   });
 
+/**
+ * The most rows one execution may return: the agent's own ceiling for its `row_cap`
+ * (agent/src/config.ts). Results stream to the result store in chunks, so the bot holds no more
+ * than a chunk of them in memory whatever the cap.
+ */
+const MAX_ROW_CAP = 100_000_000;
+
 const executionPolicySchema = z.strictObject({
   database: nameOrWildcard.default("*"),
   environment: nameOrWildcard.default("*"),
   statement_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
-  row_cap: z.number().int().min(1).max(1_000_000).optional(),
+  row_cap: z.number().int().min(1).max(MAX_ROW_CAP).optional(),
   /** Cap on a result's NDJSON bytes; a result that reaches it is stored truncated. */
   result_max_bytes: z
     .number()
@@ -145,7 +152,7 @@ const slackSchema = z.strictObject({
 
 const executionSchema = z.strictObject({
   statement_timeout_ms: z.number().int().min(100).max(3_600_000).default(30_000),
-  row_cap: z.number().int().min(1).max(1_000_000).default(1000),
+  row_cap: z.number().int().min(1).max(MAX_ROW_CAP).default(1000),
   /** Cap on a result's NDJSON bytes (rows as JSON arrays, one per line). */
   result_max_bytes: z
     .number()
