@@ -4,8 +4,13 @@
  * one file, or a bot and a CLI) serialise at BEGIN instead of failing at COMMIT — the audit chain
  * append reads the chain's head inside the transaction, and a deferred BEGIN would let two
  * writers read the same head and fork the chain.
+ *
+ * The state holds token hashes, the audit chain and every request's SQL, so its files are 0600 like
+ * the signing key (SECURITY.md, operational hardening): the file is made 0600 before SQLite opens
+ * it, and SQLite gives the `-wal` and `-shm` files it creates the database file's mode. Files an
+ * older dbward left readable by others are tightened at open.
  */
-import { readFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import {
@@ -52,6 +57,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
 }
 
 export function openStoreFile(file: string, options: OpenStoreOptions = {}): Store {
+  if (!options.readonly) makePrivate(file);
   const sqlite = new SqliteDatabase(file, {
     readonly: options.readonly ?? false,
     fileMustExist: options.readonly ?? false,
@@ -69,6 +75,16 @@ export function openStoreFile(file: string, options: OpenStoreOptions = {}): Sto
     }
   }
   return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+}
+
+const STATE_MODE = 0o600;
+
+/** Creates `file` 0600 when missing; takes group and other access off it and its WAL files. */
+function makePrivate(file: string): void {
+  closeSync(openSync(file, "a", STATE_MODE));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(path) && (statSync(path).mode & 0o077) !== 0) chmodSync(path, STATE_MODE);
+  }
 }
 
 /** Applies schema.sql to a store that has none, in one transaction; refuses a newer store. */
