@@ -2,7 +2,6 @@
  * The bot's composition root: the only place that builds the store, the key, the use-case
  * context and the HTTP server, and wires them together.
  */
-import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { initSqlReview, type SigningKey } from "@dbward/shared";
@@ -13,6 +12,7 @@ import { bootstrapTokens, type BootstrapSecret } from "./bootstrap-tokens.ts";
 import type { BotConfig } from "./config/bot-config.ts";
 import { systemClock, systemRandom, type Clock, type Random } from "./core/clock.ts";
 import { createApp, type AppOptions } from "./http/create-app.ts";
+import { createHttpServer, listen as listenHttp } from "./http/http-server.ts";
 import { parseMonitoringToken } from "./http/monitoring-auth.ts";
 import { requestIdOf } from "./http/request-log.ts";
 import { OidcVerifier } from "./identity/oidc-verifier.ts";
@@ -147,9 +147,7 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     ops: { logger: o.logger, metrics, limits, monitoringToken },
   });
   const listen = o.listen ?? o.config.listen;
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(listen.port, listen.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-  });
+  const server = await listenHttp(createHttpServer(app, o.config.http), listen.host, listen.port);
   const sweeper = setInterval(() => {
     sweep(ctx).catch((err: unknown) => o.logger.error({ err }, "sweep failed"));
   }, o.sweepIntervalMs ?? 1000);

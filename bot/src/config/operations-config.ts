@@ -1,6 +1,7 @@
 /**
  * The config sections for running the bot in production (docs/operations.md): `http` (client
- * addresses behind a proxy, rate limits) and `monitoring` (when an agent counts as gone).
+ * addresses behind a proxy, rate limits, the HTTP server's timeouts and caps) and `monitoring`
+ * (when an agent counts as gone).
  * Secrets are not here: the monitoring token comes from DBWARD_METRICS_TOKEN.
  */
 import { BlockList, isIP } from "node:net";
@@ -36,7 +37,23 @@ export const DEFAULT_RATE_LIMITS = {
   auth_failures: { burst: 30, per_minute: 30 },
 } as const;
 
-export const httpSchema = z.strictObject({
+/**
+ * The HTTP server's timeouts and caps (SECURITY.md: resource exhaustion before auth). A slow
+ * client holds a connection for at most `request_timeout_ms`; a flood gets at most
+ * `max_connections` sockets; at most `max_large_bodies` bodies above the small limit are read
+ * at a time. Node refuses a headers timeout longer than the request timeout, so the config does.
+ */
+export const DEFAULT_SERVER_LIMITS = {
+  headers_timeout_ms: 20_000,
+  request_timeout_ms: 60_000,
+  keep_alive_timeout_ms: 5_000,
+  max_connections: 1000,
+  max_large_bodies: 4,
+} as const;
+
+const millis = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const httpObject = z.strictObject({
   /**
    * Proxies whose X-Forwarded-For / X-Forwarded-Proto the bot believes: only when the direct
    * peer is in one of these blocks. Empty (the default): the peer address is the client.
@@ -48,6 +65,21 @@ export const httpSchema = z.strictObject({
       auth_failures: rateRule.default(DEFAULT_RATE_LIMITS.auth_failures),
     })
     .default(DEFAULT_RATE_LIMITS),
+  /** Time to receive a request's headers, from its first byte. */
+  headers_timeout_ms: millis(100, 600_000).default(DEFAULT_SERVER_LIMITS.headers_timeout_ms),
+  /** Time to receive a whole request, headers and body; a slower one gets 408 and is closed. */
+  request_timeout_ms: millis(100, 3_600_000).default(DEFAULT_SERVER_LIMITS.request_timeout_ms),
+  /** How long an idle keep-alive connection stays open between requests. */
+  keep_alive_timeout_ms: millis(100, 600_000).default(DEFAULT_SERVER_LIMITS.keep_alive_timeout_ms),
+  /** Open sockets at once; past it, a new connection is closed as soon as it is accepted. */
+  max_connections: z.number().int().min(1).max(1_000_000).default(DEFAULT_SERVER_LIMITS.max_connections),
+  /** Bodies above the small limit being read at once; past it, 429 with Retry-After. */
+  max_large_bodies: z.number().int().min(1).max(1000).default(DEFAULT_SERVER_LIMITS.max_large_bodies),
+});
+
+export const httpSchema = httpObject.refine((h) => h.headers_timeout_ms <= h.request_timeout_ms, {
+  message: "must not be longer than http.request_timeout_ms",
+  path: ["headers_timeout_ms"],
 });
 
 export const monitoringSchema = z.strictObject({

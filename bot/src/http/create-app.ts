@@ -1,9 +1,8 @@
 /** The bot's Express application: body limits, routes, and the one error mapper. */
-import { MAX_REQUEST_BODY_BYTES, MAX_RESULT_BODY_BYTES } from "@dbward/shared";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { toHttpError } from "./error-mapper.ts";
-import { verifyUtf8Json } from "./utf8-body.ts";
+import { bodyGate, lingerIfUnread } from "./body-limits.ts";
 import { installFrontMiddleware, opsErrorHandler, type HttpOps } from "./http-ops.ts";
 import { adminRoutes } from "./routes-admin.ts";
 import { userRoutes } from "./routes-users.ts";
@@ -14,7 +13,7 @@ import { resultRoutes } from "./routes-results.ts";
 import { opsRoutes } from "./routes-ops.ts";
 
 export interface AppOptions {
-  /** Mounted before the JSON parser: Bolt reads its own raw body to check Slack's signature. */
+  /** Mounted before the routes; the body gate has read the Slack endpoint's raw body by then. */
   readonly beforeJson?: (app: Express) => void;
   readonly onError?: (err: unknown, req: Request) => void;
   /** Request ids, access log, metrics, rate limits, trusted proxies (main.ts builds it). */
@@ -24,6 +23,7 @@ export interface AppOptions {
 export function createApp(ctx: BotContext, options: AppOptions = {}): Express {
   const app = express();
   app.disable("x-powered-by");
+  app.use(lingerIfUnread());
   if (options.ops) installFrontMiddleware(app, ctx, options.ops);
   app.use((_req, res, next) => {
     res.set({
@@ -33,15 +33,10 @@ export function createApp(ctx: BotContext, options: AppOptions = {}): Express {
     });
     next();
   });
+  // No body is parsed here: a Content-Length past the route's limit is refused at once, and
+  // each route reads its body after authenticating the caller (body-limits.ts, read-body.ts).
+  app.use(bodyGate(ctx));
   options.beforeJson?.(app);
-  // Results get a larger limit; body-parser skips a body that is already parsed, so the general
-  // 100 KB limit below applies to everything else (SECURITY.md: flooding).
-  // Every JSON body is checked for UTF-8 on its raw bytes before it is decoded (utf8-body.ts).
-  app.use(
-    "/api/agent/jobs/:job/result",
-    express.json({ limit: MAX_RESULT_BODY_BYTES, verify: verifyUtf8Json }),
-  );
-  app.use(express.json({ limit: MAX_REQUEST_BODY_BYTES, verify: verifyUtf8Json }));
   if (options.ops) app.use(opsRoutes(ctx, options.ops));
   app.use(resultRoutes(ctx));
   app.use(agentRoutes(ctx));

@@ -19,7 +19,7 @@ export function adminRoutes(ctx: BotContext): Router {
   const r = Router();
   r.post("/api/tokens", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    res.status(201).json(await createApiToken(ctx, caller, bodyOf(req)));
+    res.status(201).json(await createApiToken(ctx, caller, await bodyOf(req)));
   });
   r.get("/api/tokens", async (req, res) => {
     const caller = await authenticateUser(ctx, req);

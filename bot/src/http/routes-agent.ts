@@ -2,10 +2,12 @@
 import { Router } from "express";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { claimJob } from "../use-cases/claim-job.ts";
-import { heartbeatJob } from "../use-cases/heartbeat-job.ts";
+import { findOwnExecution, heartbeatJob } from "../use-cases/heartbeat-job.ts";
 import { pollJobs } from "../use-cases/poll-jobs.ts";
 import { submitResult } from "../use-cases/submit-result.ts";
 import { authenticateAgent } from "./authenticate.ts";
+import { BODY_LIMITS } from "./body-limits.ts";
+import { readJsonBody } from "./read-body.ts";
 import { bodyOf } from "./routes-requests.ts";
 
 export function agentRoutes(ctx: BotContext): Router {
@@ -14,7 +16,12 @@ export function agentRoutes(ctx: BotContext): Router {
     const agentId = await authenticateAgent(ctx, req);
     const gone = new AbortController();
     res.on("close", () => gone.abort());
-    const answer = await pollJobs(ctx, agentId, bodyOf(req), AbortSignal.any([gone.signal, ctx.shutdown]));
+    const answer = await pollJobs(
+      ctx,
+      agentId,
+      await bodyOf(req),
+      AbortSignal.any([gone.signal, ctx.shutdown]),
+    );
     if (!gone.signal.aborted) res.json(answer);
   });
   r.post("/api/agent/jobs/:job/claim", async (req, res) => {
@@ -26,8 +33,11 @@ export function agentRoutes(ctx: BotContext): Router {
     res.json(await heartbeatJob(ctx, agentId, req.params.job));
   });
   r.post("/api/agent/jobs/:job/result", async (req, res) => {
+    // The large limit only for this agent's own job, and only once both are known.
     const agentId = await authenticateAgent(ctx, req);
-    res.json(await submitResult(ctx, agentId, req.params.job, req.body));
+    await findOwnExecution(ctx, agentId, req.params.job);
+    const body = await readJsonBody(req, BODY_LIMITS.result);
+    res.json(await submitResult(ctx, agentId, req.params.job, body));
   });
   return r;
 }

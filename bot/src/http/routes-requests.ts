@@ -14,6 +14,8 @@ import { decideRequest } from "../use-cases/decide-request.ts";
 import { preflight } from "../use-cases/preflight.ts";
 import { getRequest, listVisibleRequests, toRequestView } from "../use-cases/read-requests.ts";
 import { authenticateUser } from "./authenticate.ts";
+import { BODY_LIMITS } from "./body-limits.ts";
+import { readJsonBody } from "./read-body.ts";
 
 export function idParam(req: Request): RequestId {
   const id = parseRequestId(req.params.id);
@@ -25,9 +27,13 @@ function text(value: unknown): string {
   return typeof value === "string" ? value : "";
 }
 
-/** The JSON body as an object; anything else reads as empty and fails the use case's validation. */
-export function bodyOf(req: Request): Record<string, unknown> {
-  const b: unknown = req.body;
+/**
+ * The JSON body as an object, read now, within the API's small limit: call it after
+ * authenticating the caller (read-body.ts). Anything else reads as empty and fails the use
+ * case's validation.
+ */
+export async function bodyOf(req: Request): Promise<Record<string, unknown>> {
+  const b = await readJsonBody(req, BODY_LIMITS.api);
   return typeof b === "object" && b !== null && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
 }
 
@@ -35,7 +41,7 @@ export function requestRoutes(ctx: BotContext): Router {
   const r = Router();
   r.post("/api/requests", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const created = await createRequest(ctx, caller, bodyOf(req));
+    const created = await createRequest(ctx, caller, await bodyOf(req));
     res.status(201).json(await toRequestView(ctx, created));
   });
   r.get("/api/requests", async (req, res) => {
@@ -61,25 +67,25 @@ export function requestRoutes(ctx: BotContext): Router {
   });
   r.post("/api/requests/:id/approve", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const comment = text(bodyOf(req).comment);
+    const comment = text((await bodyOf(req)).comment);
     const done = await decideRequest(ctx, caller, idParam(req), { kind: "approve", comment });
     res.json(await toRequestView(ctx, done));
   });
   r.post("/api/requests/:id/reject", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const reason = text(bodyOf(req).reason);
+    const reason = text((await bodyOf(req)).reason);
     const done = await decideRequest(ctx, caller, idParam(req), { kind: "reject", reason });
     res.json(await toRequestView(ctx, done));
   });
   r.post("/api/requests/:id/cancel", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const reason = text(bodyOf(req).reason);
+    const reason = text((await bodyOf(req)).reason);
     const done = await cancelRequest(ctx, caller, idParam(req), reason);
     res.json(await toRequestView(ctx, done));
   });
   r.post("/api/preflight", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    res.json(preflight(ctx, caller, bodyOf(req)));
+    res.json(preflight(ctx, caller, await bodyOf(req)));
   });
   return r;
 }

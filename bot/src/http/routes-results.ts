@@ -5,13 +5,7 @@
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import {
-  DbwardError,
-  MAX_RESULT_CHUNK_BYTES,
-  MAX_RESULT_PREVIEW_ROWS,
-  RESULT_FORMATS,
-  type ResultFormat,
-} from "@dbward/shared";
+import { DbwardError, MAX_RESULT_PREVIEW_ROWS, RESULT_FORMATS, type ResultFormat } from "@dbward/shared";
 import { Router, type Request, type Response } from "express";
 import { CONTENT_TYPES } from "../results/result-encoding.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
@@ -19,15 +13,19 @@ import { getResult, openResultDownload, type ResultDownload } from "../use-cases
 import { toRequestView } from "../use-cases/read-requests.ts";
 import { retryRequest } from "../use-cases/retry-request.ts";
 import { submitResultChunk } from "../use-cases/submit-result-chunk.ts";
+import { assertRunningOwnJob } from "./agent-jobs.ts";
 import { authenticateAgent, authenticateUser } from "./authenticate.ts";
+import { BODY_LIMITS } from "./body-limits.ts";
+import { readRawBody } from "./read-body.ts";
 import { bodyOf, idParam } from "./routes-requests.ts";
 
 export function resultRoutes(ctx: BotContext): Router {
   const r = Router();
   r.post("/api/agent/jobs/:job/result/chunks/:seq", async (req, res) => {
-    // Authenticated before a byte of the body is read.
+    // Authenticated, and the job found running for this agent, before a byte of the body is read.
     const agentId = await authenticateAgent(ctx, req);
-    const body = await readBody(req, MAX_RESULT_CHUNK_BYTES);
+    await assertRunningOwnJob(ctx, agentId, req.params.job ?? "");
+    const body = await readRawBody(req, BODY_LIMITS.chunk);
     res.json(await submitResultChunk(ctx, agentId, req.params.job ?? "", req.params.seq ?? "", body));
   });
   r.get("/api/requests/:id/result", async (req, res) => {
@@ -42,8 +40,8 @@ export function resultRoutes(ctx: BotContext): Router {
   });
   r.post("/api/requests/:id/retry", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const reason = typeof bodyOf(req).reason === "string" ? String(bodyOf(req).reason) : "";
-    const retried = await retryRequest(ctx, caller, idParam(req), reason);
+    const { reason } = await bodyOf(req);
+    const retried = await retryRequest(ctx, caller, idParam(req), typeof reason === "string" ? reason : "");
     res.json(await toRequestView(ctx, retried));
   });
   return r;
@@ -98,19 +96,4 @@ function isPrematureClose(err: unknown): boolean {
   return (
     typeof err === "object" && err !== null && "code" in err && err.code === "ERR_STREAM_PREMATURE_CLOSE"
   );
-}
-
-/** The raw body, refused past `limit` bytes without reading further. */
-async function readBody(req: Request, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const part of req as AsyncIterable<Buffer>) {
-    size += part.length;
-    if (size > limit) {
-      req.destroy();
-      throw new DbwardError("request.too_large", `a result chunk is at most ${limit} bytes`);
-    }
-    parts.push(part);
-  }
-  return Buffer.concat(parts);
 }

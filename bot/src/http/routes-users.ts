@@ -54,18 +54,20 @@ export function userRoutes(ctx: BotContext): Router {
     res.json(await getUserView(ctx, await authenticateUser(ctx, req), req.params.id));
   });
   r.post("/api/users", async (req, res) => {
-    res.status(201).json(await addUser(ctx, await authenticateUser(ctx, req), bodyOf(req)));
+    const caller = await authenticateUser(ctx, req);
+    res.status(201).json(await addUser(ctx, caller, await bodyOf(req)));
   });
   r.patch("/api/users/:id", async (req, res) => {
-    res.json(await updateUser(ctx, await authenticateUser(ctx, req), req.params.id, bodyOf(req)));
+    const caller = await authenticateUser(ctx, req);
+    res.json(await updateUser(ctx, caller, req.params.id, await bodyOf(req)));
   });
   r.post("/api/users/:id/suspend", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    res.json(await suspendUser(ctx, caller, req.params.id, text(bodyOf(req).reason)));
+    res.json(await suspendUser(ctx, caller, req.params.id, text((await bodyOf(req)).reason)));
   });
   r.post("/api/users/:id/activate", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    res.json(await activateUser(ctx, caller, req.params.id, text(bodyOf(req).reason)));
+    res.json(await activateUser(ctx, caller, req.params.id, text((await bodyOf(req)).reason)));
   });
   r.get("/api/join-requests", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
@@ -76,7 +78,7 @@ export function userRoutes(ctx: BotContext): Router {
   });
   r.post("/api/join-requests/:id/approve", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const body = bodyOf(req);
+    const body = await bodyOf(req);
     const userId = text(body.user_id);
     res.json(
       await decideJoinRequest(ctx, caller, req.params.id, {
@@ -91,7 +93,7 @@ export function userRoutes(ctx: BotContext): Router {
     res.json(
       await decideJoinRequest(ctx, caller, req.params.id, {
         kind: "reject",
-        reason: text(bodyOf(req).reason),
+        reason: text((await bodyOf(req)).reason),
       }),
     );
   });
