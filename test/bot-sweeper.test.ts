@@ -192,4 +192,31 @@ describe("bot sweeper", () => {
     const result = await h.call(await h.tokenFor("alice"), "GET", `/api/requests/${request.id}/result`);
     assert.equal(result.status, 404, "a late result is not served as the request's result");
   });
+
+  test("audits a late result once when the agent sends it again, and records a different one", async () => {
+    const { request, claim: claimed } = await claimAndLose();
+    const late = {
+      outcome: "failed",
+      duration_ms: 7,
+      error: { code: "execution.failed", message: "deadlock detected" },
+    };
+    for (let i = 0; i < 3; i++) {
+      const res = await h.call(agent, "POST", `/api/agent/jobs/${claimed.job_id}/result`, late);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual(res.body, { recorded: "late" }, "every resubmission is answered the same way");
+    }
+    const lateEvents = () =>
+      auditFor(request.id).then((es) => es.filter((e) => e.action === "execution.late_result"));
+    assert.equal((await lateEvents()).length, 1, "one event for one result sent three times");
+
+    const other = { ...late, duration_ms: 8 };
+    const res = await h.call(agent, "POST", `/api/agent/jobs/${claimed.job_id}/result`, other);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const events = await lateEvents();
+    assert.deepEqual(
+      events.map((e) => e.details.duration_ms),
+      [7, 8],
+      "a result that says something else is its own event",
+    );
+  });
 });

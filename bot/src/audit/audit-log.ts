@@ -44,6 +44,26 @@ export async function appendAudit(tx: Tx, input: AuditEventInput, now: Date): Pr
 }
 
 /**
+ * True when an event with exactly this action, target and details is already in the chain: for
+ * reports that may arrive more than once (an agent sending its outbox again after a lost answer)
+ * and must be recorded once.
+ */
+export async function hasAuditEvent(
+  db: Kysely<Database>,
+  e: Pick<AuditEventInput, "action" | "target" | "details">,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom("audit_events")
+    .select("seq")
+    .where("target", "=", e.target)
+    .where("action", "=", e.action)
+    .where("details", "=", canonicalJson(e.details ?? {}))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
  * The explicit count of events since the last signed checkpoint (audit-checkpoints.ts resets it),
  * kept in the same transaction as the event so the two can never disagree.
  */

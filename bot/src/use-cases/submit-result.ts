@@ -2,12 +2,12 @@
  * An agent reports how an execution ended. The execution row, the request's final status and the
  * audit event commit together. A result for an execution that is no longer running (its lease
  * expired, or the request was cancelled) is recorded as late, in the audit trail, with its real
- * outcome, and never overwrites a final state. A successful result's rows (sent before as
- * chunks, or inline when small) are counted and sealed in the result store first; the audit event
- * records their totals and any truncation.
+ * outcome, once however often it is sent, and never overwrites a final state. A successful
+ * result's rows (sent before as chunks, or inline when small) are counted and sealed in the result
+ * store first; the audit event records their totals and any truncation.
  */
 import { DbwardError, type JobOutcome, type RequestId } from "@dbward/shared";
-import { appendAudit } from "../audit/audit-log.ts";
+import { appendAudit, hasAuditEvent } from "../audit/audit-log.ts";
 import type { RequestEvent } from "../core/request-state.ts";
 import { parseResultBody } from "../results/parse-result-body.ts";
 import { storeResult } from "../results/store-result.ts";
@@ -75,17 +75,16 @@ export async function submitResult(
       error: body.error ?? null,
     };
     if (exe.status !== "running") {
-      await appendAudit(
-        tx,
-        {
-          actor,
-          action: "execution.late_result",
-          target: `request:${exe.request_id}`,
-          outcome: "failure",
-          details: { ...summary, execution_status: exe.status },
-        },
-        now,
-      );
+      const late = {
+        actor,
+        action: "execution.late_result",
+        target: `request:${exe.request_id}`,
+        outcome: "failure",
+        details: { ...summary, execution_status: exe.status },
+      } as const;
+      // The agent sends its outbox again when it did not hear the answer: the same report is
+      // one event, however often it arrives; a report that says something else is its own.
+      if (!(await hasAuditEvent(tx, late))) await appendAudit(tx, late, now);
       return { recorded: "late", requestId: exe.request_id, keepRows: false } as const;
     }
     const retentionHours = ctx.config().results.retention_hours;
