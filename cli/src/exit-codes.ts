@@ -14,7 +14,16 @@ export const EXIT = {
 
 export function exitCodeFor(code: ErrorCode): number {
   if (code.startsWith("auth.")) return EXIT.auth;
-  if (code === "request.not_found" || code === "job.not_found" || code === "result.expired")
+  if (
+    [
+      "request.not_found",
+      "job.not_found",
+      "result.expired",
+      "user.not_found",
+      "api_token.not_found",
+      "join.not_found",
+    ].includes(code)
+  )
     return EXIT.notFound;
   if (code === "request.invalid") return EXIT.usage;
   if (

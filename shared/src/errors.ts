@@ -42,6 +42,12 @@ export const ERROR_CODES = [
   "execution.cancelled",
   "job.chunk_out_of_order",
   "result.expired",
+  /** No user with that id: a person, never a request. */
+  "user.not_found",
+  /** No API token with that id (the `tok_…` id, never the secret). */
+  "api_token.not_found",
+  /** No join request with that id. */
+  "join.not_found",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

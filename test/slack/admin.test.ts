@@ -232,6 +232,14 @@ describe("/dbward admin", () => {
     assert.deepEqual(actions.slice(-2), ["user.suspended", "user.activated"]);
   });
 
+  test("suspending a user who is not there says so, and points at the user list, not a request number", async () => {
+    await clickInList(ADA, SLACK_IDS.actions.adminSuspend, "nobody");
+    const shown = textOf(lastUpdate());
+    assert.match(shown, /There is no user nobody\./);
+    assert.match(shown, /`\/dbward admin`/);
+    assert.doesNotMatch(shown, /Check the number/);
+  });
+
   test("a non-admin's click in the list is refused, explained, and changes nothing", async () => {
     await clickInList(SLACK_USERS.bob, SLACK_IDS.actions.adminSuspend, "alice");
     assert.equal((await user("alice"))?.status, "active");

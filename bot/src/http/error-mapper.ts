@@ -40,6 +40,9 @@ const STATUS: Record<ErrorCode, number> = {
   "execution.cancelled": 409,
   "job.chunk_out_of_order": 409,
   "result.expired": 410,
+  "user.not_found": 404,
+  "api_token.not_found": 404,
+  "join.not_found": 404,
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {

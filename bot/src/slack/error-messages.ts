@@ -8,6 +8,9 @@ import { DbwardError, type ErrorCode } from "@dbward/shared";
 const NEXT_STEP: Partial<Record<ErrorCode, string>> = {
   "request.invalid": "Fix that and try again.",
   "request.not_found": "Check the number with `/dbward list`.",
+  "user.not_found": "Check the id in the list that `/dbward admin` opens.",
+  "api_token.not_found": "List the tokens with `dbward token list`; a revoked token is gone.",
+  "join.not_found": "It may have expired; ask the person to run `/dbward join` again.",
   "request.invalid_transition": "Run `/dbward status` to see where it stands now.",
   "request.no_workflow": "Ask a dbward admin to add a workflow that covers it.",
   "request.self_approval": "Someone else has to decide on your request.",

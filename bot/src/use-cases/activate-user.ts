@@ -36,7 +36,7 @@ export async function activateUser(
       .executeTakeFirst();
     if (won.numUpdatedRows === 0n) {
       if ((await findUser(tx, id)) === undefined)
-        throw new DbwardError("request.not_found", `there is no user ${id}`);
+        throw new DbwardError("user.not_found", `there is no user ${id}`);
       return; // already active: nothing changes, nothing to record
     }
     await appendAudit(
@@ -52,6 +52,6 @@ export async function activateUser(
     );
   });
   const user = await findUser(ctx.store, id);
-  if (user === undefined) throw new DbwardError("request.not_found", `there is no user ${id}`);
+  if (user === undefined) throw new DbwardError("user.not_found", `there is no user ${id}`);
   return toUserView(user);
 }

@@ -40,7 +40,7 @@ export async function createApiToken(
   const { name, days, roles } = parseBody(body);
   if (userId === undefined) throw new DbwardError("request.invalid", "user must be a user id");
   const user = await findUser(ctx.store, userId);
-  if (user === undefined) throw new DbwardError("request.not_found", `there is no user ${userId}`);
+  if (user === undefined) throw new DbwardError("user.not_found", `there is no user ${userId}`);
   if (user.status !== "active")
     throw new DbwardError("request.invalid", `${user.id} is suspended; activate the account first`);
   // What the new token may act with at most: a self-made token inherits the caller's own ceiling.

@@ -47,7 +47,7 @@ export async function decideJoinRequest(
   const now = ctx.clock.now();
   await inTransaction(ctx.store, async (tx) => {
     const row = await findJoinRequest(tx, id);
-    if (row === undefined) throw new DbwardError("request.not_found", `there is no join request ${id}`);
+    if (row === undefined) throw new DbwardError("join.not_found", `there is no join request ${id}`);
     if (row.status !== "pending" || Date.parse(row.expires_at) <= now.getTime())
       throw new DbwardError(
         "join.not_pending",
@@ -75,7 +75,7 @@ export async function decideJoinRequest(
     );
   });
   const row = await findJoinRequest(ctx.store, id);
-  if (row === undefined) throw new DbwardError("request.not_found", `there is no join request ${id}`);
+  if (row === undefined) throw new DbwardError("join.not_found", `there is no join request ${id}`);
   return toJoinRequestView(row);
 }
 

@@ -6,7 +6,7 @@ import type { UserCaller } from "./caller.ts";
 
 export async function describeCaller(ctx: BotContext, caller: UserCaller): Promise<MeView> {
   const user = await findUser(ctx.store, caller.user.id);
-  if (user === undefined) throw new DbwardError("request.not_found", `there is no user ${caller.user.id}`);
+  if (user === undefined) throw new DbwardError("user.not_found", `there is no user ${caller.user.id}`);
   return {
     user: toUserView(user),
     roles: [...caller.user.roles],

@@ -28,6 +28,6 @@ export async function listUserViews(ctx: BotContext, caller: UserCaller): Promis
 export async function getUserView(ctx: BotContext, caller: UserCaller, id: string): Promise<UserView> {
   if (id !== caller.user.id) await assertMayRead(ctx, caller, `user:${id}`);
   const user = await findUser(ctx.store, id);
-  if (user === undefined) throw new DbwardError("request.not_found", `there is no user ${id}`);
+  if (user === undefined) throw new DbwardError("user.not_found", `there is no user ${id}`);
   return toUserView(user);
 }

@@ -13,7 +13,7 @@ import { recordDenial } from "./record-denial.ts";
 
 export async function revokeApiToken(ctx: BotContext, caller: UserCaller, id: string): Promise<TokenView> {
   const actor = actorOf(caller);
-  const notFound = new DbwardError("request.not_found", `there is no token ${id}`);
+  const notFound = new DbwardError("api_token.not_found", `there is no token ${id}`);
   const row = await findTokenRow(ctx.store, id);
   if (row === undefined) throw notFound;
   const own = row.kind === "user" && row.subject === caller.user.id;

@@ -41,7 +41,7 @@ export async function suspendUser(
   const now = ctx.clock.now();
   const done = await inTransaction(ctx.store, async (tx) => {
     const user = await findUser(tx, id);
-    if (user === undefined) throw new DbwardError("request.not_found", `there is no user ${id}`);
+    if (user === undefined) throw new DbwardError("user.not_found", `there is no user ${id}`);
     if (user.status === "suspended") return { cancelled: [], revoked: [] };
     await assertAdminRemains(tx, ctx.config().roles, { userId: id, suspended: true });
     await tx
@@ -82,7 +82,7 @@ export async function suspendUser(
   );
   for (const requestId of done.cancelled) ctx.afterCommit({ requestId, action: "request.cancelled", actor });
   const user = await findUser(ctx.store, id);
-  if (user === undefined) throw new DbwardError("request.not_found", `there is no user ${id}`);
+  if (user === undefined) throw new DbwardError("user.not_found", `there is no user ${id}`);
   return { user: toUserView(user), cancelled_requests: [...done.cancelled], revoked_tokens: done.revoked };
 }
 

@@ -51,7 +51,7 @@ export async function updateUser(
   const now = ctx.clock.now();
   await inTransaction(ctx.store, async (tx) => {
     const row = await tx.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
-    if (row === undefined) throw new DbwardError("request.not_found", `there is no user ${id}`);
+    if (row === undefined) throw new DbwardError("user.not_found", `there is no user ${id}`);
     const changed = changedFields(row, wanted);
     if (changed.length === 0) return;
     assertOwnedByAdmins(ctx, toUser(row), changed);
@@ -87,7 +87,7 @@ export async function updateUser(
     refuseLockout(ctx, err, { actor, action: "user.update_refused", target: `user:${id}` }),
   );
   const after = await findUser(ctx.store, id);
-  if (after === undefined) throw new DbwardError("request.not_found", `there is no user ${id}`);
+  if (after === undefined) throw new DbwardError("user.not_found", `there is no user ${id}`);
   return toUserView(after);
 }
 
