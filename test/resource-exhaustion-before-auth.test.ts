@@ -118,9 +118,10 @@ function open(port: number): Promise<Socket> {
   });
 }
 
-/** Everything the server sends until it closes the connection, and when it closed. */
-function untilClosed(s: Socket): Promise<{ text: string; closedAt: number }> {
-  return new Promise((resolve) => {
+/** Everything the server sends until it closes the connection, and when it closed; fails after `withinMs`. */
+function untilClosed(s: Socket, withinMs: number): Promise<{ text: string; closedAt: number }> {
+  return new Promise((resolve, reject) => {
+    setTimeout(() => reject(new Error(`still open after ${withinMs} ms`)), withinMs).unref();
     let text = "";
     s.on("data", (d: Buffer) => (text += d.toString("latin1")));
     s.on("error", () => undefined);
@@ -128,9 +129,10 @@ function untilClosed(s: Socket): Promise<{ text: string; closedAt: number }> {
   });
 }
 
-/** The status line's code of the first answer on `s`, as soon as it arrives. */
+/** The status line's code of the first answer on `s`, as soon as it arrives; fails after 3 s. */
 function firstStatus(s: Socket): Promise<number> {
   return new Promise((resolve, reject) => {
+    setTimeout(() => reject(new Error("no answer within 3 s")), 3000).unref();
     let text = "";
     s.on("data", (d: Buffer) => {
       text += d.toString("latin1");
@@ -222,7 +224,7 @@ describe("resource exhaustion before authentication", () => {
   test("an authenticated body sent one byte a second is cut off within the request timeout", async () => {
     const s = await open(port);
     const started = Date.now();
-    const closed = untilClosed(s);
+    const closed = untilClosed(s, REQUEST_TIMEOUT_MS * 3);
     s.write(
       head("/api/requests", {
         authorization: `Bearer ${ADMIN}`,

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseBotConfig } from "./bot-config.ts";
-import { DEFAULT_RATE_LIMITS, compileBlockList, parseCidr } from "./operations-config.ts";
+import {
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_SERVER_LIMITS,
+  compileBlockList,
+  parseCidr,
+} from "./operations-config.ts";
 
 const BASE = `
 databases: [{ name: shop, dialect: postgres, environments: [production] }]
@@ -51,5 +56,39 @@ describe("http and monitoring defaults", () => {
       /http\.rate_limits\.request_create\.burst/,
     );
     assert.throws(() => parseBotConfig(`${BASE}monitoring: { stale: 5 }`), /monitoring/);
+  });
+});
+
+describe("http server limits", () => {
+  test("a config without them gets the defaults", () => {
+    const c = parseBotConfig(BASE);
+    const {
+      headers_timeout_ms,
+      request_timeout_ms,
+      keep_alive_timeout_ms,
+      max_connections,
+      max_large_bodies,
+    } = c.http;
+    assert.deepEqual(
+      { headers_timeout_ms, request_timeout_ms, keep_alive_timeout_ms, max_connections, max_large_bodies },
+      DEFAULT_SERVER_LIMITS,
+    );
+  });
+
+  test("every bad value is named at once, and a headers timeout past the request timeout is refused", () => {
+    assert.throws(
+      () =>
+        parseBotConfig(
+          `${BASE}http: { headers_timeout_ms: 0, request_timeout_ms: 1.5, max_connections: -1, max_large_bodies: 0 }`,
+        ),
+      (err: Error) =>
+        ["headers_timeout_ms", "request_timeout_ms", "max_connections", "max_large_bodies"].every((k) =>
+          err.message.includes(`http.${k}`),
+        ),
+    );
+    assert.throws(
+      () => parseBotConfig(`${BASE}http: { headers_timeout_ms: 5000, request_timeout_ms: 1000 }`),
+      /http\.headers_timeout_ms: must not be longer than http\.request_timeout_ms/,
+    );
   });
 });
