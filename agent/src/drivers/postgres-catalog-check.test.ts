@@ -158,6 +158,63 @@ describe("agent catalogue check on real PostgreSQL", () => {
     assert.equal(body.error?.code, "sql.unverified", JSON.stringify(body));
   });
 
+  test("refuses equality written by syntax alone (CASE, IN subquery, USING, NATURAL) when a user `=` exists", async (t) => {
+    await sql(
+      URL,
+      `CREATE TYPE public.mood AS ENUM ('a', 'b'); CREATE TABLE public.moods (id int, m mood);
+       CREATE FUNCTION public.mood_eq(mood, mood) RETURNS boolean LANGUAGE sql AS 'SELECT $1::text = $2::text';
+       CREATE OPERATOR public.= (LEFTARG = mood, RIGHTARG = mood, FUNCTION = mood_eq)`,
+    );
+    t.after(() =>
+      sql(
+        URL,
+        "DROP TABLE public.moods; DROP TYPE public.mood CASCADE; DROP FUNCTION IF EXISTS public.mood_eq(mood, mood)",
+      ),
+    );
+    for (const text of [
+      "SELECT CASE m WHEN 'a' THEN 1 END FROM moods",
+      "SELECT id FROM moods WHERE m IN (SELECT m FROM moods)",
+      "SELECT * FROM moods a JOIN moods b USING (m)",
+      "SELECT * FROM moods a NATURAL JOIN moods b",
+    ]) {
+      const body = await read(t, text);
+      assert.equal(body.error?.code, "sql.unverified", `${text}: ${JSON.stringify(body)}`);
+    }
+  });
+
+  test("refuses any read while a user-defined implicit cast with a procedural function exists", async (t) => {
+    await sql(
+      URL,
+      `CREATE TYPE public.level AS ENUM ('low', 'high'); CREATE TABLE public.levels (l level);
+       CREATE FUNCTION public.level_int(level) RETURNS int LANGUAGE sql AS 'SELECT 1';
+       CREATE CAST (level AS int4) WITH FUNCTION public.level_int(level) AS IMPLICIT`,
+    );
+    t.after(() => sql(URL, "DROP TABLE public.levels; DROP TYPE public.level CASCADE"));
+    const body = await read(t, "SELECT l + 1 FROM levels");
+    assert.equal(body.error?.code, "sql.unverified", JSON.stringify(body));
+    assert.match(body.error?.message ?? "", /implicit cast/);
+  });
+
+  test("refuses t.f when f takes a domain over the row type", async (t) => {
+    await sql(
+      URL,
+      "CREATE DOMAIN public.acct_dom AS accounts; CREATE FUNCTION public.secret(acct_dom) RETURNS text LANGUAGE sql AS 'SELECT ''s''::text'",
+    );
+    t.after(() => sql(URL, "DROP FUNCTION public.secret(acct_dom); DROP DOMAIN public.acct_dom"));
+    const body = await read(t, "SELECT a.secret FROM accounts a");
+    assert.equal(body.error?.code, "sql.unverified", JSON.stringify(body));
+  });
+
+  test("does not let a trusted name exempt an unqualified call that resolves by the search path", async (t) => {
+    await sql(
+      URL,
+      "CREATE FUNCTION public.lower(integer) RETURNS text LANGUAGE sql AS 'SELECT ''shadow''::text'",
+    );
+    t.after(() => sql(URL, "DROP FUNCTION public.lower(integer)"));
+    const body = await read(t, "SELECT lower(id) FROM accounts", ["public.lower"]);
+    assert.equal(body.error?.code, "sql.unverified", JSON.stringify(body));
+  });
+
   test("runs a function the agent's config trusts, and refuses it as a read without that trust", async (t) => {
     await sql(
       URL,

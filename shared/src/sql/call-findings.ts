@@ -1,8 +1,10 @@
 /**
  * The findings of the allowlist check, the same words for every dialect: what was called, and
- * why that makes the statement something other than a proven read.
+ * why that makes the statement something other than a proven read. Names come from the SQL, so
+ * they are written with invisible characters escaped: a finding is read by the approver too.
  */
 import { checkFinding } from "./checks.ts";
+import { displaySql } from "./display-sql.ts";
 import { NEVER_A_READ_TEXT, type NeverAReadCategory } from "./never-a-read.ts";
 import type { SqlFinding } from "./review.ts";
 
@@ -15,7 +17,7 @@ export function neverAReadNote(
   return checkFinding(
     "side_effect_function",
     "warn",
-    `calls ${name}(), which ${NEVER_A_READ_TEXT[category]}`,
+    `calls ${displaySql(name)}(), which ${NEVER_A_READ_TEXT[category]}`,
     {
       position,
       hint: "a query that sleeps, locks, signals, touches files or changes state is never a read; it needs approval",
@@ -28,7 +30,7 @@ export function configuredSideEffectNote(name: string, position: number | undefi
   return checkFinding(
     "side_effect_function",
     "warn",
-    `calls ${name}(), which this database's configuration lists as having side effects`,
+    `calls ${displaySql(name)}(), which this database's configuration lists as having side effects`,
     { position, hint: "a query with side effects is never a read; it needs approval" },
   );
 }
@@ -41,7 +43,7 @@ export function unverifiedNote(what: string, why: string, position: number | und
   return checkFinding(
     "unverified_call",
     "warn",
-    `${what}: ${why}; dbward cannot prove it free of side effects, so the statement is not a read and a person must approve it`,
+    `${displaySql(what)}: ${why}; dbward cannot prove it free of side effects, so the statement is not a read and a person must approve it`,
     {
       position,
       hint: "if it only reads, an administrator can trust it for this database (sql_review trusted_functions, and the agent's trusted_functions)",
@@ -54,7 +56,7 @@ export function trustedNote(name: string, position: number | undefined): SqlFind
   return checkFinding(
     "trusted_function",
     "warn",
-    `calls ${name}(), trusted by config as free of side effects on this database`,
+    `calls ${displaySql(name)}(), trusted by config as free of side effects on this database`,
     { position },
   );
 }

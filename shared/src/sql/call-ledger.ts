@@ -5,6 +5,7 @@
  * trusted by config, else unproven).
  */
 import { configuredSideEffectNote, neverAReadNote, trustedNote, unverifiedNote } from "./call-findings.ts";
+import { displaySql } from "./display-sql.ts";
 import { isConfiguredSideEffect, neverAReadCategory } from "./never-a-read.ts";
 import type { CatalogReferences, SqlDialect, SqlFinding } from "./review.ts";
 
@@ -68,7 +69,8 @@ export class CallLedger {
 
   /** Something the allowlist cannot prove: `what` names it, `why` says what it is. */
   unproven(what: string, why: string, position: number | undefined): void {
-    if (!this.seen.has(what)) this.unverified.push(what);
+    // The list is for people (the approver, the agent's refusal): invisible characters escaped.
+    if (!this.seen.has(what)) this.unverified.push(displaySql(what));
     this.refuse(what, unverifiedNote(what, why, position));
   }
 

@@ -46,6 +46,7 @@ export function combineVerdicts(
     hits,
     writingStatements: main.filter((v) => v.class !== "read").length,
     effectUnknown: main.some((v) => v.effectUnknown),
+    sideEffects: main.some((v) => v.notes.some((n) => n.rule === "side_effect_function")),
     targets: main.flatMap((v) => v.targets),
     schema: options.schema,
   });

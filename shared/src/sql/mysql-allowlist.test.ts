@@ -45,7 +45,9 @@ describe("MySQL allowlist review", () => {
     assert.equal(above.class, "rejected");
     assert.ok(above.findings.some((f) => f.rule === "unsafe_setting" && f.message.includes("ceiling")));
     assert.equal(reviewSql("SET sort_buffer_size = 1048576; SELECT 1", "mysql").class, "read");
-    const raised = { settingCeilings: { memoryBytes: 2 * 1024 ** 3, hashMemMultiplier: 4 } };
+    const raised = {
+      settingCeilings: { memoryBytes: 2 * 1024 ** 3, hashMemMultiplier: 4, parallelWorkers: 4 },
+    };
     assert.equal(reviewSql("SET sort_buffer_size = 1073741824; SELECT 1", "mysql", raised).class, "read");
   });
 

@@ -11,6 +11,7 @@
  */
 import { field, isAstObject, list, text, type AstObject } from "./ast-walk.ts";
 import { unverifiedNote } from "./call-findings.ts";
+import { displaySql } from "./display-sql.ts";
 import { CallLedger, type CallCheck } from "./call-ledger.ts";
 import {
   isMysqlBuiltinFunction,
@@ -354,8 +355,8 @@ export function tokenCallProblems(
     if (!qualified && isMysqlBuiltinFunction(ctx.dialect, word)) continue;
     if (qualified && ctx.trustedFunctions.some((t) => t.endsWith(`.${word}`))) continue;
     const what = `${word}()`;
-    if (unverified.includes(what)) continue;
-    unverified.push(what);
+    if (unverified.includes(displaySql(what))) continue;
+    unverified.push(displaySql(what));
     notes.push(
       unverifiedNote(what, "appears in the text as a call that the review could not check", token.start),
     );

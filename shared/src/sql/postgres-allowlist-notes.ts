@@ -84,6 +84,11 @@ export const VOLATILE_ALLOWED: Readonly<Record<string, string>> = {
 };
 
 export const EXCLUDED: Readonly<Record<string, string>> = {
+  json_populate_record:
+    "coerces JSON into the columns of the row type it is given, which runs those columns' domain CHECKs (any function)",
+  json_populate_recordset: "coerces into a row type's columns, running their domain CHECKs",
+  jsonb_populate_record: "coerces into a row type's columns, running their domain CHECKs",
+  jsonb_populate_recordset: "coerces into a row type's columns, running their domain CHECKs",
   table_to_xml: "runs a query on the named table inside the function; write the SELECT instead",
   table_to_xmlschema: "runs a query inside the function",
   table_to_xml_and_xmlschema: "runs a query inside the function",

@@ -157,7 +157,14 @@ export function checkPgCalls(tree: PgTree, ctx: PgCallContext): PgCallCheck {
       case "SubLink":
         if (body["operName"] !== undefined) {
           check.name("operator", nameParts(list(body, "operName")), num(body, "location"));
-        }
+        } else if (text(body, "subLinkType") === "ANY_SUBLINK") check.implicitEquality();
+        break;
+      // `CASE x WHEN v`, `JOIN … USING (c)` and `NATURAL JOIN` compare with `=` without writing it.
+      case "CaseExpr":
+        if (body["arg"] !== undefined) check.implicitEquality();
+        break;
+      case "JoinExpr":
+        if (body["usingClause"] !== undefined || body["isNatural"] === true) check.implicitEquality();
         break;
       case "RangeVar":
         check.relation(body);
@@ -254,6 +261,14 @@ class CallCollector {
       `is SQL/JSON syntax of PostgreSQL 16+, which PostgreSQL 15 reads as a call of ${name}(), a function the search path may find outside pg_catalog`,
       num(body, "location"),
     );
+  }
+
+  /**
+   * `=` used by syntax that does not name it: the text cannot tell which `=` the server picks,
+   * so the agent's catalogue check must look for a user-defined one, as for a written `=`.
+   */
+  implicitEquality(): void {
+    this.refs.operators.add("=");
   }
 
   field(name: string | undefined): void {

@@ -61,7 +61,7 @@ export function parseByteSize(value: string | number): number | undefined {
   return bytes > 0 ? bytes : undefined;
 }
 
-/** `setting_ceilings: { memory: 256MB, hash_mem_multiplier: 4 }`, both optional. */
+/** `setting_ceilings: { memory: 256MB, hash_mem_multiplier: 4, parallel_workers: 4 }`, each optional. */
 export const settingCeilingsSchema = z
   .strictObject({
     memory: z
@@ -74,8 +74,10 @@ export const settingCeilingsSchema = z
       })
       .optional(),
     hash_mem_multiplier: z.number().min(1).max(1000).optional(),
+    parallel_workers: z.number().int().min(0).max(1024).optional(),
   })
   .transform((c): SettingCeilings => ({
     memoryBytes: c.memory ?? DEFAULT_SETTING_CEILINGS.memoryBytes,
     hashMemMultiplier: c.hash_mem_multiplier ?? DEFAULT_SETTING_CEILINGS.hashMemMultiplier,
+    parallelWorkers: c.parallel_workers ?? DEFAULT_SETTING_CEILINGS.parallelWorkers,
   }));

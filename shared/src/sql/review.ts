@@ -132,4 +132,9 @@ export interface SettingCeilings {
   readonly memoryBytes: number;
   /** PostgreSQL's hash_mem_multiplier. */
   readonly hashMemMultiplier: number;
+  /**
+   * PostgreSQL's max_parallel_workers_per_gather and max_parallel_maintenance_workers: each
+   * worker gets its own work_mem, so the memory ceiling holds per worker and node.
+   */
+  readonly parallelWorkers: number;
 }

@@ -81,4 +81,12 @@ describe("risk", () => {
     const hits = [{ rule: "cascade" as const }, { rule: "no_where_delete" as const }];
     assert.equal(assessRisk({ ...base, hits, writingStatements: 3 }), "critical");
   });
+  test("rates a call in a never-a-read category at least high, so a medium threshold never passes it", async () => {
+    await initSqlReview();
+    assert.equal(
+      reviewSql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity", "postgres").risk,
+      "high",
+    );
+    assert.equal(reviewSql("SELECT GET_LOCK('x', 0)", "mysql").risk, "high");
+  });
 });

@@ -10,6 +10,7 @@
  *  - each rule hit lifts the risk to at least the rule's own level (RULE_TEXT); two or more hits
  *    climb one more level; a text with several writing statements is at least high
  *  - a write or DDL on a table listed in `SchemaRiskFactors.largeTables` climbs one level
+ *  - a call in a never-a-read category (never-a-read.ts) makes it at least high
  */
 import { RULE_TEXT, type RuleHit } from "./rules.ts";
 import type { SchemaRiskFactors, SqlClass, SqlRisk } from "./review.ts";
@@ -23,6 +24,8 @@ export interface RiskInput {
   /** Statements that are not session settings. */
   readonly writingStatements: number;
   readonly effectUnknown: boolean;
+  /** A call in a never-a-read category (a lock, a signal, a file, a sleep): at least high. */
+  readonly sideEffects?: boolean;
   readonly targets: readonly string[];
   readonly schema?: SchemaRiskFactors | undefined;
 }
@@ -35,6 +38,8 @@ export function assessRisk(input: RiskInput): SqlRisk {
   level = higher(level, maxLevel(input.hits));
   if (input.hits.length >= 2) level = climb(level, 1);
   if (input.writingStatements > 1) level = higher(level, "high");
+  // `SELECT pg_terminate_backend(pid) …` is a write of a kind no "medium" threshold should pass.
+  if (input.sideEffects === true) level = higher(level, "high");
   const large = input.schema?.largeTables;
   if (large !== undefined && input.targets.some((table) => large.has(table))) level = climb(level, 1);
   return level;

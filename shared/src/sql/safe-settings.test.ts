@@ -34,13 +34,25 @@ describe("session settings are bounded", () => {
     }
   });
 
+  test("bounds parallel workers, each of which gets its own work_mem, and says a near miss in bytes", () => {
+    const workers = reviewSql("SET max_parallel_workers_per_gather = 1024; SELECT 1", "postgres");
+    assert.equal(workers.class, "rejected");
+    assert.match(workers.findings[0]?.message ?? "", /ceiling of 4/);
+    assert.equal(reviewSql("SET max_parallel_workers_per_gather = 2; SELECT 1", "postgres").class, "read");
+    const nearMiss = reviewSql("SET work_mem = 262144.9; SELECT 1", "postgres");
+    assert.match(
+      nearMiss.findings[0]?.message ?? "",
+      /268436378 bytes, above this database's ceiling of 268435456 bytes/,
+    );
+  });
+
   test("refuses a memory value it cannot read as a size, and a unit PostgreSQL does not know", () => {
     assert.equal(reviewSql("SET work_mem = 'lots'; SELECT 1", "postgres").class, "rejected");
     assert.equal(reviewSql("SET work_mem = '64mb'; SELECT 1", "postgres").class, "rejected");
   });
 
   test("takes a per-database ceiling from the options", () => {
-    const settingCeilings = { memoryBytes: 2 * 1024 ** 3, hashMemMultiplier: 8 };
+    const settingCeilings = { memoryBytes: 2 * 1024 ** 3, hashMemMultiplier: 8, parallelWorkers: 4 };
     assert.equal(reviewSql("SET work_mem = '1GB'; SELECT 1", "postgres", { settingCeilings }).class, "read");
     assert.equal(reviewSql("SET work_mem = '1GB'; SELECT 1", "postgres").class, "rejected");
   });
@@ -71,7 +83,11 @@ describe("session settings are bounded", () => {
   });
 
   test("has a sensible default ceiling", () => {
-    assert.deepEqual(DEFAULT_SETTING_CEILINGS, { memoryBytes: 256 * 1024 ** 2, hashMemMultiplier: 4 });
+    assert.deepEqual(DEFAULT_SETTING_CEILINGS, {
+      memoryBytes: 256 * 1024 ** 2,
+      hashMemMultiplier: 4,
+      parallelWorkers: 4,
+    });
   });
 
   test("reads configured sizes", () => {

@@ -62,7 +62,11 @@ const MYSQL = new Set([
 export const DEFAULT_SETTING_CEILINGS: SettingCeilings = Object.freeze({
   memoryBytes: 256 * 1024 * 1024,
   hashMemMultiplier: 4,
+  parallelWorkers: 4,
 });
+
+/** Settings that multiply a query's memory by the number of worker processes. */
+const PG_PARALLEL = new Set(["max_parallel_workers_per_gather", "max_parallel_maintenance_workers"]);
 
 /** The value a `SET` gives, as the parser saw it. */
 export type SettingValue =
@@ -134,6 +138,13 @@ function pgCeilingProblem(
       ? `hash_mem_multiplier ${n} is above this database's ceiling of ${ceilings.hashMemMultiplier}`
       : undefined;
   }
+  if (PG_PARALLEL.has(name)) {
+    const n = value?.kind === "number" ? value.value : value?.kind === "string" ? Number(value.value) : NaN;
+    if (!Number.isInteger(n) || n < 0) return `${name} must be a whole number`;
+    return n > ceilings.parallelWorkers
+      ? `${name} ${n} is above this database's ceiling of ${ceilings.parallelWorkers} (each worker gets its own work_mem)`
+      : undefined;
+  }
   const unit = PG_MEMORY_UNIT[name];
   if (unit === undefined) return undefined;
   const bytes = pgMemoryBytes(value, unit);
@@ -155,9 +166,12 @@ function pgMemoryBytes(value: SettingValue | undefined, unit: number): number | 
 }
 
 function aboveCeiling(name: string, bytes: number, ceiling: number): string | undefined {
-  return bytes > ceiling
-    ? `${name} asks for ${formatBytes(bytes)}, above this database's ceiling of ${formatBytes(ceiling)}`
-    : undefined;
+  if (bytes <= ceiling) return undefined;
+  // Rounded sizes can print alike ('262144.9' kB and 256 MB): then say it in bytes.
+  const [asked, limit] = [formatBytes(bytes), formatBytes(ceiling)];
+  return asked === limit
+    ? `${name} asks for ${Math.ceil(bytes)} bytes, above this database's ceiling of ${ceiling} bytes`
+    : `${name} asks for ${asked}, above this database's ceiling of ${limit}`;
 }
 
 function formatBytes(bytes: number): string {
