@@ -5,7 +5,14 @@
  * Reading the head, signing it, storing the checkpoint and resetting the counter are one
  * transaction, so two processes on one store never sign twice for the same events.
  */
-import { signCheckpoint, type SignedCheckpoint, type SigningKey } from "@dbward/shared";
+import {
+  parsePublicKey,
+  signCheckpoint,
+  type PublicKey,
+  type SignedCheckpoint,
+  type SigningKey,
+  type TrustedKeys,
+} from "@dbward/shared";
 import type { Kysely } from "kysely";
 import { inTransaction } from "../store/in-transaction.ts";
 import type { Store } from "../store/open-store.ts";
@@ -115,4 +122,30 @@ export async function checkpointAtOrBefore(
     .limit(1)
     .executeTakeFirst();
   return row === undefined ? undefined : toSignedCheckpoint(row);
+}
+
+/** Every stored checkpoint at or after `fromSeq`, oldest first. */
+export async function listCheckpoints(db: Kysely<Database>, fromSeq = 0): Promise<SignedCheckpoint[]> {
+  const rows = await db
+    .selectFrom("audit_checkpoints")
+    .selectAll()
+    .where("seq", ">=", fromSeq)
+    .orderBy("seq")
+    .execute();
+  return rows.map(toSignedCheckpoint);
+}
+
+/**
+ * The public keys of every signing key this store has started with (signing-key-history.ts),
+ * by key id: what checks the checkpoints it signed. A row that is not a public key is left out,
+ * so the checkpoints it would check are reported as signed by an unknown key.
+ */
+export async function storedPublicKeys(db: Kysely<Database>): Promise<TrustedKeys> {
+  const rows = await db.selectFrom("signing_keys").select(["kid", "public_key"]).execute();
+  const byKid = new Map<string, PublicKey>();
+  for (const row of rows) {
+    const key = parsePublicKey(row.kid, row.public_key);
+    if (key !== undefined) byKid.set(row.kid, key);
+  }
+  return { byKid, anyKid: [] };
 }

@@ -12,6 +12,7 @@ import {
 } from "@dbward/shared";
 import type { Kysely } from "kysely";
 import type { Database } from "../store/tables.ts";
+import { listCheckpoints, storedPublicKeys } from "./audit-checkpoints.ts";
 import { scanRetained } from "./audit-log.ts";
 import { parseExportLine } from "./export-format.ts";
 import { findRetainedAnchor } from "./retained-anchor.ts";
@@ -89,6 +90,27 @@ export async function verifyStoreAgainstCheckpoints(
     db,
     start.anchor?.seq,
     new CheckpointedChainVerifier(kept, keys, start.anchor),
+  );
+  return withAnchor(verdict, start.anchor);
+}
+
+/**
+ * The store's retained chain against every checkpoint stored in it, each checked with the public
+ * keys the store recorded for its signing keys: the event at a checkpoint's sequence must carry
+ * the checkpoint's hash, so deleting the newest events back past a checkpoint is reported as
+ * `truncated`, and an edited checkpoint as `bad_signature`. Someone who can write the state can
+ * also delete its checkpoints or record a key of their own; checkpoints kept outside the bot,
+ * checked with the public key from elsewhere (`verifyStoreAgainstCheckpoints`), do not have that
+ * weakness.
+ */
+export async function verifyStoreWithItsCheckpoints(db: Kysely<Database>): Promise<ExportVerdict> {
+  const start = await findRetainedAnchor(db);
+  if (!start.ok) return start;
+  const stored = await listCheckpoints(db, start.anchor?.seq ?? 0);
+  const verdict = await scanRetained(
+    db,
+    start.anchor?.seq,
+    new CheckpointedChainVerifier(stored, await storedPublicKeys(db), start.anchor),
   );
   return withAnchor(verdict, start.anchor);
 }

@@ -1,5 +1,5 @@
 /** `dbward audit …`: verify the chain offline from the bot's state file, or list events. */
-import { verifyAuditStore } from "@dbward/bot";
+import { verifyStoreWithItsCheckpoints } from "@dbward/bot/audit/verify-export";
 import { visibleJson, type AuditListView } from "@dbward/shared";
 import type { Argv } from "yargs";
 import { clientFromFlags } from "../api-client.ts";
@@ -10,15 +10,30 @@ import { EXIT } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
 import { withStateFile } from "../read-state.ts";
 
+/**
+ * The chain in the state file, and every signed checkpoint stored beside it (their signatures
+ * with the public keys the state recorded, and the event at each one's sequence with its hash).
+ */
 export function verifyDataDir(
   dataDir: string,
-): Promise<{ ok: true; count: number; lastHash: string } | { ok: false; seq: number; message: string }> {
+): Promise<
+  | { ok: true; count: number; lastHash: string; checkpoints: readonly number[] }
+  | { ok: false; seq: number; message: string }
+> {
   return withStateFile(dataDir, async (store) => {
-    const v = await verifyAuditStore(store);
-    return v.ok
-      ? { ok: true, count: v.count, lastHash: v.lastHash }
-      : { ok: false, seq: v.seq, message: `${v.reason}: ${v.message}` };
+    const v = await verifyStoreWithItsCheckpoints(store);
+    if (v.ok) return { ok: true, count: v.count, lastHash: v.lastHash, checkpoints: v.checkpoints };
+    return "seq" in v
+      ? { ok: false, seq: v.seq, message: `${v.reason}: ${v.message}` }
+      : { ok: false, seq: 0, message: `${v.reason}: ${v.message}` };
   });
+}
+
+function describeStored(checkpoints: readonly number[]): string {
+  const newest = checkpoints.at(-1);
+  return newest === undefined
+    ? "no stored signed checkpoint"
+    : `${checkpoints.length} stored signed checkpoint(s), the newest at ${newest}`;
 }
 
 export function auditCommand(out: Output, env: Readonly<Record<string, string | undefined>>) {
@@ -59,7 +74,9 @@ export function auditCommand(out: Output, env: Readonly<Record<string, string | 
           if (!v.ok)
             throw new CliError(`audit chain BROKEN at sequence ${v.seq}: ${v.message}`, EXIT.auditBroken);
           if (!a.json)
-            out.print(`audit chain verified: ${v.count} events (head ${v.lastHash.slice(0, 16)}…)`);
+            out.print(
+              `audit chain verified: ${v.count} events (head ${v.lastHash.slice(0, 16)}…), against ${describeStored(v.checkpoints)}`,
+            );
         },
       )
       .command(
