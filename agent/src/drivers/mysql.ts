@@ -18,6 +18,11 @@
  *   connection goes back to the pool;
  * - resets the session (COM_RESET_CONNECTION) before the connection goes back to the pool, so no
  *   session setting leaks from one job to the next;
+ * - listens for 'error' on every connection for its whole life. mysql2 tells a streaming query
+ *   nothing when its connection dies (KILL CONNECTION, a server restart, a TCP cut): it emits
+ *   'error' on the connection instead, and its pool listens only once. So a job fails at once
+ *   with that error, marked as a lost connection, instead of waiting for its timeout; an idle
+ *   connection's error goes to `onIdleError`; no error is ever left unheard to end the agent;
  * - for a read with a catalogue check, looks up the functions it calls inside its read-only
  *   transaction, just before the statement: a name that resolves to a stored function or
  *   procedure (`information_schema.routines`) or a loadable function (`mysql.func`, when this
@@ -57,7 +62,7 @@ interface Streamed {
   readonly connectionOpen: boolean;
 }
 
-export function createMysqlDriver(db: DatabaseConfig): Driver {
+export function createMysqlDriver(db: DatabaseConfig, onIdleError: (err: Error) => void): Driver {
   const pool = mysql.createPool({
     uri: db.url.reveal(),
     connectionLimit: 4,
@@ -69,20 +74,33 @@ export function createMysqlDriver(db: DatabaseConfig): Driver {
     multipleStatements: false,
     flags: ["-LOCAL_FILES"],
   });
+  /** The first error of each checked-out connection; idle ones have no entry. */
+  const checkedOut = new WeakMap<PoolConnection, { error?: Error }>();
+  pool.on("connection", (conn) => {
+    conn.on("error", (err: Error) => {
+      const job = checkedOut.get(conn);
+      if (job === undefined) onIdleError(err);
+      else job.error ??= err;
+    });
+  });
   let flavour: Flavour | undefined;
   const stream: Driver["stream"] = async (sql, options, sink) => {
     if (isAborted(options.signal)) throw executionCancelled();
     const conn = await getConnection(pool);
+    const job: { error?: Error } = {};
+    checkedOut.set(conn, job);
     try {
       flavour ??= await detectFlavour(conn);
     } catch (err) {
+      checkedOut.delete(conn);
       conn.destroy();
-      throw failure(err);
+      throw failure(failureCause(err, job.error));
     }
     const canceller = serverCanceller(options.signal, () => killQuery(db, conn.threadId));
     try {
-      return await executeOn(conn, flavour, sql, options, sink, canceller);
+      return await executeOn(conn, flavour, sql, options, sink, canceller, () => job.error);
     } finally {
+      checkedOut.delete(conn);
       canceller.dispose();
     }
   };
@@ -100,12 +118,14 @@ async function executeOn(
   options: ExecuteOptions,
   sink: RowSink,
   canceller: ServerCanceller,
+  lost: () => Error | undefined,
 ): Promise<StreamSummary> {
   let streamed: Streamed;
   try {
     streamed = await inTransaction(conn, flavour, sql, options, sink, canceller);
-  } catch (err) {
+  } catch (thrown) {
     await canceller.settled();
+    const err = failureCause(thrown, lost());
     const healthy =
       !isBroken(err) &&
       (await run(conn, "ROLLBACK").then(
@@ -189,12 +209,14 @@ function streamRows(
     const settle = (connectionOpen: boolean): void => {
       settled = true;
       options.signal?.removeEventListener("abort", onAbort);
+      conn.removeListener("error", onLost);
       resolve({ summary: affected === undefined ? {} : { affected_rows: affected }, connectionOpen });
     };
     const fail = (err: unknown): void => {
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener("abort", onAbort);
+      conn.removeListener("error", onLost);
       reject(err);
     };
     // After an abort rows are no longer wanted; resuming lets the server's error arrive.
@@ -218,6 +240,13 @@ function streamRows(
     };
     const timeout = options.statementTimeoutMs + CLIENT_TIMEOUT_GRACE_MS;
     const query = conn.query({ sql, rowsAsArray: true, timeout });
+    // mysql2 gives a query without a callback no word of its connection dying: only this does.
+    // The query then never ends, so its client-side timer must go too, or it holds the process.
+    const onLost = (err: unknown): void => {
+      stopQueryTimer(query);
+      fail(err);
+    };
+    conn.on("error", onLost);
     query.on("fields", (fields: FieldPacket[] | undefined) => {
       if (fields === undefined) return;
       collecting = collecting === undefined;
@@ -253,6 +282,12 @@ function streamRows(
       }, fail);
     });
   });
+}
+
+/** mysql2's timer behind a query's `timeout`; its types do not declare it. */
+function stopQueryTimer(query: object): void {
+  const timer: unknown = "queryTimeout" in query ? query.queryTimeout : undefined;
+  if (timer instanceof Object) clearTimeout(timer as NodeJS.Timeout);
 }
 
 /** ER_TABLEACCESS_DENIED_ERROR, ER_NO_SUCH_TABLE: `mysql.func` is not readable here. */
@@ -346,6 +381,17 @@ function run(conn: PoolConnection, sql: string, values: unknown[] = []): Promise
     if (values.length === 0) conn.query(sql, done);
     else conn.query(sql, values, done);
   });
+}
+
+/**
+ * What the job failed with: the server's own answer (an error with an errno) or the agent's own
+ * refusal wins; otherwise the connection's first error, of which later ones ("Can't add new
+ * command when connection is in closed state") are only echoes.
+ */
+function failureCause(thrown: unknown, lost: Error | undefined): unknown {
+  if (lost === undefined || thrown instanceof DbwardError) return thrown;
+  const errno = typeof thrown === "object" && thrown !== null && "errno" in thrown ? thrown.errno : undefined;
+  return typeof errno === "number" ? thrown : lost;
 }
 
 function failure(err: unknown) {

@@ -15,7 +15,12 @@
  *   backend, from a second short-lived connection; SQLSTATE 57014 then means cancelled, while
  *   without an abort it means the statement timeout fired;
  * - ends with ROLLBACK when anything failed and `DISCARD ALL` in any case, so a session setting
- *   made by one job never carries over; a connection that cannot be reset is discarded.
+ *   made by one job never carries over; a connection that cannot be reset is discarded;
+ * - watches the checked-out client for the whole job: a backend terminated
+ *   (`pg_terminate_backend`, `DROP DATABASE … WITH (FORCE)`, a server shutdown) or a TCP
+ *   connection cut mid-job makes pg emit 'error' on the client, which pg-pool only listens for
+ *   while the client is idle. Unheard, that event would end the agent; heard, it fails the job
+ *   with the database's own error, marked as a lost connection, and the client is discarded.
  */
 import { DbwardError } from "@dbward/shared";
 import pg from "pg";
@@ -99,24 +104,59 @@ async function streamOnPool(
   } catch (err) {
     throw executionFailed(err, undefined, true);
   }
+  const watch = watchClient(client);
   const canceller = serverCanceller(options.signal, () => cancelBackend(db, client));
   try {
     const summary = await inTransaction(client, types, sql, options, sink, canceller);
     await release(client);
     return summary;
-  } catch (err) {
+  } catch (thrown) {
     await canceller.settled();
-    const broken = isConnectionError(err);
+    const err = failureCause(thrown, watch.error);
+    const broken = isConnectionError(err) || watch.error !== undefined;
     if (broken) client.release(true);
     else await release(client);
     if (isTimeout(err) && (!isAborted(options.signal) || canceller.failed))
       throw executionTimeout(options.statementTimeoutMs);
     if (isAborted(options.signal) && !broken) throw executionCancelled();
     if (err instanceof DbwardError && err.code === "sql.unverified") throw err;
-    throw executionFailed(err, sqlState(err), broken);
+    throw executionFailed(err, sqlState(err), isConnectionError(err));
   } finally {
+    // Released by now: pg-pool listens again for an idle client, or has ended a discarded one.
+    watch.dispose();
     canceller.dispose();
   }
+}
+
+/** The first connection error a checked-out client emitted, if any. */
+interface ClientWatch {
+  readonly error: Error | undefined;
+  dispose(): void;
+}
+
+function watchClient(client: pg.PoolClient): ClientWatch {
+  let first: Error | undefined;
+  const onError = (err: Error): void => {
+    first ??= err;
+  };
+  client.on("error", onError);
+  return {
+    get error() {
+      return first;
+    },
+    dispose: () => client.removeListener("error", onError),
+  };
+}
+
+/**
+ * What the job failed with. The server's own answer (a DatabaseError, e.g. 57P01 "terminating
+ * connection due to administrator command") wins; pg's later errors on a dead client ("Client
+ * has encountered a connection error and is not queryable") only echo the first socket error.
+ */
+function failureCause(thrown: unknown, lost: Error | undefined): unknown {
+  if (lost === undefined || thrown instanceof pg.DatabaseError || thrown instanceof DbwardError)
+    return thrown;
+  return lost;
 }
 
 /** The statement has ended by now: a failed reset only means this connection is not reused. */

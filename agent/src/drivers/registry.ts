@@ -23,7 +23,7 @@ export function createDriver(db: DatabaseConfig, onIdleError: (err: Error) => vo
     case "postgres":
       return createPostgresDriver(db, onIdleError);
     case "mysql":
-      return createMysqlDriver(db);
+      return createMysqlDriver(db, onIdleError);
     case "sqlite":
       return createSqliteDriver(db);
   }

@@ -6,7 +6,10 @@
  *   error or abort;
  * - `prepare` accepts exactly one statement;
  * - rows are stepped one at a time and handed to the sink in batches; between batches the event
- *   loop runs, so a heartbeat's cancel is seen and a read stops at once.
+ *   loop runs, so a heartbeat's cancel is seen and a read stops at once;
+ * - a file that cannot be opened (gone, its directory gone, no permission) or that fails to read
+ *   or write (SQLITE_IOERR_*) is SQLite's form of an unreachable server: the failure is marked as
+ *   a lost connection, so the agent degrades the database and probes it until the file is back.
  *
  * better-sqlite3 is synchronous and cannot interrupt a running step: the statement timeout and a
  * cancel take effect while waiting for a lock (the busy timeout) and between rows, but a single
@@ -71,7 +74,7 @@ async function streamFile(
       timeout: options.statementTimeoutMs,
     });
   } catch (err) {
-    throw executionFailed(err, errorCode(err));
+    throw executionFailed(err, errorCode(err), true);
   }
   const isRead = options.operation === "read";
   try {
@@ -89,7 +92,7 @@ async function streamFile(
       throw err;
     }
   } catch (err) {
-    throw err instanceof DbwardError ? err : executionFailed(err, errorCode(err));
+    throw err instanceof DbwardError ? err : executionFailed(err, errorCode(err), isFileFailure(err));
   } finally {
     conn.close();
   }
@@ -161,6 +164,12 @@ function sqliteValue(value: unknown): unknown {
     return Number(value);
   }
   return toJsonValue(value);
+}
+
+/** SQLITE_CANTOPEN and the SQLITE_IOERR family: the file, not the statement, failed. */
+function isFileFailure(err: unknown): boolean {
+  const code = errorCode(err);
+  return code !== undefined && /^SQLITE_(CANTOPEN|IOERR)/.test(code);
 }
 
 function errorCode(err: unknown): string | undefined {
