@@ -4,6 +4,8 @@
  * a lost request run again only by an explicit retry with a new token.
  */
 import assert from "node:assert/strict";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { AgentCapability, ClaimResponse, PollResponse, RequestView } from "@dbward/shared";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
@@ -75,6 +77,29 @@ describe("result chunks and retries on the bot", () => {
       row_count: number;
     };
     assert.deepEqual([view.rows, view.row_count], [[[1], [2]], 2]);
+  });
+
+  test("answers 410 'no longer available', never 500, for a result whose stored chunks are gone", async () => {
+    const { claim } = await claimed("SELECT 2");
+    await chunk(claim.job_id, 0, "[1]\n[2]\n");
+    const done = await h.call(agent(), "POST", `/api/agent/jobs/${claim.job_id}/result`, {
+      outcome: "succeeded",
+      duration_ms: 5,
+      streamed: { columns: ["n"], chunks: 1, row_count: 2, bytes: 8, truncated_by: null },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    // What a restore without the results directory leaves: the state says stored, the files are gone.
+    const dir = join(h.dataDir, "bot", "results");
+    for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true });
+    const alice = await h.tokenFor("alice");
+    for (const path of [
+      `/api/requests/${claim.request_id}/result`,
+      `/api/requests/${claim.request_id}/result?format=csv`,
+    ]) {
+      const res = await h.call(alice, "GET", path);
+      assert.equal(res.status, 410, `${path}: ${JSON.stringify(res.body)}`);
+      assert.match(JSON.stringify(res.body), /no longer available/);
+    }
   });
 
   test("refuses a chunk that is not NDJSON rows, a bad seq, another agent's job, and rows past the cap", async () => {

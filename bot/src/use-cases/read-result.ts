@@ -19,6 +19,7 @@ import {
 import { appendAudit } from "../audit/audit-log.ts";
 import { matchesSelector } from "../core/approval-decision.ts";
 import { encodeResult, firstRows } from "../results/result-encoding.ts";
+import { contiguousChunks } from "../results/result-store.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import {
   findRequest,
@@ -71,6 +72,7 @@ export async function openStoredResult(
   const request = await findRequest(ctx.store, id);
   const exe = request === undefined ? undefined : await latestResult(ctx, id);
   if (request === undefined || exe === undefined || exe.result_purged_at !== null) return undefined;
+  await assertChunksPresent(ctx, exe, id);
   const head = headOf(request, exe);
   return { head, body: encodeResult(format, head, chunksOf(ctx, exe)) };
 }
@@ -116,7 +118,23 @@ async function readable(
       `the result of request #${id} was deleted at ${exe.result_purged_at} (retention); run the request again`,
     );
   }
+  await assertChunksPresent(ctx, exe, id);
   return { exe, head: headOf(request, exe) };
+}
+
+/**
+ * A result recorded as stored whose chunks are gone (a restore without the results directory, a
+ * disk cleaned by hand) is no longer available: 410 with what happened, never a 500 half way
+ * through a download.
+ */
+async function assertChunksPresent(ctx: BotContext, exe: ExecutionRecord, id: RequestId): Promise<void> {
+  if (exe.result_chunks === null || exe.result_chunks === 0) return;
+  const present = contiguousChunks(await ctx.results.listChunks(exe.id)).count;
+  if (present >= exe.result_chunks) return;
+  throw new DbwardError(
+    "result.expired",
+    `the result of request #${id} is no longer available: ${exe.result_chunks - present} of its ${exe.result_chunks} stored chunks are missing from the result store; run the request again`,
+  );
 }
 
 async function latestResult(ctx: BotContext, id: RequestId): Promise<ExecutionRecord | undefined> {
