@@ -39,6 +39,7 @@ export function exitCodeFor(code: ErrorCode): number {
       "user.managed_elsewhere",
       "quota.exceeded",
       "join.not_pending",
+      "execution.limit_reached",
     ].includes(code)
   ) {
     return EXIT.refused;

@@ -48,6 +48,11 @@ export const ERROR_CODES = [
   "api_token.not_found",
   /** No join request with that id. */
   "join.not_found",
+  /**
+   * The execution policy's `max_executions` budget for the database × environment was spent when
+   * an agent claimed the job: the request is failed without running, never offered again.
+   */
+  "execution.limit_reached",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

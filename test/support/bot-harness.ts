@@ -78,6 +78,8 @@ export async function startBotHarness(
     env?: Record<string, string>;
     /** Where the bot logs; silent when absent. */
     logger?: StartBotOptions["logger"];
+    /** Hears every committed request change, as the Slack and webhook adapters do. */
+    onChange?: StartBotOptions["onChange"];
   } = {},
 ): Promise<BotHarness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "dbward-test-"));
@@ -89,6 +91,7 @@ export async function startBotHarness(
     logger: opts.logger ?? pino({ level: "silent" }),
     listen: { host: "127.0.0.1", port: 0 },
     ...(opts.sweepIntervalMs !== undefined ? { sweepIntervalMs: opts.sweepIntervalMs } : {}),
+    ...(opts.onChange !== undefined ? { onChange: opts.onChange } : {}),
   });
   // A restart on the same data dir prints no secrets: the tokens then come from the environment.
   const admin =

@@ -18,6 +18,7 @@ const ALLOWED: readonly (readonly [RequestStatus, RequestEvent, RequestStatus])[
   ["approved", "cancel", "cancelled"],
   ["approved", "expire", "expired"],
   ["dispatched", "claim", "running"],
+  ["dispatched", "exhaust_budget", "failed"],
   ["dispatched", "dispatch_timeout", "approved"],
   ["dispatched", "cancel", "cancelled"],
   ["dispatched", "expire", "expired"],

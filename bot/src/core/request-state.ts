@@ -16,6 +16,7 @@ export const REQUEST_EVENTS = [
   "dispatch", // offered to agents
   "dispatch_timeout", // no agent claimed in time
   "claim",
+  "exhaust_budget", // claimed over the execution policy's max_executions: refused, not run
   "succeed",
   "fail",
   "time_out",
@@ -38,7 +39,14 @@ export const TRANSITIONS = {
     expire: "expired",
   },
   approved: { dispatch: "dispatched", cancel: "cancelled", expire: "expired" },
-  dispatched: { claim: "running", dispatch_timeout: "approved", cancel: "cancelled", expire: "expired" },
+  dispatched: {
+    claim: "running",
+    // Terminal: waiting in the queue would only have every capable agent claim it again.
+    exhaust_budget: "failed",
+    dispatch_timeout: "approved",
+    cancel: "cancelled",
+    expire: "expired",
+  },
   running: { succeed: "succeeded", fail: "failed", time_out: "timed_out", lose: "lost", cancel: "cancelled" },
   succeeded: {},
   failed: {},

@@ -43,6 +43,7 @@ const STATUS: Record<ErrorCode, number> = {
   "user.not_found": 404,
   "api_token.not_found": 404,
   "join.not_found": 404,
+  "execution.limit_reached": 409,
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {

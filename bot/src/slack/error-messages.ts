@@ -12,6 +12,7 @@ const NEXT_STEP: Partial<Record<ErrorCode, string>> = {
   "api_token.not_found": "List the tokens with `dbward token list`; a revoked token is gone.",
   "join.not_found": "It may have expired; ask the person to run `/dbward join` again.",
   "request.invalid_transition": "Run `/dbward status` to see where it stands now.",
+  "execution.limit_reached": "Make the request again once the window has passed.",
   "request.no_workflow": "Ask a dbward admin to add a workflow that covers it.",
   "request.self_approval": "Someone else has to decide on your request.",
   "request.already_decided": "Nothing more to do here.",

@@ -2,6 +2,9 @@
  * An agent claims a dispatched request. Exactly one claim wins (compare-and-set on `dispatched`
  * inside an IMMEDIATE transaction); the winner gets the SQL and a token signed for it alone,
  * bound to the SQL's hash, the database, environment and operation, for at most five minutes.
+ * A claim over the execution policy's `max_executions` budget fails the request in the same
+ * transaction (it leaves the dispatch queue, the requester is told) and answers
+ * `execution.limit_reached`.
  */
 import {
   DbwardError,
@@ -50,7 +53,19 @@ export async function claimJob(ctx: BotContext, agentId: string, jobId: string):
       throw new DbwardError("request.invalid_transition", `job ${jobId} is no longer available`);
     }
     const now = ctx.clock.now();
-    await assertExecutionBudget(tx, request, now);
+    const overBudget = await budgetRefusal(tx, request, now);
+    if (overBudget !== undefined) {
+      await applyTransition(tx, request, {
+        event: "exhaust_budget",
+        actor: `agent:${agentId}`,
+        action: "request.failed",
+        now,
+        statusReason: overBudget,
+        outcome: "failure",
+        details: { code: "execution.limit_reached", execution: number },
+      });
+      return { refused: overBudget } as const;
+    }
     const iat = Math.floor(now.getTime() / 1000);
     const tokenId = ctx.random.secret(16);
     const token = signExecutionToken(ctx.signingKey, {
@@ -93,7 +108,7 @@ export async function claimJob(ctx: BotContext, agentId: string, jobId: string):
       now,
       details: { execution: number, token_id: tokenId, key_id: ctx.signingKey.kid },
     });
-    return {
+    const claim: ClaimResponse = {
       job_id: jobId,
       request_id: request.id,
       execution: number,
@@ -108,15 +123,24 @@ export async function claimJob(ctx: BotContext, agentId: string, jobId: string):
       row_cap: request.limits.row_cap,
       result_max_bytes: request.limits.result_max_bytes ?? exec.result_max_bytes,
     };
+    return { claim } as const;
   });
+  if ("refused" in claimed) {
+    // `request.finished` is the change the requester hears about; the status reason says why.
+    ctx.afterCommit({ requestId, action: "request.finished", actor: `agent:${agentId}` });
+    throw new DbwardError("execution.limit_reached", claimed.refused);
+  }
   ctx.afterCommit({ requestId, action: "request.claimed", actor: `agent:${agentId}` });
-  return claimed;
+  return claimed.claim;
 }
 
-/** The execution policy's budget: at most `count` executions on this database × environment per window. */
-async function assertExecutionBudget(tx: Tx, request: RequestRecord, now: Date): Promise<void> {
+/**
+ * The execution policy's budget: at most `count` executions on this database × environment per
+ * window. Returns why this claim is over it, or undefined when it may run.
+ */
+async function budgetRefusal(tx: Tx, request: RequestRecord, now: Date): Promise<string | undefined> {
   const budget = request.limits.max_executions;
-  if (budget === null) return;
+  if (budget === null) return undefined;
   const since = new Date(now.getTime() - budget.window_minutes * 60_000).toISOString();
   const row = await tx
     .selectFrom("executions")
@@ -126,10 +150,6 @@ async function assertExecutionBudget(tx: Tx, request: RequestRecord, now: Date):
     .where("requests.environment", "=", request.environment)
     .where("executions.claimed_at", ">", since)
     .executeTakeFirstOrThrow();
-  if (Number(row.n) >= budget.count) {
-    throw new DbwardError(
-      "request.invalid_transition",
-      `${request.database}/${request.environment} allows ${budget.count} executions per ${budget.window_minutes} minutes; request #${request.id} waits`,
-    );
-  }
+  if (Number(row.n) < budget.count) return undefined;
+  return `execution limit reached: ${request.database}/${request.environment} allows ${budget.count} executions per ${budget.window_minutes} minutes; make the request again later`;
 }

@@ -199,7 +199,10 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
           const r = await waitForFinal(client(a), idOf(a.id), a.timeout * 1000);
           show(a, r);
           if (r.status !== "succeeded")
-            throw new CliError(`request #${r.id} ended ${r.status}`, EXIT.failure);
+            throw new CliError(
+              `request #${r.id} ended ${r.status}${r.status_reason ? `: ${r.status_reason}` : ""}`,
+              EXIT.failure,
+            );
         },
       )
       .demandCommand(1, "name a request subcommand");
