@@ -1,8 +1,9 @@
 /**
  * The Slack adapter, built once by the composition root: a Bolt app on the bot's own HTTP server
  * at `POST /slack/events` (slash commands, interactions and the `app_home_opened` event), behind
- * the request guard that audits refused requests; the listeners; the after-commit notifier; and
- * the Home tabs. Bolt is given the bot id and bot user id, so it never calls `auth.test`, and its
+ * the request guard that audits refused requests and the gate that refuses malformed bodies; the
+ * listeners, and the answer to whatever none of them handles (unhandled-requests.ts); the
+ * after-commit notifier; and the Home tabs. Bolt is given the bot id and bot user id, so it never calls `auth.test`, and its
  * Web API client never retries by itself (the delivery queue does).
  */
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from "@slack/bolt";
@@ -25,6 +26,13 @@ import { HomeTabs } from "./home-tabs.ts";
 import { createNotifier } from "./notifier.ts";
 import { Outbox } from "./outbox.ts";
 import { slackRequestGuard } from "./request-guard.ts";
+import {
+  answeredProperty,
+  answerUnhandled,
+  inboundBodyGate,
+  processEventError,
+  unhandledRequest,
+} from "./unhandled-requests.ts";
 import { createSlackApi } from "./slack-api.ts";
 import type { SlackSettings } from "./slack-settings.ts";
 
@@ -34,6 +42,11 @@ export interface SlackOptions {
   readonly messageRefs?: MessageRefs;
   /** Told of every failed Slack call, e.g. to count it in metrics. */
   readonly onCallFailed?: (what: string, code: string) => void;
+  /**
+   * How long Bolt waits for an ack before its unhandled-request handler answers. Every request is
+   * answered long before (unhandled-requests.ts); tests raise it to prove that.
+   */
+  readonly unhandledRequestTimeoutMillis?: number;
 }
 
 export interface SlackAdapter {
@@ -59,6 +72,12 @@ export function createSlackAdapter(
     endpoints: SLACK_EVENTS_PATH,
     router,
     logger: boltLogger(log),
+    customPropertiesExtractor: answeredProperty,
+    unhandledRequestHandler: unhandledRequest(log),
+    processEventErrorHandler: processEventError(log),
+    ...(options.unhandledRequestTimeoutMillis !== undefined
+      ? { unhandledRequestTimeoutMillis: options.unhandledRequestTimeoutMillis }
+      : {}),
   });
   const app = new App({
     token: settings.botToken.reveal(),
@@ -77,6 +96,15 @@ export function createSlackAdapter(
   app.error(async (err) => {
     log.error({ err }, "Slack listener error");
   });
+  const afterAck = new AfterAck(log);
+  const queue = new DeliveryQueue(
+    log,
+    { ...DEFAULT_RETRY, ...options.retry },
+    Math.random,
+    options.onCallFailed,
+  );
+  const outbox = new Outbox(createSlackApi(app.client, settings.apiUrl), queue);
+  app.use(answerUnhandled({ outbox, afterAck, logger: log }));
   // Listener work continues after the ack; tracked so idle() and close() can wait for it.
   const working = new Set<Promise<void>>();
   app.use(async ({ next }) => {
@@ -88,14 +116,6 @@ export function createSlackAdapter(
       working.delete(work);
     }
   });
-  const queue = new DeliveryQueue(
-    log,
-    { ...DEFAULT_RETRY, ...options.retry },
-    Math.random,
-    options.onCallFailed,
-  );
-  const outbox = new Outbox(createSlackApi(app.client, settings.apiUrl), queue);
-  const afterAck = new AfterAck(log);
   const home = new HomeTabs(ctx, outbox, log);
   const deps = { ctx, outbox, logger: log, afterAck, home };
   registerCommands(app, deps);
@@ -126,7 +146,7 @@ export function createSlackAdapter(
   });
   return {
     mount(express) {
-      express.post(SLACK_EVENTS_PATH, ...guard);
+      express.post(SLACK_EVENTS_PATH, ...guard, inboundBodyGate(log));
       express.use(router);
     },
     onChange: notify,

@@ -1,0 +1,136 @@
+/**
+ * Every verified Slack request gets an answer at once (Slack gives up after 3 seconds and shows
+ * the person a generic error; Bolt's own fallback waits that long and then answers 404):
+ *
+ * - `inboundBodyGate`, before Bolt: a body Bolt could not route (bad JSON, JSON nested too deep,
+ *   missing fields) is refused with 400 `request.invalid`; a callback type Bolt does not route is
+ *   acked with an empty 200 and ignored (inbound-body.ts).
+ * - `answerUnhandled`, Bolt's outermost global middleware: once every listener has run, a button,
+ *   modal, shortcut, command or options request that none of them acked is acked here, and the
+ *   person is told privately that it is from an older version of dbward and what to run instead.
+ *   Events need nothing: Bolt acks them before any listener runs.
+ * - `unhandledRequest` and `processEventError`, the receiver's handlers: the last resort if
+ *   something is still unanswered at the timeout (200, logged, never 404), and a listener error
+ *   before its ack (logged with its error; 500, since that is a bug on our side).
+ */
+import type {
+  AnyMiddlewareArgs,
+  Middleware,
+  ReceiverProcessEventErrorHandlerArgs,
+  ReceiverUnhandledRequestHandlerArgs,
+} from "@slack/bolt";
+import type { Request, RequestHandler } from "express";
+import type { Logger } from "pino";
+import type { AfterAck } from "./after-ack.ts";
+import { parseInboundBody } from "./inbound-body.ts";
+import type { Outbox } from "./outbox.ts";
+import {
+  requestIdOfAction,
+  requestIdOfView,
+  staleInteractionMessage,
+  staleInteractionText,
+  staleModal,
+} from "./stale-interaction.ts";
+
+/** The context key through which the middleware asks whether the HTTP answer has gone out. */
+const ANSWERED = "dbwardAnswered";
+
+/** The receiver's `customPropertiesExtractor`: lets `answerUnhandled` see whether a listener acked. */
+export function answeredProperty(req: Request): Record<string, () => boolean> {
+  return { [ANSWERED]: () => req.res?.headersSent === true };
+}
+
+export function inboundBodyGate(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const raw: unknown = (req as Request & { rawBody?: unknown }).rawBody;
+    const text = Buffer.isBuffer(raw) ? raw.toString("utf8") : "";
+    const verdict = parseInboundBody(text, req.get("content-type"));
+    if (verdict.kind === "dispatch") {
+      next();
+      return;
+    }
+    if (verdict.kind === "ignored") {
+      log.info({ type: verdict.type }, "acked a Slack callback type dbward does not handle");
+      res.status(200).end();
+      return;
+    }
+    log.warn({ why: verdict.why }, "refused a signed but malformed Slack request");
+    res
+      .status(400)
+      .json({ error: { code: "request.invalid", message: `not a Slack payload: ${verdict.why}` } });
+  };
+}
+
+export interface UnhandledDeps {
+  readonly outbox: Outbox;
+  readonly afterAck: AfterAck;
+  readonly logger: Logger;
+}
+
+type Ack = (response?: Record<string, unknown>) => Promise<void>;
+
+export function answerUnhandled(deps: UnhandledDeps): Middleware<AnyMiddlewareArgs> {
+  return async (args) => {
+    await args.next();
+    const answered = args.context[ANSWERED];
+    if (!("ack" in args) || typeof answered !== "function" || answered() === true) return;
+    // Each member of the union types ack's argument for its own surface; this answers all of them.
+    const ack = args.ack as Ack;
+    const body = args.body as unknown as Record<string, unknown>;
+    deps.logger.warn({ type: body.type, id: idOf(body) }, "no listener handled a Slack request");
+    await answer(deps, body, ack);
+  };
+}
+
+async function answer(deps: UnhandledDeps, body: Record<string, unknown>, ack: Ack): Promise<void> {
+  if (body.type === "view_submission") {
+    const view = body.view as Record<string, unknown>;
+    await ack({ response_action: "update", view: staleModal(requestIdOfView(view.private_metadata)) });
+    return;
+  }
+  if (body.type === "block_suggestion") {
+    await ack({ options: [] });
+    return;
+  }
+  if (typeof body.command === "string") {
+    await ack({ response_type: "ephemeral", text: staleInteractionText(undefined) });
+    return;
+  }
+  await ack();
+  if (body.type === "view_closed") return;
+  const actions = Array.isArray(body.actions) ? (body.actions as Record<string, unknown>[]) : [];
+  const first = actions[0];
+  const message = staleInteractionMessage(first === undefined ? undefined : requestIdOfAction(first));
+  const url = body.response_url;
+  const user = (body.user as { id: string }).id;
+  deps.afterAck.run(async () => {
+    if (typeof url === "string" && url !== "") await deps.outbox.respond(url, message);
+    else await deps.outbox.dm(user, message);
+  });
+}
+
+function idOf(body: Record<string, unknown>): unknown {
+  const actions = body.actions;
+  if (Array.isArray(actions)) return (actions[0] as { action_id?: unknown } | undefined)?.action_id;
+  const view = body.view as { callback_id?: unknown } | undefined;
+  return view?.callback_id ?? body.callback_id ?? body.command;
+}
+
+export function unhandledRequest(log: Logger): (a: ReceiverUnhandledRequestHandlerArgs) => void {
+  return ({ response }) => {
+    log.error("a Slack request was still unanswered at the timeout; answered 200");
+    if (!response.headersSent) response.writeHead(200).end();
+  };
+}
+
+export function processEventError(
+  log: Logger,
+): (a: ReceiverProcessEventErrorHandlerArgs) => Promise<boolean> {
+  return async ({ error, response }) => {
+    log.error({ err: error }, "a Slack listener failed before answering");
+    if (response.headersSent) return false;
+    response.writeHead(500, { "content-type": "application/json" });
+    response.end(JSON.stringify({ error: { code: "internal", message: "dbward failed on this request" } }));
+    return false;
+  };
+}
