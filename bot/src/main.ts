@@ -79,7 +79,6 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     o.logger.warn({ kid: key.kid }, "the signing key changed since the last start");
   await syncConfigUsers(store, o.config.users, clock);
   await recordSqlTrust(store, o.config, clock.now());
-  const bootstrapSecrets = await bootstrapTokens(store, o.config, o.env, { clock, random });
   let current = o.config;
   const shutdown = new AbortController();
   const listeners: ((c: RequestChange) => void)[] = o.onChange ? [o.onChange] : [];
@@ -148,6 +147,14 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   });
   const listen = o.listen ?? o.config.listen;
   const server = await listenHttp(createHttpServer(app, o.config.http), listen.host, listen.port);
+  // Only once the port is ours: a start that fails before this must not commit tokens it never
+  // gets to print; the start that first listens generates and prints them.
+  const bootstrapSecrets = await bootstrapTokens(store, o.config, o.env, { clock, random }).catch(
+    async (err: unknown) => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw err;
+    },
+  );
   const sweeper = setInterval(() => {
     sweep(ctx).catch((err: unknown) => o.logger.error({ err }, "sweep failed"));
   }, o.sweepIntervalMs ?? 1000);
