@@ -71,11 +71,18 @@ type Ack = (response?: Record<string, unknown>) => Promise<void>;
 
 export function answerUnhandled(deps: UnhandledDeps): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
-    await args.next();
     const answered = args.context[ANSWERED];
-    if (!("ack" in args) || typeof answered !== "function" || answered() === true) return;
+    const unanswered = (): boolean => "ack" in args && typeof answered === "function" && answered() === false;
     // Each member of the union types ack's argument for its own surface; this answers all of them.
-    const ack = args.ack as Ack;
+    const ack = "ack" in args ? (args.ack as Ack) : undefined;
+    try {
+      await args.next();
+    } catch (err) {
+      // A listener failed before its ack (a bug, reported by app.error): answer now, not at the timeout.
+      if (ack !== undefined && unanswered()) await ack();
+      throw err;
+    }
+    if (ack === undefined || !unanswered()) return;
     const body = args.body as unknown as Record<string, unknown>;
     deps.logger.warn({ type: body.type, id: idOf(body) }, "no listener handled a Slack request");
     await answer(deps, body, ack);
@@ -131,6 +138,7 @@ export function processEventError(
     if (response.headersSent) return false;
     response.writeHead(500, { "content-type": "application/json" });
     response.end(JSON.stringify({ error: { code: "internal", message: "dbward failed on this request" } }));
-    return false;
+    // True: the request is answered, so Bolt stops its unhandled-request timer.
+    return true;
   };
 }
