@@ -216,6 +216,12 @@ describe("Slack requests no listener handles", () => {
     assertInvalid(await signedForm(form(rest)));
   });
 
+  test("refuses a query modal submission without its input values with 400", FAST, async () => {
+    const base = VIEW_SUBMISSION as { view: Record<string, unknown> };
+    const view = Object.fromEntries(Object.entries(base.view).filter(([k]) => k !== "state"));
+    assertInvalid(await signedForm(form({ ...VIEW_SUBMISSION, view })));
+  });
+
   test("refuses an event callback without its event with 400", FAST, async () => {
     assertInvalid(await signedJson(JSON.stringify({ type: "event_callback", team_id: "T0DBWARD" })));
   });

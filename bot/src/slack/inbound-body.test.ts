@@ -31,6 +31,13 @@ describe("parseInboundBody", () => {
     assert.equal(kind(form({ type: "block_actions", user, actions: [] })), "invalid");
     assert.equal(kind(form({ type: "block_actions", user, actions: [{}] })), "invalid");
     assert.equal(kind(form({ type: "view_submission", user, view: { id: "V" } })), "invalid");
+    const view = { id: "V", callback_id: "c" };
+    assert.equal(kind(form({ type: "view_submission", user, view })), "invalid");
+    assert.equal(
+      kind(form({ type: "view_submission", user, view: { ...view, state: { values: {} } } })),
+      "dispatch",
+    );
+    assert.equal(kind(form({ type: "view_closed", user, view })), "dispatch");
     assert.equal(kind(form({ type: "shortcut", callback_id: "x" })), "invalid");
     assert.equal(kind("payload=a&payload=b"), "invalid");
     assert.equal(kind("text=hello"), "invalid");

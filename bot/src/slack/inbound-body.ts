@@ -7,8 +7,8 @@
  * - JSON nested deeper than `MAX_DEPTH`, refused before it is parsed (Slack's deepest payloads,
  *   a modal's state of nested blocks, stay far below; Bolt echoes `url_verification`
  *   challenges back through `JSON.stringify`, which overflows the stack on a deep one);
- * - the fields Bolt reads without checking (`actions[0]`, `view.callback_id`, `user.id`,
- *   `event.type`) present with the right types;
+ * - the fields Bolt and the listeners read before their ack (`actions[0]`, `view.callback_id`,
+ *   `view.state.values`, `user.id`, `event.type`) present with the right types;
  * - a callback `type` Bolt does not route (`app_rate_limited`, anything new) answered as
  *   `ignored`: Bolt would never ack it and the request would wait for the unhandled timeout.
  */
@@ -49,6 +49,15 @@ const needView = (b: Record<string, unknown>): string | undefined => {
   return needUser(b);
 };
 
+/** A submission carries the modal's input values, which its listener reads before acking. */
+const needSubmittedView = (b: Record<string, unknown>): string | undefined => {
+  const state = objectAt(objectAt(b, "view") ?? {}, "state");
+  return (
+    needView(b) ??
+    (objectAt(state ?? {}, "values") === undefined ? "view.state.values is missing" : undefined)
+  );
+};
+
 /** Interactions, sent as `payload=`; these are the types Bolt routes. */
 const INTERACTIONS: Checks = {
   block_actions: (b) => {
@@ -61,7 +70,7 @@ const INTERACTIONS: Checks = {
   interactive_message: (b) => (isString(b.callback_id) ? needUser(b) : "callback_id is missing"),
   dialog_submission: needCallbackId,
   dialog_cancellation: needCallbackId,
-  view_submission: needView,
+  view_submission: needSubmittedView,
   view_closed: needView,
   shortcut: needCallbackId,
   message_action: needCallbackId,
