@@ -83,7 +83,8 @@ export function answerUnhandled(deps: UnhandledDeps): Middleware<AnyMiddlewareAr
       throw err;
     }
     if (ack === undefined || !unanswered()) return;
-    const body = args.body as unknown as Record<string, unknown>;
+    const body: unknown = args.body;
+    if (!isRecord(body)) return;
     deps.logger.warn({ type: body.type, id: idOf(body) }, "no listener handled a Slack request");
     await answer(deps, body, ack);
   };
@@ -91,8 +92,8 @@ export function answerUnhandled(deps: UnhandledDeps): Middleware<AnyMiddlewareAr
 
 async function answer(deps: UnhandledDeps, body: Record<string, unknown>, ack: Ack): Promise<void> {
   if (body.type === "view_submission") {
-    const view = body.view as Record<string, unknown>;
-    await ack({ response_action: "update", view: staleModal(requestIdOfView(view.private_metadata)) });
+    const id = requestIdOfView(field(body.view, "private_metadata"));
+    await ack({ response_action: "update", view: staleModal(id) });
     return;
   }
   if (body.type === "block_suggestion") {
@@ -105,22 +106,27 @@ async function answer(deps: UnhandledDeps, body: Record<string, unknown>, ack: A
   }
   await ack();
   if (body.type === "view_closed") return;
-  const actions = Array.isArray(body.actions) ? (body.actions as Record<string, unknown>[]) : [];
-  const first = actions[0];
-  const message = staleInteractionMessage(first === undefined ? undefined : requestIdOfAction(first));
+  const first: unknown = Array.isArray(body.actions) ? body.actions[0] : undefined;
+  const message = staleInteractionMessage(isRecord(first) ? requestIdOfAction(first) : undefined);
   const url = body.response_url;
-  const user = (body.user as { id: string }).id;
+  const user = field(body.user, "id");
   deps.afterAck.run(async () => {
     if (typeof url === "string" && url !== "") await deps.outbox.respond(url, message);
-    else await deps.outbox.dm(user, message);
+    else if (typeof user === "string") await deps.outbox.dm(user, message);
   });
 }
 
 function idOf(body: Record<string, unknown>): unknown {
-  const actions = body.actions;
-  if (Array.isArray(actions)) return (actions[0] as { action_id?: unknown } | undefined)?.action_id;
-  const view = body.view as { callback_id?: unknown } | undefined;
-  return view?.callback_id ?? body.callback_id ?? body.command;
+  if (Array.isArray(body.actions)) return field(body.actions[0], "action_id");
+  return field(body.view, "callback_id") ?? body.callback_id ?? body.command;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function field(v: unknown, key: string): unknown {
+  return isRecord(v) ? v[key] : undefined;
 }
 
 export function unhandledRequest(log: Logger): (a: ReceiverUnhandledRequestHandlerArgs) => void {
