@@ -129,6 +129,15 @@ CREATE TABLE IF NOT EXISTS agents (
   degraded_json TEXT                 -- JSON array of databases the agent cannot reach now
 );
 
+-- The one live polling session per agent id (docs/agent.md: one process per agent id). A session
+-- is an agent's data directory: another one polling with the same id is refused while this one
+-- was seen within the liveness window.
+CREATE TABLE IF NOT EXISTS agent_sessions (
+  agent_id TEXT NOT NULL PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL
+);
+
 -- The audit hash chain (shared/src/audit-chain.ts). Append-only.
 CREATE TABLE IF NOT EXISTS audit_events (
   seq INTEGER PRIMARY KEY,

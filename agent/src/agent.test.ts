@@ -3,13 +3,13 @@
  * tokens and a real SQLite database. The loop against the real bot is covered under test/.
  */
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
 import { sha256Hex, type ClaimResponse } from "@dbward/shared";
 import type { Logger } from "pino";
-import { startAgent, type AgentOptions } from "./agent.ts";
+import { SESSION_FILE, startAgent, type AgentOptions } from "./agent.ts";
 import type { Clock } from "./clock.ts";
 import { collect, type Driver } from "./drivers/driver.ts";
 import { createAgentLogger } from "./log.ts";
@@ -119,15 +119,34 @@ describe("agent loop", () => {
     ]);
   });
 
-  test("polls with its capabilities and configured wait", async (t) => {
+  test("polls with its capabilities, configured wait and its data directory's session", async (t) => {
     const s = setup(t);
     const agent = await s.start();
     await until(() => s.bot.calls.length > 0);
     await agent.stop();
+    const session = readFileSync(join(s.config.dataDir, SESSION_FILE), "utf8").trim();
+    assert.match(session, /^[A-Za-z0-9_-]{32}$/);
     assert.deepEqual(s.bot.calls[0]?.body, {
       capabilities: [{ database: "app", environment: "production", operations: ["read", "write"] }],
       wait_ms: 25_000,
+      session,
     });
+  });
+
+  test("keeps its session across a restart on the same data directory", async (t) => {
+    const s = setup(t);
+    const first = await s.start();
+    await until(() => s.bot.calls.length > 0);
+    await first.stop();
+    const second = await s.start();
+    await until(() => s.bot.calls.filter((c) => c.path.endsWith("/poll")).length > 1);
+    await second.stop();
+    const sessions = new Set(
+      s.bot.calls
+        .filter((c) => c.path.endsWith("/poll"))
+        .map((c) => (c.body as { session?: unknown }).session),
+    );
+    assert.equal(sessions.size, 1, "one session for one data directory");
   });
 
   test("moves on when another agent wins the claim", async (t) => {

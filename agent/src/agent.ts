@@ -12,6 +12,9 @@
  * Everything with a side effect outside the process is injected (fetch, clock, randomness,
  * drivers, logger), so tests drive the loop against a fake bot and control time.
  */
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { initSqlReview, type AgentCapability, type JobOffer } from "@dbward/shared";
 import type { Logger } from "pino";
 import { createBackoff } from "./backoff.ts";
@@ -101,6 +104,7 @@ function buildLoop(config: AgentConfig, options: AgentOptions): AgentLoop & { st
     client: createBotClient({
       botUrl: config.botUrl,
       agentToken: config.agentToken,
+      session: sessionOf(config.dataDir),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     }),
     deps: { config, ledger, drivers, clock, logger },
@@ -124,6 +128,25 @@ function buildLoop(config: AgentConfig, options: AgentOptions): AgentLoop & { st
     running: undefined,
     ...(options.chunkBytes === undefined ? {} : { chunkBytes: options.chunkBytes }),
   };
+}
+
+/** The file naming this data directory's polling session (docs/agent.md: one process per agent id). */
+export const SESSION_FILE = "session-id";
+
+/**
+ * The session this agent polls as: one per data directory, as its ledger is, so a restart keeps
+ * it and a second process elsewhere with the same agent id is refused by the bot.
+ */
+function sessionOf(dataDir: string): string {
+  const file = join(dataDir, SESSION_FILE);
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  const session = randomBytes(24).toString("base64url");
+  writeFileSync(file, `${session}\n`, { mode: 0o600, flag: "wx" });
+  return session;
 }
 
 function idleErrorLogger(logger: Logger, db: { name: string; environment: string }) {

@@ -36,6 +36,8 @@ export class BotError extends DbwardError {
 export interface BotClientOptions {
   readonly botUrl: string;
   readonly agentToken: Secret;
+  /** This data directory's session, sent with every poll (docs/agent.md: one process per agent id). */
+  readonly session?: string;
   readonly fetch?: typeof fetch;
   /** Limit for calls other than poll, which waits `wait_ms` longer. */
   readonly requestTimeoutMs?: number;
@@ -107,7 +109,14 @@ export function createBotClient(options: BotClientOptions): BotClient {
     `/api/agent/jobs/${encodeURIComponent(jobId)}/${action}`;
   return {
     poll: (body, signal) =>
-      post(options, "/api/agent/poll", body, pollResponse, body.wait_ms + POLL_MARGIN_MS, signal),
+      post(
+        options,
+        "/api/agent/poll",
+        options.session === undefined ? body : { ...body, session: options.session },
+        pollResponse,
+        body.wait_ms + POLL_MARGIN_MS,
+        signal,
+      ),
     claim: (jobId) => post(options, jobPath(jobId, "claim"), {}, claimResponse, timeoutMs),
     heartbeat: (jobId) => post(options, jobPath(jobId, "heartbeat"), {}, heartbeatResponse, timeoutMs),
     submitChunk: (jobId, seq, ndjson) =>

@@ -53,6 +53,11 @@ export const ERROR_CODES = [
    * an agent claimed the job: the request is failed without running, never offered again.
    */
   "execution.limit_reached",
+  /**
+   * Another process (another data directory) is already polling with this agent id; one agent id
+   * is one process, so its ledger of executed tokens is the only one.
+   */
+  "agent.session_conflict",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -40,6 +40,8 @@ export async function startTestAgent(
   keys: Readonly<Record<string, string>> = { [h.bot.signingKey.kid]: base64url(h.bot.signingKey.publicKey) },
   /** The agent token (default: the one the bot printed at its first start). */
   agentToken = h.agentTokens[id] ?? "",
+  /** The agent's data directory (default: `<bot test dir>/<id>`). */
+  dataDir = join(h.dataDir, id),
 ): Promise<AgentHandle> {
   const env: Record<string, string> = { DBWARD_AGENT_TOKEN: agentToken };
   const lines = [
@@ -47,7 +49,7 @@ export async function startTestAgent(
     `bot_url: ${h.url}`,
     "keys:",
     ...Object.entries(keys).map(([kid, publicKey]) => `  ${kid}: ${publicKey}`),
-    `data_dir: ${join(h.dataDir, id)}`,
+    `data_dir: ${dataDir}`,
     "poll_wait_ms: 2000",
     "databases:",
   ];

@@ -44,6 +44,7 @@ const STATUS: Record<ErrorCode, number> = {
   "api_token.not_found": 404,
   "join.not_found": 404,
   "execution.limit_reached": 409,
+  "agent.session_conflict": 409,
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {

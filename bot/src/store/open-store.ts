@@ -87,18 +87,24 @@ function makePrivate(file: string): void {
   }
 }
 
-/** Applies schema.sql to a store that has none, in one transaction; refuses a newer store. */
+/**
+ * Applies schema.sql in one transaction at every open; refuses a newer store. Every statement in
+ * it is idempotent (`IF NOT EXISTS`, guarded inserts), so a table added to it later reaches a
+ * store created before; a changed column would need its own step and a new SCHEMA_VERSION.
+ */
 function applySchema(sqlite: SqliteDatabase.Database): void {
   const hasVersion = sqlite
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
     .get();
-  if (hasVersion === undefined) {
-    sqlite.transaction(() => sqlite.exec(readFileSync(SCHEMA_PATH, "utf8"))).immediate();
+  if (hasVersion !== undefined) {
+    const row = sqlite.prepare("SELECT MAX(version) AS v FROM schema_version").get() as {
+      v: number | null;
+    };
+    if ((row.v ?? 0) > SCHEMA_VERSION) {
+      throw new Error(
+        `the state store is at schema version ${row.v}, newer than this dbward (${SCHEMA_VERSION}); upgrade dbward`,
+      );
+    }
   }
-  const row = sqlite.prepare("SELECT MAX(version) AS v FROM schema_version").get() as { v: number | null };
-  if ((row.v ?? 0) > SCHEMA_VERSION) {
-    throw new Error(
-      `the state store is at schema version ${row.v}, newer than this dbward (${SCHEMA_VERSION}); upgrade dbward`,
-    );
-  }
+  sqlite.transaction(() => sqlite.exec(readFileSync(SCHEMA_PATH, "utf8"))).immediate();
 }

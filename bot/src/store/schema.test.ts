@@ -224,6 +224,30 @@ describe("state store schema", () => {
     }
   });
 
+  test("adds a table schema.sql gained since to a store created before it, keeping the data", async () => {
+    const d = mkdtempSync(join(tmpdir(), "dbward-schema-"));
+    try {
+      const first = openStore(d);
+      await first
+        .insertInto("agents")
+        .values({ id: "agent-1", last_seen_at: "2024-01-01T00:00:00.000Z", capabilities_json: "[]" })
+        .execute();
+      await first.destroy();
+      const raw = new SqliteDatabase(join(d, STORE_FILE));
+      raw.exec("DROP TABLE agent_sessions");
+      raw.close();
+      const again = openStore(d);
+      try {
+        assert.deepEqual(await again.selectFrom("agent_sessions").selectAll().execute(), []);
+        assert.deepEqual(await again.selectFrom("agents").select("id").execute(), [{ id: "agent-1" }]);
+      } finally {
+        await again.destroy();
+      }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   test("refuses a store written by a newer dbward, naming both versions", async () => {
     const d = mkdtempSync(join(tmpdir(), "dbward-schema-"));
     try {

@@ -110,6 +110,12 @@ export interface AgentsTable {
   degraded_json: string | null;
 }
 
+export interface AgentSessionsTable {
+  agent_id: string;
+  session_id: string;
+  last_seen_at: string;
+}
+
 export interface AuditEventsTable {
   seq: number;
   time: string;
@@ -186,6 +192,7 @@ export interface Database {
   approvals: ApprovalsTable;
   executions: ExecutionsTable;
   agents: AgentsTable;
+  agent_sessions: AgentSessionsTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_checkpoint_state: AuditCheckpointStateTable;

@@ -8,6 +8,7 @@ import { DbwardError, type HeartbeatResponse, type RequestId } from "@dbward/sha
 import type { ExecutionRecord } from "../store/requests-repo.ts";
 import { findExecution, findRequest } from "../store/requests-repo.ts";
 import type { BotContext } from "./bot-context.ts";
+import { touchHeldSession } from "./hold-agent-session.ts";
 
 export async function heartbeatJob(
   ctx: BotContext,
@@ -35,6 +36,7 @@ export async function heartbeatJob(
     .where("status", "=", "running")
     .executeTakeFirst();
   if (updated.numUpdatedRows !== 1n) throw new DbwardError("job.lease_lost", `job ${jobId} lost its lease`);
+  await touchHeldSession(ctx, agentId);
   return { lease_expires_at: lease, cancel };
 }
 

@@ -17,6 +17,7 @@ import { applyTransition } from "./apply-transition.ts";
 import type { BotContext } from "./bot-context.ts";
 import { capabilityAllows, parseCapabilities } from "./agent-capabilities.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
+import { holdAgentSession, parseSessionId } from "./hold-agent-session.ts";
 
 const MAX_OFFERS = 10;
 /** Re-check the store at least this often, for work dispatched by another bot instance. */
@@ -25,7 +26,7 @@ const RECHECK_MS = 1000;
 export async function pollJobs(
   ctx: BotContext,
   agentId: string,
-  body: { capabilities?: unknown; wait_ms?: unknown; degraded?: unknown },
+  body: { capabilities?: unknown; wait_ms?: unknown; degraded?: unknown; session?: unknown },
   signal?: AbortSignal,
 ): Promise<PollResponse> {
   const caps = parseCapabilities(body.capabilities);
@@ -33,6 +34,9 @@ export async function pollJobs(
     typeof body.wait_ms === "number" && Number.isFinite(body.wait_ms)
       ? Math.max(0, Math.min(body.wait_ms, MAX_POLL_WAIT_MS))
       : 0;
+  const session = parseSessionId(body.session);
+  // Before anything is recorded: a refused second process must not overwrite the holder's capabilities.
+  if (session !== undefined) await holdAgentSession(ctx, agentId, session);
   await recordAgent(ctx, agentId, caps, parseDegraded(body.degraded));
   const deadline = ctx.clock.now().getTime() + wait;
   for (;;) {
