@@ -31,6 +31,16 @@ describe("thread replies and requester notices", () => {
     assert.match(done?.text ?? "", /was approved by <@U0CAROL01>/);
   });
 
+  test("a request that ended without running tells the requester why, from its status reason", () => {
+    const card = sampleCard(
+      { status: "failed", status_reason: "execution limit reached: shop/production allows 1 <execution>" },
+      [],
+    );
+    const notice = requesterNotice(card, "request.finished", "system");
+    assert.match(notice?.text ?? "", /execution limit reached: shop\/production allows 1 &lt;execution&gt;/);
+    assert.match(threadStep(card, "request.finished", "system")?.text ?? "", /execution limit reached/);
+  });
+
   test("a failed execution reports the database's error", () => {
     const card = sampleCard(
       {

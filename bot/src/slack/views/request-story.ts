@@ -75,7 +75,15 @@ export function requesterNotice(card: RequestCard, action: string, actor: string
   return { text, blocks: [section(text)] };
 }
 
+/**
+ * What happened, from the latest execution; a request that ended without running (refused at the
+ * claim, e.g. its execution limit was reached) says why from its status reason instead.
+ */
 function summary(card: RequestCard): string {
   const s = executionSummary(card.request);
-  return s === undefined ? "." : `: ${s}.`;
+  if (s !== undefined) return `: ${s}.`;
+  const reason = card.request.status_reason;
+  return reason === null || reason === undefined || reason === ""
+    ? "."
+    : `: ${escapeMrkdwn(truncate(reason, 1000))}`;
 }
