@@ -15,6 +15,34 @@ import { waitForStatus } from "./support/wait.ts";
 
 const JOBS = 12;
 
+/** Creates JOBS auto-approved reads at once and waits until each has succeeded, exactly once. */
+async function runBurst(h: BotHarness, sql: (i: number) => string, reason: string): Promise<void> {
+  const token = await h.tokenFor("alice");
+  const created = await Promise.all(
+    Array.from({ length: JOBS }, async (_, i) => {
+      const res = await h.call(token, "POST", "/api/requests", {
+        database: "shop",
+        environment: "staging",
+        sql: sql(i),
+        reason,
+      });
+      return res.body as RequestView;
+    }),
+  );
+  const done = await Promise.all(created.map((r) => waitForStatus(h, r.id, "succeeded", 30_000)));
+  for (const r of done) assert.equal(r.executions.length, 1, `request #${r.id} ran once`);
+}
+
+/** The token ids an agent data directory's ledger holds (none when it has no ledger yet). */
+function ledger(h: BotHarness, dir: string): string[] {
+  const file = join(h.dataDir, dir, LEDGER_FILE);
+  return existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+    : [];
+}
+
 describe("two agents racing for the same jobs", () => {
   let h: BotHarness;
   let agents: AgentHandle[];
@@ -28,25 +56,8 @@ describe("two agents racing for the same jobs", () => {
   });
 
   test("each job is claimed and run by exactly one agent", async () => {
-    const token = await h.tokenFor("alice");
-    const created = await Promise.all(
-      Array.from({ length: JOBS }, async (_, i) => {
-        const res = await h.call(token, "POST", "/api/requests", {
-          database: "shop",
-          environment: "staging",
-          sql: `SELECT ${i} AS n, pg_backend_pid() AS pid`,
-          reason: "race",
-        });
-        return res.body as RequestView;
-      }),
-    );
-    const done = await Promise.all(created.map((r) => waitForStatus(h, r.id, "succeeded", 30_000)));
-    for (const r of done) assert.equal(r.executions.length, 1, `request #${r.id} ran once`);
-    const ledger = (id: string): string[] =>
-      readFileSync(join(h.dataDir, id, LEDGER_FILE), "utf8")
-        .split("\n")
-        .filter((l) => l !== "");
-    const [one, two] = [ledger("agent-1"), ledger("agent-2")];
+    await runBurst(h, (i) => `SELECT ${i} AS n, pg_backend_pid() AS pid`, "race");
+    const [one, two] = [ledger(h, "agent-1"), ledger(h, "agent-2")];
     assert.equal(one.length + two.length, JOBS);
     assert.equal(new Set([...one, ...two]).size, JOBS, "no token ran on both agents");
   });
@@ -69,29 +80,8 @@ describe("two processes with one agent id and different data directories", () =>
   });
 
   test("only one of them is offered jobs: every token is in one ledger", async () => {
-    const token = await h.tokenFor("alice");
-    const created = await Promise.all(
-      Array.from({ length: JOBS }, async (_, i) => {
-        const res = await h.call(token, "POST", "/api/requests", {
-          database: "shop",
-          environment: "staging",
-          sql: `SELECT ${i} AS n, 'one id' AS case_name`,
-          reason: "one agent id, two processes",
-        });
-        return res.body as RequestView;
-      }),
-    );
-    const done = await Promise.all(created.map((r) => waitForStatus(h, r.id, "succeeded", 30_000)));
-    for (const r of done) assert.equal(r.executions.length, 1, `request #${r.id} ran once`);
-    const ledger = (dir: string): string[] => {
-      const file = join(h.dataDir, dir, LEDGER_FILE);
-      return existsSync(file)
-        ? readFileSync(file, "utf8")
-            .split("\n")
-            .filter((l) => l !== "")
-        : [];
-    };
-    const counts = [ledger("first").length, ledger("second").length].sort((a, b) => a - b);
+    await runBurst(h, (i) => `SELECT ${i} AS n, 'one id' AS case_name`, "one agent id, two processes");
+    const counts = [ledger(h, "first").length, ledger(h, "second").length].sort((a, b) => a - b);
     assert.deepEqual(counts, [0, JOBS], "one process ran every job, the other none");
   });
 

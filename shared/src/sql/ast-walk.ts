@@ -12,21 +12,7 @@ export function isAstObject(value: unknown): value is AstObject {
 
 /** Every object under `root` (root included), depth first, without recursion. */
 export function collectObjects(root: unknown): AstObject[] {
-  const out: AstObject[] = [];
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    if (Array.isArray(value)) {
-      for (const item of value) stack.push(item);
-    } else if (isAstObject(value)) {
-      out.push(value);
-      for (const key in value) {
-        const child = value[key];
-        if (typeof child === "object" && child !== null) stack.push(child);
-      }
-    }
-  }
-  return out;
+  return walk(root).objects;
 }
 
 export interface PgNodeRef {
@@ -54,7 +40,15 @@ export interface PgTree {
  * `objects` and their nested nodes in `nodes`.
  */
 export function pgTree(root: AstObject): PgTree {
-  // One pass, as collectObjects walks, that also picks out the `{ NodeType: body }` entries.
+  return walk(root);
+}
+
+/**
+ * The one walk over parser output: every object depth first without recursion, and on the way
+ * the `{ NodeType: body }` entries and TypeName-shaped objects (cheap to note while visiting;
+ * node-sql-parser trees have neither, so their callers use only `objects`).
+ */
+function walk(root: unknown): { objects: AstObject[]; nodes: PgNodeRef[]; typeNames: AstObject[] } {
   const objects: AstObject[] = [];
   const nodes: PgNodeRef[] = [];
   const typeNames: AstObject[] = [];
