@@ -18,12 +18,10 @@
  */
 import { verifySlackRequest } from "@slack/bolt";
 import { isUtf8 } from "node:buffer";
-import express, { type Request, type RequestHandler, type Response } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import { isUtf8SlackBody, NOT_UTF8_MESSAGE } from "../http/utf8-body.ts";
 
 export const WINDOW_SECONDS = 5 * 60;
-/** Largest body accepted on the Slack endpoint: a review modal's state with 100 KB of SQL fits. */
-export const MAX_SLACK_BODY = "1mb";
 
 export interface GuardOptions {
   readonly signingSecret: () => string;
@@ -35,7 +33,6 @@ export interface GuardOptions {
 
 export function slackRequestGuard(o: GuardOptions): RequestHandler[] {
   const seen = o.seen ?? new SeenSignatures();
-  const readRaw = express.raw({ type: () => true, limit: MAX_SLACK_BODY });
   const check: RequestHandler = (req, res, next) => {
     const why = refusal(req, o, seen);
     if (why === NOT_UTF8) {
@@ -52,7 +49,9 @@ export function slackRequestGuard(o: GuardOptions): RequestHandler[] {
     };
     o.onFailure(why, req).then(refuse, refuse);
   };
-  return [readRaw, check];
+  // The body gate (http/body-limits.ts) has already read the raw body, within the Slack limit,
+  // into `req.body`; a request without one has nothing to verify and fails the signature check.
+  return [check];
 }
 
 /** A refusal that is not about authentication: answered 400 and not audited. */
