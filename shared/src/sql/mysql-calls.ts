@@ -12,7 +12,7 @@
 import { field, isAstObject, list, text, type AstObject } from "./ast-walk.ts";
 import { unverifiedNote } from "./call-findings.ts";
 import { displaySql } from "./display-sql.ts";
-import { CallLedger, type CallCheck } from "./call-ledger.ts";
+import { CallLedger, type CallCheck, type CallJudging } from "./call-ledger.ts";
 import {
   isMysqlBuiltinFunction,
   isMysqlBuiltinOperator,
@@ -24,14 +24,11 @@ import {
 import type { SqlFinding } from "./review.ts";
 import type { LexToken } from "./sql-lexer.ts";
 
-export interface NspCallContext {
+export interface NspCallContext extends CallJudging {
   readonly dialect: MysqlFamily;
   readonly sql: string;
   /** Character offset of the statement; node-sql-parser's offsets are relative to it. */
   readonly start: number;
-  readonly extraFunctions: readonly string[];
-  /** `schema.name` of stored functions trusted by config for this database × environment. */
-  readonly trustedFunctions: readonly string[];
 }
 
 export type NspCallCheck = CallCheck;

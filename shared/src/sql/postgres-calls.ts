@@ -11,16 +11,13 @@
  */
 import { list, num, pgNode, text, type AstObject, type PgTree } from "./ast-walk.ts";
 import { neverAReadNote } from "./call-findings.ts";
-import { CallLedger, type CallCheck } from "./call-ledger.ts";
+import { CallLedger, type CallCheck, type CallJudging } from "./call-ledger.ts";
 import { neverAReadCategory } from "./never-a-read.ts";
 import { isPgBuiltin, pgExclusionReason, pgViewCall, type PgNameKind } from "./postgres-allowlist.ts";
 
-export interface PgCallContext {
+export interface PgCallContext extends Omit<CallJudging, "dialect"> {
   /** Converts a libpg-query byte offset to a character offset; undefined stays undefined. */
   readonly position: (byteOffset: number | undefined) => number | undefined;
-  readonly extraFunctions: readonly string[];
-  /** `schema.name` of functions trusted by config for this database × environment. */
-  readonly trustedFunctions: readonly string[];
 }
 
 export type PgCallCheck = CallCheck;
