@@ -97,6 +97,8 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     shutdown: shutdown.signal,
     limits,
     oidc: new OidcVerifier(() => current.oidc, clock),
+    // Nothing is recorded with a change yet; the Slack outbox will be.
+    recordChange: () => Promise.resolve(),
     // Side effects after commit must never undo or block the change itself.
     afterCommit: (change) => {
       for (const l of listeners) {

@@ -8,6 +8,7 @@ import type { Clock, Random } from "../core/clock.ts";
 import type { OidcVerifier } from "../identity/oidc-verifier.ts";
 import type { RateLimits } from "../limits/rate-limits.ts";
 import type { ResultStore } from "../results/result-store.ts";
+import type { Tx } from "../store/in-transaction.ts";
 import type { Store } from "../store/open-store.ts";
 import type { JobSignal } from "./job-signal.ts";
 
@@ -27,6 +28,12 @@ export interface BotContext {
   readonly oidc?: OidcVerifier;
   /** Called after a join request expired in the sweep (Slack tells the person). */
   readonly afterJoinRequestExpired?: (view: JoinRequestView) => void;
+  /**
+   * Called inside the transaction of a request's change, with the change `afterCommit` hears of
+   * once it commits: what it writes (the Slack outbox) commits with the change or not at all, so
+   * a crash between the commit and the delivery loses nothing that should reach a person.
+   */
+  readonly recordChange: (tx: Tx, change: RequestChange) => Promise<void>;
   /** Called after a request's change has committed (Slack, webhooks listen here). */
   readonly afterCommit: (change: RequestChange) => void;
   /** Flood guards (SECURITY.md: flooding); main.ts always sets them. */

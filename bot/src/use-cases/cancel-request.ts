@@ -7,7 +7,7 @@ import { DbwardError, type RequestId } from "@dbward/shared";
 import { inTransaction } from "../store/in-transaction.ts";
 import type { RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
-import type { BotContext } from "./bot-context.ts";
+import type { BotContext, RequestChange } from "./bot-context.ts";
 import { actorOf, can, type UserCaller } from "./caller.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { findVisibleRequest } from "./read-requests.ts";
@@ -33,6 +33,7 @@ export async function cancelRequest(
     });
   }
   const now = ctx.clock.now();
+  const change: RequestChange = { requestId: id, action: "request.cancelled", actor };
   const cancelled = await inTransaction(ctx.store, async (tx) => {
     const request = await findRequestOrThrow(tx, id);
     const text = reason.trim() || "cancelled";
@@ -52,8 +53,9 @@ export async function cancelRequest(
         .where("status", "=", "running")
         .execute();
     }
+    await ctx.recordChange(tx, change);
     return next;
   });
-  ctx.afterCommit({ requestId: id, action: "request.cancelled", actor });
+  ctx.afterCommit(change);
   return cancelled;
 }

@@ -19,7 +19,7 @@ import { inTransaction, type Tx } from "../store/in-transaction.ts";
 import { listExecutions, type RequestRecord } from "../store/requests-repo.ts";
 import { capabilityAllows } from "./agent-capabilities.ts";
 import { applyTransition } from "./apply-transition.ts";
-import type { BotContext } from "./bot-context.ts";
+import type { BotContext, RequestChange } from "./bot-context.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 
 export const HEARTBEAT_INTERVAL_MS = 5000;
@@ -35,6 +35,9 @@ export function parseJobId(jobId: string): { requestId: RequestId; number: numbe
 export async function claimJob(ctx: BotContext, agentId: string, jobId: string): Promise<ClaimResponse> {
   const { requestId, number } = parseJobId(jobId);
   const exec = ctx.config().execution;
+  // `request.finished` is the change the requester hears about; the status reason says why.
+  const refusedChange: RequestChange = { requestId, action: "request.finished", actor: `agent:${agentId}` };
+  const claimedChange: RequestChange = { requestId, action: "request.claimed", actor: `agent:${agentId}` };
   const claimed = await inTransaction(ctx.store, async (tx) => {
     const request = await findRequestOrThrow(tx, requestId);
     const agent = await tx
@@ -64,6 +67,7 @@ export async function claimJob(ctx: BotContext, agentId: string, jobId: string):
         outcome: "failure",
         details: { code: "execution.limit_reached", execution: number },
       });
+      await ctx.recordChange(tx, refusedChange);
       return { refused: overBudget } as const;
     }
     const iat = Math.floor(now.getTime() / 1000);
@@ -123,14 +127,14 @@ export async function claimJob(ctx: BotContext, agentId: string, jobId: string):
       row_cap: request.limits.row_cap,
       result_max_bytes: request.limits.result_max_bytes ?? exec.result_max_bytes,
     };
+    await ctx.recordChange(tx, claimedChange);
     return { claim } as const;
   });
   if ("refused" in claimed) {
-    // `request.finished` is the change the requester hears about; the status reason says why.
-    ctx.afterCommit({ requestId, action: "request.finished", actor: `agent:${agentId}` });
+    ctx.afterCommit(refusedChange);
     throw new DbwardError("execution.limit_reached", claimed.refused);
   }
-  ctx.afterCommit({ requestId, action: "request.claimed", actor: `agent:${agentId}` });
+  ctx.afterCommit(claimedChange);
   return claimed.claim;
 }
 

@@ -15,7 +15,7 @@ import { planRequest } from "../core/plan-request.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { insertRequest, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
-import type { BotContext } from "./bot-context.ts";
+import type { BotContext, RequestChange } from "./bot-context.ts";
 import { actorOf, assertPermission, type UserCaller } from "./caller.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { recordDenial } from "./record-denial.ts";
@@ -70,6 +70,11 @@ export async function createRequest(ctx: BotContext, caller: UserCaller, body: B
     );
   }
   const now = ctx.clock.now();
+  const changeOf = (r: RequestRecord): RequestChange => ({
+    requestId: r.id,
+    action: input.breakGlass !== undefined ? "request.break_glass" : "request.created",
+    actor,
+  });
   const created = await inTransaction(ctx.store, async (tx) => {
     const id = await insertRequest(tx, {
       requester: caller.user.id,
@@ -125,13 +130,10 @@ export async function createRequest(ctx: BotContext, caller: UserCaller, body: B
         now,
       });
     }
+    await ctx.recordChange(tx, changeOf(request));
     return request;
   });
-  ctx.afterCommit({
-    requestId: created.id,
-    action: input.breakGlass !== undefined ? "request.break_glass" : "request.created",
-    actor,
-  });
+  ctx.afterCommit(changeOf(created));
   if (created.status === "dispatched") ctx.jobs.notify();
   return created;
 }

@@ -10,7 +10,7 @@ import { approvalProgress, canDecide } from "../core/approval-decision.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { insertApproval, listApprovals, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
-import type { BotContext } from "./bot-context.ts";
+import type { BotContext, RequestChange } from "./bot-context.ts";
 import { actorOf, type UserCaller } from "./caller.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { findVisibleRequest } from "./read-requests.ts";
@@ -40,6 +40,11 @@ export async function decideRequest(
   if (caller.user.status !== "active")
     return deny(new DbwardError("auth.suspended", "your dbward account is suspended"));
   await findVisibleRequest(ctx, caller, id);
+  const change: RequestChange = {
+    requestId: id,
+    action: decision.kind === "approve" ? "request.approved" : "request.rejected",
+    actor,
+  };
   const outcome = await inTransaction(ctx.store, async (tx) => {
     const request = await findRequestOrThrow(tx, id);
     const approvals = (await listApprovals(tx, id)).filter((a) => a.decision === "approved");
@@ -63,6 +68,7 @@ export async function decideRequest(
         statusReason: comment,
         details: { reason: comment, step: check.step },
       });
+      await ctx.recordChange(tx, change);
       return { request: rejected } as const;
     }
     const progress = approvalProgress(request.workflow, [...approvals, entry]);
@@ -82,6 +88,7 @@ export async function decideRequest(
       },
       now,
     );
+    await ctx.recordChange(tx, change);
     if (progress.current !== undefined) return { request } as const;
     const approved = await applyTransition(tx, request, {
       event: "approve_final",
@@ -100,11 +107,7 @@ export async function decideRequest(
     } as const;
   });
   if ("refused" in outcome) return deny(outcome.refused);
-  ctx.afterCommit({
-    requestId: id,
-    action: decision.kind === "approve" ? "request.approved" : "request.rejected",
-    actor,
-  });
+  ctx.afterCommit(change);
   if (outcome.request.status === "dispatched") ctx.jobs.notify();
   return outcome.request;
 }

@@ -9,7 +9,7 @@ import { DbwardError, type RequestId } from "@dbward/shared";
 import { inTransaction } from "../store/in-transaction.ts";
 import type { RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
-import type { BotContext } from "./bot-context.ts";
+import type { BotContext, RequestChange } from "./bot-context.ts";
 import { actorOf, can, type UserCaller } from "./caller.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { findVisibleRequest } from "./read-requests.ts";
@@ -34,6 +34,7 @@ export async function retryRequest(
   const text = reason.trim();
   if (text === "") throw new DbwardError("request.invalid", "say why the request may run again (reason)");
   const now = ctx.clock.now();
+  const change: RequestChange = { requestId: id, action: "request.retried", actor };
   const dispatched = await inTransaction(ctx.store, async (tx) => {
     const request = await findRequestOrThrow(tx, id);
     const approved = await applyTransition(tx, request, {
@@ -44,15 +45,17 @@ export async function retryRequest(
       statusReason: null,
       details: { reason: text, note: "the lost execution may or may not have run" },
     });
-    return applyTransition(tx, approved, {
+    const next = await applyTransition(tx, approved, {
       event: "dispatch",
       actor: "system",
       action: "request.dispatched",
       now,
       details: { retry: true },
     });
+    await ctx.recordChange(tx, change);
+    return next;
   });
   ctx.jobs.notify();
-  ctx.afterCommit({ requestId: id, action: "request.retried", actor });
+  ctx.afterCommit(change);
   return dispatched;
 }

@@ -14,7 +14,7 @@ import { storeResult } from "../results/store-result.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { findExecution } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
-import type { BotContext } from "./bot-context.ts";
+import type { BotContext, RequestChange } from "./bot-context.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { findOwnExecution } from "./heartbeat-job.ts";
 
@@ -55,6 +55,11 @@ export async function submitResult(
       ? await storeResult(ctx.results, jobId, body)
       : undefined;
   const actor = `agent:${agentId}`;
+  const finished = (requestId: number): RequestChange => ({
+    requestId: requestId as RequestId,
+    action: "request.finished",
+    actor,
+  });
   const result = await inTransaction(ctx.store, async (tx) => {
     const now = ctx.clock.now();
     const exe = await findExecution(tx, jobId);
@@ -85,6 +90,7 @@ export async function submitResult(
       // The agent sends its outbox again when it did not hear the answer: the same report is
       // one event, however often it arrives; a report that says something else is its own.
       if (!(await hasAuditEvent(tx, late))) await appendAudit(tx, late, now);
+      await ctx.recordChange(tx, finished(exe.request_id));
       return { recorded: "late", requestId: exe.request_id, keepRows: false } as const;
     }
     const retentionHours = ctx.config().results.retention_hours;
@@ -123,6 +129,7 @@ export async function submitResult(
         },
         now,
       );
+      await ctx.recordChange(tx, finished(request.id));
       return { recorded: "late", requestId: request.id, keepRows: stored !== undefined } as const;
     }
     const ok = body.outcome === "succeeded";
@@ -135,9 +142,10 @@ export async function submitResult(
       statusReason: ok ? null : (body.error?.message ?? body.outcome),
       details: summary,
     });
+    await ctx.recordChange(tx, finished(request.id));
     return { recorded: "final", requestId: request.id, keepRows: stored !== undefined } as const;
   });
   if (!result.keepRows) await ctx.results.remove(jobId);
-  ctx.afterCommit({ requestId: result.requestId as RequestId, action: "request.finished", actor });
+  ctx.afterCommit(finished(result.requestId));
   return { recorded: result.recorded };
 }

@@ -12,7 +12,7 @@ import { inTransaction, type Tx } from "../store/in-transaction.ts";
 import { listRequests } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
 import { assertAdminRemains, refuseLockout } from "./assert-admin-remains.ts";
-import type { BotContext } from "./bot-context.ts";
+import type { BotContext, RequestChange } from "./bot-context.ts";
 import { actorOf, can, type UserCaller } from "./caller.ts";
 import { recordDenial } from "./record-denial.ts";
 
@@ -39,6 +39,11 @@ export async function suspendUser(
   if (reason === "" || reason.length > 500)
     throw new DbwardError("request.invalid", "a reason (1-500 characters) is required to suspend someone");
   const now = ctx.clock.now();
+  const cancelledChange = (requestId: RequestId): RequestChange => ({
+    requestId,
+    action: "request.cancelled",
+    actor,
+  });
   const done = await inTransaction(ctx.store, async (tx) => {
     const user = await findUser(tx, id);
     if (user === undefined) throw new DbwardError("user.not_found", `there is no user ${id}`);
@@ -62,6 +67,7 @@ export async function suspendUser(
       now,
     );
     const cancelled = await cancelNotStarted(tx, id, actor, reason, now);
+    for (const requestId of cancelled) await ctx.recordChange(tx, cancelledChange(requestId));
     const revoked = await revokeTokensOf(tx, "user", id, now);
     for (const tokenId of revoked) {
       await appendAudit(
@@ -80,7 +86,7 @@ export async function suspendUser(
   }).catch((err: unknown) =>
     refuseLockout(ctx, err, { actor, action: "user.suspend_refused", target: `user:${id}` }),
   );
-  for (const requestId of done.cancelled) ctx.afterCommit({ requestId, action: "request.cancelled", actor });
+  for (const requestId of done.cancelled) ctx.afterCommit(cancelledChange(requestId));
   const user = await findUser(ctx.store, id);
   if (user === undefined) throw new DbwardError("user.not_found", `there is no user ${id}`);
   return { user: toUserView(user), cancelled_requests: [...done.cancelled], revoked_tokens: done.revoked };

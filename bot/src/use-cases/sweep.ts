@@ -115,6 +115,7 @@ async function move(
         statusReason: reason,
         outcome: "failure",
       });
+      await ctx.recordChange(tx, { requestId: id, action, actor: "system" });
     });
   } catch (err) {
     // Someone else moved it first (an approval, a claim): nothing to sweep.
@@ -161,6 +162,7 @@ async function loseExecution(ctx: BotContext, jobId: string, requestId: RequestI
         now,
       );
     }
+    await ctx.recordChange(tx, { requestId, action: "request.lost", actor: "system" });
     return true;
   });
   // Rows a lost execution sent before it went quiet are not a result: they are never served.
