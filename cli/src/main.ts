@@ -13,6 +13,7 @@ import { runBot } from "./commands/bot.ts";
 import { runDemo } from "./commands/demo.ts";
 import { runDoctor } from "./commands/doctor.ts";
 import { runMcp } from "./commands/mcp.ts";
+import { runReload } from "./commands/reload.ts";
 import { reviewCommand } from "./commands/review.ts";
 import { slackCommand } from "./commands/slack.ts";
 import { policyCommand } from "./commands/policy.ts";
@@ -41,6 +42,22 @@ export async function main(
           .option("config", { type: "string", demandOption: true, describe: "bot config (YAML)" })
           .option("data-dir", { type: "string", describe: "state directory" }),
       (a) => runBot(out, env, { config: a.config, dataDir: a.dataDir }),
+    )
+    .command(
+      "reload",
+      "make the running bot reload its config (SIGHUP to the pid in its data directory)",
+      (y) =>
+        y
+          .option("data-dir", {
+            type: "string",
+            describe: "the bot's data directory (default: $DBWARD_DATA_DIR, then .dbward-data/bot)",
+          })
+          .option("timeout", {
+            type: "number",
+            default: 10,
+            describe: "seconds to wait for the bot to confirm the reload (0: do not wait)",
+          }),
+      (a) => runReload(out, env, { dataDir: a.dataDir, timeout: a.timeout }),
     )
     .command(
       "agent",
