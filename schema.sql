@@ -138,6 +138,19 @@ CREATE TABLE IF NOT EXISTS agent_sessions (
   last_seen_at TEXT NOT NULL
 );
 
+-- Idempotency-Key values of request creation (docs/api.md#idempotency-key), per requester: the
+-- one request a key created and the SHA-256 of the canonical JSON of that call's body. Written in
+-- the request's own transaction; rows older than 24 hours are deleted whenever a key is stored.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  requester TEXT NOT NULL,
+  key TEXT NOT NULL,
+  body_sha256 TEXT NOT NULL,
+  request_id INTEGER NOT NULL REFERENCES requests (id),
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (requester, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
+
 -- The audit hash chain (shared/src/audit-chain.ts). Append-only.
 CREATE TABLE IF NOT EXISTS audit_events (
   seq INTEGER PRIMARY KEY,

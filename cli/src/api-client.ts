@@ -9,9 +9,21 @@ import { loadSession } from "./credentials.ts";
 import { EXIT, exitCodeFor } from "./exit-codes.ts";
 import { storedBearer } from "./session-token.ts";
 
+/** Per-call options of a POST. */
+export interface PostOptions {
+  /**
+   * Sent as `Idempotency-Key` (docs/api.md#idempotency-key). With one, a call the bot could not
+   * be reached for is sent once more under the same key: the bot creates at most one request.
+   */
+  readonly idempotencyKey?: string;
+}
+
+/** How long the client waits before its one retry of a keyed call that could not reach the bot. */
+const RETRY_DELAY_MS = 1000;
+
 export interface ApiClient {
   get<T>(path: string): Promise<T>;
-  post<T>(path: string, body: unknown): Promise<T>;
+  post<T>(path: string, body: unknown, options?: PostOptions): Promise<T>;
   patch<T>(path: string, body: unknown): Promise<T>;
   delete<T>(path: string): Promise<T>;
 }
@@ -39,19 +51,28 @@ export function apiClient(url: string | undefined, token: TokenSource): ApiClien
   if (token === undefined || token === "")
     throw new CliError("no API token: pass --token, set DBWARD_TOKEN, or run dbward login", EXIT.usage);
   const base = url.replace(/\/+$/, "");
-  const send = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const attempt = async (method: string, path: string, body: unknown, key: string | undefined) => {
     const bearer = typeof token === "string" ? token : await token();
+    return fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        accept: "application/json",
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...(key !== undefined ? { "idempotency-key": key } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(60_000),
+    });
+  };
+  const send = async <T>(method: string, path: string, body?: unknown, key?: string): Promise<T> => {
     let res: Response;
     try {
-      res = await fetch(`${base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${bearer}`,
-          accept: "application/json",
-          ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(60_000),
+      res = await attempt(method, path, body, key).catch(async (err: unknown) => {
+        // Only a keyed call is sent again: the key makes a second delivery harmless.
+        if (key === undefined) throw err;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+        return attempt(method, path, body, key);
       });
     } catch (err) {
       throw new CliError(`cannot reach the bot at ${base}: ${(err as Error).message}`, EXIT.unreachable);
@@ -75,7 +96,7 @@ export function apiClient(url: string | undefined, token: TokenSource): ApiClien
   };
   return {
     get: (path) => send("GET", path),
-    post: (path, body) => send("POST", path, body),
+    post: (path, body, options) => send("POST", path, body, options?.idempotencyKey),
     patch: (path, body) => send("PATCH", path, body),
     delete: (path) => send("DELETE", path),
   };

@@ -40,6 +40,7 @@ export function exitCodeFor(code: ErrorCode): number {
       "quota.exceeded",
       "join.not_pending",
       "execution.limit_reached",
+      "request.idempotency_conflict",
     ].includes(code)
   ) {
     return EXIT.refused;

@@ -58,6 +58,11 @@ export const ERROR_CODES = [
    * is one process, so its ledger of executed tokens is the only one.
    */
   "agent.session_conflict",
+  /**
+   * An `Idempotency-Key` the same requester already used, within its 24 hours, for a request with
+   * a different body: the key names one request, so the second body is refused, never created.
+   */
+  "request.idempotency_conflict",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

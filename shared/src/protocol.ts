@@ -32,12 +32,33 @@ export type ResultFormat = (typeof RESULT_FORMATS)[number];
 
 // ---- CLI / MCP → bot -----------------------------------------------------------------------
 
-/** POST /api/requests */
+/**
+ * POST /api/requests. An optional `Idempotency-Key` header (IDEMPOTENCY_KEY_PATTERN) makes a
+ * retry with the same body answer the request the first call created (docs/api.md).
+ */
 export interface CreateRequestBody {
   database: string;
   environment: string;
   sql: string;
   reason: string;
+  /** Skip approval: only for roles the workflow names in `break_glass_roles`. */
+  break_glass?: boolean;
+  /** The written reason breaking the glass needs (at least 10 characters). */
+  break_glass_reason?: string;
+}
+
+/** An `Idempotency-Key` header value: 1-255 printable ASCII characters (0x20-0x7E). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+/** How long the bot remembers an `Idempotency-Key` after the request it created. */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+/** The answer header of a call that an `Idempotency-Key` replayed: nothing new was created. */
+export const IDEMPOTENT_REPLAYED_HEADER = "idempotent-replayed";
+
+/** POST /api/preflight: what would happen to this SQL, without creating anything. */
+export interface PreflightBody {
+  database: string;
+  environment: string;
+  sql: string;
 }
 
 /** One approval step and how far it has come. */
@@ -356,6 +377,8 @@ export interface PollBody {
   wait_ms: number;
   /** Databases the agent has lost its connection to; their capabilities are left out above. */
   degraded?: DegradedDatabase[];
+  /** The agent's data-directory session (16-64 of `A-Za-z0-9_-`): one process per agent id. */
+  session?: string;
 }
 
 export interface JobOffer {

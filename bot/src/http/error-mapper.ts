@@ -45,6 +45,7 @@ const STATUS: Record<ErrorCode, number> = {
   "join.not_found": 404,
   "execution.limit_reached": 409,
   "agent.session_conflict": 409,
+  "request.idempotency_conflict": 409,
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {

@@ -8,6 +8,7 @@ import { listAuditEvents } from "../use-cases/list-audit-events.ts";
 import { listPublicKeys } from "../use-cases/list-public-keys.ts";
 import { revokeApiToken } from "../use-cases/revoke-api-token.ts";
 import { authenticateUser } from "./authenticate.ts";
+import { BODY_SHAPES } from "./body-shapes.ts";
 import { bodyOf } from "./routes-requests.ts";
 
 /** A query-string value as one string; repeated or nested values read as absent-but-invalid. */
@@ -19,7 +20,7 @@ export function adminRoutes(ctx: BotContext): Router {
   const r = Router();
   r.post("/api/tokens", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    res.status(201).json(await createApiToken(ctx, caller, await bodyOf(req)));
+    res.status(201).json(await createApiToken(ctx, caller, await bodyOf(req, BODY_SHAPES.createToken)));
   });
   r.get("/api/tokens", async (req, res) => {
     const caller = await authenticateUser(ctx, req);

@@ -1,4 +1,7 @@
-/** Agent routes: poll, claim, heartbeat, result. Only agent tokens reach these. */
+/**
+ * Agent routes: poll, claim, heartbeat, result. Only agent tokens reach these, and each call's
+ * `session` is checked against the agent id's live one (hold-agent-session.ts).
+ */
 import { Router } from "express";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { claimJob } from "../use-cases/claim-job.ts";
@@ -7,6 +10,7 @@ import { pollJobs } from "../use-cases/poll-jobs.ts";
 import { submitResult } from "../use-cases/submit-result.ts";
 import { authenticateAgent } from "./authenticate.ts";
 import { BODY_LIMITS } from "./body-limits.ts";
+import { BODY_SHAPES, knownFieldsOf } from "./body-shapes.ts";
 import { readJsonBody } from "./read-body.ts";
 import { bodyOf } from "./routes-requests.ts";
 
@@ -19,24 +23,26 @@ export function agentRoutes(ctx: BotContext): Router {
     const answer = await pollJobs(
       ctx,
       agentId,
-      await bodyOf(req),
+      await bodyOf(req, BODY_SHAPES.poll),
       AbortSignal.any([gone.signal, ctx.shutdown]),
     );
     if (!gone.signal.aborted) res.json(answer);
   });
   r.post("/api/agent/jobs/:job/claim", async (req, res) => {
     const agentId = await authenticateAgent(ctx, req);
-    res.json(await claimJob(ctx, agentId, req.params.job));
+    const { session } = await bodyOf(req, BODY_SHAPES.agentJob);
+    res.json(await claimJob(ctx, agentId, req.params.job, session));
   });
   r.post("/api/agent/jobs/:job/heartbeat", async (req, res) => {
     const agentId = await authenticateAgent(ctx, req);
-    res.json(await heartbeatJob(ctx, agentId, req.params.job));
+    const { session } = await bodyOf(req, BODY_SHAPES.agentJob);
+    res.json(await heartbeatJob(ctx, agentId, req.params.job, session));
   });
   r.post("/api/agent/jobs/:job/result", async (req, res) => {
     // The large limit only for this agent's own job, and only once both are known.
     const agentId = await authenticateAgent(ctx, req);
     await findOwnExecution(ctx, agentId, req.params.job);
-    const body = await readJsonBody(req, BODY_LIMITS.result);
+    const body = knownFieldsOf(await readJsonBody(req, BODY_LIMITS.result), BODY_SHAPES.jobResult);
     res.json(await submitResult(ctx, agentId, req.params.job, body));
   });
   return r;

@@ -1,6 +1,8 @@
 /** CLI / MCP routes: a thin adapter from HTTP to the request use cases. */
 import {
   DbwardError,
+  IDEMPOTENCY_KEY_PATTERN,
+  IDEMPOTENT_REPLAYED_HEADER,
   isRequestStatus,
   parseRequestId,
   type RequestId,
@@ -9,12 +11,13 @@ import {
 import { Router, type Request } from "express";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { cancelRequest } from "../use-cases/cancel-request.ts";
-import { createRequest } from "../use-cases/create-request.ts";
+import { createRequestWithKey } from "../use-cases/create-request.ts";
 import { decideRequest } from "../use-cases/decide-request.ts";
 import { preflight } from "../use-cases/preflight.ts";
 import { getRequest, listVisibleRequests, toRequestView } from "../use-cases/read-requests.ts";
 import { authenticateUser } from "./authenticate.ts";
 import { BODY_LIMITS } from "./body-limits.ts";
+import { BODY_SHAPES, knownFieldsOf, type BodyShape } from "./body-shapes.ts";
 import { readJsonBody } from "./read-body.ts";
 
 export function idParam(req: Request): RequestId {
@@ -29,20 +32,40 @@ function text(value: unknown): string {
 
 /**
  * The JSON body as an object, read now, within the API's small limit: call it after
- * authenticating the caller (read-body.ts). Anything else reads as empty and fails the use
- * case's validation.
+ * authenticating the caller (read-body.ts). No body reads as `{}`; a body that is not an object,
+ * or holds a field `shape` does not name, is 400 `request.invalid`.
  */
-export async function bodyOf(req: Request): Promise<Record<string, unknown>> {
-  const b = await readJsonBody(req, BODY_LIMITS.api);
-  return typeof b === "object" && b !== null && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
+export async function bodyOf(req: Request, shape: BodyShape): Promise<Record<string, unknown>> {
+  return knownFieldsOf(await readJsonBody(req, BODY_LIMITS.api), shape);
+}
+
+/**
+ * The `Idempotency-Key` header (docs/api.md#idempotency-key), or undefined without one. Node
+ * joins repeated headers with ", ", so they are read one by one: two keys are refused.
+ */
+export function idempotencyKeyOf(req: Request): string | undefined {
+  const values = req.headersDistinct["idempotency-key"];
+  if (values === undefined) return undefined;
+  const [key] = values;
+  if (values.length !== 1 || key === undefined || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    throw new DbwardError(
+      "request.invalid",
+      "Idempotency-Key must be one header of 1-255 printable ASCII characters (space to ~), such as a UUID",
+    );
+  }
+  return key;
 }
 
 export function requestRoutes(ctx: BotContext): Router {
   const r = Router();
   r.post("/api/requests", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const created = await createRequest(ctx, caller, await bodyOf(req));
-    res.status(201).json(await toRequestView(ctx, created));
+    const key = idempotencyKeyOf(req);
+    const body = await bodyOf(req, BODY_SHAPES.createRequest);
+    const created = await createRequestWithKey(ctx, caller, body, key);
+    if (created.replayed) res.set(IDEMPOTENT_REPLAYED_HEADER, "true");
+    // A replay answers as the first call did: 201, with the request as it is now.
+    res.status(201).json(await toRequestView(ctx, created.request));
   });
   r.get("/api/requests", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
@@ -67,25 +90,25 @@ export function requestRoutes(ctx: BotContext): Router {
   });
   r.post("/api/requests/:id/approve", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const comment = text((await bodyOf(req)).comment);
+    const comment = text((await bodyOf(req, BODY_SHAPES.approve)).comment);
     const done = await decideRequest(ctx, caller, idParam(req), { kind: "approve", comment });
     res.json(await toRequestView(ctx, done));
   });
   r.post("/api/requests/:id/reject", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const reason = text((await bodyOf(req)).reason);
+    const reason = text((await bodyOf(req, BODY_SHAPES.reason)).reason);
     const done = await decideRequest(ctx, caller, idParam(req), { kind: "reject", reason });
     res.json(await toRequestView(ctx, done));
   });
   r.post("/api/requests/:id/cancel", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const reason = text((await bodyOf(req)).reason);
+    const reason = text((await bodyOf(req, BODY_SHAPES.reason)).reason);
     const done = await cancelRequest(ctx, caller, idParam(req), reason);
     res.json(await toRequestView(ctx, done));
   });
   r.post("/api/preflight", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    res.json(preflight(ctx, caller, await bodyOf(req)));
+    res.json(preflight(ctx, caller, await bodyOf(req, BODY_SHAPES.preflight)));
   });
   return r;
 }

@@ -17,6 +17,7 @@ import { assertRunningOwnJob } from "./agent-jobs.ts";
 import { authenticateAgent, authenticateUser } from "./authenticate.ts";
 import { BODY_LIMITS } from "./body-limits.ts";
 import { readRawBody } from "./read-body.ts";
+import { BODY_SHAPES } from "./body-shapes.ts";
 import { bodyOf, idParam } from "./routes-requests.ts";
 
 export function resultRoutes(ctx: BotContext): Router {
@@ -40,7 +41,7 @@ export function resultRoutes(ctx: BotContext): Router {
   });
   r.post("/api/requests/:id/retry", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const { reason } = await bodyOf(req);
+    const { reason } = await bodyOf(req, BODY_SHAPES.reason);
     const retried = await retryRequest(ctx, caller, idParam(req), typeof reason === "string" ? reason : "");
     res.json(await toRequestView(ctx, retried));
   });

@@ -19,6 +19,7 @@ import { getUserView, listUserViews } from "../use-cases/list-users.ts";
 import { suspendUser } from "../use-cases/suspend-user.ts";
 import { updateUser } from "../use-cases/update-user.ts";
 import { authenticateUser } from "./authenticate.ts";
+import { BODY_SHAPES } from "./body-shapes.ts";
 import { bodyOf } from "./routes-requests.ts";
 
 function text(value: unknown): string {
@@ -55,19 +56,28 @@ export function userRoutes(ctx: BotContext): Router {
   });
   r.post("/api/users", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    res.status(201).json(await addUser(ctx, caller, await bodyOf(req)));
+    res.status(201).json(await addUser(ctx, caller, await bodyOf(req, BODY_SHAPES.createUser)));
   });
   r.patch("/api/users/:id", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    res.json(await updateUser(ctx, caller, req.params.id, await bodyOf(req)));
+    res.json(await updateUser(ctx, caller, req.params.id, await bodyOf(req, BODY_SHAPES.updateUser)));
   });
   r.post("/api/users/:id/suspend", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    res.json(await suspendUser(ctx, caller, req.params.id, text((await bodyOf(req)).reason)));
+    res.json(
+      await suspendUser(ctx, caller, req.params.id, text((await bodyOf(req, BODY_SHAPES.userStatus)).reason)),
+    );
   });
   r.post("/api/users/:id/activate", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    res.json(await activateUser(ctx, caller, req.params.id, text((await bodyOf(req)).reason)));
+    res.json(
+      await activateUser(
+        ctx,
+        caller,
+        req.params.id,
+        text((await bodyOf(req, BODY_SHAPES.userStatus)).reason),
+      ),
+    );
   });
   r.get("/api/join-requests", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
@@ -78,7 +88,7 @@ export function userRoutes(ctx: BotContext): Router {
   });
   r.post("/api/join-requests/:id/approve", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const body = await bodyOf(req);
+    const body = await bodyOf(req, BODY_SHAPES.decideJoinRequest);
     const userId = text(body.user_id);
     res.json(
       await decideJoinRequest(ctx, caller, req.params.id, {
@@ -93,7 +103,7 @@ export function userRoutes(ctx: BotContext): Router {
     res.json(
       await decideJoinRequest(ctx, caller, req.params.id, {
         kind: "reject",
-        reason: text((await bodyOf(req)).reason),
+        reason: text((await bodyOf(req, BODY_SHAPES.decideJoinRequest)).reason),
       }),
     );
   });

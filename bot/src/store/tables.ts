@@ -116,6 +116,14 @@ export interface AgentSessionsTable {
   last_seen_at: string;
 }
 
+export interface IdempotencyKeysTable {
+  requester: string;
+  key: string;
+  body_sha256: string;
+  request_id: number;
+  created_at: string;
+}
+
 export interface AuditEventsTable {
   seq: number;
   time: string;
@@ -200,4 +208,5 @@ export interface Database {
   webhook_cursor: WebhookCursorTable;
   schema_version: SchemaVersionTable;
   join_requests: JoinRequestsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

@@ -2,8 +2,14 @@
  * Creates a request: plan it (SQL review, workflow, limits — or refuse, failing closed), record
  * it, and when the workflow auto-approves it, or a permitted role breaks the glass, approve and
  * dispatch it in the same transaction.
+ *
+ * With an `Idempotency-Key` (docs/api.md#idempotency-key) the key is stored in that same
+ * transaction, under the primary key (requester, key): of any number of racing calls with one
+ * key exactly one commits a request, and every other one answers that request (same body) or
+ * `request.idempotency_conflict` (another body). A replay changes nothing, so it audits nothing.
  */
 import {
+  canonicalJson,
   DbwardError,
   parseDatabaseName,
   parseEnvironmentName,
@@ -12,6 +18,7 @@ import {
 } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { planRequest } from "../core/plan-request.ts";
+import { findIdempotencyKey, storeIdempotencyKey } from "../store/idempotency-keys-repo.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { insertRequest, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -24,9 +31,38 @@ export const MAX_SQL_BYTES = 100 * 1024;
 export const MAX_REASON_LENGTH = 2000;
 export const MIN_BREAK_GLASS_REASON = 10;
 
-type Body = Partial<Record<keyof CreateRequestBody | "break_glass" | "break_glass_reason", unknown>>;
+type Body = Partial<Record<keyof CreateRequestBody, unknown>>;
+
+/** What a create call came to: a new request, or the one its `Idempotency-Key` already named. */
+export interface CreatedRequest {
+  readonly request: RequestRecord;
+  /** True when nothing was created: the key's earlier call made `request`. */
+  readonly replayed: boolean;
+}
+
+/** An `Idempotency-Key` and the SHA-256 of the canonical JSON of the body it came with. */
+interface KeyedBody {
+  readonly key: string;
+  readonly bodySha256: string;
+}
+
+/** Thrown inside the transaction when a racing call stored the key first: rolls the request back. */
+class KeyTakenMeanwhile extends Error {}
 
 export async function createRequest(ctx: BotContext, caller: UserCaller, body: Body): Promise<RequestRecord> {
+  return (await createRequestWithKey(ctx, caller, body, undefined)).request;
+}
+
+/**
+ * createRequest, remembering `idempotencyKey` (already checked against IDEMPOTENCY_KEY_PATTERN)
+ * for the caller: a call whose key is live answers the key's request instead of creating one.
+ */
+export async function createRequestWithKey(
+  ctx: BotContext,
+  caller: UserCaller,
+  body: Body,
+  idempotencyKey: string | undefined,
+): Promise<CreatedRequest> {
   const actor = actorOf(caller);
   const deny = (error: DbwardError, details?: Record<string, unknown>): Promise<never> =>
     recordDenial(ctx, {
@@ -41,6 +77,13 @@ export async function createRequest(ctx: BotContext, caller: UserCaller, body: B
   } catch (err) {
     return deny(err as DbwardError);
   }
+  const key: KeyedBody | undefined =
+    idempotencyKey === undefined
+      ? undefined
+      : { key: idempotencyKey, bodySha256: sha256Hex(canonicalJson(body)) };
+  // Before the rate limit: a client's retry of a call that went through costs no new-request token.
+  const earlier = key === undefined ? undefined : await replay(ctx, caller, key);
+  if (earlier !== undefined) return earlier;
   // Not audited one by one: under a flood that would be the write the limit is there to stop.
   ctx.limits?.assertCanCreateRequest(caller.user.id);
   const input = parseCreateBody(body);
@@ -91,6 +134,10 @@ export async function createRequest(ctx: BotContext, caller: UserCaller, body: B
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + config.execution.pending_ttl_ms).toISOString(),
     });
+    if (key !== undefined) {
+      const record = { requester: caller.user.id, ...key, requestId: id, createdAt: now.toISOString() };
+      if (!(await storeIdempotencyKey(tx, record, now))) throw new KeyTakenMeanwhile();
+    }
     const details = {
       ...where,
       operation: plan.operation,
@@ -132,10 +179,47 @@ export async function createRequest(ctx: BotContext, caller: UserCaller, body: B
     }
     await ctx.recordChange(tx, changeOf(request));
     return request;
+  }).catch((err: unknown) => {
+    if (err instanceof KeyTakenMeanwhile) return undefined;
+    throw err;
   });
+  if (created === undefined) return raceWinner(ctx, caller, key);
   ctx.afterCommit(changeOf(created));
   if (created.status === "dispatched") ctx.jobs.notify();
-  return created;
+  return { request: created, replayed: false };
+}
+
+/** The call that stored the key first, while this one planned its request. */
+async function raceWinner(
+  ctx: BotContext,
+  caller: UserCaller,
+  key: KeyedBody | undefined,
+): Promise<CreatedRequest> {
+  const winner = key === undefined ? undefined : await replay(ctx, caller, key);
+  if (winner === undefined) throw new Error("an idempotency key stored by a racing call is gone");
+  return winner;
+}
+
+/**
+ * The request the caller's live key already names, or undefined when the key is unused. The
+ * same key with another body is refused: the key names one request, never two.
+ */
+async function replay(
+  ctx: BotContext,
+  caller: UserCaller,
+  key: KeyedBody,
+): Promise<CreatedRequest | undefined> {
+  const stored = await findIdempotencyKey(ctx.store, caller.user.id, key.key, ctx.clock.now());
+  if (stored === undefined) return undefined;
+  if (stored.bodySha256 !== key.bodySha256) {
+    throw new DbwardError(
+      "request.idempotency_conflict",
+      `Idempotency-Key ${JSON.stringify(key.key)} was used for request #${stored.requestId} with another body; ` +
+        "send that same body to get it again, or use a new key for a new request",
+      { request_id: stored.requestId },
+    );
+  }
+  return { request: await findRequestOrThrow(ctx.store, stored.requestId), replayed: true };
 }
 
 interface CreateInput {

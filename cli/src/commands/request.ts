@@ -1,6 +1,8 @@
 /** `dbward request …`: create, follow and decide requests through the bot's API. */
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import {
+  IDEMPOTENCY_KEY_PATTERN,
   isFinalStatus,
   parseRequestId,
   RESULT_FORMATS,
@@ -50,18 +52,24 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
             .option("env", { type: "string", demandOption: true, describe: "environment" })
             .option("sql", { type: "string", describe: "the SQL text (or --file, or stdin)" })
             .option("file", { type: "string", describe: "read the SQL from this file" })
-            .option("reason", { type: "string", demandOption: true, describe: "why this needs to run" }),
+            .option("reason", { type: "string", demandOption: true, describe: "why this needs to run" })
+            .option("idempotency-key", {
+              type: "string",
+              describe: "the same key and body again answer the same request (default: a new random key)",
+            }),
         async (a) => {
           const sql = a.sql ?? (a.file !== undefined ? decodeUtf8(readFileSync(a.file), a.file) : undefined);
           if (sql === undefined) throw new CliError("give the SQL with --sql or --file", EXIT.usage);
+          const idempotencyKey = a.idempotencyKey ?? randomUUID();
+          if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey))
+            throw new CliError("--idempotency-key takes 1-255 printable ASCII characters", EXIT.usage);
           show(
             a,
-            await client(a).post<RequestView>("/api/requests", {
-              database: a.db,
-              environment: a.env,
-              sql,
-              reason: a.reason,
-            }),
+            await client(a).post<RequestView>(
+              "/api/requests",
+              { database: a.db, environment: a.env, sql, reason: a.reason },
+              { idempotencyKey },
+            ),
           );
         },
       )

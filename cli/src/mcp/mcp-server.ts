@@ -6,7 +6,7 @@
  * it anyway, because approval rights come from the workflow, never from the client.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { visibleJson, type RequestView, type ResultView } from "@dbward/shared";
+import { IDEMPOTENCY_KEY_PATTERN, visibleJson, type RequestView, type ResultView } from "@dbward/shared";
 import { z } from "zod";
 import type { ApiClient } from "../api-client.ts";
 import { formatRequest, formatResult } from "../format-request.ts";
@@ -54,11 +54,22 @@ export function createMcpServer(client: ApiClient, version: string): McpServer {
         ...target,
         sql: z.string(),
         reason: z.string().describe("why this needs to run, for the approvers"),
+        idempotency_key: z
+          .string()
+          .regex(IDEMPOTENCY_KEY_PATTERN)
+          .optional()
+          .describe(
+            "optional, 1-255 printable ASCII characters: calling again with the same key and the same arguments answers the request the first call created instead of creating another",
+          ),
       },
     },
-    ({ database, environment, sql, reason }) =>
+    ({ database, environment, sql, reason, idempotency_key }) =>
       answer(async () => {
-        const r = await client.post<RequestView>("/api/requests", { database, environment, sql, reason });
+        const r = await client.post<RequestView>(
+          "/api/requests",
+          { database, environment, sql, reason },
+          idempotency_key === undefined ? {} : { idempotencyKey: idempotency_key },
+        );
         return `${formatRequest(r)}\n\nRequest #${r.id} was created. It runs only after the approvals its workflow requires.`;
       }),
   );
