@@ -227,6 +227,30 @@ CREATE TABLE IF NOT EXISTS slack_messages (
   PRIMARY KEY (request_id, kind, user_id)
 );
 
+-- The Slack outbox (bot/src/slack/slack-sender.ts): every Slack call that changes what people see,
+-- written in the same transaction as the change that causes it (or, for a listener's answer, as
+-- soon as the answer is known), and deleted once Slack took it. Rows in one lane go out in id
+-- order; a row waiting for its retry holds its lane. `coalesce_key`: a pending row that draws the
+-- newest state when it runs (a post redraw, a Home tab) makes a second one needless. `delivery` is
+-- the JSON of one Delivery (bot/src/slack/delivery.ts), `progress` what of it is already done.
+CREATE TABLE IF NOT EXISTS slack_outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  lane TEXT NOT NULL,
+  coalesce_key TEXT,
+  delivery TEXT NOT NULL,
+  progress TEXT NOT NULL DEFAULT '[]',
+  status TEXT NOT NULL CHECK (status IN ('pending', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  lease_until TEXT,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS slack_outbox_lane ON slack_outbox (lane, id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS slack_outbox_due ON slack_outbox (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS slack_outbox_coalesce ON slack_outbox (coalesce_key) WHERE status = 'pending';
+
 -- Every signing key the bot has started with: a change of key is audited at the start that makes
 -- it, and retired public keys stay published (GET /api/public-key) to verify what they signed.
 CREATE TABLE IF NOT EXISTS signing_keys (

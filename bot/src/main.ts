@@ -25,6 +25,8 @@ import { createFileResultStore } from "./results/file-result-store.ts";
 import { createBotMetrics, type BotMetrics } from "./metrics/bot-metrics.ts";
 import { createSlackAdapter, type SlackAdapter, type SlackOptions } from "./slack/mount-slack.ts";
 import { parseSlackSettings } from "./slack/slack-settings.ts";
+import { deliveriesForChange, route } from "./slack/delivery.ts";
+import { enqueueDeliveries, storeSlackOutbox } from "./store/slack-outbox-repo.ts";
 import { storeMessageRefs } from "./store/slack-message-refs.ts";
 import { inTransaction } from "./store/in-transaction.ts";
 import { openStore, type Store } from "./store/open-store.ts";
@@ -97,8 +99,12 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     shutdown: shutdown.signal,
     limits,
     oidc: new OidcVerifier(() => current.oidc, clock),
-    // Nothing is recorded with a change yet; the Slack outbox will be.
-    recordChange: () => Promise.resolve(),
+    // The Slack side of a change is written with it (SECURITY.md: nothing queued for a person is
+    // lost); without a Slack token there is nobody to deliver it.
+    recordChange: async (tx, change) => {
+      if (slackSettings === undefined) return;
+      await enqueueDeliveries(tx, deliveriesForChange(change).map(route), clock.now());
+    },
     // Side effects after commit must never undo or block the change itself.
     afterCommit: (change) => {
       for (const l of listeners) {
@@ -126,11 +132,23 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   });
   const slack =
     slackSettings &&
-    createSlackAdapter(ctx, slackSettings, o.logger, {
-      messageRefs: storeMessageRefs(store),
-      ...o.slack,
-      onCallFailed: (method, code) => metrics.slackApiErrors.inc({ method, code }),
-    });
+    createSlackAdapter(
+      ctx,
+      slackSettings,
+      o.logger,
+      {
+        rows: storeSlackOutbox(store),
+        add: async (deliveries) => {
+          await enqueueDeliveries(store, deliveries.map(route), clock.now());
+        },
+      },
+      {
+        messageRefs: storeMessageRefs(store),
+        ...o.slack,
+        onCallFailed: (method, code) => metrics.slackApiErrors.inc({ method, code }),
+        onDeliveryGaveUp: (kind, code) => metrics.slackDeliveriesGivenUp.inc({ kind, code }),
+      },
+    );
   if (slack === undefined) o.logger.info("Slack is not configured (no SLACK_BOT_TOKEN): API only");
   else {
     listeners.push((change) => slack.onChange(change));

@@ -77,6 +77,24 @@ describe("Slack failing", () => {
     assert.deepEqual(buttonsOf(update), []);
   });
 
+  test("a channel post Slack refused for good is made at the request's next change", async () => {
+    s.fake.failNext("chat.postMessage", "channel_not_found", 1);
+    const id = await createByApi("4");
+    await s.settle();
+    const channelPosts = () =>
+      s.fake
+        .of("chat.postMessage")
+        .filter((c) => c.args.channel === APPROVALS_CHANNEL && c.args.thread_ts === undefined);
+    assert.equal(channelPosts().length, 1, "tried once: channel_not_found does not clear by waiting");
+    assert.equal(s.fake.of("chat.update").length, 0, "there is no post to update");
+    s.fake.clear();
+    const res = await s.h.call(await s.h.tokenFor("bob"), "POST", `/api/requests/${id}/approve`, {});
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    await s.settle();
+    assert.equal(channelPosts().length, 1, "the approval brought the missing post");
+    assert.match(JSON.stringify(channelPosts()[0]?.args), /Approved/);
+  });
+
   test("a network failure of the Web API does not fail the click or the approval", async () => {
     const id = await createByApi("3");
     await s.settle();

@@ -19,6 +19,8 @@ export interface BotMetrics {
   readonly webhookFailures: Counter<"reason">;
   /** Slack Web API calls that failed, by method and Slack's error code (`ratelimited`, `network`). */
   readonly slackApiErrors: Counter<"method" | "code">;
+  /** Slack outbox deliveries given up on (after retries, or at once), by kind and the last error. */
+  readonly slackDeliveriesGivenUp: Counter<"kind" | "code">;
   readonly httpRequests: Counter<"method" | "route" | "status">;
   readonly rateLimited: Counter<"limit">;
   readonly authFailures: Counter<"code">;
@@ -54,6 +56,15 @@ export function createBotMetrics(ctx: Ctx, onError: (err: unknown) => void): Bot
     "Configured agents seen recently or running a job.",
   );
   const auditLength = gauge("dbward_audit_chain_length", "Sequence number of the newest audit event.");
+  const outboxPending = gauge("dbward_slack_outbox_pending", "Slack deliveries waiting in the outbox.");
+  const outboxFailed = gauge(
+    "dbward_slack_outbox_failed",
+    "Slack deliveries given up on and still kept in the outbox (7 days).",
+  );
+  const outboxOldest = gauge(
+    "dbward_slack_outbox_oldest_pending_seconds",
+    "Age of the oldest Slack delivery still waiting (0 when none waits).",
+  );
   const storeUp = gauge("dbward_store_up", "1 when the last scrape could read the state store, else 0.");
   const executionDuration = new Histogram<"outcome">({
     name: "dbward_execution_duration_seconds",
@@ -92,6 +103,11 @@ export function createBotMetrics(ctx: Ctx, onError: (err: unknown) => void): Bot
       "method",
       "code",
     ]),
+    slackDeliveriesGivenUp: counter(
+      "dbward_slack_deliveries_given_up_total",
+      "Slack outbox deliveries given up on.",
+      ["kind", "code"],
+    ),
     httpRequests: counter("dbward_http_requests_total", "HTTP calls answered, by route pattern and status.", [
       "method",
       "route",
@@ -115,6 +131,14 @@ export function createBotMetrics(ctx: Ctx, onError: (err: unknown) => void): Bot
         queueDepth.set(s.queueDepth);
         agentsConnected.set((s.agents.get("connected") ?? 0) + (s.agents.get("busy") ?? 0));
         auditLength.set(s.auditHead);
+        const o = s.slackOutbox;
+        outboxPending.set(o.pending);
+        outboxFailed.set(o.failed);
+        outboxOldest.set(
+          o.oldestPendingAt === null
+            ? 0
+            : Math.max(0, (ctx.clock.now().getTime() - new Date(o.oldestPendingAt).getTime()) / 1000),
+        );
         storeUp.set(1);
       } catch (err) {
         // The scrape still answers, with the last known state and store_up 0, so the alert fires.

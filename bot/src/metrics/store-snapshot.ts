@@ -4,6 +4,7 @@
  * query is a grouped count over an indexed column or a single-row lookup.
  */
 import { REQUEST_STATUSES } from "@dbward/shared";
+import { outboxStats, type OutboxStats } from "../store/slack-outbox-repo.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { AGENT_STATUSES, listAgents, type AgentStatus } from "../use-cases/list-agents.ts";
 
@@ -25,12 +26,14 @@ export interface StoreSnapshot {
   readonly agents: ReadonlyMap<AgentStatus, number>;
   /** Sequence number of the newest audit event (0 for an empty chain). */
   readonly auditHead: number;
+  /** The Slack outbox: rows waiting, rows given up on, and how old the oldest waiting one is. */
+  readonly slackOutbox: OutboxStats;
 }
 
 type Ctx = Pick<BotContext, "store" | "config" | "clock">;
 
 export async function readStoreSnapshot(ctx: Ctx): Promise<StoreSnapshot> {
-  const [requests, executions, head, agentList] = await Promise.all([
+  const [requests, executions, head, agentList, slackOutbox] = await Promise.all([
     countBy(ctx, "requests", REQUEST_STATUSES),
     countBy(ctx, "executions", EXECUTION_STATUSES),
     ctx.store
@@ -38,6 +41,7 @@ export async function readStoreSnapshot(ctx: Ctx): Promise<StoreSnapshot> {
       .select((eb) => eb.fn.max("seq").as("seq"))
       .executeTakeFirst(),
     listAgents(ctx),
+    outboxStats(ctx.store),
   ]);
   const agents = new Map<AgentStatus, number>(AGENT_STATUSES.map((s) => [s, 0]));
   for (const a of agentList.agents) if (a.configured) agents.set(a.status, (agents.get(a.status) ?? 0) + 1);
@@ -47,6 +51,7 @@ export async function readStoreSnapshot(ctx: Ctx): Promise<StoreSnapshot> {
     queueDepth: (requests.get("approved") ?? 0) + (requests.get("dispatched") ?? 0),
     agents,
     auditHead: Number(head?.seq ?? 0),
+    slackOutbox,
   };
 }
 

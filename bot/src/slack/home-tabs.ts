@@ -6,15 +6,16 @@
  *
  * Only people who opened the tab since this process started are redrawn on change: a tab nobody
  * looks at costs Slack calls (views.publish is rate-limited per workspace) for nothing, and any
- * tab is drawn fresh the moment it is opened. Redraws of one person coalesce: however many
- * changes arrive while one is queued, it draws the state as it is when it runs.
+ * tab is drawn fresh the moment it is opened. A redraw is an outbox row (`home`), so it survives
+ * a restart and is retried; redraws of one person coalesce: however many changes arrive while one
+ * waits, it draws the state as it is when it runs.
  */
 import type { RequestId } from "@dbward/shared";
-import type { Logger } from "pino";
 import type { User } from "../identity/users.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { describeHome } from "../use-cases/describe-home.ts";
-import type { Outbox } from "./outbox.ts";
+import type { Delivery } from "./delivery.ts";
+import type { SlackCalls } from "./slack-calls.ts";
 import { homeView } from "./views/home.ts";
 
 /** Tabs followed at most; the least recently opened are forgotten first. */
@@ -23,19 +24,19 @@ const MAX_FOLLOWED = 20_000;
 export class HomeTabs {
   /** Slack user id → the request ids their tab shows; in order of last opening. */
   private readonly followed = new Map<string, ReadonlySet<number>>();
-  private readonly queued = new Set<string>();
   /** Followed tabs drawn with the join requests section (their owners may decide them). */
   private readonly showingJoins = new Set<string>();
 
   constructor(
     private readonly ctx: BotContext,
-    private readonly outbox: Outbox,
-    private readonly logger: Logger,
+    private readonly calls: SlackCalls,
+    /** Writes outbox rows and wakes the sender. */
+    private readonly enqueue: (deliveries: readonly Delivery[]) => Promise<void>,
     private readonly maxFollowed = MAX_FOLLOWED,
   ) {}
 
   /** The person opened their Home tab: draw it now, and follow it from here on. */
-  opened(slackUserId: string): void {
+  async opened(slackUserId: string): Promise<void> {
     const shown = this.followed.get(slackUserId) ?? new Set<number>();
     // Re-inserted, so the map's order stays the order of last opening.
     this.followed.delete(slackUserId);
@@ -45,38 +46,35 @@ export class HomeTabs {
       this.followed.delete(oldest);
       this.showingJoins.delete(oldest);
     }
-    this.redraw(slackUserId);
+    await this.redraw([slackUserId]);
   }
 
   /** A request changed: redraw the followed tabs that show it or whose owners it concerns. */
-  requestChanged(id: RequestId, concerned: readonly User[]): void {
+  async requestChanged(id: RequestId, concerned: readonly User[]): Promise<void> {
     const users = new Set<string>();
     for (const u of concerned)
       if (u.slackUserId !== null && this.followed.has(u.slackUserId)) users.add(u.slackUserId);
     for (const [user, shown] of this.followed) if (shown.has(id)) users.add(user);
-    for (const user of users) this.redraw(user);
+    await this.redraw([...users]);
   }
 
   /** A join request was made or decided: redraw the followed tabs that list them. */
-  joinRequestsChanged(): void {
-    for (const user of this.showingJoins) if (this.followed.has(user)) this.redraw(user);
+  async joinRequestsChanged(): Promise<void> {
+    await this.redraw([...this.showingJoins].filter((user) => this.followed.has(user)));
   }
 
-  private redraw(slackUserId: string): void {
-    if (this.queued.has(slackUserId)) return;
-    const accepted = this.outbox.queue.enqueue(`home:${slackUserId}`, async () => {
-      this.queued.delete(slackUserId);
-      const home = await describeHome(this.ctx, slackUserId);
-      const published = await this.outbox.publishHome(slackUserId, homeView(home));
-      if (!published) this.logger.warn({ slackUserId }, "could not draw a Home tab");
-      if (this.followed.has(slackUserId)) {
-        const shown = home.kind === "active" ? [...home.awaiting, ...home.recent].map((r) => r.id) : [];
-        this.followed.set(slackUserId, new Set(shown));
-        if (home.kind === "active" && home.joinRequests !== undefined) this.showingJoins.add(slackUserId);
-        else this.showingJoins.delete(slackUserId);
-      }
-    });
-    // Marked only when queued: a dropped redraw must not block the next one.
-    if (accepted) this.queued.add(slackUserId);
+  private async redraw(users: readonly string[]): Promise<void> {
+    if (users.length > 0) await this.enqueue(users.map((user) => ({ kind: "home", user })));
+  }
+
+  /** The `home` delivery: draws the tab as it is now; throws when Slack does not take it. */
+  async draw(slackUserId: string): Promise<void> {
+    const home = await describeHome(this.ctx, slackUserId);
+    await this.calls.publishHome(slackUserId, homeView(home));
+    if (!this.followed.has(slackUserId)) return;
+    const shown = home.kind === "active" ? [...home.awaiting, ...home.recent].map((r) => r.id) : [];
+    this.followed.set(slackUserId, new Set(shown));
+    if (home.kind === "active" && home.joinRequests !== undefined) this.showingJoins.add(slackUserId);
+    else this.showingJoins.delete(slackUserId);
   }
 }

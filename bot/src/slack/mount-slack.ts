@@ -3,8 +3,9 @@
  * at `POST /slack/events` (slash commands, interactions and the `app_home_opened` event), behind
  * the request guard that audits refused requests and the gate that refuses malformed bodies; the
  * listeners, and the answer to whatever none of them handles (unhandled-requests.ts); the
- * after-commit notifier; and the Home tabs. Bolt is given the bot id and bot user id, so it never calls `auth.test`, and its
- * Web API client never retries by itself (the delivery queue does).
+ * outbox sender that delivers what the changes and the listeners queued; and the Home tabs. Bolt is
+ * given the bot id and bot user id, so it never calls `auth.test`, and its Web API client never
+ * retries by itself (the outbox sender and call-retry.ts do).
  */
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from "@slack/bolt";
 import { Router, type Express } from "express";
@@ -14,7 +15,9 @@ import type { BotContext, RequestChange } from "../use-cases/bot-context.ts";
 import { recordAuthFailure } from "../use-cases/record-auth-failure.ts";
 import { AfterAck } from "./after-ack.ts";
 import { SLACK_EVENTS_PATH } from "./ids.ts";
-import { DeliveryQueue, DEFAULT_RETRY, type RetryPolicy } from "./delivery-queue.ts";
+import { CallRetry, DEFAULT_RETRY, OUTBOX_RETRY, type RetryPolicy } from "./call-retry.ts";
+import type { Delivery } from "./delivery.ts";
+import { InteractiveCalls } from "./interactive-calls.ts";
 import { registerActions } from "./listeners/actions.ts";
 import { registerAdmin } from "./listeners/admin.ts";
 import { registerCommands } from "./listeners/commands.ts";
@@ -23,8 +26,10 @@ import { registerJoin } from "./listeners/join.ts";
 import { registerViews } from "./listeners/views.ts";
 import { memoryMessageRefs, type MessageRefs } from "./message-refs.ts";
 import { HomeTabs } from "./home-tabs.ts";
-import { createNotifier } from "./notifier.ts";
-import { Outbox } from "./outbox.ts";
+import { deliveryRunner } from "./run-delivery.ts";
+import { SlackCalls } from "./slack-calls.ts";
+import { SlackOutbox } from "./slack-outbox.ts";
+import { SlackSender, type OutboxStore } from "./slack-sender.ts";
 import { slackRequestGuard } from "./request-guard.ts";
 import {
   answeredProperty,
@@ -38,7 +43,14 @@ import type { SlackSettings } from "./slack-settings.ts";
 
 /** Knobs for tests and operators; the defaults suit production. */
 export interface SlackOptions {
+  /** Retries of outbox deliveries (tries per row) and of the calls that answer at once. */
   readonly retry?: Partial<RetryPolicy>;
+  /** A delivery older than this is given up on (default 24 h). */
+  readonly maxDeliveryAgeMs?: number;
+  /** How long a sender holds a row it is delivering before another may take it (default 30 s). */
+  readonly outboxLeaseMs?: number;
+  /** Told of each outbox delivery given up on, by kind and code (metrics). */
+  readonly onDeliveryGaveUp?: (kind: string, code: string) => void;
   readonly messageRefs?: MessageRefs;
   /** Told of every failed Slack call, e.g. to count it in metrics. */
   readonly onCallFailed?: (what: string, code: string) => void;
@@ -52,17 +64,25 @@ export interface SlackOptions {
 export interface SlackAdapter {
   /** Mounts the endpoint; call before any body parser, Bolt reads the raw body. */
   mount(app: Express): void;
-  /** The after-commit hook: queues the Slack side of a committed change. */
+  /** The after-commit hook: the change's rows are in the outbox; the sender looks now. */
   onChange(change: RequestChange): void;
-  /** Resolves when every queued delivery has finished (tests, shutdown). */
+  /** Resolves when the outbox is empty and nothing is running (tests). */
   idle(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The outbox table as the adapter needs it (store/slack-outbox-repo.ts). */
+export interface OutboxTable {
+  readonly rows: OutboxStore;
+  /** Writes deliveries (coalesced) outside a change's transaction. */
+  add(deliveries: readonly Delivery[]): Promise<void>;
 }
 
 export function createSlackAdapter(
   ctx: BotContext,
   settings: SlackSettings,
   logger: Logger,
+  table: OutboxTable,
   options: SlackOptions = {},
 ): SlackAdapter {
   const log = logger.child({ component: "slack" });
@@ -97,14 +117,16 @@ export function createSlackAdapter(
     log.error({ err }, "Slack listener error");
   });
   const afterAck = new AfterAck(log);
-  const queue = new DeliveryQueue(
-    log,
-    { ...DEFAULT_RETRY, ...options.retry },
-    Math.random,
-    options.onCallFailed,
-  );
-  const outbox = new Outbox(createSlackApi(app.client, settings.apiUrl), queue);
-  app.use(answerUnhandled({ outbox, afterAck, logger: log }));
+  const api = createSlackApi(app.client, settings.apiUrl);
+  const retry = new CallRetry(log, { ...DEFAULT_RETRY, ...options.retry }, Math.random, options.onCallFailed);
+  const calls = new InteractiveCalls(api, retry);
+  const slackCalls = new SlackCalls(api);
+  // Writing rows wakes the sender (built below; nothing writes before it exists).
+  const outbox = new SlackOutbox(async (deliveries) => {
+    await table.add(deliveries);
+    sender.wake();
+  }, log);
+  app.use(answerUnhandled({ outbox, logger: log }));
   // Listener work continues after the ack; tracked so idle() and close() can wait for it.
   const working = new Set<Promise<void>>();
   app.use(async ({ next }) => {
@@ -116,21 +138,32 @@ export function createSlackAdapter(
       working.delete(work);
     }
   });
-  const home = new HomeTabs(ctx, outbox, log);
-  const deps = { ctx, outbox, logger: log, afterAck, home };
+  const home = new HomeTabs(ctx, slackCalls, (deliveries) => outbox.add(deliveries));
+  const deps = { ctx, outbox, calls, logger: log, afterAck, home };
   registerCommands(app, deps);
   registerActions(app, deps);
   registerViews(app, deps);
   registerJoin(app, deps);
   registerAdmin(app, deps);
   registerHome(app, home);
-  const notify = createNotifier({
-    ctx,
-    outbox,
-    refs: options.messageRefs ?? memoryMessageRefs(),
+  const sender = new SlackSender({
+    store: table.rows,
+    clock: ctx.clock,
     logger: log,
-    home,
+    retry: { ...OUTBOX_RETRY, ...options.retry },
+    run: deliveryRunner({
+      ctx,
+      calls: slackCalls,
+      refs: options.messageRefs ?? memoryMessageRefs(),
+      logger: log,
+      home,
+    }),
+    ...(options.maxDeliveryAgeMs !== undefined ? { maxAgeMs: options.maxDeliveryAgeMs } : {}),
+    ...(options.outboxLeaseMs !== undefined ? { leaseMs: options.outboxLeaseMs } : {}),
+    ...(options.onDeliveryGaveUp !== undefined ? { onGaveUp: options.onDeliveryGaveUp } : {}),
+    ...(options.onCallFailed !== undefined ? { onCallFailed: options.onCallFailed } : {}),
   });
+  sender.start();
   const guard = slackRequestGuard({
     signingSecret: () => settings.signingSecret.reveal(),
     now: () => ctx.clock.now(),
@@ -149,18 +182,21 @@ export function createSlackAdapter(
       express.post(SLACK_EVENTS_PATH, ...guard, inboundBodyGate(log));
       express.use(router);
     },
-    onChange: notify,
+    onChange: () => sender.wake(),
     async idle() {
       do {
         await Promise.allSettled([...working]);
         await afterAck.idle();
-        await queue.idle();
+        await outbox.idle();
+        await sender.idle();
       } while (working.size > 0);
     },
     async close() {
       await Promise.allSettled([...working]);
       await afterAck.idle();
-      await queue.close();
+      await outbox.idle();
+      retry.close();
+      await sender.close();
     },
   };
 }

@@ -21,9 +21,8 @@ import type {
 } from "@slack/bolt";
 import type { Request, RequestHandler } from "express";
 import type { Logger } from "pino";
-import type { AfterAck } from "./after-ack.ts";
 import { parseInboundBody } from "./inbound-body.ts";
-import type { Outbox } from "./outbox.ts";
+import type { SlackOutbox } from "./slack-outbox.ts";
 import {
   requestIdOfAction,
   requestIdOfView,
@@ -62,8 +61,7 @@ export function inboundBodyGate(log: Logger): RequestHandler {
 }
 
 export interface UnhandledDeps {
-  readonly outbox: Outbox;
-  readonly afterAck: AfterAck;
+  readonly outbox: SlackOutbox;
   readonly logger: Logger;
 }
 
@@ -110,10 +108,9 @@ async function answer(deps: UnhandledDeps, body: Record<string, unknown>, ack: A
   const message = staleInteractionMessage(isRecord(first) ? requestIdOfAction(first) : undefined);
   const url = body.response_url;
   const user = field(body.user, "id");
-  deps.afterAck.run(async () => {
-    if (typeof url === "string" && url !== "") await deps.outbox.respond(url, message);
-    else if (typeof user === "string") await deps.outbox.dm(user, message);
-  });
+  const lane = `stale:${typeof user === "string" ? user : "unknown"}`;
+  if (typeof url === "string" && url !== "") deps.outbox.reply(lane, { via: "response_url", url }, message);
+  else if (typeof user === "string") deps.outbox.reply(lane, { via: "dm", user }, message);
 }
 
 function idOf(body: Record<string, unknown>): unknown {

@@ -184,6 +184,21 @@ export interface SlackMessagesTable {
   ts: string;
 }
 
+export interface SlackOutboxTable {
+  id: Generated<number>;
+  lane: string;
+  coalesce_key: string | null;
+  delivery: string;
+  progress: Generated<string>;
+  status: "pending" | "failed";
+  attempts: Generated<number>;
+  next_attempt_at: string;
+  lease_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface SigningKeysTable {
   kid: string;
   public_key: string;
@@ -194,6 +209,7 @@ export interface SigningKeysTable {
 export interface Database {
   signing_keys: SigningKeysTable;
   slack_messages: SlackMessagesTable;
+  slack_outbox: SlackOutboxTable;
   users: UsersTable;
   api_tokens: ApiTokensTable;
   requests: RequestsTable;

@@ -10,7 +10,15 @@ import { listRequestableTargets } from "../../use-cases/list-requestable-targets
 import { getRequest } from "../../use-cases/read-requests.ts";
 import { SLACK_IDS } from "../ids.ts";
 import { queryModal, rejectModal, reviewModal, type DecisionMetadata } from "../views/modals.ts";
-import { cardFor, identify, replyError, replyTo, type ListenerDeps, type Reply } from "./listener-kit.ts";
+import {
+  cardFor,
+  identify,
+  replyError,
+  replyTo,
+  viaResponseUrl,
+  type ListenerDeps,
+  type Reply,
+} from "./listener-kit.ts";
 import { queryDraftOf } from "./view-state.ts";
 
 export function registerActions(app: App, deps: ListenerDeps): void {
@@ -44,7 +52,7 @@ const openModal =
   (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
   async (caller, id) => {
     await getRequest(deps.ctx, caller, id);
-    await deps.outbox.openView(body.trigger_id, modal(await cardFor(deps.ctx, id), metadataOf(body, id)));
+    await deps.calls.openView(body.trigger_id, modal(await cardFor(deps.ctx, id), metadataOf(body, id)));
   };
 
 const openRejectModal = openModal(rejectModal);
@@ -52,15 +60,13 @@ const openReviewModal = openModal(reviewModal);
 
 /** The query form's database changed: redraw it with that database's environments. */
 async function refreshQueryModal(deps: ListenerDeps, body: BlockStaticSelectAction): Promise<void> {
-  const reply = replyTo(deps, body.trigger_id, async (m) => {
-    await deps.outbox.dm(body.user.id, m);
-  });
+  const reply = replyTo(deps, body.trigger_id, { via: "dm", user: body.user.id });
   const caller = await identify(deps, body.user.id, reply);
   if (caller === undefined || body.view === undefined) return;
   try {
     const draft = queryDraftOf(body.view.state.values);
     const view = queryModal(listRequestableTargets(deps.ctx, caller), draft);
-    await deps.outbox.updateView(body.view.id, body.view.hash, view);
+    await deps.calls.updateView(body.view.id, body.view.hash, view);
   } catch (err) {
     replyError(deps, reply, err);
   }
@@ -88,13 +94,7 @@ async function onButton(
 
 /** Private answers to a click: through its `response_url` on a message, else by DM. */
 function replyFor(deps: ListenerDeps, body: BlockAction): Reply {
-  const url = body.response_url;
-  const user = body.user.id;
-  return replyTo(deps, body.trigger_id, (m) =>
-    url !== "" && url !== undefined
-      ? deps.outbox.respond(url, m)
-      : deps.outbox.dm(user, m).then(() => undefined),
-  );
+  return replyTo(deps, body.trigger_id, viaResponseUrl(body.response_url, body.user.id));
 }
 
 function metadataOf(body: BlockAction, requestId: number): DecisionMetadata {

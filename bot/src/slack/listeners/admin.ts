@@ -49,7 +49,7 @@ export async function openAdminModal(
         ),
       });
     }
-    await deps.outbox.openView(triggerId, adminModal(await listUserViews(deps.ctx, caller)));
+    await deps.calls.openView(triggerId, adminModal(await listUserViews(deps.ctx, caller)));
   } catch (err) {
     replyError(deps, reply, err);
   }
@@ -63,12 +63,12 @@ export function registerAdmin(app: App, deps: ListenerDeps): void {
     });
   };
   inModal(SLACK_IDS.actions.adminAdd, async ({ body, root }) => {
-    await deps.outbox.pushView(body.trigger_id, addUserModal(ROLES, { root }));
+    await deps.calls.pushView(body.trigger_id, addUserModal(ROLES, { root }));
     return undefined;
   });
   inModal(SLACK_IDS.actions.adminEdit, async ({ body, root, caller, value }) => {
     const user = await getUserView(deps.ctx, caller, value);
-    await deps.outbox.pushView(body.trigger_id, editUserModal(user, ROLES, { root, userId: user.id }));
+    await deps.calls.pushView(body.trigger_id, editUserModal(user, ROLES, { root, userId: user.id }));
     return undefined;
   });
   inModal(SLACK_IDS.actions.adminSuspend, async ({ caller, value }) => {
@@ -98,7 +98,7 @@ export function registerAdmin(app: App, deps: ListenerDeps): void {
     const groups = groupsOf(view.state.values);
     deps.afterAck.run(() =>
       onSubmit(deps, body, async (caller) => {
-        const profile = await deps.outbox.profile(slackUserId);
+        const profile = await deps.calls.profile(slackUserId);
         const chosenName = name ?? profile?.name;
         if (chosenName === undefined)
           throw new DbwardError(
@@ -155,9 +155,7 @@ async function onModalButton(
   value: string,
   work: ModalWork,
 ): Promise<void> {
-  const reply = replyTo(deps, body.trigger_id, async (m) => {
-    await deps.outbox.dm(body.user.id, m);
-  });
+  const reply = replyTo(deps, body.trigger_id, { via: "dm", user: body.user.id });
   const caller = await identify(deps, body.user.id, reply);
   const view = body.view;
   if (caller === undefined || view === undefined) return;
@@ -176,9 +174,7 @@ async function onSubmit(
   body: ViewSubmitAction,
   work: (caller: UserCaller) => Promise<string>,
 ): Promise<void> {
-  const reply = replyTo(deps, body.trigger_id, async (m) => {
-    await deps.outbox.dm(body.user.id, m);
-  });
+  const reply = replyTo(deps, body.trigger_id, { via: "dm", user: body.user.id });
   const caller = await identify(deps, body.user.id, reply);
   if (caller === undefined) return;
   const root = parseMetadata(body.view.private_metadata).root;
@@ -206,7 +202,7 @@ async function redraw(deps: ListenerDeps, caller: UserCaller, viewId: string, no
   } catch (err) {
     notice = `${notice}\n${refusal(deps, err)}`;
   }
-  await deps.outbox.updateView(viewId, undefined, adminModal(users, notice));
+  await deps.calls.updateView(viewId, undefined, adminModal(users, notice));
 }
 
 function rolesOf(values: ViewValues): string[] {

@@ -26,7 +26,7 @@ export function registerCommands(app: App, deps: ListenerDeps): void {
 }
 
 async function handleCommand(deps: ListenerDeps, command: BoltSlashCommand): Promise<void> {
-  const reply = replyTo(deps, command.trigger_id, (m) => deps.outbox.respond(command.response_url, m));
+  const reply = replyTo(deps, command.trigger_id, { via: "response_url", url: command.response_url });
   if (/^\s*join\s*$/i.test(command.text)) {
     await openJoinModal(deps, command.user_id, command.user_name, command.trigger_id, reply);
     return;
@@ -98,5 +98,5 @@ async function query(
     return;
   }
   const targets = listRequestableTargets(deps.ctx, caller);
-  await deps.outbox.openView(triggerId, queryModal(targets, draft));
+  await deps.calls.openView(triggerId, queryModal(targets, draft));
 }

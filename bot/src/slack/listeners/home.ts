@@ -7,6 +7,6 @@ import type { HomeTabs } from "../home-tabs.ts";
 
 export function registerHome(app: App, home: HomeTabs): void {
   app.event("app_home_opened", async ({ event }) => {
-    if (event.tab === "home") home.opened(event.user);
+    if (event.tab === "home") await home.opened(event.user);
   });
 }

@@ -11,7 +11,14 @@ import { decideJoinRequest, type JoinDecision } from "../../use-cases/decide-joi
 import { SLACK_IDS } from "../ids.ts";
 import { joinDecidedMessage, joinModal, joinReviewMessage, joinSentMessage } from "../views/join.ts";
 import { plainReply } from "../views/replies.ts";
-import { identify, replyError, replyTo, type ListenerDeps, type Reply } from "./listener-kit.ts";
+import {
+  identify,
+  replyError,
+  replyTo,
+  viaResponseUrl,
+  type ListenerDeps,
+  type Reply,
+} from "./listener-kit.ts";
 import { textOf } from "./view-state.ts";
 
 /** Opens the form, unless the person already is a dbward user. */
@@ -33,7 +40,7 @@ export async function openJoinModal(
     replyError(deps, reply, err);
     return;
   }
-  await deps.outbox.openView(triggerId, joinModal(deps.ctx.config().join_requests.allowed_roles, name));
+  await deps.calls.openView(triggerId, joinModal(deps.ctx.config().join_requests.allowed_roles, name));
 }
 
 export function registerJoin(app: App, deps: ListenerDeps): void {
@@ -84,9 +91,7 @@ async function submitJoin(
   },
 ): Promise<void> {
   const person = body.user.id;
-  const reply = replyTo(deps, body.trigger_id, async (m) => {
-    await deps.outbox.dm(person, m);
-  });
+  const reply = replyTo(deps, body.trigger_id, { via: "dm", user: person });
   try {
     const created = await createJoinRequest(deps.ctx, {
       slackUserId: person,
@@ -97,7 +102,7 @@ async function submitJoin(
       reason: form.reason,
     });
     reply(joinSentMessage(created));
-    deps.home?.joinRequestsChanged();
+    await deps.home?.joinRequestsChanged();
     await notifyAdmins(deps, created);
   } catch (err) {
     replyError(deps, reply, err);
@@ -115,9 +120,7 @@ async function notifyAdmins(deps: ListenerDeps, j: JoinRequestView): Promise<voi
   for (const admin of admins) {
     const to = admin.slackUserId;
     if (to === null) continue;
-    deps.outbox.queue.enqueue(`join:${j.id}:${to}`, async () => {
-      await deps.outbox.dm(to, joinReviewMessage(j));
-    });
+    deps.outbox.reply(`join:${j.id}:${to}`, { via: "dm", user: to }, joinReviewMessage(j));
   }
 }
 
@@ -128,18 +131,14 @@ async function onDecide(
   decision: JoinDecision,
 ): Promise<void> {
   const url = body.response_url;
-  const reply = replyTo(deps, body.trigger_id, (m) =>
-    url !== "" && url !== undefined
-      ? deps.outbox.respond(url, m)
-      : deps.outbox.dm(body.user.id, m).then(() => undefined),
-  );
+  const reply = replyTo(deps, body.trigger_id, viaResponseUrl(url, body.user.id));
   const caller = await identify(deps, body.user.id, reply);
   if (caller === undefined) return;
   try {
     if (value === undefined || !/^join_\S+$/.test(value))
       throw new DbwardError("request.invalid", "this button does not name a join request");
     const done = await decideJoinRequest(deps.ctx, caller, value, decision);
-    deps.home?.joinRequestsChanged();
+    await deps.home?.joinRequestsChanged();
     reply(
       plainReply(
         done.status === "approved"
@@ -147,9 +146,11 @@ async function onDecide(
           : `You rejected ${done.name}'s join request.`,
       ),
     );
-    deps.outbox.queue.enqueue(`join:${done.id}:${done.slack_user_id}`, async () => {
-      await deps.outbox.dm(done.slack_user_id, joinDecidedMessage(done));
-    });
+    deps.outbox.reply(
+      `join:${done.id}:${done.slack_user_id}`,
+      { via: "dm", user: done.slack_user_id },
+      joinDecidedMessage(done),
+    );
   } catch (err) {
     replyError(deps, reply, err);
   }

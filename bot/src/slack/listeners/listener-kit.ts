@@ -1,7 +1,7 @@
 /**
  * What every listener shares: who the Slack user is, how to answer them, and the one mapping
- * from a use case's error to what they read (error-messages.ts). Answers go through the delivery
- * queue, so a listener never waits on Slack after its ack.
+ * from a use case's error to what they read (error-messages.ts). Answers are outbox rows, so a
+ * listener never waits on Slack after its ack and a restart does not lose them.
  */
 import { DbwardError, type RequestId } from "@dbward/shared";
 import type { Logger } from "pino";
@@ -13,14 +13,19 @@ import type { AfterAck } from "../after-ack.ts";
 import type { HomeTabs } from "../home-tabs.ts";
 import { cardOf } from "../cards.ts";
 import { messageForError } from "../error-messages.ts";
-import type { Outbox } from "../outbox.ts";
+import type { ReplyTarget } from "../delivery.ts";
+import type { InteractiveCalls } from "../interactive-calls.ts";
+import type { SlackOutbox } from "../slack-outbox.ts";
 import type { SlackMessage } from "../views/blocks.ts";
 import type { RequestCard } from "../views/request-card.ts";
 import { notLinkedMessage, plainReply } from "../views/replies.ts";
 
 export interface ListenerDeps {
   readonly ctx: BotContext;
-  readonly outbox: Outbox;
+  /** Where answers, DMs and Home tabs are queued. */
+  readonly outbox: SlackOutbox;
+  /** Modals and profile reads, which answer at once. */
+  readonly calls: InteractiveCalls;
   readonly logger: Logger;
   /** Where a listener puts its work after the ack (after-ack.ts). */
   readonly afterAck: AfterAck;
@@ -35,12 +40,13 @@ export interface ListenerDeps {
  */
 export type Reply = (m: SlackMessage) => void;
 
-export function replyTo(
-  deps: ListenerDeps,
-  interaction: string,
-  send: (m: SlackMessage) => Promise<void>,
-): Reply {
-  return (m) => deps.outbox.queue.enqueue(`interaction:${interaction}`, () => send(m));
+export function replyTo(deps: ListenerDeps, interaction: string, to: ReplyTarget): Reply {
+  return (m) => deps.outbox.reply(`interaction:${interaction}`, to, m);
+}
+
+/** Through the interaction's `response_url` when it has one, else by DM. */
+export function viaResponseUrl(url: string | undefined, slackUserId: string): ReplyTarget {
+  return url !== undefined && url !== "" ? { via: "response_url", url } : { via: "dm", user: slackUserId };
 }
 
 /** An ephemeral answer where the click happened, or a DM when the channel is not known. */
@@ -50,10 +56,13 @@ export function replyInChannelOrDm(
   slackUserId: string,
   channel: string | undefined,
 ): Reply {
-  return replyTo(deps, interaction, async (m) => {
-    if (channel !== undefined) await deps.outbox.ephemeral(channel, slackUserId, m);
-    else await deps.outbox.dm(slackUserId, m);
-  });
+  return replyTo(
+    deps,
+    interaction,
+    channel !== undefined
+      ? { via: "ephemeral", channel, user: slackUserId }
+      : { via: "dm", user: slackUserId },
+  );
 }
 
 /** The dbward user behind a Slack id, or undefined after telling them why not (unlinked, suspended). */

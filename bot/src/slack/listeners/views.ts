@@ -64,9 +64,7 @@ export function registerViews(app: App, deps: ListenerDeps): void {
 
 async function submitQuery(deps: ListenerDeps, body: ViewSubmitAction, draft: QueryDraft): Promise<void> {
   const { database, environment, sql, reason } = draft;
-  const reply = replyTo(deps, body.trigger_id, async (m) => {
-    await deps.outbox.dm(body.user.id, m);
-  });
+  const reply = replyTo(deps, body.trigger_id, { via: "dm", user: body.user.id });
   const caller = await identify(deps, body.user.id, reply);
   if (caller === undefined) return;
   try {

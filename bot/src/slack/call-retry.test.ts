@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { pino } from "pino";
-import { DeliveryQueue } from "./delivery-queue.ts";
+import { CallRetry, backoffMs } from "./call-retry.ts";
 import { SlackCallError } from "./slack-api.ts";
 
 const quiet = pino({ level: "silent" });
 const fast = { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 };
 
-describe("the Slack delivery queue", () => {
+describe("retries of Slack calls that answer at once", () => {
   test("retries a rate-limited call until it goes through", async () => {
-    const q = new DeliveryQueue(quiet, fast);
+    const q = new CallRetry(quiet, fast);
     let calls = 0;
     const result = await q.attempt("chat.postMessage", () => {
       calls += 1;
@@ -21,7 +21,7 @@ describe("the Slack delivery queue", () => {
   });
 
   test("gives up after the last attempt and answers undefined instead of throwing", async () => {
-    const q = new DeliveryQueue(quiet, fast);
+    const q = new CallRetry(quiet, fast);
     let calls = 0;
     const result = await q.attempt("chat.update", () => {
       calls += 1;
@@ -32,7 +32,7 @@ describe("the Slack delivery queue", () => {
   });
 
   test("does not retry an error that cannot clear", async () => {
-    const q = new DeliveryQueue(quiet, fast);
+    const q = new CallRetry(quiet, fast);
     let calls = 0;
     await q.attempt("chat.postMessage", () => {
       calls += 1;
@@ -42,7 +42,7 @@ describe("the Slack delivery queue", () => {
   });
 
   test("waits at least as long as Slack's Retry-After, within the cap", async () => {
-    const q = new DeliveryQueue(quiet, { attempts: 2, baseDelayMs: 1, maxDelayMs: 40 }, () => 0);
+    const q = new CallRetry(quiet, { attempts: 2, baseDelayMs: 1, maxDelayMs: 40 }, () => 0);
     const started = Date.now();
     let calls = 0;
     await q.attempt("x", () => {
@@ -54,29 +54,37 @@ describe("the Slack delivery queue", () => {
     assert.ok(Date.now() - started >= 25);
   });
 
-  test("runs jobs of one key in order, and a failing job does not stop the next", async () => {
-    const q = new DeliveryQueue(quiet, fast);
-    const seen: number[] = [];
-    q.enqueue("request:1", async () => {
-      await new Promise((r) => setTimeout(r, 20));
-      seen.push(1);
-    });
-    q.enqueue("request:1", () => Promise.reject(new Error("boom")));
-    q.enqueue("request:1", async () => {
-      seen.push(3);
-    });
-    await q.idle();
-    assert.deepEqual(seen, [1, 3]);
+  test("close ends retry sleeps at once", async () => {
+    const q = new CallRetry(quiet, { attempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 });
+    const started = Date.now();
+    const call = q.attempt("x", () => Promise.reject(new SlackCallError("x", "ratelimited", true)));
+    await new Promise((r) => setTimeout(r, 10));
+    q.close();
+    assert.equal(await call, undefined);
+    assert.ok(Date.now() - started < 5000);
   });
 
-  test("close ends retry sleeps at once", async () => {
-    const q = new DeliveryQueue(quiet, { attempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 });
-    q.enqueue("k", async () => {
-      await q.attempt("x", () => Promise.reject(new SlackCallError("x", "ratelimited", true)));
-    });
-    const started = Date.now();
-    await new Promise((r) => setTimeout(r, 10));
-    await q.close();
-    assert.ok(Date.now() - started < 5000);
+  test("the backoff doubles, honours Retry-After and stays under the cap", () => {
+    const policy = { attempts: 10, baseDelayMs: 1000, maxDelayMs: 60_000 };
+    assert.equal(
+      backoffMs(policy, 1, undefined, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffMs(policy, 3, undefined, () => 1),
+      4000,
+    );
+    assert.equal(
+      backoffMs(policy, 3, undefined, () => 0),
+      2000,
+    );
+    assert.equal(
+      backoffMs(policy, 1, 30_000, () => 0),
+      30_000,
+    );
+    assert.equal(
+      backoffMs(policy, 40, undefined, () => 1),
+      60_000,
+    );
   });
 });

@@ -1,0 +1,260 @@
+/**
+ * The Slack outbox table (schema.sql `slack_outbox`): rows written with the change that causes
+ * them, taken by a sender under a lease, deleted once Slack took them, rescheduled or failed
+ * otherwise. A lease, not a lock: a sender that dies holding rows leaves them to whichever sender
+ * looks after the lease ends, so a crash delays a delivery and never loses it.
+ *
+ * The JSON is parsed here, once (STYLE.md): a row this version cannot read comes back as
+ * `unreadable` so the sender fails that row alone.
+ */
+import { sql, type Kysely } from "kysely";
+import { deliverySchema, type Routed } from "../slack/delivery.ts";
+import type { OutboxRowView, OutboxStore } from "../slack/slack-sender.ts";
+import type { Store } from "./open-store.ts";
+import type { Database } from "./tables.ts";
+
+type Db = Kysely<Database>;
+
+/** Queues deliveries; skips one whose coalesce key a pending row that has not started holds. */
+export async function enqueueDeliveries(db: Db, routed: readonly Routed[], now: Date): Promise<number> {
+  const at = now.toISOString();
+  let added = 0;
+  for (const r of routed) {
+    if (r.coalesceKey !== null && (await hasWaiting(db, r.coalesceKey, at))) continue;
+    await db
+      .insertInto("slack_outbox")
+      .values({
+        lane: r.lane,
+        coalesce_key: r.coalesceKey,
+        delivery: JSON.stringify(r.delivery),
+        status: "pending",
+        next_attempt_at: at,
+        lease_until: null,
+        last_error: null,
+        created_at: at,
+        updated_at: at,
+      })
+      .execute();
+    added += 1;
+  }
+  return added;
+}
+
+/** A pending row with this key that no sender holds: it will draw the newest state anyway. */
+async function hasWaiting(db: Db, coalesceKey: string, at: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("slack_outbox")
+    .select("id")
+    .where("coalesce_key", "=", coalesceKey)
+    .where("status", "=", "pending")
+    .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", at)]))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Leases up to `limit` rows that are due, each the first pending row of its lane, skipping
+ * `busyLanes`. A row is taken only if its lease is still free when the update runs, so two
+ * senders never hold one row.
+ */
+export async function leaseDue(
+  db: Db,
+  o: { now: Date; leaseMs: number; limit: number; busyLanes: ReadonlySet<string> },
+): Promise<OutboxRowView[]> {
+  const at = o.now.toISOString();
+  const heads = await db
+    .selectFrom("slack_outbox as o")
+    .select(["o.id", "o.lane"])
+    .where("o.status", "=", "pending")
+    .where("o.next_attempt_at", "<=", at)
+    .where((eb) => eb.or([eb("o.lease_until", "is", null), eb("o.lease_until", "<=", at)]))
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom("slack_outbox as p")
+            .select("p.id")
+            .whereRef("p.lane", "=", "o.lane")
+            .where("p.status", "=", "pending")
+            .whereRef("p.id", "<", "o.id"),
+        ),
+      ),
+    )
+    .orderBy("o.id")
+    .limit(o.limit + o.busyLanes.size)
+    .execute();
+  const until = new Date(o.now.getTime() + o.leaseMs).toISOString();
+  const taken: OutboxRowView[] = [];
+  for (const head of heads) {
+    if (taken.length >= o.limit) break;
+    if (o.busyLanes.has(head.lane)) continue;
+    const won = await db
+      .updateTable("slack_outbox")
+      .set({ lease_until: until })
+      .where("id", "=", head.id)
+      .where("status", "=", "pending")
+      .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", at)]))
+      .executeTakeFirst();
+    if (won.numUpdatedRows !== 1n) continue;
+    const row = await db
+      .selectFrom("slack_outbox")
+      .select(["id", "lane", "delivery", "progress", "attempts", "created_at"])
+      .where("id", "=", head.id)
+      .executeTakeFirstOrThrow();
+    taken.push(toRow(row));
+  }
+  return taken;
+}
+
+function toRow(row: {
+  id: number;
+  lane: string;
+  delivery: string;
+  progress: string;
+  attempts: number;
+  created_at: string;
+}): OutboxRowView {
+  const parsed = deliverySchema.safeParse(safeJson(row.delivery));
+  const progress = safeJson(row.progress);
+  return {
+    id: row.id,
+    lane: row.lane,
+    delivery: parsed.success ? parsed.data : { unreadable: parsed.error.message.slice(0, 500) },
+    progress: Array.isArray(progress) ? progress.filter((p): p is string => typeof p === "string") : [],
+    attempts: row.attempts,
+    createdAt: row.created_at,
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the lease of rows still being delivered (a large file upload outlasts one lease). */
+export async function renewLeases(db: Db, ids: readonly number[], until: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable("slack_outbox")
+    .set({ lease_until: until.toISOString() })
+    .where("id", "in", ids)
+    .where("status", "=", "pending")
+    .execute();
+}
+
+export async function saveProgress(db: Db, id: number, progress: readonly string[]): Promise<void> {
+  await db
+    .updateTable("slack_outbox")
+    .set({ progress: JSON.stringify(progress) })
+    .where("id", "=", id)
+    .execute();
+}
+
+/** Slack took it: the row goes. */
+export async function finishDelivery(db: Db, id: number): Promise<void> {
+  await db.deleteFrom("slack_outbox").where("id", "=", id).execute();
+}
+
+export async function retryDeliveryAt(
+  db: Db,
+  id: number,
+  o: { at: Date; error: string; now: Date },
+): Promise<void> {
+  await db
+    .updateTable("slack_outbox")
+    .set({
+      attempts: sql<number>`attempts + 1`,
+      next_attempt_at: o.at.toISOString(),
+      lease_until: null,
+      last_error: o.error,
+      updated_at: o.now.toISOString(),
+    })
+    .where("id", "=", id)
+    .execute();
+}
+
+/** Given up on: kept (for `dbward doctor` and the metrics) until pruned, out of its lane's way. */
+export async function failDelivery(db: Db, id: number, o: { error: string; now: Date }): Promise<void> {
+  await db
+    .updateTable("slack_outbox")
+    .set({
+      status: "failed",
+      attempts: sql<number>`attempts + 1`,
+      lease_until: null,
+      last_error: o.error,
+      updated_at: o.now.toISOString(),
+    })
+    .where("id", "=", id)
+    .execute();
+}
+
+/** When the next pending row falls due (undefined: none is pending). */
+export async function nextDueAt(db: Db): Promise<Date | undefined> {
+  const row = await db
+    .selectFrom("slack_outbox")
+    .select((eb) => eb.fn.min<string>("next_attempt_at").as("at"))
+    .where("status", "=", "pending")
+    .executeTakeFirst();
+  return row?.at == null ? undefined : new Date(row.at);
+}
+
+export interface OutboxStats {
+  readonly pending: number;
+  readonly failed: number;
+  /** When the oldest pending row was queued. */
+  readonly oldestPendingAt: string | null;
+  /** The most recent failures, newest first. */
+  readonly recentFailures: readonly { lane: string; error: string | null; at: string }[];
+}
+
+export async function outboxStats(db: Db): Promise<OutboxStats> {
+  const counts = await db
+    .selectFrom("slack_outbox")
+    .select([
+      "status",
+      (eb) => eb.fn.countAll<number>().as("n"),
+      (eb) => eb.fn.min<string>("created_at").as("oldest"),
+    ])
+    .groupBy("status")
+    .execute();
+  const failures = await db
+    .selectFrom("slack_outbox")
+    .select(["lane", "last_error", "updated_at"])
+    .where("status", "=", "failed")
+    .orderBy("id", "desc")
+    .limit(5)
+    .execute();
+  const pending = counts.find((c) => c.status === "pending");
+  return {
+    pending: Number(pending?.n ?? 0),
+    failed: Number(counts.find((c) => c.status === "failed")?.n ?? 0),
+    oldestPendingAt: pending?.oldest ?? null,
+    recentFailures: failures.map((f) => ({ lane: f.lane, error: f.last_error, at: f.updated_at })),
+  };
+}
+
+/** Failed rows older than `before` go: they were logged and counted when they failed. */
+export async function pruneFailed(db: Db, before: Date): Promise<void> {
+  await db
+    .deleteFrom("slack_outbox")
+    .where("status", "=", "failed")
+    .where("updated_at", "<", before.toISOString())
+    .execute();
+}
+
+/** The outbox as the sender uses it, over the bot's store. */
+export function storeSlackOutbox(store: Store): OutboxStore {
+  return {
+    leaseDue: (o) => leaseDue(store, o),
+    renewLeases: (ids, until) => renewLeases(store, ids, until),
+    saveProgress: (id, progress) => saveProgress(store, id, progress),
+    finish: (id) => finishDelivery(store, id),
+    retryAt: (id, o) => retryDeliveryAt(store, id, o),
+    fail: (id, o) => failDelivery(store, id, o),
+    nextDueAt: () => nextDueAt(store),
+    pruneFailed: (before) => pruneFailed(store, before),
+  };
+}
