@@ -1,8 +1,12 @@
 /**
  * Databases this agent has lost its connection to. A job that fails because its database cannot
- * be reached marks the database degraded: the agent stops offering it in its polls (another
- * agent serving it can take its jobs), tells the bot in each poll, and probes it with `SELECT 1`
- * under backoff until it answers again.
+ * be reached marks the database degraded, and so does an idle pooled connection that breaks (a
+ * backend terminated, a server restarted, a TCP connection cut while no job used it), which the
+ * drivers report through the registry: the agent does not go on advertising a database whose
+ * connections are dying until a job fails on it. A degraded database is left out of the
+ * agent's polls (another agent serving it can take its jobs), reported to the bot in each poll
+ * with the database's own error, and probed with `SELECT 1` under backoff until it answers
+ * again.
  */
 import type { DegradedDatabase } from "@dbward/shared";
 import type { Logger } from "pino";
@@ -13,7 +17,10 @@ import type { DriverRegistry } from "./drivers/registry.ts";
 import { describeError } from "./log.ts";
 
 export interface DatabaseHealth {
-  /** Marks the database degraded and starts reconnecting with backoff (once per outage). */
+  /**
+   * Marks the database degraded and starts reconnecting with backoff (once per outage). Called
+   * for a job's lost connection, and for every idle-connection error the drivers report.
+   */
   lost(db: DatabaseConfig, err: Error): void;
   isDegraded(db: DatabaseConfig): boolean;
   degraded(): DegradedDatabase[];
@@ -61,7 +68,7 @@ export function createDatabaseHealth(options: DatabaseHealthOptions): DatabaseHe
     }
   }
 
-  return {
+  const health: DatabaseHealth = {
     lost(db, err) {
       if (outages.has(db) || stopped.signal.aborted) return;
       const since = options.clock.now().toISOString();
@@ -85,4 +92,6 @@ export function createDatabaseHealth(options: DatabaseHealthOptions): DatabaseHe
       await Promise.all([...probes]);
     },
   };
+  options.drivers.onIdleError((db, err) => health.lost(db, err));
+  return health;
 }

@@ -165,7 +165,9 @@ for (const make of [postgres, mariadb]) {
       await runsNextJob(driver);
       const before = idleErrors.length;
       cuttable.cut();
-      await until(async () => (idleErrors.length > before ? true : undefined));
+      const reported = await until(async () => idleErrors[before]);
+      // In the form a job would have failed with, so the health shows the database's own words.
+      assertLostConnection(reported, /ECONNRESET|Connection terminated unexpectedly|Connection lost/);
       await runsNextJob(driver);
     });
   });

@@ -22,7 +22,8 @@
  *   nothing when its connection dies (KILL CONNECTION, a server restart, a TCP cut): it emits
  *   'error' on the connection instead, and its pool listens only once. So a job fails at once
  *   with that error, marked as a lost connection, instead of waiting for its timeout; an idle
- *   connection's error goes to `onIdleError`; no error is ever left unheard to end the agent;
+ *   connection's error goes to `onIdleError`, in the form a job would have failed with, so the
+ *   agent marks the database degraded at once; no error is ever left unheard to end the agent;
  * - for a read with a catalogue check, looks up the functions it calls inside its read-only
  *   transaction, just before the statement: a name that resolves to a stored function or
  *   procedure (`information_schema.routines`) or a loadable function (`mysql.func`, when this
@@ -76,13 +77,36 @@ export function createMysqlDriver(db: DatabaseConfig, onIdleError: (err: Error) 
   });
   /** The first error of each checked-out connection; idle ones have no entry. */
   const checkedOut = new WeakMap<PoolConnection, { error?: Error }>();
+  const reported = new WeakSet<PoolConnection>();
+  /** Once per connection: mysql2 can echo a first error (PROTOCOL_CONNECTION_LOST after it). */
+  const idleError = (conn: PoolConnection, err: Error): void => {
+    if (reported.has(conn)) return;
+    reported.add(conn);
+    onIdleError(executionFailed(err, errorCode(err), true));
+  };
   pool.on("connection", (conn) => {
     conn.on("error", (err: Error) => {
       const job = checkedOut.get(conn);
-      if (job === undefined) onIdleError(err);
+      // Idle: mysql2 drops the connection from the pool; the health hears the server's words.
+      if (job === undefined) idleError(conn, err);
       else job.error ??= err;
     });
   });
+  /**
+   * After the job's last statement: the session is reset (COM_RESET_CONNECTION) before the pool
+   * gets the connection back. mysql2 hands an error during the reset to its callback only, not
+   * to 'error': a connection that breaks then has broken while no job used it, and is reported
+   * so; one the server merely would not reset is not reused.
+   */
+  const resetAndRelease = (conn: PoolConnection): void =>
+    conn.reset((err) => {
+      if (!err) {
+        conn.release();
+        return;
+      }
+      conn.destroy();
+      if (isBroken(err)) idleError(conn, err);
+    });
   let flavour: Flavour | undefined;
   const stream: Driver["stream"] = async (sql, options, sink) => {
     if (isAborted(options.signal)) throw executionCancelled();
@@ -97,8 +121,9 @@ export function createMysqlDriver(db: DatabaseConfig, onIdleError: (err: Error) 
       throw failure(failureCause(err, job.error));
     }
     const canceller = serverCanceller(options.signal, () => killQuery(db, conn.threadId));
+    const held: Held = { conn, lost: () => job.error, release: () => resetAndRelease(conn) };
     try {
-      return await executeOn(conn, flavour, sql, options, sink, canceller, () => job.error);
+      return await executeOn(held, flavour, sql, options, sink, canceller);
     } finally {
       checkedOut.delete(conn);
       canceller.dispose();
@@ -111,14 +136,22 @@ export function createMysqlDriver(db: DatabaseConfig, onIdleError: (err: Error) 
   };
 }
 
+/** A connection a job holds. */
+interface Held {
+  readonly conn: PoolConnection;
+  /** The connection's first error while the job has held it. */
+  lost(): Error | undefined;
+  /** Resets the session and gives the connection back to the pool. */
+  release(): void;
+}
+
 async function executeOn(
-  conn: PoolConnection,
+  { conn, lost, release }: Held,
   flavour: Flavour,
   sql: string,
   options: ExecuteOptions,
   sink: RowSink,
   canceller: ServerCanceller,
-  lost: () => Error | undefined,
 ): Promise<StreamSummary> {
   let streamed: Streamed;
   try {
@@ -132,7 +165,7 @@ async function executeOn(
         () => true,
         () => false,
       ));
-    if (healthy) resetAndRelease(conn);
+    if (healthy) release();
     else conn.destroy();
     if (err instanceof DbwardError) throw err;
     if (isTimeout(err) && (!isAborted(options.signal) || canceller.failed))
@@ -140,13 +173,9 @@ async function executeOn(
     if (isAborted(options.signal) && !isBroken(err)) throw executionCancelled();
     throw failure(err);
   }
-  if (streamed.connectionOpen) resetAndRelease(conn);
+  // After commit a failed reset must not fail the job; the connection is just not reused.
+  if (streamed.connectionOpen) release();
   return streamed.summary;
-}
-
-/** After commit a failed reset must not fail the job; the connection is just not reused. */
-function resetAndRelease(conn: PoolConnection): void {
-  conn.reset((err) => (err ? conn.destroy() : conn.release()));
 }
 
 async function inTransaction(

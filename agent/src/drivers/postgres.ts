@@ -20,7 +20,12 @@
  *   (`pg_terminate_backend`, `DROP DATABASE … WITH (FORCE)`, a server shutdown) or a TCP
  *   connection cut mid-job makes pg emit 'error' on the client, which pg-pool only listens for
  *   while the client is idle. Unheard, that event would end the agent; heard, it fails the job
- *   with the database's own error, marked as a lost connection, and the client is discarded.
+ *   with the database's own error, marked as a lost connection, and the client is discarded;
+ * - hands the same errors of an idle pooled client (pg-pool's 'error' event: the backend was
+ *   terminated, the server restarted, the TCP connection was cut while no job used it), and of
+ *   one that broke during its `DISCARD ALL` after the job, to `onIdleError`, in the form a job
+ *   would have failed with, so the agent marks the database degraded at once instead of
+ *   advertising it until a job fails; that client is dropped, and the next job connects afresh.
  */
 import { DbwardError } from "@dbward/shared";
 import pg from "pg";
@@ -80,8 +85,9 @@ export function createPostgresDriver(db: DatabaseConfig, onIdleError: (err: Erro
     application_name: "dbward-agent",
   });
   // An idle pooled connection that breaks emits here; without a listener it would crash the agent.
-  pool.on("error", onIdleError);
-  const stream: Driver["stream"] = (sql, options, sink) => streamOnPool(pool, types, db, sql, options, sink);
+  pool.on("error", (err) => onIdleError(executionFailed(err, sqlState(err), true)));
+  const target: Target = { pool, types, db, onIdleError };
+  const stream: Driver["stream"] = (sql, options, sink) => streamOnPool(target, sql, options, sink);
   return {
     stream,
     execute: (sql, options) => collect(stream, sql, options),
@@ -89,10 +95,16 @@ export function createPostgresDriver(db: DatabaseConfig, onIdleError: (err: Erro
   };
 }
 
+/** What every job of one database shares. */
+interface Target {
+  readonly pool: pg.Pool;
+  readonly types: pg.CustomTypesConfig;
+  readonly db: DatabaseConfig;
+  readonly onIdleError: (err: Error) => void;
+}
+
 async function streamOnPool(
-  pool: pg.Pool,
-  types: pg.CustomTypesConfig,
-  db: DatabaseConfig,
+  { pool, types, db, onIdleError }: Target,
   sql: string,
   options: ExecuteOptions,
   sink: RowSink,
@@ -108,14 +120,14 @@ async function streamOnPool(
   const canceller = serverCanceller(options.signal, () => cancelBackend(db, client));
   try {
     const summary = await inTransaction(client, types, sql, options, sink, canceller);
-    await release(client);
+    await release(client, watch, onIdleError);
     return summary;
   } catch (thrown) {
     await canceller.settled();
     const err = failureCause(thrown, watch.error);
     const broken = isConnectionError(err) || watch.error !== undefined;
     if (broken) client.release(true);
-    else await release(client);
+    else await release(client, watch, onIdleError);
     if (isTimeout(err) && (!isAborted(options.signal) || canceller.failed))
       throw executionTimeout(options.statementTimeoutMs);
     if (isAborted(options.signal) && !broken) throw executionCancelled();
@@ -149,6 +161,26 @@ function watchClient(client: pg.PoolClient): ClientWatch {
 }
 
 /**
+ * The statement has ended by now: a failed reset only means this connection is not reused, and
+ * one that failed because the connection broke is reported as an idle connection's error would
+ * be: no job uses it any more, and pg-pool's own listener is not back on it yet.
+ */
+async function release(
+  client: pg.PoolClient,
+  watch: ClientWatch,
+  onIdleError: (err: Error) => void,
+): Promise<void> {
+  let reset = true;
+  let failed: unknown;
+  await client.query("DISCARD ALL").catch((err: unknown) => {
+    reset = false;
+    failed = failureCause(err, watch.error);
+  });
+  client.release(!reset);
+  if (!reset && isConnectionError(failed)) onIdleError(executionFailed(failed, sqlState(failed), true));
+}
+
+/**
  * What the job failed with. The server's own answer (a DatabaseError, e.g. 57P01 "terminating
  * connection due to administrator command") wins; pg's later errors on a dead client ("Client
  * has encountered a connection error and is not queryable") only echo the first socket error.
@@ -157,15 +189,6 @@ function failureCause(thrown: unknown, lost: Error | undefined): unknown {
   if (lost === undefined || thrown instanceof pg.DatabaseError || thrown instanceof DbwardError)
     return thrown;
   return lost;
-}
-
-/** The statement has ended by now: a failed reset only means this connection is not reused. */
-async function release(client: pg.PoolClient): Promise<void> {
-  const reset = await client.query("DISCARD ALL").then(
-    () => true,
-    () => false,
-  );
-  client.release(!reset);
 }
 
 async function inTransaction(

@@ -10,6 +10,7 @@
  * - a file that cannot be opened (gone, its directory gone, no permission) or that fails to read
  *   or write (SQLITE_IOERR_*) is SQLite's form of an unreachable server: the failure is marked as
  *   a lost connection, so the agent degrades the database and probes it until the file is back.
+ *   No connection is held between jobs, so there is no idle connection to lose.
  *
  * better-sqlite3 is synchronous and cannot interrupt a running step: the statement timeout and a
  * cancel take effect while waiting for a lock (the busy timeout) and between rows, but a single
