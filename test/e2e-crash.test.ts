@@ -58,6 +58,19 @@ interface Stack {
 
 const botEnv = { DBWARD_ADMIN_TOKEN: ADMIN, DBWARD_AGENT_TOKEN_AGENT_1: AGENT };
 
+/**
+ * The lease of the tests that kill the bot, which are about the result reaching the bot when it
+ * is back, not about the lease. A lease is a deadline stored with the execution (the claim or
+ * the last heartbeat plus the margin), and the agent cannot extend it while the bot is down; a
+ * restarted bot's sweeper marks the request lost the moment it is past. The result reaches the
+ * restarted bot only after the bot's own start and the agent's next attempt, which its backoff
+ * spaces up to 10 s apart for a result (30 s for the polls that carry the outbox): under load
+ * that exceeds a 30 s lease counted from the kill, the request is lost before the result comes
+ * in, and the result is recorded as a late one. So the lease here is the longest the bot takes
+ * (lease_margin_ms ≤ 600 s); what a lease that runs out does is the agent-kill test's subject.
+ */
+const LEASE_OUTLASTING_THE_OUTAGE_MS = 600_000;
+
 async function startStack(leaseMarginMs: number): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "dbward-crash-"));
   const port = await freePort();
@@ -213,7 +226,7 @@ describe("crash safety with real processes", () => {
   });
 
   test("kill -9 of the bot mid-execution: the agent finishes, retries, and the result is recorded when the bot is back", async () => {
-    const s = await startStack(30_000);
+    const s = await startStack(LEASE_OUTLASTING_THE_OUTAGE_MS);
     stacks.push(s);
     const agent = startAgentProcess(s.dir, agentYaml(s, s.url, "result_retry_ms: 60000"), agentEnv);
     const id = await submit(
@@ -225,7 +238,7 @@ describe("crash safety with real processes", () => {
     s.bot.child.kill("SIGKILL");
     await s.bot.exited;
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    s.bot = await startBotProcess(s.dir, botConfig(s.port, 30_000), botEnv);
+    s.bot = await startBotProcess(s.dir, botConfig(s.port, LEASE_OUTLASTING_THE_OUTAGE_MS), botEnv);
     const done = await until("succeeded", statusIs(s, id, "succeeded"), 60_000);
     assert.equal(done.executions.length, 1);
     assert.equal(done.executions[0]?.row_count, 900);
@@ -242,7 +255,7 @@ describe("crash safety with real processes", () => {
   });
 
   test("a bot away longer than the retry time gets the result from the agent's outbox, marked undelivered", async () => {
-    const s = await startStack(30_000);
+    const s = await startStack(LEASE_OUTLASTING_THE_OUTAGE_MS);
     stacks.push(s);
     const agent = startAgentProcess(s.dir, agentYaml(s, s.url, "result_retry_ms: 1000"), agentEnv);
     const id = await submit(
@@ -256,9 +269,10 @@ describe("crash safety with real processes", () => {
     await until("the outbox entry", () =>
       Promise.resolve(readdirSync(outbox).some((f) => f.endsWith(".json")) || undefined),
     );
-    s.bot = await startBotProcess(s.dir, botConfig(s.port, 30_000), botEnv);
+    s.bot = await startBotProcess(s.dir, botConfig(s.port, LEASE_OUTLASTING_THE_OUTAGE_MS), botEnv);
     const done = await until("succeeded", statusIs(s, id, "succeeded"), 60_000);
     assert.equal(done.executions.length, 1);
+    assert.equal(done.executions[0]?.status, "succeeded", "delivered within the lease, not as a late result");
     const result = (await call(
       s.url,
       s.tokens.alice ?? "",
