@@ -1,23 +1,33 @@
 /**
  * `dbward doctor` against good and broken configs: a real bot on loopback, the real local
- * PostgreSQL and MariaDB, real files with real modes, and a stand-in for Slack's `auth.test`
- * (Slack cannot be reached from test machines).
+ * PostgreSQL and MariaDB, a real OpenID provider (test/support/oidc-provider.ts), real files with
+ * real modes, and a stand-in for Slack's `auth.test` (Slack cannot be reached from test machines).
+ * What `dbward bot` refuses at start is checked against a real `dbward bot` process: doctor must
+ * fail on it, in the words the bot used.
  */
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import Database from "better-sqlite3";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { base64url, generateSigningKey } from "@dbward/shared";
+import { checkBot } from "../cli/src/doctor/bot-doctor.ts";
 import { EXIT } from "../cli/src/exit-codes.ts";
 import { main } from "../cli/src/main.ts";
 import { MARIADB_URL, PG_URL } from "./support/agent-harness.ts";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
 import { captureOutput } from "./support/capture-output.ts";
+import { oidcBotConfig } from "./support/oidc-bot-config.ts";
+import { startTestIdp, type TestIdp } from "./support/oidc-provider.ts";
+import { freePort, killAllProcesses, spawnDbward, token } from "./support/processes.ts";
 
+// A port of its own, so the listen check does not depend on what else runs on this machine.
+const LISTEN = `listen: { host: 127.0.0.1, port: ${await freePort()} }`;
 const BOT_CONFIG = `
+${LISTEN}
 databases:
   - { name: shop, dialect: postgres, environments: [production] }
 workflows:
@@ -40,7 +50,10 @@ async function doctor(args: string[], env: Record<string, string> = {}) {
   return { code, text: out.stdout.join("\n"), err: out.stderr.join("\n") };
 }
 
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  killAllProcesses();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** A loopback port nothing listens on (it was bound and released). */
 async function closedPort(): Promise<number> {
@@ -84,7 +97,10 @@ describe("dbward doctor --bot-config", () => {
     const r = await doctor(["--bot-config", file(BOT_CONFIG), "--data-dir", data]);
     assert.equal(r.code, EXIT.failure);
     assert.match(r.text, /FAIL +data directory .* is mode 0755[\s\S]*fix: chmod 700 /);
-    assert.match(r.text, /FAIL +signing key .* is mode 0644[\s\S]*fix: chmod 600 /);
+    assert.match(
+      r.text,
+      /FAIL +signing key .* is readable by group or others \(mode 644\); run chmod 600 on it[\s\S]*fix: chmod 600 /,
+    );
     assert.ok(!r.text.includes(base64url(key.secretKey)), "the key itself is never printed");
   });
 
@@ -109,7 +125,10 @@ describe("dbward doctor --bot-config", () => {
     });
     assert.equal(r.code, EXIT.failure);
     assert.match(r.text, /FAIL +monitoring token +DBWARD_METRICS_TOKEN must be at least 32/);
-    assert.match(r.text, /FAIL +bootstrap token +DBWARD_AGENT_TOKEN_AGENT_1 is not a dbwa… token/);
+    assert.match(
+      r.text,
+      /FAIL +bootstrap token +a agent token must look like dbwa_<43 base64url characters>\n.*fix: DBWARD_AGENT_TOKEN_AGENT_1 holds it/,
+    );
     assert.ok(!r.text.includes("not-a-token"), "the value itself is never printed");
   });
 
@@ -176,6 +195,262 @@ describe("dbward doctor --bot-config", () => {
       );
     });
   });
+});
+
+describe("dbward doctor --bot-config: webhook secrets", () => {
+  const hooks = `${BOT_CONFIG}
+webhooks:
+  - { name: siem, url: "https://siem.example.com/dbward", secret_env: SIEM_SECRET, events: [request.created] }
+  - { name: chat, url: "https://chat.example.com/hook", secret_env: CHAT_SECRET, events: [request.approved] }
+`;
+
+  test("every webhook's secret set with 32+ characters passes", async () => {
+    const r = await doctor(["--bot-config", file(hooks), "--data-dir", join(dir, "w1")], {
+      SIEM_SECRET: "s".repeat(32),
+      CHAT_SECRET: "c".repeat(40),
+    });
+    assert.equal(r.code, EXIT.ok, r.text);
+    assert.match(r.text, /ok +webhook secrets +2 webhooks, each secret_env set \(32\+ characters\)/);
+  });
+
+  test("a missing and a short secret fail, each named, and no value is printed", async () => {
+    const r = await doctor(["--bot-config", file(hooks), "--data-dir", join(dir, "w2")], {
+      CHAT_SECRET: "short-secret-9931",
+    });
+    assert.equal(r.code, EXIT.failure);
+    assert.match(r.text, /FAIL +webhook secrets +webhook secrets are missing:/);
+    assert.match(r.text, /webhooks\.0\.secret_env: environment variable SIEM_SECRET is not set or shorter/);
+    assert.match(r.text, /webhooks\.1\.secret_env: environment variable CHAT_SECRET is not set or shorter/);
+    assert.ok(!r.text.includes("short-secret-9931"));
+  });
+});
+
+describe("dbward doctor --bot-config: OIDC discovery", () => {
+  let idp: TestIdp;
+  before(async () => {
+    idp = await startTestIdp();
+  });
+  after(async () => idp.stop());
+
+  test("a reachable provider passes: its issuer and its key set", async () => {
+    const r = await doctor([
+      "--bot-config",
+      file(`${LISTEN}\n${oidcBotConfig(idp.issuer, "refuse")}`),
+      "--data-dir",
+      join(dir, "o1"),
+    ]);
+    assert.equal(r.code, EXIT.ok, r.text);
+    assert.match(
+      r.text,
+      new RegExp(`ok +OIDC discovery +issuer ${idp.issuer}: \\d+ signing keys at ${idp.issuer}/`),
+    );
+  });
+
+  test("an unreachable issuer fails, naming the discovery URL and why", async () => {
+    const issuer = `http://127.0.0.1:${await closedPort()}`;
+    const r = await doctor([
+      "--bot-config",
+      file(`${LISTEN}\n${oidcBotConfig(issuer, "refuse")}`),
+      "--data-dir",
+      join(dir, "o2"),
+    ]);
+    assert.equal(r.code, EXIT.failure);
+    assert.match(
+      r.text,
+      new RegExp(
+        `FAIL +OIDC discovery +discovery failed at ${issuer}/\\.well-known/openid-configuration: .*ECONNREFUSED`,
+      ),
+    );
+    assert.match(r.text, /fix: check oidc\.issuer/);
+  });
+
+  test("a URL that is not this provider's issuer fails: discovery checks the issuer it names", async () => {
+    const r = await doctor([
+      "--bot-config",
+      file(`${LISTEN}\n${oidcBotConfig(`${idp.issuer}/other`, "refuse")}`),
+      "--data-dir",
+      join(dir, "o3"),
+    ]);
+    assert.equal(r.code, EXIT.failure);
+    assert.match(
+      r.text,
+      /FAIL +OIDC discovery +discovery failed at .*\/other\/\.well-known\/openid-configuration/,
+    );
+  });
+});
+
+describe("dbward doctor --bot-config: results directory", () => {
+  const withResults = (results: string) => file(`${BOT_CONFIG}\nresults:\n  dir: ${results}\n`);
+
+  test("a private, writable results directory passes; a missing one that can be created passes", async () => {
+    const results = join(dir, "results-ok");
+    mkdirSync(results, { mode: 0o700 });
+    const r = await doctor(["--bot-config", withResults(results), "--data-dir", join(dir, "r1")]);
+    assert.equal(r.code, EXIT.ok, r.text);
+    assert.match(r.text, new RegExp(`ok +results directory +${results}, mode 0700, writable`));
+    const fresh = await doctor(["--bot-config", file(BOT_CONFIG), "--data-dir", join(dir, "r2")]);
+    assert.match(fresh.text, /ok +results directory +.*r2\/results does not exist yet; the bot creates it/);
+  });
+
+  test("a results directory every user can read fails with the chmod that fixes it", async () => {
+    const results = join(dir, "results-open");
+    mkdirSync(results);
+    chmodSync(results, 0o755);
+    const r = await doctor(["--bot-config", withResults(results), "--data-dir", join(dir, "r3")]);
+    assert.equal(r.code, EXIT.failure);
+    assert.match(
+      r.text,
+      /FAIL +results directory +.* is mode 0755: every user on this host can read query results/,
+    );
+    assert.match(r.text, new RegExp(`fix: chmod 700 ${results}`));
+  });
+
+  test("a results path that is a file fails", async () => {
+    const results = join(dir, "results-file");
+    writeFileSync(results, "");
+    const r = await doctor(["--bot-config", withResults(results), "--data-dir", join(dir, "r4")]);
+    assert.equal(r.code, EXIT.failure);
+    assert.match(r.text, /FAIL +results directory +.*results-file is not a directory/);
+  });
+});
+
+describe("dbward doctor --bot-config: listen address", () => {
+  test("a port another program holds fails with the error the bot would stop on", async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, "127.0.0.1", r));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const config = BOT_CONFIG.replace(LISTEN, `listen: { host: 127.0.0.1, port: ${port} }`);
+      const r = await doctor(["--bot-config", file(config), "--data-dir", join(dir, "l1")]);
+      assert.equal(r.code, EXIT.failure);
+      assert.match(
+        r.text,
+        new RegExp(`FAIL +listen address +listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}`),
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
+  test("the port of the running bot itself passes", async () => {
+    const h = await startBotHarness();
+    try {
+      const port = new URL(h.url).port;
+      const config = BOT_CONFIG.replace(LISTEN, `listen: { host: 127.0.0.1, port: ${port} }`);
+      const r = await doctor(["--bot-config", file(config), "--data-dir", join(h.dataDir, "bot")]);
+      assert.match(
+        r.text,
+        new RegExp(`ok +listen address +127\\.0\\.0\\.1:${port} is in use by a running dbward bot`),
+      );
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+/**
+ * Each way `dbward bot` refuses to start, set up once and given to both: the real bot process must
+ * exit with an error, and doctor must fail with a check whose words are in the bot's error.
+ */
+describe("dbward doctor fails on what dbward bot refuses at start, in the same words", () => {
+  interface Refusal {
+    readonly name: string;
+    /** The config file; by default BOT_CONFIG on a port of its own, plus `extra`. */
+    readonly config?: string;
+    readonly extra?: string;
+    readonly env?: Record<string, string>;
+    /** Prepares the data directory. */
+    readonly data?: (dataDir: string) => void;
+  }
+  const looseKey = (dataDir: string, body: string, mode: number): void => {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dataDir, "signing-key.json"), body, { mode });
+    chmodSync(join(dataDir, "signing-key.json"), mode);
+  };
+  const key = generateSigningKey();
+  const keyJson = JSON.stringify({ kid: key.kid, secret_key: base64url(key.secretKey) });
+  const refusals: Refusal[] = [
+    { name: "a config file that cannot be read", config: join(dir, "no-such-config.yml") },
+    { name: "a config that does not parse", extra: "no_such_key: 1" },
+    {
+      name: "a webhook without its secret",
+      extra: `webhooks:\n  - { name: siem, url: "https://siem.example.com/x", secret_env: SIEM_SECRET, events: [request.created] }`,
+    },
+    { name: "a short monitoring token", env: { DBWARD_METRICS_TOKEN: "short" } },
+    { name: "half a Slack configuration", env: { SLACK_BOT_TOKEN: "xoxb-1" } },
+    { name: "a key file others can read", data: (d) => looseKey(d, keyJson, 0o644) },
+    { name: "a key file that is not JSON", data: (d) => looseKey(d, "not json", 0o600) },
+    { name: "a key file without a key", data: (d) => looseKey(d, JSON.stringify({ kid: "k1" }), 0o600) },
+    {
+      name: "a state store from a newer dbward",
+      data: (d) => {
+        mkdirSync(d, { recursive: true, mode: 0o700 });
+        const db = new Database(join(d, "dbward.sqlite"));
+        db.exec(
+          "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (99);",
+        );
+        db.close();
+        chmodSync(join(d, "dbward.sqlite"), 0o600);
+      },
+    },
+    {
+      name: "a malformed admin token",
+      extra: "users:\n  - { id: root, name: Root, roles: [admin] }",
+      env: { DBWARD_ADMIN_TOKEN: "dbw_too-short" },
+    },
+    { name: "a malformed agent token", env: { DBWARD_AGENT_TOKEN_AGENT_1: token("dbw_") } },
+  ];
+
+  interface Run {
+    readonly config: string;
+    readonly dataDir: string;
+    readonly env: Record<string, string>;
+    readonly bot: ReturnType<typeof spawnDbward>;
+  }
+  const runs: Run[] = [];
+  // The bots are started together: each start takes seconds, and each has its own port and data.
+  before(async () => {
+    for (const [i, refusal] of refusals.entries()) {
+      const dataDir = join(dir, `refusal-${i}`, "bot");
+      refusal.data?.(dataDir);
+      const port = await freePort();
+      const config =
+        refusal.config ??
+        file(
+          `${BOT_CONFIG.replace(LISTEN, `listen: { host: 127.0.0.1, port: ${port} }`)}\n${refusal.extra ?? ""}\n`,
+        );
+      const env = refusal.env ?? {};
+      runs.push({
+        config,
+        dataDir,
+        env,
+        bot: spawnDbward(["bot", "--config", config, "--data-dir", dataDir], env),
+      });
+    }
+  });
+
+  for (const [i, refusal] of refusals.entries()) {
+    test(`${refusal.name}: the bot stops, and doctor fails saying what the bot said`, async () => {
+      const run = runs[i];
+      assert.ok(run !== undefined);
+      const code = await Promise.race([
+        run.bot.exited,
+        new Promise<"running">((r) => setTimeout(() => r("running"), 60_000).unref()),
+      ]);
+      assert.notEqual(code, "running", `the bot did not stop: ${run.bot.stderr()}`);
+      assert.notEqual(code, 0, "the bot refused to start");
+      const r = await doctor(["--bot-config", run.config, "--data-dir", run.dataDir], run.env);
+      assert.equal(r.code, EXIT.failure, r.text);
+      const said = run.bot.stderr();
+      const failures = (await checkBot(run.config, run.env, { dataDir: run.dataDir })).filter(
+        (c) => c.status === "fail",
+      );
+      assert.ok(
+        failures.some((c) => said.includes(c.detail)),
+        `no doctor failure is in the bot's words.\nbot: ${said}\ndoctor: ${failures.map((c) => c.detail).join("\n")}`,
+      );
+    });
+  }
 });
 
 describe("dbward doctor --agent-config", () => {

@@ -1,19 +1,28 @@
 /**
  * `dbward doctor --bot-config FILE`: the bot's config, its data directory and key file
- * (SECURITY.md: 0700 directory, 0600 key), its state store, the secrets it reads from the
- * environment, and — when Slack is configured — the Slack token, checked with `auth.test`.
+ * (SECURITY.md: 0700 directory, 0600 key), its state store, its results directory, the secrets it
+ * reads from the environment, its listen address, OIDC discovery when `oidc:` is set, and — when
+ * Slack is configured — the Slack token, checked with `auth.test`.
+ *
+ * Everything `dbward bot` refuses at start fails here too, in the bot's words: the config file
+ * and its parse, the Slack variables, the monitoring token, webhook secrets, the key file, the
+ * store's schema, a malformed bootstrap token, a listen address it cannot bind.
  * Read-only: nothing is created, fixed or written.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { STORE_FILE, agentTokenEnvName, parseBotConfig, type BotConfig } from "@dbward/bot";
-import { parseMonitoringToken, METRICS_TOKEN_ENV } from "@dbward/bot/http/monitoring-auth";
+import { STORE_FILE, parseBotConfig, type BotConfig } from "@dbward/bot";
 import { KEY_FILE } from "@dbward/bot/keys/signing-key-file";
 import { parseSlackSettings, SLACK_ENV } from "@dbward/bot/slack/slack-settings";
 import { SCHEMA_VERSION } from "@dbward/bot/store/open-store";
+import { fromBase64url } from "@dbward/shared";
 import Database from "better-sqlite3";
 import { botDataDir } from "../commands/bot.ts";
+import { checkBotSecrets } from "./bot-secrets-check.ts";
 import { fail, fetchFailure, modeText, ok, warn, type Check } from "./check.ts";
+import { checkListen } from "./listen-check.ts";
+import { checkOidcDiscovery } from "./oidc-check.ts";
+import { checkResultsDir, resultsDir } from "./results-dir-check.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,13 +32,22 @@ export interface BotDoctorOptions {
 }
 
 export async function checkBot(file: string, env: Env, options: BotDoctorOptions = {}): Promise<Check[]> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    // dbward bot's words for it (commands/bot.ts).
+    const message = `cannot read the bot config ${file}: ${(err as Error).message}`;
+    return [fail("config", message, "check the path and that this user may read it")];
+  }
   let config: BotConfig;
   try {
-    config = parseBotConfig(readFileSync(file, "utf8"), file);
+    config = parseBotConfig(text, file);
   } catch (err) {
     return [fail("config", (err as Error).message, `fix the keys named above in ${file}`)];
   }
   const dataDir = botDataDir(options.dataDir, env, config);
+  const doFetch = options.fetch ?? fetch;
   return [
     ok(
       "config",
@@ -38,8 +56,11 @@ export async function checkBot(file: string, env: Env, options: BotDoctorOptions
     ...checkDataDir(dataDir),
     ...checkKeyFile(join(dataDir, KEY_FILE)),
     ...checkStore(join(dataDir, STORE_FILE)),
-    ...checkEnvSecrets(config, env),
-    ...(await checkSlack(config, env, options.fetch ?? fetch)),
+    ...checkResultsDir(resultsDir(config, dataDir)),
+    ...checkBotSecrets(config, env),
+    ...(await checkListen(config.listen, doFetch)),
+    ...(await checkOidcDiscovery(config.oidc)),
+    ...(await checkSlack(config, env, doFetch)),
   ];
 }
 
@@ -76,6 +97,10 @@ function checkDataDir(dir: string): Check[] {
   return checks.length > 0 ? checks : [ok(what, `${dir}, mode 0700, writable`)];
 }
 
+/**
+ * The refusals of the bot's key reader (keys/signing-key-file.ts), in its words: a key file
+ * others can read, one that is not JSON, one without an Ed25519 key.
+ */
 function checkKeyFile(file: string): Check[] {
   const what = "signing key";
   if (!existsSync(file)) return [ok(what, `${file} does not exist yet; the bot creates it with mode 0600`)];
@@ -84,21 +109,27 @@ function checkKeyFile(file: string): Check[] {
     return [
       fail(
         what,
-        `${file} is mode ${modeText(mode)}; the bot refuses to start with a key others can read`,
+        `${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it and rotate the key if it may have leaked`,
         `chmod 600 ${file}, and rotate the key if it may have been copied (docs/security-hardening.md)`,
       ),
     ];
   }
+  let parsed: { kid?: unknown; secret_key?: unknown };
   try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as { kid?: unknown; secret_key?: unknown };
-    if (typeof parsed.kid !== "string" || typeof parsed.secret_key !== "string")
-      throw new Error("no kid/secret_key");
-    return [ok(what, `key id ${parsed.kid}, mode 0600`)];
+    parsed = (JSON.parse(readFileSync(file, "utf8")) ?? {}) as typeof parsed;
   } catch {
-    return [
-      fail(what, `${file} does not hold a dbward signing key`, "restore it from backup, or rotate the key"),
-    ];
+    return [fail(what, `${file} is not valid JSON`, "restore it from backup, or rotate the key")];
   }
+  const secret = typeof parsed.secret_key === "string" ? fromBase64url(parsed.secret_key) : undefined;
+  if (secret?.length !== 32 || typeof parsed.kid !== "string" || parsed.kid === "")
+    return [
+      fail(
+        what,
+        `${file} does not hold an Ed25519 key (kid, secret_key)`,
+        "restore it from backup, or rotate the key",
+      ),
+    ];
+  return [ok(what, `key id ${parsed.kid}, mode 0600`)];
 }
 
 function checkStore(file: string): Check[] {
@@ -113,8 +144,9 @@ function checkStore(file: string): Check[] {
       return [
         fail(
           what,
-          `schema version ${version} is newer than this dbward (${SCHEMA_VERSION})`,
-          "upgrade dbward",
+          // The bot's refusal (store/open-store.ts), word for word.
+          `the state store is at schema version ${version}, newer than this dbward (${SCHEMA_VERSION}); upgrade dbward`,
+          "upgrade dbward, or restore a backup this version wrote",
         ),
       ];
     return [
@@ -134,42 +166,6 @@ function checkStore(file: string): Check[] {
   } finally {
     db?.close();
   }
-}
-
-function checkEnvSecrets(config: BotConfig, env: Env): Check[] {
-  const checks: Check[] = [];
-  try {
-    const token = parseMonitoringToken(env);
-    checks.push(
-      token === undefined
-        ? warn(
-            "monitoring token",
-            `${METRICS_TOKEN_ENV} is not set`,
-            "set it so Prometheus can read /metrics (docs/operations.md)",
-          )
-        : ok("monitoring token", `${METRICS_TOKEN_ENV} is set`),
-    );
-  } catch (err) {
-    checks.push(fail("monitoring token", (err as Error).message, `set a longer ${METRICS_TOKEN_ENV}`));
-  }
-  const shaped: [string, RegExp][] = [
-    ["DBWARD_ADMIN_TOKEN", /^dbw_[A-Za-z0-9_-]{43}$/],
-    ...config.agents.map((a): [string, RegExp] => [agentTokenEnvName(a.id), /^dbwa_[A-Za-z0-9_-]{43}$/]),
-  ];
-  for (const [name, shape] of shaped) {
-    const value = env[name];
-    if (value === undefined || value === "") continue;
-    checks.push(
-      shape.test(value)
-        ? ok("bootstrap token", `${name} is well formed`)
-        : fail(
-            "bootstrap token",
-            `${name} is not a ${shape.source.slice(1, 5)}… token`,
-            `generate one with: dbward keygen, or unset ${name}`,
-          ),
-    );
-  }
-  return checks;
 }
 
 async function checkSlack(config: BotConfig, env: Env, doFetch: typeof fetch): Promise<Check[]> {
