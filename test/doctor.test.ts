@@ -399,6 +399,7 @@ describe("dbward doctor fails on what dbward bot refuses at start, in the same w
       env: { DBWARD_ADMIN_TOKEN: "dbw_too-short" },
     },
     { name: "a malformed agent token", env: { DBWARD_AGENT_TOKEN_AGENT_1: token("dbw_") } },
+    { name: "a log level the logger does not know", env: { DBWARD_LOG_LEVEL: "verbose" } },
   ];
 
   interface Run {

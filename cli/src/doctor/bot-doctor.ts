@@ -6,13 +6,15 @@
  *
  * Everything `dbward bot` refuses at start fails here too, in the bot's words: the config file
  * and its parse, the Slack variables, the monitoring token, webhook secrets, the key file, the
- * store's schema, a malformed bootstrap token, a listen address it cannot bind.
+ * store's schema, a malformed bootstrap token, a listen address it cannot bind, a log level pino
+ * does not know.
  * Read-only: nothing is created, fixed or written.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { STORE_FILE, parseBotConfig, type BotConfig } from "@dbward/bot";
 import { KEY_FILE } from "@dbward/bot/keys/signing-key-file";
+import { createBotLogger } from "@dbward/bot/log/bot-logger";
 import { parseSlackSettings, SLACK_ENV } from "@dbward/bot/slack/slack-settings";
 import { SCHEMA_VERSION } from "@dbward/bot/store/open-store";
 import { fromBase64url } from "@dbward/shared";
@@ -58,6 +60,7 @@ export async function checkBot(file: string, env: Env, options: BotDoctorOptions
     ...checkStore(join(dataDir, STORE_FILE)),
     ...checkResultsDir(resultsDir(config, dataDir)),
     ...checkBotSecrets(config, env),
+    ...checkLogLevel(env),
     ...(await checkListen(config.listen, doFetch)),
     ...(await checkOidcDiscovery(config.oidc)),
     ...(await checkSlack(config, env, doFetch)),
@@ -230,6 +233,24 @@ async function checkSlack(config: BotConfig, env: Env, doFetch: typeof fetch): P
   return checks.length > 0
     ? checks
     : [ok(what, `auth.test accepted the token (team ${String(answer.team)}, bot ${settings.botId})`)];
+}
+
+/** `DBWARD_LOG_LEVEL`, as `dbward bot` builds its logger from it (pino refuses a level it does not know). */
+function checkLogLevel(env: Env): Check[] {
+  const level = env.DBWARD_LOG_LEVEL;
+  if (level === undefined) return [];
+  try {
+    createBotLogger({ level, destination: { write: () => undefined } });
+    return [ok("log level", `DBWARD_LOG_LEVEL=${level}`)];
+  } catch (err) {
+    return [
+      fail(
+        "log level",
+        (err as Error).message,
+        "set DBWARD_LOG_LEVEL to one of fatal, error, warn, info, debug, trace, silent, or unset it",
+      ),
+    ];
+  }
 }
 
 function writable(path: string): boolean {
