@@ -13,6 +13,7 @@ import { cardOf, showSqlInChannel } from "./cards.ts";
 import { channelFor } from "./channel-for.ts";
 import type { HomeTabs } from "./home-tabs.ts";
 import type { MessageRefs } from "./message-refs.ts";
+import { SlackCallError } from "./slack-api.ts";
 import type { SlackCalls } from "./slack-calls.ts";
 import type { Progress } from "./slack-sender.ts";
 import { approvalMessage } from "./views/approval-message.ts";
@@ -72,19 +73,38 @@ export async function notifyApprovers(d: RequestDeliveryDeps, id: RequestId): Pr
   const card = cardOf(description);
   const r = card.request;
   const sent = await d.refs.dms(r.id);
-  for (const [userId, ref] of sent) {
+  await forEachPerson([...sent], async ([userId, ref]) => {
     const canDecide = card.approvers.includes(userId);
     await d.calls.update(ref, approvalMessage(card, { showSql: true, buttons: canDecide }));
-  }
+  });
   if (r.status !== "pending_approval") return;
-  for (const u of description.approvers) {
-    if (u.slackUserId === null || sent.has(u.id)) continue;
+  await forEachPerson(description.approvers, async (u) => {
+    if (u.slackUserId === null || sent.has(u.id)) return;
     const ref = await d.calls.dm(
       u.slackUserId,
       approvalMessage(card, { showSql: true, buttons: true, lead: "*You can decide on this request.*" }),
     );
     await d.refs.saveDm(r.id, u.id, ref);
+  });
+}
+
+/**
+ * Runs `send` for every person even when some fail: one person Slack cannot reach (a
+ * deactivated account) must not keep the others from hearing. Throws afterwards, a failure that
+ * can clear first, so the row is retried (DMs already sent are in `refs` or the row's progress,
+ * and are not sent again) or, when none can, given up.
+ */
+async function forEachPerson<T>(people: readonly T[], send: (person: T) => Promise<void>): Promise<void> {
+  const failures: unknown[] = [];
+  for (const p of people) {
+    try {
+      await send(p);
+    } catch (err) {
+      failures.push(err);
+    }
   }
+  if (failures.length === 0) return;
+  throw failures.find((f) => !(f instanceof SlackCallError) || f.retryable) ?? failures[0];
 }
 
 export async function noticeRequester(
@@ -138,14 +158,19 @@ export async function deliverResult(
         await d.calls.post(await channel(), { text: hint, blocks: [section(hint)] }, ts);
       });
   };
-  for (const u of delivery.recipients) {
-    const slackUserId = u.slackUserId;
-    if (slackUserId === null) continue;
-    await deliver(`dm:${u.id}`, () => d.calls.dmChannel(slackUserId));
-  }
   const post = await d.refs.post(id);
-  if (results?.in_thread === true && post !== undefined)
-    await deliver("thread", () => Promise.resolve(post.channel), post.ts);
+  const to: { key: string; channel: () => Promise<string>; ts?: string }[] = [
+    ...delivery.recipients.flatMap((u) => {
+      const slackUserId = u.slackUserId;
+      return slackUserId === null
+        ? []
+        : [{ key: `dm:${u.id}`, channel: () => d.calls.dmChannel(slackUserId) }];
+    }),
+    ...(results?.in_thread === true && post !== undefined
+      ? [{ key: "thread", channel: () => Promise.resolve(post.channel), ts: post.ts }]
+      : []),
+  ];
+  await forEachPerson(to, (t) => deliver(t.key, t.channel, t.ts));
 }
 
 /** Files larger than this are not uploaded; the message says how to fetch the result instead. */

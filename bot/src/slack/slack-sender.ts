@@ -16,6 +16,7 @@
  *
  * Nothing here can block or undo a change: it has committed.
  */
+import { DbwardError } from "@dbward/shared";
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.ts";
 import { backoffMs, type RetryPolicy } from "./call-retry.ts";
@@ -30,17 +31,21 @@ export interface OutboxStore {
     limit: number;
     busyLanes: ReadonlySet<string>;
   }): Promise<readonly OutboxRowView[]>;
-  renewLeases(ids: readonly number[], until: Date): Promise<void>;
-  saveProgress(id: number, progress: readonly string[]): Promise<void>;
-  finish(id: number): Promise<void>;
-  retryAt(id: number, o: { at: Date; error: string; now: Date }): Promise<void>;
-  fail(id: number, o: { error: string; now: Date }): Promise<void>;
-  nextDueAt(): Promise<Date | undefined>;
+  renewLeases(leases: readonly OutboxRowView[], until: Date): Promise<void>;
+  saveProgress(lease: OutboxRowView, progress: readonly string[]): Promise<void>;
+  finish(lease: OutboxRowView): Promise<void>;
+  retryAt(lease: OutboxRowView, o: { at: Date; error: string; now: Date }): Promise<void>;
+  fail(lease: OutboxRowView, o: { error: string; now: Date }): Promise<void>;
+  /** When a row this sender could take falls due, lanes it is busy with left out. */
+  nextDueAt(busyLanes: ReadonlySet<string>): Promise<Date | undefined>;
+  hasPending(): Promise<boolean>;
   pruneFailed(before: Date): Promise<void>;
 }
 
 export interface OutboxRowView {
   readonly id: number;
+  /** The token of the lease this sender holds on the row. */
+  readonly leaseToken: string;
   readonly lane: string;
   readonly delivery: Delivery | { readonly unreadable: string };
   readonly progress: readonly string[];
@@ -77,11 +82,13 @@ export interface SenderOptions {
 }
 
 const DEFAULTS = { maxAgeMs: 24 * 3_600_000, leaseMs: 30_000, concurrency: 8, pollMs: 5000 };
+/** The shortest wait between reads of the table when nothing could be taken. */
+const MIN_WAIT_MS = 25;
 /** Failed rows are kept this long for `dbward doctor`, then pruned. */
 const FAILED_KEPT_MS = 7 * 24 * 3_600_000;
 
 export class SlackSender {
-  private readonly running = new Map<number, { lane: string; done: Promise<void> }>();
+  private readonly running = new Map<number, { row: OutboxRowView; done: Promise<void> }>();
   private readonly o: SenderOptions & typeof DEFAULTS;
   private wakeUp: (() => void) | undefined;
   private woken = false;
@@ -114,7 +121,7 @@ export class SlackSender {
         await Promise.allSettled([...this.running.values()].map((r) => r.done));
         continue;
       }
-      if ((await this.o.store.nextDueAt()) === undefined) return;
+      if (!(await this.o.store.hasPending())) return;
       this.wake();
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -155,23 +162,33 @@ export class SlackSender {
       now,
       leaseMs: this.o.leaseMs,
       limit: free,
-      busyLanes: new Set([...this.running.values()].map((r) => r.lane)),
+      busyLanes: this.busyLanes(),
     });
     for (const row of rows) {
       const done = this.deliver(row).finally(() => {
         this.running.delete(row.id);
         this.wake();
       });
-      this.running.set(row.id, { lane: row.lane, done });
+      this.running.set(row.id, { row, done });
     }
     return rows.length;
   }
 
+  private busyLanes(): Set<string> {
+    return new Set([...this.running.values()].map((r) => r.row.lane));
+  }
+
+  /**
+   * How long to wait when nothing could be taken: until a row it could take falls due, within
+   * [MIN_WAIT_MS, pollMs]. The floor keeps a row that is due but cannot be had (another sender's
+   * lease is about to end, a clock step) from turning the wait into a busy loop on the store.
+   */
   private async untilNextDue(): Promise<number> {
     if (this.running.size >= this.o.concurrency) return this.o.pollMs;
-    const next = await this.o.store.nextDueAt();
+    const next = await this.o.store.nextDueAt(this.busyLanes());
     if (next === undefined) return this.o.pollMs;
-    return Math.min(this.o.pollMs, Math.max(0, next.getTime() - this.o.clock.now().getTime()));
+    const wait = next.getTime() - this.o.clock.now().getTime();
+    return Math.min(this.o.pollMs, Math.max(MIN_WAIT_MS, wait));
   }
 
   private sleep(ms: number): Promise<void> {
@@ -188,10 +205,10 @@ export class SlackSender {
   }
 
   private renew(): void {
-    const ids = [...this.running.keys()];
+    const rows = [...this.running.values()].map((r) => r.row);
     const until = new Date(this.o.clock.now().getTime() + this.o.leaseMs);
     this.o.store
-      .renewLeases(ids, until)
+      .renewLeases(rows, until)
       .catch((err: unknown) => this.o.logger.warn({ err }, "could not renew Slack outbox leases"));
   }
 
@@ -200,11 +217,11 @@ export class SlackSender {
     try {
       const outcome = await this.attempt(row);
       const now = this.o.clock.now();
-      if (outcome === undefined) await this.o.store.finish(row.id);
+      if (outcome === undefined) await this.o.store.finish(row);
       else if (outcome.retryAt !== undefined)
-        await this.o.store.retryAt(row.id, { at: outcome.retryAt, error: outcome.error, now });
+        await this.o.store.retryAt(row, { at: outcome.retryAt, error: outcome.error, now });
       else {
-        await this.o.store.fail(row.id, { error: outcome.error, now });
+        await this.o.store.fail(row, { error: outcome.error, now });
         this.o.onGaveUp?.(kindOf(row), outcome.code);
       }
     } catch (err) {
@@ -239,15 +256,14 @@ export class SlackSender {
       const code = e?.code ?? (err instanceof Error ? err.name : "unknown_error");
       const error = err instanceof Error ? err.message : String(err);
       const attempts = row.attempts + 1;
-      // Only Slack's answer says whether waiting helps; an error of our own will not clear.
       const retryable =
-        e?.retryable === true && attempts < this.o.retry.attempts && !expired(row, now, this.o.maxAgeMs);
+        canClear(err) && attempts < this.o.retry.attempts && !expired(row, now, this.o.maxAgeMs);
       const hint = e?.code === "not_in_channel" ? "invite the dbward app to the channel" : undefined;
       if (!retryable) {
         this.o.logger.error({ ...log, err, hint }, "Slack delivery failed; giving up on it");
         return { error, code };
       }
-      const delay = backoffMs(this.o.retry, attempts, e.retryAfterMs, this.o.random ?? Math.random);
+      const delay = backoffMs(this.o.retry, attempts, e?.retryAfterMs, this.o.random ?? Math.random);
       this.o.logger.warn({ ...log, code, retry_in_ms: delay, hint }, "Slack delivery failed; retrying");
       return { error, code, retryAt: new Date(now.getTime() + delay) };
     }
@@ -260,7 +276,7 @@ export class SlackSender {
         if (done.includes(part)) return;
         await run();
         done.push(part);
-        await this.o.store.saveProgress(row.id, done);
+        await this.o.store.saveProgress(row, done);
       },
     };
   }
@@ -271,6 +287,16 @@ const RESPONSE_URL_LIFETIME_MS = 30 * 60_000;
 
 function expired(row: OutboxRowView, now: Date, ms: number): boolean {
   return now.getTime() - new Date(row.createdAt).getTime() > ms;
+}
+
+/**
+ * Whether waiting can help: Slack says so for its own errors; a coded dbward error (the request
+ * is gone, an id is bad) will not clear; anything else — the store busy or locked, a socket
+ * reset — may, and is retried within the row's limits.
+ */
+function canClear(err: unknown): boolean {
+  if (err instanceof SlackCallError) return err.retryable;
+  return !(err instanceof DbwardError);
 }
 
 function kindOf(row: OutboxRowView): string {

@@ -2,11 +2,14 @@
  * The Slack outbox table (schema.sql `slack_outbox`): rows written with the change that causes
  * them, taken by a sender under a lease, deleted once Slack took them, rescheduled or failed
  * otherwise. A lease, not a lock: a sender that dies holding rows leaves them to whichever sender
- * looks after the lease ends, so a crash delays a delivery and never loses it.
+ * looks after the lease ends, so a crash delays a delivery and never loses it. Each lease has a
+ * token, and every write after the lease names it: a sender whose lease ran out (a paused
+ * process) can no longer touch a row another sender now holds.
  *
  * The JSON is parsed here, once (STYLE.md): a row this version cannot read comes back as
  * `unreadable` so the sender fails that row alone.
  */
+import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { deliverySchema, type Routed } from "../slack/delivery.ts";
 import type { OutboxRowView, OutboxStore } from "../slack/slack-sender.ts";
@@ -15,12 +18,21 @@ import type { Database } from "./tables.ts";
 
 type Db = Kysely<Database>;
 
-/** Queues deliveries; skips one whose coalesce key a pending row that has not started holds. */
+/** A held lease: the row and the token it was taken with. */
+export interface Lease {
+  readonly id: number;
+  readonly leaseToken: string;
+}
+
+/**
+ * Queues deliveries. One whose coalesce key a pending row that no sender holds already has is
+ * folded into that row, which then counts its age from now: it stands for the newest change.
+ */
 export async function enqueueDeliveries(db: Db, routed: readonly Routed[], now: Date): Promise<number> {
   const at = now.toISOString();
   let added = 0;
   for (const r of routed) {
-    if (r.coalesceKey !== null && (await hasWaiting(db, r.coalesceKey, at))) continue;
+    if (r.coalesceKey !== null && (await foldIntoWaiting(db, r.coalesceKey, at))) continue;
     await db
       .insertInto("slack_outbox")
       .values({
@@ -40,17 +52,16 @@ export async function enqueueDeliveries(db: Db, routed: readonly Routed[], now: 
   return added;
 }
 
-/** A pending row with this key that no sender holds: it will draw the newest state anyway. */
-async function hasWaiting(db: Db, coalesceKey: string, at: string): Promise<boolean> {
-  const row = await db
-    .selectFrom("slack_outbox")
-    .select("id")
+/** True when a pending row with this key that no sender holds took the change over. */
+async function foldIntoWaiting(db: Db, coalesceKey: string, at: string): Promise<boolean> {
+  const r = await db
+    .updateTable("slack_outbox")
+    .set({ created_at: at })
     .where("coalesce_key", "=", coalesceKey)
     .where("status", "=", "pending")
     .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", at)]))
-    .limit(1)
     .executeTakeFirst();
-  return row !== undefined;
+  return r.numUpdatedRows > 0n;
 }
 
 /**
@@ -88,9 +99,10 @@ export async function leaseDue(
   for (const head of heads) {
     if (taken.length >= o.limit) break;
     if (o.busyLanes.has(head.lane)) continue;
+    const leaseToken = randomUUID();
     const won = await db
       .updateTable("slack_outbox")
-      .set({ lease_until: until })
+      .set({ lease_until: until, lease_token: leaseToken })
       .where("id", "=", head.id)
       .where("status", "=", "pending")
       .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", at)]))
@@ -101,23 +113,20 @@ export async function leaseDue(
       .select(["id", "lane", "delivery", "progress", "attempts", "created_at"])
       .where("id", "=", head.id)
       .executeTakeFirstOrThrow();
-    taken.push(toRow(row));
+    taken.push(toRow(row, leaseToken));
   }
   return taken;
 }
 
-function toRow(row: {
-  id: number;
-  lane: string;
-  delivery: string;
-  progress: string;
-  attempts: number;
-  created_at: string;
-}): OutboxRowView {
+function toRow(
+  row: { id: number; lane: string; delivery: string; progress: string; attempts: number; created_at: string },
+  leaseToken: string,
+): OutboxRowView {
   const parsed = deliverySchema.safeParse(safeJson(row.delivery));
   const progress = safeJson(row.progress);
   return {
     id: row.id,
+    leaseToken,
     lane: row.lane,
     delivery: parsed.success ? parsed.data : { unreadable: parsed.error.message.slice(0, 500) },
     progress: Array.isArray(progress) ? progress.filter((p): p is string => typeof p === "string") : [],
@@ -134,33 +143,42 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Keeps the lease of rows still being delivered (a large file upload outlasts one lease). */
-export async function renewLeases(db: Db, ids: readonly number[], until: Date): Promise<void> {
-  if (ids.length === 0) return;
+/** Keeps the leases of rows still being delivered (a large file upload outlasts one lease). */
+export async function renewLeases(db: Db, leases: readonly Lease[], until: Date): Promise<void> {
+  for (const lease of leases) {
+    await db
+      .updateTable("slack_outbox")
+      .set({ lease_until: until.toISOString() })
+      .where("id", "=", lease.id)
+      .where("lease_token", "=", lease.leaseToken)
+      .where("status", "=", "pending")
+      .execute();
+  }
+}
+
+export async function saveProgress(db: Db, lease: Lease, progress: readonly string[]): Promise<void> {
   await db
     .updateTable("slack_outbox")
-    .set({ lease_until: until.toISOString() })
-    .where("id", "in", ids)
+    .set({ progress: JSON.stringify(progress) })
+    .where("id", "=", lease.id)
+    .where("lease_token", "=", lease.leaseToken)
     .where("status", "=", "pending")
     .execute();
 }
 
-export async function saveProgress(db: Db, id: number, progress: readonly string[]): Promise<void> {
-  await db
-    .updateTable("slack_outbox")
-    .set({ progress: JSON.stringify(progress) })
-    .where("id", "=", id)
-    .execute();
-}
-
 /** Slack took it: the row goes. */
-export async function finishDelivery(db: Db, id: number): Promise<void> {
-  await db.deleteFrom("slack_outbox").where("id", "=", id).execute();
+export async function finishDelivery(db: Db, lease: Lease): Promise<void> {
+  await db
+    .deleteFrom("slack_outbox")
+    .where("id", "=", lease.id)
+    .where("lease_token", "=", lease.leaseToken)
+    .where("status", "=", "pending")
+    .execute();
 }
 
 export async function retryDeliveryAt(
   db: Db,
-  id: number,
+  lease: Lease,
   o: { at: Date; error: string; now: Date },
 ): Promise<void> {
   await db
@@ -169,36 +187,74 @@ export async function retryDeliveryAt(
       attempts: sql<number>`attempts + 1`,
       next_attempt_at: o.at.toISOString(),
       lease_until: null,
+      lease_token: null,
       last_error: o.error,
       updated_at: o.now.toISOString(),
     })
-    .where("id", "=", id)
+    .where("id", "=", lease.id)
+    .where("lease_token", "=", lease.leaseToken)
+    .where("status", "=", "pending")
     .execute();
 }
 
 /** Given up on: kept (for `dbward doctor` and the metrics) until pruned, out of its lane's way. */
-export async function failDelivery(db: Db, id: number, o: { error: string; now: Date }): Promise<void> {
+export async function failDelivery(db: Db, lease: Lease, o: { error: string; now: Date }): Promise<void> {
   await db
     .updateTable("slack_outbox")
     .set({
       status: "failed",
       attempts: sql<number>`attempts + 1`,
       lease_until: null,
+      lease_token: null,
       last_error: o.error,
       updated_at: o.now.toISOString(),
     })
-    .where("id", "=", id)
+    .where("id", "=", lease.id)
+    .where("lease_token", "=", lease.leaseToken)
+    .where("status", "=", "pending")
     .execute();
 }
 
-/** When the next pending row falls due (undefined: none is pending). */
-export async function nextDueAt(db: Db): Promise<Date | undefined> {
+/**
+ * When a row this sender could take next falls due: the head of each lane not in `busyLanes`, at
+ * its retry time or when its lease ends, whichever is later. Undefined when there is none. (Rows
+ * behind a waiting head, or held by another sender, are not due before their head or lease.)
+ */
+export async function nextDueAt(
+  db: Db,
+  busyLanes: ReadonlySet<string> = new Set(),
+): Promise<Date | undefined> {
+  let q = db
+    .selectFrom("slack_outbox as o")
+    .select(
+      sql<string | null>`min(max(o.next_attempt_at, coalesce(o.lease_until, o.next_attempt_at)))`.as("at"),
+    )
+    .where("o.status", "=", "pending")
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom("slack_outbox as p")
+            .select("p.id")
+            .whereRef("p.lane", "=", "o.lane")
+            .where("p.status", "=", "pending")
+            .whereRef("p.id", "<", "o.id"),
+        ),
+      ),
+    );
+  if (busyLanes.size > 0) q = q.where("o.lane", "not in", [...busyLanes]);
+  const row = await q.executeTakeFirst();
+  return row?.at == null ? undefined : new Date(row.at);
+}
+
+/** Whether any row is still pending (tests wait for the outbox to drain). */
+export async function hasPending(db: Db): Promise<boolean> {
   const row = await db
     .selectFrom("slack_outbox")
-    .select((eb) => eb.fn.min<string>("next_attempt_at").as("at"))
+    .select("id")
     .where("status", "=", "pending")
+    .limit(1)
     .executeTakeFirst();
-  return row?.at == null ? undefined : new Date(row.at);
+  return row !== undefined;
 }
 
 export interface OutboxStats {
@@ -249,12 +305,13 @@ export async function pruneFailed(db: Db, before: Date): Promise<void> {
 export function storeSlackOutbox(store: Store): OutboxStore {
   return {
     leaseDue: (o) => leaseDue(store, o),
-    renewLeases: (ids, until) => renewLeases(store, ids, until),
-    saveProgress: (id, progress) => saveProgress(store, id, progress),
-    finish: (id) => finishDelivery(store, id),
-    retryAt: (id, o) => retryDeliveryAt(store, id, o),
-    fail: (id, o) => failDelivery(store, id, o),
-    nextDueAt: () => nextDueAt(store),
+    renewLeases: (leases, until) => renewLeases(store, leases, until),
+    saveProgress: (lease, progress) => saveProgress(store, lease, progress),
+    finish: (lease) => finishDelivery(store, lease),
+    retryAt: (lease, o) => retryDeliveryAt(store, lease, o),
+    fail: (lease, o) => failDelivery(store, lease, o),
+    nextDueAt: (busyLanes) => nextDueAt(store, busyLanes),
+    hasPending: () => hasPending(store),
     pruneFailed: (before) => pruneFailed(store, before),
   };
 }

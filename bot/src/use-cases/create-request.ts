@@ -77,6 +77,8 @@ export async function createRequestWithKey(
   } catch (err) {
     return deny(err as DbwardError);
   }
+  // Parsed first: a body that is not valid (a number JSON cannot carry) is a 400 with or without a key.
+  const input = parseCreateBody(body);
   const key: KeyedBody | undefined =
     idempotencyKey === undefined
       ? undefined
@@ -86,7 +88,6 @@ export async function createRequestWithKey(
   if (earlier !== undefined) return earlier;
   // Not audited one by one: under a flood that would be the write the limit is there to stop.
   ctx.limits?.assertCanCreateRequest(caller.user.id);
-  const input = parseCreateBody(body);
   const config = ctx.config();
   const plan = planRequest(config, input);
   const where = {
