@@ -243,13 +243,24 @@ CREATE TABLE IF NOT EXISTS slack_outbox (
   attempts INTEGER NOT NULL DEFAULT 0,
   next_attempt_at TEXT NOT NULL,
   lease_until TEXT,
+  lease_token TEXT,                  -- who holds the lease: only its holder may finish the row
   last_error TEXT,
-  created_at TEXT NOT NULL,
+  created_at TEXT NOT NULL,          -- for a coalesced row, when the newest change it stands for was queued
   updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS slack_outbox_lane ON slack_outbox (lane, id) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS slack_outbox_due ON slack_outbox (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS slack_outbox_coalesce ON slack_outbox (coalesce_key) WHERE status = 'pending';
+
+-- Slack deliveries to the bot already handled (bot/src/slack/inbound-dedupe.ts), by identity:
+-- `event:<event_id>` for Events API callbacks, `trigger:<trigger_id>` for commands, clicks and
+-- submissions. Slack re-delivers what it thinks was not acknowledged (HTTP retries, Socket Mode
+-- re-deliveries, several connections); the first insert wins, on any bot instance, across restarts.
+CREATE TABLE IF NOT EXISTS slack_inbound_seen (
+  identity TEXT NOT NULL PRIMARY KEY,
+  seen_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS slack_inbound_seen_at ON slack_inbound_seen (seen_at);
 
 -- Every signing key the bot has started with: a change of key is audited at the start that makes
 -- it, and retired public keys stay published (GET /api/public-key) to verify what they signed.

@@ -194,9 +194,15 @@ export interface SlackOutboxTable {
   attempts: Generated<number>;
   next_attempt_at: string;
   lease_until: string | null;
+  lease_token: string | null;
   last_error: string | null;
   created_at: string;
   updated_at: string;
+}
+
+export interface SlackInboundSeenTable {
+  identity: string;
+  seen_at: string;
 }
 
 export interface SigningKeysTable {
@@ -210,6 +216,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   slack_messages: SlackMessagesTable;
   slack_outbox: SlackOutboxTable;
+  slack_inbound_seen: SlackInboundSeenTable;
   users: UsersTable;
   api_tokens: ApiTokensTable;
   requests: RequestsTable;
