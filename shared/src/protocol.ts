@@ -412,6 +412,19 @@ export interface ClaimResponse {
   result_max_bytes?: number;
 }
 
+/**
+ * POST /api/agent/jobs/:job_id/claim. `session` as in PollBody: while another session of the
+ * agent id is live, the claim is refused with 409 `agent.session_conflict`.
+ */
+export interface ClaimBody {
+  session?: string;
+}
+
+/** POST /api/agent/jobs/:job_id/heartbeat: `session` checked as for a claim. */
+export interface HeartbeatBody {
+  session?: string;
+}
+
 /** POST /api/agent/jobs/:job_id/heartbeat */
 export interface HeartbeatResponse {
   lease_expires_at: string;
@@ -446,8 +459,10 @@ export interface StreamedResultSummary {
   truncated_by: ResultTruncation | null;
 }
 
-/** POST /api/agent/jobs/:job_id/result */
+/** POST /api/agent/jobs/:job_id/result: the result of the run, as the agent saw it end. */
 export interface JobResultBody {
+  /** As in PollBody: a result from a session that is not the live one is refused (409). */
+  session?: string;
   outcome: JobOutcome;
   duration_ms: number;
   /** A small result inline (older agents); new agents stream rows as chunks (`streamed`). */

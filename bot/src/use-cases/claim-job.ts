@@ -4,7 +4,8 @@
  * bound to the SQL's hash, the database, environment and operation, for at most five minutes.
  * A claim over the execution policy's `max_executions` budget fails the request in the same
  * transaction (it leaves the dispatch queue, the requester is told) and answers
- * `execution.limit_reached`.
+ * `execution.limit_reached`. A claim from a session that is not the agent id's live one is refused
+ * first (hold-agent-session.ts), so a second process with the same id cannot take a job.
  */
 import {
   DbwardError,
@@ -21,6 +22,7 @@ import { capabilityAllows } from "./agent-capabilities.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
+import { holdAgentSession, parseSessionId } from "./hold-agent-session.ts";
 
 export const HEARTBEAT_INTERVAL_MS = 5000;
 
@@ -32,8 +34,15 @@ export function parseJobId(jobId: string): { requestId: RequestId; number: numbe
   return { requestId, number: Number(m[2]) };
 }
 
-export async function claimJob(ctx: BotContext, agentId: string, jobId: string): Promise<ClaimResponse> {
+export async function claimJob(
+  ctx: BotContext,
+  agentId: string,
+  jobId: string,
+  rawSession?: unknown,
+): Promise<ClaimResponse> {
   const { requestId, number } = parseJobId(jobId);
+  const session = parseSessionId(rawSession);
+  if (session !== undefined) await holdAgentSession(ctx, agentId, session);
   const exec = ctx.config().execution;
   // `request.finished` is the change the requester hears about; the status reason says why.
   const refusedChange: RequestChange = { requestId, action: "request.finished", actor: `agent:${agentId}` };

@@ -3,18 +3,23 @@
  * A heartbeat never extends the lease past the statement timeout plus the margin: a query the
  * agent should have stopped cannot keep its lease by heartbeating. Result chunks arriving
  * (submit-result-chunk.ts) are progress and extend it further; a heartbeat never shortens that.
+ * A heartbeat from a session that is not the agent id's live one is refused before anything
+ * else (agent.session_conflict): a second process cannot keep the first one's job alive.
  */
 import { DbwardError, type HeartbeatResponse, type RequestId } from "@dbward/shared";
 import type { ExecutionRecord } from "../store/requests-repo.ts";
 import { findExecution, findRequest } from "../store/requests-repo.ts";
 import type { BotContext } from "./bot-context.ts";
-import { touchHeldSession } from "./hold-agent-session.ts";
+import { holdAgentSession, parseSessionId, touchHeldSession } from "./hold-agent-session.ts";
 
 export async function heartbeatJob(
   ctx: BotContext,
   agentId: string,
   jobId: string,
+  rawSession?: unknown,
 ): Promise<HeartbeatResponse> {
+  const session = parseSessionId(rawSession);
+  if (session !== undefined) await holdAgentSession(ctx, agentId, session);
   const exe = await findOwnExecution(ctx, agentId, jobId);
   if (exe.status !== "running")
     throw new DbwardError("job.lease_lost", `job ${jobId} is ${exe.status}; stop working on it`);
@@ -36,7 +41,8 @@ export async function heartbeatJob(
     .where("status", "=", "running")
     .executeTakeFirst();
   if (updated.numUpdatedRows !== 1n) throw new DbwardError("job.lease_lost", `job ${jobId} lost its lease`);
-  await touchHeldSession(ctx, agentId);
+  // An agent without sessions keeps whatever session is held live, as before.
+  if (session === undefined) await touchHeldSession(ctx, agentId);
   return { lease_expires_at: lease, cancel };
 }
 

@@ -1,8 +1,9 @@
 /**
  * One agent id, one live process. An agent names its session after its data directory (where its
- * ledger of executed tokens lives) and sends it with every poll; a poll from another session
- * while the holder was heard from within SESSION_LIVE_MS is refused, so two processes sharing an
- * id cannot both be offered jobs with ledgers that do not know of each other. A restart on the
+ * ledger of executed tokens lives) and sends it with every poll, claim, heartbeat and result; a
+ * call from another session while the holder was heard from within SESSION_LIVE_MS is refused
+ * with `agent.session_conflict`, so two processes sharing an id cannot both be offered, claim,
+ * keep alive or report jobs with ledgers that do not know of each other. A restart on the
  * same data directory keeps its session and is never refused; a holder gone quiet for the window
  * (stopped, crashed, or its data directory lost) hands over to the next session that polls.
  */
@@ -33,7 +34,7 @@ export async function holdAgentSession(ctx: BotContext, agentId: string, session
     ) {
       throw new DbwardError(
         "agent.session_conflict",
-        `agent ${agentId} is already polling from another process (another data directory, last seen ${held.lastSeenAt}); stop one of them, or give each its own agent id and token`,
+        `agent ${agentId} is already in use by another process (another data directory, last seen ${held.lastSeenAt}); stop one of them, or give each its own agent id and token`,
       );
     }
     await saveAgentSession(tx, agentId, sessionId, now.toISOString());
