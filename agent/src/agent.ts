@@ -3,7 +3,7 @@
  * answers as soon as one is dispatched), claim one (a 409 means another agent won it: move on),
  * run it (run-claimed-job.ts), and poll again. Jobs run one at a time. Bot errors back off with
  * jitter. After each answered poll, results the bot could not take earlier (the outbox) are
- * sent again.
+ * sent again, and so is what the outcome journal knows of jobs an earlier run never reported.
  *
  * `stop()` (SIGTERM) ends polling at once, lets a running job go on for `drain_ms`, then
  * cancels it on the database server, delivers its result (or keeps it in the outbox), closes
@@ -25,9 +25,10 @@ import { createDatabaseHealth } from "./database-health.ts";
 import { createDriver, createDriverRegistry, type DriverFactory } from "./drivers/registry.ts";
 import { startHealthFiles } from "./health-files.ts";
 import { openLedger } from "./ledger.ts";
+import { openOutcomeJournal } from "./outcome-journal.ts";
 import { createAgentLogger, describeError } from "./log.ts";
 import { openResultOutbox } from "./result-outbox.ts";
-import { flushOutbox, runClaimedJob, type AgentLoop } from "./run-claimed-job.ts";
+import { flushJournal, flushOutbox, runClaimedJob, type AgentLoop } from "./run-claimed-job.ts";
 
 export interface AgentOptions {
   readonly fetch?: typeof fetch;
@@ -64,6 +65,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       capabilities: capabilities(loop),
       ledger_entries: deps.ledger.size,
       outbox_entries: loop.outbox.list().length,
+      unreported_jobs: loop.journal.pending().length,
     },
     "agent started",
   );
@@ -81,6 +83,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
           await loop.health.stop();
           await deps.drivers.closeAll();
           deps.ledger.close();
+          loop.journal.close();
           loop.files.close();
           logger.info({ agent: config.id }, "agent stopped");
         }
@@ -95,6 +98,7 @@ function buildLoop(config: AgentConfig, options: AgentOptions): AgentLoop & { st
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const ledger = openLedger(config.dataDir);
+  const journal = openOutcomeJournal(config.dataDir, () => clock.now());
   const drivers = createDriverRegistry(
     options.driverFactory ?? ((db) => createDriver(db, idleErrorLogger(logger, db))),
   );
@@ -107,11 +111,12 @@ function buildLoop(config: AgentConfig, options: AgentOptions): AgentLoop & { st
       session: sessionOf(config.dataDir),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     }),
-    deps: { config, ledger, drivers, clock, logger },
+    deps: { config, ledger, journal, drivers, clock, logger },
     clock,
     logger,
     random,
     outbox: openResultOutbox(config.dataDir),
+    journal,
     health: createDatabaseHealth({
       drivers,
       clock,
@@ -220,6 +225,7 @@ async function pollRound(loop: AgentLoop): Promise<void> {
   );
   loop.files.setReady(!loop.stopped.aborted && caps.length > 0);
   await flushOutbox(loop);
+  await flushJournal(loop);
   let ran = false;
   for (const offer of jobs) {
     if (loop.stopped.aborted) return;
@@ -243,6 +249,8 @@ async function handleOffer(loop: AgentLoop, offer: JobOffer): Promise<boolean> {
   try {
     claim = await loop.client.claim(offer.job_id);
   } catch (err) {
+    // A session conflict is not a lost race: another process polls with this agent id.
+    if (err instanceof BotError && err.code === "agent.session_conflict") throw err;
     if (err instanceof BotError && (err.status === 409 || err.status === 404)) {
       loop.logger.info(
         { job_id: offer.job_id, code: err.code },

@@ -13,10 +13,10 @@ import {
   type ClaimResponse,
   type ErrorCode,
   type HeartbeatResponse,
-  type JobResultBody,
   type PollBody,
   type PollResponse,
   type ResultChunkResponse,
+  type ResultSubmission,
 } from "@dbward/shared";
 import { z } from "zod";
 import { botEndpoint } from "./bot-url.ts";
@@ -36,7 +36,10 @@ export class BotError extends DbwardError {
 export interface BotClientOptions {
   readonly botUrl: string;
   readonly agentToken: Secret;
-  /** This data directory's session, sent with every poll (docs/agent.md: one process per agent id). */
+  /**
+   * This data directory's session, sent with every poll, claim, heartbeat and result
+   * (docs/agent.md: one process per agent id).
+   */
   readonly session?: string;
   readonly fetch?: typeof fetch;
   /** Limit for calls other than poll, which waits `wait_ms` longer. */
@@ -49,7 +52,8 @@ export interface BotClient {
   heartbeat(jobId: string): Promise<HeartbeatResponse>;
   /** Sends chunk `seq` of a job's result rows (NDJSON). */
   submitChunk(jobId: string, seq: number, ndjson: Buffer): Promise<ResultChunkResponse>;
-  submitResult(jobId: string, body: JobResultBody): Promise<void>;
+  /** Sends a job's result, or the late account of one (`delivery: "late"`). */
+  submitResult(jobId: string, body: ResultSubmission): Promise<void>;
 }
 
 const count = z.number().int().nonnegative();
@@ -107,22 +111,25 @@ export function createBotClient(options: BotClientOptions): BotClient {
   const timeoutMs = options.requestTimeoutMs ?? 15_000;
   const jobPath = (jobId: string, action: string): string =>
     `/api/agent/jobs/${encodeURIComponent(jobId)}/${action}`;
+  const withSession = <T extends object>(body: T): T & { session?: string } =>
+    options.session === undefined ? body : { ...body, session: options.session };
   return {
     poll: (body, signal) =>
       post(
         options,
         "/api/agent/poll",
-        options.session === undefined ? body : { ...body, session: options.session },
+        withSession(body),
         pollResponse,
         body.wait_ms + POLL_MARGIN_MS,
         signal,
       ),
-    claim: (jobId) => post(options, jobPath(jobId, "claim"), {}, claimResponse, timeoutMs),
-    heartbeat: (jobId) => post(options, jobPath(jobId, "heartbeat"), {}, heartbeatResponse, timeoutMs),
+    claim: (jobId) => post(options, jobPath(jobId, "claim"), withSession({}), claimResponse, timeoutMs),
+    heartbeat: (jobId) =>
+      post(options, jobPath(jobId, "heartbeat"), withSession({}), heartbeatResponse, timeoutMs),
     submitChunk: (jobId, seq, ndjson) =>
       post(options, jobPath(jobId, `result/chunks/${seq}`), ndjson, chunkResponse, timeoutMs),
     submitResult: async (jobId, body) => {
-      await post(options, jobPath(jobId, "result"), body, z.unknown(), timeoutMs);
+      await post(options, jobPath(jobId, "result"), withSession(body), z.unknown(), timeoutMs);
     },
   };
 }

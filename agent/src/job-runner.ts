@@ -13,6 +13,7 @@
  */
 import {
   DbwardError,
+  LATE_OUTCOME_CODES,
   reviewSql,
   verifyExecutionToken,
   type ClaimResponse,
@@ -27,15 +28,26 @@ import {
 import type { Logger } from "pino";
 import type { Clock } from "./clock.ts";
 import { findDatabase, type AgentConfig, type DatabaseConfig, type DriverName } from "./config.ts";
-import { isConnectionFailure, type CatalogCheck, type ExecuteOptions } from "./drivers/driver.ts";
+import {
+  isConnectionFailure,
+  type CatalogCheck,
+  type ExecuteOptions,
+  type RowSink,
+} from "./drivers/driver.ts";
 import type { DriverRegistry } from "./drivers/registry.ts";
 import type { Ledger } from "./ledger.ts";
 import { describeError } from "./log.ts";
+import type { OutcomeJournal } from "./outcome-journal.ts";
 import { ResultUpload, type UploadStop } from "./result-upload.ts";
 
 export interface JobRunnerDeps {
   readonly config: AgentConfig;
   readonly ledger: Ledger;
+  /**
+   * Where outcomes are written ahead of their report (outcome-journal.ts). The agent always has
+   * one; a caller without one (a driver's own tests) runs jobs with nothing journaled.
+   */
+  readonly journal?: OutcomeJournal;
   readonly drivers: DriverRegistry;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -204,7 +216,11 @@ const ABORTED: Record<AbortCause, { code: string; message: string }> = {
   },
 };
 
-/** Checks, records and executes one claimed job, streaming its rows to the bot; never throws. */
+/**
+ * Checks, records and executes one claimed job, streaming its rows to the bot; never throws.
+ * The outcome journal is written ahead of the answer: `started` before the statement runs, then
+ * `committed`, `failed` or `unknown` before the result is handed back to be reported.
+ */
 export async function runJob(claim: ClaimResponse, deps: JobRunnerDeps, io: JobIo): Promise<JobResultBody> {
   const started = deps.clock.now().getTime();
   const elapsed = (): number => Math.max(0, deps.clock.now().getTime() - started);
@@ -213,9 +229,11 @@ export async function runJob(claim: ClaimResponse, deps: JobRunnerDeps, io: JobI
   try {
     // Recorded before it runs: a crash during execution must never lead to a second run.
     deps.ledger.record(check.claims.jti);
+    // And journaled, so that a crash from here on is reported, never left a silent `lost`.
+    deps.journal?.started(claim.job_id, check.claims.jti);
   } catch (err) {
     if (err instanceof DbwardError) return failure("refused", err.code, err.message, elapsed());
-    deps.logger.error({ err: describeError(err) }, "could not record the token in the ledger");
+    deps.logger.error({ err: describeError(err) }, "could not record the token in the ledger or journal");
     return failure(
       "refused",
       "internal",
@@ -223,6 +241,16 @@ export async function runJob(claim: ClaimResponse, deps: JobRunnerDeps, io: JobI
       elapsed(),
     );
   }
+  return execute(claim, check, deps, io, elapsed);
+}
+
+async function execute(
+  claim: ClaimResponse,
+  check: Extract<JobCheck, { ok: true }>,
+  deps: JobRunnerDeps,
+  io: JobIo,
+  elapsed: () => number,
+): Promise<JobResultBody> {
   const options = {
     ...executeOptions(claim, check.database, check.claims.op),
     signal: io.signal,
@@ -236,20 +264,63 @@ export async function runJob(claim: ClaimResponse, deps: JobRunnerDeps, io: JobI
     onStop: io.onUploadStop,
     ...(io.chunkBytes === undefined ? {} : { chunkBytes: io.chunkBytes }),
   });
+  let returned = 0;
+  const counted: RowSink = {
+    columns: (names) => upload.columns(names),
+    rows: (batch) => {
+      returned += batch.length;
+      return upload.rows(batch);
+    },
+  };
+  const journal = journalWriter(claim.job_id, deps);
   try {
-    const summary = await deps.drivers.get(check.database).stream(check.statement.sql, options, upload);
+    const summary = await deps.drivers.get(check.database).stream(check.statement.sql, options, counted);
+    const affected = summary.affected_rows === undefined ? {} : { affected_rows: summary.affected_rows };
+    // Committed: journaled before the last chunk and the result go up, which can take minutes.
+    journal((j) => j.committed(claim.job_id, { row_count: returned, ...affected }));
     const streamed = await upload.finish();
-    return {
-      outcome: "succeeded",
-      duration_ms: elapsed(),
-      streamed,
-      ...(summary.affected_rows === undefined ? {} : { affected_rows: summary.affected_rows }),
-    };
+    return { outcome: "succeeded", duration_ms: elapsed(), streamed, ...affected };
   } catch (err) {
     await upload.finish();
-    if (err instanceof DbwardError && isConnectionFailure(err)) io.onConnectionLost?.(check.database, err);
-    return executionFailure(err, io.signal, deps.logger, elapsed());
+    const lostConnection = err instanceof DbwardError && isConnectionFailure(err);
+    if (lostConnection) io.onConnectionLost?.(check.database, err);
+    const result = executionFailure(err, io.signal, deps.logger, elapsed());
+    const { error } = result;
+    if (error === undefined) return result;
+    if (lostConnection && check.claims.op !== "read") {
+      // The connection broke during a write: the server may have committed it before it went.
+      // The journal says so, and the report is taken from it (run-claimed-job.ts).
+      journal((j) =>
+        j.unknown(claim.job_id, { code: LATE_OUTCOME_CODES.unknown, message: lostMessage(error) }),
+      );
+    } else {
+      journal((j) => j.failed(claim.job_id, { ...result, error }));
+    }
+    return result;
   }
+}
+
+function lostMessage(error: { code: string; message: string }): string {
+  return `the connection to the database broke during the statement, so the agent cannot tell whether it committed (${error.message})`;
+}
+
+/**
+ * Writes one journal step after the statement ended. A write that fails (a full disk) is logged
+ * and the result still reported: the live report is what the journal only backs up, and
+ * dropping it would lose the very outcome the journal exists to keep.
+ */
+function journalWriter(jobId: string, deps: JobRunnerDeps): (write: (j: OutcomeJournal) => void) => void {
+  return (write) => {
+    if (deps.journal === undefined) return;
+    try {
+      write(deps.journal);
+    } catch (err) {
+      deps.logger.error(
+        { job_id: jobId, err: describeError(err) },
+        "could not write the outcome journal; reporting the result without it",
+      );
+    }
+  };
 }
 
 function resultMaxBytes(claim: ClaimResponse, db: DatabaseConfig): number {

@@ -18,11 +18,11 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import type { JobResultBody } from "@dbward/shared";
+import type { ResultSubmission } from "@dbward/shared";
 
 export interface OutboxEntry {
   readonly job_id: string;
-  readonly body: JobResultBody;
+  readonly body: ResultSubmission;
   readonly recorded_at: string;
 }
 
@@ -79,7 +79,7 @@ function parseEntry(text: string): OutboxEntry | undefined {
     const { job_id, body, recorded_at } = value as Record<string, unknown>;
     if (typeof job_id !== "string" || typeof recorded_at !== "string") return undefined;
     if (typeof body !== "object" || body === null || !("outcome" in body)) return undefined;
-    return { job_id, body: body as JobResultBody, recorded_at };
+    return { job_id, body: body as ResultSubmission, recorded_at };
   } catch {
     return undefined;
   }

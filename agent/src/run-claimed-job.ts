@@ -5,8 +5,12 @@
  * in the outbox and sent again when the bot answers a poll. A job is stopped (the driver cancels
  * the statement on the server) when the bot cancels it, when its lease is lost, and when the
  * agent's drain time runs out.
+ *
+ * The outcome journal (outcome-journal.ts) backs every report: a job is acknowledged there once
+ * the bot took its report (or refused it for good); after a restart, every job it still holds is
+ * reported from it (`flushJournal`), so a commit the bot never heard of is not left a silent `lost`.
  */
-import type { ClaimResponse, JobResultBody } from "@dbward/shared";
+import type { ClaimResponse, JobResultBody, ResultSubmission } from "@dbward/shared";
 import type { Logger } from "pino";
 import { BotError, type BotClient } from "./bot-client.ts";
 import type { Clock } from "./clock.ts";
@@ -16,6 +20,7 @@ import type { HealthFiles } from "./health-files.ts";
 import { startHeartbeats } from "./heartbeat.ts";
 import { runJob, type AbortCause, type JobRunnerDeps } from "./job-runner.ts";
 import { describeClaim, describeError } from "./log.ts";
+import { reportOf, type OutcomeJournal } from "./outcome-journal.ts";
 import type { ResultOutbox } from "./result-outbox.ts";
 import { isFinalAnswer, retryBotCall } from "./retry-bot-call.ts";
 
@@ -34,6 +39,7 @@ export interface AgentLoop {
   readonly logger: Logger;
   readonly random: () => number;
   readonly outbox: ResultOutbox;
+  readonly journal: OutcomeJournal;
   readonly health: DatabaseHealth;
   readonly files: HealthFiles;
   readonly minPollIntervalMs: number;
@@ -88,7 +94,7 @@ export async function runClaimedJob(loop: AgentLoop, claim: ClaimResponse): Prom
   }
   logOutcome(loop.logger, facts, result);
   try {
-    await deliverResult(loop, claim.job_id, result);
+    await deliverResult(loop, claim.job_id, journaledReport(loop.journal, claim.job_id, result));
   } finally {
     loop.running = undefined;
     finish();
@@ -111,15 +117,34 @@ function retryOptions(loop: AgentLoop, jobId: string) {
 }
 
 /**
+ * What to report for a job that just ran: its result, unless the journal knows better (a write
+ * whose connection broke is reported as "outcome unknown", not as a plain failure).
+ */
+function journaledReport(journal: OutcomeJournal, jobId: string, result: JobResultBody): ResultSubmission {
+  const job = journal.pending().find((p) => p.job_id === jobId);
+  return job?.state === "unknown" ? reportOf(job) : result;
+}
+
+/**
+ * True when the bot will never take this report: the job is unknown to it, or the report is
+ * malformed. A session conflict is not one: another process holds the agent id now, and the
+ * report waits in the outbox until this one is the live session again.
+ */
+function isRefusedForGood(err: unknown): boolean {
+  return isFinalAnswer(err) && !(err instanceof BotError && err.code === "agent.session_conflict");
+}
+
+/**
  * The statement has run: its result is retried through bot outages. An answer that will not
  * change (the job is unknown to the bot) ends it; running out of time keeps it in the outbox.
  */
-async function deliverResult(loop: AgentLoop, jobId: string, body: JobResultBody): Promise<void> {
+async function deliverResult(loop: AgentLoop, jobId: string, body: ResultSubmission): Promise<void> {
   try {
     await retryBotCall(() => loop.client.submitResult(jobId, body), retryOptions(loop, jobId));
   } catch (err) {
-    if (isFinalAnswer(err)) {
+    if (isRefusedForGood(err)) {
       loop.logger.error({ job_id: jobId, err: describeError(err) }, "the bot refused the result");
+      loop.journal.acknowledged(jobId);
       return;
     }
     loop.outbox.put({ job_id: jobId, body, recorded_at: loop.clock.now().toISOString() });
@@ -127,7 +152,9 @@ async function deliverResult(loop: AgentLoop, jobId: string, body: JobResultBody
       { job_id: jobId, err: describeError(err), outbox: loop.outbox.dir },
       "the bot could not be reached; the result is kept locally and sent when the bot is back",
     );
+    return;
   }
+  loop.journal.acknowledged(jobId);
 }
 
 /** Sends results kept in the outbox, oldest first; stops at the first one the bot cannot take. */
@@ -137,10 +164,38 @@ export async function flushOutbox(loop: AgentLoop): Promise<void> {
       await loop.client.submitResult(entry.job_id, entry.body);
       loop.logger.info({ job_id: entry.job_id, recorded_at: entry.recorded_at }, "delivered a kept result");
     } catch (err) {
-      if (!isFinalAnswer(err)) return;
+      if (!isRefusedForGood(err)) return;
       loop.logger.error({ job_id: entry.job_id, err: describeError(err) }, "the bot refused a kept result");
     }
+    loop.journal.acknowledged(entry.job_id);
     loop.outbox.remove(entry.job_id);
+  }
+}
+
+/**
+ * Reports every job the journal holds that the bot never acknowledged and the outbox does not
+ * hold: what an earlier process knew when it stopped (run between jobs, so none is running).
+ * Stops at the first report the bot cannot take now; the next answered poll tries again.
+ */
+export async function flushJournal(loop: AgentLoop): Promise<void> {
+  const kept = new Set(loop.outbox.list().map((e) => e.job_id));
+  for (const job of loop.journal.pending()) {
+    if (kept.has(job.job_id)) continue;
+    const body = reportOf(job);
+    try {
+      await loop.client.submitResult(job.job_id, body);
+      loop.logger.warn(
+        { job_id: job.job_id, journaled: job.state, started_at: job.started_at },
+        "reported a job an earlier run of this agent did not report",
+      );
+    } catch (err) {
+      if (!isRefusedForGood(err)) return;
+      loop.logger.error(
+        { job_id: job.job_id, err: describeError(err) },
+        "the bot refused a journaled outcome",
+      );
+    }
+    loop.journal.acknowledged(job.job_id);
   }
 }
 

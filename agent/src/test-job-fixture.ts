@@ -1,7 +1,7 @@
 /**
  * Used by the job runner's tests only: a SQLite database with three configured databases over it
  * (app: read+write, reports: read, writer: write), a key pinned in the config, a ledger in a
- * temporary directory, and a record of every statement that reached a driver.
+ * temporary directory, an outcome journal beside it, and a record of every statement that reached a driver.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import type { Driver } from "./drivers/driver.ts";
 import { createDriver, createDriverRegistry } from "./drivers/registry.ts";
 import { runJob, type JobRunnerDeps } from "./job-runner.ts";
 import { openLedger } from "./ledger.ts";
+import { openOutcomeJournal } from "./outcome-journal.ts";
 import {
   fixedClock,
   generateSigningKey,
@@ -66,8 +67,12 @@ export function jobFixture(t: Context, wrap: (inner: Driver) => Driver = (d) => 
   const drivers = recordingDrivers(executed, wrap);
   const clock = fixedClock();
   let ledger = openLedger(config.dataDir);
-  t.after(() => ledger.close());
-  const deps = (): JobRunnerDeps => ({ config, ledger, drivers, clock, logger: silentLogger });
+  const journal = openOutcomeJournal(config.dataDir, () => clock.now());
+  t.after(() => {
+    ledger.close();
+    journal.close();
+  });
+  const deps = (): JobRunnerDeps => ({ config, ledger, journal, drivers, clock, logger: silentLogger });
   const reopenLedger = (): void => {
     ledger.close();
     ledger = openLedger(config.dataDir);
@@ -93,7 +98,18 @@ export function jobFixture(t: Context, wrap: (inner: Driver) => Driver = (d) => 
       .map((l) => JSON.parse(l) as unknown[]);
     return { body, rows };
   };
-  return { deps, claim, run, executed, clock, key, file, reopenLedger, ledgerSize: () => ledger.size };
+  return {
+    deps,
+    claim,
+    run,
+    executed,
+    clock,
+    key,
+    file,
+    journal,
+    reopenLedger,
+    ledgerSize: () => ledger.size,
+  };
 }
 
 export interface RunOutcome {

@@ -3,7 +3,14 @@
  * that does not show (a bidirectional override, a zero-width space, an ESC that would rewrite the
  * terminal) prints as `⟨U+XXXX⟩`, so what the reader sees is what runs.
  */
-import { displaySql, type RequestView, type ResultView } from "@dbward/shared";
+import {
+  displaySql,
+  lateOutcomeOf,
+  type ExecutionView,
+  type LateOutcome,
+  type RequestView,
+  type ResultView,
+} from "@dbward/shared";
 import { formatTable } from "./format-table.ts";
 
 export function formatRequest(r: RequestView): string {
@@ -31,10 +38,21 @@ export function formatRequest(r: RequestView): string {
           : `, ${e.row_count} row(s)`;
     const took = e.duration_ms === null ? "" : ` in ${e.duration_ms} ms`;
     lines.push(
-      `  execution ${e.number} on ${e.agent}: ${e.status}${rows}${took}${e.error ? ` — ${e.error.message}` : ""}`,
+      `  execution ${e.number} on ${e.agent}: ${executionStatus(e)}${rows}${took}${e.error ? ` — ${e.error.message}` : ""}`,
     );
   }
   return lines.join("\n");
+}
+
+/** What the agent reported late, beside the status it could not change. */
+const LATE_STATUS = {
+  succeeded_unreported: "executed, result not delivered",
+  unknown: "outcome unknown",
+} as const satisfies Record<LateOutcome, string>;
+
+function executionStatus(e: ExecutionView): string {
+  const late = lateOutcomeOf(e.error?.code);
+  return late === undefined ? e.status : `${e.status} (${LATE_STATUS[late]})`;
 }
 
 export function formatRequestLine(r: RequestView): string {

@@ -472,3 +472,52 @@ export interface JobResultBody {
   affected_rows?: number;
   error?: { code: string; message: string };
 }
+
+/**
+ * What an agent knows of a statement when it has no result to give, from its outcome journal
+ * (written ahead of every report and fsynced):
+ * - `succeeded_unreported`: the statement committed, but the agent stopped (a crash, a kill)
+ *   before the bot took its result; the counts are known, the rows are not available;
+ * - `unknown`: the statement started and the agent cannot tell whether it committed: it stopped
+ *   while the statement ran, or the connection to the database broke during a write.
+ */
+export const LATE_OUTCOMES = ["succeeded_unreported", "unknown"] as const;
+export type LateOutcome = (typeof LATE_OUTCOMES)[number];
+
+/**
+ * POST /api/agent/jobs/:job_id/result with `delivery: "late"`: the agent's account of a job
+ * whose result never reached the bot. Sent after a restart for every journaled job the bot never
+ * acknowledged, and at once for a write whose connection broke (`unknown`). The bot records it
+ * once, however often it is sent, and shows it on every surface; nothing is re-run.
+ */
+export interface LateResultBody {
+  delivery: "late";
+  outcome: LateOutcome;
+  /** As in PollBody. */
+  session?: string;
+  /** For `succeeded_unreported`: rows the statement changed, when the database reported it. */
+  affected_rows?: number;
+  /** For `succeeded_unreported`: rows the statement returned (none of them delivered). */
+  row_count?: number;
+  /** For `unknown`: why the agent cannot tell (the database's error, or the restart). */
+  error?: { code: string; message: string };
+  /** When the agent started the statement (its journal's `started` entry), ISO 8601. */
+  started_at: string;
+}
+
+/** Either body of POST /api/agent/jobs/:job_id/result. */
+export type ResultSubmission = JobResultBody | LateResultBody;
+
+/**
+ * The `error.code` an execution carries once a late result said what became of it, so every
+ * surface can tell "executed, result not delivered" from "outcome unknown: check the target".
+ */
+export const LATE_OUTCOME_CODES = {
+  succeeded_unreported: "execution.result_undelivered",
+  unknown: "execution.outcome_unknown",
+} as const satisfies Record<LateOutcome, string>;
+
+/** The late outcome an execution's error code records, if it records one. */
+export function lateOutcomeOf(code: string | null | undefined): LateOutcome | undefined {
+  return LATE_OUTCOMES.find((o) => LATE_OUTCOME_CODES[o] === code);
+}

@@ -2,6 +2,8 @@
  * A man in the middle between an agent and the bot, for crash tests: it forwards every call and
  * keeps each claim the bot answers (token included); switched to replay, it answers as a bot that
  * offers one recorded claim again and keeps the agent's result. T-REPLAY: the agent must refuse.
+ * A late result (`delivery: "late"`, what a restarted agent's outcome journal reports of the job
+ * it was killed in) is kept apart in `lateResults`: it is not the replayed job's answer.
  */
 import { createServer, type Server } from "node:http";
 import { freePort } from "./processes.ts";
@@ -10,6 +12,8 @@ export interface RecordingProxy {
   readonly url: string;
   readonly claims: unknown[];
   result: unknown;
+  /** Late results received while replaying. */
+  readonly lateResults: unknown[];
   /** From now on answer as a bot offering `claim` again, instead of forwarding. */
   replay(claim: unknown): void;
   close(): Promise<void>;
@@ -22,6 +26,7 @@ export async function recordingProxy(botUrl: string): Promise<RecordingProxy> {
     url: "",
     claims: [],
     result: undefined,
+    lateResults: [],
     replay: (claim) => (replaying = { claim: claim as Record<string, unknown>, offered: false }),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -56,7 +61,9 @@ export async function recordingProxy(botUrl: string): Promise<RecordingProxy> {
           return answer(200, { lease_expires_at: new Date().toISOString(), cancel: false });
         if (path.includes("/result/chunks/")) return answer(200, { next_seq: 1, cancel: false });
         if (path.endsWith("/result")) {
-          state.result = JSON.parse(body.toString("utf8"));
+          const sent = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
+          if (sent.delivery === "late") state.lateResults.push(sent);
+          else state.result = sent;
           return answer(200, { recorded: "final" });
         }
         return answer(404, { error: { code: "request.not_found", message: path } });

@@ -5,6 +5,11 @@
  * outcome, once however often it is sent, and never overwrites a final state. A successful
  * result's rows (sent before as chunks, or inline when small) are counted and sealed in the result
  * store first; the audit event records their totals and any truncation.
+ *
+ * A late result (`delivery: "late"`, shared protocol: LateResultBody) is the agent's account of a
+ * job whose result never reached the bot: "executed, result not delivered" or "outcome unknown:
+ * check the target" (submit-late-result.ts). The caller's session is checked first: a result
+ * from a process that is not the agent id's live session is refused (agent.session_conflict).
  */
 import { DbwardError, type JobOutcome, type RequestId } from "@dbward/shared";
 import { appendAudit, hasAuditEvent } from "../audit/audit-log.ts";
@@ -17,6 +22,8 @@ import { applyTransition } from "./apply-transition.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { findOwnExecution } from "./heartbeat-job.ts";
+import { holdAgentSession, parseSessionId } from "./hold-agent-session.ts";
+import { isLateResult, submitLateResult } from "./submit-late-result.ts";
 
 const EXECUTION_STATUS = {
   succeeded: "succeeded",
@@ -46,6 +53,11 @@ export async function submitResult(
   jobId: string,
   raw: unknown,
 ): Promise<{ recorded: "final" | "late" }> {
+  const session = parseSessionId(
+    typeof raw === "object" && raw !== null ? (raw as { session?: unknown }).session : undefined,
+  );
+  if (session !== undefined) await holdAgentSession(ctx, agentId, session);
+  if (isLateResult(raw)) return submitLateResult(ctx, agentId, jobId, raw);
   const body = parseResultBody(raw);
   const own = await findOwnExecution(ctx, agentId, jobId);
   // Rows are stored (and fsynced) before the transaction that records them; a result that will

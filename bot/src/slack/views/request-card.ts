@@ -3,7 +3,7 @@
  * how to name people in Slack. Views never look anything up; the notifier and the listeners
  * build a card from stored state and hand it over.
  */
-import type { RequestStatus, RequestView } from "@dbward/shared";
+import { lateOutcomeOf, type LateOutcome, type RequestStatus, type RequestView } from "@dbward/shared";
 import { escapeMrkdwn } from "../slack-text.ts";
 
 export interface RequestCard {
@@ -27,6 +27,26 @@ export const STATUS_LABELS = {
   expired: ":zzz: Expired without a decision",
   cancelled: ":heavy_minus_sign: Cancelled",
 } as const satisfies Record<RequestStatus, string>;
+
+/** What a late result (the agent's outcome journal) says, in place of the bare status. */
+export const LATE_OUTCOME_LABELS = {
+  succeeded_unreported: ":large_yellow_circle: Executed, result not delivered",
+  unknown: ":grey_question: Outcome unknown: check the target",
+} as const satisfies Record<LateOutcome, string>;
+
+/** The latest execution's late outcome, when an agent reported one after its result was lost. */
+export function lateOutcome(r: RequestView): LateOutcome | undefined {
+  return lateOutcomeOf(r.executions.at(-1)?.error?.code);
+}
+
+/**
+ * The status label, told apart where the status alone misleads: a request lost or succeeded
+ * whose agent reported later that it committed, or that it cannot tell.
+ */
+export function statusLabel(r: RequestView): string {
+  const late = r.status === "lost" || r.status === "succeeded" ? lateOutcome(r) : undefined;
+  return late === undefined ? STATUS_LABELS[r.status] : LATE_OUTCOME_LABELS[late];
+}
 
 /** `<@U…>` for a linked user, the escaped user id otherwise. */
 export function nameOf(card: RequestCard, userId: string): string {
@@ -75,6 +95,14 @@ export function executionSummary(r: RequestView): string | undefined {
       ? `${rows} row${rows === 1 ? "" : "s"}`
       : `${rows} row${rows === 1 ? "" : "s"} affected`;
   const took = e.duration_ms === null ? "" : ` in ${e.duration_ms} ms`;
+  switch (lateOutcomeOf(e.error?.code)) {
+    case "succeeded_unreported":
+      return `${e.affected_rows === null && r.operation !== "read" ? "it committed" : count}; the agent stopped before the bot took its result, so the rows are not available`;
+    case "unknown":
+      return "it started, and the agent cannot tell whether it committed; check the target before running it again";
+    case undefined:
+      break;
+  }
   switch (e.status) {
     case "running":
       return `running on agent \`${escapeMrkdwn(e.agent)}\``;

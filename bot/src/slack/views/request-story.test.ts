@@ -69,4 +69,41 @@ describe("thread replies and requester notices", () => {
     const m = threadStep(sampleCard({ status: "running" }, []), "request.claimed", "agent:agent-1");
     assert.equal(m?.text, ":gear: agent `agent-1` started running it.");
   });
+
+  const lateExecution = (code: string, affected: number | null) => ({
+    number: 1,
+    agent: "agent-1",
+    status: "lost" as const,
+    started_at: "2026-01-01T00:00:00.000Z",
+    finished_at: "2026-01-01T00:01:00.000Z",
+    row_count: null,
+    affected_rows: affected,
+    duration_ms: null,
+    error: { code, message: "from the agent" },
+  });
+
+  test("a lost request whose agent later reported the commit says it executed, with its rows, not that it may not have run", () => {
+    const card = sampleCard(
+      { status: "lost", executions: [lateExecution("execution.result_undelivered", 3)] },
+      [],
+    );
+    for (const m of [
+      threadStep(card, "request.finished", "agent:agent-1"),
+      requesterNotice(card, "request.finished", "agent:agent-1"),
+    ]) {
+      assert.match(m?.text ?? "", /Executed, result not delivered/);
+      assert.match(m?.text ?? "", /3 rows affected/);
+      assert.doesNotMatch(m?.text ?? "", /may or may not have run/);
+    }
+  });
+
+  test("a lost request whose agent cannot tell says the outcome is unknown and to check the target", () => {
+    const card = sampleCard(
+      { status: "lost", executions: [lateExecution("execution.outcome_unknown", null)] },
+      [],
+    );
+    const m = threadStep(card, "request.finished", "agent:agent-1");
+    assert.match(m?.text ?? "", /Outcome unknown: check the target/);
+    assert.match(m?.text ?? "", /cannot tell whether it committed/);
+  });
 });

@@ -9,6 +9,7 @@ import {
   STATUS_LABELS,
   actorName,
   executionSummary,
+  statusLabel,
   target,
   whoMustApprove,
   type RequestCard,
@@ -48,7 +49,7 @@ export function threadStep(card: RequestCard, action: string, actor: string): Sl
       break;
     case "request.finished":
     case "request.lost":
-      text = `${STATUS_LABELS[r.status]}${summary(card)}`;
+      text = `${statusLabel(r)}${summary(card)}`;
       break;
     default:
       text = `${STATUS_LABELS[r.status]} (${escapeMrkdwn(action)} by ${who})`;
@@ -67,7 +68,7 @@ export function requesterNotice(card: RequestCard, action: string, actor: string
   } else if (action === "request.rejected") {
     text = `:no_entry: ${head} was rejected by ${who}: ${escapeMrkdwn(truncate(r.status_reason ?? "", 1000))}\nChange what they asked for and make a new request.`;
   } else if (action === "request.finished" || action === "request.lost") {
-    text = `${STATUS_LABELS[r.status]} — ${head}${summary(card)}`;
+    text = `${statusLabel(r)} — ${head}${summary(card)}`;
     if (r.status === "succeeded" && r.operation === "read") text += "\nThe result follows.";
   } else {
     return undefined;
