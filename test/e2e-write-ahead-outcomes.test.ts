@@ -19,8 +19,10 @@ import { after, before, describe, test } from "node:test";
 import { openStore, verifyAuditStore } from "@dbward/bot";
 import type { AuditListView, PublicKeysView, RequestView } from "@dbward/shared";
 import pg from "pg";
+import { createBotClient, Secret } from "@dbward/agent";
 import { main } from "../cli/src/main.ts";
 import { PG_URL } from "./support/agent-harness.ts";
+import { startBotHarness } from "./support/bot-harness.ts";
 import { captureOutput } from "./support/capture-output.ts";
 import {
   freePort,
@@ -310,5 +312,82 @@ describe("write-ahead outcomes: an agent killed mid-job reports what it knows af
     const untouched = await db.query(`SELECT n FROM ${TABLE} WHERE id = 4`);
     assert.equal((untouched.rows[0] as { n: number }).n, 0);
     await chainVerifies(s);
+  });
+});
+
+describe("a late result while the execution still holds its lease ends the request at once", () => {
+  test("executed-not-delivered ends it succeeded, outcome-unknown ends it lost, each with its reason and audited once", async () => {
+    const h = await startBotHarness();
+    try {
+      const agent = createBotClient({
+        botUrl: h.url,
+        agentToken: new Secret(h.agentTokens["agent-1"] ?? ""),
+        session: "late-result-test-session",
+      });
+      const [alice, bob, olga] = [
+        await h.tokenFor("alice"),
+        await h.tokenFor("bob"),
+        await h.tokenFor("olga"),
+      ];
+      const running = async (sql: string): Promise<{ id: number; job: string }> => {
+        const created = await h.call(alice, "POST", "/api/requests", {
+          database: "shop",
+          environment: "staging",
+          sql,
+          reason: "late result while running",
+        });
+        const id = (created.body as RequestView).id;
+        await h.call(bob, "POST", `/api/requests/${id}/approve`, {});
+        const { jobs } = await agent.poll({
+          capabilities: [{ database: "shop", environment: "staging", operations: ["write"] }],
+          wait_ms: 5000,
+        });
+        const job = jobs.find((j) => j.request_id === id)?.job_id ?? assert.fail("no offer");
+        await agent.claim(job);
+        return { id, job };
+      };
+      const shown = async (id: number): Promise<RequestView> =>
+        (await h.call(olga, "GET", `/api/requests/${id}`)).body as RequestView;
+      const started_at = new Date().toISOString();
+
+      const a = await running("UPDATE orders SET paid = true WHERE id = 1");
+      const committed = {
+        delivery: "late",
+        outcome: "succeeded_unreported",
+        affected_rows: 1,
+        started_at,
+      } as const;
+      await agent.submitResult(a.job, committed);
+      await agent.submitResult(a.job, committed);
+      const va = await shown(a.id);
+      assert.equal(va.status, "succeeded");
+      assert.match(va.status_reason ?? "", /^executed, result not delivered: 1 row affected/);
+      assert.equal(va.executions[0]?.affected_rows, 1);
+
+      const b = await running("UPDATE orders SET paid = true WHERE id = 2");
+      const unknown = {
+        delivery: "late",
+        outcome: "unknown",
+        error: { code: "execution.outcome_unknown", message: "the connection broke" },
+        started_at,
+      } as const;
+      await agent.submitResult(b.job, unknown);
+      await agent.submitResult(b.job, unknown);
+      const vb = await shown(b.id);
+      assert.equal(vb.status, "lost");
+      assert.match(vb.status_reason ?? "", /^outcome unknown: check the target.*the connection broke/);
+
+      const events = async (id: number, action: string): Promise<number> =>
+        (
+          (await h.call(h.adminToken, "GET", `/api/audit?target=request:${id}&action=${action}`))
+            .body as AuditListView
+        ).events.length;
+      assert.equal(await events(a.id, "request.executed"), 1);
+      assert.equal(await events(b.id, "request.lost"), 1);
+      assert.equal(await events(a.id, "execution.late_result"), 0, "the resubmission added nothing");
+      assert.equal(await events(b.id, "execution.late_result"), 0);
+    } finally {
+      await h.stop();
+    }
   });
 });
