@@ -27,6 +27,7 @@ import { createSlackAdapter, type SlackAdapter, type SlackOptions } from "./slac
 import { parseSlackSettings } from "./slack/slack-settings.ts";
 import { deliveriesForChange, route } from "./slack/delivery.ts";
 import { enqueueDeliveries, storeSlackOutbox } from "./store/slack-outbox-repo.ts";
+import { forgetOldDeliveries, isFirstDelivery } from "./store/slack-inbound-repo.ts";
 import { storeMessageRefs } from "./store/slack-message-refs.ts";
 import { inTransaction } from "./store/in-transaction.ts";
 import { openStore, type Store } from "./store/open-store.ts";
@@ -70,7 +71,7 @@ export interface RunningBot {
 export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   const clock = o.clock ?? systemClock;
   const random = o.random ?? systemRandom;
-  const slackSettings = parseSlackSettings(o.env);
+  const slackSettings = parseSlackSettings(o.env, o.config.slack?.mode);
   const monitoringToken = parseMonitoringToken(o.env);
   assertWebhookSecrets(o.config, o.env);
   await initSqlReview();
@@ -147,6 +148,7 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
         ...o.slack,
         onCallFailed: (method, code) => metrics.slackApiErrors.inc({ method, code }),
         onDeliveryGaveUp: (kind, code) => metrics.slackDeliveriesGivenUp.inc({ kind, code }),
+        isFirstDelivery: (identity) => isFirstDelivery(store, identity, clock.now()),
       },
     );
   if (slack === undefined) o.logger.info("Slack is not configured (no SLACK_BOT_TOKEN): API only");
@@ -167,14 +169,28 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   });
   const listen = o.listen ?? o.config.listen;
   const server = await listenHttp(createHttpServer(app, o.config.http), listen.host, listen.port);
+  const closeServer = (): Promise<void> => new Promise<void>((resolve) => server.close(() => resolve()));
+  // Socket Mode connects out now; a token Slack refuses stops this start.
+  await slack?.start().catch(async (err: unknown) => {
+    await slack.close();
+    await closeServer();
+    throw err;
+  });
   // Only once the port is ours: a start that fails before this must not commit tokens it never
   // gets to print; the start that first listens generates and prints them.
   const bootstrapSecrets = await bootstrapTokens(store, o.config, o.env, { clock, random }).catch(
     async (err: unknown) => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await slack?.close();
+      await closeServer();
       throw err;
     },
   );
+  const forgetter = setInterval(() => {
+    forgetOldDeliveries(store, clock.now()).catch((err: unknown) =>
+      o.logger.error({ err }, "could not prune the Slack delivery identities"),
+    );
+  }, 3_600_000);
+  forgetter.unref();
   const sweeper = setInterval(() => {
     sweep(ctx).catch((err: unknown) => o.logger.error({ err }, "sweep failed"));
   }, o.sweepIntervalMs ?? 1000);
@@ -211,6 +227,7 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     },
     close: async () => {
       clearInterval(sweeper);
+      clearInterval(forgetter);
       shutdown.abort();
       // Let handlers woken by the abort return before the store goes away.
       await new Promise((resolve) => setImmediate(resolve));

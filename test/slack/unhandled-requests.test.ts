@@ -34,7 +34,14 @@ describe("Slack requests no listener handles", () => {
   beforeEach(() => fake.clear());
 
   const settle = async (): Promise<void> => h.bot.slack?.idle();
-  const form = (value: unknown): string => new URLSearchParams({ payload: JSON.stringify(value) }).toString();
+  // Each click of a real person has its own trigger_id; the same one again is a re-delivery.
+  let clicks = 0;
+  const form = (value: object): string =>
+    new URLSearchParams({
+      payload: JSON.stringify(
+        "trigger_id" in value ? { ...value, trigger_id: `9${(clicks += 1)}.1.fresh` } : value,
+      ),
+    }).toString();
   const signedForm = (body: string): Promise<SlackResponse> => slack.send(body);
   const signedJson = (body: string): Promise<SlackResponse> =>
     slack.sendRaw(body, {

@@ -35,6 +35,8 @@ export class FakeSlack {
   retryAfterSeconds = 0;
   /** Off: answer without keeping each call (benchmarks). */
   record = true;
+  /** Where `apps.connections.open` sends Socket Mode clients (fake-socket-mode.ts sets it). */
+  socketUrl: (() => string) | undefined;
 
   static async start(): Promise<FakeSlack> {
     const fake = new FakeSlack();
@@ -181,6 +183,10 @@ export class FakeSlack {
         return { ok: true, upload_url: `${this.url}/upload/F${this.seq}`, file_id: `F${this.seq}` };
       case "files.completeUploadExternal":
         return { ok: true, files: args.files };
+      case "apps.connections.open":
+        return this.socketUrl === undefined
+          ? { ok: false, error: "not_allowed_token_type" }
+          : { ok: true, url: this.socketUrl() };
       default:
         return { ok: false, error: "unknown_method" };
     }

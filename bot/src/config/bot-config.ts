@@ -114,6 +114,12 @@ const agentSchema = z.strictObject({ id: name });
 
 /** The Slack surface (docs/slack.md): where approval posts go, what they show, who gets results. */
 const slackSchema = z.strictObject({
+  /**
+   * How Slack reaches the bot: `http` (Slack POSTs to the public `/slack/events` URL) or `socket`
+   * (the bot opens outbound WebSockets with an app-level token; no inbound port for Slack).
+   * Read at start: a reload does not switch modes.
+   */
+  mode: z.enum(["http", "socket"]).default("http"),
   /** The channel id (C…, G…) or `#name` approval posts go to; the app must be a member. */
   approvals_channel: z
     .string()

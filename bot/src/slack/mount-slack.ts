@@ -7,14 +7,14 @@
  * given the bot id and bot user id, so it never calls `auth.test`, and its Web API client never
  * retries by itself (the outbox sender and call-retry.ts do).
  */
-import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from "@slack/bolt";
-import { Router, type Express } from "express";
+import { App } from "@slack/bolt";
+import { boltLogger } from "./bolt-logger.ts";
+import type { Express } from "express";
 import type { Logger } from "pino";
-import { clientIp } from "../http/http-ops.ts";
 import type { BotContext, RequestChange } from "../use-cases/bot-context.ts";
-import { recordAuthFailure } from "../use-cases/record-auth-failure.ts";
 import { AfterAck } from "./after-ack.ts";
-import { SLACK_EVENTS_PATH } from "./ids.ts";
+import { dedupeDeliveries } from "./inbound-dedupe.ts";
+import { httpInbound, socketInbound } from "./inbound.ts";
 import { CallRetry, DEFAULT_RETRY, OUTBOX_RETRY, type RetryPolicy } from "./call-retry.ts";
 import type { Delivery } from "./delivery.ts";
 import { InteractiveCalls } from "./interactive-calls.ts";
@@ -30,14 +30,7 @@ import { deliveryRunner } from "./run-delivery.ts";
 import { SlackCalls } from "./slack-calls.ts";
 import { SlackOutbox } from "./slack-outbox.ts";
 import { SlackSender, type OutboxStore } from "./slack-sender.ts";
-import { slackRequestGuard } from "./request-guard.ts";
-import {
-  answeredProperty,
-  answerUnhandled,
-  inboundBodyGate,
-  processEventError,
-  unhandledRequest,
-} from "./unhandled-requests.ts";
+import { answerUnhandled } from "./unhandled-requests.ts";
 import { createSlackApi } from "./slack-api.ts";
 import type { SlackSettings } from "./slack-settings.ts";
 
@@ -59,11 +52,17 @@ export interface SlackOptions {
    * answered long before (unhandled-requests.ts); tests raise it to prove that.
    */
   readonly unhandledRequestTimeoutMillis?: number;
+  /** Socket Mode connections per instance (default 2). */
+  readonly socketConnections?: number;
+  /** Told, after its ack, of a delivery's identity: false when it was handled before (the store). */
+  readonly isFirstDelivery?: (identity: string) => Promise<boolean>;
 }
 
 export interface SlackAdapter {
-  /** Mounts the endpoint; call before any body parser, Bolt reads the raw body. */
+  /** Mounts the endpoint (HTTP mode); call before any body parser, Bolt reads the raw body. */
   mount(app: Express): void;
+  /** Opens the Socket Mode connections (nothing in HTTP mode); resolves once connected. */
+  start(): Promise<void>;
   /** The after-commit hook: the change's rows are in the outbox; the sender looks now. */
   onChange(change: RequestChange): void;
   /** Resolves when the outbox is empty and nothing is running (tests). */
@@ -86,24 +85,15 @@ export function createSlackAdapter(
   options: SlackOptions = {},
 ): SlackAdapter {
   const log = logger.child({ component: "slack" });
-  const router = Router();
-  const receiver = new ExpressReceiver({
-    signingSecret: settings.signingSecret.reveal(),
-    endpoints: SLACK_EVENTS_PATH,
-    router,
-    logger: boltLogger(log),
-    customPropertiesExtractor: answeredProperty,
-    unhandledRequestHandler: unhandledRequest(log),
-    processEventErrorHandler: processEventError(log),
-    ...(options.unhandledRequestTimeoutMillis !== undefined
-      ? { unhandledRequestTimeoutMillis: options.unhandledRequestTimeoutMillis }
-      : {}),
-  });
+  const inbound =
+    settings.mode === "http"
+      ? httpInbound(ctx, settings, log, options.unhandledRequestTimeoutMillis)
+      : socketInbound(settings, log, options.socketConnections);
   const app = new App({
     token: settings.botToken.reveal(),
     botId: settings.botId,
     botUserId: settings.botUserId,
-    receiver,
+    receiver: inbound.receiver,
     logger: boltLogger(log),
     convoStore: false,
     clientOptions: {
@@ -126,6 +116,7 @@ export function createSlackAdapter(
     await table.add(deliveries);
     sender.wake();
   }, log);
+  if (options.isFirstDelivery !== undefined) app.use(dedupeDeliveries(options.isFirstDelivery, log));
   app.use(answerUnhandled({ outbox, logger: log }));
   // Listener work continues after the ack; tracked so idle() and close() can wait for it.
   const working = new Set<Promise<void>>();
@@ -164,24 +155,9 @@ export function createSlackAdapter(
     ...(options.onCallFailed !== undefined ? { onCallFailed: options.onCallFailed } : {}),
   });
   sender.start();
-  const guard = slackRequestGuard({
-    signingSecret: () => settings.signingSecret.reveal(),
-    now: () => ctx.clock.now(),
-    onFailure: async (why, req) => {
-      log.warn({ why, ip: req.ip }, "refused a request to the Slack endpoint");
-      // Counted with the API's failed logins: past the limit, the address gets 429 before its
-      // next request is verified or audited, so a flood of forgeries cannot flood the audit chain.
-      ctx.limits?.recordAuthFailure(clientIp(req));
-      await recordAuthFailure(ctx, {
-        details: { kind: "slack", why, path: req.path, ip: req.ip ?? null },
-      }).catch((err: unknown) => log.error({ err }, "could not audit a refused Slack request"));
-    },
-  });
   return {
-    mount(express) {
-      express.post(SLACK_EVENTS_PATH, ...guard, inboundBodyGate(log));
-      express.use(router);
-    },
+    mount: inbound.mount,
+    start: () => inbound.start(),
     onChange: () => sender.wake(),
     async idle() {
       do {
@@ -192,28 +168,12 @@ export function createSlackAdapter(
       } while (working.size > 0);
     },
     async close() {
+      await inbound.stop();
       await Promise.allSettled([...working]);
       await afterAck.idle();
       await outbox.idle();
       retry.close();
       await sender.close();
     },
-  };
-}
-
-/** Bolt's logger interface over pino; Bolt's debug chatter stays at debug. */
-function boltLogger(log: Logger): BoltLogger {
-  const text = (msg: unknown[]): string => msg.map((m) => (typeof m === "string" ? m : String(m))).join(" ");
-  let level = LogLevel.INFO;
-  return {
-    debug: (...msg: unknown[]) => log.debug(text(msg)),
-    info: (...msg: unknown[]) => log.info(text(msg)),
-    warn: (...msg: unknown[]) => log.warn(text(msg)),
-    error: (...msg: unknown[]) => log.error(text(msg)),
-    setLevel: (l: LogLevel) => {
-      level = l;
-    },
-    getLevel: () => level,
-    setName: () => undefined,
   };
 }

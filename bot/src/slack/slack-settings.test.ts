@@ -52,4 +52,20 @@ describe("Slack settings from the environment", () => {
       "http://127.0.0.1:9999/api/",
     );
   });
+
+  test("in Socket Mode need the app-level token, not the signing secret, and keep it redacted", () => {
+    const rest = Object.fromEntries(Object.entries(FULL).filter(([k]) => k !== "SLACK_SIGNING_SECRET"));
+    const s = parseSlackSettings({ ...rest, SLACK_APP_TOKEN: "xapp-1-A0-123-abc" }, "socket");
+    assert.equal(s?.mode, "socket");
+    assert.ok(s?.mode === "socket" && s.appToken.reveal() === "xapp-1-A0-123-abc");
+    assert.ok(!JSON.stringify(s).includes("xapp-1"));
+  });
+
+  test("in Socket Mode refuse a bot token where the app token belongs, saying which it is", () => {
+    assert.throws(
+      () => parseSlackSettings({ ...FULL, SLACK_APP_TOKEN: "xoxb-9-9-9" }, "socket"),
+      /SLACK_APP_TOKEN must be an app-level token \(xapp-…\) with the connections:write scope; this is a bot token/,
+    );
+    assert.throws(() => parseSlackSettings({ ...FULL }, "socket"), /SLACK_APP_TOKEN is not set/);
+  });
 });

@@ -32,7 +32,7 @@ import {
 } from "./stale-interaction.ts";
 
 /** The context key through which the middleware asks whether the HTTP answer has gone out. */
-const ANSWERED = "dbwardAnswered";
+export const ANSWERED = "dbwardAnswered";
 
 /** The receiver's `customPropertiesExtractor`: lets `answerUnhandled` see whether a listener acked. */
 export function answeredProperty(req: Request): Record<string, () => boolean> {
