@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
-import { MANIFEST_PATH, URL_PLACEHOLDER, eventsUrl, renderManifest } from "./manifest.ts";
+import {
+  MANIFEST_PATH,
+  URL_PLACEHOLDER,
+  eventsUrl,
+  renderManifest,
+  renderSocketModeManifest,
+} from "./manifest.ts";
 import { NON_API_SCOPES, SLACK_METHOD_SCOPES } from "./slack-api.ts";
 
 interface Manifest {
@@ -80,5 +86,24 @@ describe("manifest.yml", () => {
     assert.equal(eventsUrl("https://x.example/slack/events"), "https://x.example/slack/events");
     assert.throws(() => eventsUrl("http://dbward.example.com"), /https/);
     assert.throws(() => eventsUrl("not a url"), /--url/);
+  });
+
+  test("for Socket Mode turns sockets on, names no URL, and keeps the same scopes and events", () => {
+    const text = renderSocketModeManifest();
+    assert.doesNotMatch(text, /https?:\/\/|<host>|request_url|\burl:/);
+    const socket = parse(text) as Manifest & { settings: { socket_mode_enabled: boolean } };
+    const http = parse(renderManifest("https://dbward.example.com")) as Manifest;
+    assert.equal(socket.settings.socket_mode_enabled, true);
+    assert.deepEqual(socket.oauth_config, http.oauth_config);
+    assert.deepEqual(
+      socket.settings.event_subscriptions.bot_events,
+      http.settings.event_subscriptions.bot_events,
+    );
+    assert.equal(socket.settings.interactivity.is_enabled, true);
+    assert.deepEqual(
+      socket.features.slash_commands.map((c) => c.command),
+      http.features.slash_commands.map((c) => c.command),
+    );
+    assert.match(text, /connections:write/);
   });
 });

@@ -1,5 +1,8 @@
-/** `dbward slack manifest --url …`: the Slack app manifest with the bot's public URL filled in. */
-import { renderManifest } from "@dbward/bot/slack/manifest";
+/**
+ * `dbward slack manifest --url …`: the Slack app manifest with the bot's public URL filled in;
+ * `--socket-mode`: the manifest for Socket Mode, with no URL at all.
+ */
+import { renderManifest, renderSocketModeManifest } from "@dbward/bot/slack/manifest";
 import type { Argv } from "yargs";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -10,14 +13,25 @@ export function slackCommand(out: Output) {
     y
       .command(
         "manifest",
-        "print manifest.yml with the request URL filled in",
+        "print manifest.yml with the request URL filled in (or for Socket Mode)",
         (c) =>
-          c.option("url", {
-            type: "string",
-            demandOption: true,
-            describe: "the bot's public base URL, e.g. https://dbward.example.com",
-          }),
+          c
+            .option("url", {
+              type: "string",
+              describe: "the bot's public base URL, e.g. https://dbward.example.com",
+            })
+            .option("socket-mode", {
+              type: "boolean",
+              describe: "Socket Mode: no request URLs; the bot connects out (slack.mode: socket)",
+            })
+            .conflicts("socket-mode", "url"),
         (a) => {
+          if (a["socket-mode"] === true) {
+            out.print(renderSocketModeManifest());
+            return;
+          }
+          if (a.url === undefined)
+            throw new CliError("give --url https://… (HTTP mode) or --socket-mode", EXIT.usage);
           let url: URL;
           try {
             url = new URL(a.url);

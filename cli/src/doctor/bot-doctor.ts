@@ -25,6 +25,7 @@ import { fail, fetchFailure, modeText, ok, warn, type Check } from "./check.ts";
 import { checkListen } from "./listen-check.ts";
 import { checkOidcDiscovery } from "./oidc-check.ts";
 import { checkResultsDir, resultsDir } from "./results-dir-check.ts";
+import { checkSlackOutbox } from "./slack-outbox-check.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -64,6 +65,7 @@ export async function checkBot(file: string, env: Env, options: BotDoctorOptions
     ...(await checkListen(config.listen, doFetch)),
     ...(await checkOidcDiscovery(config.oidc)),
     ...(await checkSlack(config, env, doFetch)),
+    ...checkSlackOutbox(join(dataDir, STORE_FILE)),
   ];
 }
 
@@ -175,7 +177,7 @@ async function checkSlack(config: BotConfig, env: Env, doFetch: typeof fetch): P
   const what = "Slack";
   let settings;
   try {
-    settings = parseSlackSettings(env);
+    settings = parseSlackSettings(env, config.slack?.mode);
   } catch (err) {
     return [fail(what, (err as Error).message, "set the Slack variables named above (docs/slack.md)")];
   }
@@ -230,9 +232,44 @@ async function checkSlack(config: BotConfig, env: Env, doFetch: typeof fetch): P
     checks.push(
       warn(what, "no slack.approvals_channel in the config", "add one, or approval posts are not sent"),
     );
+  if (settings.mode === "socket")
+    checks.push(...(await checkAppToken(settings.apiUrl, settings.appToken.reveal(), doFetch)));
   return checks.length > 0
     ? checks
     : [ok(what, `auth.test accepted the token (team ${String(answer.team)}, bot ${settings.botId})`)];
+}
+
+/**
+ * Socket Mode: `apps.connections.open` with the app-level token, once, as the bot's start does
+ * (bot/src/slack/socket-receiver.ts); a refused token stops that start.
+ */
+async function checkAppToken(apiUrl: string, appToken: string, doFetch: typeof fetch): Promise<Check[]> {
+  const what = "Slack Socket Mode";
+  try {
+    const res = await doFetch(`${apiUrl}apps.connections.open`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${appToken}` },
+      redirect: "error",
+      signal: AbortSignal.timeout(10_000),
+    });
+    const answer = (await res.json()) as { ok?: unknown; error?: unknown };
+    if (answer.ok === true) return [ok(what, "apps.connections.open accepted the app-level token")];
+    return [
+      fail(
+        what,
+        `Slack refused the app-level token (${SLACK_ENV.appToken}): ${String(answer.error)}`,
+        "make an app-level token with the connections:write scope (Basic Information → App-Level Tokens)",
+      ),
+    ];
+  } catch (err) {
+    return [
+      fail(
+        what,
+        `cannot reach ${apiUrl}apps.connections.open: ${fetchFailure(err)}`,
+        "check egress to Slack",
+      ),
+    ];
+  }
 }
 
 /** `DBWARD_LOG_LEVEL`, as `dbward bot` builds its logger from it (pino refuses a level it does not know). */
