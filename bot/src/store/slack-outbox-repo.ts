@@ -10,11 +10,11 @@
  * `unreadable` so the sender fails that row alone.
  */
 import { randomUUID } from "node:crypto";
-import { sql, type Kysely } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely } from "kysely";
 import { deliverySchema, type Routed } from "../slack/delivery.ts";
 import type { OutboxRowView, OutboxStore } from "../slack/slack-sender.ts";
 import type { Store } from "./open-store.ts";
-import type { Database } from "./tables.ts";
+import type { Database, SlackOutboxTable } from "./tables.ts";
 
 type Db = Kysely<Database>;
 
@@ -80,17 +80,7 @@ export async function leaseDue(
     .where("o.status", "=", "pending")
     .where("o.next_attempt_at", "<=", at)
     .where((eb) => eb.or([eb("o.lease_until", "is", null), eb("o.lease_until", "<=", at)]))
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom("slack_outbox as p")
-            .select("p.id")
-            .whereRef("p.lane", "=", "o.lane")
-            .where("p.status", "=", "pending")
-            .whereRef("p.id", "<", "o.id"),
-        ),
-      ),
-    )
+    .where(isLaneHead)
     .orderBy("o.id")
     .limit(o.limit + o.busyLanes.size)
     .execute();
@@ -143,6 +133,20 @@ function safeJson(text: string): unknown {
   }
 }
 
+/** `o` is the first pending row of its lane: no pending row before it in the same lane. */
+function isLaneHead(eb: ExpressionBuilder<Database & { o: SlackOutboxTable }, "o">) {
+  return eb.not(
+    eb.exists(
+      eb
+        .selectFrom("slack_outbox as p")
+        .select("p.id")
+        .whereRef("p.lane", "=", "o.lane")
+        .where("p.status", "=", "pending")
+        .whereRef("p.id", "<", "o.id"),
+    ),
+  );
+}
+
 /** Keeps the leases of rows still being delivered (a large file upload outlasts one lease). */
 export async function renewLeases(db: Db, leases: readonly Lease[], until: Date): Promise<void> {
   for (const lease of leases) {
@@ -181,28 +185,25 @@ export async function retryDeliveryAt(
   lease: Lease,
   o: { at: Date; error: string; now: Date },
 ): Promise<void> {
-  await db
-    .updateTable("slack_outbox")
-    .set({
-      attempts: sql<number>`attempts + 1`,
-      next_attempt_at: o.at.toISOString(),
-      lease_until: null,
-      lease_token: null,
-      last_error: o.error,
-      updated_at: o.now.toISOString(),
-    })
-    .where("id", "=", lease.id)
-    .where("lease_token", "=", lease.leaseToken)
-    .where("status", "=", "pending")
-    .execute();
+  await endLease(db, lease, o, { next_attempt_at: o.at.toISOString() });
 }
 
 /** Given up on: kept (for `dbward doctor` and the metrics) until pruned, out of its lane's way. */
 export async function failDelivery(db: Db, lease: Lease, o: { error: string; now: Date }): Promise<void> {
+  await endLease(db, lease, o, { status: "failed" });
+}
+
+/** Ends a held lease after a failed try: the row waits for its retry, or is failed. */
+async function endLease(
+  db: Db,
+  lease: Lease,
+  o: { error: string; now: Date },
+  then: { next_attempt_at: string } | { status: "failed" },
+): Promise<void> {
   await db
     .updateTable("slack_outbox")
     .set({
-      status: "failed",
+      ...then,
       attempts: sql<number>`attempts + 1`,
       lease_until: null,
       lease_token: null,
@@ -230,17 +231,7 @@ export async function nextDueAt(
       sql<string | null>`min(max(o.next_attempt_at, coalesce(o.lease_until, o.next_attempt_at)))`.as("at"),
     )
     .where("o.status", "=", "pending")
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom("slack_outbox as p")
-            .select("p.id")
-            .whereRef("p.lane", "=", "o.lane")
-            .where("p.status", "=", "pending")
-            .whereRef("p.id", "<", "o.id"),
-        ),
-      ),
-    );
+    .where(isLaneHead);
   if (busyLanes.size > 0) q = q.where("o.lane", "not in", [...busyLanes]);
   const row = await q.executeTakeFirst();
   return row?.at == null ? undefined : new Date(row.at);
