@@ -268,6 +268,14 @@ describe("write-ahead outcomes: an agent killed mid-job reports what it knows af
     assert.equal(late[0]?.details.affected_rows, 3);
     const rows = await db.query(`SELECT count(*)::int AS n FROM ${TABLE} WHERE n = 1`);
     assert.equal((rows.rows[0] as { n: number }).n, 3, "applied once");
+    // It ran: an operator's retry would apply it twice, so the bot refuses one.
+    const retry = await fetch(`${s.url}/api/requests/${id}/retry`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.tokens.olga ?? ""}`, "content-type": "application/json" },
+      body: JSON.stringify({ reason: "try again" }),
+    });
+    assert.equal(retry.status, 409);
+    assert.match(await retry.text(), /has run: its agent reported the commit \(3 rows\)/);
     await chainVerifies(s);
   });
 

@@ -5,9 +5,10 @@
  * the request back to approved and dispatches it in the same transaction. The next claim creates
  * a new execution with a new token; the old token stays spent in the agent's ledger.
  */
-import { DbwardError, type RequestId } from "@dbward/shared";
+import { DbwardError, lateOutcomeOf, type RequestId } from "@dbward/shared";
 import { inTransaction } from "../store/in-transaction.ts";
-import type { RequestRecord } from "../store/requests-repo.ts";
+import type { Tx } from "../store/in-transaction.ts";
+import { listExecutions, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { actorOf, can, type UserCaller } from "./caller.ts";
@@ -37,6 +38,7 @@ export async function retryRequest(
   const change: RequestChange = { requestId: id, action: "request.retried", actor };
   const dispatched = await inTransaction(ctx.store, async (tx) => {
     const request = await findRequestOrThrow(tx, id);
+    await assertNotKnownToHaveRun(tx, id);
     const approved = await applyTransition(tx, request, {
       event: "retry",
       actor,
@@ -58,4 +60,19 @@ export async function retryRequest(
   ctx.jobs.notify();
   ctx.afterCommit(change);
   return dispatched;
+}
+
+/**
+ * A lost request whose agent reported afterwards that the statement committed ("executed, result
+ * not delivered") has run: running it again would apply it twice. Only "outcome unknown" (and a
+ * plain lost) leaves the decision to the operator.
+ */
+async function assertNotKnownToHaveRun(tx: Tx, id: RequestId): Promise<void> {
+  const last = (await listExecutions(tx, id)).at(-1);
+  if (lateOutcomeOf(last?.error_code) !== "succeeded_unreported") return;
+  const rows = last?.affected_rows ?? last?.row_count;
+  throw new DbwardError(
+    "request.invalid_transition",
+    `request #${id} has run: its agent reported the commit${rows == null ? "" : ` (${rows} rows)`} after the bot had marked it lost; running it again would apply it twice. Ask for a new request if that is what you want`,
+  );
 }
