@@ -51,9 +51,8 @@ export function apiClient(url: string | undefined, token: TokenSource): ApiClien
   if (token === undefined || token === "")
     throw new CliError("no API token: pass --token, set DBWARD_TOKEN, or run dbward login", EXIT.usage);
   const base = url.replace(/\/+$/, "");
-  const attempt = async (method: string, path: string, body: unknown, key: string | undefined) => {
-    const bearer = typeof token === "string" ? token : await token();
-    return fetch(`${base}${path}`, {
+  const attempt = (method: string, path: string, body: unknown, key: string | undefined, bearer: string) =>
+    fetch(`${base}${path}`, {
       method,
       headers: {
         authorization: `Bearer ${bearer}`,
@@ -64,15 +63,16 @@ export function apiClient(url: string | undefined, token: TokenSource): ApiClien
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(60_000),
     });
-  };
   const send = async <T>(method: string, path: string, body?: unknown, key?: string): Promise<T> => {
+    // Outside the try: a refused credentials file is its own error, not an unreachable bot.
+    const bearer = typeof token === "string" ? token : await token();
     let res: Response;
     try {
-      res = await attempt(method, path, body, key).catch(async (err: unknown) => {
+      res = await attempt(method, path, body, key, bearer).catch(async (err: unknown) => {
         // Only a keyed call is sent again: the key makes a second delivery harmless.
         if (key === undefined) throw err;
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
-        return attempt(method, path, body, key);
+        return attempt(method, path, body, key, bearer);
       });
     } catch (err) {
       throw new CliError(`cannot reach the bot at ${base}: ${(err as Error).message}`, EXIT.unreachable);
