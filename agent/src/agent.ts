@@ -100,7 +100,9 @@ function buildLoop(config: AgentConfig, options: AgentOptions): AgentLoop & { st
   const ledger = openLedger(config.dataDir);
   const journal = openOutcomeJournal(config.dataDir, () => clock.now());
   const drivers = createDriverRegistry(
-    options.driverFactory ?? ((db) => createDriver(db, idleErrorLogger(logger, db))),
+    // The registry hands each driver its idle-error callback, which reaches the database health
+    // (degraded, probed, healthy again); the health logs the outage once.
+    options.driverFactory ?? createDriver,
   );
   const stopper = new AbortController();
   return {
@@ -152,14 +154,6 @@ function sessionOf(dataDir: string): string {
   const session = randomBytes(24).toString("base64url");
   writeFileSync(file, `${session}\n`, { mode: 0o600, flag: "wx" });
   return session;
-}
-
-function idleErrorLogger(logger: Logger, db: { name: string; environment: string }) {
-  return (err: Error): void =>
-    logger.warn(
-      { database: db.name, environment: db.environment, err: describeError(err) },
-      "idle database connection failed",
-    );
 }
 
 /** The capability list without the databases this agent cannot reach now. */
