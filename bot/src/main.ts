@@ -93,6 +93,7 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     store,
     config: () => current,
     clock,
+    startedAt: clock.now(),
     random,
     signingKey: key,
     jobs: new JobSignal(),

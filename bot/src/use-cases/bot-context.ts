@@ -17,6 +17,8 @@ export interface BotContext {
   /** The current config; a reload swaps what this returns. */
   readonly config: () => BotConfig;
   readonly clock: Clock;
+  /** When this bot process started (the sweep gives agents one lease margin after it). */
+  readonly startedAt: Date;
   readonly random: Random;
   readonly signingKey: SigningKey;
   readonly jobs: JobSignal;

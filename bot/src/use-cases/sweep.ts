@@ -53,12 +53,18 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
     null,
   );
 
-  const leases = await ctx.store
-    .selectFrom("executions")
-    .select(["id", "request_id"])
-    .where("status", "=", "running")
-    .where("lease_expires_at", "<=", iso)
-    .execute();
+  // While the bot was down nobody heard the agents' heartbeats: a lease that ran out then is not
+  // the agent's silence. Each running execution gets one lease margin after this start to
+  // heartbeat or report before it is declared lost.
+  const hearing = now.getTime() - ctx.startedAt.getTime() >= ctx.config().execution.lease_margin_ms;
+  const leases = hearing
+    ? await ctx.store
+        .selectFrom("executions")
+        .select(["id", "request_id"])
+        .where("status", "=", "running")
+        .where("lease_expires_at", "<=", iso)
+        .execute()
+    : [];
   for (const exe of leases) report.lost += await loseExecution(ctx, exe.id, exe.request_id as RequestId);
 
   report.joinRequestsExpired = (await expireJoinRequests(ctx)).length;
