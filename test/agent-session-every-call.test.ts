@@ -67,6 +67,11 @@ describe("the agent session is checked on every call, not only on poll", () => {
     assert.equal((await first.heartbeat(jobId)).cancel, false, "the holder's heartbeat still goes through");
   });
 
+  test("a second session cannot send result chunks for the job the first holds", async () => {
+    await refusedForSession(second.submitChunk(jobId, 0, Buffer.from("[1]\n")));
+    assert.equal(await status(), "running");
+  });
+
   test("a second session cannot submit a result, nor a late one, for the job the first holds", async () => {
     await refusedForSession(
       second.submitResult(jobId, {

@@ -10,6 +10,7 @@ import {
   DbwardError,
   isErrorCode,
   OPERATION_CLASSES,
+  SESSION_HEADER,
   type ClaimResponse,
   type ErrorCode,
   type HeartbeatResponse,
@@ -151,6 +152,8 @@ async function post<T>(
         authorization: `Bearer ${options.agentToken.reveal()}`,
         "content-type": body instanceof Buffer ? "application/x-ndjson" : "application/json",
         accept: "application/json",
+        // Also in a header: a chunk's body is rows, with no room for the session.
+        ...(options.session !== undefined ? { [SESSION_HEADER]: options.session } : {}),
       },
       body: body instanceof Buffer ? body : JSON.stringify(body),
       redirect: "error",

@@ -521,3 +521,9 @@ export const LATE_OUTCOME_CODES = {
 export function lateOutcomeOf(code: string | null | undefined): LateOutcome | undefined {
   return LATE_OUTCOMES.find((o) => LATE_OUTCOME_CODES[o] === code);
 }
+
+/**
+ * The header an agent names its session in on every POST (hold-agent-session.ts); result chunks
+ * carry it there alone, since their body is the rows.
+ */
+export const SESSION_HEADER = "x-dbward-session";

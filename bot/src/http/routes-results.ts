@@ -5,10 +5,17 @@
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { DbwardError, MAX_RESULT_PREVIEW_ROWS, RESULT_FORMATS, type ResultFormat } from "@dbward/shared";
+import {
+  DbwardError,
+  MAX_RESULT_PREVIEW_ROWS,
+  RESULT_FORMATS,
+  SESSION_HEADER,
+  type ResultFormat,
+} from "@dbward/shared";
 import { Router, type Request, type Response } from "express";
 import { CONTENT_TYPES } from "../results/result-encoding.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
+import { holdAgentSession, parseSessionId } from "../use-cases/hold-agent-session.ts";
 import { getResult, openResultDownload, type ResultDownload } from "../use-cases/read-result.ts";
 import { toRequestView } from "../use-cases/read-requests.ts";
 import { retryRequest } from "../use-cases/retry-request.ts";
@@ -25,6 +32,8 @@ export function resultRoutes(ctx: BotContext): Router {
   r.post("/api/agent/jobs/:job/result/chunks/:seq", async (req, res) => {
     // Authenticated, and the job found running for this agent, before a byte of the body is read.
     const agentId = await authenticateAgent(ctx, req);
+    const session = parseSessionId(req.get(SESSION_HEADER));
+    if (session !== undefined) await holdAgentSession(ctx, agentId, session);
     await assertRunningOwnJob(ctx, agentId, req.params.job ?? "");
     const body = await readRawBody(req, BODY_LIMITS.chunk);
     res.json(await submitResultChunk(ctx, agentId, req.params.job ?? "", req.params.seq ?? "", body));
