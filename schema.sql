@@ -227,6 +227,31 @@ CREATE TABLE IF NOT EXISTS slack_messages (
   PRIMARY KEY (request_id, kind, user_id)
 );
 
+-- Timed nudges about a pending request, one row each (bot/src/use-cases/remind-approvers.ts,
+-- warn-near-expiry.ts), written in the transaction of its audit event and outbox rows: the key
+-- makes a second sweep of the same moment (a restart, another instance) do nothing. kind
+-- 'reminder': round n is the nth `remind_after` interval step `step` has waited; 'expiry': the
+-- requester's one warning that the request expires soon (step and round 0).
+CREATE TABLE IF NOT EXISTS request_nudges (
+  request_id INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('reminder', 'expiry')),
+  step INTEGER NOT NULL,
+  round INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (request_id, kind, step, round)
+);
+
+-- The reminder DM each approver got about a waiting step: one message per approver and step,
+-- updated in place by later reminders instead of posted again.
+CREATE TABLE IF NOT EXISTS reminder_dms (
+  request_id INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  PRIMARY KEY (request_id, step, user_id)
+);
+
 -- The Slack outbox (bot/src/slack/slack-sender.ts): every Slack call that changes what people see,
 -- written in the same transaction as the change that causes it (or, for a listener's answer, as
 -- soon as the answer is known), and deleted once Slack took it. Rows in one lane go out in id

@@ -69,6 +69,8 @@ export interface StepView {
   min: number;
   /** `role:approver`, `group:dba`, `user:bob`. */
   approvers: string[];
+  /** Selectors the step escalated to (`escalate_after`): they may decide too. Empty until then. */
+  escalated_to: string[];
   approved_by: string[];
   satisfied: boolean;
 }

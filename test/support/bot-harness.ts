@@ -80,6 +80,8 @@ export async function startBotHarness(
     logger?: StartBotOptions["logger"];
     /** Hears every committed request change, as the Slack and webhook adapters do. */
     onChange?: StartBotOptions["onChange"];
+    /** The bot's clock (tests that move time by hand). */
+    clock?: StartBotOptions["clock"];
   } = {},
 ): Promise<BotHarness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "dbward-test-"));
@@ -92,6 +94,7 @@ export async function startBotHarness(
     listen: { host: "127.0.0.1", port: 0 },
     ...(opts.sweepIntervalMs !== undefined ? { sweepIntervalMs: opts.sweepIntervalMs } : {}),
     ...(opts.onChange !== undefined ? { onChange: opts.onChange } : {}),
+    ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
   });
   // A restart on the same data dir prints no secrets: the tokens then come from the environment.
   const admin =

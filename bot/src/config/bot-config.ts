@@ -6,6 +6,7 @@
 import { DbwardError, NAME_RULE, OPERATION_CLASSES, SQL_DIALECTS } from "@dbward/shared";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { durationSchema } from "./duration.ts";
 import { sqlReviewPolicySchema } from "./sql-review-config.ts";
 import { httpSchema, monitoringSchema } from "./operations-config.ts";
 import { AUDIT_DEFAULTS, auditSchema } from "./audit-config.ts";
@@ -40,13 +41,28 @@ const selector = z
   .string()
   .regex(/^(role|group|user):[a-z0-9][a-z0-9_.-]{0,62}$/, "must be role:NAME, group:NAME or user:ID");
 
-const stepSchema = z.strictObject({
-  name: z.string().min(1).max(60).optional(),
-  approvers: z.array(selector).min(1),
-  /** `any`: the step needs `min` approvals from anyone any selector matches; `all`: each selector needs `min`. */
-  mode: z.enum(["any", "all"]).default("any"),
-  min: z.number().int().min(1).max(10).default(1),
-});
+const stepSchema = z
+  .strictObject({
+    name: z.string().min(1).max(60).optional(),
+    approvers: z.array(selector).min(1),
+    /** `any`: the step needs `min` approvals from anyone any selector matches; `all`: each selector needs `min`. */
+    mode: z.enum(["any", "all"]).default("any"),
+    min: z.number().int().min(1).max(10).default(1),
+    /** Re-notify the approvers by DM every time the step has waited this long (milliseconds). */
+    remind_after: durationSchema.optional(),
+    /** Once the step has waited this long, `escalate_to` may decide on it too (milliseconds). */
+    escalate_after: durationSchema.optional(),
+    escalate_to: z.array(selector).min(1).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.escalate_after === undefined) !== (s.escalate_to === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [s.escalate_after === undefined ? "escalate_after" : "escalate_to"],
+        message: "escalate_after and escalate_to go together: set both or neither",
+      });
+    }
+  });
 
 const riskThreshold = z.enum(["low", "medium", "high"]);
 

@@ -83,7 +83,10 @@ interface IdentityView {
   readonly users: readonly { readonly roles: readonly string[] }[];
   readonly workflows: readonly {
     readonly break_glass_roles: readonly string[];
-    readonly steps: readonly { readonly approvers: readonly string[] }[];
+    readonly steps: readonly {
+      readonly approvers: readonly string[];
+      readonly escalate_to?: readonly string[] | undefined;
+    }[];
   }[];
   readonly oidc?: OidcConfig | undefined;
   readonly join_requests: JoinRequestsConfig;
@@ -107,6 +110,12 @@ export function identityProblems(c: IdentityView): string[] {
       st.approvers.forEach((sel, k) => {
         const [kind, value = ""] = sel.split(":", 2);
         if (kind === "role") check(`workflows.${i}.steps.${j}.approvers.${k}`, value);
+      }),
+    );
+    w.steps.forEach((st, j) =>
+      (st.escalate_to ?? []).forEach((sel, k) => {
+        const [kind, value = ""] = sel.split(":", 2);
+        if (kind === "role") check(`workflows.${i}.steps.${j}.escalate_to.${k}`, value);
       }),
     );
   });

@@ -124,4 +124,61 @@ describe("approval decisions", () => {
       "1 each of group:dba, group:security",
     );
   });
+
+  describe("an escalated step", () => {
+    const escalating = (mode: "any" | "all", escalated: boolean): WorkflowSnapshot => ({
+      ...twoSteps,
+      steps: [
+        {
+          name: "lead",
+          approvers: mode === "any" ? ["role:approver"] : ["group:leads", "group:security"],
+          mode,
+          min: 1,
+          escalate_after_ms: 7_200_000,
+          escalate_to: ["group:dba"],
+          ...(escalated ? { escalated: true } : {}),
+        },
+      ],
+    });
+    const dba = person("dana", ["requester"], ["dba"]);
+
+    test("refuses an escalate_to member before the step escalated", () => {
+      const r = canDecide(pending(escalating("any", false)), dba, []);
+      assert.equal(r.ok ? null : r.code, "not_approver");
+    });
+
+    test("lets an escalate_to member decide once it escalated, under their own selector", () => {
+      const r = canDecide(pending(escalating("any", true)), dba, []);
+      assert.deepEqual(r, { ok: true, step: 0, selector: "group:dba" });
+      const progress = approvalProgress(escalating("any", true), [
+        { approver: "dana", step: 0, selector: "group:dba" },
+      ]);
+      assert.equal(progress.current, undefined, "the approval counts");
+    });
+
+    test("in all mode, an escalate_to member stands in for a selector still open, not an extra one", () => {
+      const w = escalating("all", true);
+      const leads = person("lee", ["approver"], ["leads"]);
+      const first = canDecide(pending(w), leads, []);
+      assert.deepEqual(first, { ok: true, step: 0, selector: "group:leads" });
+      const approvals: ApprovalEntry[] = [{ approver: "lee", step: 0, selector: "group:leads" }];
+      assert.deepEqual(canDecide(pending(w), dba, approvals), {
+        ok: true,
+        step: 0,
+        selector: "group:security",
+      });
+      const done = approvalProgress(w, [
+        ...approvals,
+        { approver: "dana", step: 0, selector: "group:security" },
+      ]);
+      assert.equal(done.current, undefined);
+    });
+
+    test("says who may decide, escalation included", () => {
+      assert.equal(
+        describeStep(escalating("any", true).steps[0]!),
+        "1 of role:approver (escalated: group:dba too)",
+      );
+    });
+  });
 });

@@ -39,7 +39,10 @@ export function approvalProgress(
   approvals: readonly ApprovalEntry[],
 ): ApprovalProgress {
   const steps = workflow.steps.map((step, i): StepProgress => {
-    const counted = new Map<string, string[]>(step.approvers.map((s) => [s, []]));
+    // In `any` mode an escalation target counts under its own selector; in `all` mode it stands
+    // in for one of the step's selectors (canDecide picks which), so the requirement stays the same.
+    const selectors = step.mode === "any" ? [...step.approvers, ...escalatedTo(step)] : step.approvers;
+    const counted = new Map<string, string[]>(selectors.map((s) => [s, []]));
     for (const a of approvals) if (a.step === i) counted.get(a.selector)?.push(a.approver);
     const total = new Set([...counted.values()].flat()).size;
     const satisfied =
@@ -94,7 +97,7 @@ export function canDecide(
       matchesSelector(decider, s) &&
       (current.step.mode === "any" || (current.counted.get(s)?.length ?? 0) < current.step.min),
   );
-  const selector = open[0];
+  const selector = open[0] ?? escalationSelector(current, decider);
   if (selector === undefined) {
     return refuse(
       "not_approver",
@@ -104,7 +107,25 @@ export function canDecide(
   return { ok: true, step: index, selector };
 }
 
+/** The selectors an escalated step added; none before it escalated. */
+export function escalatedTo(step: StepSnapshot): readonly string[] {
+  return step.escalated === true ? (step.escalate_to ?? []) : [];
+}
+
+/**
+ * The selector an approval by an escalation target counts under: its own in `any` mode, the first
+ * of the step's selectors still short of approvals in `all` mode.
+ */
+function escalationSelector(current: StepProgress, decider: Decider): string | undefined {
+  const step = current.step;
+  if (!escalatedTo(step).some((s) => matchesSelector(decider, s))) return undefined;
+  if (step.mode === "any") return escalatedTo(step).find((s) => matchesSelector(decider, s));
+  return step.approvers.find((s) => (current.counted.get(s)?.length ?? 0) < step.min);
+}
+
 /** "2 of role:approver, group:dba" / "1 each of group:dba, group:security". */
 export function describeStep(step: StepSnapshot): string {
-  return `${step.min}${step.mode === "all" ? " each" : ""} of ${step.approvers.join(", ")}`;
+  const widened = escalatedTo(step);
+  const escalation = widened.length > 0 ? ` (escalated: ${widened.join(", ")} too)` : "";
+  return `${step.min}${step.mode === "all" ? " each" : ""} of ${step.approvers.join(", ")}${escalation}`;
 }

@@ -15,6 +15,16 @@ export interface StepSnapshot {
   readonly approvers: readonly string[];
   readonly mode: "any" | "all";
   readonly min: number;
+  /** Re-notify the approvers each time the step has waited this long. */
+  readonly remind_after_ms?: number;
+  /** After this long waiting, `escalate_to` may decide on the step too. */
+  readonly escalate_after_ms?: number;
+  readonly escalate_to?: readonly string[];
+  /**
+   * Set by the sweeper (escalate-approvals.ts) once the step escalated: the only part of a
+   * snapshot that changes after creation, and only ever widening who may decide.
+   */
+  readonly escalated?: boolean;
 }
 
 /** What a request carries of its workflow, frozen at creation. */
@@ -105,6 +115,10 @@ function snapshotOf(w: WorkflowConfig): WorkflowSnapshot {
       approvers: [...s.approvers],
       mode: s.mode,
       min: s.min,
+      ...(s.remind_after !== undefined ? { remind_after_ms: s.remind_after } : {}),
+      ...(s.escalate_after !== undefined && s.escalate_to !== undefined
+        ? { escalate_after_ms: s.escalate_after, escalate_to: [...s.escalate_to] }
+        : {}),
     })),
     allow_self_approval: w.allow_self_approval,
     allow_same_approver_across_steps: w.allow_same_approver_across_steps,

@@ -11,6 +11,8 @@
  */
 import { z } from "zod";
 import type { RequestChange } from "../use-cases/bot-context.ts";
+import { REMINDED } from "../use-cases/remind-approvers.ts";
+import { EXPIRY_WARNED } from "../use-cases/warn-near-expiry.ts";
 
 const requestId = z.number().int().positive();
 const slackId = z.string().min(1).max(64);
@@ -37,6 +39,11 @@ export const deliverySchema = z.discriminatedUnion("kind", [
     .strict(),
   /** DMs with buttons to the approvers who may decide now; earlier ones redrawn. */
   z.object({ kind: z.literal("approver_dms"), request: requestId }).strict(),
+  /**
+   * The newest reminder (remind-approvers.ts) to the approvers who may decide now: one DM per
+   * approver and step, updated by later reminders, and a line in the post's thread.
+   */
+  z.object({ kind: z.literal("reminder"), request: requestId }).strict(),
   /** The requester hears that their request was decided or finished. */
   z
     .object({
@@ -75,6 +82,7 @@ export function route(delivery: Delivery): Routed {
   switch (delivery.kind) {
     case "request_post":
     case "approver_dms":
+    case "reminder":
       return {
         delivery,
         lane: `request:${delivery.request}`,
@@ -100,6 +108,9 @@ export function route(delivery: Delivery): Routed {
 export function deliveriesForChange(change: RequestChange): Delivery[] {
   const request = change.requestId;
   const { action, actor } = change;
+  // Nudges change nothing the post shows: a reminder is its own DMs, a near expiry the requester's.
+  if (action === REMINDED) return [{ kind: "reminder", request }];
+  if (action === EXPIRY_WARNED) return [{ kind: "requester_notice", request, action, actor }];
   return [
     { kind: "request_post", request },
     { kind: "thread_step", request, action, actor },

@@ -16,14 +16,18 @@ export interface MessageRefs {
   /** The DMs with buttons sent to approvers, by dbward user id. */
   dms(requestId: number): Promise<ReadonlyMap<string, MessageRef>>;
   saveDm(requestId: number, userId: string, ref: MessageRef): Promise<void>;
+  /** The reminder DMs about the request's steps, by step and then dbward user id. */
+  reminderDms(requestId: number): Promise<ReadonlyMap<number, ReadonlyMap<string, MessageRef>>>;
+  saveReminderDm(requestId: number, step: number, userId: string, ref: MessageRef): Promise<void>;
 }
 
 /** Remembers the most recent `max` requests' messages. */
 export function memoryMessageRefs(max = 10_000): MessageRefs {
   const posts = new Map<number, MessageRef>();
   const dms = new Map<number, Map<string, MessageRef>>();
+  const reminders = new Map<number, Map<number, Map<string, MessageRef>>>();
   const trim = (): void => {
-    for (const map of [posts, dms]) {
+    for (const map of [posts, dms, reminders]) {
       for (const key of map.keys()) {
         if (map.size <= max) break;
         map.delete(key);
@@ -42,6 +46,16 @@ export function memoryMessageRefs(max = 10_000): MessageRefs {
       const map = dms.get(id) ?? new Map<string, MessageRef>();
       map.set(userId, ref);
       dms.set(id, map);
+      trim();
+      return Promise.resolve();
+    },
+    reminderDms: (id) => Promise.resolve(reminders.get(id) ?? new Map<number, Map<string, MessageRef>>()),
+    saveReminderDm(id, step, userId, ref) {
+      const bySteps = reminders.get(id) ?? new Map<number, Map<string, MessageRef>>();
+      const map = bySteps.get(step) ?? new Map<string, MessageRef>();
+      map.set(userId, ref);
+      bySteps.set(step, map);
+      reminders.set(id, bySteps);
       trim();
       return Promise.resolve();
     },

@@ -17,6 +17,7 @@ import { SlackCallError } from "./slack-api.ts";
 import type { SlackCalls } from "./slack-calls.ts";
 import type { Progress } from "./slack-sender.ts";
 import { approvalMessage } from "./views/approval-message.ts";
+import { reminderMessage } from "./views/reminder-message.ts";
 import { section } from "./views/blocks.ts";
 import { requesterNotice, threadStep } from "./views/request-story.ts";
 import { resultMessage, toCsv } from "./views/result-message.ts";
@@ -77,6 +78,11 @@ export async function notifyApprovers(d: RequestDeliveryDeps, id: RequestId): Pr
     const canDecide = card.approvers.includes(userId);
     await d.calls.update(ref, approvalMessage(card, { showSql: true, buttons: canDecide }));
   });
+  // Reminder DMs carry the buttons too: redrawn with the rest, so none offers a stale decision.
+  const reminders = [...(await d.refs.reminderDms(r.id)).values()].flatMap((m) => [...m]);
+  await forEachPerson(reminders, async ([userId, ref]) => {
+    await d.calls.update(ref, reminderMessage(card, card.approvers.includes(userId)));
+  });
   if (r.status !== "pending_approval") return;
   await forEachPerson(description.approvers, async (u) => {
     if (u.slackUserId === null || sent.has(u.id)) return;
@@ -94,7 +100,10 @@ export async function notifyApprovers(d: RequestDeliveryDeps, id: RequestId): Pr
  * can clear first, so the row is retried (DMs already sent are in `refs` or the row's progress,
  * and are not sent again) or, when none can, given up.
  */
-async function forEachPerson<T>(people: readonly T[], send: (person: T) => Promise<void>): Promise<void> {
+export async function forEachPerson<T>(
+  people: readonly T[],
+  send: (person: T) => Promise<void>,
+): Promise<void> {
   const failures: unknown[] = [];
   for (const p of people) {
     try {

@@ -12,6 +12,7 @@ import {
   redrawRequestPost,
   type RequestDeliveryDeps,
 } from "./request-deliveries.ts";
+import { sendReminder } from "./reminder-delivery.ts";
 import { SlackCallError } from "./slack-api.ts";
 import type { SlackCalls } from "./slack-calls.ts";
 import type { Progress, RunDelivery } from "./slack-sender.ts";
@@ -26,6 +27,8 @@ export function deliveryRunner(d: RequestDeliveryDeps & { readonly home: HomeTab
         return postThreadStep(d, requestIdOf(delivery.request), delivery.action, delivery.actor);
       case "approver_dms":
         return notifyApprovers(d, requestIdOf(delivery.request));
+      case "reminder":
+        return sendReminder(d, requestIdOf(delivery.request), progress);
       case "requester_notice":
         return noticeRequester(d, requestIdOf(delivery.request), delivery.action, delivery.actor);
       case "result":

@@ -41,5 +41,28 @@ export function storeMessageRefs(store: Store): MessageRefs {
       return new Map(rows.map((r) => [r.user_id, { channel: r.channel, ts: r.ts }]));
     },
     saveDm: (requestId, userId, ref) => save(requestId, "dm", userId, ref),
+    async reminderDms(requestId) {
+      const rows = await store
+        .selectFrom("reminder_dms")
+        .select(["step", "user_id", "channel", "ts"])
+        .where("request_id", "=", requestId)
+        .execute();
+      const bySteps = new Map<number, Map<string, MessageRef>>();
+      for (const r of rows) {
+        const map = bySteps.get(r.step) ?? new Map<string, MessageRef>();
+        map.set(r.user_id, { channel: r.channel, ts: r.ts });
+        bySteps.set(r.step, map);
+      }
+      return bySteps;
+    },
+    async saveReminderDm(requestId, step, userId, ref) {
+      await store
+        .insertInto("reminder_dms")
+        .values({ request_id: requestId, step, user_id: userId, channel: ref.channel, ts: ref.ts })
+        .onConflict((oc) =>
+          oc.columns(["request_id", "step", "user_id"]).doUpdateSet({ channel: ref.channel, ts: ref.ts }),
+        )
+        .execute();
+    },
   };
 }

@@ -184,6 +184,22 @@ export interface SlackMessagesTable {
   ts: string;
 }
 
+export interface RequestNudgesTable {
+  request_id: number;
+  kind: "reminder" | "expiry";
+  step: number;
+  round: number;
+  created_at: string;
+}
+
+export interface ReminderDmsTable {
+  request_id: number;
+  step: number;
+  user_id: string;
+  channel: string;
+  ts: string;
+}
+
 export interface SlackOutboxTable {
   id: Generated<number>;
   lane: string;
@@ -215,6 +231,8 @@ export interface SigningKeysTable {
 export interface Database {
   signing_keys: SigningKeysTable;
   slack_messages: SlackMessagesTable;
+  request_nudges: RequestNudgesTable;
+  reminder_dms: ReminderDmsTable;
   slack_outbox: SlackOutboxTable;
   slack_inbound_seen: SlackInboundSeenTable;
   users: UsersTable;

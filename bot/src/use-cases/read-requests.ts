@@ -10,7 +10,7 @@ import {
   type RequestView,
   type WorkflowView,
 } from "@dbward/shared";
-import { approvalProgress } from "../core/approval-decision.ts";
+import { approvalProgress, escalatedTo } from "../core/approval-decision.ts";
 import {
   findRequest,
   listApprovals,
@@ -118,6 +118,7 @@ function workflowView(r: RequestRecord, approvals: readonly ApprovalRecord[]): W
       mode: p.step.mode,
       min: p.step.min,
       approvers: [...p.step.approvers],
+      escalated_to: [...escalatedTo(p.step)],
       approved_by: [...new Set([...p.counted.values()].flat())],
       satisfied: p.satisfied,
     })),

@@ -2,7 +2,8 @@
  * The background sweeper: time-driven transitions. Pending requests past their expiry expire;
  * dispatched requests no agent claimed in time go back to approved; running executions whose
  * lease ran out become lost — never re-run by themselves (SECURITY.md: crash mid-execution).
- * Join requests nobody decided expire too.
+ * Join requests nobody decided expire too. Waiting approval steps are escalated and their
+ * approvers reminded, and requesters hear of a request about to expire.
  */
 import { DbwardError, type RequestId, type RequestStatus } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
@@ -10,9 +11,12 @@ import type { RequestEvent } from "../core/request-state.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext } from "./bot-context.ts";
+import { escalateApprovals } from "./escalate-approvals.ts";
 import { expireJoinRequests } from "./expire-join-requests.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { purgeExpiredResults } from "./purge-results.ts";
+import { remindApprovers } from "./remind-approvers.ts";
+import { warnNearExpiry } from "./warn-near-expiry.ts";
 
 export interface SweepReport {
   expired: number;
@@ -22,6 +26,12 @@ export interface SweepReport {
   joinRequestsExpired: number;
   /** Results deleted by retention (purge-results.ts). */
   resultsPurged?: number;
+  /** Waiting steps widened to their `escalate_to` (escalate-approvals.ts). */
+  escalated?: number;
+  /** Requests whose approvers were reminded (remind-approvers.ts). */
+  reminded?: number;
+  /** Requesters told their request expires soon (warn-near-expiry.ts). */
+  expiryWarned?: number;
 }
 
 export async function sweep(ctx: BotContext): Promise<SweepReport> {
@@ -66,6 +76,12 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
         .execute()
     : [];
   for (const exe of leases) report.lost += await loseExecution(ctx, exe.id, exe.request_id as RequestId);
+
+  // After the expiries above, so nothing is reminded of or escalated that has just expired;
+  // escalation before reminders, so a reminder reaches the widened approvers too.
+  report.escalated = await escalateApprovals(ctx);
+  report.reminded = await remindApprovers(ctx);
+  report.expiryWarned = await warnNearExpiry(ctx);
 
   report.joinRequestsExpired = (await expireJoinRequests(ctx)).length;
   report.resultsPurged = await purgeExpiredResults(ctx);

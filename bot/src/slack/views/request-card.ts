@@ -82,7 +82,9 @@ export function stepNeeds(r: RequestView): string | undefined {
     w.steps.length > 1
       ? ` (step ${w.current_step === null ? "" : w.current_step + 1} of ${w.steps.length})`
       : "";
-  return `${needs}${stepNote}`;
+  const escalated = step.escalated_to.map((a) => `\`${a}\``);
+  const escalation = escalated.length > 0 ? `, or escalated to ${escalated.join(", ")}` : "";
+  return `${needs}${escalation}${stepNote}`;
 }
 
 /** The latest execution's outcome in words, or undefined when nothing ran yet. */

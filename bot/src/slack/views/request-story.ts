@@ -40,6 +40,9 @@ export function threadStep(card: RequestCard, action: string, actor: string): Sl
     case "request.expired":
       text = `:zzz: Expired: ${reason || "no decision in time"}.`;
       break;
+    case "request.escalated":
+      text = `:arrow_up: Escalated to ${escalatedTo(r)}: the step waited too long. Still needed: ${whoMustApprove(card)}.`;
+      break;
     case "request.dispatch_timed_out":
       text =
         ":hourglass: No agent picked it up in time; it is offered again as soon as a capable agent asks.";
@@ -67,6 +70,8 @@ export function requesterNotice(card: RequestCard, action: string, actor: string
     text = `:white_check_mark: ${head} was approved by ${who}. It runs as soon as an agent picks it up.`;
   } else if (action === "request.rejected") {
     text = `:no_entry: ${head} was rejected by ${who}: ${escapeMrkdwn(truncate(r.status_reason ?? "", 1000))}\nChange what they asked for and make a new request.`;
+  } else if (action === "request.expiry_warned" && r.status === "pending_approval") {
+    text = `:hourglass_flowing_sand: ${head} expires soon unless it is approved. Still needed: ${whoMustApprove(card)}.`;
   } else if (action === "request.finished" || action === "request.lost") {
     text = `${statusLabel(r)} — ${head}${summary(card)}`;
     if (r.status === "succeeded" && r.operation === "read") text += "\nThe result follows.";
@@ -87,4 +92,11 @@ function summary(card: RequestCard): string {
   return reason === null || reason === undefined || reason === ""
     ? "."
     : `: ${escapeMrkdwn(truncate(reason, 1000))}`;
+}
+
+/** The escalation targets of the waiting step (or of any step, once none waits). */
+function escalatedTo(r: RequestCard["request"]): string {
+  const step = r.workflow.current_step === null ? undefined : r.workflow.steps[r.workflow.current_step];
+  const to = step?.escalated_to ?? r.workflow.steps.flatMap((s) => s.escalated_to);
+  return to.length > 0 ? to.map((s) => `\`${escapeMrkdwn(s)}\``).join(", ") : "more approvers";
 }

@@ -23,6 +23,7 @@ export function sampleRequest(over: Partial<RequestView> = {}): RequestView {
           mode: "any",
           min: 1,
           approvers: ["role:approver"],
+          escalated_to: [],
           approved_by: [],
           satisfied: false,
         },

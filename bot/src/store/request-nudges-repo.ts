@@ -1,0 +1,96 @@
+/**
+ * The timed nudges about pending requests (schema.sql `request_nudges`) and the escalation of a
+ * waiting step, which widens the request's workflow snapshot. Each write is a compare-and-set, so
+ * two sweeps of the same moment (a restart, a second instance) act once.
+ */
+import type { Kysely } from "kysely";
+import type { RequestId } from "@dbward/shared";
+import type { WorkflowSnapshot } from "../core/workflow.ts";
+import type { Tx } from "./in-transaction.ts";
+import type { Database } from "./tables.ts";
+
+type Db = Kysely<Database> | Tx;
+
+export interface Nudge {
+  readonly requestId: RequestId;
+  readonly kind: "reminder" | "expiry";
+  readonly step: number;
+  readonly round: number;
+}
+
+/** Ids of the requests waiting for approval, oldest first (those most likely to need a nudge). */
+export async function listPendingRequestIds(db: Db): Promise<RequestId[]> {
+  const rows = await db
+    .selectFrom("requests")
+    .select("id")
+    .where("status", "=", "pending_approval")
+    .orderBy("id", "asc")
+    .execute();
+  return rows.map((r) => r.id as RequestId);
+}
+
+/** Records the nudge; false when it was already recorded (nothing more to do). */
+export async function insertNudge(tx: Tx, n: Nudge, now: Date): Promise<boolean> {
+  const r = await tx
+    .insertInto("request_nudges")
+    .values({
+      request_id: n.requestId,
+      kind: n.kind,
+      step: n.step,
+      round: n.round,
+      created_at: now.toISOString(),
+    })
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  return (r.numInsertedOrUpdatedRows ?? 0n) === 1n;
+}
+
+/** Whether any nudge of `kind` for `step` at `round` or later is recorded. */
+export async function hasNudgeSince(db: Db, n: Nudge): Promise<boolean> {
+  const row = await db
+    .selectFrom("request_nudges")
+    .select("round")
+    .where("request_id", "=", n.requestId)
+    .where("kind", "=", n.kind)
+    .where("step", "=", n.step)
+    .where("round", ">=", n.round)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The newest reminder recorded for the request: its step and interval. */
+export async function latestReminder(
+  db: Db,
+  requestId: RequestId,
+): Promise<{ readonly step: number; readonly round: number } | undefined> {
+  const row = await db
+    .selectFrom("request_nudges")
+    .select(["step", "round"])
+    .where("request_id", "=", requestId)
+    .where("kind", "=", "reminder")
+    .orderBy("step", "desc")
+    .orderBy("round", "desc")
+    .executeTakeFirst();
+  return row;
+}
+
+/**
+ * Stores the widened snapshot, only if the stored one is still `from` (state re-checked inside
+ * the write transaction); false when something else changed it first.
+ */
+export async function casWorkflow(
+  tx: Tx,
+  id: RequestId,
+  from: WorkflowSnapshot,
+  to: WorkflowSnapshot,
+  now: Date,
+): Promise<boolean> {
+  const r = await tx
+    .updateTable("requests")
+    .set({ workflow_json: JSON.stringify(to), updated_at: now.toISOString() })
+    .where("id", "=", id)
+    .where("status", "=", "pending_approval")
+    .where("workflow_json", "=", JSON.stringify(from))
+    .executeTakeFirst();
+  return r.numUpdatedRows === 1n;
+}
