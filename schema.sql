@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS requests (
   updated_at TEXT NOT NULL,
   approved_at TEXT,
   dispatched_at TEXT,
-  expires_at TEXT NOT NULL
+  expires_at TEXT NOT NULL,
+  rerun_of INTEGER REFERENCES requests (id) -- the finished request this one runs again (Run again)
 );
 CREATE INDEX IF NOT EXISTS requests_status ON requests (status);
 CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester);

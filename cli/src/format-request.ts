@@ -18,6 +18,7 @@ export function formatRequest(r: RequestView): string {
     `#${r.id}  ${r.status}${r.status_reason ? ` (${r.status_reason})` : ""}`,
     `  database:  ${r.database} / ${r.environment}   operation: ${r.operation}   risk: ${r.review.risk}`,
     `  requester: ${r.requester}   reason: ${r.reason}`,
+    ...(typeof r.rerun_of === "number" ? [`  Run again of #${r.rerun_of}`] : []),
     `  workflow:  ${r.workflow.name} (auto-approve: ${r.workflow.auto_approve})`,
     ...r.workflow.steps.map(
       (s, i) =>

@@ -45,6 +45,11 @@ export interface CreateRequestBody {
   break_glass?: boolean;
   /** The written reason breaking the glass needs (at least 10 characters). */
   break_glass_reason?: string;
+  /**
+   * Run again: the id of a finished request of the caller's own that this one repeats. The new
+   * request goes through its workflow like any other; the SQL may differ from the original's.
+   */
+  rerun_of?: number;
 }
 
 /** An `Idempotency-Key` header value: 1-255 printable ASCII characters (0x20-0x7E). */
@@ -127,6 +132,8 @@ export interface RequestView {
   created_at: string;
   updated_at: string;
   status_reason: string | null;
+  /** The finished request this one runs again (Run again), or null. */
+  rerun_of: number | null;
 }
 
 /** GET /api/requests */

@@ -83,6 +83,7 @@ export const BODY_SHAPES = {
     reason: true,
     break_glass: true,
     break_glass_reason: true,
+    rerun_of: true,
   } satisfies ShapeOf<CreateRequestBody>,
   preflight: { database: true, environment: true, sql: true } satisfies ShapeOf<PreflightBody>,
   approve: { comment: true } satisfies ShapeOf<ApproveBody>,

@@ -38,6 +38,8 @@ export interface RequestRecord {
   readonly updatedAt: string;
   readonly dispatchedAt: string | null;
   readonly expiresAt: string;
+  /** The finished request this one runs again (Run again), or null. */
+  readonly rerunOf: RequestId | null;
 }
 
 export interface ApprovalRecord {
@@ -78,6 +80,7 @@ export async function insertRequest(
       approved_at: null,
       dispatched_at: null,
       expires_at: r.expiresAt,
+      rerun_of: r.rerunOf,
     })
     .returning("id")
     .executeTakeFirstOrThrow();
@@ -193,5 +196,6 @@ function toRecord(r: Selectable<Database["requests"]>): RequestRecord {
     updatedAt: r.updated_at,
     dispatchedAt: r.dispatched_at,
     expiresAt: r.expires_at,
+    rerunOf: r.rerun_of === null ? null : (r.rerun_of as RequestId),
   };
 }

@@ -67,6 +67,8 @@ export interface RequestsTable {
   approved_at: string | null;
   dispatched_at: string | null;
   expires_at: string;
+  /** The finished request this one runs again (Run again), or null. */
+  rerun_of: number | null;
 }
 
 export interface ApprovalsTable {

@@ -7,13 +7,18 @@
  * transaction, under the primary key (requester, key): of any number of racing calls with one
  * key exactly one commits a request, and every other one answers that request (same body) or
  * `request.idempotency_conflict` (another body). A replay changes nothing, so it audits nothing.
+ *
+ * With `rerun_of` (Run again, find-rerunnable.ts) the new request is linked to a finished one of
+ * the caller's; it is planned and decided exactly like any other, never approved by the link.
  */
 import {
   canonicalJson,
   DbwardError,
   parseDatabaseName,
   parseEnvironmentName,
+  parseRequestId,
   sha256Hex,
+  type RequestId,
   type CreateRequestBody,
 } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
@@ -25,6 +30,7 @@ import { applyTransition } from "./apply-transition.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { actorOf, assertPermission, type UserCaller } from "./caller.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
+import { assertRerunnable, findRerunnable } from "./find-rerunnable.ts";
 import { recordDenial } from "./record-denial.ts";
 
 export const MAX_SQL_BYTES = 100 * 1024;
@@ -88,6 +94,12 @@ export async function createRequestWithKey(
   if (earlier !== undefined) return earlier;
   // Not audited one by one: under a flood that would be the write the limit is there to stop.
   ctx.limits?.assertCanCreateRequest(caller.user.id);
+  if (input.rerunOf !== undefined) {
+    const rerunOf = input.rerunOf;
+    await findRerunnable(ctx, caller, rerunOf).catch((err: unknown) =>
+      err instanceof DbwardError ? deny(err, { rerun_of: rerunOf }) : Promise.reject(err),
+    );
+  }
   const config = ctx.config();
   const plan = planRequest(config, input);
   const where = {
@@ -120,6 +132,8 @@ export async function createRequestWithKey(
     actor,
   });
   const created = await inTransaction(ctx.store, async (tx) => {
+    // Again inside the write: an operator's retry may have moved a lost original meanwhile.
+    if (input.rerunOf !== undefined) assertRerunnable(caller, await findRequestOrThrow(tx, input.rerunOf));
     const id = await insertRequest(tx, {
       requester: caller.user.id,
       database: input.database,
@@ -134,6 +148,7 @@ export async function createRequestWithKey(
       breakGlassReason: input.breakGlass ?? null,
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + config.execution.pending_ttl_ms).toISOString(),
+      rerunOf: input.rerunOf ?? null,
     });
     if (key !== undefined) {
       const record = { requester: caller.user.id, ...key, requestId: id, createdAt: now.toISOString() };
@@ -145,6 +160,7 @@ export async function createRequestWithKey(
       risk: plan.review.risk,
       workflow: plan.workflow.name,
       via: caller.via,
+      ...(input.rerunOf !== undefined ? { rerun_of: input.rerunOf } : {}),
     };
     await appendAudit(
       tx,
@@ -230,6 +246,8 @@ interface CreateInput {
   reason: string;
   /** The written break-glass reason, when the caller asks to skip approval. */
   breakGlass?: string;
+  /** Run again: the finished request this one repeats. */
+  rerunOf?: RequestId;
 }
 
 function parseCreateBody(body: Body): CreateInput {
@@ -254,8 +272,18 @@ function parseCreateBody(body: Body): CreateInput {
       `break_glass_reason: breaking the glass needs a written reason of at least ${MIN_BREAK_GLASS_REASON} characters`,
     );
   }
+  const rerunOf = body.rerun_of === undefined ? undefined : parseRequestId(body.rerun_of);
+  if (body.rerun_of !== undefined && (rerunOf === undefined || typeof body.rerun_of !== "number"))
+    problems.push("rerun_of: the id (a number) of the finished request this one runs again");
   if (problems.length > 0 || database === undefined || environment === undefined) {
     throw new DbwardError("request.invalid", problems.join("; "), { problems });
   }
-  return { database, environment, sql, reason, ...(wantsBreakGlass ? { breakGlass: glassReason } : {}) };
+  return {
+    database,
+    environment,
+    sql,
+    reason,
+    ...(wantsBreakGlass ? { breakGlass: glassReason } : {}),
+    ...(rerunOf !== undefined ? { rerunOf } : {}),
+  };
 }

@@ -87,6 +87,7 @@ export async function toRequestView(ctx: BotContext, r: RequestRecord): Promise<
     created_at: r.createdAt,
     updated_at: r.updatedAt,
     status_reason: r.statusReason,
+    rerun_of: r.rerunOf,
   };
 }
 

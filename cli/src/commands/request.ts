@@ -197,6 +197,27 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
         },
       )
       .command(
+        "rerun <id>",
+        "run a finished request of yours again: a new request, linked to it, that needs approval again",
+        (c) =>
+          c
+            .positional("id", { type: "string", demandOption: true })
+            .option("reason", { type: "string", describe: "why it needs to run (default: the original's)" }),
+        async (a) => {
+          const id = idOf(a.id);
+          const api = client(a);
+          const original = await api.get<RequestView>(`/api/requests/${id}`);
+          const body = {
+            database: original.database,
+            environment: original.environment,
+            sql: original.sql,
+            reason: a.reason ?? original.reason,
+            rerun_of: id,
+          };
+          show(a, await api.post<RequestView>("/api/requests", body, { idempotencyKey: randomUUID() }));
+        },
+      )
+      .command(
         "wait <id>",
         "wait until a request reaches a final status; exit 0 only if it succeeded",
         (c) =>

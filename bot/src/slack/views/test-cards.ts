@@ -37,6 +37,7 @@ export function sampleRequest(over: Partial<RequestView> = {}): RequestView {
     created_at: "2026-01-01T00:00:00.000Z",
     updated_at: "2026-01-01T00:00:00.000Z",
     status_reason: null,
+    rerun_of: null,
     ...over,
   } as RequestView;
 }
