@@ -11,6 +11,8 @@ export const SLACK_IDS = {
     review: "dbward.request.review",
     approve: "dbward.request.approve",
     reject: "dbward.request.reject",
+    snoozeReminder: "dbward.reminder.snooze",
+    runAgain: "dbward.request.run_again",
     queryDatabase: "dbward.query.database",
     joinApprove: "dbward.join.approve",
     joinReject: "dbward.join.reject",

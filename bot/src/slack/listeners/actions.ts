@@ -1,15 +1,23 @@
 /**
- * Buttons and selects: Review, Approve and Reject on a request's message, and the database select
- * of the query form. Ack at once; refusals come back privately and change nothing (the use case
- * has audited them).
+ * Buttons and selects: Review, Approve and Reject on a request's message, Run again on a finished
+ * one, and the database select of the query form. Ack at once; refusals come back privately and
+ * change nothing (the use case has audited them).
  */
 import { DbwardError, parseRequestId, type RequestId } from "@dbward/shared";
 import type { App, BlockAction, BlockButtonAction, BlockStaticSelectAction } from "@slack/bolt";
 import { decideRequest } from "../../use-cases/decide-request.ts";
+import { findRerunnable } from "../../use-cases/find-rerunnable.ts";
 import { listRequestableTargets } from "../../use-cases/list-requestable-targets.ts";
 import { getRequest } from "../../use-cases/read-requests.ts";
 import { SLACK_IDS } from "../ids.ts";
-import { queryModal, rejectModal, reviewModal, type DecisionMetadata } from "../views/modals.ts";
+import {
+  MAX_INPUT_CHARS,
+  queryModal,
+  rejectModal,
+  reviewModal,
+  type DecisionMetadata,
+} from "../views/modals.ts";
+import { plainReply } from "../views/replies.ts";
 import {
   cardFor,
   identify,
@@ -19,7 +27,7 @@ import {
   type ListenerDeps,
   type Reply,
 } from "./listener-kit.ts";
-import { queryDraftOf } from "./view-state.ts";
+import { queryDraftOf, queryMetadataOf } from "./view-state.ts";
 
 export function registerActions(app: App, deps: ListenerDeps): void {
   const button = (
@@ -34,6 +42,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   button(SLACK_IDS.actions.approve, approve);
   button(SLACK_IDS.actions.reject, openRejectModal);
   button(SLACK_IDS.actions.review, openReviewModal);
+  button(SLACK_IDS.actions.runAgain, openRunAgainModal);
   app.action<BlockStaticSelectAction>(SLACK_IDS.actions.queryDatabase, async ({ ack, body }) => {
     await ack();
     deps.afterAck.run(() => refreshQueryModal(deps, body));
@@ -58,6 +67,32 @@ const openModal =
 const openRejectModal = openModal(rejectModal);
 const openReviewModal = openModal(reviewModal);
 
+/**
+ * Run again: the query form prefilled from a finished request of the caller's, to edit and send
+ * as a new request (which goes through its workflow; the form only remembers the link).
+ */
+const openRunAgainModal =
+  (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
+  async (caller, id) => {
+    const original = await findRerunnable(deps.ctx, caller, id);
+    if (original.sql.length > MAX_INPUT_CHARS) {
+      const reply = replyFor(deps, body);
+      reply(
+        plainReply(
+          `Request #${id}'s SQL is longer than the form can hold (${MAX_INPUT_CHARS} characters): ` +
+            `run it again with \`dbward request rerun ${id}\`.`,
+        ),
+      );
+      return;
+    }
+    const { database, environment, sql, reason } = original;
+    const targets = listRequestableTargets(deps.ctx, caller);
+    await deps.calls.openView(
+      body.trigger_id,
+      queryModal(targets, { database, environment, sql, reason }, { rerunOf: id }),
+    );
+  };
+
 /** The query form's database changed: redraw it with that database's environments. */
 async function refreshQueryModal(deps: ListenerDeps, body: BlockStaticSelectAction): Promise<void> {
   const reply = replyTo(deps, body.trigger_id, { via: "dm", user: body.user.id });
@@ -65,7 +100,7 @@ async function refreshQueryModal(deps: ListenerDeps, body: BlockStaticSelectActi
   if (caller === undefined || body.view === undefined) return;
   try {
     const draft = queryDraftOf(body.view.state.values);
-    const view = queryModal(listRequestableTargets(deps.ctx, caller), draft);
+    const view = queryModal(listRequestableTargets(deps.ctx, caller), draft, queryMetadataOf(body.view));
     await deps.calls.updateView(body.view.id, body.view.hash, view);
   } catch (err) {
     replyError(deps, reply, err);

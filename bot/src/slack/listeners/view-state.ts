@@ -2,10 +2,13 @@
  * Reading what people typed into a modal. Slack keys values by block id and action id; block ids
  * can vary (the environment select's changes with the database), so values are found by action id.
  */
+import { parseRequestId } from "@dbward/shared";
 import type { ViewStateValue } from "@slack/bolt";
 import type { QueryDraft } from "../command-parser.ts";
 import { SLACK_IDS } from "../ids.ts";
 import { sqlFromInput } from "../slack-text.ts";
+import type { QueryMetadata } from "../views/modals.ts";
+import { parseMetadata } from "./listener-kit.ts";
 
 export type ViewValues = Readonly<Record<string, Readonly<Record<string, ViewStateValue>>>>;
 
@@ -36,4 +39,10 @@ export function queryDraftOf(values: ViewValues): QueryDraft {
     ...(sql !== undefined ? { sql: sqlFromInput(sql) } : {}),
     ...(reason !== undefined ? { reason: reason.trim() } : {}),
   };
+}
+
+/** What a query form remembers (the request it runs again), kept when the form is redrawn. */
+export function queryMetadataOf(view: { readonly private_metadata?: string }): QueryMetadata {
+  const rerunOf = parseRequestId(parseMetadata(view.private_metadata).rerunOf);
+  return rerunOf !== undefined ? { rerunOf } : {};
 }

@@ -11,6 +11,7 @@ import { decideRequest, type Decision } from "../../use-cases/decide-request.ts"
 import type { QueryDraft } from "../command-parser.ts";
 import { SLACK_IDS } from "../ids.ts";
 import { sqlBlocks } from "../views/blocks.ts";
+import type { QueryMetadata } from "../views/modals.ts";
 import { createdMessage, plainReply } from "../views/replies.ts";
 import {
   cardFor,
@@ -22,7 +23,7 @@ import {
   type ListenerDeps,
   type Reply,
 } from "./listener-kit.ts";
-import { queryDraftOf, textOf } from "./view-state.ts";
+import { queryDraftOf, queryMetadataOf, textOf } from "./view-state.ts";
 
 type Ack = AckFn<ViewResponseAction>;
 
@@ -35,7 +36,8 @@ export function registerViews(app: App, deps: ListenerDeps): void {
         ? { [SLACK_IDS.inputs.reason.block]: "Say why this needs to run." }
         : {}),
     };
-    if (await ackOrErrors(ack, errors)) deps.afterAck.run(() => submitQuery(deps, body, draft));
+    const meta = queryMetadataOf(view);
+    if (await ackOrErrors(ack, errors)) deps.afterAck.run(() => submitQuery(deps, body, draft, meta));
   });
   app.view<ViewSubmitAction>(SLACK_IDS.views.review, async ({ ack, body, view }) => {
     const values = view.state.values;
@@ -62,13 +64,19 @@ export function registerViews(app: App, deps: ListenerDeps): void {
   });
 }
 
-async function submitQuery(deps: ListenerDeps, body: ViewSubmitAction, draft: QueryDraft): Promise<void> {
+async function submitQuery(
+  deps: ListenerDeps,
+  body: ViewSubmitAction,
+  draft: QueryDraft,
+  meta: QueryMetadata,
+): Promise<void> {
   const { database, environment, sql, reason } = draft;
+  const rerun = meta.rerunOf !== undefined ? { rerun_of: meta.rerunOf } : {};
   const reply = replyTo(deps, body.trigger_id, { via: "dm", user: body.user.id });
   const caller = await identify(deps, body.user.id, reply);
   if (caller === undefined) return;
   try {
-    const created = await createRequest(deps.ctx, caller, { database, environment, sql, reason });
+    const created = await createRequest(deps.ctx, caller, { database, environment, sql, reason, ...rerun });
     reply(createdMessage(await cardFor(deps.ctx, created.id)));
   } catch (err) {
     replyError(deps, reply, err);

@@ -3,6 +3,7 @@
  * and shown back by `/dbward status`. Always drawn whole from stored state, so a redraw after
  * any change shows the request as it is now. Buttons appear only while a decision is possible.
  */
+import type { types } from "@slack/bolt";
 import { SLACK_IDS } from "../ids.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
 import { button, context, fields, section, sqlBlocks, type Block, type SlackMessage } from "./blocks.ts";
@@ -31,7 +32,7 @@ export function approvalMessage(card: RequestCard, o: ApprovalMessageOptions): S
   const r = card.request;
   const blocks: Block[] = [];
   if (o.lead !== undefined) blocks.push(section(o.lead));
-  blocks.push(section(`*Request #${r.id}* · ${STATUS_LABELS[r.status]}`));
+  blocks.push(section(`*Request #${r.id}* · ${STATUS_LABELS[r.status]}${rerunNote(r.rerun_of)}`));
   blocks.push(
     fields([
       ["Requested by", nameOf(card, r.requester)],
@@ -81,6 +82,23 @@ export function decisionButtons(requestId: number): Block {
       button("Reject", SLACK_IDS.actions.reject, id, "danger"),
     ],
   };
+}
+
+/**
+ * Run again for a finished request: opens the query form prefilled with it. Offered only to its
+ * requester (their notice DM, their Home tab); the click is checked again (find-rerunnable.ts).
+ */
+export function runAgainButton(requestId: number): types.Button {
+  return button("Run again", SLACK_IDS.actions.runAgain, String(requestId));
+}
+
+export function runAgainButtons(requestId: number): Block {
+  return { type: "actions", block_id: `run-again-${requestId}`, elements: [runAgainButton(requestId)] };
+}
+
+/** " · Run again of #N" for a request linked to the one it runs again; empty otherwise. */
+export function rerunNote(rerunOf: number | null): string {
+  return rerunOf === null ? "" : ` · :repeat: Run again of #${rerunOf}`;
 }
 
 /** Who approved or rejected, and how the execution went: the request's story so far. */

@@ -1,16 +1,17 @@
 /**
  * The dbward Home tab, one per person: what waits for their decision, with the same Review /
  * Approve / Reject buttons as the approval post, their own latest requests with status, and for
- * admins the join requests waiting, with the review DM's Approve / Reject.
+ * admins the join requests waiting, with the review DM's Approve / Reject. Their finished
+ * requests offer Run again.
  * Drawn whole from a HomeDescription each time, like every other dbward view.
  */
-import type { JoinRequestView, RequestView } from "@dbward/shared";
+import { isFinalStatus, type JoinRequestView, type RequestView } from "@dbward/shared";
 import type { types } from "@slack/bolt";
 import type { HomeDescription } from "../../use-cases/describe-home.ts";
 import { mentionsOf } from "../cards.ts";
 import { SLACK_IDS } from "../ids.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
-import { decisionButtons } from "./approval-message.ts";
+import { decisionButtons, rerunNote, runAgainButton } from "./approval-message.ts";
 import { context, divider, fields, section, sqlBlocks, type Block } from "./blocks.ts";
 import { joinDecisionButtons } from "./join.ts";
 import { notLinkedMessage, requestLine } from "./replies.ts";
@@ -111,7 +112,13 @@ function joinBlocks(j: { readonly shown: readonly JoinRequestView[]; readonly to
   return blocks;
 }
 
+/** One of the person's own requests; a finished one offers Run again beside it. */
 function recentBlock(r: RequestView): Block {
   const ran = executionSummary(r);
-  return section(`${requestLine(r)}${ran === undefined ? "" : `\n:gear: ${ran}`}`);
+  const block = section(
+    `${requestLine(r)}${rerunNote(r.rerun_of)}${ran === undefined ? "" : `\n:gear: ${ran}`}`,
+  );
+  return isFinalStatus(r.status) && block.type === "section"
+    ? { ...block, accessory: runAgainButton(r.id) }
+    : block;
 }

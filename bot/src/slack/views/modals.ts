@@ -1,6 +1,7 @@
 /**
  * The three modals: asking for a query, reviewing a request, and rejecting one with a reason.
- * Each carries what its submission needs in `private_metadata`, as JSON.
+ * Each carries what its submission needs in `private_metadata`, as JSON. The query form opened
+ * by Run again remembers the request it runs again there.
  */
 import type { types } from "@slack/bolt";
 import type { QueryDraft } from "../command-parser.ts";
@@ -24,7 +25,16 @@ export interface DecisionMetadata {
   readonly channel?: string;
 }
 
-export function queryModal(targets: readonly RequestTarget[], draft: QueryDraft): types.ModalView {
+/** What the query form remembers: the finished request it runs again, when opened by Run again. */
+export interface QueryMetadata {
+  readonly rerunOf?: number;
+}
+
+export function queryModal(
+  targets: readonly RequestTarget[],
+  draft: QueryDraft,
+  meta: QueryMetadata = {},
+): types.ModalView {
   const ids = SLACK_IDS.inputs;
   const chosen = targets.find((t) => t.database === draft.database);
   const envs = chosen?.environments ?? [...new Set(targets.flatMap((t) => t.environments))];
@@ -88,10 +98,22 @@ export function queryModal(targets: readonly RequestTarget[], draft: QueryDraft)
       },
     },
   ];
+  if (meta.rerunOf !== undefined) {
+    blocks.unshift(
+      context(
+        `Runs request #${meta.rerunOf} again as a new request, linked to it: ` +
+          "it needs approval again like any other. Change anything before you send it.",
+      ),
+    );
+  }
   return {
     type: "modal",
     callback_id: SLACK_IDS.views.query,
-    title: plain("Request a query", LIMITS.modalTitle),
+    ...(meta.rerunOf !== undefined ? { private_metadata: JSON.stringify(meta) } : {}),
+    title: plain(
+      meta.rerunOf !== undefined ? `Run #${meta.rerunOf} again` : "Request a query",
+      LIMITS.modalTitle,
+    ),
     submit: plain("Request", LIMITS.modalTitle),
     close: plain("Cancel", LIMITS.modalTitle),
     blocks,

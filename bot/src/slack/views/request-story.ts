@@ -2,8 +2,9 @@
  * The short messages that tell a request's story: one thread reply under the channel post per
  * change, and the DM the requester gets when their request is decided or finished.
  */
+import { isFinalStatus } from "@dbward/shared";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
-import { plainStatus } from "./approval-message.ts";
+import { plainStatus, runAgainButtons } from "./approval-message.ts";
 import { section, type SlackMessage } from "./blocks.ts";
 import {
   STATUS_LABELS,
@@ -78,7 +79,9 @@ export function requesterNotice(card: RequestCard, action: string, actor: string
   } else {
     return undefined;
   }
-  return { text, blocks: [section(text)] };
+  // Only the requester gets this DM, so only they are offered Run again (issue 13).
+  const again = isFinalStatus(r.status) ? [runAgainButtons(r.id)] : [];
+  return { text, blocks: [section(text), ...again] };
 }
 
 /**
