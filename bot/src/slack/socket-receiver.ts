@@ -24,6 +24,8 @@ import { ANSWERED } from "./unhandled-requests.ts";
 
 type SocketLogger = NonNullable<NonNullable<ConstructorParameters<typeof SocketModeClient>[0]>["logger"]>;
 
+const STOP_WAIT_MS = 2000;
+
 /** Slack's answers to `apps.connections.open` that waiting cannot fix: the token is wrong. */
 const TOKEN_ERRORS = new Set([
   "invalid_auth",
@@ -93,10 +95,17 @@ export class SocketReceiver implements Receiver {
     await Promise.all(this.clients.map((c, i) => this.connect(c, i, 1)));
   }
 
+  /**
+   * Closes every socket. A client still trying to reconnect (Slack unreachable) may never say it
+   * is done, so each gets STOP_WAIT_MS: a stopping bot must not hang on Slack.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.retries) clearTimeout(t);
-    await Promise.all(this.clients.map((c) => c.disconnect()));
+    const patience = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref());
+    await Promise.all(
+      this.clients.map((c) => Promise.race([c.disconnect().catch(() => undefined), patience()])),
+    );
   }
 
   /** One `apps.connections.open` without retries: what Slack says of the token. */

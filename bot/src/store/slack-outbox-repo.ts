@@ -133,17 +133,20 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** `o` is the first pending row of its lane: no pending row before it in the same lane. */
+/**
+ * `o` is the first pending row of its lane. As an `IN` over one grouped scan of the lane index,
+ * not a subquery per row: with a backlog of thousands of rows (a burst of answers) a per-row
+ * check made each read quadratic, and the store is synchronous, so it held up the acks.
+ */
 function isLaneHead(eb: ExpressionBuilder<Database & { o: SlackOutboxTable }, "o">) {
-  return eb.not(
-    eb.exists(
-      eb
-        .selectFrom("slack_outbox as p")
-        .select("p.id")
-        .whereRef("p.lane", "=", "o.lane")
-        .where("p.status", "=", "pending")
-        .whereRef("p.id", "<", "o.id"),
-    ),
+  return eb(
+    "o.id",
+    "in",
+    eb
+      .selectFrom("slack_outbox as p")
+      .select((p) => p.fn.min<number>("p.id").as("head"))
+      .where("p.status", "=", "pending")
+      .groupBy("p.lane"),
   );
 }
 
