@@ -88,9 +88,35 @@ function makePrivate(file: string): void {
 }
 
 /**
+ * Columns schema.sql gained after stores were created with its table: `CREATE TABLE IF NOT
+ * EXISTS` leaves such a table as it is, so each is added here (nullable, so existing rows stay
+ * valid) before schema.sql runs, whose indexes may name it.
+ */
+const ADDED_COLUMNS: readonly { table: string; column: string; ddl: string }[] = [
+  {
+    table: "requests",
+    column: "rerun_of",
+    ddl: "ALTER TABLE requests ADD COLUMN rerun_of INTEGER REFERENCES requests (id)",
+  },
+  {
+    table: "slack_outbox",
+    column: "lease_token",
+    ddl: "ALTER TABLE slack_outbox ADD COLUMN lease_token TEXT",
+  },
+];
+
+function addMissingColumns(sqlite: SqliteDatabase.Database): void {
+  for (const c of ADDED_COLUMNS) {
+    const columns = sqlite.prepare(`PRAGMA table_info(${c.table})`).all() as { name: string }[];
+    if (columns.length > 0 && !columns.some((col) => col.name === c.column)) sqlite.exec(c.ddl);
+  }
+}
+
+/**
  * Applies schema.sql in one transaction at every open; refuses a newer store. Every statement in
  * it is idempotent (`IF NOT EXISTS`, guarded inserts), so a table added to it later reaches a
- * store created before; a changed column would need its own step and a new SCHEMA_VERSION.
+ * store created before; a column added to an existing table is in ADDED_COLUMNS; a changed
+ * column would need its own step and a new SCHEMA_VERSION.
  */
 function applySchema(sqlite: SqliteDatabase.Database): void {
   const hasVersion = sqlite
@@ -106,5 +132,10 @@ function applySchema(sqlite: SqliteDatabase.Database): void {
       );
     }
   }
-  sqlite.transaction(() => sqlite.exec(readFileSync(SCHEMA_PATH, "utf8"))).immediate();
+  sqlite
+    .transaction(() => {
+      addMissingColumns(sqlite);
+      sqlite.exec(readFileSync(SCHEMA_PATH, "utf8"));
+    })
+    .immediate();
 }

@@ -248,6 +248,32 @@ describe("state store schema", () => {
     }
   });
 
+  test("adds the columns schema.sql gained since to a store whose tables lack them, keeping the rows", async () => {
+    const d = mkdtempSync(join(tmpdir(), "dbward-schema-"));
+    try {
+      await openStore(d).destroy();
+      // As a store written before Run again and the outbox lease token: the tables without them.
+      const raw = new SqliteDatabase(join(d, STORE_FILE));
+      raw.exec("ALTER TABLE requests DROP COLUMN rerun_of");
+      raw.exec("DROP INDEX IF EXISTS slack_outbox_lane");
+      raw.exec("ALTER TABLE slack_outbox DROP COLUMN lease_token");
+      raw.close();
+      const again = openStore(d);
+      try {
+        const raw2 = new SqliteDatabase(join(d, STORE_FILE), { readonly: true });
+        const names = (t: string) =>
+          (raw2.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
+        assert.ok(names("requests").includes("rerun_of"));
+        assert.ok(names("slack_outbox").includes("lease_token"));
+        raw2.close();
+      } finally {
+        await again.destroy();
+      }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   test("refuses a store written by a newer dbward, naming both versions", async () => {
     const d = mkdtempSync(join(tmpdir(), "dbward-schema-"));
     try {
