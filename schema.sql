@@ -253,6 +253,15 @@ CREATE TABLE IF NOT EXISTS reminder_dms (
   PRIMARY KEY (request_id, step, user_id)
 );
 
+-- An approver's "Snooze 1h" on a reminder DM: no reminder reaches them about the request before
+-- `until` (bot/src/use-cases/snooze-reminder.ts).
+CREATE TABLE IF NOT EXISTS reminder_snoozes (
+  request_id INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  until TEXT NOT NULL,
+  PRIMARY KEY (request_id, user_id)
+);
+
 -- The Slack outbox (bot/src/slack/slack-sender.ts): every Slack call that changes what people see,
 -- written in the same transaction as the change that causes it (or, for a listener's answer, as
 -- soon as the answer is known), and deleted once Slack took it. Rows in one lane go out in id

@@ -14,7 +14,9 @@ import { listAudit } from "@dbward/bot";
 import { sweep } from "../../bot/src/use-cases/sweep.ts";
 import { startBotHarness, type BotHarness } from "../support/bot-harness.ts";
 import { FakeSlack, type SlackCall } from "../support/fake-slack.ts";
+import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import { APPROVALS_CHANNEL, textOf } from "./slack-harness.ts";
+import { SlackRequests } from "./slack-requests.ts";
 
 const U = { alice: "U0ALICE01", bob: "U0BOB0001", carol: "U0CAROL01", dana: "U0DANA001" } as const;
 
@@ -105,7 +107,7 @@ describe("reminders and escalation", () => {
     posts(`D${user}`).filter((c) => textOf(c).includes("Reminder"));
   /** Calls that draw request `id` (its card names it). */
   const about = (id: number, calls: SlackCall[]): SlackCall[] =>
-    calls.filter((c) => new RegExp(`Request \\\\?#${id}\\b`).test(textOf(c)));
+    calls.filter((c) => new RegExp(`Request \\\\?#${id}\\b`, "i").test(textOf(c)));
   /** The `ts` of request `id`'s post in the approvals channel. */
   const postOf = async (id: number): Promise<string> =>
     (
@@ -244,6 +246,52 @@ describe("reminders and escalation", () => {
     assert.equal(reminderDms(U.bob).length, 1, "as an update of the same DM");
   });
 
+  test("Snooze 1h holds back that approver's reminders for an hour; a non-approver's is refused", async () => {
+    fake.clear();
+    const t0 = now;
+    const id = await create();
+    at(t0, 31 * MINUTE);
+    await sweepNow();
+    const snoozeButton = (call: SlackCall | undefined): boolean =>
+      JSON.stringify(call?.args.blocks ?? []).includes(SLACK_IDS.actions.snoozeReminder);
+    assert.ok(snoozeButton(about(id, reminderDms(U.bob))[0]), "the reminder offers Snooze 1h");
+    const slack = new SlackRequests(`${h.url}/slack/events`, fake);
+    // Slack signs with its own clock; the bot checks against the (moved) one it was given.
+    const click = async (user: string): Promise<string> => {
+      fake.clear();
+      const body = slack.clickBody(user, SLACK_IDS.actions.snoozeReminder, String(id), `D${user}`);
+      const res = await slack.send(body, { timestamp: Math.floor(now.getTime() / 1000) });
+      assert.equal(res.status, 200);
+      await settle();
+      return textOf(fake.of("response_url").at(-1));
+    };
+    assert.match(await click(U.dana), /nothing to snooze/i);
+    assert.equal((await actions(id, "request.reminder_snooze_refused")).length, 1);
+    assert.match(await click(U.bob), /Snoozed/);
+    assert.equal((await actions(id, "request.reminder_snoozed")).length, 1);
+
+    fake.clear();
+    at(t0, 61 * MINUTE);
+    await sweepNow();
+    const updatesTo = (user: string): SlackCall[] =>
+      about(
+        id,
+        fake.of("chat.update").filter((c) => c.args.channel === `D${user}` && textOf(c).includes("waited")),
+      );
+    assert.equal(updatesTo(U.carol).length, 1);
+    assert.equal(updatesTo(U.bob).length, 0, "snoozed");
+    const post = await postOf(id);
+    const line = fake
+      .of("chat.postMessage")
+      .find((c) => c.args.thread_ts === post && textOf(c).includes("Reminder"));
+    assert.ok(textOf(line).includes(`<@${U.carol}>`) && !textOf(line).includes(`<@${U.bob}>`));
+
+    fake.clear();
+    at(t0, 92 * MINUTE);
+    await sweepNow();
+    assert.equal(updatesTo(U.bob).length, 1, "reminded again once the hour is over");
+  });
+
   test("tells the requester once when their pending request nears its expiry", async () => {
     fake.clear();
     const t0 = now;
@@ -256,7 +304,10 @@ describe("reminders and escalation", () => {
     await sweepNow();
     await sweepNow();
     assert.equal((await actions(id, "request.expiry_warned")).length, 1);
-    const notices = posts(`D${U.alice}`).filter((c) => textOf(c).includes("expires soon"));
+    const notices = about(
+      id,
+      posts(`D${U.alice}`).filter((c) => textOf(c).includes("expires soon")),
+    );
     assert.equal(notices.length, 1);
   });
 });

@@ -3,7 +3,7 @@
  * approver who may decide now, read when it runs. One DM per approver and step: the first
  * reminder posts it, later ones update it in place (so a long wait is one message, not a flood);
  * then one line in the post's thread says who was reminded. Nothing when the step it was for is
- * no longer waiting (approved, rejected, expired since).
+ * no longer waiting (approved, rejected, expired since); nothing to whoever snoozed it.
  */
 import type { RequestId } from "@dbward/shared";
 import { describeRequest } from "../use-cases/describe-request.ts";
@@ -22,7 +22,7 @@ export async function sendReminder(d: RequestDeliveryDeps, id: RequestId, progre
   const message = reminderMessage(card, true, reminder.waitedMs);
   const reminded: string[] = [];
   await forEachPerson(description.approvers, async (u) => {
-    if (u.slackUserId === null) return;
+    if (u.slackUserId === null || reminder.snoozed.has(u.id)) return;
     const known = sent.get(u.id);
     if (known !== undefined) await d.calls.update(known, message);
     else await d.refs.saveReminderDm(id, reminder.step, u.id, await d.calls.dm(u.slackUserId, message));

@@ -94,3 +94,23 @@ export async function casWorkflow(
     .executeTakeFirst();
   return r.numUpdatedRows === 1n;
 }
+
+/** Holds back the reminders to `userId` about the request until `until`. */
+export async function saveSnooze(tx: Tx, requestId: RequestId, userId: string, until: Date): Promise<void> {
+  await tx
+    .insertInto("reminder_snoozes")
+    .values({ request_id: requestId, user_id: userId, until: until.toISOString() })
+    .onConflict((oc) => oc.columns(["request_id", "user_id"]).doUpdateSet({ until: until.toISOString() }))
+    .execute();
+}
+
+/** The people who snoozed the request's reminders past `now`. */
+export async function snoozedAt(db: Db, requestId: RequestId, now: Date): Promise<ReadonlySet<string>> {
+  const rows = await db
+    .selectFrom("reminder_snoozes")
+    .select("user_id")
+    .where("request_id", "=", requestId)
+    .where("until", ">", now.toISOString())
+    .execute();
+  return new Set(rows.map((r) => r.user_id));
+}

@@ -202,6 +202,12 @@ export interface ReminderDmsTable {
   ts: string;
 }
 
+export interface ReminderSnoozesTable {
+  request_id: number;
+  user_id: string;
+  until: string;
+}
+
 export interface SlackOutboxTable {
   id: Generated<number>;
   lane: string;
@@ -235,6 +241,7 @@ export interface Database {
   slack_messages: SlackMessagesTable;
   request_nudges: RequestNudgesTable;
   reminder_dms: ReminderDmsTable;
+  reminder_snoozes: ReminderSnoozesTable;
   slack_outbox: SlackOutboxTable;
   slack_inbound_seen: SlackInboundSeenTable;
   users: UsersTable;

@@ -15,6 +15,7 @@ import {
   insertNudge,
   latestReminder,
   listPendingRequestIds,
+  snoozedAt,
   type Nudge,
 } from "../store/request-nudges-repo.ts";
 import { findRequest } from "../store/requests-repo.ts";
@@ -75,13 +76,23 @@ async function remind(ctx: BotContext, id: RequestId): Promise<number> {
  * The reminder a Slack delivery draws: the newest recorded, while its step is still the one
  * waiting (an approval since then moved the request on, and nobody is reminded of a past step).
  */
-export async function currentReminder(
-  ctx: BotContext,
-  id: RequestId,
-): Promise<{ readonly step: number; readonly round: number; readonly waitedMs: number } | undefined> {
+export async function currentReminder(ctx: BotContext, id: RequestId): Promise<CurrentReminder | undefined> {
   const latest = await latestReminder(ctx.store, id);
   const r = await findRequest(ctx.store, id);
   const waiting = r === undefined ? undefined : await waitingStep(ctx.store, r);
   if (latest === undefined || waiting === undefined || waiting.index !== latest.step) return undefined;
-  return { ...latest, waitedMs: ctx.clock.now().getTime() - waiting.since.getTime() };
+  const now = ctx.clock.now();
+  return {
+    ...latest,
+    waitedMs: now.getTime() - waiting.since.getTime(),
+    snoozed: await snoozedAt(ctx.store, id, now),
+  };
+}
+
+export interface CurrentReminder {
+  readonly step: number;
+  readonly round: number;
+  readonly waitedMs: number;
+  /** Who snoozed this request's reminders (snooze-reminder.ts) and is not reminded now. */
+  readonly snoozed: ReadonlySet<string>;
 }

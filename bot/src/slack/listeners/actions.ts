@@ -9,6 +9,7 @@ import { decideRequest } from "../../use-cases/decide-request.ts";
 import { findRerunnable } from "../../use-cases/find-rerunnable.ts";
 import { listRequestableTargets } from "../../use-cases/list-requestable-targets.ts";
 import { getRequest } from "../../use-cases/read-requests.ts";
+import { snoozeReminder } from "../../use-cases/snooze-reminder.ts";
 import { SLACK_IDS } from "../ids.ts";
 import {
   MAX_INPUT_CHARS,
@@ -42,6 +43,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   button(SLACK_IDS.actions.approve, approve);
   button(SLACK_IDS.actions.reject, openRejectModal);
   button(SLACK_IDS.actions.review, openReviewModal);
+  button(SLACK_IDS.actions.snoozeReminder, snooze);
   button(SLACK_IDS.actions.runAgain, openRunAgainModal);
   app.action<BlockStaticSelectAction>(SLACK_IDS.actions.queryDatabase, async ({ ack, body }) => {
     await ack();
@@ -53,6 +55,14 @@ const approve =
   (deps: ListenerDeps): ButtonWork =>
   async (caller, id) => {
     await decideRequest(deps.ctx, caller, id, { kind: "approve" });
+  };
+
+/** "Snooze 1h" on a reminder DM: no reminders to the caller about the request for an hour. */
+const snooze =
+  (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
+  async (caller, id) => {
+    await snoozeReminder(deps.ctx, caller, id);
+    replyFor(deps, body)(plainReply(`Snoozed: no reminders about request #${id} for the next hour.`));
   };
 
 /** Opens a form about the request, once the caller is shown to be allowed to see it. */

@@ -1,9 +1,11 @@
 /**
  * What a reminder says: the DM each approver gets (the request's card with its buttons, led by
- * how long it has waited) and the line in the post's thread naming who was reminded.
+ * how long it has waited, and a "Snooze 1h" button) and the line in the post's thread naming
+ * who was reminded.
  */
 import { approvalMessage } from "./approval-message.ts";
-import { section, type SlackMessage } from "./blocks.ts";
+import { SLACK_IDS } from "../ids.ts";
+import { button, section, type SlackMessage } from "./blocks.ts";
 import { nameOf, type RequestCard } from "./request-card.ts";
 
 /** "2h 5m", "45m", "30s": how long a step has waited, coarse enough to read at a glance. */
@@ -26,7 +28,10 @@ export function reminderMessage(card: RequestCard, canDecide: boolean, waitedMs?
     waitedMs === undefined
       ? ":bell: *Reminder* about this request."
       : `:bell: *Reminder:* this request has waited ${waitedFor(waitedMs)} for your decision.`;
-  return approvalMessage(card, { showSql: true, buttons: canDecide, lead });
+  const message = approvalMessage(card, { showSql: true, buttons: canDecide, lead });
+  if (!canDecide || card.request.status !== "pending_approval") return message;
+  const snooze = button("Snooze 1h", SLACK_IDS.actions.snoozeReminder, String(card.request.id));
+  return { ...message, blocks: [...message.blocks, { type: "actions", elements: [snooze] }] };
 }
 
 /** The thread line: "Reminder sent to Bob, Carol." */
