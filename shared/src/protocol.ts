@@ -144,6 +144,11 @@ export interface RequestListView {
 /** POST /api/requests/:id/approve */
 export interface ApproveBody {
   comment?: string;
+  /**
+   * The selector to approve as (`group:dba`), for someone who matches several a step still needs;
+   * without it the first is taken.
+   */
+  as?: string;
 }
 /** POST /api/requests/:id/reject and /cancel */
 export interface RejectBody {

@@ -54,6 +54,26 @@ describe("approval decisions", () => {
     assert.match(r.ok ? "" : r.message, /lead of workflow prod-writes needs 1 of role:approver/);
   });
 
+  test("lets someone who matches several open selectors say which one they approve as", () => {
+    const afterLead = [{ approver: "bob", step: 0, selector: "role:approver" }];
+    const both = person("dana", ["approver"], ["dba", "security"]);
+    assert.deepEqual(canDecide(pending(), both, afterLead), { ok: true, step: 1, selector: "group:dba" });
+    assert.deepEqual(canDecide(pending(), both, afterLead, "group:security"), {
+      ok: true,
+      step: 1,
+      selector: "group:security",
+    });
+    const dbaDone = [...afterLead, { approver: "carl", step: 1, selector: "group:dba" }];
+    const r = canDecide(pending(), both, dbaDone, "group:dba");
+    assert.equal(r.ok ? null : r.code, "not_approver", "group:dba needs nobody more");
+    assert.match(r.ok ? "" : r.message, /you may approve as group:security/);
+    const stranger = canDecide(pending(), person("eve", ["approver"], ["dba"]), afterLead, "group:security");
+    assert.match(
+      stranger.ok ? "" : stranger.message,
+      /cannot approve as group:security here; you may approve as group:dba/,
+    );
+  });
+
   test("assigns the first approval to step 0 under the selector that matched", () => {
     const r = canDecide(pending(), person("bob"), []);
     assert.deepEqual(r, { ok: true, step: 0, selector: "role:approver" });

@@ -67,10 +67,17 @@ export type DecisionCheck =
   | { readonly ok: true; readonly step: number; readonly selector: string }
   | { readonly ok: false; readonly code: DecisionRefusal; readonly message: string };
 
+/**
+ * `as`: the selector the decider approves as, when they match several that still need approvals
+ * (an `all` step of `group:dba` and `group:security` and someone in both). Without it the first
+ * of them is taken, the steps' own order; with one they do not match, or that needs no more
+ * approvals, the decision is refused and the message names the ones they may approve as.
+ */
 export function canDecide(
   request: { status: RequestStatus; requester: string; workflow: WorkflowSnapshot },
   decider: Decider,
   approvals: readonly ApprovalEntry[],
+  as?: string,
 ): DecisionCheck {
   const refuse = (code: DecisionRefusal, message: string): DecisionCheck => ({ ok: false, code, message });
   if (request.status !== "pending_approval")
@@ -97,7 +104,15 @@ export function canDecide(
       matchesSelector(decider, s) &&
       (current.step.mode === "any" || (current.counted.get(s)?.length ?? 0) < current.step.min),
   );
-  const selector = open[0] ?? escalationSelector(current, decider);
+  if (as !== undefined && !open.includes(as)) {
+    return refuse(
+      "not_approver",
+      open.length === 0
+        ? `you cannot approve as ${as} here: ${current.step.name} needs ${describeStep(current.step)}`
+        : `you cannot approve as ${as} here; you may approve as ${open.join(" or ")}`,
+    );
+  }
+  const selector = as ?? open[0] ?? escalationSelector(current, decider);
   if (selector === undefined) {
     return refuse(
       "not_approver",

@@ -86,7 +86,7 @@ export const BODY_SHAPES = {
     rerun_of: true,
   } satisfies ShapeOf<CreateRequestBody>,
   preflight: { database: true, environment: true, sql: true } satisfies ShapeOf<PreflightBody>,
-  approve: { comment: true } satisfies ShapeOf<ApproveBody>,
+  approve: { comment: true, as: true } satisfies ShapeOf<ApproveBody>,
   /** reject, cancel and retry: a reason. */
   reason: reasonOnly,
   createToken: {

@@ -30,6 +30,16 @@ function text(value: unknown): string {
   return typeof value === "string" ? value : "";
 }
 
+/** `as` on an approval: absent, or a selector (`role:NAME`, `group:NAME`, `user:ID`). */
+function optionalSelector(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "string" && /^(role|group|user):[A-Za-z0-9_.@-]{1,100}$/.test(value)) return value;
+  throw new DbwardError(
+    "request.invalid",
+    "as must be a selector such as group:dba, role:approver or user:bob",
+  );
+}
+
 /**
  * The JSON body as an object, read now, within the API's small limit: call it after
  * authenticating the caller (read-body.ts). No body reads as `{}`; a body that is not an object,
@@ -90,8 +100,14 @@ export function requestRoutes(ctx: BotContext): Router {
   });
   r.post("/api/requests/:id/approve", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    const comment = text((await bodyOf(req, BODY_SHAPES.approve)).comment);
-    const done = await decideRequest(ctx, caller, idParam(req), { kind: "approve", comment });
+    const body = await bodyOf(req, BODY_SHAPES.approve);
+    const comment = text(body.comment);
+    const as = optionalSelector(body.as);
+    const done = await decideRequest(ctx, caller, idParam(req), {
+      kind: "approve",
+      comment,
+      ...(as !== undefined ? { as } : {}),
+    });
     res.json(await toRequestView(ctx, done));
   });
   r.post("/api/requests/:id/reject", async (req, res) => {

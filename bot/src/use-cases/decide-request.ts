@@ -16,7 +16,9 @@ import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { findVisibleRequest } from "./read-requests.ts";
 import { recordDenial } from "./record-denial.ts";
 
-export type Decision = { kind: "approve"; comment?: string } | { kind: "reject"; reason: string };
+/** `as`: the selector an approver approves as, when they match several still short (approval-decision.ts). */
+export type Decision =
+  { kind: "approve"; comment?: string; as?: string } | { kind: "reject"; reason: string };
 
 const REFUSAL_CODES = {
   not_pending: "request.already_decided",
@@ -48,7 +50,12 @@ export async function decideRequest(
   const outcome = await inTransaction(ctx.store, async (tx) => {
     const request = await findRequestOrThrow(tx, id);
     const approvals = (await listApprovals(tx, id)).filter((a) => a.decision === "approved");
-    const check = canDecide(request, caller.user, approvals);
+    const check = canDecide(
+      request,
+      caller.user,
+      approvals,
+      decision.kind === "approve" ? decision.as : undefined,
+    );
     if (!check.ok) return { refused: new DbwardError(REFUSAL_CODES[check.code], check.message) } as const;
     const now = ctx.clock.now();
     const comment = decision.kind === "approve" ? decision.comment?.trim() || null : decision.reason.trim();

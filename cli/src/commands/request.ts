@@ -109,12 +109,19 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
         "approve <id>",
         "approve a request",
         (c) =>
-          c.positional("id", { type: "string", demandOption: true }).option("comment", { type: "string" }),
+          c
+            .positional("id", { type: "string", demandOption: true })
+            .option("comment", { type: "string" })
+            .option("as", {
+              type: "string",
+              describe: "the selector to approve as (group:dba) when you match several the step needs",
+            }),
         async (a) => {
           show(
             a,
             await client(a).post<RequestView>(`/api/requests/${idOf(a.id)}/approve`, {
               comment: a.comment ?? "",
+              ...(a.as !== undefined ? { as: a.as } : {}),
             }),
           );
         },
