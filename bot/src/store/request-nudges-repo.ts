@@ -18,17 +18,6 @@ export interface Nudge {
   readonly round: number;
 }
 
-/** Ids of the requests waiting for approval, oldest first (those most likely to need a nudge). */
-export async function listPendingRequestIds(db: Db): Promise<RequestId[]> {
-  const rows = await db
-    .selectFrom("requests")
-    .select("id")
-    .where("status", "=", "pending_approval")
-    .orderBy("id", "asc")
-    .execute();
-  return rows.map((r) => r.id as RequestId);
-}
-
 /** Records the nudge; false when it was already recorded (nothing more to do). */
 export async function insertNudge(tx: Tx, n: Nudge, now: Date): Promise<boolean> {
   const r = await tx

@@ -109,6 +109,17 @@ export async function listRequests(db: Db, f: RequestFilter = {}): Promise<Reque
   return (await q.execute()).map(toRecord);
 }
 
+/** Every request waiting for approval, oldest first (the sweep's timed nudges read these). */
+export async function listPendingRequests(db: Db): Promise<RequestRecord[]> {
+  const rows = await db
+    .selectFrom("requests")
+    .selectAll()
+    .where("status", "=", "pending_approval")
+    .orderBy("id", "asc")
+    .execute();
+  return rows.map(toRecord);
+}
+
 /** Compare-and-set: moves the request only if it is still in `from`. */
 export async function casRequestStatus(
   tx: Tx,

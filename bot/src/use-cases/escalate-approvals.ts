@@ -10,24 +10,27 @@ import type { RequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { isEscalationDue, withEscalatedStep } from "../core/step-timers.ts";
 import { inTransaction } from "../store/in-transaction.ts";
-import { casWorkflow, listPendingRequestIds } from "../store/request-nudges-repo.ts";
-import { findRequest } from "../store/requests-repo.ts";
+import { casWorkflow } from "../store/request-nudges-repo.ts";
+import { findRequest, type RequestRecord } from "../store/requests-repo.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { waitingStep } from "./waiting-step.ts";
 
 export const ESCALATED = "request.escalated";
 
 /** Escalates the steps now due; returns how many requests escalated. */
-export async function escalateApprovals(ctx: BotContext): Promise<number> {
+export async function escalateApprovals(ctx: BotContext, pending: readonly RequestRecord[]): Promise<number> {
   let escalated = 0;
-  for (const id of await listPendingRequestIds(ctx.store)) {
-    if (await isDue(ctx.store, id, ctx.clock.now())) escalated += await escalate(ctx, id);
+  for (const r of pending) {
+    if (await isDue(ctx.store, r, ctx.clock.now())) escalated += await escalate(ctx, r.id);
   }
   return escalated;
 }
 
-async function isDue(db: Parameters<typeof findRequest>[0], id: RequestId, now: Date): Promise<boolean> {
-  const r = await findRequest(db, id);
+async function isDue(
+  db: Parameters<typeof findRequest>[0],
+  r: RequestRecord | undefined,
+  now: Date,
+): Promise<boolean> {
   const waiting = r === undefined ? undefined : await waitingStep(db, r);
   return waiting !== undefined && isEscalationDue(waiting.step, waiting.since, now);
 }

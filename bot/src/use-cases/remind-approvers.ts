@@ -14,43 +14,41 @@ import {
   hasNudgeSince,
   insertNudge,
   latestReminder,
-  listPendingRequestIds,
   snoozedAt,
   type Nudge,
 } from "../store/request-nudges-repo.ts";
-import { findRequest } from "../store/requests-repo.ts";
+import { findRequest, type RequestRecord } from "../store/requests-repo.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { waitingStep } from "./waiting-step.ts";
 
 export const REMINDED = "request.reminded";
 
 /** Sends the reminders now due; returns how many requests were reminded. */
-export async function remindApprovers(ctx: BotContext): Promise<number> {
+export async function remindApprovers(ctx: BotContext, pending: readonly RequestRecord[]): Promise<number> {
   let reminded = 0;
-  for (const id of await listPendingRequestIds(ctx.store)) {
-    const due = await dueReminder(ctx.store, id, ctx.clock.now());
-    if (due !== undefined && !(await hasNudgeSince(ctx.store, due))) reminded += await remind(ctx, id);
+  for (const r of pending) {
+    const due = await dueReminder(ctx.store, r, ctx.clock.now());
+    if (due !== undefined && !(await hasNudgeSince(ctx.store, due))) reminded += await remind(ctx, r.id);
   }
   return reminded;
 }
 
 async function dueReminder(
   db: Parameters<typeof findRequest>[0],
-  id: RequestId,
+  r: RequestRecord | undefined,
   now: Date,
 ): Promise<Nudge | undefined> {
-  const r = await findRequest(db, id);
   const waiting = r === undefined ? undefined : await waitingStep(db, r);
-  if (waiting === undefined) return undefined;
+  if (r === undefined || waiting === undefined) return undefined;
   const round = reminderRound(waiting.step, waiting.since, now);
-  return round === 0 ? undefined : { requestId: id, kind: "reminder", step: waiting.index, round };
+  return round === 0 ? undefined : { requestId: r.id, kind: "reminder", step: waiting.index, round };
 }
 
 async function remind(ctx: BotContext, id: RequestId): Promise<number> {
   const change: RequestChange = { requestId: id, action: REMINDED, actor: "system" };
   const sent = await inTransaction(ctx.store, async (tx) => {
     const now = ctx.clock.now();
-    const due = await dueReminder(tx, id, now);
+    const due = await dueReminder(tx, await findRequest(tx, id), now);
     if (due === undefined || (await hasNudgeSince(tx, due)) || !(await insertNudge(tx, due, now)))
       return false;
     await appendAudit(

@@ -9,6 +9,7 @@ import { DbwardError, type RequestId, type RequestStatus } from "@dbward/shared"
 import { appendAudit } from "../audit/audit-log.ts";
 import type { RequestEvent } from "../core/request-state.ts";
 import { inTransaction } from "../store/in-transaction.ts";
+import { listPendingRequests } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext } from "./bot-context.ts";
 import { escalateApprovals } from "./escalate-approvals.ts";
@@ -79,9 +80,12 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
 
   // After the expiries above, so nothing is reminded of or escalated that has just expired;
   // escalation before reminders, so a reminder reaches the widened approvers too.
-  report.escalated = await escalateApprovals(ctx);
-  report.reminded = await remindApprovers(ctx);
-  report.expiryWarned = await warnNearExpiry(ctx);
+  // One read of the pending requests for all three (the sweep runs every second); each re-reads
+  // its request inside its own transaction before it changes anything.
+  const pending = await listPendingRequests(ctx.store);
+  report.escalated = await escalateApprovals(ctx, pending);
+  report.reminded = await remindApprovers(ctx, pending);
+  report.expiryWarned = await warnNearExpiry(ctx, pending);
 
   report.joinRequestsExpired = (await expireJoinRequests(ctx)).length;
   report.resultsPurged = await purgeExpiredResults(ctx);

@@ -8,24 +8,18 @@ import type { RequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { isNearExpiry } from "../core/step-timers.ts";
 import { inTransaction } from "../store/in-transaction.ts";
-import {
-  hasNudgeSince,
-  insertNudge,
-  listPendingRequestIds,
-  type Nudge,
-} from "../store/request-nudges-repo.ts";
-import { findRequest } from "../store/requests-repo.ts";
+import { hasNudgeSince, insertNudge, type Nudge } from "../store/request-nudges-repo.ts";
+import { findRequest, type RequestRecord } from "../store/requests-repo.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 
 export const EXPIRY_WARNED = "request.expiry_warned";
 
 /** Warns the requesters of requests now near expiry; returns how many were warned. */
-export async function warnNearExpiry(ctx: BotContext): Promise<number> {
+export async function warnNearExpiry(ctx: BotContext, pending: readonly RequestRecord[]): Promise<number> {
   let warned = 0;
-  for (const id of await listPendingRequestIds(ctx.store)) {
-    const r = await findRequest(ctx.store, id);
-    if (r === undefined || !isNearExpiry(r.createdAt, r.expiresAt, ctx.clock.now())) continue;
-    if (!(await hasNudgeSince(ctx.store, nudgeOf(id)))) warned += await warn(ctx, id);
+  for (const r of pending) {
+    if (!isNearExpiry(r.createdAt, r.expiresAt, ctx.clock.now())) continue;
+    if (!(await hasNudgeSince(ctx.store, nudgeOf(r.id)))) warned += await warn(ctx, r.id);
   }
   return warned;
 }
