@@ -12,13 +12,15 @@
 import {
   DbwardError,
   type AgentCapability,
+  type ClaimBody,
+  type HeartbeatBody,
+  type ResultSubmission,
   type ApproveBody,
   type CreateRequestBody,
   type CreateTokenBody,
   type CreateUserBody,
   type DecideJoinRequestBody,
   type DegradedDatabase,
-  type JobResultBody,
   type PollBody,
   type PreflightBody,
   type RejectBody,
@@ -35,15 +37,6 @@ export type BodyShape = { readonly [field: string]: FieldRule };
 /** Every field of T (of each member, for a union). */
 type FieldOf<T> = T extends unknown ? keyof T : never;
 type ShapeOf<T> = { readonly [K in FieldOf<Required<T>>]: FieldRule };
-
-/**
- * A shape that names at least every field of T; it may name more. For the agent's bodies, where
- * a field may reach the protocol in two steps (the agent starts sending it, then the type names
- * it): refusing it in between would stop every agent. The user-facing shapes below are exact.
- */
-function atLeast<T>(): <const S extends ShapeOf<T>>(shape: S) => S {
-  return (shape) => shape;
-}
 
 const resultTable = {
   columns: true,
@@ -114,19 +107,19 @@ export const BODY_SHAPES = {
   } satisfies ShapeOf<UpdateUserBody>,
   userStatus: reasonOnly satisfies ShapeOf<UserStatusBody>,
   decideJoinRequest: { user_id: true, reason: true } satisfies ShapeOf<DecideJoinRequestBody>,
-  poll: atLeast<PollBody>()({
+  poll: {
     capabilities: [capability],
     wait_ms: true,
     degraded: [degradedDatabase],
     session: true,
-  }),
+  } satisfies ShapeOf<PollBody>,
   /** claim and heartbeat: `{}`, or the agent's session as in a poll. */
-  agentJob: { session: true },
+  agentJob: { session: true } satisfies ShapeOf<ClaimBody> & ShapeOf<HeartbeatBody>,
   /**
    * The final result, or (`delivery: "late"`) what the agent's outcome journal knows of a job
    * whose result never reached the bot.
    */
-  jobResult: atLeast<JobResultBody>()({
+  jobResult: {
     session: true,
     outcome: true,
     duration_ms: true,
@@ -137,7 +130,7 @@ export const BODY_SHAPES = {
     delivery: true,
     row_count: true,
     started_at: true,
-  }),
+  } satisfies ShapeOf<ResultSubmission>,
 } as const satisfies Record<string, BodyShape>;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
