@@ -4,58 +4,27 @@
  * of the newest change, and who may touch a row once its lease has passed to another sender.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { DbwardError } from "@dbward/shared";
-import { pino } from "pino";
-import { openStore, type Store } from "../store/open-store.ts";
-import {
-  enqueueDeliveries,
-  leaseDue,
-  retryDeliveryAt,
-  storeSlackOutbox,
-} from "../store/slack-outbox-repo.ts";
-import { route, type Delivery } from "./delivery.ts";
+import { OutboxTestbed, T0, dm, textOf } from "../../../test/support/outbox-testbed.ts";
+import { leaseDue, retryDeliveryAt, storeSlackOutbox } from "../store/slack-outbox-repo.ts";
 import { SlackCallError } from "./slack-api.ts";
-import { SlackSender, type OutboxStore, type RunDelivery, type SenderOptions } from "./slack-sender.ts";
+import type { OutboxStore } from "./slack-sender.ts";
 
-const quiet = pino({ level: "silent" });
-const T0 = Date.parse("2026-12-01T10:00:00Z");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("the Slack outbox sender under attack", () => {
-  let dir: string;
-  let store: Store;
-  let now: number;
-  const clock = { now: () => new Date(now) };
-  const senders: SlackSender[] = [];
-
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "dbward-outbox-attack-"));
-    store = openStore(dir);
-    now = T0;
+  const t = new OutboxTestbed({
+    retry: { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 },
+    // The production poll interval: the sender should look at the table about this often.
+    pollMs: 5000,
   });
-  afterEach(async () => {
-    for (const s of senders.splice(0)) await s.close();
-    await store.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeEach(() => t.setUp());
+  afterEach(() => t.tearDown());
 
-  const add = (...deliveries: Delivery[]): Promise<number> =>
-    enqueueDeliveries(store, deliveries.map(route), clock.now());
-  const dm = (user: string, text: string, lane = `interaction:${user}`): Delivery => ({
-    kind: "reply",
-    lane,
-    to: { via: "dm", user },
-    message: { text, blocks: [] },
-  });
-  const textOf = (d: Delivery): string => (d.kind === "reply" ? d.message.text : d.kind);
-
-  /** The store, counting how often the sender reads the table. */
+  /** The t.store, counting how often the sender reads the table. */
   function countingStore(overrides: Partial<OutboxStore> = {}): { rows: OutboxStore; reads: () => number } {
-    const real = storeSlackOutbox(store);
+    const real = storeSlackOutbox(t.store);
     let reads = 0;
     return {
       rows: {
@@ -74,25 +43,8 @@ describe("the Slack outbox sender under attack", () => {
     };
   }
 
-  function sender(run: RunDelivery, o: Partial<SenderOptions> = {}): SlackSender {
-    const s = new SlackSender({
-      store: storeSlackOutbox(store),
-      clock,
-      logger: quiet,
-      run,
-      retry: { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 },
-      // The production poll interval: the sender should look at the table about this often.
-      pollMs: 5000,
-      random: () => 1,
-      ...o,
-    });
-    senders.push(s);
-    s.start();
-    return s;
-  }
-
   const rows = () =>
-    store
+    t.store
       .selectFrom("slack_outbox")
       .select(["id", "lane", "status", "attempts", "last_error"])
       .orderBy("id")
@@ -107,25 +59,25 @@ describe("the Slack outbox sender under attack", () => {
   }
 
   test("does not spin on the table while a delivery is in flight", async () => {
-    await add(dm("U1", "slow"));
+    await t.add(dm("U1", "slow"));
     const counted = countingStore();
     let release: (() => void) | undefined;
-    const s = sender(() => new Promise<void>((r) => (release = r)), { store: counted.rows });
+    const s = t.sender(() => new Promise<void>((r) => (release = r)), { store: counted.rows });
     await until("the delivery is running", () => release !== undefined);
     const before = counted.reads();
     await sleep(300);
     const during = counted.reads() - before;
     release?.();
     await s.idle();
-    // One slow Slack call (up to 10 s each) must not cost the store hundreds of queries a second.
+    // One slow Slack call (up to 10 s each) must not cost the t.store hundreds of queries a second.
     assert.ok(during <= 10, `read the outbox ${during} times in 300 ms while one row was being sent`);
   });
 
   test("does not spin on the table while a lane's head waits for its retry", async () => {
-    await add(dm("U1", "first"), dm("U1", "second"));
+    await t.add(dm("U1", "first"), dm("U1", "second"));
     const counted = countingStore();
     const seen: string[] = [];
-    sender(
+    t.sender(
       async (d) => {
         if (textOf(d) === "first") throw new SlackCallError("chat.postMessage", "ratelimited", true, 60_000);
         seen.push(textOf(d));
@@ -141,12 +93,12 @@ describe("the Slack outbox sender under attack", () => {
     assert.ok(during <= 10, `read the outbox ${during} times in 300 ms while its only lane waited`);
   });
 
-  test("a store hiccup while recording a delivery's progress does not give up the rest of it", async () => {
-    await add({ kind: "result", request: 3 });
-    const real = storeSlackOutbox(store);
+  test("a t.store hiccup while recording a delivery's progress does not give up the rest of it", async () => {
+    await t.add({ kind: "result", request: 3 });
+    const real = storeSlackOutbox(t.store);
     let hiccups = 1;
     const sent: string[] = [];
-    const s = sender(
+    const s = t.sender(
       async (_d, progress) => {
         await progress.once("dm:alice:message", async () => {
           sent.push("alice message");
@@ -166,7 +118,7 @@ describe("the Slack outbox sender under attack", () => {
       },
     );
     await s.idle();
-    // Olga's copy of the result must reach her: the store was busy for one write, Slack was fine.
+    // Olga's copy of the result must reach her: the t.store was busy for one write, Slack was fine.
     assert.ok(
       sent.includes("olga message"),
       `sent only ${JSON.stringify(sent)}; rows: ${JSON.stringify(await rows())}`,
@@ -175,16 +127,16 @@ describe("the Slack outbox sender under attack", () => {
 
   test("a redraw coalesced into an old waiting row still gets the full age limit from its own change", async () => {
     const hour = 3_600_000;
-    assert.equal(await add({ kind: "request_post", request: 7 }), 1);
+    assert.equal(await t.add({ kind: "request_post", request: 7 }), 1);
     // Much later (Slack was down, or the sender was), the request changes again: the waiting row
     // takes the new change over, so nothing new is written.
-    now = T0 + hour - 60_000;
-    assert.equal(await add({ kind: "request_post", request: 7 }), 0);
-    now = T0 + hour + 60_000;
+    t.now = T0 + hour - 60_000;
+    assert.equal(await t.add({ kind: "request_post", request: 7 }), 0);
+    t.now = T0 + hour + 60_000;
     let tries = 0;
     let drawn = 0;
     const gaveUp: string[] = [];
-    const s = sender(
+    const s = t.sender(
       async () => {
         tries += 1;
         if (tries === 1) throw new SlackCallError("chat.update", "ratelimited", true);
@@ -203,24 +155,24 @@ describe("the Slack outbox sender under attack", () => {
   });
 
   test("a sender whose lease ran out cannot free the row another sender now holds", async () => {
-    await add(dm("U1", "once"));
+    await t.add(dm("U1", "once"));
     const lease = { leaseMs: 30_000, limit: 1, busyLanes: new Set<string>() };
-    const [a] = await leaseDue(store, { ...lease, now: clock.now() });
+    const [a] = await leaseDue(t.store, { ...lease, now: t.clock.now() });
     assert.ok(a !== undefined, "sender A holds the row");
     // A stalls past its lease (a paused process, a blocked event loop); B takes the row over.
-    now = T0 + 31_000;
-    const [b] = await leaseDue(store, { ...lease, now: clock.now() });
+    t.now = T0 + 31_000;
+    const [b] = await leaseDue(t.store, { ...lease, now: t.clock.now() });
     assert.equal(b?.id, a.id, "sender B holds the row");
     // A's Slack call then fails, and A records its retry: that must not touch B's lease.
-    await retryDeliveryAt(store, a, { at: clock.now(), error: "network", now: clock.now() });
-    const [c] = await leaseDue(store, { ...lease, now: clock.now() });
+    await retryDeliveryAt(t.store, a, { at: t.clock.now(), error: "network", now: t.clock.now() });
+    const [c] = await leaseDue(t.store, { ...lease, now: t.clock.now() });
     assert.equal(c, undefined, "a third sender took the row B is still sending: Slack gets it again");
   });
 
-  test("a store that refuses every read neither crashes the sender nor spins it", async () => {
+  test("a t.store that refuses every read neither crashes the sender nor spins it", async () => {
     let reads = 0;
     const broken: OutboxStore = {
-      ...storeSlackOutbox(store),
+      ...storeSlackOutbox(t.store),
       leaseDue: () => {
         reads += 1;
         return Promise.reject(new Error("disk I/O error"));
@@ -230,16 +182,16 @@ describe("the Slack outbox sender under attack", () => {
         return Promise.reject(new Error("disk I/O error"));
       },
     };
-    sender(() => Promise.resolve(), { store: broken, pollMs: 100 });
+    t.sender(() => Promise.resolve(), { store: broken, pollMs: 100 });
     await sleep(350);
-    assert.ok(reads >= 1 && reads <= 6, `read a broken store ${reads} times in 350 ms at a 100 ms poll`);
+    assert.ok(reads >= 1 && reads <= 6, `read a broken t.store ${reads} times in 350 ms at a 100 ms poll`);
   });
 
   test("a row that keeps failing with an error of our own is retried within its attempts, then leaves its lane free", async () => {
-    await add(dm("U1", "bug"), dm("U1", "after"));
+    await t.add(dm("U1", "bug"), dm("U1", "after"));
     let tries = 0;
     const seen: string[] = [];
-    const s = sender(
+    const s = t.sender(
       async (d) => {
         if (textOf(d) === "bug") {
           tries += 1;
@@ -250,15 +202,15 @@ describe("the Slack outbox sender under attack", () => {
       { retry: { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 } },
     );
     await s.idle();
-    assert.equal(tries, 3, "a store hiccup may clear: tried again, but only as often as the policy allows");
+    assert.equal(tries, 3, "a t.store hiccup may clear: tried again, but only as often as the policy allows");
     assert.deepEqual(seen, ["after"], "the failed row leaves its lane free");
     assert.equal((await rows())[0]?.status, "failed");
   });
 
   test("a coded error (the request is gone) is tried once", async () => {
-    await add(dm("U1", "gone"));
+    await t.add(dm("U1", "gone"));
     let tries = 0;
-    const s = sender(async () => {
+    const s = t.sender(async () => {
       tries += 1;
       throw new DbwardError("request.not_found", "no request #9");
     });

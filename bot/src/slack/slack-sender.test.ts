@@ -1,64 +1,16 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { pino } from "pino";
-import { openStore, type Store } from "../store/open-store.ts";
-import { enqueueDeliveries, leaseDue, storeSlackOutbox } from "../store/slack-outbox-repo.ts";
-import { route, type Delivery } from "./delivery.ts";
+import { OutboxTestbed, T0, dm, textOf } from "../../../test/support/outbox-testbed.ts";
+import { leaseDue } from "../store/slack-outbox-repo.ts";
 import { SlackCallError } from "./slack-api.ts";
-import { SlackSender, type RunDelivery, type SenderOptions } from "./slack-sender.ts";
-
-const quiet = pino({ level: "silent" });
-const T0 = Date.parse("2026-12-01T10:00:00Z");
 
 describe("the Slack outbox sender", () => {
-  let dir: string;
-  let store: Store;
-  let now: number;
-  const clock = { now: () => new Date(now) };
-  const senders: SlackSender[] = [];
-
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "dbward-outbox-"));
-    store = openStore(dir);
-    now = T0;
-  });
-  afterEach(async () => {
-    for (const s of senders.splice(0)) await s.close();
-    await store.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const add = (...deliveries: Delivery[]): Promise<number> =>
-    enqueueDeliveries(store, deliveries.map(route), clock.now());
-  const dm = (user: string, text: string, lane = `interaction:${user}`): Delivery => ({
-    kind: "reply",
-    lane,
-    to: { via: "dm", user },
-    message: { text, blocks: [] },
-  });
-  const textOf = (d: Delivery): string => (d.kind === "reply" ? d.message.text : d.kind);
-
-  function sender(run: RunDelivery, o: Partial<SenderOptions> = {}): SlackSender {
-    const s = new SlackSender({
-      store: storeSlackOutbox(store),
-      clock,
-      logger: quiet,
-      run,
-      retry: { attempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 },
-      pollMs: 20,
-      random: () => 1,
-      ...o,
-    });
-    senders.push(s);
-    s.start();
-    return s;
-  }
+  const t = new OutboxTestbed({ retry: { attempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 }, pollMs: 20 });
+  beforeEach(() => t.setUp());
+  afterEach(() => t.tearDown());
 
   const rows = () =>
-    store
+    t.store
       .selectFrom("slack_outbox")
       .select(["id", "lane", "status", "attempts", "next_attempt_at", "last_error"])
       .orderBy("id")
@@ -73,9 +25,9 @@ describe("the Slack outbox sender", () => {
   }
 
   test("delivers one lane's rows in the order they were queued, and deletes each once Slack took it", async () => {
-    await add(dm("U1", "a"), dm("U1", "b"), dm("U2", "x"), dm("U1", "c"));
+    await t.add(dm("U1", "a"), dm("U1", "b"), dm("U2", "x"), dm("U1", "c"));
     const seen: string[] = [];
-    const s = sender(async (d) => {
+    const s = t.sender(async (d) => {
       await new Promise((r) => setTimeout(r, textOf(d) === "a" ? 30 : 1));
       seen.push(textOf(d));
     });
@@ -89,10 +41,10 @@ describe("the Slack outbox sender", () => {
   });
 
   test("a rate-limited row waits at least Retry-After, holds its lane, and goes out first when due", async () => {
-    await add(dm("U1", "first"), dm("U1", "second"));
+    await t.add(dm("U1", "first"), dm("U1", "second"));
     let fail = true;
     const seen: string[] = [];
-    sender(async (d) => {
+    t.sender(async (d) => {
       if (fail && textOf(d) === "first") {
         fail = false;
         throw new SlackCallError("chat.postMessage", "ratelimited", true, 30_000);
@@ -105,16 +57,16 @@ describe("the Slack outbox sender", () => {
     assert.equal(waiting?.last_error, "chat.postMessage failed: ratelimited");
     await new Promise((r) => setTimeout(r, 60));
     assert.deepEqual(seen, [], "the second row waits behind the first");
-    now = T0 + 30_000;
+    t.now = T0 + 30_000;
     await until("both are delivered", () => seen.length === 2);
     assert.deepEqual(seen, ["first", "second"]);
   });
 
   test("gives up after the last attempt: the row is kept as failed and its lane moves on", async () => {
-    await add(dm("U1", "never"), dm("U1", "next"));
+    await t.add(dm("U1", "never"), dm("U1", "next"));
     const gaveUp: string[] = [];
     const seen: string[] = [];
-    const s = sender(
+    const s = t.sender(
       async (d) => {
         if (textOf(d) === "never") throw new SlackCallError("chat.postMessage", "ratelimited", true);
         seen.push(textOf(d));
@@ -133,9 +85,9 @@ describe("the Slack outbox sender", () => {
   });
 
   test("an error that cannot clear fails the row at once", async () => {
-    await add(dm("U1", "gone"));
+    await t.add(dm("U1", "gone"));
     let calls = 0;
-    const s = sender(async () => {
+    const s = t.sender(async () => {
       calls += 1;
       throw new SlackCallError("chat.postMessage", "channel_not_found", false);
     });
@@ -145,9 +97,9 @@ describe("the Slack outbox sender", () => {
   });
 
   test("a retryable row older than the age limit is given up on whatever its attempts", async () => {
-    await add(dm("U1", "old"));
-    now = T0 + 2 * 3_600_000;
-    const s = sender(
+    await t.add(dm("U1", "old"));
+    t.now = T0 + 2 * 3_600_000;
+    const s = t.sender(
       async () => {
         throw new SlackCallError("chat.postMessage", "ratelimited", true);
       },
@@ -160,16 +112,16 @@ describe("the Slack outbox sender", () => {
   });
 
   test("redraws coalesce while one waits, and not while one is being drawn", async () => {
-    assert.equal(await add({ kind: "request_post", request: 7 }, { kind: "request_post", request: 7 }), 1);
-    assert.equal(await add({ kind: "home", user: "U1" }, { kind: "home", user: "U1" }), 1);
-    assert.equal(await add({ kind: "thread_step", request: 7, action: "a", actor: "x" }), 1);
+    assert.equal(await t.add({ kind: "request_post", request: 7 }, { kind: "request_post", request: 7 }), 1);
+    assert.equal(await t.add({ kind: "home", user: "U1" }, { kind: "home", user: "U1" }), 1);
+    assert.equal(await t.add({ kind: "thread_step", request: 7, action: "a", actor: "x" }), 1);
     assert.equal(
-      await add({ kind: "thread_step", request: 7, action: "a", actor: "x" }),
+      await t.add({ kind: "thread_step", request: 7, action: "a", actor: "x" }),
       1,
       "a story line is never coalesced",
     );
-    const leased = await leaseDue(store, {
-      now: clock.now(),
+    const leased = await leaseDue(t.store, {
+      now: t.clock.now(),
       leaseMs: 30_000,
       limit: 10,
       busyLanes: new Set(),
@@ -179,35 +131,35 @@ describe("the Slack outbox sender", () => {
       ["request:7", "home:U1"],
       "one row per lane: the head",
     );
-    assert.equal(await add({ kind: "request_post", request: 7 }), 1, "the one being drawn may be stale");
+    assert.equal(await t.add({ kind: "request_post", request: 7 }), 1, "the one being drawn may be stale");
   });
 
   test("a row a dead sender held is taken over once its lease ends, and delivered once", async () => {
-    await add(dm("U1", "orphan"));
-    const [held] = await leaseDue(store, {
-      now: clock.now(),
+    await t.add(dm("U1", "orphan"));
+    const [held] = await leaseDue(t.store, {
+      now: t.clock.now(),
       leaseMs: 30_000,
       limit: 1,
       busyLanes: new Set(),
     });
     assert.ok(held !== undefined);
     const seen: string[] = [];
-    sender(async (d) => {
+    t.sender(async (d) => {
       seen.push(textOf(d));
     });
     await new Promise((r) => setTimeout(r, 60));
     assert.deepEqual(seen, [], "the lease still holds");
-    now = T0 + 30_001;
+    t.now = T0 + 30_001;
     await until("taken over", () => seen.length === 1);
     await until("deleted", async () => (await rows()).length === 0);
     assert.deepEqual(seen, ["orphan"]);
   });
 
   test("parts an earlier try finished are not sent again", async () => {
-    await add({ kind: "result", request: 3 });
+    await t.add({ kind: "result", request: 3 });
     const sent: string[] = [];
     let tries = 0;
-    const s = sender(
+    const s = t.sender(
       async (_d, progress) => {
         tries += 1;
         await progress.once("dm:alice:message", async () => {
@@ -226,8 +178,8 @@ describe("the Slack outbox sender", () => {
   });
 
   test("a row this version cannot read fails alone", async () => {
-    const at = clock.now().toISOString();
-    await store
+    const at = t.clock.now().toISOString();
+    await t.store
       .insertInto("slack_outbox")
       .values({
         lane: "interaction:U1",
@@ -241,9 +193,9 @@ describe("the Slack outbox sender", () => {
         updated_at: at,
       })
       .execute();
-    await add(dm("U1", "after"));
+    await t.add(dm("U1", "after"));
     const seen: string[] = [];
-    const s = sender(async (d) => {
+    const s = t.sender(async (d) => {
       seen.push(textOf(d));
     });
     await s.idle();
@@ -254,15 +206,15 @@ describe("the Slack outbox sender", () => {
   });
 
   test("an answer whose response_url has expired (30 minutes) is not sent", async () => {
-    await add({
+    await t.add({
       kind: "reply",
       lane: "interaction:T1",
       to: { via: "response_url", url: "https://hooks.slack.com/actions/T1/1/x" },
       message: { text: "late", blocks: [] },
     });
-    now = T0 + 31 * 60_000;
+    t.now = T0 + 31 * 60_000;
     let calls = 0;
-    const s = sender(async () => {
+    const s = t.sender(async () => {
       calls += 1;
     });
     await s.idle();
@@ -273,9 +225,9 @@ describe("the Slack outbox sender", () => {
   });
 
   test("close leaves undelivered rows in the table for the next start", async () => {
-    await add(dm("U1", "later"));
+    await t.add(dm("U1", "later"));
     let release: (() => void) | undefined;
-    const s = sender(
+    const s = t.sender(
       () =>
         new Promise<void>((_resolve, reject) => {
           release = () => reject(new SlackCallError("chat.postMessage", "network", true));
