@@ -6,6 +6,7 @@ import { DbwardError, type UserView } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { findUser, toUserView } from "../identity/users.ts";
 import { inTransaction } from "../store/in-transaction.ts";
+import { casUserStatus } from "../store/users-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 import { actorOf, can, type UserCaller } from "./caller.ts";
 import { recordDenial } from "./record-denial.ts";
@@ -28,13 +29,7 @@ export async function activateUser(
   const reason = reasonText.trim().slice(0, 500);
   const now = ctx.clock.now();
   await inTransaction(ctx.store, async (tx) => {
-    const won = await tx
-      .updateTable("users")
-      .set({ status: "active", updated_at: now.toISOString() })
-      .where("id", "=", id)
-      .where("status", "=", "suspended")
-      .executeTakeFirst();
-    if (won.numUpdatedRows === 0n) {
+    if (!(await casUserStatus(tx, id, "suspended", "active", now))) {
       if ((await findUser(tx, id)) === undefined)
         throw new DbwardError("user.not_found", `there is no user ${id}`);
       return; // already active: nothing changes, nothing to record

@@ -6,6 +6,7 @@
 import { DbwardError } from "@dbward/shared";
 import { permissionsOf, type CustomRoles } from "../core/permissions.ts";
 import type { Tx } from "../store/in-transaction.ts";
+import { listActiveUserRoles } from "../store/users-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 import { recordDenial } from "./record-denial.ts";
 
@@ -33,15 +34,10 @@ export async function assertAdminRemains(
   custom: CustomRoles,
   change: { readonly userId: string; readonly roles?: readonly string[]; readonly suspended?: boolean },
 ): Promise<void> {
-  const rows = await tx
-    .selectFrom("users")
-    .select(["id", "roles", "status"])
-    .where("status", "=", "active")
-    .execute();
-  const managers = rows.filter((r) => {
-    if (r.id === change.userId && change.suspended === true) return false;
-    const roles =
-      r.id === change.userId && change.roles !== undefined ? change.roles : (JSON.parse(r.roles) as string[]);
+  const active = await listActiveUserRoles(tx);
+  const managers = active.filter((u) => {
+    if (u.id === change.userId && change.suspended === true) return false;
+    const roles = u.id === change.userId && change.roles !== undefined ? change.roles : u.roles;
     return permissionsOf(roles, custom).has("user.manage");
   });
   if (managers.length === 0) throw new LockoutRefusal();

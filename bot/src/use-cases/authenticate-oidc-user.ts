@@ -23,6 +23,7 @@ import {
   type UserFields,
 } from "../identity/users.ts";
 import { inTransaction, type Tx } from "../store/in-transaction.ts";
+import { findUserRow, updateUserProfile } from "../store/users-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 import { recordAuthFailure } from "./record-auth-failure.ts";
 import { userCaller, type UserCaller } from "./caller.ts";
@@ -120,15 +121,12 @@ async function resolveUser(
 
 /** The provider owns a just-in-time user's profile, roles and groups: refresh them when they moved. */
 async function syncFromProvider(tx: Tx, user: User, p: OidcProfile, now: Date): Promise<User> {
-  const row = await tx.selectFrom("users").selectAll().where("id", "=", user.id).executeTakeFirstOrThrow();
+  const row = await findUserRow(tx, user.id);
+  if (row === undefined) throw new DbwardError("internal", `user ${user.id} vanished while signing in`);
   const wanted = profileFields(p);
   const changed = changedFields(row, wanted);
   if (changed.length === 0) return user;
-  await tx
-    .updateTable("users")
-    .set({ ...wanted, updated_at: now.toISOString() })
-    .where("id", "=", user.id)
-    .execute();
+  await updateUserProfile(tx, user.id, wanted, now);
   await appendAudit(
     tx,
     {

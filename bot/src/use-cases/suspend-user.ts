@@ -10,6 +10,7 @@ import { revokeTokensOf } from "../identity/token-records.ts";
 import { findUser, toUserView } from "../identity/users.ts";
 import { inTransaction, type Tx } from "../store/in-transaction.ts";
 import { listRequests } from "../store/requests-repo.ts";
+import { casUserStatus } from "../store/users-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
 import { assertAdminRemains, refuseLockout } from "./assert-admin-remains.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
@@ -49,12 +50,7 @@ export async function suspendUser(
     if (user === undefined) throw new DbwardError("user.not_found", `there is no user ${id}`);
     if (user.status === "suspended") return { cancelled: [], revoked: [] };
     await assertAdminRemains(tx, ctx.config().roles, { userId: id, suspended: true });
-    await tx
-      .updateTable("users")
-      .set({ status: "suspended", updated_at: now.toISOString() })
-      .where("id", "=", id)
-      .where("status", "=", "active")
-      .execute();
+    await casUserStatus(tx, id, "active", "suspended", now);
     await appendAudit(
       tx,
       {

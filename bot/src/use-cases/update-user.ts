@@ -23,6 +23,7 @@ import {
   type UserFields,
 } from "../identity/users.ts";
 import { inTransaction } from "../store/in-transaction.ts";
+import { findUserRow, updateUserProfile } from "../store/users-repo.ts";
 import { assertAdminRemains, refuseLockout } from "./assert-admin-remains.ts";
 import type { BotContext } from "./bot-context.ts";
 import { actorOf, can, type UserCaller } from "./caller.ts";
@@ -50,7 +51,7 @@ export async function updateUser(
   const wanted = parsePatch(ctx, input);
   const now = ctx.clock.now();
   await inTransaction(ctx.store, async (tx) => {
-    const row = await tx.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+    const row = await findUserRow(tx, id);
     if (row === undefined) throw new DbwardError("user.not_found", `there is no user ${id}`);
     const changed = changedFields(row, wanted);
     if (changed.length === 0) return;
@@ -62,11 +63,7 @@ export async function updateUser(
       });
     await assertUniqueLinks(tx, id, wanted);
     const set = Object.fromEntries(changed.map((k) => [k, wanted[k]])) as Partial<UserFields>;
-    await tx
-      .updateTable("users")
-      .set({ ...set, updated_at: now.toISOString() })
-      .where("id", "=", id)
-      .execute();
+    await updateUserProfile(tx, id, set, now);
     await appendAudit(
       tx,
       {

@@ -5,6 +5,7 @@
 import { DbwardError } from "@dbward/shared";
 import { userIdFrom } from "../identity/user-input.ts";
 import type { Tx } from "../store/in-transaction.ts";
+import { findOtherUserWithLink, isUserIdTaken } from "../store/users-repo.ts";
 
 export async function assertUniqueLinks(
   tx: Tx,
@@ -12,30 +13,17 @@ export async function assertUniqueLinks(
   links: { readonly slack_user_id?: string | null; readonly oidc_subject?: string | null },
 ): Promise<void> {
   if (links.slack_user_id != null) {
-    const holder = await tx
-      .selectFrom("users")
-      .select("id")
-      .where("slack_user_id", "=", links.slack_user_id)
-      .where("id", "!=", id)
-      .executeTakeFirst();
+    const holder = await findOtherUserWithLink(tx, "slack_user_id", links.slack_user_id, id);
     if (holder !== undefined)
       throw new DbwardError(
         "user.exists",
-        `Slack user ${links.slack_user_id} is already linked to ${holder.id}`,
+        `Slack user ${links.slack_user_id} is already linked to ${holder}`,
       );
   }
   if (links.oidc_subject != null) {
-    const holder = await tx
-      .selectFrom("users")
-      .select("id")
-      .where("oidc_subject", "=", links.oidc_subject)
-      .where("id", "!=", id)
-      .executeTakeFirst();
+    const holder = await findOtherUserWithLink(tx, "oidc_subject", links.oidc_subject, id);
     if (holder !== undefined)
-      throw new DbwardError(
-        "user.exists",
-        `that identity provider subject is already linked to ${holder.id}`,
-      );
+      throw new DbwardError("user.exists", `that identity provider subject is already linked to ${holder}`);
   }
 }
 
@@ -45,8 +33,7 @@ export async function freeUserId(tx: Tx, candidates: readonly string[]): Promise
     const base = userIdFrom(text);
     if (base === undefined) continue;
     for (const id of [base, ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => `${base.slice(0, 60)}-${n}`)]) {
-      const taken = await tx.selectFrom("users").select("id").where("id", "=", id).executeTakeFirst();
-      if (taken === undefined) return id;
+      if (!(await isUserIdTaken(tx, id))) return id;
     }
   }
   return undefined;
