@@ -1,7 +1,7 @@
 /**
  * `dbward mcp` as an AI assistant's client sees it: a real MCP client spawns the real command,
- * talks JSON-RPC over stdio, and can propose requests but never approve them (SECURITY.md
- * principle 7: proposals are not permissions).
+ * talks JSON-RPC over stdio, and can propose requests, or run a finished one again as a new
+ * request, but never approve them (SECURITY.md principle 7: proposals are not permissions).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -11,6 +11,13 @@ import type { RequestView } from "@dbward/shared";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
 
 type TextResult = { content: { type: string; text: string }[]; isError?: boolean };
+
+const WRITE = {
+  database: "legacy",
+  environment: "production",
+  sql: "UPDATE t SET a = 1 WHERE id = 9",
+  reason: "fix row 9",
+};
 
 describe("dbward mcp", () => {
   let h: BotHarness;
@@ -38,7 +45,14 @@ describe("dbward mcp", () => {
   test("offers tools to review, request and follow SQL, and none to approve or reject", async () => {
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name).sort();
-    assert.deepEqual(names, ["get_request", "get_result", "list_my_requests", "request_sql", "review_sql"]);
+    assert.deepEqual(names, [
+      "get_request",
+      "get_result",
+      "list_my_requests",
+      "request_sql",
+      "rerun_request",
+      "review_sql",
+    ]);
     assert.ok(!names.some((n) => /approve|reject|cancel/.test(n)));
   });
 
@@ -55,6 +69,70 @@ describe("dbward mcp", () => {
     const view = (await h.call(await h.tokenFor("olga"), "GET", `/api/requests/${id}`)).body as RequestView;
     assert.equal(view.status, "pending_approval");
     assert.equal(view.requester, "alice");
+  });
+
+  /** A write made by `user` through the API and cancelled by them: finished, so it may run again. */
+  async function cancelledWrite(user: string): Promise<number> {
+    const token = await h.tokenFor(user);
+    const made = await h.call(token, "POST", "/api/requests", WRITE);
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const id = (made.body as RequestView).id;
+    const done = await h.call(token, "POST", `/api/requests/${id}/cancel`, { reason: "later" });
+    assert.equal((done.body as RequestView).status, "cancelled");
+    return id;
+  }
+  const createdId = (res: TextResult): number =>
+    Number(/Request #(\d+) was created/.exec(res.content[0]?.text ?? "")?.[1]);
+
+  test("rerun_request runs a finished request again as a new linked request that waits for approval", async () => {
+    const original = await cancelledWrite("alice");
+    const res = await call("rerun_request", { id: original });
+    assert.equal(res.isError, undefined, res.content[0]?.text);
+    const text = res.content[0]?.text ?? "";
+    assert.match(text, new RegExp(`Run again of #${original}\\b`));
+    assert.match(text, new RegExp(`to run #${original} again\\. It runs only after the approvals`));
+    const id = createdId(res);
+    assert.ok(id > original);
+    const view = (await h.call(await h.tokenFor("olga"), "GET", `/api/requests/${id}`)).body as RequestView;
+    assert.equal(view.status, "pending_approval", "the link is no shortcut past approval");
+    assert.equal(view.rerun_of, original);
+    assert.equal(view.requester, "alice", "it has the user's rights, no more");
+    assert.deepEqual(
+      [view.database, view.environment, view.sql, view.reason],
+      [WRITE.database, WRITE.environment, WRITE.sql, WRITE.reason],
+    );
+  });
+
+  test("rerun_request takes a new reason, and the same idempotency key answers the same request", async () => {
+    const original = await cancelledWrite("alice");
+    const args = { id: original, reason: "second try", idempotency_key: `rerun-${original}` };
+    const first = await call("rerun_request", args);
+    const again = await call("rerun_request", args);
+    assert.equal(createdId(again), createdId(first));
+    const view = (await h.call(await h.tokenFor("olga"), "GET", `/api/requests/${createdId(first)}`))
+      .body as RequestView;
+    assert.equal(view.reason, "second try");
+  });
+
+  test("rerun_request of a request not yet finished is refused with what to do, and creates nothing", async () => {
+    const pending = (await h.call(await h.tokenFor("alice"), "POST", "/api/requests", WRITE))
+      .body as RequestView;
+    const count = async () =>
+      ((await h.call(await h.tokenFor("olga"), "GET", "/api/requests")).body as { requests: unknown[] })
+        .requests.length;
+    const before = await count();
+    const res = await call("rerun_request", { id: pending.id });
+    assert.equal(res.isError, true);
+    assert.match(res.content[0]?.text ?? "", /not finished: only a finished request can be run again/);
+    assert.match(res.content[0]?.text ?? "", /request\.invalid_transition/);
+    assert.equal(await count(), before);
+  });
+
+  test("rerun_request of someone else's request is refused as not found to a requester who cannot see it", async () => {
+    const daves = await cancelledWrite("dave");
+    const res = await call("rerun_request", { id: daves });
+    assert.equal(res.isError, true);
+    assert.match(res.content[0]?.text ?? "", /request\.not_found/);
   });
 
   test("review_sql reports the class and workflow without creating anything", async () => {

@@ -16,6 +16,7 @@ import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
 import { formatRequest, formatRequestLine, formatResult } from "../format-request.ts";
 import type { Output } from "../output.ts";
+import { rerunRequest } from "../rerun-request.ts";
 import { decodeUtf8 } from "../utf8-text.ts";
 import { downloadResult } from "./result-download.ts";
 
@@ -211,17 +212,10 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
             .positional("id", { type: "string", demandOption: true })
             .option("reason", { type: "string", describe: "why it needs to run (default: the original's)" }),
         async (a) => {
-          const id = idOf(a.id);
-          const api = client(a);
-          const original = await api.get<RequestView>(`/api/requests/${id}`);
-          const body = {
-            database: original.database,
-            environment: original.environment,
-            sql: original.sql,
-            reason: a.reason ?? original.reason,
-            rerun_of: id,
-          };
-          show(a, await api.post<RequestView>("/api/requests", body, { idempotencyKey: randomUUID() }));
+          show(
+            a,
+            await rerunRequest(client(a), idOf(a.id), { reason: a.reason, idempotencyKey: randomUUID() }),
+          );
         },
       )
       .command(

@@ -2,7 +2,8 @@
  * `dbward mcp`: a Model Context Protocol server on stdio that lets an AI assistant propose
  * database requests with the rights of the user whose API token it holds, and no more
  * (SECURITY.md principle 7: proposals are not permissions). It can review SQL, create a request
- * and follow it; it has no tool to approve, reject or reach an agent, and the bot would refuse
+ * (or run a finished one of the user's again, as a new request that needs approval again) and
+ * follow it; it has no tool to approve, reject or reach an agent, and the bot would refuse
  * it anyway, because approval rights come from the workflow, never from the client.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -10,6 +11,7 @@ import { IDEMPOTENCY_KEY_PATTERN, visibleJson, type RequestView, type ResultView
 import { z } from "zod";
 import type { ApiClient } from "../api-client.ts";
 import { formatRequest, formatResult } from "../format-request.ts";
+import { rerunRequest } from "../rerun-request.ts";
 
 type ToolResult = { content: { type: "text"; text: string }[]; isError?: boolean };
 
@@ -26,6 +28,13 @@ async function answer(work: () => Promise<string>): Promise<ToolResult> {
 
 export function createMcpServer(client: ApiClient, version: string): McpServer {
   const server = new McpServer({ name: "dbward", version });
+  const idempotencyKey = z
+    .string()
+    .regex(IDEMPOTENCY_KEY_PATTERN)
+    .optional()
+    .describe(
+      "optional, 1-255 printable ASCII characters: calling again with the same key and the same arguments answers the request the first call created instead of creating another",
+    );
   const target = {
     database: z.string().describe("database name"),
     environment: z.string().describe("environment, e.g. production"),
@@ -54,13 +63,7 @@ export function createMcpServer(client: ApiClient, version: string): McpServer {
         ...target,
         sql: z.string(),
         reason: z.string().describe("why this needs to run, for the approvers"),
-        idempotency_key: z
-          .string()
-          .regex(IDEMPOTENCY_KEY_PATTERN)
-          .optional()
-          .describe(
-            "optional, 1-255 printable ASCII characters: calling again with the same key and the same arguments answers the request the first call created instead of creating another",
-          ),
+        idempotency_key: idempotencyKey,
       },
     },
     ({ database, environment, sql, reason, idempotency_key }) =>
@@ -71,6 +74,24 @@ export function createMcpServer(client: ApiClient, version: string): McpServer {
           idempotency_key === undefined ? {} : { idempotencyKey: idempotency_key },
         );
         return `${formatRequest(r)}\n\nRequest #${r.id} was created. It runs only after the approvals its workflow requires.`;
+      }),
+  );
+
+  server.registerTool(
+    "rerun_request",
+    {
+      description:
+        "Run a finished request of this user's again (succeeded, failed, timed out, lost, rejected, expired or cancelled): creates a new request with the same database, environment and SQL, linked to the original. It is a new request like any other: people approve or reject it in dbward again, and it runs only after that.",
+      inputSchema: {
+        id: z.number().int().positive().describe("the finished request to run again"),
+        reason: z.string().optional().describe("why it needs to run again (default: the original's reason)"),
+        idempotency_key: idempotencyKey,
+      },
+    },
+    ({ id, reason, idempotency_key }) =>
+      answer(async () => {
+        const r = await rerunRequest(client, id, { reason, idempotencyKey: idempotency_key });
+        return `${formatRequest(r)}\n\nRequest #${r.id} was created to run #${id} again. It runs only after the approvals its workflow requires.`;
       }),
   );
 
