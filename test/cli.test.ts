@@ -1,6 +1,7 @@
 /**
  * The dbward CLI as a person runs it: the demo end to end, offline audit verification that
- * catches an edited row, and the exit codes scripts rely on.
+ * catches an edited row, the exit codes scripts rely on, and what `request show` prints of a step
+ * that escalated.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -8,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
+import { sweep } from "../bot/src/use-cases/sweep.ts";
 import { main } from "../cli/src/main.ts";
 import { EXIT } from "../cli/src/exit-codes.ts";
 import { captureOutput } from "./support/capture-output.ts";
@@ -145,6 +147,71 @@ describe("dbward request", () => {
     assert.equal(
       await main(["request", "show", "abc"], { DBWARD_URL: h.url, DBWARD_TOKEN: "dbw_x" }, out),
       EXIT.usage,
+    );
+  });
+});
+
+describe("dbward request show, once a step escalated", () => {
+  const CONFIG = `
+databases:
+  - name: shop
+    dialect: postgres
+    environments: [production]
+workflows:
+  - name: writes
+    database: shop
+    operations: [write, ddl]
+    steps:
+      - name: leads
+        approvers: ["group:leads"]
+        escalate_after: 2h
+        escalate_to: ["group:dba", "user:root"]
+users:
+  - { id: alice, name: Alice, roles: [requester] }
+  - { id: bob, name: Bob, roles: [approver], groups: [leads] }
+  - { id: dana, name: Dana, roles: [approver], groups: [dba] }
+  - { id: root, name: Root, roles: [admin] }
+agents:
+  - id: agent-1
+execution:
+  pending_ttl_ms: 36000000
+`;
+  let now = new Date("2030-01-01T00:00:00.000Z");
+  let h: BotHarness;
+  before(async () => {
+    // The sweeper is called by hand below, on a clock the test moves.
+    h = await startBotHarness(CONFIG, { clock: { now: () => now }, sweepIntervalMs: 3_600_000 });
+  });
+  after(async () => h.stop());
+
+  const show = async (id: number): Promise<string> => {
+    const out = captureOutput();
+    const env = { DBWARD_URL: h.url, DBWARD_TOKEN: await h.tokenFor("alice") };
+    assert.equal(await main(["request", "show", String(id)], env, out), EXIT.ok, out.stderr.join("\n"));
+    return out.stdout.join("\n");
+  };
+
+  test("prints the selectors the waiting step escalated to on that step's line, and none before", async () => {
+    const made = await h.call(await h.tokenFor("alice"), "POST", "/api/requests", {
+      database: "shop",
+      environment: "production",
+      sql: "UPDATE orders SET status = 'x' WHERE id = 1",
+      reason: "fix order 1",
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const id = (made.body as { id: number }).id;
+    assert.match(await show(id), /^ {2}→ leads: 1 of group:leads$/m);
+
+    now = new Date(now.getTime() + 2 * 60 * 60 * 1000 + 1);
+    await sweep(h.bot.ctx);
+    assert.match(await show(id), /^ {2}→ leads: 1 of group:leads; escalated to group:dba, user:root$/m);
+
+    const dana = captureOutput();
+    const env = { DBWARD_URL: h.url, DBWARD_TOKEN: await h.tokenFor("dana") };
+    assert.equal(await main(["request", "approve", String(id)], env, dana), EXIT.ok, dana.stderr.join("\n"));
+    assert.match(
+      dana.stdout.join("\n"),
+      /^ {3} leads: 1 of group:leads; escalated to group:dba, user:root — approved by dana ✓$/m,
     );
   });
 });

@@ -10,6 +10,7 @@ import {
   type LateOutcome,
   type RequestView,
   type ResultView,
+  type StepView,
 } from "@dbward/shared";
 import { formatTable } from "./format-table.ts";
 
@@ -20,10 +21,7 @@ export function formatRequest(r: RequestView): string {
     `  requester: ${r.requester}   reason: ${r.reason}`,
     ...(typeof r.rerun_of === "number" ? [`  Run again of #${r.rerun_of}`] : []),
     `  workflow:  ${r.workflow.name} (auto-approve: ${r.workflow.auto_approve})`,
-    ...r.workflow.steps.map(
-      (s, i) =>
-        `  ${i === r.workflow.current_step ? "→" : " "} ${s.name}: ${s.min}${s.mode === "all" ? " each" : ""} of ${s.approvers.join(", ")}${s.approved_by.length > 0 ? ` — approved by ${s.approved_by.join(", ")}` : ""}${s.satisfied ? " ✓" : ""}`,
-    ),
+    ...r.workflow.steps.map((s, i) => `  ${i === r.workflow.current_step ? "→" : " "} ${formatStep(s)}`),
     ...(r.break_glass_reason ? [`  BREAK-GLASS: ${r.break_glass_reason}`] : []),
     `  sql:       ${displaySql(r.sql).split("\n").join("\n             ")}`,
   ];
@@ -43,6 +41,17 @@ export function formatRequest(r: RequestView): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * One approval step: who must approve, who did. An escalated step (`escalate_after`) names the
+ * selectors it widened to, since they may decide it too.
+ */
+function formatStep(s: StepView): string {
+  const who = `${s.min}${s.mode === "all" ? " each" : ""} of ${s.approvers.join(", ")}`;
+  const escalated = s.escalated_to.length > 0 ? `; escalated to ${s.escalated_to.join(", ")}` : "";
+  const approved = s.approved_by.length > 0 ? ` — approved by ${s.approved_by.join(", ")}` : "";
+  return `${s.name}: ${who}${escalated}${approved}${s.satisfied ? " ✓" : ""}`;
 }
 
 /** What the agent reported late, beside the status it could not change. */
