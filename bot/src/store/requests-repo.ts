@@ -120,6 +120,28 @@ export async function listPendingRequests(db: Db): Promise<RequestRecord[]> {
   return rows.map(toRecord);
 }
 
+/** The request times the sweeper compares with a cutoff. */
+export type DueColumn = "expires_at" | "approved_at" | "dispatched_at";
+
+/**
+ * Requests in one of `statuses` whose `column` time is at or before `cutoff` (a request with no
+ * such time yet is never due).
+ */
+export async function listRequestIdsDue(
+  db: Db,
+  statuses: readonly RequestStatus[],
+  column: DueColumn,
+  cutoff: string,
+): Promise<RequestId[]> {
+  const rows = await db
+    .selectFrom("requests")
+    .select("id")
+    .where("status", "in", [...statuses])
+    .where(column, "<=", cutoff)
+    .execute();
+  return rows.map((r) => r.id as RequestId);
+}
+
 /** Compare-and-set: moves the request only if it is still in `from`. */
 export async function casRequestStatus(
   tx: Tx,

@@ -4,6 +4,7 @@
  * heartbeat and stops the query.
  */
 import { DbwardError, type RequestId } from "@dbward/shared";
+import { flagRunningExecutionCancelled } from "../store/executions-repo.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import type { RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -45,14 +46,7 @@ export async function cancelRequest(
       statusReason: text,
       details: { reason: text },
     });
-    if (request.status === "running") {
-      await tx
-        .updateTable("executions")
-        .set({ cancel_requested: 1 })
-        .where("request_id", "=", id)
-        .where("status", "=", "running")
-        .execute();
-    }
+    if (request.status === "running") await flagRunningExecutionCancelled(tx, id);
     await ctx.recordChange(tx, change);
     return next;
   });

@@ -16,6 +16,7 @@ import {
   type ClaimResponse,
   type RequestId,
 } from "@dbward/shared";
+import { countExecutionsClaimedSince, insertExecution } from "../store/executions-repo.ts";
 import { inTransaction, type Tx } from "../store/in-transaction.ts";
 import { listExecutions, type RequestRecord } from "../store/requests-repo.ts";
 import { capabilityAllows } from "./agent-capabilities.ts";
@@ -94,26 +95,15 @@ export async function claimJob(
       exp: iat + MAX_TOKEN_LIFETIME_SECONDS,
     });
     const leaseExpiresAt = new Date(now.getTime() + exec.lease_margin_ms).toISOString();
-    await tx
-      .insertInto("executions")
-      .values({
-        id: jobId,
-        request_id: request.id,
-        number,
-        agent_id: agentId,
-        token_id: tokenId,
-        status: "running",
-        claimed_at: now.toISOString(),
-        lease_expires_at: leaseExpiresAt,
-        finished_at: null,
-        duration_ms: null,
-        row_count: null,
-        affected_rows: null,
-        result_json: null,
-        error_code: null,
-        error_message: null,
-      })
-      .execute();
+    await insertExecution(tx, {
+      id: jobId,
+      requestId: request.id,
+      number,
+      agentId,
+      tokenId,
+      claimedAt: now.toISOString(),
+      leaseExpiresAt,
+    });
     await applyTransition(tx, request, {
       event: "claim",
       actor: `agent:${agentId}`,
@@ -155,14 +145,6 @@ async function budgetRefusal(tx: Tx, request: RequestRecord, now: Date): Promise
   const budget = request.limits.max_executions;
   if (budget === null) return undefined;
   const since = new Date(now.getTime() - budget.window_minutes * 60_000).toISOString();
-  const row = await tx
-    .selectFrom("executions")
-    .innerJoin("requests", "requests.id", "executions.request_id")
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .where("requests.database_name", "=", request.database)
-    .where("requests.environment", "=", request.environment)
-    .where("executions.claimed_at", ">", since)
-    .executeTakeFirstOrThrow();
-  if (Number(row.n) < budget.count) return undefined;
+  if ((await countExecutionsClaimedSince(tx, request, since)) < budget.count) return undefined;
   return `execution limit reached: ${request.database}/${request.environment} allows ${budget.count} executions per ${budget.window_minutes} minutes; make the request again later`;
 }

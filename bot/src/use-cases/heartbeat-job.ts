@@ -7,6 +7,7 @@
  * else (agent.session_conflict): a second process cannot keep the first one's job alive.
  */
 import { DbwardError, type HeartbeatResponse, type RequestId } from "@dbward/shared";
+import { setRunningLease } from "../store/executions-repo.ts";
 import type { ExecutionRecord } from "../store/requests-repo.ts";
 import { findExecution, findRequest } from "../store/requests-repo.ts";
 import type { BotContext } from "./bot-context.ts";
@@ -34,13 +35,8 @@ export async function heartbeatJob(
   const lease = new Date(
     Math.max(Date.parse(exe.lease_expires_at), Math.min(now + lease_margin_ms, ceiling)),
   ).toISOString();
-  const updated = await ctx.store
-    .updateTable("executions")
-    .set({ lease_expires_at: lease })
-    .where("id", "=", jobId)
-    .where("status", "=", "running")
-    .executeTakeFirst();
-  if (updated.numUpdatedRows !== 1n) throw new DbwardError("job.lease_lost", `job ${jobId} lost its lease`);
+  if (!(await setRunningLease(ctx.store, jobId, lease)))
+    throw new DbwardError("job.lease_lost", `job ${jobId} lost its lease`);
   // An agent without sessions keeps whatever session is held live, as before.
   if (session === undefined) await touchHeldSession(ctx, agentId);
   return { lease_expires_at: lease, cancel };

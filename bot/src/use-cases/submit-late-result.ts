@@ -22,6 +22,7 @@ import {
 } from "@dbward/shared";
 import { z } from "zod";
 import { appendAudit, hasAuditEvent } from "../audit/audit-log.ts";
+import { annotateLostExecution, endRunningExecutionLate } from "../store/executions-repo.ts";
 import type { Tx } from "../store/in-transaction.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import {
@@ -150,18 +151,11 @@ async function endRunning(
   const request = await findRequestOrThrow(tx, exe.request_id as RequestId);
   const reason = lateReason(body, request.operation);
   const committed = body.outcome === "succeeded_unreported";
-  await tx
-    .updateTable("executions")
-    .set({
-      status: committed ? "succeeded" : "lost",
-      finished_at: now.toISOString(),
-      affected_rows: body.affected_rows ?? null,
-      error_code: LATE_OUTCOME_CODES[body.outcome],
-      error_message: reason,
-    })
-    .where("id", "=", exe.id)
-    .where("status", "=", "running")
-    .execute();
+  await endRunningExecutionLate(tx, exe.id, committed ? "succeeded" : "lost", now.toISOString(), {
+    affectedRows: body.affected_rows ?? null,
+    errorCode: LATE_OUTCOME_CODES[body.outcome],
+    errorMessage: reason,
+  });
   const details = auditDetails(exe, body);
   if (request.status !== "running") {
     // Cancelled while it ran: the execution's end is recorded, the request stays cancelled.
@@ -214,16 +208,11 @@ async function annotate(
   } as const;
   if (!(await hasAuditEvent(tx, late))) await appendAudit(tx, late, now);
   if (exe.status !== "lost") return "late";
-  await tx
-    .updateTable("executions")
-    .set({
-      affected_rows: body.affected_rows ?? exe.affected_rows,
-      error_code: LATE_OUTCOME_CODES[body.outcome],
-      error_message: reason,
-    })
-    .where("id", "=", exe.id)
-    .where("status", "=", "lost")
-    .execute();
+  await annotateLostExecution(tx, exe.id, {
+    affectedRows: body.affected_rows ?? exe.affected_rows,
+    errorCode: LATE_OUTCOME_CODES[body.outcome],
+    errorMessage: reason,
+  });
   const latest = (await listExecutions(tx, request.id)).at(-1);
   if (request.status === "lost" && latest?.id === exe.id) {
     // Not a transition: the request stays lost (only an operator's retry moves it); its reason

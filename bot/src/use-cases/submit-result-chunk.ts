@@ -13,6 +13,7 @@
 import { DbwardError, type RequestId, type ResultChunkResponse } from "@dbward/shared";
 import { contiguousChunks } from "../results/result-store.ts";
 import { countNdjsonRows } from "../results/ndjson-rows.ts";
+import { extendRunningLease } from "../store/executions-repo.ts";
 import { findRequest } from "../store/requests-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 import { findOwnExecution } from "./heartbeat-job.ts";
@@ -53,17 +54,7 @@ export async function submitResultChunk(
     );
   }
   await ctx.results.putChunk(jobId, seq, rows, body);
-  await extendLease(ctx, jobId);
-  return { next_seq: seq + 1, cancel: false };
-}
-
-async function extendLease(ctx: BotContext, jobId: string): Promise<void> {
   const lease = new Date(ctx.clock.now().getTime() + ctx.config().execution.lease_margin_ms).toISOString();
-  await ctx.store
-    .updateTable("executions")
-    .set({ lease_expires_at: lease })
-    .where("id", "=", jobId)
-    .where("status", "=", "running")
-    .where("lease_expires_at", "<", lease)
-    .execute();
+  await extendRunningLease(ctx.store, jobId, lease);
+  return { next_seq: seq + 1, cancel: false };
 }

@@ -16,6 +16,7 @@ import { appendAudit, hasAuditEvent } from "../audit/audit-log.ts";
 import type { RequestEvent } from "../core/request-state.ts";
 import { parseResultBody } from "../results/parse-result-body.ts";
 import { storeResult } from "../results/store-result.ts";
+import { recordExecutionEnd, type ExecutionStatus } from "../store/executions-repo.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { findExecution } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -31,7 +32,7 @@ const EXECUTION_STATUS = {
   refused: "failed",
   timed_out: "timed_out",
   cancelled: "cancelled",
-} as const satisfies Record<JobOutcome, string>;
+} as const satisfies Record<JobOutcome, ExecutionStatus>;
 const REQUEST_EVENT = {
   succeeded: "succeed",
   failed: "fail",
@@ -106,27 +107,23 @@ export async function submitResult(
       return { recorded: "late", requestId: exe.request_id, keepRows: false } as const;
     }
     const retentionHours = ctx.config().results.retention_hours;
-    await tx
-      .updateTable("executions")
-      .set({
-        status: EXECUTION_STATUS[body.outcome],
-        finished_at: now.toISOString(),
-        duration_ms: body.duration_ms,
-        row_count: stored?.rows ?? null,
-        affected_rows: body.affected_rows ?? null,
-        result_json: stored === undefined ? null : JSON.stringify(stored.preview),
-        result_chunks: stored?.chunks ?? null,
-        result_bytes: stored?.bytes ?? null,
-        result_truncated_by: stored?.truncatedBy ?? null,
-        result_expires_at:
-          stored === undefined || retentionHours === 0
-            ? null
-            : new Date(now.getTime() + retentionHours * 3_600_000).toISOString(),
-        error_code: body.error?.code ?? null,
-        error_message: body.error?.message ?? null,
-      })
-      .where("id", "=", jobId)
-      .execute();
+    await recordExecutionEnd(tx, jobId, {
+      status: EXECUTION_STATUS[body.outcome],
+      finishedAt: now.toISOString(),
+      durationMs: body.duration_ms,
+      rowCount: stored?.rows ?? null,
+      affectedRows: body.affected_rows ?? null,
+      resultJson: stored === undefined ? null : JSON.stringify(stored.preview),
+      resultChunks: stored?.chunks ?? null,
+      resultBytes: stored?.bytes ?? null,
+      resultTruncatedBy: stored?.truncatedBy ?? null,
+      resultExpiresAt:
+        stored === undefined || retentionHours === 0
+          ? null
+          : new Date(now.getTime() + retentionHours * 3_600_000).toISOString(),
+      errorCode: body.error?.code ?? null,
+      errorMessage: body.error?.message ?? null,
+    });
     const request = await findRequestOrThrow(tx, exe.request_id as RequestId);
     if (request.status !== "running") {
       // Cancelled while running: the execution's real end is recorded, the request stays cancelled.

@@ -5,11 +5,12 @@
  * Join requests nobody decided expire too. Waiting approval steps are escalated and their
  * approvers reminded, and requesters hear of a request about to expire.
  */
-import { DbwardError, type RequestId, type RequestStatus } from "@dbward/shared";
+import { DbwardError, type RequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import type { RequestEvent } from "../core/request-state.ts";
+import { listLapsedLeases, markExecutionLost } from "../store/executions-repo.ts";
 import { inTransaction } from "../store/in-transaction.ts";
-import { listPendingRequests } from "../store/requests-repo.ts";
+import { listPendingRequests, listRequestIdsDue } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext } from "./bot-context.ts";
 import { escalateApprovals } from "./escalate-approvals.ts";
@@ -43,7 +44,7 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
 
   report.expired += await moveAll(
     ctx,
-    await idsDue(ctx, ["pending_approval"], "expires_at", iso),
+    await listRequestIdsDue(ctx.store, ["pending_approval"], "expires_at", iso),
     "expire",
     "request.expired",
     "no decision before the request expired",
@@ -51,14 +52,14 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
   const approvedCutoff = new Date(now.getTime() - ctx.config().execution.approved_ttl_ms).toISOString();
   report.expired += await moveAll(
     ctx,
-    await idsDue(ctx, ["approved", "dispatched"], "approved_at", approvedCutoff),
+    await listRequestIdsDue(ctx.store, ["approved", "dispatched"], "approved_at", approvedCutoff),
     "expire",
     "request.expired",
     "approved but not run in time; ask again",
   );
   report.undispatched += await moveAll(
     ctx,
-    await idsDue(ctx, ["dispatched"], "dispatched_at", dispatchCutoff),
+    await listRequestIdsDue(ctx.store, ["dispatched"], "dispatched_at", dispatchCutoff),
     "dispatch_timeout",
     "request.dispatch_timed_out",
     null,
@@ -68,15 +69,8 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
   // the agent's silence. Each running execution gets one lease margin after this start to
   // heartbeat or report before it is declared lost.
   const hearing = now.getTime() - ctx.startedAt.getTime() >= ctx.config().execution.lease_margin_ms;
-  const leases = hearing
-    ? await ctx.store
-        .selectFrom("executions")
-        .select(["id", "request_id"])
-        .where("status", "=", "running")
-        .where("lease_expires_at", "<=", iso)
-        .execute()
-    : [];
-  for (const exe of leases) report.lost += await loseExecution(ctx, exe.id, exe.request_id as RequestId);
+  const leases = hearing ? await listLapsedLeases(ctx.store, now) : [];
+  for (const exe of leases) report.lost += await loseExecution(ctx, exe.id, exe.requestId);
 
   // After the expiries above, so nothing is reminded of or escalated that has just expired;
   // escalation before reminders, so a reminder reaches the widened approvers too.
@@ -92,22 +86,6 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
 
   if (report.undispatched > 0) ctx.jobs.notify();
   return report;
-}
-
-/** Requests in one of `statuses` whose `column` time is at or before `cutoff`. */
-async function idsDue(
-  ctx: BotContext,
-  statuses: RequestStatus[],
-  column: "expires_at" | "approved_at" | "dispatched_at",
-  cutoff: string,
-): Promise<RequestId[]> {
-  const rows = await ctx.store
-    .selectFrom("requests")
-    .select("id")
-    .where("status", "in", statuses)
-    .where(column, "<=", cutoff)
-    .execute();
-  return rows.map((r) => r.id as RequestId);
 }
 
 /** Moves each request in turn; returns how many moved (one that moved elsewhere first is skipped). */
@@ -155,14 +133,7 @@ async function move(
 async function loseExecution(ctx: BotContext, jobId: string, requestId: RequestId): Promise<number> {
   const now = ctx.clock.now();
   const changed = await inTransaction(ctx.store, async (tx) => {
-    const r = await tx
-      .updateTable("executions")
-      .set({ status: "lost", finished_at: now.toISOString() })
-      .where("id", "=", jobId)
-      .where("status", "=", "running")
-      .where("lease_expires_at", "<=", now.toISOString())
-      .executeTakeFirst();
-    if (r.numUpdatedRows !== 1n) return false;
+    if (!(await markExecutionLost(tx, jobId, now))) return false;
     const request = await findRequestOrThrow(tx, requestId);
     const details = { execution: jobId, note: "lease expired without a result; not re-run automatically" };
     if (request.status === "running") {
