@@ -5,6 +5,10 @@
  * no-new-privileges, dropped capabilities, health checks, pinned images, and network zones in
  * which only the agents reach the target database. The Dockerfile and the deploy/ configs are
  * checked too; the configs must load with the same code the processes use.
+ * docker-compose.socket-mode.yml, the Socket Mode variant, is held to the same hardening and must
+ * publish no port at all, run the bot with `slack.mode: socket`, and take SLACK_APP_TOKEN from the
+ * environment; those three are checked on the file as written too, so they hold without
+ * docker-compose.
  *
  * .ci/run installs docker-compose and sets DBWARD_REQUIRE_COMPOSE=1, so CI cannot skip this.
  */
@@ -30,6 +34,7 @@ function hasCompose(): boolean {
   }
 }
 
+const COMPOSE_FILES = ["docker-compose.yml", "docker-compose.socket-mode.yml"] as const;
 const compose = hasCompose();
 const required = process.env.DBWARD_REQUIRE_COMPOSE === "1";
 const skip =
@@ -59,23 +64,48 @@ interface Normalised {
   networks: Record<string, { internal?: boolean }>;
 }
 
+const dir = mkdtempSync(join(tmpdir(), "dbward-compose-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let envFiles = 0;
+const envFile = (values: Record<string, string>): string => {
+  const file = join(dir, `env-${++envFiles}`);
+  writeFileSync(
+    file,
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+  );
+  return file;
+};
+/** Every variable of .env.example, set to `test-<name in lower case>`. */
+const filledValues = (): Record<string, string> =>
+  Object.fromEntries(exampleVariables().map((v) => [v, `test-${v.toLowerCase()}`]));
+const filled = () => envFile(filledValues());
+const composeConfig = (file: string, env: string, ...extra: string[]) =>
+  run("docker-compose", ["--env-file", env, "-f", file, "config", ...extra]);
+
+/** The per-service hardening both compose files promise (docs/deployment.md). */
+function assertHardened(c: Normalised): void {
+  for (const [name, s] of Object.entries(c.services)) {
+    assert.match(s.user ?? "", /^[1-9][0-9]*:[1-9][0-9]*$/, `${name} user`);
+    assert.equal(s.read_only, true, `${name} read_only`);
+    assert.ok(s.security_opt?.includes("no-new-privileges:true"), `${name} no-new-privileges`);
+    assert.ok(s.cap_drop?.includes("ALL"), `${name} cap_drop`);
+    assert.ok(s.tmpfs?.includes("/tmp"), `${name} tmpfs /tmp`);
+    assert.ok(Array.isArray(s.healthcheck?.test), `${name} healthcheck`);
+    assert.match(s.image ?? "", /^[a-z0-9./-]+:\d+(\.\d+)+(-[a-z0-9.-]+)?$/, `${name} image ${s.image}`);
+  }
+}
+
+/** Which services join `net`, sorted. */
+const membersOf = (c: Normalised, net: string): string[] =>
+  Object.entries(c.services)
+    .filter(([, s]) => Object.keys(s.networks ?? {}).includes(net))
+    .map(([n]) => n)
+    .sort();
+
 describe("docker-compose.yml", () => {
-  const dir = mkdtempSync(join(tmpdir(), "dbward-compose-"));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const envFile = (values: Record<string, string>): string => {
-    const file = join(dir, `env-${Object.keys(values).length}`);
-    writeFileSync(
-      file,
-      Object.entries(values)
-        .map(([k, v]) => `${k}=${v}\n`)
-        .join(""),
-    );
-    return file;
-  };
-  const filled = () =>
-    envFile(Object.fromEntries(exampleVariables().map((v) => [v, `test-${v.toLowerCase()}`])));
-  const config = (env: string, ...extra: string[]) =>
-    run("docker-compose", ["--env-file", env, "-f", "docker-compose.yml", "config", ...extra]);
+  const config = (env: string, ...extra: string[]) => composeConfig("docker-compose.yml", env, ...extra);
 
   test("docker-compose config -q accepts it with every variable of .env.example set", { skip }, async () => {
     assert.ok(compose, "docker-compose must be installed where DBWARD_REQUIRE_COMPOSE=1");
@@ -87,13 +117,15 @@ describe("docker-compose.yml", () => {
   });
 
   test("every variable it reads is declared in .env.example, and .env itself is never committed", () => {
-    const text = readFileSync("docker-compose.yml", "utf8");
-    const used = [...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]);
     const declared = new Set(exampleVariables());
-    assert.deepEqual(
-      [...new Set(used)].filter((v) => v !== undefined && !declared.has(v)),
-      [],
-    );
+    for (const file of COMPOSE_FILES) {
+      const used = [...readFileSync(file, "utf8").matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]);
+      assert.deepEqual(
+        [...new Set(used)].filter((v) => v !== undefined && !declared.has(v)),
+        [],
+        file,
+      );
+    }
     assert.ok(readFileSync(".gitignore", "utf8").split("\n").includes(".env"));
     assert.ok(exampleVariables().length > 0);
     for (const line of readFileSync(".env.example", "utf8").split("\n")) {
@@ -115,21 +147,8 @@ describe("docker-compose.yml", () => {
       ]);
     });
 
-    test("every service runs as a non-root user on a read-only root file system without new privileges", () => {
-      for (const [name, s] of services()) {
-        assert.match(s.user ?? "", /^[1-9][0-9]*:[1-9][0-9]*$/, `${name} user`);
-        assert.equal(s.read_only, true, `${name} read_only`);
-        assert.ok(s.security_opt?.includes("no-new-privileges:true"), `${name} no-new-privileges`);
-        assert.ok(s.cap_drop?.includes("ALL"), `${name} cap_drop`);
-        assert.ok(s.tmpfs?.includes("/tmp"), `${name} tmpfs /tmp`);
-      }
-    });
-
-    test("every service has a health check and a pinned image", () => {
-      for (const [name, s] of services()) {
-        assert.ok(Array.isArray(s.healthcheck?.test), `${name} healthcheck`);
-        assert.match(s.image ?? "", /^[a-z0-9./-]+:\d+(\.\d+)+(-[a-z0-9.-]+)?$/, `${name} image ${s.image}`);
-      }
+    test("every service runs as a non-root user on a read-only root file system without new privileges, with a health check and a pinned image", () => {
+      assertHardened(c);
       assert.equal(
         c.services.bot?.image,
         c.services["agent-reader"]?.image,
@@ -138,11 +157,7 @@ describe("docker-compose.yml", () => {
     });
 
     test("network zones: the target is reachable by the agents only, and only the proxy is published", () => {
-      const members = (net: string) =>
-        services()
-          .filter(([, s]) => Object.keys(s.networks ?? {}).includes(net))
-          .map(([n]) => n)
-          .sort();
+      const members = (net: string) => membersOf(c, net);
       assert.deepEqual(Object.keys(c.services.target?.networks ?? {}), ["data"]);
       assert.deepEqual(members("data"), ["agent-migrator", "agent-reader", "target"]);
       assert.deepEqual(members("control"), ["agent-migrator", "agent-reader", "proxy"]);
@@ -172,6 +187,93 @@ describe("docker-compose.yml", () => {
       const proxyNet = (c.services.proxy?.networks?.edge ?? {}) as { ipv4_address?: string };
       const bot = parseBotConfig(readFileSync("deploy/bot.yml", "utf8"), "deploy/bot.yml");
       assert.deepEqual(bot.http.trusted_proxies, [`${proxyNet.ipv4_address}/32`]);
+    });
+  });
+});
+
+describe("docker-compose.socket-mode.yml (Slack in Socket Mode, no published port)", () => {
+  const FILE = "docker-compose.socket-mode.yml";
+  /** The file as written, `<<` merge keys resolved: what holds without docker-compose. */
+  const written = (): Normalised =>
+    parseYaml(readFileSync(FILE, "utf8"), { merge: true }) as unknown as Normalised;
+  /** The bot config the bot service mounts, loaded as the bot loads it. */
+  const botConfigOf = (c: Normalised) => {
+    const volumes = (c.services.bot as { volumes?: unknown[] } | undefined)?.volumes ?? [];
+    const mount = volumes
+      .map((v) => (typeof v === "string" ? v : ""))
+      .find((v) => v.endsWith(":/etc/dbward/bot.yml:ro"));
+    assert.ok(mount !== undefined, "the bot mounts its config read-only");
+    const path = mount.slice(0, -":/etc/dbward/bot.yml:ro".length).replace(/^\.\//, "");
+    return parseBotConfig(readFileSync(path, "utf8"), path);
+  };
+
+  test("as written, no service publishes a port", () => {
+    const c = written();
+    for (const [name, svc] of Object.entries(c.services)) {
+      assert.equal(svc.ports, undefined, `${name} publishes a port`);
+    }
+  });
+
+  test("as written, the bot runs with slack mode socket and trusts only the proxy's fixed address", () => {
+    const c = written();
+    const bot = botConfigOf(c);
+    assert.equal(bot.slack?.mode, "socket");
+    const proxyNet = (c.services.proxy?.networks?.api ?? {}) as { ipv4_address?: string };
+    assert.deepEqual(bot.http.trusted_proxies, [`${proxyNet.ipv4_address}/32`]);
+  });
+
+  test("as written, SLACK_APP_TOKEN and the other Slack secrets are required from the environment, never literals", () => {
+    const env = written().services.bot?.environment ?? {};
+    assert.match(env.SLACK_APP_TOKEN ?? "", /^\$\{SLACK_APP_TOKEN:\?[^}]+\}$/);
+    for (const name of ["SLACK_BOT_TOKEN", "SLACK_BOT_ID", "SLACK_BOT_USER_ID"]) {
+      assert.match(env[name] ?? "", new RegExp(`^\\$\\{${name}:\\?[^}]+\\}$`), name);
+    }
+    assert.equal(env.SLACK_SIGNING_SECRET, undefined, "Socket Mode has no signing secret to check");
+  });
+
+  describe("as docker-compose normalises it", { skip }, () => {
+    let c: Normalised;
+    test("is accepted with every variable of .env.example set, and read", async () => {
+      await composeConfig(FILE, filled(), "-q");
+      c = parseYaml((await composeConfig(FILE, filled())).stdout) as Normalised;
+      assert.deepEqual(Object.keys(c.services).sort(), [
+        "agent-migrator",
+        "agent-reader",
+        "bot",
+        "proxy",
+        "target",
+      ]);
+    });
+
+    test("without SLACK_APP_TOKEN it refuses, naming it", async () => {
+      const values = filledValues();
+      delete values.SLACK_APP_TOKEN;
+      await assert.rejects(composeConfig(FILE, envFile(values)), /set SLACK_APP_TOKEN in \.env/);
+    });
+
+    test("publishes no port, and the bot's app token is the one from the environment", () => {
+      assert.deepEqual(
+        Object.entries(c.services)
+          .filter(([, svc]) => (svc.ports ?? []).length > 0)
+          .map(([n]) => n),
+        [],
+      );
+      assert.equal(c.services.bot?.environment?.SLACK_APP_TOKEN, filledValues().SLACK_APP_TOKEN);
+    });
+
+    test("keeps every service hardened", () => {
+      assertHardened(c);
+    });
+
+    test("network zones: only the bot has a route out; proxy, agents and target sit on internal networks", () => {
+      assert.deepEqual(membersOf(c, "egress"), ["bot"]);
+      assert.deepEqual(membersOf(c, "api"), ["bot", "proxy"]);
+      assert.deepEqual(membersOf(c, "control"), ["agent-migrator", "agent-reader", "proxy"]);
+      assert.deepEqual(membersOf(c, "data"), ["agent-migrator", "agent-reader", "target"]);
+      for (const net of ["api", "control", "data"]) assert.equal(c.networks[net]?.internal, true, net);
+      assert.notEqual(c.networks.egress?.internal, true);
+      const env = Object.keys(c.services.bot?.environment ?? {});
+      assert.ok(!env.some((k) => /PASSWORD|_URL$/.test(k)), "the bot holds no database credential");
     });
   });
 });
