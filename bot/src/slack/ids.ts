@@ -38,6 +38,7 @@ export const SLACK_IDS = {
     sql: { block: "sql", action: "sql" },
     reason: { block: "reason", action: "reason" },
     decision: { block: "decision", action: "decision" },
+    approveAs: { block: "approve_as", action: "approve_as" },
     comment: { block: "comment", action: "comment" },
     joinName: { block: "join_name", action: "join_name" },
     joinEmail: { block: "join_email", action: "join_email" },

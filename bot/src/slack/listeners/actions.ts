@@ -10,6 +10,7 @@ import { findRerunnable } from "../../use-cases/find-rerunnable.ts";
 import { listRequestableTargets } from "../../use-cases/list-requestable-targets.ts";
 import { getRequest } from "../../use-cases/read-requests.ts";
 import { snoozeReminder } from "../../use-cases/snooze-reminder.ts";
+import { approveAsChoices } from "../approve-as-choices.ts";
 import { SLACK_IDS } from "../ids.ts";
 import {
   MAX_INPUT_CHARS,
@@ -65,17 +66,28 @@ const snooze =
     replyFor(deps, body)(plainReply(`Snoozed: no reminders about request #${id} for the next hour.`));
   };
 
-/** Opens a form about the request, once the caller is shown to be allowed to see it. */
-const openModal =
-  (modal: typeof rejectModal) =>
+/** The reject form, once the caller is shown to be allowed to see the request. */
+const openRejectModal =
   (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
   async (caller, id) => {
     await getRequest(deps.ctx, caller, id);
-    await deps.calls.openView(body.trigger_id, modal(await cardFor(deps.ctx, id), metadataOf(body, id)));
+    await deps.calls.openView(
+      body.trigger_id,
+      rejectModal(await cardFor(deps.ctx, id), metadataOf(body, id)),
+    );
   };
 
-const openRejectModal = openModal(rejectModal);
-const openReviewModal = openModal(reviewModal);
+/**
+ * The review form; for an approver who matches several selectors the step still needs, with the
+ * choice of which one they approve as (approveAsChoices also checks they may see the request).
+ */
+const openReviewModal =
+  (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
+  async (caller, id) => {
+    const approveAs = await approveAsChoices(deps.ctx, caller, id);
+    const card = await cardFor(deps.ctx, id);
+    await deps.calls.openView(body.trigger_id, reviewModal(card, metadataOf(body, id), approveAs));
+  };
 
 /**
  * Run again: the query form prefilled from a finished request of the caller's, to edit and send

@@ -1,7 +1,8 @@
 /**
- * Modal submissions: the query form, the review modal and the reject modal. A form with a
- * missing required answer is sent back with the field marked (that ack carries the errors);
- * otherwise ack closes the modal and the outcome arrives privately.
+ * Modal submissions: the query form, the review modal (with the selector an approver approves
+ * as, when they had a choice) and the reject modal. A form with a missing required answer is
+ * sent back with the field marked (that ack carries the errors); otherwise ack closes the modal
+ * and the outcome arrives privately.
  */
 import { DbwardError, parseRequestId } from "@dbward/shared";
 import type { AckFn, App, ViewResponseAction, ViewSubmitAction } from "@slack/bolt";
@@ -43,12 +44,18 @@ export function registerViews(app: App, deps: ListenerDeps): void {
     const values = view.state.values;
     const approve = textOf(values, SLACK_IDS.inputs.decision.action) === SLACK_IDS.decisions.approve;
     const comment = textOf(values, SLACK_IDS.inputs.comment.action)?.trim();
+    // Shown only to an approver with a choice; whatever it names, decideRequest re-checks it.
+    const as = textOf(values, SLACK_IDS.inputs.approveAs.action);
     const errors =
       !approve && comment === undefined
         ? { [SLACK_IDS.inputs.comment.block]: "A rejection needs a reason: say what should change." }
         : {};
     const decision: Decision = approve
-      ? { kind: "approve", ...(comment !== undefined ? { comment } : {}) }
+      ? {
+          kind: "approve",
+          ...(comment !== undefined ? { comment } : {}),
+          ...(as !== undefined ? { as } : {}),
+        }
       : { kind: "reject", reason: comment ?? "" };
     if (await ackOrErrors(ack, errors)) deps.afterAck.run(() => decide(deps, body, decision));
   });

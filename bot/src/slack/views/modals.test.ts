@@ -44,6 +44,46 @@ describe("the modals", () => {
     assert.ok(v.blocks.some((b) => b.block_id === SLACK_IDS.inputs.decision.block));
   });
 
+  test("the review modal asks which selector to approve as when the approver has a choice, the default chosen", () => {
+    const v = reviewModal(
+      sampleCard(),
+      { requestId: 12 },
+      { options: ["group:dba", "group:security"], initial: "group:dba" },
+    );
+    const choice = select(v, SLACK_IDS.inputs.approveAs.action);
+    assert.deepEqual(
+      choice?.options?.map((o) => o.value),
+      ["group:dba", "group:security"],
+    );
+    assert.equal(choice?.initial_option?.value, "group:dba");
+    const block = inputs(v).find((b) => b.block_id === SLACK_IDS.inputs.approveAs.block);
+    assert.equal(block?.label.text, "Approve as");
+    const order = inputs(v).map((b) => b.block_id);
+    assert.deepEqual(order, [
+      SLACK_IDS.inputs.decision.block,
+      SLACK_IDS.inputs.approveAs.block,
+      SLACK_IDS.inputs.comment.block,
+    ]);
+  });
+
+  test("the review modal asks nothing about selectors when one applies or the request is decided", () => {
+    const one = { options: ["group:security"], initial: "group:security" };
+    for (const v of [
+      reviewModal(sampleCard(), { requestId: 12 }),
+      reviewModal(sampleCard(), { requestId: 12 }, one),
+      reviewModal(
+        sampleCard({ status: "approved" }),
+        { requestId: 12 },
+        {
+          options: ["group:dba", "group:security"],
+          initial: "group:dba",
+        },
+      ),
+    ]) {
+      assert.equal(select(v, SLACK_IDS.inputs.approveAs.action), undefined);
+    }
+  });
+
   test("the review modal of a decided request has nothing to submit", () => {
     const v = reviewModal(sampleCard({ status: "rejected" }), { requestId: 12 });
     assert.equal(v.submit, undefined);

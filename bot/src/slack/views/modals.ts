@@ -1,7 +1,8 @@
 /**
  * The three modals: asking for a query, reviewing a request, and rejecting one with a reason.
  * Each carries what its submission needs in `private_metadata`, as JSON. The query form opened
- * by Run again remembers the request it runs again there.
+ * by Run again remembers the request it runs again there. The review modal asks an approver who
+ * matches several selectors a step still needs which one they approve as (issue 13).
  */
 import type { types } from "@slack/bolt";
 import type { QueryDraft } from "../command-parser.ts";
@@ -23,6 +24,15 @@ export const MAX_REASON_CHARS = 2000;
 export interface DecisionMetadata {
   readonly requestId: number;
   readonly channel?: string;
+}
+
+/**
+ * The selectors an approver may approve as, when they match several an `all` step still needs:
+ * `initial` is the one taken without a choice (the first still short, as the CLI without `--as`).
+ */
+export interface ApproveAsChoice {
+  readonly options: readonly string[];
+  readonly initial: string;
 }
 
 /** What the query form remembers: the finished request it runs again, when opened by Run again. */
@@ -120,7 +130,12 @@ export function queryModal(
   };
 }
 
-export function reviewModal(card: RequestCard, meta: DecisionMetadata): types.ModalView {
+/** `approveAs`: offered only when the approver has a choice; the submission's pick is re-checked. */
+export function reviewModal(
+  card: RequestCard,
+  meta: DecisionMetadata,
+  approveAs?: ApproveAsChoice,
+): types.ModalView {
   const r = card.request;
   const facts = approvalMessage(card, { showSql: false, buttons: false }).blocks.filter(
     (b) => b.type === "section",
@@ -131,7 +146,7 @@ export function reviewModal(card: RequestCard, meta: DecisionMetadata): types.Mo
     ...sqlBlocks(r.sql, LIMITS.modalBlocks - facts.length - 6, "The full text is in `dbward status`."),
   ];
   const pending = r.status === "pending_approval";
-  if (pending) blocks.push(...decisionInputs());
+  if (pending) blocks.push(...decisionInputs(approveAs));
   else blocks.push(context("This request is no longer waiting for a decision."));
   return {
     type: "modal",
@@ -144,8 +159,30 @@ export function reviewModal(card: RequestCard, meta: DecisionMetadata): types.Mo
   };
 }
 
-function decisionInputs(): Block[] {
+function decisionInputs(approveAs: ApproveAsChoice | undefined): Block[] {
   const ids = SLACK_IDS.inputs;
+  const choice: Block[] =
+    approveAs === undefined || approveAs.options.length < 2
+      ? []
+      : [
+          {
+            type: "input",
+            block_id: ids.approveAs.block,
+            label: plain("Approve as"),
+            hint: plain(
+              "You match several approvers this step still needs. Your approval counts for the one you pick; the others still need theirs.",
+            ),
+            element: {
+              type: "static_select",
+              action_id: ids.approveAs.action,
+              options: approveAs.options.map((s) => option(s, s)),
+              // Slack refuses an initial option that is not among the options.
+              ...(approveAs.options.includes(approveAs.initial)
+                ? { initial_option: option(approveAs.initial, approveAs.initial) }
+                : {}),
+            },
+          },
+        ];
   return [
     {
       type: "input",
@@ -160,6 +197,7 @@ function decisionInputs(): Block[] {
         ],
       },
     },
+    ...choice,
     {
       type: "input",
       block_id: ids.comment.block,
