@@ -12,10 +12,10 @@ import {
   MAX_TOKEN_LIFETIME_SECONDS,
   parseRequestId,
   signExecutionToken,
-  type AgentCapability,
   type ClaimResponse,
   type RequestId,
 } from "@dbward/shared";
+import { findAgentCapabilities } from "../store/agents-repo.ts";
 import { countExecutionsClaimedSince, insertExecution } from "../store/executions-repo.ts";
 import { inTransaction, type Tx } from "../store/in-transaction.ts";
 import { listExecutions, type RequestRecord } from "../store/requests-repo.ts";
@@ -50,12 +50,7 @@ export async function claimJob(
   const claimedChange: RequestChange = { requestId, action: "request.claimed", actor: `agent:${agentId}` };
   const claimed = await inTransaction(ctx.store, async (tx) => {
     const request = await findRequestOrThrow(tx, requestId);
-    const agent = await tx
-      .selectFrom("agents")
-      .select("capabilities_json")
-      .where("id", "=", agentId)
-      .executeTakeFirst();
-    const caps = JSON.parse(agent?.capabilities_json ?? "[]") as AgentCapability[];
+    const caps = await findAgentCapabilities(tx, agentId);
     if (!capabilityAllows(caps, request.database, request.environment, request.operation)) {
       throw new DbwardError(
         "auth.forbidden",

@@ -13,6 +13,7 @@ import {
 import { parseDisplayName, parseEmail, parseGroups, parseSlackUserId } from "../identity/user-input.ts";
 import { findUserBySlackId, listColumn } from "../identity/users.ts";
 import { inTransaction } from "../store/in-transaction.ts";
+import { insertJoinRequest } from "../store/join-requests-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 
 export interface JoinRequestInput {
@@ -49,23 +50,17 @@ export async function createJoinRequest(ctx: BotContext, input: JoinRequestInput
     if (user !== undefined) throw new DbwardError("user.exists", `you already are dbward user ${user.id}`);
     if ((await findPendingJoinRequestBySlackId(tx, slackUserId)) !== undefined)
       throw new DbwardError("quota.exceeded", "you already asked to join; an admin will decide soon");
-    await tx
-      .insertInto("join_requests")
-      .values({
-        id,
-        slack_user_id: slackUserId,
-        ...fields,
-        requested_role: role,
-        reason,
-        status: "pending",
-        created_at: now.toISOString(),
-        expires_at: new Date(now.getTime() + ttlHours * 3_600_000).toISOString(),
-        decided_by: null,
-        decided_at: null,
-        decision_reason: null,
-        user_id: null,
-      })
-      .execute();
+    await insertJoinRequest(tx, {
+      id,
+      slackUserId,
+      displayName: fields.display_name,
+      email: fields.email,
+      groupsJson: fields.groups_json,
+      requestedRole: role,
+      reason,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + ttlHours * 3_600_000).toISOString(),
+    });
     await appendAudit(
       tx,
       {

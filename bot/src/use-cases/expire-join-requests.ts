@@ -7,18 +7,14 @@ import type { JoinRequestView } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { closeJoinRequest, findJoinRequest, toJoinRequestView } from "../identity/join-requests.ts";
 import { inTransaction } from "../store/in-transaction.ts";
+import { listDueJoinRequestIds } from "../store/join-requests-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 
 export async function expireJoinRequests(ctx: BotContext): Promise<JoinRequestView[]> {
   const now = ctx.clock.now();
-  const due = await ctx.store
-    .selectFrom("join_requests")
-    .select("id")
-    .where("status", "=", "pending")
-    .where("expires_at", "<=", now.toISOString())
-    .execute();
+  const due = await listDueJoinRequestIds(ctx.store, now.toISOString());
   const expired: JoinRequestView[] = [];
-  for (const { id } of due) {
+  for (const id of due) {
     const won = await inTransaction(ctx.store, async (tx) => {
       const closed = await closeJoinRequest(tx, id, {
         status: "expired",

@@ -6,7 +6,8 @@
  * it is configured but has never polled.
  */
 import type { AgentCapability, DegradedDatabase } from "@dbward/shared";
-import type { Store } from "../store/open-store.ts";
+import { listAgentRecords } from "../store/agents-repo.ts";
+import { countLiveLeasesByAgent } from "../store/executions-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 
 export const AGENT_STATUSES = ["busy", "connected", "stale", "never_seen"] as const;
@@ -36,66 +37,29 @@ export async function listAgents(
   const now = ctx.clock.now();
   const staleAfter = ctx.config().monitoring.agent_stale_after_seconds;
   const configured = new Set(ctx.config().agents.map((a) => a.id));
-  const [rows, leases] = await Promise.all([readAgents(ctx.store), liveLeases(ctx.store, now)]);
-  const seen = new Map(rows.map((r) => [r.id, r]));
+  const [records, leases] = await Promise.all([
+    listAgentRecords(ctx.store),
+    countLiveLeasesByAgent(ctx.store, now),
+  ]);
+  const seen = new Map(records.map((r) => [r.id, r]));
   const ids = [...new Set([...configured, ...seen.keys()])].sort();
   const agents = ids.map((id): AgentStatusView => {
-    const row = seen.get(id);
+    const agent = seen.get(id);
     const running = leases.get(id) ?? 0;
     const since =
-      row === undefined ? null : Math.max(0, (now.getTime() - Date.parse(row.last_seen_at)) / 1000);
+      agent === undefined ? null : Math.max(0, (now.getTime() - Date.parse(agent.lastSeenAt)) / 1000);
     const status: AgentStatus =
       running > 0 ? "busy" : since === null ? "never_seen" : since <= staleAfter ? "connected" : "stale";
     return {
       id,
       configured: configured.has(id),
       status,
-      last_seen_at: row?.last_seen_at ?? null,
+      last_seen_at: agent?.lastSeenAt ?? null,
       seconds_since_seen: since === null ? null : Math.floor(since),
       running_jobs: running,
-      capabilities: row === undefined ? [] : parseStoredCapabilities(row.capabilities_json),
-      degraded: parseStoredDegraded(row?.degraded_json ?? null),
+      capabilities: agent?.capabilities ?? [],
+      degraded: agent?.degraded ?? [],
     };
   });
   return { agents, stale_after_seconds: staleAfter };
-}
-
-async function readAgents(store: Store) {
-  return store
-    .selectFrom("agents")
-    .select(["id", "last_seen_at", "capabilities_json", "degraded_json"])
-    .execute();
-}
-
-/** Running executions whose lease has not run out, per agent. */
-async function liveLeases(store: Store, now: Date): Promise<Map<string, number>> {
-  const rows = await store
-    .selectFrom("executions")
-    .select(["agent_id", (eb) => eb.fn.countAll<number>().as("n")])
-    .where("status", "=", "running")
-    .where("lease_expires_at", ">", now.toISOString())
-    .groupBy("agent_id")
-    .execute();
-  return new Map(rows.map((r) => [r.agent_id, Number(r.n)]));
-}
-
-/** Written by poll-jobs.ts from already-validated capabilities; anything else reads as none. */
-function parseStoredCapabilities(json: string): AgentCapability[] {
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? (value as AgentCapability[]) : [];
-  } catch {
-    return [];
-  }
-}
-
-/** Written by poll-jobs.ts from already-validated entries; anything else reads as none. */
-function parseStoredDegraded(json: string | null): DegradedDatabase[] {
-  if (json === null) return [];
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? (value as DegradedDatabase[]) : [];
-  } catch {
-    return [];
-  }
 }

@@ -11,6 +11,7 @@ import {
   type JobOffer,
   type PollResponse,
 } from "@dbward/shared";
+import { saveAgentPoll } from "../store/agents-repo.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { listExecutions, listRequests, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -37,7 +38,7 @@ export async function pollJobs(
   const session = parseSessionId(body.session);
   // Before anything is recorded: a refused second process must not overwrite the holder's capabilities.
   if (session !== undefined) await holdAgentSession(ctx, agentId, session);
-  await recordAgent(ctx, agentId, caps, parseDegraded(body.degraded));
+  await saveAgentPoll(ctx.store, agentId, ctx.clock.now().toISOString(), caps, parseDegraded(body.degraded));
   const deadline = ctx.clock.now().getTime() + wait;
   for (;;) {
     if (signal?.aborted === true) return { jobs: [] };
@@ -46,22 +47,6 @@ export async function pollJobs(
     if (jobs.length > 0 || remaining <= 0) return { jobs };
     await ctx.jobs.wait(Math.min(remaining, RECHECK_MS), signal);
   }
-}
-
-async function recordAgent(
-  ctx: BotContext,
-  agentId: string,
-  caps: AgentCapability[],
-  degraded: DegradedDatabase[],
-): Promise<void> {
-  const now = ctx.clock.now().toISOString();
-  const capabilities_json = JSON.stringify(caps);
-  const degraded_json = degraded.length === 0 ? null : JSON.stringify(degraded);
-  await ctx.store
-    .insertInto("agents")
-    .values({ id: agentId, last_seen_at: now, capabilities_json, degraded_json })
-    .onConflict((oc) => oc.column("id").doUpdateSet({ last_seen_at: now, capabilities_json, degraded_json }))
-    .execute();
 }
 
 /**
