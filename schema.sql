@@ -1,6 +1,8 @@
--- dbward bot state schema (version 1). A fresh store applies this file as it is; later changes
--- come as numbered migrations in bot/src/store/migrations.ts. Written in the SQL that SQLite and
--- PostgreSQL share. Times are ISO 8601 UTC text; JSON columns hold canonical JSON text.
+-- dbward bot state schema (version 1), the one definition of the state store for both engines.
+-- Every open applies it under the store's write lock; each statement is idempotent, and a column
+-- added to an existing table is also listed in bot/src/store/added-columns.ts. SQLite runs it as
+-- it is; PostgreSQL runs the form bot/src/store/postgres-schema.ts derives (identity ids, BIGINT,
+-- byte-order text). Times are ISO 8601 UTC text; JSON columns hold canonical JSON text.
 
 CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER PRIMARY KEY,
@@ -59,7 +61,7 @@ CREATE TABLE IF NOT EXISTS join_requests (
 CREATE INDEX IF NOT EXISTS join_requests_status ON join_requests (status);
 
 CREATE TABLE IF NOT EXISTS requests (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   status TEXT NOT NULL CHECK (status IN ('pending_approval', 'approved', 'dispatched', 'running', 'succeeded',
     'failed', 'timed_out', 'lost', 'rejected', 'expired', 'cancelled')),
   requester TEXT NOT NULL,
@@ -187,7 +189,7 @@ INSERT INTO audit_checkpoint_state (id, events_since_checkpoint) SELECT 1, 0
 -- Every outbound webhook attempt (bot/src/webhooks/), one row each. The URL is not stored: it
 -- may carry a credential in its path.
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   delivery_id TEXT NOT NULL,         -- '<audit seq>.<webhook name>', sent as X-Dbward-Delivery
   webhook TEXT NOT NULL,
   event TEXT NOT NULL,

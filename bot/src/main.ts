@@ -30,7 +30,8 @@ import { enqueueDeliveries, storeSlackOutbox } from "./store/slack-outbox-repo.t
 import { forgetOldDeliveries, isFirstDelivery } from "./store/slack-inbound-repo.ts";
 import { storeMessageRefs } from "./store/slack-message-refs.ts";
 import { inTransaction } from "./store/in-transaction.ts";
-import { openStore, type Store } from "./store/open-store.ts";
+import type { Store } from "./store/open-store.ts";
+import { openStateStore } from "./store/open-state-store.ts";
 import type { BotContext, RequestChange } from "./use-cases/bot-context.ts";
 import { JobSignal } from "./use-cases/job-signal.ts";
 import { sweep } from "./use-cases/sweep.ts";
@@ -76,7 +77,33 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   assertWebhookSecrets(o.config, o.env);
   await initSqlReview();
   const { key, created } = loadOrCreateSigningKey(o.dataDir, clock.now());
-  const store = openStore(o.dataDir);
+  const store = await openStateStore({
+    dataDir: o.dataDir,
+    state: o.config.state,
+    env: o.env,
+    onIdleError: (err) =>
+      o.logger.warn({ err }, "a state store connection failed while idle; it is replaced"),
+  });
+  // A start that fails after this must not leave a PostgreSQL pool holding the process open.
+  try {
+    return await startOnStore(o, store, { clock, random, slackSettings, monitoringToken, key, created });
+  } catch (err) {
+    await store.destroy().catch(() => undefined);
+    throw err;
+  }
+}
+
+interface StartParts {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly slackSettings: ReturnType<typeof parseSlackSettings>;
+  readonly monitoringToken: ReturnType<typeof parseMonitoringToken>;
+  readonly key: SigningKey;
+  readonly created: boolean;
+}
+
+async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Promise<RunningBot> {
+  const { clock, random, slackSettings, monitoringToken, key, created } = p;
   const keyChange = await recordSigningKey(store, key, created, clock.now());
   if (keyChange === "key.changed")
     o.logger.warn({ kid: key.kid }, "the signing key changed since the last start");

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { dropStateDatabase, ensureStateDatabase, stateOnPostgres } from "./postgres-state.ts";
 import { parseBotConfig, startBot, type RunningBot, type StartBotOptions } from "@dbward/bot";
 import { pino } from "pino";
 
@@ -85,8 +86,10 @@ export async function startBotHarness(
   } = {},
 ): Promise<BotHarness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "dbward-test-"));
+  const config = parseBotConfig(configText);
+  const state = stateOnPostgres() ? { url: await ensureStateDatabase(dataDir), pool_size: 4 } : config.state;
   const bot = await startBot({
-    config: parseBotConfig(configText),
+    config: { ...config, state },
     dataDir: join(dataDir, "bot"),
     env: { ...opts.env, ...opts.slack?.env },
     ...(opts.slack?.options !== undefined ? { slack: opts.slack.options } : {}),
@@ -135,7 +138,10 @@ export async function startBotHarness(
     },
     async stop() {
       await bot.close();
-      if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+      if (opts.dataDir === undefined) {
+        rmSync(dataDir, { recursive: true, force: true });
+        if (stateOnPostgres()) await dropStateDatabase(dataDir);
+      }
     },
   };
 }

@@ -11,6 +11,7 @@ import { sqlReviewPolicySchema } from "./sql-review-config.ts";
 import { httpSchema, monitoringSchema } from "./operations-config.ts";
 import { AUDIT_DEFAULTS, auditSchema } from "./audit-config.ts";
 import { RESULTS_DEFAULTS, resultsSchema } from "./results-config.ts";
+import { STATE_DEFAULTS, stateSchema } from "./state-config.ts";
 import { allowPrivateSchema, checkWebhooks, webhookSchema } from "./webhooks-config.ts";
 import { BUILTIN_ROLES } from "../core/permissions.ts";
 import {
@@ -228,6 +229,8 @@ export const botConfigSchema = z.strictObject({
   audit: auditSchema.default(AUDIT_DEFAULTS),
   /** Result readers, store and retention (docs/results.md). */
   results: resultsSchema.default(RESULTS_DEFAULTS),
+  /** Where the workflow state and audit chain live: SQLite by default, or PostgreSQL (docs/configuration.md). */
+  state: stateSchema.default(STATE_DEFAULTS),
   /** Outbound webhooks (docs/webhooks.md). */
   webhooks: z.array(webhookSchema).default([]),
   webhooks_allow_private: allowPrivateSchema,

@@ -24,11 +24,12 @@ import {
   type Dialect,
   type SqliteDialectConfig,
 } from "kysely";
+import { ADDED_COLUMNS } from "./added-columns.ts";
 import type { Database } from "./tables.ts";
 
 export const SCHEMA_VERSION = 1;
 export const STORE_FILE = "dbward.sqlite";
-const SCHEMA_PATH = new URL("../../../schema.sql", import.meta.url);
+export const SCHEMA_PATH = new URL("../../../schema.sql", import.meta.url);
 
 export type Store = Kysely<Database>;
 
@@ -87,28 +88,11 @@ function makePrivate(file: string): void {
   }
 }
 
-/**
- * Columns schema.sql gained after stores were created with its table: `CREATE TABLE IF NOT
- * EXISTS` leaves such a table as it is, so each is added here (nullable, so existing rows stay
- * valid) before schema.sql runs, whose indexes may name it.
- */
-const ADDED_COLUMNS: readonly { table: string; column: string; ddl: string }[] = [
-  {
-    table: "requests",
-    column: "rerun_of",
-    ddl: "ALTER TABLE requests ADD COLUMN rerun_of INTEGER REFERENCES requests (id)",
-  },
-  {
-    table: "slack_outbox",
-    column: "lease_token",
-    ddl: "ALTER TABLE slack_outbox ADD COLUMN lease_token TEXT",
-  },
-];
-
 function addMissingColumns(sqlite: SqliteDatabase.Database): void {
   for (const c of ADDED_COLUMNS) {
     const columns = sqlite.prepare(`PRAGMA table_info(${c.table})`).all() as { name: string }[];
-    if (columns.length > 0 && !columns.some((col) => col.name === c.column)) sqlite.exec(c.ddl);
+    if (columns.length > 0 && !columns.some((col) => col.name === c.column))
+      sqlite.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.definition}`);
   }
 }
 

@@ -231,7 +231,12 @@ export async function nextDueAt(
   let q = db
     .selectFrom("slack_outbox as o")
     .select(
-      sql<string | null>`min(max(o.next_attempt_at, coalesce(o.lease_until, o.next_attempt_at)))`.as("at"),
+      // The later of the two as CASE, not SQLite's two-argument max(), so PostgreSQL runs it too.
+      sql<
+        string | null
+      >`min(case when o.lease_until > o.next_attempt_at then o.lease_until else o.next_attempt_at end)`.as(
+        "at",
+      ),
     )
     .where("o.status", "=", "pending")
     .where(isLaneHead);

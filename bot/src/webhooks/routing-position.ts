@@ -52,7 +52,8 @@ export async function storePosition(store: Store, seq: number, now: Date): Promi
     .values({ id: 1, audit_seq: seq, updated_at: now.toISOString() })
     .onConflict((oc) =>
       oc.column("id").doUpdateSet({
-        audit_seq: sql<number>`max(audit_seq, excluded.audit_seq)`,
+        // CASE, not SQLite's two-argument max(): the same SQL runs on PostgreSQL state.
+        audit_seq: sql<number>`case when excluded.audit_seq > webhook_cursor.audit_seq then excluded.audit_seq else webhook_cursor.audit_seq end`,
         updated_at: sql<string>`excluded.updated_at`,
       }),
     )

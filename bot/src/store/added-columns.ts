@@ -1,0 +1,18 @@
+/**
+ * Columns schema.sql gained after stores were created with their table: `CREATE TABLE IF NOT
+ * EXISTS` leaves such a table as it is, so each is added at open (nullable, so existing rows stay
+ * valid) before schema.sql runs, whose indexes may name it. Written once for both engines: the
+ * definition is in schema.sql's shared SQL, and the PostgreSQL opener passes it through the same
+ * rewrites as schema.sql (postgres-schema.ts).
+ */
+export interface AddedColumn {
+  readonly table: string;
+  readonly column: string;
+  /** The column's type and constraints, as in schema.sql. */
+  readonly definition: string;
+}
+
+export const ADDED_COLUMNS: readonly AddedColumn[] = [
+  { table: "requests", column: "rerun_of", definition: "INTEGER REFERENCES requests (id)" },
+  { table: "slack_outbox", column: "lease_token", definition: "TEXT" },
+];
