@@ -12,6 +12,7 @@ import { SLACK_IDS } from "@dbward/bot/slack/ids";
 import { SLACK_METHOD_SCOPES } from "@dbward/bot/slack/slack-api";
 import pg from "pg";
 import { PG_URL, startTestAgent } from "../support/agent-harness.ts";
+import type { SlackCall } from "../support/fake-slack.ts";
 import { waitForStatus } from "../support/wait.ts";
 import {
   APPROVALS_CHANNEL,
@@ -125,6 +126,34 @@ describe("approve in Slack, run on PostgreSQL, results back in Slack", () => {
     assert.deepEqual(completed[0]?.args.files, [
       { id: upload?.args.file_id, title: `Result of request #${id}` },
     ]);
+  });
+
+  test("the requester's result DM offers Run again, which opens the query form prefilled; the shared copy does not", async () => {
+    const sql = `SELECT id FROM ${table} WHERE id <= 2 ORDER BY id`;
+    const id = await ask(`query shop production "two ids" ${sql}`);
+    s.fake.clear();
+    await s.slack.click(SLACK_USERS.bob, SLACK_IDS.actions.approve, String(id));
+    await waitForStatus(s.h, id, "succeeded");
+    await s.fake.waitFor(
+      "both result DMs",
+      (calls) => calls.filter((c) => /Result of request/.test(textOf(c))).length >= 2,
+    );
+    await s.settle();
+    const resultTo = (slackUser: string): SlackCall | undefined =>
+      s.fake
+        .of("chat.postMessage")
+        .find((c) => c.args.channel === `D${slackUser}` && /Result of request/.test(textOf(c)));
+    assert.deepEqual(buttonsOf(resultTo(SLACK_USERS.alice)), [SLACK_IDS.actions.runAgain]);
+    assert.deepEqual(buttonsOf(resultTo(SLACK_USERS.olga)), [], "Run again is the requester's alone");
+
+    s.fake.clear();
+    await s.slack.click(SLACK_USERS.alice, SLACK_IDS.actions.runAgain, String(id), `D${SLACK_USERS.alice}`);
+    await s.settle();
+    const form = s.fake.of("views.open")[0]?.args.view as
+      { callback_id: string; private_metadata?: string } | undefined;
+    assert.equal(form?.callback_id, SLACK_IDS.views.query);
+    assert.deepEqual(JSON.parse(form?.private_metadata ?? "{}"), { rerunOf: id });
+    assert.match(JSON.stringify(form), new RegExp(`"initial_value":"${sql}"`), "prefilled with the SQL");
   });
 
   test("a write reports its affected rows to the requester", async () => {

@@ -18,7 +18,7 @@ import type { SlackCalls } from "./slack-calls.ts";
 import type { Progress } from "./slack-sender.ts";
 import { approvalMessage } from "./views/approval-message.ts";
 import { reminderMessage } from "./views/reminder-message.ts";
-import { section } from "./views/blocks.ts";
+import { section, type SlackMessage } from "./views/blocks.ts";
 import { requesterNotice, threadStep } from "./views/request-story.ts";
 import { resultMessage, toCsv } from "./views/result-message.ts";
 
@@ -131,7 +131,7 @@ export async function noticeRequester(
 
 /**
  * A succeeded read's first rows as a table and the whole result as CSV, to each recipient's DM
- * (and the thread if configured). Each message and file is a part of its own, so a retry sends
+ * (and the thread if configured); the requester's DM offers Run again. Each message and file is a part of its own, so a retry sends
  * only what an earlier try did not.
  */
 export async function deliverResult(
@@ -145,7 +145,10 @@ export async function deliverResult(
   if (delivery === undefined) return;
   const results = d.ctx.config().slack?.results;
   const { result } = delivery;
-  const message = resultMessage(result, results?.preview_rows ?? 20);
+  const maxRows = results?.preview_rows ?? 20;
+  const message = resultMessage(result, maxRows);
+  // Run again is the requester's alone (issue 13): their copy offers it, the shared ones do not.
+  const requesterMessage = resultMessage(result, maxRows, { runAgain: true });
   const csv =
     result.columns.length > 0
       ? await fullCsv(d.ctx, id, () => toCsv(result.columns, result.rows))
@@ -156,9 +159,14 @@ export async function deliverResult(
       : { filename: `dbward-request-${id}.csv`, title: `Result of request #${id}`, content: csv };
   const tooLarge = result.columns.length > 0 && csv === undefined;
   const hint = `The whole result is larger than ${SLACK_FILE_MAX_BYTES / 1_000_000} MB; fetch it with \`dbward request result ${id} --format csv -o result.csv\`.`;
-  const deliver = async (to: string, channel: () => Promise<string>, ts?: string): Promise<void> => {
+  const deliver = async (
+    to: string,
+    channel: () => Promise<string>,
+    m: SlackMessage,
+    ts?: string,
+  ): Promise<void> => {
     await progress.once(`${to}:message`, async () => {
-      await d.calls.post(await channel(), message, ts);
+      await d.calls.post(await channel(), m, ts);
     });
     if (file !== undefined)
       await progress.once(`${to}:file`, async () => d.calls.uploadFile(await channel(), file, ts));
@@ -168,18 +176,24 @@ export async function deliverResult(
       });
   };
   const post = await d.refs.post(id);
-  const to: { key: string; channel: () => Promise<string>; ts?: string }[] = [
+  const to: { key: string; channel: () => Promise<string>; message: SlackMessage; ts?: string }[] = [
     ...delivery.recipients.flatMap((u) => {
       const slackUserId = u.slackUserId;
       return slackUserId === null
         ? []
-        : [{ key: `dm:${u.id}`, channel: () => d.calls.dmChannel(slackUserId) }];
+        : [
+            {
+              key: `dm:${u.id}`,
+              channel: () => d.calls.dmChannel(slackUserId),
+              message: u.id === view.requester ? requesterMessage : message,
+            },
+          ];
     }),
     ...(results?.in_thread === true && post !== undefined
-      ? [{ key: "thread", channel: () => Promise.resolve(post.channel), ts: post.ts }]
+      ? [{ key: "thread", channel: () => Promise.resolve(post.channel), message, ts: post.ts }]
       : []),
   ];
-  await forEachPerson(to, (t) => deliver(t.key, t.channel, t.ts));
+  await forEachPerson(to, (t) => deliver(t.key, t.channel, t.message, t.ts));
 }
 
 /** Files larger than this are not uploaded; the message says how to fetch the result instead. */

@@ -5,7 +5,8 @@
  */
 import type { ResultView } from "@dbward/shared";
 import { truncate } from "../slack-text.ts";
-import { LIMITS, context, section, type SlackMessage } from "./blocks.ts";
+import { runAgainButtons } from "./approval-message.ts";
+import { LIMITS, context, section, type Block, type SlackMessage } from "./blocks.ts";
 
 export interface TableOptions {
   readonly maxRows: number;
@@ -59,12 +60,21 @@ function cellText(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The DM with the first rows; the CSV upload follows it. */
-export function resultMessage(result: ResultView, maxRows: number): SlackMessage {
+/**
+ * The DM with the first rows; the CSV upload follows it. `runAgain` adds the Run again button,
+ * for the requester's copy only: the same result also goes to whoever the result policy names
+ * (issue 13).
+ */
+export function resultMessage(
+  result: ResultView,
+  maxRows: number,
+  o: { readonly runAgain?: boolean } = {},
+): SlackMessage {
   const rows = result.row_count;
   const head = `*Result of request #${result.request_id}*: ${rows} row${rows === 1 ? "" : "s"} in ${result.duration_ms} ms`;
+  const again = o.runAgain === true ? [runAgainButtons(result.request_id)] : [];
   if (result.columns.length === 0) {
-    return { text: head.replace(/\*/g, ""), blocks: [section(head)] };
+    return { text: head.replace(/\*/g, ""), blocks: [section(head), ...again] };
   }
   const table = formatTable(result.columns, result.rows, { maxRows });
   const notes: string[] = [];
@@ -76,15 +86,14 @@ export function resultMessage(result: ResultView, maxRows: number): SlackMessage
   if (result.truncated) {
     notes.push(`The agent stopped at its row cap: the database had more than ${rows} rows.`);
   }
-  return {
-    text: `Result of request #${result.request_id}: ${rows} rows`,
-    blocks: [
-      section(head),
-      {
-        type: "rich_text",
-        elements: [{ type: "rich_text_preformatted", elements: [{ type: "text", text: table.text }] }],
-      },
-      ...(notes.length > 0 ? [context(notes.join(" "))] : []),
-    ],
-  };
+  const blocks: Block[] = [
+    section(head),
+    {
+      type: "rich_text",
+      elements: [{ type: "rich_text_preformatted", elements: [{ type: "text", text: table.text }] }],
+    },
+    ...(notes.length > 0 ? [context(notes.join(" "))] : []),
+    ...again,
+  ];
+  return { text: `Result of request #${result.request_id}: ${rows} rows`, blocks };
 }

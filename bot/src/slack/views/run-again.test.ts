@@ -9,6 +9,7 @@ import type { Block } from "./blocks.ts";
 import { homeView } from "./home.ts";
 import { queryModal } from "./modals.ts";
 import { requesterNotice } from "./request-story.ts";
+import { resultMessage } from "./result-message.ts";
 import { sampleCard, sampleRequest } from "./test-cards.ts";
 
 const alice: User = {
@@ -49,6 +50,24 @@ describe("Run again in the views", () => {
     ] as const) {
       const notice = requesterNotice(sampleCard({ status }, []), action, "user:bob");
       assert.deepEqual(buttons(notice?.blocks ?? []), [runAgain(12)], status);
+    }
+  });
+
+  test("the requester's copy of a result offers Run again; the copy shared with others does not", () => {
+    for (const columns of [["id"], []]) {
+      const result = {
+        columns,
+        rows: columns.length > 0 ? [[1]] : [],
+        row_count: columns.length,
+        truncated: false,
+        request_id: 12,
+        execution: 1,
+        duration_ms: 4,
+      };
+      const mine = resultMessage(result, 5, { runAgain: true });
+      assert.deepEqual(buttons(mine.blocks), [runAgain(12)], `${columns.length} columns`);
+      assert.match(JSON.stringify(mine.blocks), /Result of request #12/);
+      assert.deepEqual(buttons(resultMessage(result, 5).blocks), []);
     }
   });
 
