@@ -59,7 +59,8 @@ export async function updateUser(
     if (changed.includes("roles"))
       await assertAdminRemains(tx, ctx.config().roles, {
         userId: id,
-        roles: JSON.parse(wanted.roles ?? "[]") as string[],
+        // parsePatch validated them; parsed again for the list instead of casting its JSON text back.
+        roles: parseRoles(input.roles, ctx.config().roles),
       });
     await assertUniqueLinks(tx, id, wanted);
     const set = Object.fromEntries(changed.map((k) => [k, wanted[k]])) as Partial<UserFields>;
