@@ -66,16 +66,7 @@ export class SlackRequests {
 
   /** Someone opens the app in Slack: the `app_home_opened` event, on the Home tab by default. */
   homeOpened(userId: string, tab: "home" | "messages" = "home", o: SendOptions = {}): Promise<SlackResponse> {
-    const base = HOME_OPENED as { event: Record<string, unknown> };
-    return this.sendJson(
-      {
-        ...HOME_OPENED,
-        event_id: `Ev${trigger().replace(/\W/g, "")}`,
-        event_time: Math.floor(Date.now() / 1000),
-        event: { ...base.event, user: userId, channel: `D${userId}`, tab, event_ts: `${Date.now() / 1000}` },
-      },
-      o,
-    );
+    return this.sendJson(homeOpenedEvent(userId, tab), o);
   }
 
   /** A button in a Home tab: block_actions from a `home` view, with no channel and no response_url. */
@@ -167,18 +158,25 @@ export class SlackRequests {
     value: string,
     view: { id: string; callback_id: string; private_metadata?: string },
   ): Promise<SlackResponse> {
+    return this.send(this.clickInViewBody(userId, actionId, value, view));
+  }
+
+  clickInViewBody(
+    userId: string,
+    actionId: string,
+    value: string,
+    view: { id: string; callback_id: string; private_metadata?: string },
+  ): string {
     const base = VIEW_SELECT as { view: Record<string, unknown> };
-    return this.send(
-      payload({
-        ...VIEW_SELECT,
-        user: { id: userId, username: userId, name: userId, team_id: "T0DBWARD" },
-        trigger_id: trigger(),
-        view: { ...base.view, ...view, private_metadata: view.private_metadata ?? "", state: { values: {} } },
-        actions: [
-          { type: "button", action_id: actionId, block_id: "b", value, action_ts: `${Date.now() / 1000}` },
-        ],
-      }),
-    );
+    return payload({
+      ...VIEW_SELECT,
+      user: { id: userId, username: userId, name: userId, team_id: "T0DBWARD" },
+      trigger_id: trigger(),
+      view: { ...base.view, ...view, private_metadata: view.private_metadata ?? "", state: { values: {} } },
+      actions: [
+        { type: "button", action_id: actionId, block_id: "b", value, action_ts: `${Date.now() / 1000}` },
+      ],
+    });
   }
 
   submitView(
@@ -187,16 +185,34 @@ export class SlackRequests {
     values: ViewValues,
     privateMetadata = "",
   ): Promise<SlackResponse> {
-    const base = VIEW_SUBMISSION as { view: Record<string, unknown> };
-    return this.send(
-      payload({
-        ...VIEW_SUBMISSION,
-        user: { id: userId, username: userId, name: userId, team_id: "T0DBWARD" },
-        trigger_id: trigger(),
-        view: { ...base.view, callback_id: callbackId, private_metadata: privateMetadata, state: { values } },
-      }),
-    );
+    return this.send(this.submitViewBody(userId, callbackId, values, privateMetadata));
   }
+
+  submitViewBody(userId: string, callbackId: string, values: ViewValues, privateMetadata = ""): string {
+    const base = VIEW_SUBMISSION as { view: Record<string, unknown> };
+    return payload({
+      ...VIEW_SUBMISSION,
+      user: { id: userId, username: userId, name: userId, team_id: "T0DBWARD" },
+      trigger_id: trigger(),
+      view: { ...base.view, callback_id: callbackId, private_metadata: privateMetadata, state: { values } },
+    });
+  }
+}
+
+/** The Events API callback of `app_home_opened`, from its fixture, with a fresh event id. */
+export function homeOpenedEvent(userId: string, tab: "home" | "messages" = "home"): Record<string, unknown> {
+  const base = HOME_OPENED as { event: Record<string, unknown> };
+  return {
+    ...HOME_OPENED,
+    event_id: `Ev${trigger().replace(/\W/g, "")}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event: { ...base.event, user: userId, channel: `D${userId}`, tab, event_ts: `${Date.now() / 1000}` },
+  };
+}
+
+/** The JSON of an interaction body (`payload=<JSON>`), as a Socket Mode envelope carries it. */
+export function interactionPayload(body: string): Record<string, unknown> {
+  return JSON.parse(new URLSearchParams(body).get("payload") ?? "{}") as Record<string, unknown>;
 }
 
 function payload(value: unknown): string {

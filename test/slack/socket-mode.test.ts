@@ -1,8 +1,9 @@
 /**
  * Socket Mode against a local fake of Slack's Socket Mode endpoint: the bot connects out (two
- * connections), the same listeners answer envelopes as they answer HTTP requests, every envelope
- * is acked, a re-delivered envelope changes state once, a `disconnect` (refresh) leaves the app
- * reachable, and nothing is mounted at /slack/events.
+ * connections), the same listeners answer envelopes as they answer HTTP requests (a query and its
+ * approval, a rejection through its modal, the Home tab, the admin's user list), every envelope
+ * is acked (a form's errors ride on the ack), a re-delivered envelope changes state once, a
+ * `disconnect` (refresh) leaves the app reachable, and nothing is mounted at /slack/events.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -11,10 +12,22 @@ import type { RequestView } from "@dbward/shared";
 import { startBotHarness, type BotHarness } from "../support/bot-harness.ts";
 import { FakeSlack } from "../support/fake-slack.ts";
 import { FakeSocketMode } from "../support/fake-socket-mode.ts";
-import { APPROVALS_CHANNEL, SLACK_TEST_CONFIG, SLACK_USERS, textOf } from "./slack-harness.ts";
-import { SlackRequests } from "./slack-requests.ts";
+import { APPROVALS_CHANNEL, SLACK_TEST_CONFIG, SLACK_USERS, buttonsOf, textOf } from "./slack-harness.ts";
+import {
+  SlackRequests,
+  homeOpenedEvent,
+  input,
+  interactionPayload,
+  type ViewValues,
+} from "./slack-requests.ts";
 
-const SOCKET_CONFIG = SLACK_TEST_CONFIG.replace("slack:\n", "slack:\n  mode: socket\n");
+const ADA = "U0ADA0001";
+const NEW_PERSON = "U0NEWPER2";
+/** The HTTP tests' config in Socket Mode, with an admin who is linked to Slack. */
+const SOCKET_CONFIG = SLACK_TEST_CONFIG.replace("slack:\n", "slack:\n  mode: socket\n").replace(
+  "  - { id: root, name: Root, roles: [admin] }",
+  `  - { id: root, name: Root, roles: [admin] }\n  - { id: ada, name: Ada, slack_user_id: ${ADA}, roles: [admin] }`,
+);
 const APP_TOKEN = "xapp-1-A0DBWARD-1-fake";
 
 /** The fake's environment for Socket Mode: no signing secret (nothing to sign), an app token. */
@@ -52,10 +65,16 @@ describe("Socket Mode", () => {
   const command = (user: string, text: string): Record<string, unknown> =>
     Object.fromEntries(new URLSearchParams(shapes.commandBody(user, text)));
   const click = (user: string, action: string, value: string): Record<string, unknown> =>
-    JSON.parse(new URLSearchParams(shapes.clickBody(user, action, value)).get("payload") ?? "{}") as Record<
-      string,
-      unknown
-    >;
+    interactionPayload(shapes.clickBody(user, action, value));
+  const submission = (
+    user: string,
+    callbackId: string,
+    values: ViewValues,
+    meta = "",
+  ): Record<string, unknown> => interactionPayload(shapes.submitViewBody(user, callbackId, values, meta));
+  /** The view of the last `method` call (views.open, views.push, …) that reached the fake. */
+  const lastView = (method: string): { callback_id: string; private_metadata?: string } | undefined =>
+    fake.of(method).at(-1)?.args.view as { callback_id: string; private_metadata?: string } | undefined;
   const createdId = (): number => {
     const reply = textOf(fake.of("response_url").at(-1));
     const id = /Request #(\d+) created/.exec(reply)?.[1];
@@ -89,6 +108,149 @@ describe("Socket Mode", () => {
     });
     await settle();
     assert.equal(await status(id), "dispatched", "the click on the other connection approved it");
+  });
+
+  test("Reject opens the modal; a blank reason is sent back in the ack, a real one rejects and redraws the post", async () => {
+    fake.clear();
+    await socket.send(
+      "slash_commands",
+      command(SLACK_USERS.alice, `query shop production "socket reject" SELECT 4`),
+    );
+    await settle();
+    const id = createdId();
+    assert.ok(fake.of("chat.postMessage").some((c) => c.args.channel === APPROVALS_CHANNEL));
+
+    fake.clear();
+    const clicked = await socket.send(
+      "interactive",
+      click(SLACK_USERS.bob, SLACK_IDS.actions.reject, String(id)),
+    );
+    assert.deepEqual(clicked.payload, {}, "a button is acked with nothing");
+    await settle();
+    const modal = lastView("views.open");
+    assert.equal(modal?.callback_id, SLACK_IDS.views.reject);
+    assert.deepEqual(JSON.parse(modal?.private_metadata ?? "{}"), {
+      requestId: id,
+      channel: APPROVALS_CHANNEL,
+    });
+
+    const reason = (text: string): ViewValues => ({
+      [SLACK_IDS.inputs.comment.block]: { [SLACK_IDS.inputs.comment.action]: input.text(text) },
+    });
+    const blank = await socket.send(
+      "interactive",
+      submission(SLACK_USERS.bob, SLACK_IDS.views.reject, reason("  "), modal?.private_metadata),
+    );
+    assert.deepEqual(blank.payload, {
+      response_action: "errors",
+      errors: { [SLACK_IDS.inputs.comment.block]: "A rejection needs a reason: say what should change." },
+    });
+    await settle();
+    assert.equal(await status(id), "pending_approval");
+
+    fake.clear();
+    const sent = await socket.send(
+      "interactive",
+      submission(SLACK_USERS.bob, SLACK_IDS.views.reject, reason("add a WHERE"), modal?.private_metadata),
+      { on: 1 },
+    );
+    assert.deepEqual(sent.payload, {}, "acked with nothing: the modal closes");
+    await settle();
+    assert.equal(await status(id), "rejected");
+    const update = fake.of("chat.update").find((c) => c.args.channel === APPROVALS_CHANNEL);
+    assert.match(textOf(update), /Rejected by <@U0BOB0001>: add a WHERE/);
+    assert.deepEqual(buttonsOf(update), [], "nothing left to decide on the post");
+    const thread = fake
+      .of("chat.postMessage")
+      .filter((c) => c.args.channel === APPROVALS_CHANNEL && c.args.thread_ts !== undefined);
+    assert.match(thread.map(textOf).join("\n"), /<@U0BOB0001> rejected/);
+    assert.match(textOf(fake.of("chat.postEphemeral")[0]), new RegExp(`You rejected request #${id}`));
+  });
+
+  test("app_home_opened draws the opener's Home tab with their requests", async () => {
+    fake.clear();
+    await socket.send(
+      "slash_commands",
+      command(SLACK_USERS.sam, `query shop production "sam's home" SELECT 5`),
+    );
+    await settle();
+    const id = createdId();
+    fake.clear();
+    const ack = await socket.send("events_api", homeOpenedEvent(SLACK_USERS.sam));
+    assert.ok(ack.envelope_id !== "");
+    assert.deepEqual(ack.payload, {});
+    await settle();
+    const home = fake
+      .of("views.publish")
+      .filter((c) => c.args.user_id === SLACK_USERS.sam)
+      .at(-1);
+    assert.ok(home !== undefined, "the Home tab was published");
+    assert.equal((home.args.view as { callback_id: string }).callback_id, SLACK_IDS.views.home);
+    assert.match(textOf(home), new RegExp(`Your latest requests\\*\\n\\*#${id}\\* .*sam's home`));
+    assert.deepEqual(
+      fake.of("views.publish").map((c) => c.args.user_id),
+      [SLACK_USERS.sam],
+      "nobody else's tab",
+    );
+  });
+
+  test("an admin opens the user list by command, adds a user in the stacked form, and the list confirms", async () => {
+    fake.clear();
+    const opened = await socket.send("slash_commands", command(ADA, "admin"));
+    assert.ok(opened.envelope_id !== "");
+    await settle();
+    const list = fake.of("views.open").at(-1);
+    assert.equal(lastView("views.open")?.callback_id, SLACK_IDS.views.admin);
+    assert.match(textOf(list), /\*Alice\* `alice`/);
+    const root = "V0SOCKETROOT";
+
+    fake.clear();
+    const clicked = await socket.send(
+      "interactive",
+      interactionPayload(
+        shapes.clickInViewBody(ADA, SLACK_IDS.actions.adminAdd, "add", {
+          id: root,
+          callback_id: SLACK_IDS.views.admin,
+        }),
+      ),
+    );
+    assert.deepEqual(clicked.payload, {});
+    await settle();
+    const form = lastView("views.push");
+    assert.equal(form?.callback_id, SLACK_IDS.views.adminAdd);
+    assert.deepEqual(JSON.parse(form?.private_metadata ?? "{}"), { root });
+
+    fake.clear();
+    const ids = SLACK_IDS.inputs;
+    const values: ViewValues = {
+      [ids.adminSlackUser.block]: {
+        [ids.adminSlackUser.action]: { type: "users_select", selected_user: NEW_PERSON },
+      },
+      [ids.adminName.block]: { [ids.adminName.action]: input.text("Nico Socket") },
+      [ids.adminRoles.block]: {
+        [ids.adminRoles.action]: {
+          type: "multi_static_select",
+          selected_options: [{ text: { type: "plain_text", text: "requester" }, value: "requester" }],
+        },
+      },
+      [ids.adminGroups.block]: { [ids.adminGroups.action]: input.text("") },
+    };
+    const added = await socket.send(
+      "interactive",
+      submission(ADA, SLACK_IDS.views.adminAdd, values, form?.private_metadata),
+    );
+    assert.deepEqual(added.payload, {}, "the form closes");
+    await settle();
+    const row = await h.bot.store
+      .selectFrom("users")
+      .selectAll()
+      .where("slack_user_id", "=", NEW_PERSON)
+      .executeTakeFirst();
+    assert.equal(row?.display_name, "Nico Socket");
+    assert.deepEqual(JSON.parse(row?.roles ?? "[]"), ["requester"]);
+    const redrawn = fake.of("views.update").at(-1);
+    assert.equal(redrawn?.args.view_id, root);
+    assert.match(textOf(redrawn), new RegExp(`Added \\*Nico Socket\\* as \`${row?.id}\``));
   });
 
   test("an envelope delivered again (a retry, another connection) changes state once", async () => {
