@@ -16,6 +16,7 @@ import { runMcp } from "./commands/mcp.ts";
 import { runReload } from "./commands/reload.ts";
 import { reviewCommand } from "./commands/review.ts";
 import { slackCommand } from "./commands/slack.ts";
+import { stateCommand } from "./commands/state.ts";
 import { policyCommand } from "./commands/policy.ts";
 import { keygen } from "./commands/keygen.ts";
 import { requestCommand } from "./commands/request.ts";
@@ -91,6 +92,7 @@ export async function main(
     )
     .command("request", "create, follow and decide requests", requestCommand(out, env))
     .command("audit", "verify and list the audit chain", auditCommand(out, env))
+    .command("state", "move the bot's state store (SQLite to PostgreSQL)", stateCommand(out, env))
     .command("policy", "explain which workflow applies to a request", policyCommand(out, env))
     .command("token", "create, list and revoke API tokens", tokenCommand(out, env))
     .command(

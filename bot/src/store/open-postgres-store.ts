@@ -42,6 +42,11 @@ export interface PostgresStoreOptions {
   readonly poolSize: number;
   /** A pooled connection failed while idle (the server restarted): the pool drops it and goes on. */
   readonly onIdleError: (err: Error) => void;
+  /**
+   * Offline reading (`dbward audit verify --state-url`): no schema applied, and every session
+   * read-only (`default_transaction_read_only`), so the reader cannot change the state.
+   */
+  readonly readonly?: boolean;
 }
 
 const INT8_OID = 20;
@@ -64,7 +69,7 @@ class LockingPostgresDialect implements Dialect {
   createIntrospector = (db: Kysely<unknown>) => new PostgresIntrospector(db);
 }
 
-/** Opens the pool and brings the schema up to this dbward's; refuses a newer store. */
+/** Opens the pool and (unless `readonly`) brings the schema up to this dbward's; refuses a newer store. */
 export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: o.url,
@@ -72,11 +77,13 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
     max: o.poolSize,
     application_name: "dbward-bot",
     connectionTimeoutMillis: 10_000,
+    ...(o.readonly === true ? { options: "-c default_transaction_read_only=on" } : {}),
     // Counts, sums and BIGINT columns come back as int8; every one of them is far below 2^53.
     types: { getTypeParser: (oid: number, format?: "text" | "binary") => intAsNumber(oid, format) },
   });
   pool.on("error", o.onIdleError);
   const store = new Kysely<Database>({ dialect: new LockingPostgresDialect({ pool }) });
+  if (o.readonly === true) return store;
   try {
     await applyPostgresSchema(store);
   } catch (err) {

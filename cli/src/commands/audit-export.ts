@@ -1,7 +1,7 @@
 /**
  * `dbward audit export` and `dbward audit checkpoint`: the audit chain as NDJSON (with its anchor
  * and newest signed checkpoint) and the newest checkpoint alone, either offline from the bot's
- * data directory (`--data-dir`, read-only) or through the API (`--url`, `--token`; needs
+ * data directory (`--data-dir`) or PostgreSQL state (`--state-url`), read-only, or through the API (`--url`, `--token`; needs
  * `audit.read`, and the bot audits the export). See docs/audit.md.
  */
 import { createInterface } from "node:readline";
@@ -14,7 +14,7 @@ import type { Argv, CommandModule } from "yargs";
 import { clientFromFlags } from "../api-client.ts";
 import { loadSession } from "../credentials.ts";
 import { CliError } from "../cli-error.ts";
-import { withStateFile } from "../read-state.ts";
+import { withState, type StateSource } from "../read-state.ts";
 import { EXIT, exitCodeFor } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
 import { storedBearer } from "../session-token.ts";
@@ -30,6 +30,11 @@ const sourceOptions = (y: Argv) =>
     .option("data-dir", {
       type: "string",
       describe: "read the bot's data directory offline (read-only) instead of the API",
+    })
+    .option("state-url", {
+      type: "string",
+      describe:
+        "read the bot's PostgreSQL state offline (read-only), postgres://USER@HOST/DB, instead of the API",
     })
     .option("url", { type: "string", describe: "the bot's URL (or DBWARD_URL)" })
     .option("token", { type: "string", describe: "an API token with audit.read (or DBWARD_TOKEN)" });
@@ -49,9 +54,10 @@ export function auditExportCommand(out: Output, env: Env): CommandModule<object,
     describe: "print the audit chain as NDJSON with its signed checkpoint (for a SIEM or an auditor)",
     builder: exportBuilder,
     handler: async (a) => {
-      if (a.dataDir !== undefined) {
+      const offline = offlineSource(a);
+      if (offline !== undefined) {
         const since = a.since === undefined ? undefined : parseSince(a.since, new Date());
-        await withStateFile(a.dataDir, async (store) => {
+        await withState(offline, env, async (store) => {
           for await (const line of exportAudit(store, {
             now: new Date(),
             ...(since !== undefined ? { since } : {}),
@@ -76,9 +82,10 @@ export function auditCheckpointCommand(out: Output, env: Env): CommandModule<obj
       "print the newest signed checkpoint (keep it outside the bot; verify with audit verify --checkpoint)",
     builder: sourceOptions,
     handler: async (a) => {
+      const offline = offlineSource(a);
       const cp =
-        a.dataDir !== undefined
-          ? await withStateFile(a.dataDir, (store) => latestCheckpoint(store))
+        offline !== undefined
+          ? await withState(offline, env, (store) => latestCheckpoint(store))
           : (
               await clientFromFlags(env, a).get<{
                 checkpoint: SignedCheckpoint | null;
@@ -93,6 +100,17 @@ export function auditCheckpointCommand(out: Output, env: Env): CommandModule<obj
       out.print(JSON.stringify(cp));
     },
   };
+}
+
+/** `--state-url` or `--data-dir` (not both), or undefined: through the API. */
+function offlineSource(a: {
+  readonly dataDir?: string | undefined;
+  readonly stateUrl?: string | undefined;
+}): StateSource | undefined {
+  if (a.dataDir !== undefined && a.stateUrl !== undefined)
+    throw new CliError("pass --data-dir or --state-url, not both", EXIT.usage);
+  if (a.stateUrl !== undefined) return { stateUrl: a.stateUrl };
+  return a.dataDir !== undefined ? { dataDir: a.dataDir } : undefined;
 }
 
 /** GETs an NDJSON endpoint and yields its lines as they arrive; flags as for every API command. */

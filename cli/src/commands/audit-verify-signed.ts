@@ -1,6 +1,6 @@
 /**
  * `dbward audit verify` with signed checkpoints: offline, with only the bot's public key. Verifies
- * the store in `--data-dir` (from its retained anchor, whose signature is checked) or an NDJSON
+ * the store in `--data-dir` or `--state-url` (from its retained anchor, whose signature is checked) or an NDJSON
  * export (`--export FILE`, `-` for stdin), against the export's own checkpoint and every
  * `--checkpoint FILE` kept elsewhere — the kept ones are what reveal deleted newest events.
  *
@@ -25,17 +25,21 @@ import {
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
-import { withStateFile } from "../read-state.ts";
+import { withState, type StateSource } from "../read-state.ts";
 
 export interface SignedVerifyOptions {
-  readonly dataDir: string;
+  readonly state: StateSource;
   readonly export: string | undefined;
   readonly checkpoint: readonly string[];
   readonly publicKey: readonly string[];
   readonly json: boolean;
 }
 
-export async function verifySigned(out: Output, o: SignedVerifyOptions): Promise<void> {
+export async function verifySigned(
+  out: Output,
+  env: Readonly<Record<string, string | undefined>>,
+  o: SignedVerifyOptions,
+): Promise<void> {
   if (o.publicKey.length === 0) {
     throw new CliError(
       "checking signed checkpoints needs the bot's public key: pass --public-key (GET /api/public-key, or the agent config's keys: line)",
@@ -47,7 +51,7 @@ export async function verifySigned(out: Output, o: SignedVerifyOptions): Promise
   const verdict =
     o.export !== undefined
       ? await verifyExport(readLines(o.export), keys, kept)
-      : await verifyStore(o.dataDir, keys, kept);
+      : await withState(o.state, env, (store) => verifyStoreAgainstCheckpoints(store, keys, kept));
   if (o.json) out.print(JSON.stringify(verdict));
   if (!verdict.ok) {
     const inconclusive = verdict.reason === "unknown_key" || verdict.reason === "not_covered";
@@ -70,14 +74,6 @@ function describe(v: Extract<ExportVerdict, { ok: true }>): string {
       ? "no signed checkpoint"
       : `signed checkpoint(s) at ${v.checkpoints.join(", ")}`;
   return `audit chain verified: ${v.count} events ${from} up to ${v.lastSeq} (head ${v.lastHash.slice(0, 16)}…), against ${cps}`;
-}
-
-async function verifyStore(
-  dataDir: string,
-  keys: TrustedKeys,
-  kept: readonly SignedCheckpoint[],
-): Promise<ExportVerdict> {
-  return withStateFile(dataDir, (store) => verifyStoreAgainstCheckpoints(store, keys, kept));
 }
 
 /**

@@ -1,4 +1,7 @@
-/** `dbward audit …`: verify the chain offline from the bot's state file, or list events. */
+/**
+ * `dbward audit …`: verify the chain offline (read-only) from the bot's state — the SQLite file in
+ * its data directory, or its PostgreSQL database (`--state-url`, DBWARD_STATE_URL) — or list events.
+ */
 import { verifyStoreWithItsCheckpoints } from "@dbward/bot/audit/verify-export";
 import { visibleJson, type AuditListView } from "@dbward/shared";
 import type { Argv } from "yargs";
@@ -8,19 +11,24 @@ import { verifySigned } from "./audit-verify-signed.ts";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
-import { withStateFile } from "../read-state.ts";
+import { STATE_URL_ENV, stateSourceFrom, withState, type StateSource } from "../read-state.ts";
+
+type Env = Readonly<Record<string, string | undefined>>;
+type StoreVerdict =
+  | { ok: true; count: number; lastHash: string; checkpoints: readonly number[] }
+  | { ok: false; seq: number; message: string };
+
+/** verifyState on the state file in `dataDir`. */
+export function verifyDataDir(dataDir: string): Promise<StoreVerdict> {
+  return verifyState({ dataDir }, {});
+}
 
 /**
- * The chain in the state file, and every signed checkpoint stored beside it (their signatures
- * with the public keys the state recorded, and the event at each one's sequence with its hash).
+ * The chain in the state, and every signed checkpoint stored beside it (their signatures with
+ * the public keys the state recorded, and the event at each one's sequence with its hash).
  */
-export function verifyDataDir(
-  dataDir: string,
-): Promise<
-  | { ok: true; count: number; lastHash: string; checkpoints: readonly number[] }
-  | { ok: false; seq: number; message: string }
-> {
-  return withStateFile(dataDir, async (store) => {
+export function verifyState(source: StateSource, env: Env): Promise<StoreVerdict> {
+  return withState(source, env, async (store) => {
     const v = await verifyStoreWithItsCheckpoints(store);
     if (v.ok) return { ok: true, count: v.count, lastHash: v.lastHash, checkpoints: v.checkpoints };
     return "seq" in v
@@ -36,7 +44,7 @@ function describeStored(checkpoints: readonly number[]): string {
     : `${checkpoints.length} stored signed checkpoint(s), the newest at ${newest}`;
 }
 
-export function auditCommand(out: Output, env: Readonly<Record<string, string | undefined>>) {
+export function auditCommand(out: Output, env: Env) {
   return (y: Argv) =>
     y
       .command(
@@ -48,6 +56,10 @@ export function auditCommand(out: Output, env: Readonly<Record<string, string | 
               type: "string",
               default: env.DBWARD_DATA_DIR ?? ".dbward-data/bot",
               describe: "the bot's data directory",
+            })
+            .option("state-url", {
+              type: "string",
+              describe: `the bot's PostgreSQL state, postgres://USER@HOST/DB (or ${STATE_URL_ENV}); read-only`,
             })
             .option("checkpoint", {
               type: "string",
@@ -67,9 +79,9 @@ export function auditCommand(out: Output, env: Readonly<Record<string, string | 
         async (a) => {
           if (a.checkpoint !== undefined || a.export !== undefined || a.publicKey !== undefined) {
             const signed = { checkpoint: a.checkpoint ?? [], publicKey: a.publicKey ?? [], export: a.export };
-            return verifySigned(out, { ...signed, dataDir: a.dataDir, json: a.json });
+            return verifySigned(out, env, { ...signed, state: stateSourceFrom(a, env), json: a.json });
           }
-          const v = await verifyDataDir(a.dataDir);
+          const v = await verifyState(stateSourceFrom(a, env), env);
           if (a.json) out.print(JSON.stringify(v));
           if (!v.ok)
             throw new CliError(`audit chain BROKEN at sequence ${v.seq}: ${v.message}`, EXIT.auditBroken);

@@ -1,0 +1,28 @@
+/** `dbward state …`: offline operations on the bot's state store (docs/operations.md). */
+import type { Argv } from "yargs";
+import type { Output } from "../output.ts";
+import { runStateMigrate } from "./state-migrate.ts";
+
+export function stateCommand(out: Output, env: Readonly<Record<string, string | undefined>>) {
+  return (y: Argv) =>
+    y
+      .command(
+        "migrate",
+        "copy a stopped bot's SQLite state into an empty PostgreSQL database, verifying the audit chain on both sides",
+        (c) =>
+          c
+            .option("from", {
+              type: "string",
+              demandOption: true,
+              describe: "the bot's data directory (holds dbward.sqlite); the bot must be stopped",
+            })
+            .option("to", {
+              type: "string",
+              demandOption: true,
+              describe: "postgres://USER@HOST:PORT/DATABASE, no password (DBWARD_STATE_PASSWORD)",
+            })
+            .option("json", { type: "boolean", default: false }),
+        (a) => runStateMigrate(out, env, { from: a.from, to: a.to, json: a.json }),
+      )
+      .demandCommand(1, "name a state subcommand");
+}
