@@ -1,28 +1,16 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { test } from "node:test";
 import { findAgentCapabilities, listAgentRecords, saveAgentPoll } from "./agents-repo.ts";
-import { openStore, type Store } from "./open-store.ts";
+import { describeEachStoreDialect } from "./each-store-dialect-testing.ts";
 
 const CAPS = [{ database: "shop", environment: "production", operations: ["read" as const] }];
 const DOWN = [
   { database: "billing", environment: "production", error: "refused", since: "2030-01-01T00:00:00.000Z" },
 ];
 
-describe("agents in the store", () => {
-  const dir = mkdtempSync(join(tmpdir(), "dbward-agents-repo-"));
-  let store: Store;
-  before(() => {
-    store = openStore(dir);
-  });
-  after(async () => {
-    await store.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
+describeEachStoreDialect("agents in the store", (opened) => {
   test("a poll records what the agent declares, and the next poll replaces it", async () => {
+    const store = opened();
     await saveAgentPoll(store, "agent-a", "2030-01-01T12:00:00.000Z", CAPS, DOWN);
     assert.deepEqual(await findAgentCapabilities(store, "agent-a"), CAPS);
     await saveAgentPoll(store, "agent-a", "2030-01-01T12:00:05.000Z", [], []);
@@ -34,10 +22,12 @@ describe("agents in the store", () => {
   });
 
   test("an agent that never polled declares nothing", async () => {
+    const store = opened();
     assert.deepEqual(await findAgentCapabilities(store, "nobody"), []);
   });
 
   test("stored capabilities of another shape read as none, so nothing is allowed", async () => {
+    const store = opened();
     for (const [id, json] of [
       ["broken", "{not json"],
       ["object", '{"database":"shop"}'],

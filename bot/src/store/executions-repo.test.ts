@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, test } from "node:test";
 import type { RequestId } from "@dbward/shared";
 import {
   annotateLostExecution,
@@ -17,18 +14,16 @@ import {
   setRunningLease,
 } from "./executions-repo.ts";
 import { inTransaction } from "./in-transaction.ts";
-import { openStore, type Store } from "./open-store.ts";
+import { describeEachStoreDialect } from "./each-store-dialect-testing.ts";
 import { findExecution } from "./requests-repo.ts";
 import { listExpiredResults, markResultPurged } from "./results-retention-repo.ts";
 
 const NOW = new Date("2030-01-01T12:00:00.000Z");
 const at = (s: number): string => new Date(NOW.getTime() + s * 1000).toISOString();
 
-describe("executions and result retention in the store", () => {
-  const dir = mkdtempSync(join(tmpdir(), "dbward-executions-"));
-  let store: Store;
+describeEachStoreDialect("executions and result retention in the store", (opened) => {
   const claim = (id: string, requestId: number, agentId: string, claimedAt: string, lease: string) =>
-    inTransaction(store, (tx) =>
+    inTransaction(opened(), (tx) =>
       insertExecution(tx, {
         id,
         requestId: requestId as RequestId,
@@ -41,13 +36,12 @@ describe("executions and result retention in the store", () => {
     );
 
   before(async () => {
-    store = openStore(dir);
     for (const [id, database] of [
       [1, "shop"],
       [2, "shop"],
       [3, "billing"],
     ] as const) {
-      await store
+      await opened()
         .insertInto("requests")
         .values({
           id,
@@ -76,12 +70,9 @@ describe("executions and result retention in the store", () => {
     await claim("2-1", 2, "agent-a", at(-30), at(20));
     await claim("3-1", 3, "agent-b", at(-30), at(20));
   });
-  after(async () => {
-    await store.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   test("counts the claims on one database and environment since a time", async () => {
+    const store = opened();
     const shop = { database: "shop", environment: "production" };
     assert.equal(await countExecutionsClaimedSince(store, shop, at(-60)), 1);
     assert.equal(await countExecutionsClaimedSince(store, shop, at(-3600)), 2);
@@ -89,6 +80,7 @@ describe("executions and result retention in the store", () => {
   });
 
   test("counts live leases per agent and lists the lapsed ones", async () => {
+    const store = opened();
     assert.deepEqual([...(await countLiveLeasesByAgent(store, NOW))].sort(), [
       ["agent-a", 1],
       ["agent-b", 1],
@@ -97,6 +89,7 @@ describe("executions and result retention in the store", () => {
   });
 
   test("a lease is extended by progress but never shortened by it", async () => {
+    const store = opened();
     await extendRunningLease(store, "2-1", at(10));
     assert.equal((await findExecution(store, "2-1"))?.lease_expires_at, at(20));
     await extendRunningLease(store, "2-1", at(40));
@@ -104,6 +97,7 @@ describe("executions and result retention in the store", () => {
   });
 
   test("marks an execution lost once, and only while its lease is out", async () => {
+    const store = opened();
     assert.equal(await inTransaction(store, (tx) => markExecutionLost(tx, "2-1", NOW)), false);
     assert.equal(await inTransaction(store, (tx) => markExecutionLost(tx, "1-1", NOW)), true);
     assert.equal(await inTransaction(store, (tx) => markExecutionLost(tx, "1-1", NOW)), false);
@@ -114,6 +108,7 @@ describe("executions and result retention in the store", () => {
   });
 
   test("a late report ends only a running execution and annotates only a lost one", async () => {
+    const store = opened();
     const late = { affectedRows: 3, errorCode: "late.code", errorMessage: "what the agent knows" };
     await inTransaction(store, (tx) =>
       endRunningExecutionLate(tx, "1-1", "succeeded", NOW.toISOString(), late),
@@ -134,6 +129,7 @@ describe("executions and result retention in the store", () => {
   });
 
   test("flags only the running execution of the request for cancellation", async () => {
+    const store = opened();
     await inTransaction(store, (tx) => flagRunningExecutionCancelled(tx, 1 as RequestId));
     assert.equal((await findExecution(store, "1-1"))?.cancel_requested, 0);
     await inTransaction(store, (tx) => flagRunningExecutionCancelled(tx, 3 as RequestId));
@@ -141,6 +137,7 @@ describe("executions and result retention in the store", () => {
   });
 
   test("lists expired results oldest first and purges each once", async () => {
+    const store = opened();
     await store
       .updateTable("executions")
       .set({ result_json: "[]", result_bytes: 10, result_expires_at: at(-5) })

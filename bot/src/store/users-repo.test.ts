@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, test } from "node:test";
 import { inTransaction } from "./in-transaction.ts";
-import { openStore, type Store } from "./open-store.ts";
+import { describeEachStoreDialect } from "./each-store-dialect-testing.ts";
 import {
   casUserStatus,
   findOtherUserWithLink,
@@ -16,9 +13,7 @@ import {
 
 const NOW = new Date("2030-01-01T12:00:00.000Z");
 
-describe("users in the store", () => {
-  const dir = mkdtempSync(join(tmpdir(), "dbward-users-repo-"));
-  let store: Store;
+describeEachStoreDialect("users in the store", (opened) => {
   const user = (id: string, roles: string, status: "active" | "suspended", slack: string | null) => ({
     id,
     display_name: id,
@@ -33,8 +28,7 @@ describe("users in the store", () => {
     oidc_subject: null,
   });
   before(async () => {
-    store = openStore(dir);
-    await store
+    await opened()
       .insertInto("users")
       .values([
         user("ada", '["admin"]', "active", "U1"),
@@ -43,12 +37,9 @@ describe("users in the store", () => {
       ])
       .execute();
   });
-  after(async () => {
-    await store.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   test("lists the active users with their parsed roles", async () => {
+    const store = opened();
     assert.deepEqual(await listActiveUserRoles(store), [
       { id: "ada", roles: ["admin"] },
       { id: "bob", roles: ["requester"] },
@@ -56,6 +47,7 @@ describe("users in the store", () => {
   });
 
   test("moves a user's status only from the status it is in", async () => {
+    const store = opened();
     assert.equal(
       await inTransaction(store, (tx) => casUserStatus(tx, "ada", "suspended", "active", NOW)),
       false,
@@ -73,6 +65,7 @@ describe("users in the store", () => {
   });
 
   test("finds who else holds a link, and whether an id is taken", async () => {
+    const store = opened();
     assert.equal(await findOtherUserWithLink(store, "slack_user_id", "U1", "bob"), "ada");
     assert.equal(await findOtherUserWithLink(store, "slack_user_id", "U1", "ada"), undefined);
     assert.equal(await isUserIdTaken(store, "bob"), true);
@@ -80,6 +73,7 @@ describe("users in the store", () => {
   });
 
   test("writes only the profile columns it is given", async () => {
+    const store = opened();
     await inTransaction(store, (tx) => updateUserProfile(tx, "bob", { display_name: "Bob B" }, NOW));
     const bob = await findUserRow(store, "bob");
     assert.deepEqual(
@@ -89,6 +83,7 @@ describe("users in the store", () => {
   });
 
   test("refuses stored roles that are not a list of names", async () => {
+    const store = opened();
     await store
       .insertInto("users")
       .values(user("eve", '{"admin":true}', "active", null))

@@ -59,7 +59,12 @@ export async function findOtherUserWithLink(
 
 /** Every active user with their stored roles (the lockout check counts who can still manage users). */
 export async function listActiveUserRoles(db: Db): Promise<ActiveUserRoles[]> {
-  const rows = await db.selectFrom("users").select(["id", "roles"]).where("status", "=", "active").execute();
+  const rows = await db
+    .selectFrom("users")
+    .select(["id", "roles"])
+    .where("status", "=", "active")
+    .orderBy("id")
+    .execute();
   return rows.map((r) => ({ id: r.id, roles: parseRoles(r.id, r.roles) }));
 }
 
