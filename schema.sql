@@ -308,5 +308,18 @@ CREATE TABLE IF NOT EXISTS signing_keys (
   last_started_at TEXT NOT NULL
 );
 
+-- Result rows when the state is on PostgreSQL (bot/src/results/postgres-result-store.ts): one row
+-- per NDJSON chunk an agent sent, keyed by the execution id and the chunk's seq, so every bot
+-- instance reads what any of them stored and no shared file system is needed. On SQLite the rows
+-- stay in files under the data directory (file-result-store.ts) and this table is empty.
+CREATE TABLE IF NOT EXISTS result_chunks (
+  result_key TEXT NOT NULL,          -- the execution id (executions.id)
+  seq INTEGER NOT NULL,              -- 0, 1, … as the agent sent them
+  rows INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,            -- length of data
+  data BLOB NOT NULL,                -- the chunk's NDJSON bytes, at most MAX_RESULT_CHUNK_BYTES
+  PRIMARY KEY (result_key, seq)
+);
+
 INSERT INTO schema_version (version, applied_at) SELECT 1, '1970-01-01T00:00:00.000Z'
   WHERE NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 1);

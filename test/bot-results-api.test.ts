@@ -4,11 +4,10 @@
  * a lost request run again only by an explicit retry with a new token.
  */
 import assert from "node:assert/strict";
-import { readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { AgentCapability, ClaimResponse, PollResponse, RequestView } from "@dbward/shared";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
+import { stateOnPostgres } from "./support/postgres-state.ts";
 
 const CONFIG = `
 databases: [{ name: shop, dialect: postgres, environments: [production] }]
@@ -62,6 +61,9 @@ describe("result chunks and retries on the bot", () => {
     assert.equal(claim.result_max_bytes, 2048);
     assert.deepEqual((await chunk(claim.job_id, 0, "[1]\n[2]\n")).body, { next_seq: 1, cancel: false });
     assert.deepEqual((await chunk(claim.job_id, 0, "[1]\n[2]\n")).body, { next_seq: 1, cancel: false });
+    // Beside PostgreSQL state the chunks are rows of its result_chunks table; beside SQLite, files.
+    const rows = await h.bot.store.selectFrom("result_chunks").select("seq").execute();
+    assert.deepEqual(rows, stateOnPostgres() ? [{ seq: 0 }] : []);
     const gap = await chunk(claim.job_id, 2, "[3]\n");
     assert.equal(gap.status, 409);
     assert.equal((gap.body.error as { code: string }).code, "job.chunk_out_of_order");
@@ -88,9 +90,9 @@ describe("result chunks and retries on the bot", () => {
       streamed: { columns: ["n"], chunks: 1, row_count: 2, bytes: 8, truncated_by: null },
     });
     assert.equal(done.status, 200, JSON.stringify(done.body));
-    // What a restore without the results directory leaves: the state says stored, the files are gone.
-    const dir = join(h.dataDir, "bot", "results");
-    for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true });
+    // What a restore without the results leaves: the state says stored, the chunks are gone (files
+    // under the data directory, or rows in PostgreSQL when the state is there).
+    await h.bot.ctx.results.remove(claim.job_id);
     const alice = await h.tokenFor("alice");
     for (const path of [
       `/api/requests/${claim.request_id}/result`,

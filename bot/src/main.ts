@@ -21,7 +21,7 @@ import { loadOrCreateSigningKey } from "./keys/signing-key-file.ts";
 import { recordSigningKey } from "./keys/signing-key-history.ts";
 import { recordSqlTrust } from "./use-cases/record-sql-trust.ts";
 import { createRateLimits } from "./limits/rate-limits.ts";
-import { createFileResultStore } from "./results/file-result-store.ts";
+import { openResultStore } from "./results/open-result-store.ts";
 import { createBotMetrics, type BotMetrics } from "./metrics/bot-metrics.ts";
 import { createSlackAdapter, type SlackAdapter, type SlackOptions } from "./slack/mount-slack.ts";
 import { parseSlackSettings } from "./slack/slack-settings.ts";
@@ -124,7 +124,7 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
     random,
     signingKey: key,
     jobs: new JobSignal(),
-    results: createFileResultStore(o.config.results.dir ?? join(o.dataDir, "results")),
+    results: openResultStore(store, o.config.results.dir, join(o.dataDir, "results")),
     shutdown: shutdown.signal,
     limits,
     oidc: new OidcVerifier(() => current.oidc, clock),

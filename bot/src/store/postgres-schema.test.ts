@@ -19,7 +19,7 @@ import { dropStateDatabase, ensureStateDatabase } from "../../../test/support/po
 interface Shape {
   readonly columns: readonly {
     name: string;
-    type: "integer" | "text";
+    type: "integer" | "text" | "blob";
     notNull: boolean;
     hasDefault: boolean;
   }[];
@@ -62,7 +62,7 @@ function sqliteShapes(db: SqliteDatabase.Database): Map<string, Shape> {
     shapes.set(name, {
       columns: cols.map((c) => ({
         name: c.name,
-        type: c.type === "INTEGER" ? "integer" : "text",
+        type: c.type === "INTEGER" ? "integer" : c.type === "BLOB" ? "blob" : "text",
         notNull: c.notnull === 1 || c.pk > 0,
         hasDefault: c.dflt_value !== null || (rowid && c.pk === 1),
       })),
@@ -79,6 +79,13 @@ function sqliteShapes(db: SqliteDatabase.Database): Map<string, Shape> {
   }
   return shapes;
 }
+
+/** The PostgreSQL types the rewrites produce, as the SQLite types they stand for. */
+const POSTGRES_TYPES: Readonly<Record<string, Shape["columns"][number]["type"]>> = {
+  bigint: "integer",
+  text: "text",
+  bytea: "blob",
+};
 
 async function postgresShapes(c: pg.Client): Promise<Map<string, Shape>> {
   const tables = await c.query<{ name: string }>(
@@ -122,10 +129,11 @@ async function postgresShapes(c: pg.Client): Promise<Map<string, Shape>> {
     );
     shapes.set(name, {
       columns: cols.rows.map((col) => {
-        assert.ok(col.type === "bigint" || col.type === "text", `${name}.${col.name} is ${col.type}`);
+        const type = POSTGRES_TYPES[col.type];
+        assert.ok(type !== undefined, `${name}.${col.name} is ${col.type}`);
         return {
           name: col.name,
-          type: col.type === "bigint" ? "integer" : "text",
+          type,
           notNull: col.nullable === "NO",
           hasDefault: col.dflt !== null || col.identity === "YES",
         };

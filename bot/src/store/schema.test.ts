@@ -11,7 +11,7 @@ import { SCHEMA_VERSION, STORE_FILE, openStore, openStoreFile } from "./open-sto
 /** A column as tables.ts declares it. */
 interface DeclaredColumn {
   readonly name: string;
-  readonly type: "TEXT" | "INTEGER";
+  readonly type: "TEXT" | "INTEGER" | "BLOB";
   readonly nullable: boolean;
   /** `Generated<…>`: the store fills it in (a rowid or a default). */
   readonly generated: boolean;
@@ -63,7 +63,9 @@ function declaredColumn(name: string, typeText: string): DeclaredColumn {
     ? "INTEGER"
     : base.every((p) => p === "string") || literals
       ? "TEXT"
-      : undefined;
+      : base.every((p) => p === "Buffer")
+        ? "BLOB"
+        : undefined;
   assert.ok(type !== undefined, `tables.ts: ${name} has a type this test cannot map: ${typeText}`);
   return { name, type, nullable, generated: generated !== null, ...(literals ? { literals } : {}) };
 }

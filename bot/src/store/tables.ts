@@ -236,6 +236,15 @@ export interface SigningKeysTable {
   last_started_at: string;
 }
 
+/** Result rows on PostgreSQL state (schema.sql `result_chunks`). */
+export interface ResultChunksTable {
+  result_key: string;
+  seq: number;
+  rows: number;
+  bytes: number;
+  data: Buffer;
+}
+
 export interface Database {
   signing_keys: SigningKeysTable;
   slack_messages: SlackMessagesTable;
@@ -259,4 +268,5 @@ export interface Database {
   schema_version: SchemaVersionTable;
   join_requests: JoinRequestsTable;
   idempotency_keys: IdempotencyKeysTable;
+  result_chunks: ResultChunksTable;
 }
