@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { initSqlReview, type SigningKey } from "@dbward/shared";
 import type { Logger } from "pino";
 import { appendAudit } from "./audit/audit-log.ts";
-import { startAuditMaintenance } from "./audit/audit-maintenance.ts";
 import { bootstrapTokens, type BootstrapSecret } from "./bootstrap-tokens.ts";
 import type { BotConfig } from "./config/bot-config.ts";
 import { systemClock, systemRandom, type Clock, type Random } from "./core/clock.ts";
@@ -27,15 +26,16 @@ import { createSlackAdapter, type SlackAdapter, type SlackOptions } from "./slac
 import { parseSlackSettings } from "./slack/slack-settings.ts";
 import { deliveriesForChange, route } from "./slack/delivery.ts";
 import { enqueueDeliveries, storeSlackOutbox } from "./store/slack-outbox-repo.ts";
-import { forgetOldDeliveries, isFirstDelivery } from "./store/slack-inbound-repo.ts";
+import { isFirstDelivery } from "./store/slack-inbound-repo.ts";
+import { openCoordination, type Coordination } from "./store/coordination.ts";
+import { startLeaderJobs } from "./leader-jobs.ts";
 import { storeMessageRefs } from "./store/slack-message-refs.ts";
 import { inTransaction } from "./store/in-transaction.ts";
 import type { Store } from "./store/open-store.ts";
 import { openStateStore } from "./store/open-state-store.ts";
 import type { BotContext, RequestChange } from "./use-cases/bot-context.ts";
 import { JobSignal } from "./use-cases/job-signal.ts";
-import { sweep } from "./use-cases/sweep.ts";
-import { WebhookDispatcher, assertWebhookSecrets } from "./webhooks/webhook-dispatcher.ts";
+import { assertWebhookSecrets } from "./webhooks/webhook-dispatcher.ts";
 
 export interface StartBotOptions {
   readonly config: BotConfig;
@@ -84,10 +84,24 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     onIdleError: (err) =>
       o.logger.warn({ err }, "a state store connection failed while idle; it is replaced"),
   });
-  // A start that fails after this must not leave a PostgreSQL pool holding the process open.
+  // A start that fails after this must not leave PostgreSQL connections holding the process open.
+  let coordination: Coordination | undefined;
   try {
-    return await startOnStore(o, store, { clock, random, slackSettings, monitoringToken, key, created });
+    coordination = await openCoordination({
+      store,
+      state: o.config.state,
+      env: o.env,
+      onError: (err, message) => o.logger.error({ err }, message),
+      onLeaderChange: (job, leading) =>
+        o.logger.info(
+          { job },
+          leading ? "this instance leads a periodic job" : "this instance stopped leading a job",
+        ),
+    });
+    const parts = { clock, random, slackSettings, monitoringToken, key, created, coordination };
+    return await startOnStore(o, store, parts);
   } catch (err) {
+    await coordination?.close().catch(() => undefined);
     await store.destroy().catch(() => undefined);
     throw err;
   }
@@ -100,10 +114,11 @@ interface StartParts {
   readonly monitoringToken: ReturnType<typeof parseMonitoringToken>;
   readonly key: SigningKey;
   readonly created: boolean;
+  readonly coordination: Coordination;
 }
 
 async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Promise<RunningBot> {
-  const { clock, random, slackSettings, monitoringToken, key, created } = p;
+  const { clock, random, slackSettings, monitoringToken, key, created, coordination } = p;
   const keyChange = await recordSigningKey(store, key, created, clock.now());
   if (keyChange === "key.changed")
     o.logger.warn({ kid: key.kid }, "the signing key changed since the last start");
@@ -123,7 +138,7 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
     startedAt: clock.now(),
     random,
     signingKey: key,
-    jobs: new JobSignal(),
+    jobs: new JobSignal(() => coordination.bus.publish("jobs")),
     results: openResultStore(store, o.config.results.dir, join(o.dataDir, "results")),
     shutdown: shutdown.signal,
     limits,
@@ -147,18 +162,8 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
   };
   const metrics = createBotMetrics(ctx, (err) => o.logger.error({ err }, "metrics could not read the store"));
   listeners.push((change) => metrics.onChange(change));
-  const webhooks = await WebhookDispatcher.start(ctx, {
-    env: o.env,
-    onError: (err, message) => o.logger.error({ err }, message),
-    onGaveUp: (reason) => metrics.webhookFailures.inc({ reason }),
-  });
-  const auditMaintenance = startAuditMaintenance(ctx, (err) =>
-    o.logger.error({ err }, "audit checkpoint or retention failed"),
-  );
-  listeners.push(() => {
-    webhooks.onChange();
-    auditMaintenance.poke();
-  });
+  coordination.bus.subscribe("jobs", () => ctx.jobs.wake());
+  listeners.push(() => coordination.bus.publish("changes"));
   const slack =
     slackSettings &&
     createSlackAdapter(
@@ -213,16 +218,15 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
       throw err;
     },
   );
-  const forgetter = setInterval(() => {
-    forgetOldDeliveries(store, clock.now()).catch((err: unknown) =>
-      o.logger.error({ err }, "could not prune the Slack delivery identities"),
-    );
-  }, 3_600_000);
-  forgetter.unref();
-  const sweeper = setInterval(() => {
-    sweep(ctx).catch((err: unknown) => o.logger.error({ err }, "sweep failed"));
-  }, o.sweepIntervalMs ?? 1000);
-  sweeper.unref();
+  await startLeaderJobs(ctx, coordination, {
+    logger: o.logger,
+    sweepIntervalMs: o.sweepIntervalMs ?? 1000,
+    webhooks: {
+      env: o.env,
+      onError: (err, message) => o.logger.error({ err }, message),
+      onGaveUp: (reason) => metrics.webhookFailures.inc({ reason }),
+    },
+  });
   const { port } = server.address() as AddressInfo;
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   o.logger.info({ url: `http://${host}:${port}`, kid: key.kid }, "dbward bot listening");
@@ -254,16 +258,13 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
       );
     },
     close: async () => {
-      clearInterval(sweeper);
-      clearInterval(forgetter);
       shutdown.abort();
       // Let handlers woken by the abort return before the store goes away.
       await new Promise((resolve) => setImmediate(resolve));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await slack?.close();
-      await webhooks.close();
-      await auditMaintenance.stop();
+      await coordination.close();
       await store.destroy();
     },
   };

@@ -93,7 +93,8 @@ export async function startBotHarness(
     dataDir: join(dataDir, "bot"),
     env: { ...opts.env, ...opts.slack?.env },
     ...(opts.slack?.options !== undefined ? { slack: opts.slack.options } : {}),
-    logger: opts.logger ?? pino({ level: "silent" }),
+    // DBWARD_TEST_LOG=error shows what a bot under test logs (silent otherwise).
+    logger: opts.logger ?? pino({ level: process.env.DBWARD_TEST_LOG ?? "silent" }),
     listen: { host: "127.0.0.1", port: 0 },
     ...(opts.sweepIntervalMs !== undefined ? { sweepIntervalMs: opts.sweepIntervalMs } : {}),
     ...(opts.onChange !== undefined ? { onChange: opts.onChange } : {}),

@@ -116,9 +116,9 @@ export function createSlackAdapter(
     await table.add(deliveries);
     sender.wake();
   }, log);
-  if (options.isFirstDelivery !== undefined) app.use(dedupeDeliveries(options.isFirstDelivery, log));
-  app.use(answerUnhandled({ outbox, logger: log }));
-  // Listener work continues after the ack; tracked so idle() and close() can wait for it.
+  // Listener work continues after the ack; tracked so idle() and close() can wait for it. The
+  // outermost middleware, so the dedupe's store lookup (a network round trip on PostgreSQL
+  // state) is tracked too.
   const working = new Set<Promise<void>>();
   app.use(async ({ next }) => {
     const work = next();
@@ -129,6 +129,8 @@ export function createSlackAdapter(
       working.delete(work);
     }
   });
+  if (options.isFirstDelivery !== undefined) app.use(dedupeDeliveries(options.isFirstDelivery, log));
+  app.use(answerUnhandled({ outbox, logger: log }));
   const home = new HomeTabs(ctx, slackCalls, (deliveries) => outbox.add(deliveries));
   const deps = { ctx, outbox, calls, logger: log, afterAck, home };
   registerCommands(app, deps);

@@ -5,6 +5,12 @@
 export class JobSignal {
   private waiters = new Set<() => void>();
 
+  /**
+   * `publish` tells every instance sharing the store (their long polls wake through `wake`);
+   * without it, this process is the only one.
+   */
+  constructor(private readonly publish?: () => void) {}
+
   /** Resolves on the next `notify()`, or after `ms`, or at once if `signal` aborts. */
   wait(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
@@ -20,7 +26,14 @@ export class JobSignal {
     });
   }
 
+  /** Work was dispatched: wake the long polls here and, through `publish`, on other instances. */
   notify(): void {
+    if (this.publish === undefined) this.wake();
+    else this.publish();
+  }
+
+  /** Wakes this process's long polls. */
+  wake(): void {
     for (const w of [...this.waiters]) w();
   }
 
