@@ -14,7 +14,6 @@
  *   they are; before it commits, the target's chain is verified with the same verifier and its head
  *   and per-table row counts compared with the source's. Any difference rolls the copy back.
  */
-import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { verifyStoreWithItsCheckpoints } from "@dbward/bot/audit/verify-export";
 import { SCHEMA_VERSION, STORE_FILE, type Store } from "@dbward/bot/store/open-store";
@@ -33,6 +32,7 @@ import {
   type SourceTable,
 } from "./state-copy.ts";
 import { assertTargetEmpty, assertTargetUnused } from "./state-target.ts";
+import { copyResultChunks, type ResultsCopy } from "./state-results.ts";
 import { readStateTables, type StateTables } from "./state-tables.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -40,6 +40,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 export interface MigrateArgs {
   readonly from: string;
   readonly to: string;
+  /** The source bot's `results.dir`; default `<from>/results`. */
+  readonly resultsDir?: string | undefined;
   readonly json: boolean;
 }
 
@@ -62,6 +64,8 @@ export interface MigrateSummary {
   readonly audit: ChainHead;
   /** The id the next row of each table with a generated id gets. */
   readonly next_ids: Readonly<Record<string, number>>;
+  /** Stored results whose chunk files were copied into the state's result_chunks. */
+  readonly results: ResultsCopy;
 }
 
 export async function runStateMigrate(out: Output, env: Env, args: MigrateArgs): Promise<void> {
@@ -69,6 +73,7 @@ export async function runStateMigrate(out: Output, env: Env, args: MigrateArgs):
   const url = assertStateUrl(args.to, "--to");
   refuseRunningBot(dataDir);
   const schema = readStateTables();
+  const resultsDir = resolve(args.resultsDir ?? join(dataDir, "results"));
   const summary = await withStateFile(dataDir, (file) =>
     file.connection().execute(async (source) => {
       // One read transaction: the chain verified, the rows copied and the counts compared are
@@ -79,7 +84,11 @@ export async function runStateMigrate(out: Output, env: Env, args: MigrateArgs):
         await assertTargetUnused(url, env, schema);
         const target = await connectPostgres(url, env, false);
         try {
-          return await copyInto(target, source, schema, plan, { from: join(dataDir, STORE_FILE), url });
+          return await copyInto(target, source, schema, plan, {
+            from: join(dataDir, STORE_FILE),
+            url,
+            resultsDir,
+          });
         } finally {
           await target.destroy();
         }
@@ -90,7 +99,7 @@ export async function runStateMigrate(out: Output, env: Env, args: MigrateArgs):
   );
   if (args.json) out.print(JSON.stringify(summary));
   else printSummary(out, summary);
-  for (const line of carryOverNotes(dataDir)) out.print(line);
+  if (!args.json) for (const line of carryOverNotes(dataDir, resultsDir, summary.results)) out.print(line);
 }
 
 function refuseRunningBot(dataDir: string): void {
@@ -140,7 +149,7 @@ async function copyInto(
   source: Store,
   schema: StateTables,
   plan: SourcePlan,
-  where: { readonly from: string; readonly url: string },
+  where: { readonly from: string; readonly url: string; readonly resultsDir: string },
 ): Promise<MigrateSummary> {
   return target.transaction().execute(async (tx) => {
     // Again under the write lock: a bot started on the target since the first look has written.
@@ -161,9 +170,17 @@ async function copyInto(
           EXIT.failure,
         );
     }
+    const results = await copyResultChunks(source, tx, where.resultsDir);
     const nextIds: Record<string, number> = {};
     for (const [table, column] of schema.identities) nextIds[table] = await moveIdentity(tx, table, column);
-    return { from: where.from, to: describeStateUrl(where.url), tables, audit: plan.head, next_ids: nextIds };
+    return {
+      from: where.from,
+      to: describeStateUrl(where.url),
+      tables,
+      audit: plan.head,
+      next_ids: nextIds,
+      results,
+    };
   });
 }
 
@@ -192,14 +209,15 @@ function printSummary(out: Output, s: MigrateSummary): void {
   out.print(`next: set state.url to postgres://${s.to} in the bot config and start the bot`);
 }
 
-/** What the state does not hold, and so the copy did not carry. */
-function carryOverNotes(dataDir: string): string[] {
-  const results = join(dataDir, "results");
-  const held = existsSync(results) ? readdirSync(results).length : 0;
-  return [
+/** What the copy carried besides the tables, and what it could not. */
+function carryOverNotes(dataDir: string, resultsDir: string, r: ResultsCopy): string[] {
+  const notes = [
     `signing key: not in the state; give the bots on the new state ${join(dataDir, "signing-key.json")} (in their data directory), or pin their new key in every agent`,
-    held === 0
-      ? `results: ${results} holds none`
-      : `results: the rows of stored results stay files under ${results} (${held} entries): point results.dir of every bot at a shared copy of it, or let them expire by retention (until then they answer 410 result.expired)`,
+    `results: ${r.results} stored result(s) copied from ${resultsDir} into the state (${r.chunks} chunks, ${r.bytes} bytes); bots on it without results.dir read them there`,
   ];
+  if (r.missing > 0)
+    notes.push(
+      `results: ${r.missing} result(s) the state names have no complete files under ${resultsDir} (pass --results-dir if the bot's results.dir was elsewhere); they answer 410 result.expired`,
+    );
+  return notes;
 }

@@ -21,8 +21,13 @@ export function stateCommand(out: Output, env: Readonly<Record<string, string | 
               demandOption: true,
               describe: "postgres://USER@HOST:PORT/DATABASE, no password (DBWARD_STATE_PASSWORD)",
             })
+            .option("results-dir", {
+              type: "string",
+              describe:
+                "the bot's results.dir, whose stored results are copied into the state (default: FROM/results)",
+            })
             .option("json", { type: "boolean", default: false }),
-        (a) => runStateMigrate(out, env, { from: a.from, to: a.to, json: a.json }),
+        (a) => runStateMigrate(out, env, { from: a.from, to: a.to, resultsDir: a.resultsDir, json: a.json }),
       )
       .demandCommand(1, "name a state subcommand");
 }
