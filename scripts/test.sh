@@ -9,4 +9,17 @@ if [ "${#files[@]}" -eq 0 ]; then
   exit 1
 fi
 echo "running ${#files[@]} test files"
-exec node --import tsx --test --test-concurrency=1 "$@" "${files[@]}"
+node --import tsx --test --test-concurrency=1 "$@" "${files[@]}"
+
+# The use-case suites again, on PostgreSQL state (DBWARD_TEST_STATE, test/support/postgres-state.ts):
+# the same tests through the same harness, the other engine. Suites that read the SQLite file
+# itself (backup, offline verification, doctor) stay in the first pass only.
+postgres_suites=(
+  test/bot-api.test.ts test/bot-concurrency.test.ts test/bot-sweeper.test.ts test/approve-as.test.ts
+  test/users-admin.test.ts test/suspension.test.ts test/rerun.test.ts test/idempotency-key.test.ts
+  test/bot-results-api.test.ts test/e2e-results.test.ts test/permission-matrix.test.ts
+  test/not-found-codes.test.ts test/webhooks.test.ts test/slack/approvals.test.ts test/slack/home.test.ts
+  test/slack/socket-mode.test.ts
+)
+echo "running ${#postgres_suites[@]} test files on PostgreSQL state"
+DBWARD_TEST_STATE=postgres node --import tsx --test --test-concurrency=1 "$@" "${postgres_suites[@]}"

@@ -281,9 +281,11 @@ describe("outbound webhooks", () => {
     });
     await hookFor(main, r.id, "request.created");
     // Make the request old, as time would; the sweeper does the rest.
-    const file = new Database(join(h.dataDir, "bot", "dbward.sqlite"));
-    file.prepare("UPDATE requests SET expires_at = '2000-01-01T00:00:00.000Z' WHERE id = ?").run(r.id);
-    file.close();
+    await h.bot.store
+      .updateTable("requests")
+      .set({ expires_at: "2000-01-01T00:00:00.000Z" })
+      .where("id", "=", r.id)
+      .execute();
     await waitForStatus(h, r.id, "expired");
     await hookFor(main, r.id, "request.expired");
   });
