@@ -34,6 +34,8 @@ export interface Proc {
   readonly exited: Promise<number | null>;
   /** Everything the process wrote to standard error so far. */
   stderr(): string;
+  /** Everything the process wrote to standard output so far (the bot's JSON log lines). */
+  stdout(): string;
 }
 
 const live = new Set<ChildProcess>();
@@ -46,14 +48,17 @@ export function killAllProcesses(): void {
 export function spawnDbward(args: string[], env: Record<string, string>): Proc {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { PATH: process.env.PATH ?? "", DBWARD_LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   live.add(child);
   child.on("exit", () => live.delete(child));
+  let out = "";
   let err = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString("utf8")));
   child.stderr?.on("data", (d: Buffer) => (err += d.toString("utf8")));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, exited, stderr: () => err };
+  // On close, not exit: by then both pipes are drained, so the output read after it is whole.
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  return { child, exited, stderr: () => err, stdout: () => out };
 }
 
 export interface BotProcess {

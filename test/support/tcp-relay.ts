@@ -1,27 +1,37 @@
 /**
- * A TCP relay in front of a database server, for tests of a connection lost on the wire. `cut()`
- * resets every relayed connection (both sides, as a broken link would); new connections still
- * pass, so a client that reconnects reaches the server again.
+ * A TCP relay in front of a database server, for tests of a connection lost on the wire; given
+ * several upstreams, a round-robin front for bot instances, as a load balancer would be. Each new
+ * connection goes to the next upstream in turn; one that refuses it (a killed instance) is passed
+ * over for the one after, as a load balancer retries a failed connect, so a client is reset only
+ * when no upstream takes it. `cut()` resets every relayed connection (both sides, as a broken link
+ * would); new connections still pass, so a client that reconnects reaches a server again.
  */
 import assert from "node:assert/strict";
 import { connect, createServer, type Socket } from "node:net";
 
 export interface TcpRelay {
   readonly port: number;
+  /** Connections handed to each upstream so far, in the order the upstreams were given. */
+  connections(): readonly number[];
   /** Resets every connection through the relay; the relay keeps accepting new ones. */
   cut(): void;
   close(): Promise<void>;
 }
 
-export async function startTcpRelay(upstreamPort: number): Promise<TcpRelay> {
+export async function startTcpRelay(upstream: number | readonly number[]): Promise<TcpRelay> {
+  const upstreams = typeof upstream === "number" ? [upstream] : [...upstream];
+  assert.ok(upstreams.length > 0, "the relay has an upstream");
+  const counts = upstreams.map(() => 0);
   const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(upstreamPort, "127.0.0.1");
+  let turn = 0;
+
+  const splice = (client: Socket, server: Socket, index: number): void => {
+    counts[index] = (counts[index] ?? 0) + 1;
     // What happens to one side happens to the other; otherwise a reset upstream leaves the
     // client waiting on a socket that is still open.
     for (const [s, other] of [
-      [client, upstream],
-      [upstream, client],
+      [client, server],
+      [server, client],
     ] as const) {
       sockets.add(s);
       s.on("error", () => other.resetAndDestroy());
@@ -30,7 +40,30 @@ export async function startTcpRelay(upstreamPort: number): Promise<TcpRelay> {
         other.destroy();
       });
     }
-    client.pipe(upstream).pipe(client);
+    if (client.destroyed) server.destroy();
+    client.pipe(server).pipe(client);
+  };
+
+  const server = createServer((client) => {
+    // Nothing is read until an upstream has taken the connection: bytes sent into one that
+    // refused it would be lost.
+    client.pause();
+    client.on("error", () => client.destroy());
+    const first = turn;
+    turn = (turn + 1) % upstreams.length;
+    const attempt = (tried: number): void => {
+      if (client.destroyed) return;
+      if (tried === upstreams.length) return void client.resetAndDestroy();
+      const index = (first + tried) % upstreams.length;
+      const s = connect(upstreams[index] ?? 0, "127.0.0.1");
+      const refused = (): void => attempt(tried + 1);
+      s.once("error", refused);
+      s.once("connect", () => {
+        s.off("error", refused);
+        splice(client, s, index);
+      });
+    };
+    attempt(0);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -40,6 +73,7 @@ export async function startTcpRelay(upstreamPort: number): Promise<TcpRelay> {
   };
   return {
     port: address.port,
+    connections: () => [...counts],
     cut,
     close: () => {
       cut();

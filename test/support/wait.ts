@@ -19,3 +19,28 @@ export async function waitForStatus(
   }
   assert.fail(`request #${id} did not reach ${status}; it is ${last?.status} (${last?.status_reason ?? ""})`);
 }
+
+/**
+ * Polls `probe` until it returns something other than undefined, within a bounded time. A probe
+ * that throws counts as "not yet" (a process may be starting, or the one asked was killed); the
+ * failure names what was awaited and the probe's last error.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline)
+      assert.fail(`timed out waiting for ${what}${lastError === undefined ? "" : `: ${String(lastError)}`}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
