@@ -143,4 +143,24 @@ describe("instances coordinating through PostgreSQL", () => {
     await waitFor(() => started.includes("two"), "two leads once one closed");
     assert.deepEqual(started, ["one", "two"]);
   });
+
+  test("a job that cannot start lets its lead go, so it is tried again and another instance can run it", async () => {
+    let failedStarts = 0;
+    const broken = leadership();
+    await broken.run("webhooks", {
+      start: () => {
+        failedStarts += 1;
+        throw new Error("the dispatcher could not read its cursor");
+      },
+      stop: quiet,
+    });
+    assert.deepEqual(broken.leading(), [], "no lead kept for a job that is not running");
+    assert.equal(await holderPid("webhooks"), undefined, "its lock is let go");
+    await waitFor(() => failedStarts >= 2, "the instance tries the job again");
+    let started = false;
+    const healthy = leadership();
+    await healthy.run("webhooks", { start: () => void (started = true), stop: quiet });
+    await waitFor(() => started, "the other instance runs the job");
+    assert.deepEqual(healthy.leading(), ["webhooks"]);
+  });
 });

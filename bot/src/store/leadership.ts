@@ -122,9 +122,16 @@ export function postgresLeadership(o: PostgresLeadershipOptions): Leadership {
         if (r.rows[0]?.ok !== true || client !== c) continue;
         held.add(name);
         o.onChange?.(name, true);
-        await Promise.resolve(jobs.get(name)?.start()).catch((err: unknown) =>
-          o.onError(err, `could not start ${name}`),
-        );
+        try {
+          await jobs.get(name)?.start();
+        } catch (err) {
+          // Holding the lock of a job that is not running would keep every instance from running
+          // it: let it go, so the next check (here or on another instance) tries again.
+          o.onError(err, `could not start ${name}; its lead is let go and tried again`);
+          held.delete(name);
+          o.onChange?.(name, false);
+          await c.query("select pg_advisory_unlock($1)", [LEADER_LOCKS[name]]);
+        }
       }
     } catch (err) {
       o.onError(err, "leadership check failed; this instance stops leading until it reconnects");
