@@ -4,38 +4,15 @@
  * append at once; the chain stays one sequence with no gap, fork or reorder, and verifies.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
+import { appendAtOnce } from "../../../test/support/audit-appenders.ts";
 import { dropStateDatabase, ensureStateDatabase } from "../../../test/support/postgres-state.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { openPostgresStore } from "../store/open-postgres-store.ts";
 import type { Store } from "../store/open-store.ts";
 import { appendAudit, listAudit, verifyAuditStore } from "./audit-log.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const CHILD = fileURLToPath(new URL("../../../test/support/append-audit-child.ts", import.meta.url));
 const PER_PROCESS = 60;
-
-function runChild(url: string, label: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, url, String(PER_PROCESS), label], {
-    cwd: REPO_ROOT,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const exited = once(child, "exit").then(([code]) => ({ code: code as number | null, stderr }));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout.on("data", () => {
-      if (stdout.includes("ready\n")) resolve();
-    });
-    void exited.then((r) => reject(new Error(`child ${label} exited before ready: ${r.stderr}`)));
-  });
-  return { child, ready, exited };
-}
 
 describe("audit chain on PostgreSQL state", () => {
   const key = `audit-pg-${process.pid}`;
@@ -59,10 +36,7 @@ describe("audit chain on PostgreSQL state", () => {
         new Date(),
       ),
     );
-    const children = ["a", "b", "c"].map((label) => runChild(url, label));
-    await Promise.all(children.map((c) => c.ready));
-    for (const c of children) c.child.stdin.write("go\n");
-    for (const r of await Promise.all(children.map((c) => c.exited))) assert.equal(r.code, 0, r.stderr);
+    for (const r of await appendAtOnce(url, PER_PROCESS, ["a", "b", "c"])) assert.equal(r.code, 0, r.stderr);
 
     const events = await listAudit(store, { limit: 10_000 });
     assert.equal(events.length, 1 + 3 * PER_PROCESS, "every append landed");

@@ -1,19 +1,15 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import SqliteDatabase from "better-sqlite3";
 import { GENESIS_HASH, canonicalJson, hashAuditEvent, type AuditEventInput } from "@dbward/shared";
+import { appendAtOnce } from "../../../test/support/audit-appenders.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { STORE_FILE, openStore, type Store } from "../store/open-store.ts";
 import { appendAudit, listAudit, verifyAuditStore } from "./audit-log.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const CHILD = fileURLToPath(new URL("../../../test/support/append-audit-child.ts", import.meta.url));
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
 
 function input(i: number): AuditEventInput {
@@ -206,32 +202,7 @@ describe("audit log", () => {
     async (t) => {
       const PER_PROCESS = 1000;
       await appendMany(store, 1, 1);
-      const children = ["a", "b"].map((label) => {
-        const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir, String(PER_PROCESS), label], {
-          cwd: REPO_ROOT,
-          stdio: ["pipe", "pipe", "pipe"],
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-        child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-        const exited = once(child, "exit").then(([code]) => ({
-          code: code as number | null,
-          stdout,
-          stderr,
-        }));
-        const ready = new Promise<void>((resolve, reject) => {
-          const check = (): void => {
-            if (stdout.includes("ready\n")) resolve();
-          };
-          child.stdout.on("data", check);
-          void exited.then((r) => reject(new Error(`child ${label} exited before ready: ${r.stderr}`)));
-        });
-        return { label, child, ready, exited };
-      });
-      await Promise.all(children.map((c) => c.ready));
-      for (const c of children) c.child.stdin.write("go\n");
-      const results = await Promise.all(children.map((c) => c.exited));
+      const results = await appendAtOnce(dir, PER_PROCESS, ["a", "b"]);
       for (const r of results) assert.equal(r.code, 0, `child failed: ${r.stderr}`);
 
       const events = await listAudit(store, { limit: 10_000 });
