@@ -10,7 +10,7 @@ import { findRerunnable } from "../../use-cases/find-rerunnable.ts";
 import { listRequestableTargets } from "../../use-cases/list-requestable-targets.ts";
 import { getRequest } from "../../use-cases/read-requests.ts";
 import { snoozeReminder } from "../../use-cases/snooze-reminder.ts";
-import { approveAsChoices } from "../approve-as-choices.ts";
+import { listApproveAsChoices } from "../../use-cases/list-approve-as-choices.ts";
 import { SLACK_IDS } from "../ids.ts";
 import {
   MAX_INPUT_CHARS,
@@ -79,12 +79,12 @@ const openRejectModal =
 
 /**
  * The review form; for an approver who matches several selectors the step still needs, with the
- * choice of which one they approve as (approveAsChoices also checks they may see the request).
+ * choice of which one they approve as (listApproveAsChoices also checks they may see the request).
  */
 const openReviewModal =
   (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
   async (caller, id) => {
-    const approveAs = await approveAsChoices(deps.ctx, caller, id);
+    const approveAs = await listApproveAsChoices(deps.ctx, caller, id);
     const card = await cardFor(deps.ctx, id);
     await deps.calls.openView(body.trigger_id, reviewModal(card, metadataOf(body, id), approveAs));
   };

@@ -10,6 +10,7 @@ import { SLACK_IDS } from "../ids.ts";
 import { approvalMessage } from "./approval-message.ts";
 import { LIMITS, context, option, plain, section, sqlBlocks, type Block } from "./blocks.ts";
 import type { RequestCard } from "./request-card.ts";
+import type { ApproveAsChoice } from "../../use-cases/list-approve-as-choices.ts";
 
 export interface RequestTarget {
   readonly database: string;
@@ -24,15 +25,6 @@ export const MAX_REASON_CHARS = 2000;
 export interface DecisionMetadata {
   readonly requestId: number;
   readonly channel?: string;
-}
-
-/**
- * The selectors an approver may approve as, when they match several an `all` step still needs:
- * `initial` is the one taken without a choice (the first still short, as the CLI without `--as`).
- */
-export interface ApproveAsChoice {
-  readonly options: readonly string[];
-  readonly initial: string;
 }
 
 /** What the query form remembers: the finished request it runs again, when opened by Run again. */

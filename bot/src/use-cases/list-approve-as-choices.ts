@@ -3,20 +3,25 @@
  * someone in both `group:dba` and `group:security` of an `all` step that needs one of each says
  * which one their approval counts for. Only a hint for the form: the decision re-checks the pick
  * with canDecide inside its own transaction, so a stale or forged choice is refused there.
- *
- * TODO(issue 13): the read below (the approvals with their selectors, which RequestView does not
- * carry) belongs in a use case; it moves to use-cases/ and this file keeps the pure part.
  */
 import type { RequestId } from "@dbward/shared";
 import { canDecide, type ApprovalEntry, type Decider } from "../core/approval-decision.ts";
 import { listApprovals, type RequestRecord } from "../store/requests-repo.ts";
-import type { BotContext } from "../use-cases/bot-context.ts";
-import type { UserCaller } from "../use-cases/caller.ts";
-import { findVisibleRequest } from "../use-cases/read-requests.ts";
-import type { ApproveAsChoice } from "./views/modals.ts";
+import type { BotContext } from "./bot-context.ts";
+import type { UserCaller } from "./caller.ts";
+import { findVisibleRequest } from "./read-requests.ts";
+
+/**
+ * The selectors an approver may approve as, when they match several an `all` step still needs:
+ * `initial` is the one taken without a choice (the first still short, as the CLI without `--as`).
+ */
+export interface ApproveAsChoice {
+  readonly options: readonly string[];
+  readonly initial: string;
+}
 
 /** The choice to offer `caller` on request `id`, or undefined when there is none to make. */
-export async function approveAsChoices(
+export async function listApproveAsChoices(
   ctx: BotContext,
   caller: UserCaller,
   id: RequestId,

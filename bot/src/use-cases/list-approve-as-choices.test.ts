@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Decider } from "../core/approval-decision.ts";
 import type { WorkflowSnapshot } from "../core/workflow.ts";
-import { approveAsChoicesOf } from "./approve-as-choices.ts";
+import { approveAsChoicesOf } from "./list-approve-as-choices.ts";
 
 const workflow = (mode: "any" | "all"): WorkflowSnapshot => ({
   name: "two-teams",
