@@ -41,12 +41,14 @@ export async function bootstrapTokens(
   for (const w of wanted) {
     const fromEnv = env[w.envName];
     const now = deps.clock.now();
-    if (fromEnv !== undefined && fromEnv !== "") {
-      if ((await authenticateToken(store, fromEnv, w.kind, now))?.subject === w.subject) continue;
-    } else if (await hasLiveToken(store, w.kind, w.subject, now)) {
-      continue;
-    }
+    // Checked inside the write transaction: instances starting at once on one PostgreSQL state
+    // take turns here, so the second finds the first one's token instead of issuing another.
     const issued = await inTransaction(store, async (tx) => {
+      if (fromEnv !== undefined && fromEnv !== "") {
+        if ((await authenticateToken(tx, fromEnv, w.kind, now))?.subject === w.subject) return undefined;
+      } else if (await hasLiveToken(tx, w.kind, w.subject, now)) {
+        return undefined;
+      }
       const t = await issueToken(tx, deps, {
         kind: w.kind,
         subject: w.subject,
@@ -67,7 +69,8 @@ export async function bootstrapTokens(
       );
       return t;
     });
-    if (!fromEnv) printed.push({ kind: w.kind, subject: w.subject, secret: issued.secret });
+    if (issued !== undefined && !fromEnv)
+      printed.push({ kind: w.kind, subject: w.subject, secret: issued.secret });
   }
   return printed;
 }

@@ -128,6 +128,7 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
   const shutdown = new AbortController();
   const listeners: ((c: RequestChange) => void)[] = o.onChange ? [o.onChange] : [];
   const limits = createRateLimits(
+    store,
     () => current,
     () => clock.now().getTime(),
   );
@@ -164,6 +165,17 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
   listeners.push((change) => metrics.onChange(change));
   coordination.bus.subscribe("jobs", () => ctx.jobs.wake());
   listeners.push(() => coordination.bus.publish("changes"));
+  // Before the port is ours, as the webhook dispatcher always started: on SQLite a job that cannot
+  // start fails this start before anything listens.
+  await startLeaderJobs(ctx, coordination, {
+    logger: o.logger,
+    sweepIntervalMs: o.sweepIntervalMs ?? 1000,
+    webhooks: {
+      env: o.env,
+      onError: (err, message) => o.logger.error({ err }, message),
+      onGaveUp: (reason) => metrics.webhookFailures.inc({ reason }),
+    },
+  });
   const slack =
     slackSettings &&
     createSlackAdapter(
@@ -218,15 +230,6 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
       throw err;
     },
   );
-  await startLeaderJobs(ctx, coordination, {
-    logger: o.logger,
-    sweepIntervalMs: o.sweepIntervalMs ?? 1000,
-    webhooks: {
-      env: o.env,
-      onError: (err, message) => o.logger.error({ err }, message),
-      onGaveUp: (reason) => metrics.webhookFailures.inc({ reason }),
-    },
-  });
   const { port } = server.address() as AddressInfo;
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   o.logger.info({ url: `http://${host}:${port}`, kid: key.kid }, "dbward bot listening");

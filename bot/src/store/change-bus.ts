@@ -93,8 +93,14 @@ export async function postgresBus(o: PostgresBusOptions): Promise<ChangeBus> {
       lost(c);
     });
     c.on("end", () => lost(c));
-    await c.connect();
-    for (const name of byPgChannel.keys()) await c.query(`listen ${name}`);
+    try {
+      await c.connect();
+      for (const name of byPgChannel.keys()) await c.query(`listen ${name}`);
+    } catch (err) {
+      // A connection that never got to listen is of no use: close it, or every retry leaks one.
+      await c.end().catch(() => undefined);
+      throw err;
+    }
     client = c;
     backoff = 100;
   };

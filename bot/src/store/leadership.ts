@@ -41,9 +41,11 @@ export interface Leadership {
 export function soloLeadership(onError: (err: unknown, message: string) => void): Leadership {
   const jobs = new Map<LeaderJobName, LeaderJob>();
   return {
+    // A job that cannot start fails the bot's start, as it did before leadership: with no other
+    // instance to take it over, a bot without its sweeper or webhooks must not look healthy.
     async run(name, job) {
+      await job.start();
       jobs.set(name, job);
-      await Promise.resolve(job.start()).catch((err: unknown) => onError(err, `could not start ${name}`));
     },
     leading: () => [...jobs.keys()],
     async close() {
@@ -72,12 +74,39 @@ export function postgresLeadership(o: PostgresLeadershipOptions): Leadership {
   let closed = false;
   let ticking: Promise<void> | undefined;
 
+  /**
+   * Each job's starts and stops run one after another: a connection lost while a job is still
+   * starting stops it once the start is done, instead of racing it and leaving it running
+   * without the lead.
+   */
+  const transitions = new Map<LeaderJobName, Promise<void>>();
+  const inTurn = (name: LeaderJobName, step: () => Promise<void>): Promise<void> => {
+    const next = (transitions.get(name) ?? Promise.resolve()).then(step);
+    transitions.set(name, next);
+    return next;
+  };
+
   const stopJob = async (name: LeaderJobName): Promise<void> => {
     if (!held.delete(name)) return;
     o.onChange?.(name, false);
-    await Promise.resolve(jobs.get(name)?.stop()).catch((err: unknown) =>
-      o.onError(err, `could not stop ${name}`),
-    );
+    await inTurn(name, async () => {
+      await Promise.resolve(jobs.get(name)?.stop()).catch((err: unknown) =>
+        o.onError(err, `could not stop ${name}`),
+      );
+    });
+  };
+
+  /** Starts a job whose lock this instance just took; false when it failed to start. */
+  const startJob = (name: LeaderJobName): Promise<boolean> => {
+    let started = true;
+    return inTurn(name, async () => {
+      try {
+        await jobs.get(name)?.start();
+      } catch (err) {
+        started = false;
+        o.onError(err, `could not start ${name}; its lead is let go and tried again`);
+      }
+    }).then(() => started);
   };
 
   const dropConnection = async (): Promise<void> => {
@@ -122,13 +151,9 @@ export function postgresLeadership(o: PostgresLeadershipOptions): Leadership {
         if (r.rows[0]?.ok !== true || client !== c) continue;
         held.add(name);
         o.onChange?.(name, true);
-        try {
-          await jobs.get(name)?.start();
-        } catch (err) {
+        if (!(await startJob(name)) && held.delete(name)) {
           // Holding the lock of a job that is not running would keep every instance from running
           // it: let it go, so the next check (here or on another instance) tries again.
-          o.onError(err, `could not start ${name}; its lead is let go and tried again`);
-          held.delete(name);
           o.onChange?.(name, false);
           await c.query("select pg_advisory_unlock($1)", [LEADER_LOCKS[name]]);
         }

@@ -1,0 +1,70 @@
+/**
+ * Instances started at once on one empty PostgreSQL state (a fresh HA deployment, all replicas
+ * up together): every one starts, the schema is applied once, and the first-start credentials are
+ * issued once — not one admin token per instance.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parseBotConfig, startBot, type RunningBot } from "@dbward/bot";
+import { pino } from "pino";
+import { TEST_CONFIG } from "./support/bot-harness.ts";
+import { dropStateDatabase, ensureStateDatabase } from "./support/postgres-state.ts";
+
+describe("three instances starting at once on one empty PostgreSQL state", () => {
+  const key = `concurrent-start-${process.pid}`;
+  const dirs: string[] = [];
+  let bots: RunningBot[] = [];
+
+  before(async () => {
+    await dropStateDatabase(key);
+    const url = await ensureStateDatabase(key);
+    const parsed = parseBotConfig(TEST_CONFIG);
+    const config = { ...parsed, state: { url, pool_size: 4 } };
+    bots = await Promise.all(
+      [1, 2, 3].map(() => {
+        const dir = mkdtempSync(join(tmpdir(), "dbward-start-"));
+        dirs.push(dir);
+        return startBot({
+          config,
+          dataDir: dir,
+          env: {},
+          logger: pino({ level: "silent" }),
+          listen: { host: "127.0.0.1", port: 0 },
+        });
+      }),
+    );
+  });
+  after(async () => {
+    await Promise.all(bots.map((b) => b.close()));
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await dropStateDatabase(key);
+  });
+
+  test("issues each first-start token once, printed by exactly one instance", async () => {
+    const printed = bots.flatMap((b) => b.bootstrapSecrets.map((s) => `${s.kind}:${s.subject}`)).sort();
+    assert.deepEqual(printed, ["agent:agent-1", "agent:agent-2", "user:root"]);
+    const rows = await bots[0]!.store
+      .selectFrom("api_tokens")
+      .select(["kind", "subject"])
+      .where("name", "=", "bootstrap")
+      .orderBy("subject")
+      .execute();
+    assert.deepEqual(rows, [
+      { kind: "agent", subject: "agent-1" },
+      { kind: "agent", subject: "agent-2" },
+      { kind: "user", subject: "root" },
+    ]);
+  });
+
+  test("the printed admin token works on every instance", async () => {
+    const admin = bots.flatMap((b) => b.bootstrapSecrets).find((s) => s.kind === "user");
+    assert.ok(admin);
+    for (const b of bots) {
+      const res = await fetch(`${b.url}/api/users`, { headers: { authorization: `Bearer ${admin.secret}` } });
+      assert.equal(res.status, 200);
+    }
+  });
+});
