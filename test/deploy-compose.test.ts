@@ -34,7 +34,11 @@ function hasCompose(): boolean {
   }
 }
 
-const COMPOSE_FILES = ["docker-compose.yml", "docker-compose.socket-mode.yml"] as const;
+const COMPOSE_FILES = [
+  "docker-compose.yml",
+  "docker-compose.socket-mode.yml",
+  "docker-compose.ha.yml",
+] as const;
 const compose = hasCompose();
 const required = process.env.DBWARD_REQUIRE_COMPOSE === "1";
 const skip =
@@ -58,6 +62,7 @@ interface Service {
   ports?: unknown[];
   tmpfs?: string[];
   environment?: Record<string, string>;
+  volumes?: unknown[];
 }
 interface Normalised {
   services: Record<string, Service>;
@@ -95,6 +100,20 @@ function assertHardened(c: Normalised): void {
     assert.ok(Array.isArray(s.healthcheck?.test), `${name} healthcheck`);
     assert.match(s.image ?? "", /^[a-z0-9./-]+:\d+(\.\d+)+(-[a-z0-9.-]+)?$/, `${name} image ${s.image}`);
   }
+}
+
+/** The file as written, `<<` merge keys resolved: what holds without docker-compose. */
+const writtenCompose = (file: string): Normalised =>
+  parseYaml(readFileSync(file, "utf8"), { merge: true }) as unknown as Normalised;
+
+/** The bot config `service` mounts (as written), loaded as the bot loads it. */
+function botConfigMountedBy(c: Normalised, service: string) {
+  const mount = (c.services[service]?.volumes ?? [])
+    .map((v) => (typeof v === "string" ? v : ""))
+    .find((v) => v.endsWith(":/etc/dbward/bot.yml:ro"));
+  assert.ok(mount !== undefined, `${service} mounts its config read-only`);
+  const path = mount.slice(0, -":/etc/dbward/bot.yml:ro".length).replace(/^\.\//, "");
+  return { path, config: parseBotConfig(readFileSync(path, "utf8"), path) };
 }
 
 /** Which services join `net`, sorted. */
@@ -193,19 +212,8 @@ describe("docker-compose.yml", () => {
 
 describe("docker-compose.socket-mode.yml (Slack in Socket Mode, no published port)", () => {
   const FILE = "docker-compose.socket-mode.yml";
-  /** The file as written, `<<` merge keys resolved: what holds without docker-compose. */
-  const written = (): Normalised =>
-    parseYaml(readFileSync(FILE, "utf8"), { merge: true }) as unknown as Normalised;
-  /** The bot config the bot service mounts, loaded as the bot loads it. */
-  const botConfigOf = (c: Normalised) => {
-    const volumes = (c.services.bot as { volumes?: unknown[] } | undefined)?.volumes ?? [];
-    const mount = volumes
-      .map((v) => (typeof v === "string" ? v : ""))
-      .find((v) => v.endsWith(":/etc/dbward/bot.yml:ro"));
-    assert.ok(mount !== undefined, "the bot mounts its config read-only");
-    const path = mount.slice(0, -":/etc/dbward/bot.yml:ro".length).replace(/^\.\//, "");
-    return parseBotConfig(readFileSync(path, "utf8"), path);
-  };
+  const written = () => writtenCompose(FILE);
+  const botConfigOf = (c: Normalised) => botConfigMountedBy(c, "bot").config;
 
   test("as written, no service publishes a port", () => {
     const c = written();
@@ -274,6 +282,144 @@ describe("docker-compose.socket-mode.yml (Slack in Socket Mode, no published por
       assert.notEqual(c.networks.egress?.internal, true);
       const env = Object.keys(c.services.bot?.environment ?? {});
       assert.ok(!env.some((k) => /PASSWORD|_URL$/.test(k)), "the bot holds no database credential");
+    });
+  });
+});
+
+describe("docker-compose.ha.yml (three bot instances on one PostgreSQL state)", () => {
+  const FILE = "docker-compose.ha.yml";
+  const BOTS = ["bot-1", "bot-2", "bot-3"];
+  const AGENTS = ["agent-migrator", "agent-reader"];
+  const KEY_TARGET = "/data/signing-key.json";
+  const written = () => writtenCompose(FILE);
+  const required = (name: string) => new RegExp(`^\\$\\{${name}:\\?[^}]+\\}$`);
+  /** The bind mount that puts the signing key into `service`'s data directory. */
+  const keyMount = (c: Normalised, service: string) =>
+    (c.services[service]?.volumes ?? []).find(
+      (v): v is { type?: string; source?: string; target?: string; read_only?: boolean } =>
+        typeof v === "object" && v !== null && (v as { target?: unknown }).target === KEY_TARGET,
+    );
+
+  test("as written, every bot instance loads one config whose state.url names PostgreSQL and carries no password", () => {
+    const c = written();
+    assert.deepEqual(
+      Object.keys(c.services).filter((n) => n.startsWith("bot")),
+      BOTS,
+    );
+    const mounted = BOTS.map((b) => botConfigMountedBy(c, b));
+    assert.deepEqual(new Set(mounted.map((m) => m.path)), new Set(["deploy/bot-ha.yml"]));
+    const url = new URL(mounted[0]?.config.state.url ?? "missing:");
+    assert.match(url.protocol, /^postgres(ql)?:$/);
+    assert.equal(url.password, "", "the password comes from DBWARD_STATE_PASSWORD, never the config");
+    assert.equal(url.hostname, "state-db");
+  });
+
+  test("as written, DBWARD_STATE_PASSWORD is a required reference to .env in every instance and in state-db, never a literal", () => {
+    const c = written();
+    for (const name of [...BOTS, "state-db"]) {
+      const env = c.services[name]?.environment ?? {};
+      assert.match(env.DBWARD_STATE_PASSWORD ?? "", required("DBWARD_STATE_PASSWORD"), name);
+    }
+    assert.match(
+      c.services["state-db"]?.environment?.POSTGRES_PASSWORD ?? "",
+      required("STATE_POSTGRES_PASSWORD"),
+    );
+  });
+
+  test("as written, every instance mounts the one signing key file read-only into its data directory, and has a data volume of its own", () => {
+    const c = written();
+    const mounts = BOTS.map((b) => keyMount(c, b));
+    for (const [i, m] of mounts.entries()) {
+      assert.ok(m !== undefined, `${BOTS[i]} mounts ${KEY_TARGET}`);
+      assert.equal(m.type, "bind");
+      assert.equal(m.read_only, true, `${BOTS[i]} mounts the key read-only`);
+    }
+    assert.equal(new Set(mounts.map((m) => m?.source)).size, 1, "one key file for every instance");
+    const dataVolumes = BOTS.map((b) =>
+      (c.services[b]?.volumes ?? []).find((v) => typeof v === "string" && v.endsWith(":/data")),
+    );
+    assert.equal(new Set(dataVolumes).size, BOTS.length, "each instance has its own data directory");
+    assert.ok(
+      readFileSync("deploy/signing-key/.gitignore", "utf8").split("\n").includes("*"),
+      "the key's directory commits nothing but its .gitignore",
+    );
+  });
+
+  test("as written, the proxy load-balances over every instance, and each instance trusts only the proxy's fixed address", () => {
+    const c = written();
+    const volumes = (c.services.proxy?.volumes ?? []) as string[];
+    assert.ok(volumes.includes("./deploy/nginx-ha.conf:/etc/nginx/conf.d/default.conf:ro"));
+    const conf = readFileSync("deploy/nginx-ha.conf", "utf8");
+    const upstream = /upstream (\w+) \{([^}]*)\}/.exec(conf);
+    assert.ok(upstream !== null, "nginx-ha.conf has an upstream block");
+    const servers = [...(upstream[2] ?? "").matchAll(/^\s*server ([\w.-]+):(\d+)\b/gm)].map((m) => m[1]);
+    assert.deepEqual(servers, BOTS);
+    assert.match(conf, new RegExp(`proxy_pass http://${upstream[1]};`));
+    assert.doesNotMatch(conf, /proxy_pass http:\/\/bot-\d/, "no location bypasses the upstream");
+    const proxyNet = (c.services.proxy?.networks?.edge ?? {}) as { ipv4_address?: string };
+    const { config } = botConfigMountedBy(c, "bot-1");
+    assert.deepEqual(config.http.trusted_proxies, [`${proxyNet.ipv4_address}/32`]);
+  });
+
+  test("as written, the agents reach the bots through the proxy only", () => {
+    const c = written();
+    for (const a of AGENTS) {
+      const nets = (c.services[a]?.networks ?? []) as unknown as string[];
+      assert.deepEqual([...nets].sort(), ["control", "data"], a);
+    }
+    const proxyControl = (c.services.proxy?.networks?.control ?? {}) as { aliases?: string[] };
+    assert.deepEqual(proxyControl.aliases, ["${DBWARD_DOMAIN:?set DBWARD_DOMAIN in .env}"]);
+  });
+
+  describe("as docker-compose normalises it", { skip }, () => {
+    let c: Normalised;
+    test("is accepted with every variable of .env.example set, and read", async () => {
+      await composeConfig(FILE, filled(), "-q");
+      c = parseYaml((await composeConfig(FILE, filled())).stdout) as Normalised;
+      assert.deepEqual(Object.keys(c.services).sort(), [...AGENTS, ...BOTS, "proxy", "state-db", "target"]);
+    });
+
+    test("without DBWARD_STATE_PASSWORD it refuses, naming it", async () => {
+      const values = filledValues();
+      delete values.DBWARD_STATE_PASSWORD;
+      await assert.rejects(composeConfig(FILE, envFile(values)), /set DBWARD_STATE_PASSWORD in \.env/);
+    });
+
+    test("keeps every service hardened, and every instance runs the agents' image", () => {
+      assertHardened(c);
+      for (const b of BOTS) assert.equal(c.services[b]?.image, c.services["agent-reader"]?.image, b);
+    });
+
+    test("network zones: the state store is reachable by the bots alone, never by the agents; the target by the agents alone", () => {
+      assert.deepEqual(Object.keys(c.services["state-db"]?.networks ?? {}), ["state"]);
+      assert.deepEqual(membersOf(c, "state"), [...BOTS, "state-db"]);
+      assert.deepEqual(membersOf(c, "edge"), [...BOTS, "proxy"]);
+      assert.deepEqual(membersOf(c, "control"), [...AGENTS, "proxy"]);
+      assert.deepEqual(membersOf(c, "data"), [...AGENTS, "target"]);
+      for (const net of ["state", "control", "data"]) assert.equal(c.networks[net]?.internal, true, net);
+      assert.deepEqual(
+        Object.entries(c.services)
+          .filter(([, s]) => (s.ports ?? []).length > 0)
+          .map(([n]) => n),
+        ["proxy"],
+      );
+    });
+
+    test("each instance holds the state password from .env and no other credential; the signing key is mounted read-only into each", () => {
+      const source = keyMount(c, "bot-1")?.source;
+      assert.ok(source?.endsWith("/deploy/signing-key/signing-key.json"), source);
+      for (const b of BOTS) {
+        const env = c.services[b]?.environment ?? {};
+        assert.equal(env.DBWARD_STATE_PASSWORD, filledValues().DBWARD_STATE_PASSWORD, b);
+        assert.deepEqual(
+          Object.keys(env).filter((k) => /PASSWORD|_URL$/.test(k)),
+          ["DBWARD_STATE_PASSWORD"],
+          `${b} holds no database credential but the state's`,
+        );
+        const key = keyMount(c, b);
+        assert.equal(key?.read_only, true, b);
+        assert.equal(key.source, source, b);
+      }
     });
   });
 });
