@@ -118,6 +118,12 @@ describe("GET /metrics", () => {
     assert.ok((sample(done, "dbward_auth_failures_total", 'code="auth.missing"') ?? 0) >= 1);
   });
 
+  test("a bot alone on its store leads every periodic job", async () => {
+    const text = await metrics();
+    for (const job of ["sweeper", "webhooks", "audit_maintenance", "pruning"])
+      assert.equal(sample(text, "dbward_leader", `job="${job}"`), 1, job);
+  });
+
   test("the counters other adapters feed are exposed from the start", async () => {
     h.bot.metrics.webhookFailures.inc({ reason: "timeout" });
     h.bot.metrics.slackApiErrors.inc({ method: "chat.postMessage", code: "ratelimited" });

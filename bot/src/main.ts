@@ -161,7 +161,11 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
       }
     },
   };
-  const metrics = createBotMetrics(ctx, (err) => o.logger.error({ err }, "metrics could not read the store"));
+  const metrics = createBotMetrics(
+    ctx,
+    (err) => o.logger.error({ err }, "metrics could not read the store"),
+    () => coordination.leadership.leading(),
+  );
   listeners.push((change) => metrics.onChange(change));
   coordination.bus.subscribe("jobs", () => ctx.jobs.wake());
   listeners.push(() => coordination.bus.publish("changes"));

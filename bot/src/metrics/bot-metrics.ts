@@ -9,6 +9,7 @@
  *   webhook and Slack API failures, whose counters the webhook and Slack adapters increment.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { LEADER_JOBS, type LeaderJobName } from "../store/postgres-locks.ts";
 import type { BotContext, RequestChange } from "../use-cases/bot-context.ts";
 import { readStoreSnapshot } from "./store-snapshot.ts";
 
@@ -37,7 +38,12 @@ type Ctx = Pick<BotContext, "store" | "config" | "clock">;
 /** How many finished executions are remembered so a repeated result is not observed twice. */
 const OBSERVED_MEMORY = 1000;
 
-export function createBotMetrics(ctx: Ctx, onError: (err: unknown) => void): BotMetrics {
+export function createBotMetrics(
+  ctx: Ctx,
+  onError: (err: unknown) => void,
+  /** The periodic jobs this instance leads now (store/leadership.ts). */
+  leading: () => readonly LeaderJobName[] = () => LEADER_JOBS,
+): BotMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
@@ -65,6 +71,9 @@ export function createBotMetrics(ctx: Ctx, onError: (err: unknown) => void): Bot
     "dbward_slack_outbox_oldest_pending_seconds",
     "Age of the oldest Slack delivery still waiting (0 when none waits).",
   );
+  // Per instance: with several instances on one PostgreSQL state, each job's series is 1 on exactly
+  // one of them (the store gauges above are the same on every instance: take max, not sum).
+  const leader = gauge("dbward_leader", "1 for each periodic job this instance runs now, else 0.", ["job"]);
   const storeUp = gauge("dbward_store_up", "1 when the last scrape could read the state store, else 0.");
   const executionDuration = new Histogram<"outcome">({
     name: "dbward_execution_duration_seconds",
@@ -123,6 +132,8 @@ export function createBotMetrics(ctx: Ctx, onError: (err: unknown) => void): Bot
       else if (change.action === "request.finished") observeExecution(change.requestId).catch(onError);
     },
     async render() {
+      const led = new Set(leading());
+      for (const job of LEADER_JOBS) leader.set({ job }, led.has(job) ? 1 : 0);
       try {
         const s = await readStoreSnapshot(ctx);
         for (const [status, n] of s.requests) requests.set({ status }, n);
