@@ -77,4 +77,46 @@ describe("audit chain on PostgreSQL state", () => {
     assert.equal(events.at(-1)?.seq, before + 1);
     assert.equal((await verifyAuditStore(store)).ok, true);
   });
+
+  test(
+    "a read-only reader verifies while a writer holds the state's write lock, and cannot write",
+    { timeout: 20_000 },
+    async () => {
+      const reader = await openPostgresStore({
+        url,
+        poolSize: 2,
+        onIdleError: () => undefined,
+        readonly: true,
+      });
+      let release = (): void => undefined;
+      const held = new Promise<void>((r) => (release = r));
+      const writer = inTransaction(store, async (tx) => {
+        await appendAudit(
+          tx,
+          { actor: "system", action: "test.held", target: "", outcome: "success", details: {} },
+          new Date(),
+        );
+        await held;
+      });
+      try {
+        // In one snapshot, as a consistent read of a live chain is made.
+        const verdict = await reader
+          .transaction()
+          .setIsolationLevel("repeatable read")
+          .execute((tx) => verifyAuditStore(tx));
+        assert.equal(verdict.ok, true, JSON.stringify(verdict));
+        await assert.rejects(
+          reader
+            .insertInto("agents")
+            .values({ id: "x", last_seen_at: "2026-01-01T00:00:00.000Z", capabilities_json: "[]" })
+            .execute(),
+          /read-only transaction/,
+        );
+      } finally {
+        release();
+        await writer;
+        await reader.destroy();
+      }
+    },
+  );
 });

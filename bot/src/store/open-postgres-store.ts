@@ -19,6 +19,7 @@ import {
   CompiledQuery,
   Kysely,
   PostgresAdapter,
+  PostgresDialect,
   PostgresDriver,
   PostgresIntrospector,
   PostgresQueryCompiler,
@@ -82,7 +83,10 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
     types: { getTypeParser: (oid: number, format?: "text" | "binary") => intAsNumber(oid, format) },
   });
   pool.on("error", o.onIdleError);
-  const store = new Kysely<Database>({ dialect: new LockingPostgresDialect({ pool }) });
+  // A read-only reader (an auditor's verify) takes no write lock: it cannot write, and holding the
+  // lock through a long verification would stall every bot instance's changes.
+  const dialect = o.readonly === true ? new PostgresDialect({ pool }) : new LockingPostgresDialect({ pool });
+  const store = new Kysely<Database>({ dialect });
   if (o.readonly === true) return store;
   try {
     await applyPostgresSchema(store);
