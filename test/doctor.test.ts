@@ -13,12 +13,16 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { openPostgresStore } from "@dbward/bot/store/open-postgres-store";
+import { SCHEMA_VERSION } from "@dbward/bot/store/open-store";
 import { base64url, generateSigningKey } from "@dbward/shared";
+import pg from "pg";
 import { checkBot } from "../cli/src/doctor/bot-doctor.ts";
 import { EXIT } from "../cli/src/exit-codes.ts";
 import { main } from "../cli/src/main.ts";
 import { MARIADB_URL, PG_URL } from "./support/agent-harness.ts";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
+import { dropStateDatabase, ensureStateDatabase } from "./support/postgres-state.ts";
 import { captureOutput } from "./support/capture-output.ts";
 import { oidcBotConfig } from "./support/oidc-bot-config.ts";
 import { startTestIdp, type TestIdp } from "./support/oidc-provider.ts";
@@ -311,6 +315,125 @@ describe("dbward doctor --bot-config: results directory", () => {
     const r = await doctor(["--bot-config", withResults(results), "--data-dir", join(dir, "r4")]);
     assert.equal(r.code, EXIT.failure);
     assert.match(r.text, /FAIL +results directory +.*results-file is not a directory/);
+  });
+});
+
+describe("dbward doctor --bot-config: PostgreSQL state (state.url)", () => {
+  const keys = ["doctor-pg-healthy", "doctor-pg-newer"];
+  const urls = new Map<string, string>();
+  before(async () => {
+    for (const key of keys) {
+      await dropStateDatabase(key);
+      const url = await ensureStateDatabase(key);
+      // The schema as a starting bot applies it.
+      const store = await openPostgresStore({ url, poolSize: 2, onIdleError: () => undefined });
+      await store.destroy();
+      urls.set(key, url);
+    }
+    const client = new pg.Client({ connectionString: urls.get("doctor-pg-newer") });
+    await client.connect();
+    await client.query("insert into schema_version (version, applied_at) values ($1, $2)", [
+      SCHEMA_VERSION + 1,
+      new Date().toISOString(),
+    ]);
+    await client.end();
+  });
+  after(async () => {
+    for (const key of keys) await dropStateDatabase(key);
+  });
+
+  const onState = (url: string) => file(`${BOT_CONFIG}\nstate:\n  url: ${url}\n`);
+  /** A data directory holding the instances' shared key (mode 0600 in a 0700 directory). */
+  const withSharedKey = (name: string) => {
+    const data = join(dir, name);
+    mkdirSync(data, { mode: 0o700 });
+    const key = generateSigningKey();
+    writeFileSync(
+      join(data, "signing-key.json"),
+      JSON.stringify({ kid: key.kid, secret_key: base64url(key.secretKey) }),
+      { mode: 0o600 },
+    );
+    return { data, kid: key.kid };
+  };
+  const env = { DBWARD_METRICS_TOKEN: "x".repeat(40) };
+
+  test("a healthy PostgreSQL state passes: connected, its schema version, the outbox read there, and no results directory to check", async () => {
+    const url = urls.get("doctor-pg-healthy") ?? "";
+    const { data, kid } = withSharedKey("pg1");
+    const r = await doctor(["--bot-config", onState(url), "--data-dir", data], env);
+    assert.equal(r.code, EXIT.ok, r.text);
+    const shown = url.replace(/^postgres:\/\//, "");
+    assert.match(
+      r.text,
+      new RegExp(`ok +state store +PostgreSQL ${shown}: schema version ${SCHEMA_VERSION}\\b`),
+    );
+    assert.match(r.text, /ok +Slack outbox +0 deliveries waiting, none given up on/);
+    assert.match(
+      r.text,
+      /ok +results directory +none: results live in the PostgreSQL state \(result_chunks\)/,
+    );
+    assert.match(r.text, new RegExp(`ok +signing key +key id ${kid}, mode 0600`));
+    assert.doesNotMatch(r.text, /dbward\.sqlite/, "the SQLite file is not looked for");
+    assert.match(r.text, /no problems found$/m);
+  });
+
+  test("a data directory without the shared signing key is a warning: each instance needs the same key", async () => {
+    const r = await doctor(
+      ["--bot-config", onState(urls.get("doctor-pg-healthy") ?? ""), "--data-dir", join(dir, "pg2")],
+      env,
+    );
+    assert.equal(r.code, EXIT.ok, r.text);
+    assert.match(
+      r.text,
+      /WARN +signing key +.*signing-key\.json does not exist: on PostgreSQL state every instance needs the same key[\s\S]*fix: copy signing-key\.json/,
+    );
+  });
+
+  test("an unreachable state fails, naming the URL without its password and the likely cause", async () => {
+    const port = await closedPort();
+    const r = await doctor(
+      [
+        "--bot-config",
+        onState(`postgres://dbward@127.0.0.1:${port}/dbward`),
+        "--data-dir",
+        withSharedKey("pg3").data,
+      ],
+      { ...env, DBWARD_STATE_PASSWORD: "state-password-8812" },
+    );
+    assert.equal(r.code, EXIT.failure, r.text);
+    assert.match(
+      r.text,
+      new RegExp(
+        `FAIL +state store +cannot connect to PostgreSQL dbward@127\\.0\\.0\\.1:${port}/dbward: connection refused: nothing listens at 127\\.0\\.0\\.1:${port}`,
+      ),
+    );
+    assert.match(r.text, /fix: check that PostgreSQL runs and that state\.url names its host and port/);
+    assert.ok(!r.text.includes("state-password-8812"), "the password is never printed");
+  });
+
+  test("a database that does not exist fails, saying so and how to create it", async () => {
+    const url = "postgres://postgres@127.0.0.1:5432/dbward_state_doctor_absent";
+    const r = await doctor(["--bot-config", onState(url), "--data-dir", withSharedKey("pg4").data], env);
+    assert.equal(r.code, EXIT.failure, r.text);
+    assert.match(
+      r.text,
+      /FAIL +state store +cannot connect to .*: the database dbward_state_doctor_absent does not exist/,
+    );
+    assert.match(r.text, /fix: create it \(CREATE DATABASE dbward_state_doctor_absent OWNER postgres\)/);
+  });
+
+  test("a state at a newer schema version fails in the bot's words", async () => {
+    const r = await doctor(
+      ["--bot-config", onState(urls.get("doctor-pg-newer") ?? ""), "--data-dir", withSharedKey("pg5").data],
+      env,
+    );
+    assert.equal(r.code, EXIT.failure, r.text);
+    assert.match(
+      r.text,
+      new RegExp(
+        `FAIL +state store +PostgreSQL .*: the state store is at schema version ${SCHEMA_VERSION + 1}, newer than this dbward \\(${SCHEMA_VERSION}\\); upgrade dbward`,
+      ),
+    );
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * `dbward doctor --bot-config FILE`: the bot's config, its data directory and key file
- * (SECURITY.md: 0700 directory, 0600 key), its state store, its results directory, the secrets it
- * reads from the environment, its listen address, OIDC discovery when `oidc:` is set, and — when
+ * (SECURITY.md: 0700 directory, 0600 key), its state store (the SQLite file, or the PostgreSQL
+ * database of `state.url`), its results directory (none when results live in PostgreSQL), the
+ * secrets it reads from the environment, its listen address, OIDC discovery when `oidc:` is set, and — when
  * Slack is configured — the Slack token, checked with `auth.test`.
  *
  * Everything `dbward bot` refuses at start fails here too, in the bot's words: the config file
@@ -12,20 +13,18 @@
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { STORE_FILE, parseBotConfig, type BotConfig } from "@dbward/bot";
+import { parseBotConfig, type BotConfig } from "@dbward/bot";
 import { KEY_FILE } from "@dbward/bot/keys/signing-key-file";
 import { createBotLogger } from "@dbward/bot/log/bot-logger";
 import { parseSlackSettings, SLACK_ENV } from "@dbward/bot/slack/slack-settings";
-import { SCHEMA_VERSION } from "@dbward/bot/store/open-store";
 import { fromBase64url } from "@dbward/shared";
-import Database from "better-sqlite3";
 import { botDataDir } from "../commands/bot.ts";
 import { checkBotSecrets } from "./bot-secrets-check.ts";
 import { fail, fetchFailure, modeText, ok, warn, type Check } from "./check.ts";
 import { checkListen } from "./listen-check.ts";
 import { checkOidcDiscovery } from "./oidc-check.ts";
-import { checkResultsDir, resultsDir } from "./results-dir-check.ts";
-import { checkSlackOutbox } from "./slack-outbox-check.ts";
+import { checkResults } from "./results-dir-check.ts";
+import { checkStateStore } from "./state-store-check.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -57,15 +56,14 @@ export async function checkBot(file: string, env: Env, options: BotDoctorOptions
       `${config.databases.length} databases, ${config.workflows.length} workflows, ${config.agents.length} agents; listens on ${config.listen.host}:${config.listen.port}`,
     ),
     ...checkDataDir(dataDir),
-    ...checkKeyFile(join(dataDir, KEY_FILE)),
-    ...checkStore(join(dataDir, STORE_FILE)),
-    ...checkResultsDir(resultsDir(config, dataDir)),
+    ...checkKeyFile(join(dataDir, KEY_FILE), config.state.url !== undefined),
+    ...(await checkStateStore(config, dataDir, env)),
+    ...checkResults(config, dataDir),
     ...checkBotSecrets(config, env),
     ...checkLogLevel(env),
     ...(await checkListen(config.listen, doFetch)),
     ...(await checkOidcDiscovery(config.oidc)),
     ...(await checkSlack(config, env, doFetch)),
-    ...checkSlackOutbox(join(dataDir, STORE_FILE)),
   ];
 }
 
@@ -104,11 +102,22 @@ function checkDataDir(dir: string): Check[] {
 
 /**
  * The refusals of the bot's key reader (keys/signing-key-file.ts), in its words: a key file
- * others can read, one that is not JSON, one without an Ed25519 key.
+ * others can read, one that is not JSON, one without an Ed25519 key. On PostgreSQL state a
+ * missing key is a warning: every instance must sign with the same key (docs/deployment.md), and
+ * one that creates its own signs with a kid the agents have not pinned.
  */
-function checkKeyFile(file: string): Check[] {
+function checkKeyFile(file: string, shared: boolean): Check[] {
   const what = "signing key";
-  if (!existsSync(file)) return [ok(what, `${file} does not exist yet; the bot creates it with mode 0600`)];
+  if (!existsSync(file))
+    return shared
+      ? [
+          warn(
+            what,
+            `${file} does not exist: on PostgreSQL state every instance needs the same key, and this one would create a key of its own`,
+            `copy signing-key.json (mode 0600) from the instance that created it, or from your secret store, into this data directory`,
+          ),
+        ]
+      : [ok(what, `${file} does not exist yet; the bot creates it with mode 0600`)];
   const mode = statSync(file).mode;
   if ((mode & 0o077) !== 0) {
     return [
@@ -135,42 +144,6 @@ function checkKeyFile(file: string): Check[] {
       ),
     ];
   return [ok(what, `key id ${parsed.kid}, mode 0600`)];
-}
-
-function checkStore(file: string): Check[] {
-  const what = "state store";
-  if (!existsSync(file)) return [ok(what, `${file} does not exist yet; the bot creates it`)];
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const row = db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as { v: number | null };
-    const version = Number(row.v ?? 0);
-    if (version > SCHEMA_VERSION)
-      return [
-        fail(
-          what,
-          // The bot's refusal (store/open-store.ts), word for word.
-          `the state store is at schema version ${version}, newer than this dbward (${SCHEMA_VERSION}); upgrade dbward`,
-          "upgrade dbward, or restore a backup this version wrote",
-        ),
-      ];
-    return [
-      ok(
-        what,
-        `schema version ${version}${version < SCHEMA_VERSION ? " (the bot migrates it at start)" : ""}`,
-      ),
-    ];
-  } catch (err) {
-    return [
-      fail(
-        what,
-        `${file} cannot be read: ${(err as Error).message}`,
-        "check its owner and mode, or restore a backup",
-      ),
-    ];
-  } finally {
-    db?.close();
-  }
 }
 
 async function checkSlack(config: BotConfig, env: Env, doFetch: typeof fetch): Promise<Check[]> {

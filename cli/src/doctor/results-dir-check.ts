@@ -16,6 +16,21 @@ export function resultsDir(config: BotConfig, dataDir: string): string {
   return resolve(config.results.dir ?? join(dataDir, "results"));
 }
 
+/**
+ * The results directory check, or — on PostgreSQL state without `results.dir`, where results are
+ * stored in the state's `result_chunks` (open-result-store.ts) — a line saying there is none.
+ */
+export function checkResults(config: BotConfig, dataDir: string): Check[] {
+  if (config.state.url !== undefined && config.results.dir === undefined)
+    return [
+      ok(
+        WHAT,
+        "none: results live in the PostgreSQL state (result_chunks); set results.dir to keep them in a shared directory instead",
+      ),
+    ];
+  return checkResultsDir(resultsDir(config, dataDir));
+}
+
 export function checkResultsDir(dir: string): Check[] {
   if (!existsSync(dir)) {
     let parent = dirname(dir);

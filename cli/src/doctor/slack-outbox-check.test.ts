@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { STORE_FILE, openStore } from "@dbward/bot";
+import { STORE_FILE, openStore, openStoreFile } from "@dbward/bot";
 import { checkSlackOutbox } from "./slack-outbox-check.ts";
 
 describe("doctor's Slack outbox check", () => {
@@ -25,8 +25,17 @@ describe("doctor's Slack outbox check", () => {
       });
       const file = join(dir, STORE_FILE);
       const now = new Date("2026-12-01T12:00:00Z");
+      /** The check over the file opened read-only, as doctor opens it. */
+      const check = async () => {
+        const reader = openStoreFile(file, { readonly: true });
+        try {
+          return await checkSlackOutbox(reader, now);
+        } finally {
+          await reader.destroy();
+        }
+      };
       assert.deepEqual(
-        checkSlackOutbox(file, now).map((c) => c.status),
+        (await check()).map((c) => c.status),
         ["ok"],
       );
       await store
@@ -38,7 +47,7 @@ describe("doctor's Slack outbox check", () => {
         .values(row("failed", "2026-12-01T10:00:00Z", "chat.postMessage failed: channel_not_found"))
         .execute();
       await store.destroy();
-      const checks = checkSlackOutbox(file, now);
+      const checks = await check();
       assert.deepEqual(
         checks.map((c) => c.status),
         ["warn", "warn"],
