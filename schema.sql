@@ -299,6 +299,47 @@ CREATE TABLE IF NOT EXISTS slack_inbound_seen (
 );
 CREATE INDEX IF NOT EXISTS slack_inbound_seen_at ON slack_inbound_seen (seen_at);
 
+-- Accepted Slack request signatures (bot/src/slack/request-guard.ts, T-REPLAY): an exact replay of
+-- a signed request within its five-minute window is refused, on any bot instance, across restarts.
+-- Only signatures that verified are written; the first insert wins. Pruned once expired: by then
+-- the timestamp the signature covers is stale, and Slack's check refuses the request anyway.
+CREATE TABLE IF NOT EXISTS slack_signatures_seen (
+  signature TEXT NOT NULL PRIMARY KEY, -- the x-slack-signature header, v0=<hex>
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS slack_signatures_seen_expires ON slack_signatures_seen (expires_at);
+
+-- Rate-limit token buckets (bot/src/limits/rate-limits.ts), one row per limit and key (a user id
+-- for request creation, a client IP for failed authentication), shared by every bot instance.
+-- Integer milli-tokens and millisecond times: each take is one upsert computing the refill, with
+-- no floats on either engine. No row: a full bucket; rows full again are pruned.
+CREATE TABLE IF NOT EXISTS rate_buckets (
+  name TEXT NOT NULL CHECK (name IN ('request_create', 'auth_failures')),
+  key TEXT NOT NULL,
+  milli_tokens INTEGER NOT NULL,     -- tokens left × 1000, as of updated_ms
+  updated_ms INTEGER NOT NULL,       -- milliseconds since the epoch
+  PRIMARY KEY (name, key)
+);
+CREATE INDEX IF NOT EXISTS rate_buckets_updated ON rate_buckets (name, updated_ms);
+
+-- Home tabs whose owners opened them (bot/src/slack/home-tabs.ts): only these are redrawn after a
+-- change, by whichever instance sends the change's outbox row. shows_joins: drawn with the join
+-- requests section (1) or not (0). Tabs not opened for 30 days are forgotten, and the count capped.
+CREATE TABLE IF NOT EXISTS home_tabs (
+  slack_user_id TEXT NOT NULL PRIMARY KEY,
+  shows_joins INTEGER NOT NULL CHECK (shows_joins IN (0, 1)),
+  opened_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS home_tabs_opened ON home_tabs (opened_at);
+
+-- The request ids each followed Home tab showed when it was last drawn.
+CREATE TABLE IF NOT EXISTS home_tab_requests (
+  slack_user_id TEXT NOT NULL,
+  request_id INTEGER NOT NULL,
+  PRIMARY KEY (slack_user_id, request_id)
+);
+CREATE INDEX IF NOT EXISTS home_tab_requests_request ON home_tab_requests (request_id);
+
 -- Every signing key the bot has started with: a change of key is audited at the start that makes
 -- it, and retired public keys stay published (GET /api/public-key) to verify what they signed.
 CREATE TABLE IF NOT EXISTS signing_keys (

@@ -2,7 +2,8 @@
  * SECURITY.md threat "forged or replayed Slack request": a bad signature, missing headers, a
  * timestamp older than five minutes or more than five minutes ahead, and an exact replay are
  * refused with 401. The failure is the only thing recorded: one `auth.failed` audit event, no
- * request, no Slack call.
+ * request, no Slack call, no stored signature (only verified signatures are remembered, in the
+ * state store: test/slack/two-instances.test.ts replays to a second instance).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -20,10 +21,20 @@ describe("forged or replayed Slack request", () => {
   const query = (): string => s.slack.commandBody(SLACK_USERS.alice, 'query shop staging "x" SELECT 1');
   const now = (): number => Math.floor(Date.now() / 1000);
 
+  const signatures = async (): Promise<string[]> =>
+    (
+      await s.h.bot.store
+        .selectFrom("slack_signatures_seen")
+        .select("signature")
+        .orderBy("signature")
+        .execute()
+    ).map((r) => r.signature);
+
   /** Sends, expects 401, and checks that only one auth.failed event was recorded and nothing else happened. */
   async function refused(send: () => Promise<{ status: number }>, why: RegExp): Promise<void> {
     const before = (await s.audit()).at(-1)?.seq ?? 0;
     const requestsBefore = await s.h.bot.store.selectFrom("requests").select("id").execute();
+    const signaturesBefore = await signatures();
     s.fake.clear();
     const res = await send();
     assert.equal(res.status, 401);
@@ -37,6 +48,7 @@ describe("forged or replayed Slack request", () => {
     assert.equal(event?.details.kind, "slack");
     assert.match(String(event?.details.why), why);
     assert.deepEqual(await s.h.bot.store.selectFrom("requests").select("id").execute(), requestsBefore);
+    assert.deepEqual(await signatures(), signaturesBefore, "a refused request's signature is never stored");
     assert.deepEqual(s.fake.calls, [], "nothing was sent to Slack");
   }
 
@@ -93,9 +105,10 @@ describe("forged or replayed Slack request", () => {
     await refused(() => s.slack.sendRaw(first.sent.body, first.sent.headers), /replayed/);
   });
 
-  test("a correctly signed request inside the window is accepted", async () => {
+  test("a correctly signed request inside the window is accepted, and its signature remembered", async () => {
     const res = await s.slack.command(SLACK_USERS.alice, "help", { timestamp: now() - 60 });
     assert.equal(res.status, 200);
+    assert.ok((await signatures()).includes(res.sent.headers["x-slack-signature"] ?? "?"));
   });
 });
 

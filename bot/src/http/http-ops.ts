@@ -62,9 +62,10 @@ export function installFrontMiddleware(app: Express, ctx: BotContext, ops: HttpO
     ),
   );
   app.use(securityHeaders());
+  // A store read per call (the buckets are shared by every instance); never a write.
   app.use((req, _res, next) => {
-    if (!UNGUARDED.has(req.path)) ops.limits.assertAuthAllowed(clientIp(req));
-    next();
+    if (UNGUARDED.has(req.path)) return next();
+    ops.limits.assertAuthAllowed(clientIp(req)).then(() => next(), next);
   });
 }
 
@@ -77,7 +78,13 @@ export function opsErrorHandler(ops: HttpOps): ErrorRequestHandler {
       ops.metrics.rateLimited.inc({ limit: limited.limit });
     } else if (err instanceof DbwardError && (err.code === "auth.invalid" || err.code === "auth.missing")) {
       ops.metrics.authFailures.inc({ code: err.code });
-      ops.limits.recordAuthFailure(clientIp(req));
+      // The refusal goes out whatever the count does: a store that cannot count it is logged.
+      const counted = (e?: unknown): void => {
+        if (e !== undefined) ops.logger.error({ err: e }, "could not count a failed authentication");
+        next(err);
+      };
+      ops.limits.recordAuthFailure(clientIp(req)).then(() => counted(), counted);
+      return;
     }
     next(err);
   };

@@ -1,16 +1,13 @@
 /**
- * Token buckets keyed by a string (a user id, a client IP), in memory, with bounded memory
- * (SECURITY.md: flooding). Each key holds up to `burst` tokens and regains `per_minute` of them
- * per minute; a call that finds less than one token is refused with the seconds until one is back.
+ * The token-bucket arithmetic of the rate limits (SECURITY.md: flooding), in integers only: a
+ * bucket holds milli-tokens (tokens × 1000) as of a time in milliseconds. A key holds up to
+ * `burst` tokens and regains `per_minute` of them per minute, i.e. `per_minute / 60` milli-tokens
+ * per millisecond, rounded down; a call that finds less than one token is refused with the seconds
+ * until one is back.
  *
- * Memory is bounded by `maxKeys`: a full bucket carries no information (it equals a key never
- * seen), so full buckets are dropped first; if every bucket is still in use, the least recently
- * touched one goes. An attacker who can spread over more than `maxKeys` keys can therefore reset
- * a limit, which is why the limits are a flood guard and not an authentication control.
- *
- * No library: express-rate-limit and friends are fine, but we need two keyings (user after
- * authentication, IP before it), rules read from a config that reloads, an injected clock for
- * tests, and a refusal that becomes a `rate.limited` DbwardError; that is these sixty lines.
+ * The buckets themselves live in the state store (store/rate-buckets-repo.ts), shared by every bot
+ * instance, and a take is one upsert that computes this same refill in SQL. This module is the
+ * one statement of the rule: the store's SQL mirrors `refilledMilliTokens` term by term.
  */
 
 export interface RateRule {
@@ -22,69 +19,41 @@ export interface RateRule {
 
 export type TakeResult = { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number };
 
-interface Bucket {
-  tokens: number;
-  at: number;
-  /** When the bucket will be full again, i.e. equal to a key never seen. */
-  fullAt: number;
+/** A stored bucket: milli-tokens left as of `atMs`. No bucket: a full one. */
+export interface BucketState {
+  readonly milliTokens: number;
+  readonly atMs: number;
 }
 
-export const DEFAULT_MAX_KEYS = 10_000;
+export const MILLI_PER_TOKEN = 1000;
 
-export class TokenBuckets {
-  readonly #buckets = new Map<string, Bucket>();
+/** The most a bucket holds, in milli-tokens. */
+export function capacityMilli(rule: RateRule): number {
+  return rule.burst * MILLI_PER_TOKEN;
+}
 
-  constructor(
-    private readonly now: () => number,
-    private readonly maxKeys = DEFAULT_MAX_KEYS,
-  ) {}
+/**
+ * Milliseconds an empty bucket takes to be full again (rounded up): a bucket untouched for this
+ * long is full, equal to one never seen, and may be forgotten. Past it the refill is not
+ * computed at all, so the product below stays far inside 64-bit integers whatever the elapsed time.
+ */
+export function msToFill(rule: RateRule): number {
+  return Math.ceil((capacityMilli(rule) * 60) / rule.per_minute);
+}
 
-  /** Takes one token for `key`, or says how long until one is available. */
-  take(key: string, rule: RateRule): TakeResult {
-    const bucket = this.#refilled(key, rule);
-    if (bucket.tokens < 1) return this.#refusal(bucket, rule);
-    bucket.tokens -= 1;
-    bucket.fullAt = bucket.at + ((rule.burst - bucket.tokens) / rule.per_minute) * 60_000;
-    this.#store(key, bucket);
-    return { ok: true };
-  }
+/** The milli-tokens `bucket` holds at `nowMs`. A clock behind the bucket's (another instance's) adds nothing. */
+export function refilledMilliTokens(bucket: BucketState | undefined, rule: RateRule, nowMs: number): number {
+  const cap = capacityMilli(rule);
+  if (bucket === undefined) return cap;
+  const elapsed = nowMs - bucket.atMs;
+  if (elapsed >= msToFill(rule)) return cap;
+  if (elapsed <= 0) return Math.min(cap, bucket.milliTokens);
+  return Math.min(cap, bucket.milliTokens + Math.floor((elapsed * rule.per_minute) / 60));
+}
 
-  /** Like `take`, but only looks: refused when `key` has no token left. */
-  check(key: string, rule: RateRule): TakeResult {
-    const bucket = this.#refilled(key, rule);
-    return bucket.tokens < 1 ? this.#refusal(bucket, rule) : { ok: true };
-  }
-
-  /** Keys currently held (for tests and the memory bound). */
-  get size(): number {
-    return this.#buckets.size;
-  }
-
-  #refilled(key: string, rule: RateRule): Bucket {
-    const now = this.now();
-    const b = this.#buckets.get(key);
-    const gained = b === undefined ? 0 : (Math.max(0, now - b.at) / 60_000) * rule.per_minute;
-    const tokens = b === undefined ? rule.burst : Math.min(rule.burst, b.tokens + gained);
-    return { tokens, at: now, fullAt: now };
-  }
-
-  #refusal(bucket: Bucket, rule: RateRule): TakeResult {
-    const seconds = ((1 - bucket.tokens) / rule.per_minute) * 60;
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(seconds)) };
-  }
-
-  #store(key: string, bucket: Bucket): void {
-    // Re-inserting moves the key to the end: Map order is then least recently touched first.
-    this.#buckets.delete(key);
-    if (this.#buckets.size >= this.maxKeys) this.#evict();
-    this.#buckets.set(key, bucket);
-  }
-
-  #evict(): void {
-    const now = this.now();
-    for (const [key, b] of this.#buckets) if (b.fullAt <= now) this.#buckets.delete(key);
-    if (this.#buckets.size < this.maxKeys) return;
-    const oldest = this.#buckets.keys().next();
-    if (oldest.done !== true) this.#buckets.delete(oldest.value);
-  }
+/** Ok with a token to take; otherwise the whole seconds (at least 1) until one is back. */
+export function takeResultOf(milliTokens: number, rule: RateRule): TakeResult {
+  if (milliTokens >= MILLI_PER_TOKEN) return { ok: true };
+  const ms = ((MILLI_PER_TOKEN - milliTokens) * 60) / rule.per_minute;
+  return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) };
 }

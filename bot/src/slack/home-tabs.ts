@@ -4,14 +4,25 @@
  * or one that now concerns its owner (their own, or one they may now decide), and, for admins,
  * after a join request is made or decided in Slack.
  *
- * Only people who opened the tab since this process started are redrawn on change: a tab nobody
- * looks at costs Slack calls (views.publish is rate-limited per workspace) for nothing, and any
- * tab is drawn fresh the moment it is opened. A redraw is an outbox row (`home`), so it survives
- * a restart and is retried; redraws of one person coalesce: however many changes arrive while one
- * waits, it draws the state as it is when it runs.
+ * Only people who opened the tab are redrawn on change: a tab nobody looks at costs Slack calls
+ * (views.publish is rate-limited per workspace) for nothing, and any tab is drawn fresh the moment
+ * it is opened. Who follows a tab, and what it showed when last drawn, is in the state store
+ * (store/home-tabs-repo.ts): a change committed on any bot instance redraws a tab opened through
+ * another, and a restart forgets no follower. Tabs not opened for FORGET_AFTER_MS are forgotten,
+ * and at most MAX_FOLLOWED are kept (the pruning job, leader-jobs.ts). A redraw is an outbox row
+ * (`home`), so it survives a restart and is retried; redraws of one person coalesce: however many
+ * changes arrive while one waits, it draws the state as it is when it runs.
  */
 import type { RequestId } from "@dbward/shared";
 import type { User } from "../identity/users.ts";
+import {
+  followHomeTab,
+  forgetOldHomeTabs,
+  listHomeTabsFor,
+  listHomeTabsShowingJoins,
+  saveHomeTabShown,
+} from "../store/home-tabs-repo.ts";
+import type { Store } from "../store/open-store.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { describeHome } from "../use-cases/describe-home.ts";
 import type { Delivery } from "./delivery.ts";
@@ -19,48 +30,34 @@ import type { SlackCalls } from "./slack-calls.ts";
 import { homeView } from "./views/home.ts";
 
 /** Tabs followed at most; the least recently opened are forgotten first. */
-const MAX_FOLLOWED = 20_000;
+export const MAX_FOLLOWED = 20_000;
+
+/** A tab not opened for this long is no longer followed (drawn fresh when next opened). */
+export const FORGET_AFTER_MS = 30 * 24 * 3_600_000;
 
 export class HomeTabs {
-  /** Slack user id → the request ids their tab shows; in order of last opening. */
-  private readonly followed = new Map<string, ReadonlySet<number>>();
-  /** Followed tabs drawn with the join requests section (their owners may decide them). */
-  private readonly showingJoins = new Set<string>();
-
   constructor(
     private readonly ctx: BotContext,
     private readonly calls: SlackCalls,
     /** Writes outbox rows and wakes the sender. */
     private readonly enqueue: (deliveries: readonly Delivery[]) => Promise<void>,
-    private readonly maxFollowed = MAX_FOLLOWED,
   ) {}
 
   /** The person opened their Home tab: draw it now, and follow it from here on. */
   async opened(slackUserId: string): Promise<void> {
-    const shown = this.followed.get(slackUserId) ?? new Set<number>();
-    // Re-inserted, so the map's order stays the order of last opening.
-    this.followed.delete(slackUserId);
-    this.followed.set(slackUserId, shown);
-    for (const oldest of this.followed.keys()) {
-      if (this.followed.size <= this.maxFollowed) break;
-      this.followed.delete(oldest);
-      this.showingJoins.delete(oldest);
-    }
+    await followHomeTab(this.ctx.store, slackUserId, this.ctx.clock.now());
     await this.redraw([slackUserId]);
   }
 
   /** A request changed: redraw the followed tabs that show it or whose owners it concerns. */
   async requestChanged(id: RequestId, concerned: readonly User[]): Promise<void> {
-    const users = new Set<string>();
-    for (const u of concerned)
-      if (u.slackUserId !== null && this.followed.has(u.slackUserId)) users.add(u.slackUserId);
-    for (const [user, shown] of this.followed) if (shown.has(id)) users.add(user);
-    await this.redraw([...users]);
+    const owners = concerned.flatMap((u) => (u.slackUserId === null ? [] : [u.slackUserId]));
+    await this.redraw(await listHomeTabsFor(this.ctx.store, id, owners));
   }
 
   /** A join request was made or decided: redraw the followed tabs that list them. */
   async joinRequestsChanged(): Promise<void> {
-    await this.redraw([...this.showingJoins].filter((user) => this.followed.has(user)));
+    await this.redraw(await listHomeTabsShowingJoins(this.ctx.store));
   }
 
   private async redraw(users: readonly string[]): Promise<void> {
@@ -71,10 +68,13 @@ export class HomeTabs {
   async draw(slackUserId: string): Promise<void> {
     const home = await describeHome(this.ctx, slackUserId);
     await this.calls.publishHome(slackUserId, homeView(home));
-    if (!this.followed.has(slackUserId)) return;
-    const shown = home.kind === "active" ? [...home.awaiting, ...home.recent].map((r) => r.id) : [];
-    this.followed.set(slackUserId, new Set(shown));
-    if (home.kind === "active" && home.joinRequests !== undefined) this.showingJoins.add(slackUserId);
-    else this.showingJoins.delete(slackUserId);
+    const requestIds = home.kind === "active" ? [...home.awaiting, ...home.recent].map((r) => r.id) : [];
+    const showsJoins = home.kind === "active" && home.joinRequests !== undefined;
+    await saveHomeTabShown(this.ctx.store, slackUserId, { requestIds, showsJoins });
   }
+}
+
+/** The pruning job's part (leader-jobs.ts): keeps the followed tabs bounded. */
+export function forgetUnopenedHomeTabs(store: Store, now: Date): Promise<void> {
+  return forgetOldHomeTabs(store, new Date(now.getTime() - FORGET_AFTER_MS), MAX_FOLLOWED);
 }

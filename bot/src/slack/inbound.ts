@@ -14,6 +14,7 @@ import { Router, type Express } from "express";
 import type { Logger } from "pino";
 import { clientIp } from "../http/http-ops.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
+import { isFirstSignature } from "../store/slack-signatures-repo.ts";
 import { recordAuthFailure } from "../use-cases/record-auth-failure.ts";
 import { SLACK_EVENTS_PATH } from "./ids.ts";
 import { boltLogger } from "./bolt-logger.ts";
@@ -54,11 +55,14 @@ export function httpInbound(
   const guard = slackRequestGuard({
     signingSecret: () => settings.signingSecret.reveal(),
     now: () => ctx.clock.now(),
+    isFirstSignature: (signature, expiresAt) => isFirstSignature(ctx.store, signature, expiresAt),
     onFailure: async (why, req) => {
       log.warn({ why, ip: req.ip }, "refused a request to the Slack endpoint");
       // Counted with the API's failed logins: past the limit, the address gets 429 before its
       // next request is verified or audited, so a flood of forgeries cannot flood the audit chain.
-      ctx.limits?.recordAuthFailure(clientIp(req));
+      await ctx.limits
+        ?.recordAuthFailure(clientIp(req))
+        .catch((err: unknown) => log.error({ err }, "could not count a refused Slack request"));
       await recordAuthFailure(ctx, {
         details: { kind: "slack", why, path: req.path, ip: req.ip ?? null },
       }).catch((err: unknown) => log.error({ err }, "could not audit a refused Slack request"));

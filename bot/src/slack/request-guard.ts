@@ -7,7 +7,9 @@
  *   with a future time would otherwise stay replayable for as long as its clock skew);
  * - the signature and staleness check itself, done by Bolt's `verifySlackRequest` (v0 HMAC over
  *   `v0:<timestamp>:<body>`, more than five minutes old is refused) — not re-implemented here;
- * - an exact replay: a signature already accepted within the window;
+ * - an exact replay: a signature already accepted within the window, remembered in the state store
+ *   (store/slack-signatures-repo.ts) so a replay to another bot instance, or after a restart, is
+ *   refused too; only a signature that verified is ever written;
  * - a body that is not valid UTF-8 (`utf8-body.ts`): 400 `request.invalid`, not audited, since
  *   it says nothing about who sent it. Raw bytes are checked before the signature, because Bolt
  *   checks the signature over the decoded text, which invalid bytes can never match, so such a
@@ -18,7 +20,7 @@
  */
 import { verifySlackRequest } from "@slack/bolt";
 import { isUtf8 } from "node:buffer";
-import type { Request, RequestHandler, Response } from "express";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { isUtf8SlackBody, NOT_UTF8_MESSAGE } from "../http/utf8-body.ts";
 
 export const WINDOW_SECONDS = 5 * 60;
@@ -28,30 +30,42 @@ export interface GuardOptions {
   readonly now: () => Date;
   /** Audits the failure; the request is refused with 401 whatever this does. */
   readonly onFailure: (why: string, req: Request) => Promise<void>;
-  readonly seen?: SeenSignatures;
+  /**
+   * Remembers a verified signature until `expiresAt`: false when it was accepted before (a
+   * replay). The first call for a signature wins, on every instance sharing the store.
+   */
+  readonly isFirstSignature: (signature: string, expiresAt: Date) => Promise<boolean>;
 }
 
 export function slackRequestGuard(o: GuardOptions): RequestHandler[] {
-  const seen = o.seen ?? new SeenSignatures();
   const check: RequestHandler = (req, res, next) => {
-    const why = refusal(req, o, seen);
-    if (why === NOT_UTF8) {
-      refuseNotUtf8(res);
-      return;
-    }
-    if (why === undefined) {
-      if (isUtf8SlackBody(rawBodyOf(req), req.get("content-type"))) next();
-      else refuseNotUtf8(res);
-      return;
-    }
-    const refuse = (): void => {
-      res.status(401).json({ error: { code: "auth.invalid", message: "request not from Slack" } });
-    };
-    o.onFailure(why, req).then(refuse, refuse);
+    refusal(req, o).then((why) => answer(why, req, res, next, o), next);
   };
   // The body gate (http/body-limits.ts) has already read the raw body, within the Slack limit,
   // into `req.body`; a request without one has nothing to verify and fails the signature check.
   return [check];
+}
+
+function answer(
+  why: string | undefined,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  o: GuardOptions,
+): void {
+  if (why === NOT_UTF8) {
+    refuseNotUtf8(res);
+    return;
+  }
+  if (why === undefined) {
+    if (isUtf8SlackBody(rawBodyOf(req), req.get("content-type"))) next();
+    else refuseNotUtf8(res);
+    return;
+  }
+  const refuse = (): void => {
+    res.status(401).json({ error: { code: "auth.invalid", message: "request not from Slack" } });
+  };
+  o.onFailure(why, req).then(refuse, refuse);
 }
 
 /** A refusal that is not about authentication: answered 400 and not audited. */
@@ -66,7 +80,7 @@ function rawBodyOf(req: Request): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.alloc(0);
 }
 
-function refusal(req: Request, o: GuardOptions, seen: SeenSignatures): string | undefined {
+async function refusal(req: Request, o: GuardOptions): Promise<string | undefined> {
   const raw = rawBodyOf(req);
   const signature = req.get("x-slack-signature");
   const timestamp = req.get("x-slack-request-timestamp");
@@ -88,43 +102,9 @@ function refusal(req: Request, o: GuardOptions, seen: SeenSignatures): string | 
   } catch (err) {
     return err instanceof Error && /stale/.test(err.message) ? "timestamp too old" : "bad signature";
   }
-  if (!seen.remember(signature, (ts + WINDOW_SECONDS) * 1000 + 1000, nowMs)) return "replayed request";
+  // Kept until the timestamp leaves the window: after that Slack's check refuses it as stale.
+  const expiresAt = new Date((ts + WINDOW_SECONDS) * 1000 + 1000);
+  if (!(await o.isFirstSignature(signature, expiresAt))) return "replayed request";
   (req as Request & { rawBody?: Buffer }).rawBody = raw;
   return undefined;
-}
-
-/**
- * Signatures accepted within the window, each kept until its timestamp leaves the window: after
- * that Bolt refuses the request as stale anyway. Bounded; the oldest go first when full.
- */
-export class SeenSignatures {
-  private readonly until = new Map<string, number>();
-  private lastPrune = 0;
-
-  constructor(private readonly max = 200_000) {}
-
-  /** False when `signature` was already seen and is still inside its window. */
-  remember(signature: string, expiresAtMs: number, nowMs: number): boolean {
-    const known = this.until.get(signature);
-    if (known !== undefined && known > nowMs) return false;
-    this.prune(nowMs);
-    this.until.set(signature, expiresAtMs);
-    return true;
-  }
-
-  get size(): number {
-    return this.until.size;
-  }
-
-  /** Drops expired entries at most once a second, and the oldest ones when full. */
-  private prune(nowMs: number): void {
-    if (nowMs - this.lastPrune >= 1000) {
-      this.lastPrune = nowMs;
-      for (const [sig, exp] of this.until) if (exp <= nowMs) this.until.delete(sig);
-    }
-    for (const sig of this.until.keys()) {
-      if (this.until.size < this.max) break;
-      this.until.delete(sig);
-    }
-  }
 }

@@ -229,6 +229,29 @@ export interface SlackInboundSeenTable {
   seen_at: string;
 }
 
+export interface SlackSignaturesSeenTable {
+  signature: string;
+  expires_at: string;
+}
+
+export interface RateBucketsTable {
+  name: "request_create" | "auth_failures";
+  key: string;
+  milli_tokens: number;
+  updated_ms: number;
+}
+
+export interface HomeTabsTable {
+  slack_user_id: string;
+  shows_joins: number;
+  opened_at: string;
+}
+
+export interface HomeTabRequestsTable {
+  slack_user_id: string;
+  request_id: number;
+}
+
 export interface SigningKeysTable {
   kid: string;
   public_key: string;
@@ -253,6 +276,10 @@ export interface Database {
   reminder_snoozes: ReminderSnoozesTable;
   slack_outbox: SlackOutboxTable;
   slack_inbound_seen: SlackInboundSeenTable;
+  slack_signatures_seen: SlackSignaturesSeenTable;
+  rate_buckets: RateBucketsTable;
+  home_tabs: HomeTabsTable;
+  home_tab_requests: HomeTabRequestsTable;
   users: UsersTable;
   api_tokens: ApiTokensTable;
   requests: RequestsTable;

@@ -93,7 +93,7 @@ export async function createRequestWithKey(
   const earlier = key === undefined ? undefined : await replay(ctx, caller, key);
   if (earlier !== undefined) return earlier;
   // Not audited one by one: under a flood that would be the write the limit is there to stop.
-  ctx.limits?.assertCanCreateRequest(caller.user.id);
+  await ctx.limits?.assertCanCreateRequest(caller.user.id);
   if (input.rerunOf !== undefined) {
     const rerunOf = input.rerunOf;
     await findRerunnable(ctx, caller, rerunOf).catch((err: unknown) =>
