@@ -4,14 +4,14 @@
  * issued once — not one admin token per instance.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseBotConfig, startBot, type RunningBot } from "@dbward/bot";
 import { pino } from "pino";
 import { TEST_CONFIG } from "./support/bot-harness.ts";
-import { dropStateDatabase, ensureStateDatabase } from "./support/postgres-state.ts";
+import { dropStateDatabase, ensureStateDatabase, shareSigningKey } from "./support/postgres-state.ts";
 
 describe("three instances starting at once on one empty PostgreSQL state", () => {
   const key = `concurrent-start-${process.pid}`;
@@ -23,10 +23,10 @@ describe("three instances starting at once on one empty PostgreSQL state", () =>
     const url = await ensureStateDatabase(key);
     const parsed = parseBotConfig(TEST_CONFIG);
     const config = { ...parsed, state: { url, pool_size: 4 } };
+    for (let i = 0; i < 3; i++) dirs.push(mkdtempSync(join(tmpdir(), "dbward-start-")));
+    shareSigningKey(dirs);
     bots = await Promise.all(
-      [1, 2, 3].map(() => {
-        const dir = mkdtempSync(join(tmpdir(), "dbward-start-"));
-        dirs.push(dir);
+      dirs.map((dir) => {
         return startBot({
           config,
           dataDir: dir,
@@ -65,6 +65,43 @@ describe("three instances starting at once on one empty PostgreSQL state", () =>
     for (const b of bots) {
       const res = await fetch(`${b.url}/api/users`, { headers: { authorization: `Bearer ${admin.secret}` } });
       assert.equal(res.status, 200);
+    }
+  });
+});
+
+describe("an instance without the shared signing key", () => {
+  const key = `missing-key-${process.pid}`;
+  const dirs: string[] = [];
+  after(async () => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await dropStateDatabase(key);
+  });
+
+  test("is refused at start, names the key the state signs with, and keeps no generated key", async () => {
+    await dropStateDatabase(key);
+    const url = await ensureStateDatabase(key);
+    const config = { ...parseBotConfig(TEST_CONFIG), state: { url, pool_size: 2 } };
+    const start = (dir: string) =>
+      startBot({
+        config,
+        dataDir: dir,
+        env: {},
+        logger: pino({ level: "silent" }),
+        listen: { host: "127.0.0.1", port: 0 },
+      });
+    for (let i = 0; i < 2; i++) dirs.push(mkdtempSync(join(tmpdir(), "dbward-key-")));
+    const first = await start(dirs[0]!);
+    try {
+      await assert.rejects(start(dirs[1]!), (err: Error) => {
+        assert.match(err.message, new RegExp(`already signs with key ${first.signingKey.kid}`));
+        assert.match(err.message, /copy signing-key\.json from another instance/);
+        return true;
+      });
+      assert.equal(existsSync(join(dirs[1]!, "signing-key.json")), false);
+      const keys = await first.store.selectFrom("signing_keys").select("kid").execute();
+      assert.deepEqual(keys, [{ kid: first.signingKey.kid }]);
+    } finally {
+      await first.close();
     }
   });
 });

@@ -16,6 +16,7 @@ import type { PollResponse, RequestView } from "@dbward/shared";
 import pg from "pg";
 import { pino } from "pino";
 import { TEST_CONFIG } from "./support/bot-harness.ts";
+import { shareSigningKey } from "./support/postgres-state.ts";
 import { startPrivatePostgres, type PrivatePostgres } from "./support/private-postgres.ts";
 
 const CAPABILITIES = [{ database: "shop", environment: "staging", operations: ["read", "write"] }];
@@ -75,9 +76,9 @@ describe("a PostgreSQL restart under two bot instances", () => {
     server = await startPrivatePostgres();
     const parsed = parseBotConfig(TEST_CONFIG);
     const config = { ...parsed, state: { url: server.url, pool_size: 4 } };
-    const start = () => {
-      const dir = mkdtempSync(join(tmpdir(), "dbward-restart-"));
-      dirs.push(dir);
+    for (let i = 0; i < 2; i++) dirs.push(mkdtempSync(join(tmpdir(), "dbward-restart-")));
+    shareSigningKey(dirs);
+    const start = (dir: string) => {
       return startBot({
         config,
         dataDir: dir,
@@ -86,8 +87,8 @@ describe("a PostgreSQL restart under two bot instances", () => {
         listen: { host: "127.0.0.1", port: 0 },
       });
     };
-    a = await start();
-    b = await start();
+    a = await start(dirs[0]!);
+    b = await start(dirs[1]!);
     const secrets = [...a.bootstrapSecrets, ...b.bootstrapSecrets];
     admin = secrets.find((s) => s.kind === "user")?.secret ?? "";
     agent = secrets.find((s) => s.kind === "agent" && s.subject === "agent-1")?.secret ?? "";

@@ -3,6 +3,7 @@
  * context and the HTTP server, and wires them together.
  */
 import type { AddressInfo } from "node:net";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { initSqlReview, type SigningKey } from "@dbward/shared";
 import type { Logger } from "pino";
@@ -16,7 +17,7 @@ import { parseMonitoringToken } from "./http/monitoring-auth.ts";
 import { requestIdOf } from "./http/request-log.ts";
 import { OidcVerifier } from "./identity/oidc-verifier.ts";
 import { syncConfigUsers } from "./identity/users.ts";
-import { loadOrCreateSigningKey } from "./keys/signing-key-file.ts";
+import { KEY_FILE, loadOrCreateSigningKey } from "./keys/signing-key-file.ts";
 import { recordSigningKey } from "./keys/signing-key-history.ts";
 import { recordSqlTrust } from "./use-cases/record-sql-trust.ts";
 import { createRateLimits } from "./limits/rate-limits.ts";
@@ -32,7 +33,7 @@ import { startLeaderJobs } from "./leader-jobs.ts";
 import { storeMessageRefs } from "./store/slack-message-refs.ts";
 import { inTransaction } from "./store/in-transaction.ts";
 import type { Store } from "./store/open-store.ts";
-import { openStateStore } from "./store/open-state-store.ts";
+import { openStateStore, storeEngine } from "./store/open-state-store.ts";
 import type { BotContext, RequestChange } from "./use-cases/bot-context.ts";
 import { JobSignal } from "./use-cases/job-signal.ts";
 import { assertWebhookSecrets } from "./webhooks/webhook-dispatcher.ts";
@@ -119,7 +120,17 @@ interface StartParts {
 
 async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Promise<RunningBot> {
   const { clock, random, slackSettings, monitoringToken, key, created, coordination } = p;
-  const keyChange = await recordSigningKey(store, key, created, clock.now());
+  const keyChange = await recordSigningKey(
+    store,
+    key,
+    created,
+    clock.now(),
+    storeEngine(store) === "postgres",
+  ).catch((err: unknown) => {
+    // The key generated for nothing must not stay: the next start would take it as the shared one.
+    if (created) rmSync(join(o.dataDir, KEY_FILE), { force: true });
+    throw err;
+  });
   if (keyChange === "key.changed")
     o.logger.warn({ kid: key.kid }, "the signing key changed since the last start");
   await syncConfigUsers(store, o.config.users, clock);

@@ -81,7 +81,9 @@ export function assertStateUrl(text: string, flag: string): string {
 /** The URL as it may be printed (it carries no password: assertStateUrl refused one). */
 export function describeStateUrl(url: string): string {
   const u = new URL(url);
-  return `${u.username === "" ? "" : `${u.username}@`}${u.host}${u.pathname}`;
+  // With its parameters: an operator copying it must keep sslmode (they carry no secret: the
+  // state URL rule allows only TLS and timeout parameters).
+  return `${u.username === "" ? "" : `${u.username}@`}${u.host}${u.pathname}${u.search}`;
 }
 
 /**

@@ -6,7 +6,10 @@
  * directory finds the same state, as it would with SQLite.
  */
 import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import pg from "pg";
+import { KEY_FILE, loadOrCreateSigningKey } from "../../bot/src/keys/signing-key-file.ts";
 
 export const TEST_PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/test";
 export const STATE_DB_PREFIX = "dbward_state_";
@@ -47,4 +50,19 @@ export async function ensureStateDatabase(key: string): Promise<string> {
 export async function dropStateDatabase(key: string): Promise<void> {
   const name = stateDatabaseName(key);
   await withAdmin((c) => c.query(`drop database if exists ${name} with (force)`));
+}
+
+/**
+ * Gives every data directory one signing key, as instances sharing a state must have (docs/
+ * deployment.md): generated in the first, copied (0600) into the others.
+ */
+export function shareSigningKey(dirs: readonly string[]): void {
+  const [first, ...rest] = dirs;
+  if (first === undefined) return;
+  loadOrCreateSigningKey(first, new Date());
+  for (const dir of rest) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    copyFileSync(join(first, KEY_FILE), join(dir, KEY_FILE));
+    chmodSync(join(dir, KEY_FILE), 0o600);
+  }
 }

@@ -8,6 +8,20 @@ import { z } from "zod";
 
 export const STATE_PASSWORD_ENV = "DBWARD_STATE_PASSWORD";
 
+/**
+ * The connection parameters a state URL may carry: TLS and timeouts. An allowlist, because the
+ * driver also takes `password` (and files that hold one) from the query, which would put the
+ * secret back into the config file, shell history and process list.
+ */
+const URL_PARAMETERS: ReadonlySet<string> = new Set([
+  "sslmode",
+  "sslrootcert",
+  "sslcert",
+  "sslkey",
+  "connect_timeout",
+  "application_name",
+]);
+
 const postgresUrl = z.string().superRefine((text, ctx) => {
   let url: URL;
   try {
@@ -22,6 +36,15 @@ const postgresUrl = z.string().superRefine((text, ctx) => {
     ctx.addIssue({
       code: "custom",
       message: `must not carry a password: set ${STATE_PASSWORD_ENV} in the bot's environment instead`,
+    });
+  else if ([...url.searchParams.keys()].some((k) => !URL_PARAMETERS.has(k)))
+    ctx.addIssue({
+      code: "custom",
+      message: `may carry only ${[...URL_PARAMETERS].join(", ")} as parameters, not ${[
+        ...url.searchParams.keys(),
+      ]
+        .filter((k) => !URL_PARAMETERS.has(k))
+        .join(", ")} (a password goes in ${STATE_PASSWORD_ENV})`,
     });
   else if (url.hostname === "" || url.pathname.length <= 1)
     ctx.addIssue({

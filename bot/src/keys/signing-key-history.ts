@@ -4,7 +4,7 @@
  * the start that brings a different key records it in the audit chain, in the same transaction,
  * and the retired public keys stay available to verify the checkpoints they signed.
  */
-import { base64url, type SigningKey } from "@dbward/shared";
+import { DbwardError, base64url, type SigningKey } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import type { Store } from "../store/open-store.ts";
@@ -24,12 +24,19 @@ export interface PublishedKey {
   readonly first_used_at: string;
 }
 
-/** Records this start's key; appends an audit event when the key is new or changed. */
+/**
+ * Records this start's key; appends an audit event when the key is new or changed. `shared`: the
+ * store is shared by several instances (PostgreSQL state), where a key generated at this start
+ * while the store already knows one means this instance is missing the shared key file: it would
+ * sign tokens no agent pins, so the start is refused instead (checked inside the transaction, so
+ * instances starting at once on an empty store let exactly one generate).
+ */
 export async function recordSigningKey(
   store: Store,
   key: SigningKey,
   created: boolean,
   now: Date,
+  shared = false,
 ): Promise<KeyChange | undefined> {
   const at = now.toISOString();
   return inTransaction(store, async (tx) => {
@@ -40,6 +47,12 @@ export async function recordSigningKey(
       .orderBy("first_used_at", "desc")
       .limit(1)
       .executeTakeFirst();
+    if (shared && created && previous !== undefined && previous.kid !== key.kid) {
+      throw new DbwardError(
+        "config.invalid",
+        `this instance has no signing key file and generated one, but the shared state already signs with key ${previous.kid}: every instance must use the same key; copy signing-key.json from another instance into this instance's data directory`,
+      );
+    }
     const known = await tx
       .selectFrom("signing_keys")
       .select("kid")
