@@ -119,4 +119,48 @@ describe("audit chain on PostgreSQL state", () => {
       }
     },
   );
+
+  test(
+    "a writer that stalls inside its transaction loses it, and the others' writes go on",
+    { timeout: 20_000 },
+    async () => {
+      const stalling = await openPostgresStore({
+        url,
+        poolSize: 2,
+        onIdleError: () => undefined,
+        idleInTransactionMs: 300,
+      });
+      try {
+        const stalled = inTransaction(stalling, async (tx) => {
+          await appendAudit(
+            tx,
+            { actor: "system", action: "test.stalled", target: "", outcome: "success", details: {} },
+            new Date(),
+          );
+          await new Promise((r) => setTimeout(r, 1500));
+        }).then(
+          () => "committed",
+          (err: unknown) => String(err),
+        );
+        // Another instance's write waits for the lock, then gets it once the server ends the stalled session.
+        await new Promise((r) => setTimeout(r, 50));
+        await inTransaction(store, (tx) =>
+          appendAudit(
+            tx,
+            { actor: "system", action: "test.unblocked", target: "", outcome: "success", details: {} },
+            new Date(),
+          ),
+        );
+        assert.match(await stalled, /idle-in-transaction timeout|Connection terminated|not queryable/);
+        // The stalled instance's pool dropped the ended connection and serves the next call.
+        assert.ok(Array.isArray(await stalling.selectFrom("agents").selectAll().execute()));
+        const actions = (await listAudit(store, { limit: 10_000 })).map((e) => e.action);
+        assert.ok(actions.includes("test.unblocked"));
+        assert.ok(!actions.includes("test.stalled"), "the stalled transaction's event was rolled back");
+        assert.equal((await verifyAuditStore(store)).ok, true);
+      } finally {
+        await stalling.destroy();
+      }
+    },
+  );
 });

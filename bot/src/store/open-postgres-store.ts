@@ -41,13 +41,22 @@ export interface PostgresStoreOptions {
   readonly password?: string;
   /** Connections in this instance's pool. */
   readonly poolSize: number;
-  /** A pooled connection failed while idle (the server restarted): the pool drops it and goes on. */
+  /**
+   * A pooled connection failed (the server restarted, failed over, or ended the session): the
+   * pool drops it and goes on; a query on it at the time fails.
+   */
   readonly onIdleError: (err: Error) => void;
   /**
    * Offline reading (`dbward audit verify --state-url`): no schema applied, and every session
    * read-only (`default_transaction_read_only`), so the reader cannot change the state.
    */
   readonly readonly?: boolean;
+  /**
+   * How long the server lets a session sit idle inside a transaction before ending it (default
+   * 60 s): an instance that stalls or is cut off while holding the write lock would otherwise
+   * hold every instance's writes until the kernel gives up on the connection (two hours).
+   */
+  readonly idleInTransactionMs?: number;
 }
 
 const INT8_OID = 20;
@@ -78,11 +87,23 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
     max: o.poolSize,
     application_name: "dbward-bot",
     connectionTimeoutMillis: 10_000,
-    ...(o.readonly === true ? { options: "-c default_transaction_read_only=on" } : {}),
+    // Keepalives both ways, so a peer that vanished is noticed in seconds (the server then
+    // releases the write lock its session held), and a bound on a transaction left idle.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    options: [
+      `-c idle_in_transaction_session_timeout=${o.idleInTransactionMs ?? 60_000}`,
+      "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3",
+      ...(o.readonly === true ? ["-c default_transaction_read_only=on"] : []),
+    ].join(" "),
     // Counts, sums and BIGINT columns come back as int8; every one of them is far below 2^53.
     types: { getTypeParser: (oid: number, format?: "text" | "binary") => intAsNumber(oid, format) },
   });
   pool.on("error", o.onIdleError);
+  // A connection the server ends while it is checked out (idle-in-transaction timeout, a restart,
+  // a failover, pg_terminate_backend) emits 'error' on the client, where the pool does not listen:
+  // unheard, it would crash the process. Its query fails and the change with it; the pool drops it.
+  pool.on("connect", (client) => client.on("error", o.onIdleError));
   // A read-only reader (an auditor's verify) takes no write lock: it cannot write, and holding the
   // lock through a long verification would stall every bot instance's changes.
   const dialect = o.readonly === true ? new PostgresDialect({ pool }) : new LockingPostgresDialect({ pool });
