@@ -89,7 +89,7 @@ export async function postgresBus(o: PostgresBusOptions): Promise<ChangeBus> {
       if (channel !== undefined) local.wake(channel);
     });
     c.on("error", (err) => {
-      o.onError(err, "the state store's listening connection failed; reconnecting");
+      if (!closed) o.onError(err, "the state store's listening connection failed; reconnecting");
       lost(c);
     });
     c.on("end", () => lost(c));
@@ -101,9 +101,16 @@ export async function postgresBus(o: PostgresBusOptions): Promise<ChangeBus> {
       await c.end().catch(() => undefined);
       throw err;
     }
+    if (closed) {
+      // close() ran while this connected: nothing will end it but this.
+      await c.end().catch(() => undefined);
+      return;
+    }
     client = c;
     backoff = 100;
   };
+  /** The connect in flight, which close() waits for. */
+  let connecting: Promise<void> | undefined;
 
   const lost = (c: pg.Client): void => {
     if (client !== c) return;
@@ -116,14 +123,19 @@ export async function postgresBus(o: PostgresBusOptions): Promise<ChangeBus> {
     if (closed || retry !== undefined) return;
     retry = setTimeout(() => {
       retry = undefined;
-      connect().then(
-        () => local.wakeAll(),
-        (err: unknown) => {
-          o.onError(err, "could not reconnect the state store's listening connection");
-          backoff = Math.min(backoff * 2, o.maxBackoffMs ?? 5000);
-          schedule();
-        },
-      );
+      connecting = connect()
+        .then(
+          () => {
+            if (!closed) local.wakeAll();
+          },
+          (err: unknown) => {
+            if (closed) return;
+            o.onError(err, "could not reconnect the state store's listening connection");
+            backoff = Math.min(backoff * 2, o.maxBackoffMs ?? 5000);
+            schedule();
+          },
+        )
+        .finally(() => (connecting = undefined));
     }, backoff);
     retry.unref();
   };
@@ -143,6 +155,7 @@ export async function postgresBus(o: PostgresBusOptions): Promise<ChangeBus> {
     async close() {
       closed = true;
       if (retry !== undefined) clearTimeout(retry);
+      await connecting;
       const c = client;
       client = undefined;
       await c?.end().catch(() => undefined);

@@ -5,6 +5,7 @@
  * holder's session dies or it closes.
  */
 import assert from "node:assert/strict";
+import { connect as connectTcp, createServer, type AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { dropStateDatabase, ensureStateDatabase } from "../../../test/support/postgres-state.ts";
@@ -98,6 +99,57 @@ describe("instances coordinating through PostgreSQL", () => {
       await new Promise((r) => setTimeout(r, 50));
       return woken > before;
     }, "b hears a again after reconnecting");
+  });
+
+  test("a bus closed while it reconnects leaves no listening connection behind", async () => {
+    // A front that holds every new connection for 400 ms, so close() lands while a reconnect is in flight.
+    const front = createServer((socket) => {
+      socket.pause();
+      setTimeout(() => {
+        const upstream = connectTcp(5432, "127.0.0.1", () => {
+          socket.pipe(upstream).pipe(socket);
+          socket.resume();
+        });
+        upstream.on("error", () => socket.destroy());
+        socket.on("error", () => upstream.destroy());
+      }, 400);
+    });
+    await new Promise<void>((r) => front.listen(0, "127.0.0.1", () => r()));
+    const port = (front.address() as AddressInfo).port;
+    // A database of its own, so the count below sees this bus's connections only.
+    const own = `${key}-slow`;
+    const ownUrl = await ensureStateDatabase(own);
+    const ownName = new URL(ownUrl).pathname.slice(1);
+    const errors: string[] = [];
+    const slow = await postgresBus({
+      url: ownUrl.replace("127.0.0.1:5432", `127.0.0.1:${port}`),
+      notify: async () => undefined,
+      onError: (_err, message) => errors.push(message),
+      maxBackoffMs: 50,
+    });
+    const listeners = async (): Promise<number> =>
+      (
+        await admin.query<{ n: number }>(
+          "select count(*)::int as n from pg_stat_activity where application_name = 'dbward-bot-listen' and datname = $1",
+          [ownName],
+        )
+      ).rows[0]?.n ?? 0;
+    try {
+      assert.equal(await listeners(), 1);
+      await admin.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'dbward-bot-listen' and datname = $1",
+        [ownName],
+      );
+      await new Promise((r) => setTimeout(r, 250));
+      const reported = errors.length;
+      await slow.close();
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal(await listeners(), 0);
+      assert.equal(errors.length, reported, "nothing is reported after close");
+    } finally {
+      await new Promise((r) => front.close(() => r(undefined)));
+      await dropStateDatabase(own);
+    }
   });
 
   test("exactly one instance leads a job; when the holder's session dies the job stops and is led again", async () => {
