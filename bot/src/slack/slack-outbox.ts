@@ -10,6 +10,8 @@ import type { SlackMessage } from "./views/blocks.ts";
 
 export class SlackOutbox {
   private readonly writing = new Set<Promise<void>>();
+  /** The newest answer of each lane still being written. */
+  private readonly lastInLane = new Map<string, Promise<void>>();
 
   constructor(
     /** Writes the rows and wakes the sender. */
@@ -29,9 +31,17 @@ export class SlackOutbox {
    */
   reply(lane: string, to: ReplyTarget, m: SlackMessage): void {
     const message = { text: m.text, blocks: m.blocks as unknown as Record<string, unknown>[] };
-    const work = this.write([{ kind: "reply", lane, to, message }])
+    // Written after the lane's previous answer is in the store: rows go out in id order, and on
+    // PostgreSQL state two inserts sent at once over the pool may commit in either order.
+    const previous = this.lastInLane.get(lane) ?? Promise.resolve();
+    const work = previous
+      .then(() => this.write([{ kind: "reply", lane, to, message }]))
       .catch((err: unknown) => this.logger.error({ err, lane }, "could not queue a Slack answer"))
-      .finally(() => this.writing.delete(work));
+      .finally(() => {
+        this.writing.delete(work);
+        if (this.lastInLane.get(lane) === work) this.lastInLane.delete(lane);
+      });
+    this.lastInLane.set(lane, work);
     this.writing.add(work);
   }
 
