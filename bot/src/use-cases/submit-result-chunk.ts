@@ -54,6 +54,15 @@ export async function submitResultChunk(
     );
   }
   await ctx.results.putChunk(jobId, seq, rows, body);
+  // The sweep may have marked the execution lost (and removed its rows, which a lost execution
+  // never serves) while this chunk was written: looked at again, so a chunk stored after that
+  // removal goes too instead of staying in the result store with nothing to purge it. Only for
+  // lost: a retried chunk finishing after its own result landed must not take that result away.
+  const after = await findOwnExecution(ctx, agentId, jobId);
+  if (after.status === "lost") {
+    await ctx.results.remove(jobId);
+    throw new DbwardError("job.lease_lost", `job ${jobId} is lost; stop working on it`);
+  }
   const lease = new Date(ctx.clock.now().getTime() + ctx.config().execution.lease_margin_ms).toISOString();
   await extendRunningLease(ctx.store, jobId, lease);
   return { next_seq: seq + 1, cancel: false };
