@@ -14,6 +14,13 @@
  *   second approval: the approval through the front reaches a survivor, the request runs, a
  *   survivor takes the sweeper over (an unclaimed dispatch is still timed out), and new work
  *   created and approved through the front runs.
+ * - Slack calls signed as Slack signs them, at any instance (one fake Slack Web API for all
+ *   three): a `/dbward query` on the first posts for approval, an Approve click on the second
+ *   approves, the post is redrawn once the request has run, and the same signed click replayed to
+ *   the third is refused 401 (the replay memory is in the store).
+ * - kill -9 of the instance receiving a large result's chunks, mid-upload: the agent sends the
+ *   rest (the chunk in flight again) through the front to a survivor, and the whole result,
+ *   every row once and in order, is read from another instance.
  * - `dbward audit verify --state-url` finds one chain with no gap, written by all three.
  *
  * Not covered: a PostgreSQL restart in the middle. The server on 127.0.0.1:5432 is this
@@ -25,9 +32,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { KEY_FILE } from "@dbward/bot/keys/signing-key-file";
+import { SLACK_IDS } from "@dbward/bot/slack/ids";
 import type { ErrorBody, PublicKeysView, RequestView, ResultView } from "@dbward/shared";
 import pg from "pg";
 import { PG_URL } from "./support/agent-harness.ts";
+import { FakeSlack } from "./support/fake-slack.ts";
 import { dropStateDatabase, ensureStateDatabase } from "./support/postgres-state.ts";
 import {
   freePort,
@@ -40,6 +49,7 @@ import {
 } from "./support/processes.ts";
 import { startTcpRelay, type TcpRelay } from "./support/tcp-relay.ts";
 import { waitFor } from "./support/wait.ts";
+import { SlackRequests } from "./slack/slack-requests.ts";
 
 const ADMIN = token("dbw_");
 const AGENT_TOKENS = { "agent-1": token("dbwa_"), "agent-2": token("dbwa_") } as const;
@@ -49,11 +59,19 @@ const BOT_ENV = {
   DBWARD_AGENT_TOKEN_AGENT_1: AGENT_TOKENS["agent-1"],
   DBWARD_AGENT_TOKEN_AGENT_2: AGENT_TOKENS["agent-2"],
 };
-/** Where the agents' writes land, in the target database `test`. */
-const TABLE = "dbward_ha_three_instances";
+/**
+ * Where the agents' writes land, in the target database `test`: named per run, so a run of this
+ * file elsewhere on the machine's shared server cannot drop it half way.
+ */
+const TABLE = `dbward_ha_three_instances_${process.pid}`;
 const APPROVERS = ["bob", "carol", "dave"] as const;
 const USERS = ["alice", ...APPROVERS, "olga"] as const;
 type User = (typeof USERS)[number];
+const SLACK_IDS_OF = { alice: "U0ALICE01", bob: "U0BOB0001" } as const;
+const APPROVALS_CHANNEL = "C0APPROVALS";
+/** Rows of the large read: about 42 MB of NDJSON, some 40 chunks of 1 MiB. */
+const BIG_ROWS = 200_000;
+const CHUNK_ROUTE = "/api/agent/jobs/:job/result/chunks/:seq";
 
 /**
  * The one config of every instance. `archive` is served by no agent: a read there is dispatched
@@ -77,14 +95,15 @@ workflows:
     operations: [write]
     steps: [{ approvers: ["role:approver"], min: 2 }]
 users:
-  - { id: alice, name: Alice, roles: [requester] }
-  - { id: bob, name: Bob, roles: [approver] }
+  - { id: alice, name: Alice, slack_user_id: ${SLACK_IDS_OF.alice}, roles: [requester] }
+  - { id: bob, name: Bob, slack_user_id: ${SLACK_IDS_OF.bob}, roles: [approver] }
   - { id: carol, name: Carol, roles: [approver] }
   - { id: dave, name: Dave, roles: [approver] }
   - { id: olga, name: Olga, roles: [operator] }
   - { id: root, name: Root, roles: [admin] }
 agents: [{ id: agent-1 }, { id: agent-2 }]
-execution: { dispatch_timeout_ms: 2000 }
+execution: { dispatch_timeout_ms: 2000, row_cap: ${BIG_ROWS} }
+slack: { approvals_channel: ${APPROVALS_CHANNEL} }
 `;
 }
 
@@ -152,6 +171,19 @@ function ledJobs(p: Proc): Set<string> {
   return jobs;
 }
 
+/** Result chunks an instance's log says it stored (one access-log line per chunk answered). */
+function chunksStored(p: Proc): number {
+  let n = 0;
+  for (const line of p.stdout().split("\n").slice(0, -1)) {
+    if (!line.startsWith("{")) continue;
+    const entry = JSON.parse(line) as { route?: string; status?: number };
+    if (entry.route === CHUNK_ROUTE && entry.status === 200) n += 1;
+  }
+  return n;
+}
+
+const isLive = (p: Proc): boolean => p.child.exitCode === null && p.child.signalCode === null;
+
 describe("three bot instances on one PostgreSQL state behind a round-robin front", () => {
   const root = mkdtempSync(join(tmpdir(), "dbward-ha-"));
   const target = new pg.Client(PG_URL);
@@ -161,6 +193,7 @@ describe("three bot instances on one PostgreSQL state behind a round-robin front
   let stateUrl = "";
   let front: TcpRelay | undefined;
   let frontUrl = "";
+  let fake: FakeSlack | undefined;
 
   const api = async (base: string, user: User, method: string, path: string, body?: unknown) => {
     const a = await attempt(base, tokens[user], method, path, body);
@@ -188,11 +221,24 @@ describe("three bot instances on one PostgreSQL state behind a round-robin front
     (await target.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${TABLE} WHERE step = $1`, [step]))
       .rows[0]?.n ?? -1;
 
+  /** Rows of the audit trail, read from the state database itself. */
+  const audited = async (sql: string, params: unknown[] = []) => {
+    const state = new pg.Client(stateUrl);
+    await state.connect();
+    try {
+      return (await state.query<{ seq?: number; details?: string }>(sql, params)).rows;
+    } finally {
+      await state.end();
+    }
+  };
+
   before(async () => {
     await target.connect();
     await target.query(`DROP TABLE IF EXISTS ${TABLE}`);
     await target.query(`CREATE TABLE ${TABLE} (id serial PRIMARY KEY, step text NOT NULL)`);
     stateUrl = await ensureStateDatabase(root);
+    fake = await FakeSlack.start();
+    const env = { ...BOT_ENV, ...fake.env() };
     const ports = new Set<number>();
     while (ports.size < 3) ports.add(await freePort());
     const instances = [...ports].map((port, i) => ({
@@ -204,7 +250,7 @@ describe("three bot instances on one PostgreSQL state behind a round-robin front
     for (const b of instances) mkdirSync(join(b.dir, "bot"), { recursive: true, mode: 0o700 });
     const [first, ...others] = instances;
     assert.ok(first !== undefined);
-    bots.push({ ...first, proc: await startBotProcess(first.dir, first.config, BOT_ENV) });
+    bots.push({ ...first, proc: await startBotProcess(first.dir, first.config, env) });
     // The first instance made the key; the others sign with the same one.
     for (const b of others) {
       const copy = join(b.dir, "bot", KEY_FILE);
@@ -212,7 +258,7 @@ describe("three bot instances on one PostgreSQL state behind a round-robin front
       chmodSync(copy, 0o600);
     }
     // These two start at once, on state the first one has already migrated.
-    const started = await Promise.all(others.map((b) => startBotProcess(b.dir, b.config, BOT_ENV)));
+    const started = await Promise.all(others.map((b) => startBotProcess(b.dir, b.config, env)));
     others.forEach((b, i) => bots.push({ ...b, proc: started[i] as Proc }));
 
     const published = await Promise.all(
@@ -248,6 +294,7 @@ describe("three bot instances on one PostgreSQL state behind a round-robin front
     killAllProcesses();
     await Promise.all([...bots.map((b) => b.proc.exited), ...agents.map((a) => a.exited)]);
     await front?.close();
+    await fake?.close();
     await dropStateDatabase(root);
     await target.query(`DROP TABLE IF EXISTS ${TABLE}`).catch(() => undefined);
     await target.end();
@@ -323,12 +370,128 @@ describe("three bot instances on one PostgreSQL state behind a round-robin front
     );
   });
 
+  test("Slack calls signed as Slack signs them are served by any instance, and a replay to another is refused", async () => {
+    assert.ok(fake !== undefined);
+    const slack = fake;
+    const to = (i: number) => new SlackRequests(`${bot(i).url}/slack/events`, slack);
+    const asked = await to(0).command(
+      SLACK_IDS_OF.alice,
+      `query shop staging "asked in Slack" INSERT INTO ${TABLE} (step) VALUES ('slack') RETURNING step`,
+    );
+    assert.equal(asked.status, 200, asked.text);
+    const id = await waitFor("the command's answer naming the new request", () => {
+      const answers = slack.of("response_url").map((c) => JSON.stringify(c.args));
+      const found = answers.map((a) => /Request #(\d+) created/.exec(a)?.[1]).find((n) => n !== undefined);
+      return Promise.resolve(found === undefined ? undefined : Number(found));
+    });
+    await waitFor("the approval post in the channel", () =>
+      Promise.resolve(
+        slack
+          .of("chat.postMessage")
+          .find(
+            (c) =>
+              c.args.channel === APPROVALS_CHANNEL &&
+              c.args.thread_ts === undefined &&
+              JSON.stringify(c.args).includes(`#${id}`),
+          ),
+      ),
+    );
+    assert.equal((await view(frontUrl, id)).status, "pending_approval");
+
+    const click = await to(1).click(
+      SLACK_IDS_OF.bob,
+      SLACK_IDS.actions.approve,
+      String(id),
+      APPROVALS_CHANNEL,
+    );
+    assert.equal(click.status, 200, click.text);
+    const done = await reaches(bot(2).url, id, "succeeded");
+    assert.deepEqual(
+      done.approvals.map((a) => a.approver),
+      ["bob"],
+    );
+    assert.equal(await rowsInTarget("slack"), 1);
+    await waitFor("the approval post redrawn in the channel", () =>
+      Promise.resolve(
+        slack
+          .of("chat.update")
+          .find((c) => c.args.channel === APPROVALS_CHANNEL && JSON.stringify(c.args).includes(`#${id}`)),
+      ),
+    );
+
+    const seqBefore = (await audited("SELECT max(seq)::int AS seq FROM audit_events"))[0]?.seq ?? 0;
+    const replay = await to(2).sendRaw(click.sent.body, click.sent.headers);
+    assert.equal(replay.status, 401, replay.text);
+    const after = await view(frontUrl, id);
+    assert.equal(after.approvals.length, 1, "the replay approved nothing");
+    assert.equal(after.executions.length, 1);
+    const refusals = await audited(
+      "SELECT details FROM audit_events WHERE action = 'auth.failed' AND seq > $1",
+      [seqBefore],
+    );
+    assert.deepEqual(
+      refusals.map((r) => (JSON.parse(r.details ?? "{}") as { why?: string }).why),
+      ["replayed request"],
+    );
+  });
+
+  test("kill -9 of the instance receiving a large result mid-upload: a survivor takes the rest and the whole result reads back", async () => {
+    const live = bots.filter((b) => isLive(b.proc));
+    assert.equal(live.length, 3);
+    const before = new Map(live.map((b) => [b, chunksStored(b.proc)]));
+    const fresh = (b: Instance): number => chunksStored(b.proc) - (before.get(b) ?? 0);
+    const created = await create(
+      frontUrl,
+      "staging",
+      `SELECT g, repeat('x', 200) AS pad FROM generate_series(1, ${BIG_ROWS}) g`,
+    );
+    assert.equal(created.status, "dispatched");
+    // Two chunks stored by one instance: the upload is under way, and that one receives it.
+    const receiver = await waitFor("an instance storing the result's chunks", () =>
+      Promise.resolve(live.find((b) => fresh(b) >= 2)),
+    );
+    receiver.proc.child.kill("SIGKILL");
+    await receiver.proc.exited;
+    const storedByReceiver = fresh(receiver);
+    const survivors = live.filter((b) => b !== receiver);
+
+    const done = await reaches(survivors[0]?.url ?? "", created.id, "succeeded");
+    assert.equal(done.executions.length, 1);
+    assert.equal(done.executions[0]?.row_count, BIG_ROWS);
+    const taken = survivors.map(fresh);
+    assert.ok(
+      taken.some((n) => n > 0),
+      `a survivor stored chunks after the kill (${storedByReceiver} before it on ${receiver.name}; survivors: ${taken.join(", ")})`,
+    );
+
+    const reader = survivors[1] ?? survivors[0];
+    assert.ok(reader !== undefined);
+    const meta = (await api(reader.url, "alice", "GET", `/api/requests/${created.id}/result`)) as ResultView;
+    assert.equal(meta.row_count, BIG_ROWS);
+    assert.equal(meta.truncated, false, JSON.stringify(meta.truncated_by));
+    const res = await fetch(`${reader.url}/api/requests/${created.id}/result?format=ndjson`, {
+      headers: { authorization: `Bearer ${tokens.alice}`, connection: "close" },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-dbward-row-count"), String(BIG_ROWS));
+    const lines = (await res.text()).split("\n");
+    if (lines.at(-1) === "") lines.pop();
+    assert.deepEqual(JSON.parse(lines[0] ?? "null"), ["g", "pad"]);
+    assert.equal(lines.length, BIG_ROWS + 1);
+    const pad = "x".repeat(200);
+    for (let g = 1; g <= BIG_ROWS; g += 1) {
+      const line = lines[g];
+      if (line !== `[${g},"${pad}"]`) assert.fail(`row ${g} is ${line?.slice(0, 40)}`);
+    }
+  });
+
   test("kill -9 of the instance leading the periodic jobs: the others finish its request, take the sweeper over and run new work", async () => {
     const leader = await waitFor("one instance leading the sweeper", () => {
-      const leading = bots.filter((b) => ledJobs(b.proc).has("sweeper"));
+      // A log ends with what its process led when it died: only live instances count.
+      const leading = bots.filter((b) => isLive(b.proc) && ledJobs(b.proc).has("sweeper"));
       return Promise.resolve(leading.length === 1 ? leading[0] : undefined);
     });
-    const survivors = bots.filter((b) => b !== leader);
+    const survivors = bots.filter((b) => b !== leader && isLive(b.proc));
 
     // Created and given its first of two approvals on the leader, which then dies.
     const created = await create(
