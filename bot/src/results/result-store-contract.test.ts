@@ -24,6 +24,7 @@ import { purgeExpiredResults } from "../use-cases/purge-results.ts";
 import { createFileResultStore } from "./file-result-store.ts";
 import { createPostgresResultStore } from "./postgres-result-store.ts";
 import type { ResultStore } from "./result-store.ts";
+import { requestRow } from "../../../test/support/request-row.ts";
 
 interface Fixture {
   /** The state store the result store sits beside (retention reads it). */
@@ -100,27 +101,7 @@ async function insertRequest(state: Store, id: number): Promise<void> {
   const at = NOW.toISOString();
   await state
     .insertInto("requests")
-    .values({
-      id,
-      status: "succeeded",
-      requester: "alice",
-      database_name: "shop",
-      environment: "production",
-      operation: "read",
-      sql_text: "SELECT 1",
-      sql_sha256: "x",
-      reason: "r",
-      review_json: "{}",
-      workflow_json: "{}",
-      limits_json: "{}",
-      break_glass_reason: null,
-      status_reason: null,
-      created_at: at,
-      updated_at: at,
-      approved_at: null,
-      dispatched_at: null,
-      expires_at: at,
-    })
+    .values(requestRow({ id, status: "succeeded", created_at: at, expires_at: at }))
     .execute();
 }
 

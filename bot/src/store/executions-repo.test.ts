@@ -17,6 +17,7 @@ import { inTransaction } from "./in-transaction.ts";
 import { describeEachStoreDialect } from "./each-store-dialect-testing.ts";
 import { findExecution } from "./requests-repo.ts";
 import { listExpiredResults, markResultPurged } from "./results-retention-repo.ts";
+import { requestRow } from "../../../test/support/request-row.ts";
 
 const NOW = new Date("2030-01-01T12:00:00.000Z");
 const at = (s: number): string => new Date(NOW.getTime() + s * 1000).toISOString();
@@ -43,27 +44,15 @@ describeEachStoreDialect("executions and result retention in the store", (opened
     ] as const) {
       await opened()
         .insertInto("requests")
-        .values({
-          id,
-          status: "running",
-          requester: "alice",
-          database_name: database,
-          environment: "production",
-          operation: "read",
-          sql_text: "SELECT 1",
-          sql_sha256: "x",
-          reason: "r",
-          review_json: "{}",
-          workflow_json: "{}",
-          limits_json: "{}",
-          break_glass_reason: null,
-          status_reason: null,
-          created_at: at(-700),
-          updated_at: at(-700),
-          approved_at: null,
-          dispatched_at: null,
-          expires_at: at(3600),
-        })
+        .values(
+          requestRow({
+            id,
+            status: "running",
+            database_name: database,
+            created_at: at(-700),
+            expires_at: at(3600),
+          }),
+        )
         .execute();
     }
     await claim("1-1", 1, "agent-a", at(-600), at(-10));

@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { parseBotConfig } from "../config/bot-config.ts";
 import { openStore, type Store } from "../store/open-store.ts";
 import { listAgents } from "./list-agents.ts";
+import { requestRow } from "../../../test/support/request-row.ts";
 
 const CONFIG = parseBotConfig(`
 databases: [{ name: shop, dialect: postgres, environments: [production] }]
@@ -34,27 +35,7 @@ describe("listAgents", () => {
     // agent-c has not polled for ten minutes because it is running a long statement.
     await store
       .insertInto("requests")
-      .values({
-        id: 1,
-        status: "running",
-        requester: "alice",
-        database_name: "shop",
-        environment: "production",
-        operation: "read",
-        sql_text: "SELECT 1",
-        sql_sha256: "x",
-        reason: "r",
-        review_json: "{}",
-        workflow_json: "{}",
-        limits_json: "{}",
-        break_glass_reason: null,
-        status_reason: null,
-        created_at: ago(700),
-        updated_at: ago(700),
-        approved_at: null,
-        dispatched_at: null,
-        expires_at: ago(-3600),
-      })
+      .values(requestRow({ id: 1, status: "running", created_at: ago(700), expires_at: ago(-3600) }))
       .execute();
     await store
       .insertInto("executions")
