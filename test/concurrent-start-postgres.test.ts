@@ -105,3 +105,29 @@ describe("an instance without the shared signing key", () => {
     }
   });
 });
+
+describe("a first start that cannot reach the PostgreSQL state", () => {
+  test("fails and leaves no generated signing key to pass for the shared one next time", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dbward-unreachable-"));
+    try {
+      // Port 1 on loopback: nothing listens there.
+      const config = {
+        ...parseBotConfig(TEST_CONFIG),
+        state: { url: "postgres://postgres@127.0.0.1:1/dbward", pool_size: 2 },
+      };
+      await assert.rejects(
+        startBot({
+          config,
+          dataDir: dir,
+          env: {},
+          logger: pino({ level: "silent" }),
+          listen: { host: "127.0.0.1", port: 0 },
+        }),
+        /ECONNREFUSED|connect/,
+      );
+      assert.equal(existsSync(join(dir, "signing-key.json")), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
