@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { STORE_FILE, openStoreFile } from "@dbward/bot";
-import { STATE_PASSWORD_ENV, stateSchema } from "@dbward/bot/config/state-config";
+import { STATE_PASSWORD_ENV, stateCredentials, stateSchema } from "@dbward/bot/config/state-config";
 import { openPostgresStore } from "@dbward/bot/store/open-postgres-store";
 import type { Store } from "@dbward/bot/store/open-store";
 import { sql } from "kysely";
@@ -91,10 +91,8 @@ export function describeStateUrl(url: string): string {
  * `dbward state migrate`) the schema applied as a starting bot applies it.
  */
 export async function connectPostgres(url: string, env: Env, readonly: boolean): Promise<Store> {
-  const password = env[STATE_PASSWORD_ENV];
   const options = {
-    url,
-    ...(password === undefined || password === "" ? {} : { password }),
+    ...stateCredentials(url, env),
     poolSize: 2,
     readonly,
     // An idle connection that dies is dropped by the pool; the command's next query then fails

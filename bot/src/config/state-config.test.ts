@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { stateSchema } from "./state-config.ts";
+import { stateCredentials, stateSchema } from "./state-config.ts";
 
 const problem = (url: string): string | undefined => {
   const r = stateSchema.safeParse({ url });
@@ -35,5 +35,12 @@ describe("the state section's URL", () => {
     assert.match(problem("mysql://dbward@db/dbward") ?? "", /must start with postgres:\/\//);
     assert.match(problem("postgres://dbward@db.internal") ?? "", /must name a host and a database/);
     assert.match(problem("not a url") ?? "", /must be a URL/);
+  });
+
+  test("takes the password from DBWARD_STATE_PASSWORD, and none when it is unset or empty", () => {
+    const url = "postgres://dbward@db/dbward";
+    assert.deepEqual(stateCredentials(url, { DBWARD_STATE_PASSWORD: "s3cret" }), { url, password: "s3cret" });
+    assert.deepEqual(stateCredentials(url, { DBWARD_STATE_PASSWORD: "" }), { url });
+    assert.deepEqual(stateCredentials(url, {}), { url });
   });
 });

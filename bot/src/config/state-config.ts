@@ -63,3 +63,15 @@ export const stateSchema = z.strictObject({
 export const STATE_DEFAULTS = stateSchema.parse({});
 
 export type StateConfig = z.infer<typeof stateSchema>;
+
+/**
+ * How to reach the PostgreSQL state at `url`: the URL, and the password from the environment
+ * when one is set (unset or empty: the server's trust, certificate or .pgpass rules apply).
+ */
+export function stateCredentials(
+  url: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { readonly url: string; readonly password?: string } {
+  const password = env[STATE_PASSWORD_ENV];
+  return password === undefined || password === "" ? { url } : { url, password };
+}

@@ -6,7 +6,7 @@
  */
 import { sql } from "kysely";
 import type { StateConfig } from "../config/state-config.ts";
-import { STATE_PASSWORD_ENV } from "../config/state-config.ts";
+import { stateCredentials } from "../config/state-config.ts";
 import { localBus, postgresBus, type ChangeBus } from "./change-bus.ts";
 import { postgresLeadership, soloLeadership, type LeaderJobName, type Leadership } from "./leadership.ts";
 import type { Store } from "./open-store.ts";
@@ -32,11 +32,7 @@ export async function openCoordination(o: CoordinationOptions): Promise<Coordina
     const leadership = soloLeadership(o.onError);
     return { bus: localBus(), leadership, close: () => leadership.close() };
   }
-  const password = o.env[STATE_PASSWORD_ENV];
-  const credentials = {
-    url: o.state.url,
-    ...(password === undefined || password === "" ? {} : { password }),
-  };
+  const credentials = stateCredentials(o.state.url, o.env);
   const bus = await postgresBus({
     ...credentials,
     notify: async (channel) => {

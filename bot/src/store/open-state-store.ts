@@ -4,7 +4,7 @@
  * over tables.ts) whichever engine holds it.
  */
 import type { StateConfig } from "../config/state-config.ts";
-import { STATE_PASSWORD_ENV } from "../config/state-config.ts";
+import { stateCredentials } from "../config/state-config.ts";
 import { openPostgresStore } from "./open-postgres-store.ts";
 import { openStore, type Store } from "./open-store.ts";
 import { PostgresAdapter } from "kysely";
@@ -20,10 +20,8 @@ export interface OpenStateStoreOptions {
 
 export async function openStateStore(o: OpenStateStoreOptions): Promise<Store> {
   if (o.state.url === undefined) return openStore(o.dataDir);
-  const password = o.env[STATE_PASSWORD_ENV];
   return openPostgresStore({
-    url: o.state.url,
-    ...(password === undefined || password === "" ? {} : { password }),
+    ...stateCredentials(o.state.url, o.env),
     poolSize: o.state.pool_size,
     onIdleError: o.onIdleError,
   });

@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { STORE_FILE, openStoreFile, type BotConfig } from "@dbward/bot";
-import { STATE_PASSWORD_ENV } from "@dbward/bot/config/state-config";
+import { stateCredentials } from "@dbward/bot/config/state-config";
 import { openPostgresStore } from "@dbward/bot/store/open-postgres-store";
 import { SCHEMA_VERSION, type Store } from "@dbward/bot/store/open-store";
 import { sql } from "kysely";
@@ -55,12 +55,12 @@ async function checkSqliteState(file: string, now: Date): Promise<Check[]> {
 
 async function checkPostgresState(url: string, env: Env, now: Date): Promise<Check[]> {
   const where = `PostgreSQL ${describeStateUrl(url)}`;
-  const password = env[STATE_PASSWORD_ENV];
+  const credentials = stateCredentials(url, env);
+  const password = credentials.password;
   let store: Store;
   try {
     store = await openPostgresStore({
-      url,
-      ...(password === undefined || password === "" ? {} : { password }),
+      ...credentials,
       poolSize: 2,
       readonly: true,
       // Doctor's queries report their own failures; an idle connection dropping needs no word.
