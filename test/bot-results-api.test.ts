@@ -6,6 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { AgentCapability, ClaimResponse, PollResponse, RequestView } from "@dbward/shared";
+import { DbwardError } from "@dbward/shared";
+import type { ResultStore } from "../bot/src/results/result-store.ts";
+import { submitResultChunk } from "../bot/src/use-cases/submit-result-chunk.ts";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
 import { stateOnPostgres } from "./support/postgres-state.ts";
 
@@ -155,5 +158,34 @@ describe("result chunks and retries on the bot", () => {
       reason: "twice",
     });
     assert.equal(again.status, 409, "only a lost request can be retried");
+  });
+
+  test("a chunk that lands after the sweep marked its execution lost and removed its rows is removed too", async () => {
+    const { claim } = await claimed();
+    const real = h.bot.ctx.results;
+    // The sweep's loss lands while this chunk is on its way: the execution is lost and its rows
+    // removed just before the chunk is written, as a sweep on another instance may do.
+    const racing: ResultStore = {
+      putChunk: async (key, seq, rows, body) => {
+        await h.bot.store.updateTable("executions").set({ status: "lost" }).where("id", "=", key).execute();
+        await real.remove(key);
+        await real.putChunk(key, seq, rows, body);
+      },
+      listChunks: (key) => real.listChunks(key),
+      read: (key, count) => real.read(key, count),
+      seal: (key) => real.seal(key),
+      remove: (key) => real.remove(key),
+    };
+    await assert.rejects(
+      submitResultChunk(
+        { ...h.bot.ctx, results: racing },
+        "agent-1",
+        claim.job_id,
+        "0",
+        Buffer.from("[1]\n"),
+      ),
+      (err: unknown) => err instanceof DbwardError && err.code === "job.lease_lost",
+    );
+    assert.deepEqual(await real.listChunks(claim.job_id), [], "no rows of the lost execution stay behind");
   });
 });
