@@ -87,8 +87,7 @@ describe("audit export and offline verification", () => {
       "verify",
       "--export",
       file("api-export.ndjson", text),
-      "--public-key",
-      publicKey,
+      `--public-key=${publicKey}`,
     );
     assert.equal(ok.code, EXIT.ok, ok.stderr);
     assert.match(
@@ -164,8 +163,7 @@ describe("audit export and offline verification", () => {
       botDir,
       "--checkpoint",
       file("x.json", "{}"),
-      "--public-key",
-      publicKey,
+      `--public-key=${publicKey}`,
     );
     assert.equal(notCp.code, EXIT.usage);
     const badKey = await cli("audit", "verify", "--data-dir", botDir, "--public-key", "AAAA");
@@ -178,8 +176,7 @@ describe("audit export and offline verification", () => {
       "verify",
       "--export",
       join(dir, "nope.ndjson"),
-      "--public-key",
-      publicKey,
+      `--public-key=${publicKey}`,
     );
     assert.equal(noFile.code, EXIT.usage);
     assert.match(noFile.stderr, /cannot read export/);
@@ -198,8 +195,7 @@ describe("audit export and offline verification", () => {
       "verify",
       "--export",
       file("plain.txt", "hello"),
-      "--public-key",
-      publicKey,
+      `--public-key=${publicKey}`,
     );
     assert.equal(notExport.code, EXIT.auditBroken);
     assert.match(notExport.stderr, /not a dbward audit export/);
@@ -223,8 +219,7 @@ describe("audit export and offline verification", () => {
       botDir,
       "--checkpoint",
       kept,
-      "--public-key",
-      publicKey,
+      `--public-key=${publicKey}`,
     );
     assert.equal(checked.code, EXIT.auditBroken, checked.stderr);
     assert.match(checked.stderr, new RegExp(`BROKEN at sequence ${cp.seq - 1}: truncated`));
