@@ -18,7 +18,7 @@ import {
   signedClaim,
   tempDir,
   testConfig,
-} from "../agent/src/test-helpers.ts";
+} from "./support/agent/unit-helpers.ts";
 import { parseBotConfig } from "../bot/src/config/bot-config.ts";
 import { planRequest } from "../bot/src/core/plan-request.ts";
 import { SQL_CORPUS } from "./sql-corpus/corpus.ts";

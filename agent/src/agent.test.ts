@@ -13,7 +13,7 @@ import { SESSION_FILE, startAgent, type AgentOptions } from "./agent.ts";
 import type { Clock } from "./clock.ts";
 import { collect, type Driver } from "./drivers/driver.ts";
 import { createAgentLogger } from "./log.ts";
-import { FakeBot, until } from "./test-fake-bot.ts";
+import { FakeBot, until } from "../../test/support/agent/fake-bot.ts";
 import {
   fixedClock,
   generateSigningKey,
@@ -22,7 +22,7 @@ import {
   silentLogger,
   tempDir,
   testConfig,
-} from "./test-helpers.ts";
+} from "../../test/support/agent/unit-helpers.ts";
 
 function setup(t: TestContext) {
   const dir = tempDir(t);

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { initSqlReview, type ClaimResponse } from "@dbward/shared";
-import { assertRefused, jobFixture as setup, type JobFixture } from "./test-job-fixture.ts";
-import { generateSigningKey, NOW_MS, signedClaim } from "./test-helpers.ts";
+import { assertRefused, jobFixture as setup, type JobFixture } from "../../test/support/agent/job-fixture.ts";
+import { generateSigningKey, NOW_MS, signedClaim } from "../../test/support/agent/unit-helpers.ts";
 
 before(() => initSqlReview());
 

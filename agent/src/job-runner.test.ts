@@ -7,8 +7,8 @@ import { before, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { initSqlReview, type ClaimResponse } from "@dbward/shared";
 import { executeOptions, runJob } from "./job-runner.ts";
-import { jobFixture as setup } from "./test-job-fixture.ts";
-import { generateSigningKey, signedClaim, testDatabase } from "./test-helpers.ts";
+import { jobFixture as setup } from "../../test/support/agent/job-fixture.ts";
+import { generateSigningKey, signedClaim, testDatabase } from "../../test/support/agent/unit-helpers.ts";
 
 // startAgent loads the reviewer's parsers; these tests call runJob directly.
 before(() => initSqlReview());

@@ -3,7 +3,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { LEDGER_FILE, openLedger } from "./ledger.ts";
-import { tempDir } from "./test-helpers.ts";
+import { tempDir } from "../../test/support/agent/unit-helpers.ts";
 
 describe("T-REPLAY: the executed-token ledger", () => {
   test("refuses to record a token id twice", (t) => {

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { appendFileSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { jobFixture } from "./test-job-fixture.ts";
+import { jobFixture } from "../../test/support/agent/job-fixture.ts";
 import { JOURNAL_FILE, openOutcomeJournal, reportOf } from "./outcome-journal.ts";
-import { NOW_MS, tempDir } from "./test-helpers.ts";
+import { NOW_MS, tempDir } from "../../test/support/agent/unit-helpers.ts";
 
 const now = (): Date => new Date(NOW_MS);
 

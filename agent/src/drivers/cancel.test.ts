@@ -9,7 +9,7 @@ import { after, describe, test } from "node:test";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import type { DbwardError } from "@dbward/shared";
-import { MARIADB_URL, PG_URL, testDatabase } from "../test-helpers.ts";
+import { MARIADB_URL, PG_URL, testDatabase } from "../../../test/support/agent/unit-helpers.ts";
 import { BATCH_ROWS, type Driver, type RowSink } from "./driver.ts";
 import { createDriver } from "./registry.ts";
 

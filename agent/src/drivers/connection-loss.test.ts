@@ -12,7 +12,7 @@ import mysql from "mysql2/promise";
 import pg from "pg";
 import { DbwardError } from "@dbward/shared";
 import { startTcpRelay, type TcpRelay } from "../../../test/support/tcp-relay.ts";
-import { MARIADB_URL, PG_URL, tempDir, testDatabase } from "../test-helpers.ts";
+import { MARIADB_URL, PG_URL, tempDir, testDatabase } from "../../../test/support/agent/unit-helpers.ts";
 import { isConnectionFailure, type Driver } from "./driver.ts";
 import { createDriver } from "./registry.ts";
 

@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import type { DbwardError } from "@dbward/shared";
 import { type OperationClass } from "@dbward/shared";
 import type { DriverName } from "../config.ts";
-import { MARIADB_URL, PG_URL, tempDir, testDatabase } from "../test-helpers.ts";
+import { MARIADB_URL, PG_URL, tempDir, testDatabase } from "../../../test/support/agent/unit-helpers.ts";
 import type { Driver, ExecuteResult } from "./driver.ts";
 import { createDriver } from "./registry.ts";
 

@@ -13,7 +13,7 @@ import { startTcpRelay, type TcpRelay } from "../../../test/support/tcp-relay.ts
 import { systemClock, type Clock } from "../clock.ts";
 import type { DatabaseConfig } from "../config.ts";
 import { createDatabaseHealth, type DatabaseHealth } from "../database-health.ts";
-import { MARIADB_URL, PG_URL, silentLogger, testDatabase } from "../test-helpers.ts";
+import { MARIADB_URL, PG_URL, silentLogger, testDatabase } from "../../../test/support/agent/unit-helpers.ts";
 import { createDriver, createDriverRegistry, type DriverRegistry } from "./registry.ts";
 
 const PROBE_BASE_MS = 100;

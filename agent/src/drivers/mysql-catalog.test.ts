@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import mysql from "mysql2/promise";
 import type { CatalogReferences } from "@dbward/shared";
-import { MARIADB_URL, testDatabase } from "../test-helpers.ts";
+import { MARIADB_URL, testDatabase } from "../../../test/support/agent/unit-helpers.ts";
 import type { Driver } from "./driver.ts";
 import { createDriver } from "./registry.ts";
 

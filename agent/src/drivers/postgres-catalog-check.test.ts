@@ -21,7 +21,7 @@ import {
   silentLogger,
   tempDir,
   testConfig,
-} from "../test-helpers.ts";
+} from "../../../test/support/agent/unit-helpers.ts";
 import { createDriver, createDriverRegistry } from "./registry.ts";
 
 const DB = `dbw_catalog_${process.pid}_${randomBytes(3).toString("hex")}`;

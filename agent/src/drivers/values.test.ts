@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { MARIADB_URL, PG_URL, tempDir, testDatabase } from "../test-helpers.ts";
+import { MARIADB_URL, PG_URL, tempDir, testDatabase } from "../../../test/support/agent/unit-helpers.ts";
 import type { ExecuteResult } from "./driver.ts";
 import { toJsonValue } from "./json-value.ts";
 import { createDriver } from "./registry.ts";

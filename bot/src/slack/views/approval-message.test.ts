@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SLACK_IDS } from "../ids.ts";
 import { approvalMessage } from "./approval-message.ts";
-import { sampleCard } from "./test-cards.ts";
+import { sampleCard } from "../../../../test/support/slack/sample-cards.ts";
 
 const json = (v: unknown): string => JSON.stringify(v);
 

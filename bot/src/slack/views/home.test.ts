@@ -6,7 +6,7 @@ import { HOME_LIMITS, type HomeDescription } from "../../use-cases/describe-home
 import { SLACK_IDS } from "../ids.ts";
 import { LIMITS } from "./blocks.ts";
 import { HOME_MAX_BLOCKS, homeView } from "./home.ts";
-import { sampleRequest } from "./test-cards.ts";
+import { sampleRequest } from "../../../../test/support/slack/sample-cards.ts";
 
 const person = (id: string, more: Partial<User> = {}): User => ({
   id,

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import type { types } from "@slack/bolt";
 import { SLACK_IDS } from "../ids.ts";
 import { queryModal, rejectModal, reviewModal } from "./modals.ts";
-import { sampleCard } from "./test-cards.ts";
+import { sampleCard } from "../../../../test/support/slack/sample-cards.ts";
 
 const TARGETS = [
   { database: "shop", environments: ["production", "staging"] },

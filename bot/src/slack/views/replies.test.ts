@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createdMessage, helpMessage, notLinkedMessage } from "./replies.ts";
-import { sampleCard } from "./test-cards.ts";
+import { sampleCard } from "../../../../test/support/slack/sample-cards.ts";
 
 describe("replies", () => {
   test("help shows requesters how to ask and approvers how to decide", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { requesterNotice, threadStep } from "./request-story.ts";
-import { sampleCard } from "./test-cards.ts";
+import { sampleCard } from "../../../../test/support/slack/sample-cards.ts";
 
 describe("thread replies and requester notices", () => {
   test("the creating change has no thread reply: the post is the start of the thread", () => {

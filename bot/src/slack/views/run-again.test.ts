@@ -10,7 +10,7 @@ import { homeView } from "./home.ts";
 import { queryModal } from "./modals.ts";
 import { requesterNotice } from "./request-story.ts";
 import { resultMessage } from "./result-message.ts";
-import { sampleCard, sampleRequest } from "./test-cards.ts";
+import { sampleCard, sampleRequest } from "../../../../test/support/slack/sample-cards.ts";
 
 const alice: User = {
   id: "alice",

@@ -10,7 +10,7 @@ import { approvalMessage } from "./approval-message.ts";
 import { homeView } from "./home.ts";
 import { reviewModal } from "./modals.ts";
 import { createdMessage } from "./replies.ts";
-import { sampleCard, sampleRequest } from "./test-cards.ts";
+import { sampleCard, sampleRequest } from "../../../../test/support/slack/sample-cards.ts";
 
 /** Looks like `… WHERE id = 1 -- ok`, runs as written: an RLO and a zero-width space inside. */
 const SQL = "UPDATE orders SET status = 'paid' WHERE id < 10 /*\u202e ko -- */ \u200bAND 1 = 1";

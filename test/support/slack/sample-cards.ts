@@ -1,6 +1,6 @@
 /** Sample requests for the view tests: a stored request as the protocol shows it. */
 import type { RequestView } from "@dbward/shared";
-import type { RequestCard } from "./request-card.ts";
+import type { RequestCard } from "../../../bot/src/slack/views/request-card.ts";
 
 export function sampleRequest(over: Partial<RequestView> = {}): RequestView {
   return {

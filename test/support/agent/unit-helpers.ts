@@ -19,9 +19,14 @@ import {
   type TokenInput,
 } from "@dbward/shared";
 import { pino, type Logger } from "pino";
-import type { Clock } from "./clock.ts";
-import { loadAgentConfig, type AgentConfig, type DatabaseConfig, type DriverName } from "./config.ts";
-import { Secret } from "./secret.ts";
+import type { Clock } from "../../../agent/src/clock.ts";
+import {
+  loadAgentConfig,
+  type AgentConfig,
+  type DatabaseConfig,
+  type DriverName,
+} from "../../../agent/src/config.ts";
+import { Secret } from "../../../agent/src/secret.ts";
 
 export const AGENT_ID = "agent-one";
 export const PG_URL = "postgres://postgres@127.0.0.1:5432/test";

@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { ClaimResponse, JobResultBody } from "@dbward/shared";
-import type { Driver } from "./drivers/driver.ts";
-import { createDriver, createDriverRegistry } from "./drivers/registry.ts";
-import { runJob, type JobRunnerDeps } from "./job-runner.ts";
-import { openLedger } from "./ledger.ts";
-import { openOutcomeJournal } from "./outcome-journal.ts";
+import type { Driver } from "../../../agent/src/drivers/driver.ts";
+import { createDriver, createDriverRegistry } from "../../../agent/src/drivers/registry.ts";
+import { runJob, type JobRunnerDeps } from "../../../agent/src/job-runner.ts";
+import { openLedger } from "../../../agent/src/ledger.ts";
+import { openOutcomeJournal } from "../../../agent/src/outcome-journal.ts";
 import {
   fixedClock,
   generateSigningKey,
@@ -20,7 +20,7 @@ import {
   tempDir,
   testConfig,
   type JobSpec,
-} from "./test-helpers.ts";
+} from "./unit-helpers.ts";
 
 type Context = { after(fn: () => void): void };
 
