@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import {
-  MANIFEST_PATH,
+  manifestPath,
   URL_PLACEHOLDER,
   eventsUrl,
   renderManifest,
@@ -25,7 +25,7 @@ interface Manifest {
   };
 }
 
-const manifest = (text = readFileSync(MANIFEST_PATH, "utf8")): Manifest => parse(text) as Manifest;
+const manifest = (text = readFileSync(manifestPath(), "utf8")): Manifest => parse(text) as Manifest;
 
 /** Every `"<family>.<method>"` literal in the adapter's sources that names a Slack Web API method. */
 function methodLiteralsInSources(): string[] {

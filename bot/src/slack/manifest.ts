@@ -5,14 +5,16 @@
 import { readFileSync } from "node:fs";
 import { DbwardError } from "@dbward/shared";
 import { parseDocument } from "yaml";
+import { runtimeFile } from "../runtime-files.ts";
 import { SLACK_EVENTS_PATH } from "./ids.ts";
 
-export const MANIFEST_PATH = new URL("../../../manifest.yml", import.meta.url);
+/** manifest.yml, the Slack app manifest the commands below fill in. */
+export const manifestPath = (): string => runtimeFile("manifest.yml");
 export const URL_PLACEHOLDER = "https://<host>/slack/events";
 
 /** The manifest with every request URL pointing at `url` (a base address or the full endpoint). */
 export function renderManifest(url: string): string {
-  return readFileSync(MANIFEST_PATH, "utf8").replaceAll(URL_PLACEHOLDER, eventsUrl(url));
+  return readFileSync(manifestPath(), "utf8").replaceAll(URL_PLACEHOLDER, eventsUrl(url));
 }
 
 /**
@@ -22,7 +24,7 @@ export function renderManifest(url: string): string {
  */
 export function renderSocketModeManifest(): string {
   // The file's own leading comment is about request URLs; this one replaces it.
-  const doc = parseDocument(readFileSync(MANIFEST_PATH, "utf8").replace(/^(#[^\n]*\n)+/, ""));
+  const doc = parseDocument(readFileSync(manifestPath(), "utf8").replace(/^(#[^\n]*\n)+/, ""));
   doc.deleteIn(["settings", "event_subscriptions", "request_url"]);
   doc.deleteIn(["settings", "interactivity", "request_url"]);
   const commands = doc.getIn(["features", "slash_commands"]) as { items: unknown[] } | undefined;

@@ -29,7 +29,7 @@ import {
   type TransactionSettings,
 } from "kysely";
 import { ADDED_COLUMNS } from "./added-columns.ts";
-import { SCHEMA_PATH, SCHEMA_VERSION, type Store } from "./open-store.ts";
+import { schemaPath, SCHEMA_VERSION, type Store } from "./open-store.ts";
 import { STATE_WRITE_LOCK } from "./postgres-locks.ts";
 import { postgresSchema } from "./postgres-schema.ts";
 import type { Database } from "./tables.ts";
@@ -128,7 +128,7 @@ function intAsNumber(oid: number, format: "text" | "binary" = "text") {
  * at once migrate one after the other and the second finds nothing to do.
  */
 async function applyPostgresSchema(store: Store): Promise<void> {
-  const ddl = postgresSchema(readFileSync(SCHEMA_PATH, "utf8"));
+  const ddl = postgresSchema(readFileSync(schemaPath(), "utf8"));
   await store.transaction().execute(async (tx) => {
     const existing = await tx.executeQuery<{ present: boolean }>(
       CompiledQuery.raw("select to_regclass('schema_version') is not null as present"),

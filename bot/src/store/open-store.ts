@@ -24,12 +24,14 @@ import {
   type Dialect,
   type SqliteDialectConfig,
 } from "kysely";
+import { runtimeFile } from "../runtime-files.ts";
 import { ADDED_COLUMNS } from "./added-columns.ts";
 import type { Database } from "./tables.ts";
 
 export const SCHEMA_VERSION = 1;
 export const STORE_FILE = "dbward.sqlite";
-export const SCHEMA_PATH = new URL("../../../schema.sql", import.meta.url);
+/** schema.sql, the one definition of the state store (the PostgreSQL DDL is derived from it). */
+export const schemaPath = (): string => runtimeFile("schema.sql");
 
 export type Store = Kysely<Database>;
 
@@ -119,7 +121,7 @@ function applySchema(sqlite: SqliteDatabase.Database): void {
   sqlite
     .transaction(() => {
       addMissingColumns(sqlite);
-      sqlite.exec(readFileSync(SCHEMA_PATH, "utf8"));
+      sqlite.exec(readFileSync(schemaPath(), "utf8"));
     })
     .immediate();
 }

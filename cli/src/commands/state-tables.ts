@@ -10,7 +10,7 @@
  *   moved past the copied ids so new rows continue after them.
  */
 import { readFileSync } from "node:fs";
-import { SCHEMA_PATH } from "@dbward/bot/store/open-store";
+import { schemaPath } from "@dbward/bot/store/open-store";
 
 export interface StateTables {
   /** Every table, in creation (foreign-key-safe) order. */
@@ -21,7 +21,7 @@ export interface StateTables {
   readonly identities: ReadonlyMap<string, string>;
 }
 
-export function readStateTables(schemaText: string = readFileSync(SCHEMA_PATH, "utf8")): StateTables {
+export function readStateTables(schemaText: string = readFileSync(schemaPath(), "utf8")): StateTables {
   const text = schemaText.replace(/--[^\n]*/g, "");
   const tables: string[] = [];
   const identities = new Map<string, string>();
