@@ -4,6 +4,7 @@
  * real bot on a temp SQLite file; the agent side is spoken over HTTP with a real agent token.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
@@ -122,6 +123,25 @@ describe("GET /metrics", () => {
     const text = await metrics();
     for (const job of ["sweeper", "webhooks", "audit_maintenance", "pruning"])
       assert.equal(sample(text, "dbward_leader", `job="${job}"`), 1, job);
+  });
+
+  test("every counter ends in _total and nothing else does, prom-client's defaults included", async () => {
+    const families = [...(await metrics()).matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => ({
+      name: name ?? "",
+      type: type ?? "",
+    }));
+    const names = families.map((f) => f.name);
+    assert.ok(names.includes("nodejs_active_handles"), "the per-type default gauges stay");
+    assert.ok(!names.includes("nodejs_active_handles_total"), "the _total gauge beside them is dropped");
+    for (const { name, type } of families)
+      assert.equal(name.endsWith("_total"), type === "counter", `${name} is a ${type}`);
+  });
+
+  test("docs/operations.md names every dbward_ metric the bot exposes", async () => {
+    const doc = readFileSync(new URL("../docs/operations.md", import.meta.url), "utf8");
+    const names = [...(await metrics()).matchAll(/^# TYPE (dbward_\S+) /gm)].map(([, name]) => name ?? "");
+    assert.ok(names.length > 10, names.join(", "));
+    for (const name of names) assert.ok(doc.includes(`\`${name}\``), `${name} is not in docs/operations.md`);
   });
 
   test("the counters other adapters feed are exposed from the start", async () => {

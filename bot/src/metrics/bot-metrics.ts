@@ -7,6 +7,8 @@
  * - events, counted in this process since it started: approval decisions and execution durations
  *   (fed from committed changes), HTTP calls, rate-limit refusals, authentication failures, and
  *   webhook and Slack API failures, whose counters the webhook and Slack adapters increment.
+ * Plus prom-client's default `process_*` and `nodejs_*` metrics, less the ones that break the
+ * Prometheus naming rules; the scrape passes `promtool check metrics` (test/ops-metrics-promtool.test.ts).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { LEADER_JOBS, type LeaderJobName } from "../store/postgres-locks.ts";
@@ -38,14 +40,28 @@ type Ctx = Pick<BotContext, "store" | "config" | "clock">;
 /** How many finished executions are remembered so a repeated result is not observed twice. */
 const OBSERVED_MEMORY = 1000;
 
+/**
+ * A registry holding prom-client's default metrics, without its gauges named `…_total`
+ * (`nodejs_active_handles_total`, `nodejs_active_requests_total`, `nodejs_active_resources_total`):
+ * `_total` marks a counter in the Prometheus naming rules, and promtool rejects a gauge so named.
+ * Nothing is lost: each is the sum of the per-type gauge beside it (`sum(nodejs_active_handles)`).
+ */
+function defaultMetricsRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  for (const metric of registry.getMetricsAsArray())
+    if (!(metric instanceof Counter) && metric.name.endsWith("_total"))
+      registry.removeSingleMetric(metric.name);
+  return registry;
+}
+
 export function createBotMetrics(
   ctx: Ctx,
   onError: (err: unknown) => void,
   /** The periodic jobs this instance leads now (store/leadership.ts). */
   leading: () => readonly LeaderJobName[] = () => LEADER_JOBS,
 ): BotMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = defaultMetricsRegistry();
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
