@@ -9,6 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { RequestView } from "@dbward/shared";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
+import { DBWARD_BIN } from "./support/processes.ts";
 
 type TextResult = { content: { type: string; text: string }[]; isError?: boolean };
 
@@ -28,7 +29,7 @@ describe("dbward mcp", () => {
     client = new Client({ name: "test-assistant", version: "1.0.0" });
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: ["bin/dbward.mjs", "mcp"],
+      args: [DBWARD_BIN, "mcp"],
       env: { PATH: process.env.PATH ?? "", DBWARD_URL: h.url, DBWARD_TOKEN: await h.tokenFor("alice") },
       stderr: "pipe",
     });

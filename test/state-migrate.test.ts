@@ -19,9 +19,7 @@ import type { RequestView } from "@dbward/shared";
 import { EXIT } from "../cli/src/exit-codes.ts";
 import { startBotHarness, TEST_CONFIG, type BotHarness } from "./support/bot-harness.ts";
 import { dropStateDatabase, ensureStateDatabase, stateOnPostgres } from "./support/postgres-state.ts";
-import { token } from "./support/processes.ts";
-
-const BIN = new URL("../bin/dbward.mjs", import.meta.url).pathname;
+import { DBWARD_BIN as BIN, token } from "./support/processes.ts";
 
 interface CliRun {
   readonly code: number | null;

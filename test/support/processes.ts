@@ -10,7 +10,16 @@ import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
-const BIN = new URL("../../bin/dbward.mjs", import.meta.url).pathname;
+/**
+ * The `dbward` the processes run: the sources through tsx (test/support/bin/dbward.mjs), so a
+ * test runs the working tree; or, with DBWARD_PROCESS_BIN=build (the benchmarks set it), the
+ * build in dist/ through bin/dbward.mjs, which is what ships and what a benchmark must measure.
+ */
+export const DBWARD_BIN = new URL(
+  process.env.DBWARD_PROCESS_BIN === "build" ? "../../bin/dbward.mjs" : "./bin/dbward.mjs",
+  import.meta.url,
+).pathname;
+const BIN = DBWARD_BIN;
 
 export const token = (prefix: "dbw_" | "dbwa_"): string =>
   `${prefix}${randomBytes(32).toString("base64url")}`;
