@@ -22,6 +22,7 @@ import {
   type PublicKey,
   type SqlReviewOptions,
 } from "@dbward/shared";
+import { didYouMean, schemaKeysAt } from "@dbward/shared/did-you-mean";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -176,9 +177,10 @@ export function loadAgentConfig(text: string, env: Env, source = "agent config")
   } catch (err) {
     throw new DbwardError("config.invalid", `${source}: not valid YAML: ${(err as Error).message}`);
   }
-  const result = agentConfigSchema(env).safeParse(raw ?? {});
+  const schema = agentConfigSchema(env);
+  const result = schema.safeParse(raw ?? {});
   const problems = [
-    ...(result.success ? [] : result.error.issues.flatMap(formatIssue)),
+    ...(result.success ? [] : result.error.issues.flatMap((issue) => formatIssue(issue, schema))),
     ...transportProblems(raw),
   ];
   if (!result.success || problems.length > 0) {
@@ -193,10 +195,15 @@ export function loadAgentConfig(text: string, env: Env, source = "agent config")
   return toAgentConfig(result.data);
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string[] {
+function formatIssue(issue: z.core.$ZodIssue, schema: z.core.$ZodType): string[] {
   const path = issue.path.map(String);
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => `${[...path, key].join(".")}: unknown key`);
+    // With the key it is probably a typo of (`row_cpa` → `row_cap`), read from the schema itself.
+    const allowed = schemaKeysAt(schema, issue.path);
+    return issue.keys.map((key) => {
+      const meant = didYouMean(key, allowed);
+      return `${[...path, key].join(".")}: unknown key${meant === undefined ? "" : `; did you mean \`${meant}\`?`}`;
+    });
   }
   return [`${path.length === 0 ? "(top level)" : path.join(".")}: ${issue.message}`];
 }

@@ -4,6 +4,7 @@
  * Secrets never live here: they come from the environment (see env.ts).
  */
 import { DbwardError, NAME_RULE, OPERATION_CLASSES, SQL_DIALECTS } from "@dbward/shared";
+import { didYouMean, schemaKeysAt } from "@dbward/shared/did-you-mean";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { durationSchema } from "./duration.ts";
@@ -262,7 +263,7 @@ export function parseBotConfig(text: string, source = "bot config"): BotConfig {
         ...identityProblems(result.data),
         ...checkWebhooks(result.data.webhooks, new Map(result.data.databases.map((d) => [d.name, d]))),
       ]
-    : [...result.error.issues.map(formatIssue), ...crossCheck(looseView(raw))];
+    : [...result.error.issues.flatMap(formatIssue), ...crossCheck(looseView(raw))];
   if (problems.length > 0 || !result.success) {
     throw new DbwardError(
       "config.invalid",
@@ -275,9 +276,17 @@ export function parseBotConfig(text: string, source = "bot config"): BotConfig {
   return deepFreeze(result.data);
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
+function formatIssue(issue: z.core.$ZodIssue): string[] {
   const path = issue.path.length === 0 ? "(top level)" : issue.path.map(String).join(".");
-  return `${path}: ${issue.message}`;
+  if (issue.code === "unrecognized_keys") {
+    // One problem per key, with the key it is probably a typo of (`workflow` → `workflows`).
+    const allowed = schemaKeysAt(botConfigSchema, issue.path);
+    return issue.keys.map((key) => {
+      const meant = didYouMean(key, allowed);
+      return `${path}: unknown key "${key}"${meant === undefined ? "" : `; did you mean \`${meant}\`?`}`;
+    });
+  }
+  return [`${path}: ${issue.message}`];
 }
 
 /** The parts of a config the reference checks read, taken defensively from unvalidated YAML. */
