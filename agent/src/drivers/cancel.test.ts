@@ -5,6 +5,7 @@
  * a read stops fetching when the sink has had enough.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, describe, test } from "node:test";
 import mysql from "mysql2/promise";
 import pg from "pg";
@@ -12,6 +13,10 @@ import type { DbwardError } from "@dbward/shared";
 import { MARIADB_URL, PG_URL, testDatabase } from "../../../test/support/agent/unit-helpers.ts";
 import { BATCH_ROWS, type Driver, type RowSink } from "./driver.ts";
 import { createDriver } from "./registry.ts";
+
+// Unique per run: the activity views list every session on the server, so a fixed marker would
+// count another run's sleep (a second checkout, or the suite run twice at once).
+const MARKER = `slept_cancel_${randomBytes(4).toString("hex")}`;
 
 interface Server {
   readonly driver: "postgres" | "mysql";
@@ -29,7 +34,7 @@ function postgres(): Server {
   return {
     driver: "postgres",
     url: PG_URL,
-    sleep: "SELECT pg_sleep(60) AS slept_cancel_marker",
+    sleep: `SELECT pg_sleep(60) AS ${MARKER}`,
     series: (n) => `SELECT g AS n FROM generate_series(1, ${n}) AS g`,
     async running(marker) {
       await connected;
@@ -48,7 +53,7 @@ function mariadb(): Server {
   return {
     driver: "mysql",
     url: MARIADB_URL,
-    sleep: "SELECT SLEEP(60) AS slept_cancel_marker",
+    sleep: `SELECT SLEEP(60) AS ${MARKER}`,
     series: (n) => `SELECT seq AS n FROM seq_1_to_${n}`,
     async running(marker) {
       const [rows] = await (
@@ -88,13 +93,13 @@ for (const make of [postgres, mariadb]) {
         statementTimeoutMs: 120_000,
         signal: abort.signal,
       });
-      await until(async () => (await server.running("slept_cancel_marker")) === 1);
+      await until(async () => (await server.running(MARKER)) === 1);
       abort.abort("cancelled");
       await assert.rejects(running, (err: DbwardError) => {
         assert.equal(err.code, "execution.cancelled");
         return true;
       });
-      await until(async () => (await server.running("slept_cancel_marker")) === 0);
+      await until(async () => (await server.running(MARKER)) === 0);
     });
 
     test("after a cancel the pool runs the next job on the same database", async () => {

@@ -6,6 +6,7 @@
  * job. For SQLite, a file that cannot be opened is its lost connection.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import mysql from "mysql2/promise";
@@ -15,6 +16,10 @@ import { startTcpRelay, type TcpRelay } from "../../../test/support/tcp-relay.ts
 import { MARIADB_URL, PG_URL, tempDir, testDatabase } from "../../../test/support/agent/unit-helpers.ts";
 import { isConnectionFailure, type Driver } from "./driver.ts";
 import { createDriver } from "./registry.ts";
+
+// Unique per run: the activity views list every session on the server, so with a fixed marker a
+// test would kill another run's connection (a second checkout, or the suite run twice at once).
+const RUN = randomBytes(4).toString("hex");
 
 interface Server {
   readonly driver: "postgres" | "mysql";
@@ -132,26 +137,26 @@ for (const make of [postgres, mariadb]) {
 
     test("a connection killed mid-statement fails the job at once with the server's error", async () => {
       const started = Date.now();
-      const running = driver.execute(server.longRead("killed_marker"), {
+      const running = driver.execute(server.longRead(`killed_${RUN}`), {
         operation: "read",
         rowCap: 1,
         statementTimeoutMs: 60_000,
       });
       running.catch(() => undefined);
-      await server.kill(await until(async () => first(await server.running("killed_marker"))));
+      await server.kill(await until(async () => first(await server.running(`killed_${RUN}`))));
       await assert.rejects(running, (err) => assertLostConnection(err, server.killedMessage));
       assert.ok(Date.now() - started < 10_000, "failed when the connection died, not at its timeout");
       await runsNextJob(driver);
     });
 
     test("a TCP connection cut mid-statement fails the job with the connection's error", async () => {
-      const running = driver.execute(server.longRead("cut_marker"), {
+      const running = driver.execute(server.longRead(`cut_${RUN}`), {
         operation: "read",
         rowCap: 1,
         statementTimeoutMs: 60_000,
       });
       running.catch(() => undefined);
-      const id = await until(async () => first(await server.running("cut_marker")));
+      const id = await until(async () => first(await server.running(`cut_${RUN}`)));
       cuttable.cut();
       await assert.rejects(running, (err) =>
         assertLostConnection(err, /ECONNRESET|Connection terminated unexpectedly|Connection lost/),
