@@ -61,11 +61,15 @@ describe("instances coordinating through PostgreSQL", () => {
     return l;
   };
 
-  /** The backend holding a job's session lock, if any. */
+  /**
+   * The backend holding a job's session lock in this test's database, if any. pg_locks lists the
+   * whole server, and every bot on it takes the same keys in its own database.
+   */
   const holderPid = async (job: keyof typeof LEADER_LOCKS): Promise<number | undefined> => {
     const k = BigInt(LEADER_LOCKS[job]);
     const r = await admin.query<{ pid: number }>(
-      "select pid from pg_locks where locktype = 'advisory' and classid = $1 and objid = $2 and granted",
+      `select pid from pg_locks where locktype = 'advisory' and classid = $1 and objid = $2 and granted
+         and database = (select oid from pg_database where datname = current_database())`,
       [Number(k >> 32n), Number(k & 0xffffffffn)],
     );
     return r.rows[0]?.pid;
