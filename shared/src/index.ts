@@ -8,6 +8,7 @@ export * from "./ids.ts";
 export * from "./operation-class.ts";
 export * from "./protocol.ts";
 export * from "./request-status.ts";
+export * from "./result-csv.ts";
 export * from "./signing-key.ts";
 export * from "./sql/review.ts";
 export * from "./sql/review-sql.ts";

@@ -450,8 +450,10 @@ export const JOB_OUTCOMES = ["succeeded", "failed", "timed_out", "refused", "can
 export type JobOutcome = (typeof JOB_OUTCOMES)[number];
 
 /**
- * POST /api/agent/jobs/:job_id/result/chunks/:seq — body `application/x-ndjson`: rows, one JSON
- * array per line in column order, each line ending in `\n`, at most MAX_RESULT_CHUNK_BYTES. `seq`
+ * POST /api/agent/jobs/:job_id/result/chunks/:seq — body: rows in column order, at most
+ * MAX_RESULT_CHUNK_BYTES, either NDJSON (one JSON array per line, each line ending in `\n`) or
+ * CSV (a `%csv <kinds>` head line, then rows as PostgreSQL's COPY writes them: result-csv.ts);
+ * the first byte tells them apart, and every chunk of a result has the same columns. `seq`
  * counts from 0 without gaps; a chunk sent again under a seq already stored is acknowledged and
  * not stored twice. 409 `job.chunk_out_of_order` names the seq expected; 409 `job.lease_lost`
  * means stop.
@@ -468,7 +470,7 @@ export interface StreamedResultSummary {
   columns: string[];
   chunks: number;
   row_count: number;
-  /** NDJSON bytes of all chunks. */
+  /** Bytes of all chunks as sent (NDJSON, or CSV with its head lines). */
   bytes: number;
   truncated_by: ResultTruncation | null;
 }

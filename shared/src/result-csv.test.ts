@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  cellToJson,
+  countCsvRows,
+  csvChunkHead,
+  csvText,
+  csvTextLine,
+  parseCsvChunkHead,
+  parseCsvRows,
+  parsePgArray,
+} from "./result-csv.ts";
+
+const bytes = (s: string): Buffer => Buffer.from(s);
+
+describe("CSV as PostgreSQL's COPY writes it", () => {
+  test("quotes empty text, commas, quotes, CR and LF, and keeps NULL an empty field", () => {
+    assert.equal(
+      csvTextLine([null, "", "a,b", 'say "hi"', "a\nb", "a\rb", "plain"]),
+      ',"","a,b","say ""hi""","a\nb","a\rb",plain\n',
+    );
+  });
+
+  test("quotes \\. only when it is a row's only field", () => {
+    assert.equal(csvText("\\.", true), '"\\."');
+    assert.equal(csvTextLine(["\\.", "x"]), "\\.,x\n");
+  });
+});
+
+describe("countCsvRows", () => {
+  test("counts whole rows of the expected width, quoted newlines and doubled quotes included", () => {
+    assert.equal(countCsvRows(bytes('1,"a\nb"\n,""\n"x""y",z\n'), 0, 2), 3);
+    assert.equal(countCsvRows(bytes("\n\n"), 0, 0), 2);
+    assert.equal(countCsvRows(bytes("\n\n"), 0, 1), 2);
+  });
+
+  test("refuses a row of another width, a stray or unclosed quote, a bare CR and a cut last row", () => {
+    for (const bad of ["1,2,3\n", 'a"b,c\n', '"open,c\n', "a\r,b\n", "a,b\nc,d", '"a"b,c\n']) {
+      assert.equal(countCsvRows(bytes(bad), 0, 2), -1, JSON.stringify(bad));
+    }
+  });
+
+  test("reads its rows back: NULL as null, empty text as empty text", () => {
+    assert.deepEqual(parseCsvRows(bytes('1,"a\nb"\n,""\n"x""y",é\n'), 0, 2), [
+      ["1", "a\nb"],
+      [null, ""],
+      ['x"y', "é"],
+    ]);
+    assert.deepEqual(parseCsvRows(bytes("\n"), 0, 1), [[null]]);
+    assert.deepEqual(parseCsvRows(bytes("\n"), 0, 0), [[]]);
+  });
+});
+
+describe("CSV chunk heads", () => {
+  test("name the kinds, and refuse a kind that does not exist", () => {
+    const chunk = bytes(`${csvChunkHead(["number", "text[]"])}1,{a}\n`);
+    assert.deepEqual(parseCsvChunkHead(chunk), { kinds: ["number", "text[]"], rowsAt: 19 });
+    assert.deepEqual(parseCsvChunkHead(bytes("%csv \n\n")), { kinds: [], rowsAt: 6 });
+    assert.equal(parseCsvChunkHead(bytes("%csv number,money\n1,2\n")), undefined);
+    assert.equal(parseCsvChunkHead(bytes("[1]\n")), undefined);
+  });
+});
+
+describe("cellToJson", () => {
+  test("gives numbers, booleans, documents, base64 bytes and UTC instants", () => {
+    assert.deepEqual(
+      [
+        cellToJson("number", "-12"),
+        cellToJson("number", "1e+20"),
+        cellToJson("number", "NaN"),
+        cellToJson("boolean", "t"),
+        cellToJson("boolean", "f"),
+        cellToJson("json", '{"a": [1, "b"]}'),
+        cellToJson("bytea", "\\x00fffe"),
+        cellToJson("timestamptz", "2024-02-03 04:05:06.789123+02"),
+        cellToJson("timestamptz", "2024-02-03 04:05:06-03:30"),
+        cellToJson("timestamptz", "infinity"),
+        cellToJson("text", "1"),
+        cellToJson("number", null),
+      ],
+      [
+        -12,
+        1e20,
+        "NaN",
+        true,
+        false,
+        { a: [1, "b"] },
+        "AP/+",
+        "2024-02-03T02:05:06.789Z",
+        "2024-02-03T07:35:06.000Z",
+        "Infinity",
+        "1",
+        null,
+      ],
+    );
+  });
+
+  test("reads arrays of any depth with NULL, quoted and escaped elements", () => {
+    assert.deepEqual(cellToJson("number[]", "{{1,2},{NULL,4}}"), [
+      [1, 2],
+      [null, 4],
+    ]);
+    assert.deepEqual(cellToJson("text[]", '{"a b","c,d",NULL,"NULL","q\\"t","back\\\\slash"}'), [
+      "a b",
+      "c,d",
+      null,
+      "NULL",
+      'q"t',
+      "back\\slash",
+    ]);
+    assert.deepEqual(cellToJson("bytea[]", '{"\\\\x01"}'), ["AQ=="]);
+    assert.deepEqual(cellToJson("json[]", '{"{\\"a\\": 1}"}'), [{ a: 1 }]);
+    assert.deepEqual(cellToJson("boolean[]", "{}"), []);
+  });
+
+  test("keeps the server's text when its kind cannot read it", () => {
+    assert.equal(cellToJson("number[]", "[0:1]={1,2}"), "[0:1]={1,2}");
+    assert.equal(cellToJson("bytea", "\\001"), "\\001");
+    assert.equal(cellToJson("timestamptz", "03.02.2024 04:05:06 CET"), "03.02.2024 04:05:06 CET");
+    assert.equal(parsePgArray("{1,2"), undefined);
+  });
+});
