@@ -1,17 +1,20 @@
 /**
  * Streams a stored result as CSV, NDJSON or JSON, one stored chunk at a time, so a reader of a
  * million rows never makes the bot hold more than one chunk.
- * - CSV (RFC 4180): a header line of column names, then one line per row. Quoting follows
- *   PostgreSQL's `COPY … CSV`: a field is quoted when it holds a comma, a quote, CR or LF, when
- *   it is empty text (so it differs from NULL, which is an empty field) or is `\.`; quotes are
- *   doubled. Objects and arrays (json columns) are written as JSON text. Values are written as
- *   they are: a spreadsheet that evaluates `=…` cells should not open results it does not trust.
- * - NDJSON: the first line is the array of column names; every further line one row.
+ * - CSV (RFC 4180): a header line of column names, then one line per row, what
+ *   `psql \copy (…) TO … WITH CSV HEADER` writes. A chunk the agent read as CSV (PostgreSQL)
+ *   is sent as its stored bytes, the server's own text; a chunk of NDJSON values is written with
+ *   the same quoting as PostgreSQL's `COPY … CSV`: a field is quoted when it holds a comma, a
+ *   quote, CR or LF, when it is empty text (so it differs from NULL, which is an empty field) or
+ *   is `\.`; quotes are doubled; objects and arrays (json columns) are written as JSON text.
+ *   Values are written as they are: a spreadsheet that evaluates `=…` cells should not open
+ *   results it does not trust.
+ * - NDJSON: the first line is the array of column names; every further line one row, with the
+ *   JSON types of the values (result-chunk.ts reads CSV chunks by their columns' kinds).
  * - JSON: the ResultView shape with every row (`preview: false`).
  */
-import type { ResultFormat, ResultView } from "@dbward/shared";
-import { csvLine, ndjsonToCsv } from "./ndjson-csv.ts";
-import { parseRow, splitLines } from "./ndjson-rows.ts";
+import { csvTextLine, type ResultFormat, type ResultView } from "@dbward/shared";
+import { chunkCsv, chunkJsonLines, chunkNdjson, chunkRows } from "./result-chunk.ts";
 
 /** Strings are gathered up to about this size before they are handed to the response. */
 const PIECE_CHARS = 64 * 1024;
@@ -30,14 +33,17 @@ export async function* encodeResult(
   switch (format) {
     case "ndjson":
       yield `${JSON.stringify(head.columns)}\n`;
-      // Stored chunks are already NDJSON rows: pass them through untouched.
-      yield* chunks;
+      // NDJSON chunks pass through untouched.
+      for await (const chunk of chunks) {
+        const ndjson = chunkNdjson(chunk);
+        if (ndjson.length > 0) yield ndjson;
+      }
       return;
     case "csv":
-      yield csvLine(head.columns);
+      yield csvTextLine(head.columns);
       // One stored chunk's CSV at a time, as bytes.
       for await (const chunk of chunks) {
-        const csv = ndjsonToCsv(chunk);
+        const csv = chunkCsv(chunk);
         if (csv.length > 0) yield csv;
       }
       return;
@@ -63,7 +69,7 @@ async function* pieces(
 ): AsyncGenerator<string> {
   let piece = "";
   for await (const chunk of chunks) {
-    for (const line of splitLines(chunk)) {
+    for (const line of chunkJsonLines(chunk)) {
       piece += each(line);
       if (piece.length >= PIECE_CHARS) {
         yield piece;
@@ -79,8 +85,8 @@ export async function firstRows(chunks: AsyncIterable<Buffer>, limit: number): P
   const rows: unknown[][] = [];
   if (limit <= 0) return rows;
   for await (const chunk of chunks) {
-    for (const line of splitLines(chunk)) {
-      rows.push(parseRow(line));
+    for (const row of chunkRows(chunk)) {
+      rows.push(row);
       if (rows.length >= limit) return rows;
     }
   }

@@ -1,0 +1,75 @@
+/**
+ * A stored result chunk is NDJSON rows (ndjson-rows.ts) or CSV rows behind a `%csv <kinds>` head
+ * line (shared result-csv.ts); its first byte says which. Both are checked when they arrive
+ * (zero trust between components: a chunk that is not whole, well-formed rows never reaches a
+ * reader), and every reader goes through here, so a result stored before CSV chunks existed, or
+ * sent by an older agent, reads as it always did.
+ */
+import { isUtf8 } from "node:buffer";
+import {
+  cellsToJson,
+  countCsvRows,
+  DbwardError,
+  isCsvChunk,
+  parseCsvChunkHead,
+  parseCsvRows,
+  type ColumnKind,
+} from "@dbward/shared";
+import { ndjsonToCsv } from "./ndjson-csv.ts";
+import { countNdjsonRows, parseRow, splitLines } from "./ndjson-rows.ts";
+
+/** The rows of a chunk an agent sent; throws `request.invalid` when it is not whole rows. */
+export function countChunkRows(body: Buffer): number {
+  if (!isCsvChunk(body)) return countNdjsonRows(body);
+  if (!isUtf8(body)) throw new DbwardError("request.invalid", "a result chunk must be UTF-8");
+  const head = parseCsvChunkHead(body);
+  if (head === undefined) {
+    throw new DbwardError(
+      "request.invalid",
+      "a CSV result chunk must start with a `%csv <kinds>` line naming known column kinds",
+    );
+  }
+  const rows = countCsvRows(body, head.rowsAt, head.kinds.length);
+  if (rows <= 0) {
+    throw new DbwardError(
+      "request.invalid",
+      `a CSV result chunk must hold whole rows of ${head.kinds.length} fields, each line ending in \\n`,
+    );
+  }
+  return rows;
+}
+
+/** The CSV lines of a stored chunk: a CSV chunk's own bytes (no copy), an NDJSON chunk's CSV. */
+export function chunkCsv(chunk: Buffer): Buffer {
+  const head = parseCsvChunkHead(chunk);
+  if (head !== undefined) return chunk.subarray(head.rowsAt);
+  return ndjsonToCsv(chunk);
+}
+
+/** The NDJSON lines of a stored chunk, without their `\n`. */
+export function chunkJsonLines(chunk: Buffer): string[] {
+  const csv = csvRowsOf(chunk);
+  if (csv === undefined) return splitLines(chunk);
+  return csv.rows.map((cells) => JSON.stringify(cellsToJson(cells, csv.kinds)));
+}
+
+/** The NDJSON bytes of a stored chunk: an NDJSON chunk as it is. */
+export function chunkNdjson(chunk: Buffer): Buffer {
+  if (!isCsvChunk(chunk)) return chunk;
+  const lines = chunkJsonLines(chunk);
+  return Buffer.from(lines.length === 0 ? "" : `${lines.join("\n")}\n`);
+}
+
+/** The rows of a stored chunk as JSON values. */
+export function chunkRows(chunk: Buffer): unknown[][] {
+  const csv = csvRowsOf(chunk);
+  if (csv === undefined) return splitLines(chunk).map(parseRow);
+  return csv.rows.map((cells) => cellsToJson(cells, csv.kinds));
+}
+
+function csvRowsOf(chunk: Buffer): { kinds: ColumnKind[]; rows: (string | null)[][] } | undefined {
+  if (!isCsvChunk(chunk)) return undefined;
+  const head = parseCsvChunkHead(chunk);
+  if (head === undefined) throw new DbwardError("internal", "a stored CSV result chunk has no head line");
+  return { kinds: head.kinds, rows: parseCsvRows(chunk, head.rowsAt, head.kinds.length) };
+}
