@@ -68,6 +68,8 @@ export interface StatementToRun {
   readonly session: readonly string[];
   /** For reads: what the driver checks in the target's catalogue before it runs the statement. */
   readonly catalogCheck?: CatalogCheck;
+  /** For reads: the statement alone, as the review delimited it (ExecuteOptions.readQuery). */
+  readonly readQuery?: string;
 }
 
 const DIALECTS = { postgres: "postgres", mysql: "mysql", sqlite: "sqlite" } as const satisfies Record<
@@ -166,7 +168,15 @@ function reviewClass(
     sqlClass === "read" && references !== undefined
       ? { references, trustedFunctions: database.review.trustedFunctions ?? [] }
       : undefined;
-  return { ok: true, statement: { ...split, ...(catalogCheck === undefined ? {} : { catalogCheck }) } };
+  const readQuery = sqlClass === "read" ? statements.find((s) => s.kind === "main")?.text : undefined;
+  return {
+    ok: true,
+    statement: {
+      ...split,
+      ...(catalogCheck === undefined ? {} : { catalogCheck }),
+      ...(readQuery === undefined ? {} : { readQuery }),
+    },
+  };
 }
 
 /**
@@ -256,6 +266,7 @@ async function execute(
     signal: io.signal,
     session: check.statement.session,
     ...(check.statement.catalogCheck === undefined ? {} : { catalogCheck: check.statement.catalogCheck }),
+    ...(check.statement.readQuery === undefined ? {} : { readQuery: check.statement.readQuery }),
   };
   const upload = new ResultUpload({
     rowCap: options.rowCap,
@@ -266,10 +277,14 @@ async function execute(
   });
   let returned = 0;
   const counted: RowSink = {
-    columns: (names) => upload.columns(names),
+    columns: (names, kinds) => upload.columns(names, kinds),
     rows: (batch) => {
       returned += batch.length;
       return upload.rows(batch);
+    },
+    csv: (batch) => {
+      returned += batch.ends.length;
+      return upload.csv(batch);
     },
   };
   const journal = journalWriter(claim.job_id, deps);

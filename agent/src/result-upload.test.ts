@@ -103,4 +103,53 @@ describe("result upload", () => {
     await s.u.finish();
     assert.deepEqual(s.stops, ["cancel"]);
   });
+
+  describe("CSV rows (PostgreSQL COPY)", () => {
+    const HEAD = "%csv number,text\n";
+    /** Rows as a driver hands them: the bytes and where each row ends. */
+    const batch = (rows: string[]): { bytes: Buffer; ends: number[] } => {
+      const ends: number[] = [];
+      let at = 0;
+      for (const r of rows) ends.push((at += Buffer.byteLength(r)));
+      return { bytes: Buffer.from(rows.join("")), ends };
+    };
+    const rows = (n: number): string[] => Array.from({ length: n }, (_, i) => `${i},"a\nb"\n`);
+
+    test("copies whole rows behind a head line per chunk, in order, one chunk in flight", async () => {
+      const s = upload();
+      s.u.columns(["n", "t"], ["number", "text"]);
+      assert.equal(await s.u.csv(batch(rows(6))), true);
+      const summary = await s.u.finish();
+      assert.ok(s.sent.every((c) => c.startsWith(HEAD)));
+      assert.equal(s.sent.map((c) => c.slice(HEAD.length)).join(""), rows(6).join(""));
+      assert.equal(s.maxInFlight(), 1);
+      assert.deepEqual(summary, {
+        columns: ["n", "t"],
+        chunks: s.sent.length,
+        row_count: 6,
+        bytes: s.sent.reduce((n, c) => n + Buffer.byteLength(c), 0),
+        truncated_by: null,
+      });
+    });
+
+    test("stops at the row cap between two rows and reports it", async () => {
+      const s = upload({ rowCap: 4 });
+      s.u.columns(["n", "t"], ["number", "text"]);
+      assert.equal(await s.u.csv(batch(rows(3))), true);
+      assert.equal(await s.u.csv(batch(rows(3))), false);
+      const summary = await s.u.finish();
+      assert.equal(s.sent.map((c) => c.slice(HEAD.length)).join(""), [...rows(3), ...rows(1)].join(""));
+      assert.deepEqual([summary.row_count, summary.truncated_by], [4, "rows"]);
+    });
+
+    test("stops at the byte cap, head lines counted, never cutting a row", async () => {
+      const s = upload({ maxBytes: 60 });
+      s.u.columns(["n", "t"], ["number", "text"]);
+      assert.equal(await s.u.csv(batch(rows(20))), false);
+      const summary = await s.u.finish();
+      assert.ok(summary.bytes <= 60);
+      assert.equal(summary.truncated_by, "bytes");
+      assert.equal(s.sent.map((c) => c.slice(HEAD.length)).join(""), rows(summary.row_count).join(""));
+    });
+  });
 });

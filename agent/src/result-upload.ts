@@ -1,7 +1,9 @@
 /**
- * The sink a job's rows stream into: it applies the execution policy's caps (rows and NDJSON
- * bytes), packs rows into NDJSON chunks of about `chunkBytes`, and sends them to the bot in order
- * (shared protocol: result chunks). At most one chunk is in flight while the next one fills; a
+ * The sink a job's rows stream into: it applies the execution policy's caps (rows and bytes),
+ * packs rows into chunks of about `chunkBytes`, and sends them to the bot in order (shared
+ * protocol: result chunks). Rows that come as values are written as NDJSON; rows a driver read as
+ * CSV text (PostgreSQL COPY) are copied as they are, a run of whole rows at a time, behind the
+ * chunk's `%csv <kinds>` head line (shared result-csv.ts). At most one chunk is in flight while the next one fills; a
  * full chunk waits for the one before it, and the driver waits for the sink, so the database,
  * the agent and the bot move at the pace of the slowest (backpressure) and the agent holds at
  * most two chunks of rows.
@@ -11,8 +13,14 @@
  * delivered (the bot was unreachable for longer than the retry time). The summary counts only
  * chunks the bot acknowledged.
  */
-import { MAX_RESULT_CHUNK_BYTES, type ResultTruncation, type StreamedResultSummary } from "@dbward/shared";
-import type { RowSink } from "./drivers/driver.ts";
+import {
+  csvChunkHead,
+  MAX_RESULT_CHUNK_BYTES,
+  type ColumnKind,
+  type ResultTruncation,
+  type StreamedResultSummary,
+} from "@dbward/shared";
+import type { CsvRows, RowSink } from "./drivers/driver.ts";
 
 /** Why the upload stopped asking for rows, other than a cap. */
 export type UploadStop = "cancel" | "undelivered";
@@ -28,10 +36,17 @@ export interface ResultUploadOptions {
   readonly onStop: (why: UploadStop, err?: unknown) => void;
 }
 
-export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Each chunk costs the bot a request, an fsync and a state write, about as long as the database
+ * takes to produce a megabyte of rows: at 1 MB the upload waited on them; at 4 MB they hide
+ * behind the next chunk filling. Two chunks in memory stay well under the RSS budget.
+ */
+export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export class ResultUpload implements RowSink {
   private names: string[] = [];
+  /** The head line of every CSV chunk, once the columns are known. */
+  private csvHead: Buffer | undefined;
   /** The chunk filling up: its rows' NDJSON is written straight into bytes, not kept as strings. */
   private chunk = Buffer.alloc(0);
   private chunkUsed = 0;
@@ -49,8 +64,58 @@ export class ResultUpload implements RowSink {
     this.chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, MAX_RESULT_CHUNK_BYTES);
   }
 
-  columns(names: string[]): void {
+  columns(names: string[], kinds?: readonly ColumnKind[]): void {
     this.names = names;
+    this.csvHead = Buffer.from(csvChunkHead(kinds ?? names.map(() => "text")));
+  }
+
+  /** Copies CSV rows into chunks, a run of whole rows at a time; the caps cut between rows. */
+  async csv(batch: CsvRows): Promise<boolean> {
+    const head = this.csvHead ?? Buffer.from(csvChunkHead([]));
+    const { bytes, ends } = batch;
+    /** Rows from `from` up to `at` are counted in the chunk but not copied into it yet. */
+    let from = 0;
+    let at = 0;
+    for (const end of ends) {
+      const size = end - at;
+      if (this.stopped) break;
+      if (this.acceptedRows >= this.options.rowCap) {
+        this.copyRun(bytes, from, at);
+        return this.truncate("rows");
+      }
+      if (this.chunkRows > 0 && this.chunkUsed + (at - from) + size > this.chunkBytes) {
+        this.copyRun(bytes, from, at);
+        from = at;
+        await this.seal();
+        if (this.stopped) return false;
+      }
+      const fresh = this.chunkRows === 0;
+      const extra = fresh ? head.length : 0;
+      if (
+        this.acceptedBytes + extra + size > this.options.maxBytes ||
+        head.length + size > MAX_RESULT_CHUNK_BYTES
+      ) {
+        this.copyRun(bytes, from, at);
+        return this.truncate("bytes");
+      }
+      if (fresh) {
+        this.startChunk(head.length + size);
+        head.copy(this.chunk, 0);
+        this.chunkUsed = head.length;
+      }
+      this.chunkRows += 1;
+      this.acceptedRows += 1;
+      this.acceptedBytes += extra + size;
+      at = end;
+    }
+    this.copyRun(bytes, from, at);
+    return !this.stopped;
+  }
+
+  private copyRun(bytes: Buffer, from: number, to: number): void {
+    if (to <= from) return;
+    bytes.copy(this.chunk, this.chunkUsed, from, to);
+    this.chunkUsed += to - from;
   }
 
   async rows(batch: unknown[][]): Promise<boolean> {

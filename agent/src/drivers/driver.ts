@@ -2,7 +2,8 @@
  * The one interface every database driver implements. A driver runs exactly one SQL statement,
  * after the session settings that come with it, in its own transaction, read-only for reads,
  * under a statement timeout, and streams the rows it produces to a `RowSink` in batches, with
- * JSON-safe values (json-value.ts). It waits for the
+ * JSON-safe values (json-value.ts), or as the database's own CSV text when it reads that way
+ * (PostgreSQL COPY: postgres-copy.ts) and the sink takes it. It waits for the
  * sink before fetching more, so memory stays flat whatever the result's size (backpressure).
  *
  * When the sink wants no more rows, a read stops fetching at once; a write drains its remaining
@@ -14,7 +15,14 @@
  * `execution.cancelled` after an abort, `execution.failed` for anything else. A failure caused
  * by a lost connection carries `details.connection: true`.
  */
-import { DbwardError, type CatalogReferences, type OperationClass } from "@dbward/shared";
+import {
+  cellsToJson,
+  DbwardError,
+  parseCsvRows,
+  type CatalogReferences,
+  type ColumnKind,
+  type OperationClass,
+} from "@dbward/shared";
 
 export interface ExecuteOptions {
   readonly operation: OperationClass;
@@ -37,6 +45,12 @@ export interface ExecuteOptions {
    * in `trustedFunctions` makes the driver throw `sql.unverified` without running the statement.
    */
   readonly catalogCheck?: CatalogCheck;
+  /**
+   * For a read: the statement alone, as the agent's review delimited it (no `;`, nothing after
+   * it). A driver that wraps the statement to read it faster (PostgreSQL's COPY) wraps this
+   * text; without it, `sql` runs as it is.
+   */
+  readonly readQuery?: string;
 }
 
 /** What a driver checks in its target's catalogue before a read (`ExecuteOptions.catalogCheck`). */
@@ -46,12 +60,34 @@ export interface CatalogCheck {
   readonly trustedFunctions: readonly string[];
 }
 
+/**
+ * Whole rows of CSV text as the database wrote them (shared result-csv.ts): row k is
+ * `bytes[ends[k-1] ?? 0, ends[k])`, its newline included.
+ */
+export interface CsvRows {
+  readonly bytes: Buffer;
+  readonly ends: readonly number[];
+}
+
 /** Where a driver puts rows. */
 export interface RowSink {
-  /** The column names, once, before any row (also for a statement without rows: empty). */
-  columns(names: string[]): void;
+  /**
+   * The column names, once, before any row (also for a statement without rows: empty); with
+   * their kinds when the rows will come as CSV.
+   */
+  columns(names: string[], kinds?: readonly ColumnKind[]): void;
   /** Takes a batch of JSON-safe rows; resolves false when it wants no more rows. */
   rows(batch: unknown[][]): Promise<boolean>;
+  /**
+   * Takes a batch of CSV rows; resolves false when it wants no more. A sink without it gets the
+   * same rows as JSON-safe values (`csvToRows`).
+   */
+  csv?(batch: CsvRows): Promise<boolean>;
+}
+
+/** CSV rows as the JSON-safe values `rows` takes, by the columns' kinds. */
+export function csvToRows(batch: CsvRows, kinds: readonly ColumnKind[]): unknown[][] {
+  return parseCsvRows(batch.bytes, 0, kinds.length).map((cells) => cellsToJson(cells, kinds));
 }
 
 export interface StreamSummary {

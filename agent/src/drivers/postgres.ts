@@ -8,7 +8,10 @@
  *   timeout bounds the database's work between two batches, not the time a large result takes
  *   to reach the bot;
  * - goes through the extended query protocol, which accepts exactly one statement;
- * - fetches BATCH_ROWS rows per round trip through a cursor, asking for the next batch while the
+ * - reads a query (SELECT, WITH, VALUES, TABLE) as `COPY (…) TO STDOUT (FORMAT csv)`, whose rows
+ *   are the server's own CSV text, handed on as bytes (postgres-copy.ts says why the wrapping
+ *   cannot change what runs); the statement timeout then bounds the whole read;
+ * - otherwise fetches BATCH_ROWS rows per round trip through a cursor, asking for the next batch while the
  *   sink takes the current one and waiting for the sink before asking again, so the database
  *   and the agent work at the same time and a huge result never loads (two batches at most);
  * - on abort, asks the server to cancel the statement with `pg_cancel_backend` on the job's own
@@ -27,13 +30,14 @@
  *   would have failed with, so the agent marks the database degraded at once instead of
  *   advertising it until a job fails; that client is dropped, and the next job connects afresh.
  */
-import { DbwardError } from "@dbward/shared";
+import { DbwardError, type ColumnKind } from "@dbward/shared";
 import pg from "pg";
 import Cursor from "pg-cursor";
 import type { DatabaseConfig } from "../config.ts";
 import {
   BATCH_ROWS,
   collect,
+  csvToRows,
   executionCancelled,
   executionFailed,
   executionTimeout,
@@ -45,6 +49,7 @@ import {
 } from "./driver.ts";
 import { rowToJson } from "./json-value.ts";
 import { checkPgCatalog } from "./postgres-catalog-check.ts";
+import { copyQuery, isCopyableQuery } from "./postgres-copy.ts";
 import { serverCanceller, type ServerCanceller } from "./server-canceller.ts";
 
 const QUERY_CANCELED = "57014";
@@ -119,7 +124,8 @@ async function streamOnPool(
   const watch = watchClient(client);
   const canceller = serverCanceller(options.signal, () => cancelBackend(db, client));
   try {
-    const summary = await inTransaction(client, types, sql, options, sink, canceller);
+    const stop = (): Promise<void> => cancelBackend(db, client);
+    const summary = await inTransaction(client, { types, sql, options, sink, canceller, stop });
     await release(client, watch, onIdleError);
     return summary;
   } catch (thrown) {
@@ -191,14 +197,19 @@ function failureCause(thrown: unknown, lost: Error | undefined): unknown {
   return lost;
 }
 
-async function inTransaction(
-  client: pg.PoolClient,
-  types: pg.CustomTypesConfig,
-  sql: string,
-  options: ExecuteOptions,
-  sink: RowSink,
-  canceller: ServerCanceller,
-): Promise<StreamSummary> {
+/** One job's statement and where its rows go. */
+interface Job {
+  readonly types: pg.CustomTypesConfig;
+  readonly sql: string;
+  readonly options: ExecuteOptions;
+  readonly sink: RowSink;
+  readonly canceller: ServerCanceller;
+  /** Cancels the statement on the server, for a read the sink has had enough of. */
+  readonly stop: () => Promise<void>;
+}
+
+async function inTransaction(client: pg.PoolClient, job: Job): Promise<StreamSummary> {
+  const { types, sql, options, sink, canceller } = job;
   const isRead = options.operation === "read";
   await client.query(isRead ? "BEGIN READ ONLY" : "BEGIN");
   try {
@@ -216,7 +227,11 @@ async function inTransaction(
       );
     }
     if (isRead && options.catalogCheck !== undefined) await checkPgCatalog(client, options.catalogCheck);
-    const summary = await readCursor(client, types, sql, options, sink, canceller);
+    const query = isRead ? options.readQuery : undefined;
+    const summary =
+      query !== undefined && isCopyableQuery(query)
+        ? await readCopy(client, query, job)
+        : await readCursor(client, types, sql, options, sink, canceller);
     // An abort that came after the last fetch still wins over a commit that has not started.
     if (isAborted(options.signal)) throw executionCancelled();
     await client.query(isRead ? "ROLLBACK" : "COMMIT");
@@ -233,6 +248,29 @@ async function inTransaction(
 /** pg supports `queryMode` (since 8.11); @types/pg does not declare it. */
 function extendedProtocol(text: string): pg.QueryConfig {
   return { text, queryMode: "extended" } as pg.QueryConfig;
+}
+
+/** A read through COPY: CSV rows to the sink as they come (or as values, for a sink without `csv`). */
+async function readCopy(client: pg.PoolClient, statement: string, job: Job): Promise<StreamSummary> {
+  const { options, sink } = job;
+  let kinds: readonly ColumnKind[] = [];
+  let columns = false;
+  await job.canceller.during(() =>
+    copyQuery(client, statement, {
+      columns: (c) => {
+        kinds = c.kinds;
+        columns = true;
+        sink.columns(c.names, c.kinds);
+      },
+      rows: (batch) => {
+        if (isAborted(options.signal)) return Promise.resolve(false);
+        return sink.csv === undefined ? sink.rows(csvToRows(batch, kinds)) : sink.csv(batch);
+      },
+      stop: job.stop,
+    }),
+  );
+  if (!columns) sink.columns([]);
+  return {};
 }
 
 async function readCursor(
