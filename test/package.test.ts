@@ -73,7 +73,14 @@ describe("the npm package", () => {
   });
 
   test("holds the build and the runtime files, and no sources, tests or development tools", () => {
-    for (const file of ["bin/dbward.mjs", "dist/cli.mjs", "schema.sql", "manifest.yml", "package.json"])
+    for (const file of [
+      "bin/dbward.mjs",
+      "dist/cli.mjs",
+      "dist/THIRD-PARTY-LICENSES.txt",
+      "schema.sql",
+      "manifest.yml",
+      "package.json",
+    ])
       assert.ok(packed.includes(file), `${file} is in the package`);
     const strays = packed.filter((f) => f.endsWith(".ts") || /(^|\/)(src|test|scripts)\//.test(f));
     assert.deepEqual(strays, [], "no TypeScript, src/, test/ or scripts/ in the package");
