@@ -1,15 +1,35 @@
 #!/usr/bin/env bash
 # Runs every test file explicitly. On Node 20, `node --test` with no file arguments finds no .ts
 # files and still exits 0, so an empty list is an error here: CI can never pass by running nothing.
+#
+# Three passes:
+# 1. the unit tests beside the code (*/src/**/*.test.ts), several files at once (one per core, or
+#    DBWARD_TEST_JOBS). They share nothing fixed: temporary directories, port 0, a table, function
+#    or database named per run, markers per run in the servers' activity views;
+# 2. the cross-process suites under test/, one file at a time: several restart bots, kill or
+#    count connections on the shared servers, or compare audit chains and timings of their own;
+# 3. the use-case suites again on PostgreSQL state, one file at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(find shared bot agent cli test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
-if [ "${#files[@]}" -eq 0 ]; then
+mapfile -t unit < <(find shared bot agent cli -path '*/src/*' -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+mapfile -t integration < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+mapfile -t all < <(find shared bot agent cli test -name '*.test.ts' -not -path '*/node_modules/*')
+if [ "${#unit[@]}" -eq 0 ] || [ "${#integration[@]}" -eq 0 ]; then
   echo "scripts/test.sh: no test files found" >&2
   exit 1
 fi
-echo "running ${#files[@]} test files"
-node --import tsx --test --test-concurrency=1 "$@" "${files[@]}"
+# A test file in neither pass (say shared/test/x.test.ts) would never run.
+if [ $((${#unit[@]} + ${#integration[@]})) -ne "${#all[@]}" ]; then
+  echo "scripts/test.sh: ${#all[@]} test files, but only $((${#unit[@]} + ${#integration[@]})) are in a pass" >&2
+  exit 1
+fi
+jobs=${DBWARD_TEST_JOBS:-$(node -p 'require("node:os").availableParallelism()')}
+
+echo "running ${#unit[@]} unit test files, $jobs at a time"
+node --import tsx --test --test-concurrency="$jobs" "$@" "${unit[@]}"
+
+echo "running ${#integration[@]} integration test files"
+node --import tsx --test --test-concurrency=1 "$@" "${integration[@]}"
 
 # The use-case suites again, on PostgreSQL state (DBWARD_TEST_STATE, test/support/postgres-state.ts):
 # the same tests through the same harness, the other engine. Suites that read the SQLite file
