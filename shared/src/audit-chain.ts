@@ -5,8 +5,8 @@
  * chain at the first affected sequence number; deleting the newest events is only detectable
  * against a signed checkpoint (see audit-checkpoint.ts).
  */
+import { hash } from "node:crypto";
 import { canonicalJson } from "./canonical-json.ts";
-import { sha256Hex } from "./encoding.ts";
 
 export const CHAIN_VERSION = 1;
 export const GENESIS_HASH = "0".repeat(64);
@@ -38,19 +38,89 @@ export interface AuditEvent extends AuditEventInput {
 
 /** The hash of an event given its content, place and predecessor. */
 export function hashAuditEvent(e: Omit<AuditEvent, "hash">): string {
-  return sha256Hex(
-    canonicalJson({
-      v: CHAIN_VERSION,
-      seq: e.seq,
-      time: e.time,
-      actor: e.actor,
-      action: e.action,
-      target: e.target,
-      outcome: e.outcome,
-      details: e.details,
-      prev: e.prevHash,
-    }),
+  return hash("sha256", auditHashInput(e), "hex");
+}
+
+/**
+ * The exact text `hashAuditEvent` hashes: the canonical JSON (canonical-json.ts) of the versioned
+ * tuple, keys in canonical order (`action`, `actor`, `details`, `outcome`, `prev`, `seq`, `target`,
+ * `time`, `v`).
+ *
+ * Verification hashes every event of a chain, so the common case is written out: when every
+ * member is a plain JSON value and every object in `details` already has its keys in canonical
+ * order (as details read back from their stored canonical text do), `JSON.stringify` of the tuple
+ * built in canonical key order is byte for byte the canonical JSON. Anything else — keys out of
+ * order, a `Date`, an `undefined`, a class instance — goes through `canonicalJson` itself, which
+ * sorts, converts or refuses exactly as it always has. Tests hold both ways to the same text.
+ */
+export function auditHashInput(e: Omit<AuditEvent, "hash">): string {
+  const tuple = {
+    action: e.action,
+    actor: e.actor,
+    details: e.details,
+    outcome: e.outcome,
+    prev: e.prevHash,
+    seq: e.seq,
+    target: e.target,
+    time: e.time,
+    v: CHAIN_VERSION,
+  };
+  return hasPlainMembers(e) && isCanonicalOrdered(e.details, 0)
+    ? JSON.stringify(tuple)
+    : canonicalJson(tuple);
+}
+
+function hasPlainMembers(e: Omit<AuditEvent, "hash" | "details">): boolean {
+  return (
+    typeof e.action === "string" &&
+    typeof e.actor === "string" &&
+    typeof e.outcome === "string" &&
+    typeof e.prevHash === "string" &&
+    typeof e.seq === "number" &&
+    Number.isFinite(e.seq) &&
+    typeof e.target === "string" &&
+    typeof e.time === "string"
   );
+}
+
+/** Deeper than this, the fast path hands over to canonicalJson rather than recursing further. */
+const MAX_FAST_DEPTH = 64;
+
+/**
+ * True when `JSON.stringify(value)` is already `canonicalJson(value)`: JSON values only (finite
+ * numbers, dense arrays, plain objects without symbol keys or a `toJSON` to call), every object's
+ * keys in ascending UTF-16 order as `Object.keys` lists them. False is never wrong, only slower.
+ */
+function isCanonicalOrdered(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object":
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth > MAX_FAST_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
+  if (Array.isArray(value)) {
+    // A hole reads as undefined, which is refused here (canonicalJson refuses it; JSON.stringify
+    // would write null).
+    for (let i = 0; i < value.length; i++) if (!isCanonicalOrdered(value[i], depth + 1)) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.getOwnPropertySymbols(value).length > 0) return false;
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (i > 0 && !((keys[i - 1] as string) < key)) return false;
+    if (!isCanonicalOrdered((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
 }
 
 /** Builds the next event after `last` (or the genesis event when `last` is undefined). */
@@ -68,7 +138,11 @@ export function chainEvent(
   return { ...base, hash: hashAuditEvent(base) };
 }
 
-export type ChainBreak = "hash_mismatch" | "broken_link" | "sequence_gap";
+/**
+ * Why a chain broke. `malformed_event`: what was read as the event is not one — a field of the
+ * wrong type, an outcome that is not one of AUDIT_OUTCOMES, a value that cannot be encoded.
+ */
+export type ChainBreak = "hash_mismatch" | "broken_link" | "sequence_gap" | "malformed_event";
 
 export type ChainVerdict =
   | { readonly ok: true; readonly count: number; readonly lastSeq: number; readonly lastHash: string }
@@ -92,20 +166,29 @@ export class ChainVerifier {
   /** Feeds the next event; returns false once the chain has broken. */
   push(e: AuditEvent): boolean {
     if (this.failure !== undefined) return false;
-    const fail = (reason: ChainBreak, message: string): false => {
-      this.failure = { ok: false, seq: e.seq, reason, message };
-      return false;
-    };
-    if (e.seq !== this.expectedSeq) {
-      return fail("sequence_gap", `expected sequence ${this.expectedSeq}, found ${e.seq}`);
-    }
+    if (e.seq !== this.expectedSeq)
+      return this.fail(e, "sequence_gap", `expected sequence ${this.expectedSeq}, found ${e.seq}`);
     if (e.prevHash !== this.prevHash)
-      return fail("broken_link", `event ${e.seq} does not link to its predecessor`);
-    if (hashAuditEvent(e) !== e.hash) return fail("hash_mismatch", `event ${e.seq} does not match its hash`);
+      return this.fail(e, "broken_link", `event ${e.seq} does not link to its predecessor`);
+    let actual: string;
+    try {
+      actual = hashAuditEvent(e);
+    } catch (err) {
+      // canonicalJson refuses what it cannot encode: a verdict on this event, not a crash.
+      const why = err instanceof Error ? err.message : String(err);
+      return this.fail(e, "malformed_event", `event ${e.seq} cannot be encoded: ${why}`);
+    }
+    if (actual !== e.hash) return this.fail(e, "hash_mismatch", `event ${e.seq} does not match its hash`);
     this.prevHash = e.hash;
     this.expectedSeq += 1;
     this.count += 1;
     return true;
+  }
+
+  // A method, not a closure made per event: push runs once for every event of the chain.
+  private fail(e: AuditEvent, reason: ChainBreak, message: string): false {
+    this.failure = { ok: false, seq: e.seq, reason, message };
+    return false;
   }
 
   verdict(): ChainVerdict {

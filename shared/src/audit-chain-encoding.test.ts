@@ -1,0 +1,265 @@
+/**
+ * The written-out tuple encoding (auditHashInput) against the reference it stands for: SHA-256 over
+ * canonicalJson of the versioned tuple, exactly as chain version 1 has always hashed. Any event on
+ * which the two disagreed would be an event stored by an older dbward that no longer verifies.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import {
+  AUDIT_OUTCOMES,
+  CHAIN_VERSION,
+  ChainVerifier,
+  GENESIS_HASH,
+  auditHashInput,
+  chainEvent,
+  hashAuditEvent,
+  type AuditEvent,
+} from "./audit-chain.ts";
+import { canonicalJson } from "./canonical-json.ts";
+
+/** chain version 1 as it was first written: canonicalJson of the tuple, hashed. */
+function referenceInput(e: Omit<AuditEvent, "hash">): string {
+  return canonicalJson({
+    v: CHAIN_VERSION,
+    seq: e.seq,
+    time: e.time,
+    actor: e.actor,
+    action: e.action,
+    target: e.target,
+    outcome: e.outcome,
+    details: e.details,
+    prev: e.prevHash,
+  });
+}
+
+function referenceHash(e: Omit<AuditEvent, "hash">): string {
+  return createHash("sha256").update(referenceInput(e)).digest("hex");
+}
+
+/** Every action dbward appends, and a few strings no action is but a forged row could hold. */
+const ACTIONS = [
+  "audit.exported",
+  "audit.purged",
+  "audit.read_refused",
+  "auth.failed",
+  "config.reloaded",
+  "execution.finished_after_cancel",
+  "execution.late_result",
+  "execution.lost",
+  "join.decide_refused",
+  "join.expired",
+  "join.list_refused",
+  "join.requested",
+  "request.approval_recorded",
+  "request.approved",
+  "request.auto_approved",
+  "request.break_glass",
+  "request.cancel_refused",
+  "request.cancelled",
+  "request.claimed",
+  "request.create_refused",
+  "request.created",
+  "request.dispatched",
+  "request.failed",
+  "request.finished",
+  "request.lost",
+  "request.rejected",
+  "request.reminder_snooze_refused",
+  "request.reminder_snoozed",
+  "request.retried",
+  "request.retry_refused",
+  "result.purged",
+  "result.read",
+  "result.read_refused",
+  "signing_key.added",
+  "sql.trust_declared",
+  "token.create_refused",
+  "token.created",
+  "token.list_refused",
+  "token.revoke_refused",
+  "token.revoked",
+  "user.activate_refused",
+  "user.activated",
+  "user.admin_refused",
+  "user.create_refused",
+  "user.created",
+  "user.read_refused",
+  "user.suspend_refused",
+  "user.suspended",
+  "user.update_refused",
+  "user.updated",
+  "",
+  'a"quote\\back',
+];
+
+const STRINGS = [
+  "",
+  "plain",
+  "ünïcödé — “quotes” ‘single’",
+  "日本語のテキスト",
+  "emoji 🔐🧾 and flags 🇩🇪",
+  "e\u0301 combining, \u200b zero width, \u202e RTL override",
+  "line\u2028separator\u2029paragraph",
+  "controls \u0000 \u0001 \u0007 \b \t \n \v \f \r \u001b \u001f \u007f",
+  'quote " backslash \\ slash /',
+  "lone surrogates \ud800 and \udfff, reversed pair \udc00\ud800",
+  "SELECT * FROM t WHERE a = 'x' -- comment",
+];
+
+const NUMBERS = [
+  0,
+  -0,
+  1,
+  -1,
+  0.1,
+  1e-7,
+  123456789.125,
+  2 ** 53 - 1,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  1e21,
+  1.5e300,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  5e-324,
+];
+
+/** Details as the bot writes them, and as they come back from the store's canonical text. */
+function detailsCorpus(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [
+    {},
+    { nothing: null },
+    { database: "shop", environment: "production", sql_sha256: "ab".repeat(32) },
+    { approvers: ["bob", "carol"], final: true, nested: { rows: 10, deeper: { list: [1, [2, [3, null]]] } } },
+    { zeta: 1, alpha: { y: 2, x: 1 }, mid: [{ b: 1, a: 2 }] },
+    { "10": "ten", "9": "nine", "1": "one", a: "letter" },
+    { "": "empty key", " ": "space key", "\u0000": "nul key", é: "e acute", e: "e", Z: "upper" },
+    { "🔐": "astral key", "\uffff": "last BMP", "\ud800": "lone surrogate key" },
+    { through_seq: 1042, purged: 1041 },
+    { empty_array: [], empty_object: {}, empty_string: "" },
+    { booleans: [true, false], nulls: [null, null] },
+  ];
+  for (const s of STRINGS) out.push({ text: s, [s]: "as a key" });
+  for (const n of NUMBERS) out.push({ n, list: [n, -n] });
+  const protoKey = JSON.parse('{"__proto__":{"polluted":true},"ok":1}') as Record<string, unknown>;
+  out.push(protoKey);
+  const bare = Object.create(null) as Record<string, unknown>;
+  bare.b = 2;
+  bare.a = 1;
+  out.push(bare);
+  out.push({ when: new Date(Date.UTC(2024, 4, 1, 12)) });
+  out.push({ toJSON: "a member named toJSON that is not a function" });
+  // Read back from stored canonical text, as verification sees them.
+  return [...out, ...out.map((d) => JSON.parse(canonicalJson(d)) as Record<string, unknown>)];
+}
+
+function corpus(): Omit<AuditEvent, "hash">[] {
+  const events: Omit<AuditEvent, "hash">[] = [];
+  const details = detailsCorpus();
+  let seq = 1;
+  const push = (e: Omit<AuditEvent, "hash" | "seq" | "prevHash">): void => {
+    events.push({ ...e, seq, prevHash: seq === 1 ? GENESIS_HASH : "cd".repeat(32) });
+    seq += 1;
+  };
+  for (const action of ACTIONS)
+    for (const outcome of AUDIT_OUTCOMES)
+      push({
+        time: "2024-05-01T12:00:00.000Z",
+        actor: "user:alice",
+        action,
+        target: "request:1",
+        outcome,
+        details: {},
+      });
+  for (const [i, d] of details.entries())
+    push({
+      time: new Date(Date.UTC(2024, 4, 1) + i).toISOString(),
+      actor: STRINGS[i % STRINGS.length] ?? "",
+      action: ACTIONS[i % ACTIONS.length] ?? "",
+      target: STRINGS[(i + 3) % STRINGS.length] ?? "",
+      outcome: AUDIT_OUTCOMES[i % AUDIT_OUTCOMES.length] ?? "success",
+      details: d,
+    });
+  events.push({ ...(events.at(-1) as Omit<AuditEvent, "hash">), seq: 2 ** 53 - 1 });
+  return events;
+}
+
+describe("audit chain encoding: the written-out tuple is the canonical JSON", () => {
+  const events = corpus();
+
+  test("agrees with canonicalJson of the tuple on every event of the corpus", () => {
+    assert.ok(events.length > 150);
+    for (const e of events) assert.equal(auditHashInput(e), referenceInput(e), JSON.stringify(e.details));
+  });
+
+  test("hashes every event of the corpus as chain version 1 always has", () => {
+    for (const e of events) assert.equal(hashAuditEvent(e), referenceHash(e));
+  });
+
+  test("chains built from the corpus verify, and each hash is the reference one", () => {
+    const verifier = new ChainVerifier();
+    let last: AuditEvent | undefined;
+    for (const e of events.slice(0, -1)) {
+      last = chainEvent(last, e, new Date(Date.parse(e.time)));
+      assert.equal(last.hash, referenceHash(last));
+      assert.equal(verifier.push(last), true);
+    }
+    assert.equal(verifier.verdict().ok, true);
+  });
+
+  test("refuses what canonicalJson refuses, with the same error", () => {
+    const base = events[0] as Omit<AuditEvent, "hash">;
+    const holes: unknown[] = [1];
+    holes[2] = 3;
+    const withSymbol: Record<string | symbol, unknown> = { a: 1 };
+    withSymbol[Symbol("s")] = 2;
+    const refused: unknown[] = [
+      { u: undefined },
+      { n: Number.NaN },
+      { n: Number.POSITIVE_INFINITY },
+      { big: 1n },
+      { f: () => 1 },
+      { toJSON: () => "replaced" },
+      { m: new Map([["a", 1]]) },
+      { bytes: new Uint8Array([1]) },
+      { holes },
+      withSymbol,
+      { bad: new Date(Number.NaN) },
+    ];
+    for (const d of refused) {
+      const e = { ...base, details: d as Record<string, unknown> };
+      let expected: unknown;
+      try {
+        referenceInput(e);
+      } catch (err) {
+        expected = err;
+      }
+      assert.ok(expected instanceof Error, `the reference refuses ${String(Object.keys(d as object))}`);
+      assert.throws(() => auditHashInput(e), { name: expected.name, message: expected.message });
+    }
+  });
+
+  test("an event the encoding refuses is a malformed_event break at its sequence number, not a crash", () => {
+    const first = chainEvent(undefined, { ...(events[0] as AuditEvent) }, new Date(0));
+    const second = {
+      ...chainEvent(first, { ...(events[1] as AuditEvent) }, new Date(1)),
+      details: { big: 1n },
+    };
+    const verifier = new ChainVerifier();
+    assert.equal(verifier.push(first), true);
+    assert.equal(verifier.push(second), false);
+    const verdict = verifier.verdict();
+    assert.ok(!verdict.ok);
+    assert.equal(verdict.seq, 2);
+    assert.equal(verdict.reason, "malformed_event");
+    assert.match(verdict.message, /event 2 cannot be encoded/);
+  });
+
+  test("deeply nested details still encode as canonicalJson does", () => {
+    let deep: unknown = { z: 1, a: 2 };
+    for (let i = 0; i < 200; i++) deep = { level: deep };
+    const e = { ...(events[0] as Omit<AuditEvent, "hash">), details: deep as Record<string, unknown> };
+    assert.equal(auditHashInput(e), referenceInput(e));
+  });
+});
