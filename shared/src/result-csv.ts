@@ -142,15 +142,15 @@ export function countCsvRows(b: Uint8Array, at: number, fields: number): number 
 }
 
 /**
- * The rows of CSV bytes from `at` on (checked by `countCsvRows` when they arrived): each cell
- * its text, or null for an empty unquoted field. `fields` tells an empty line apart: no fields
- * (a statement without columns) or one NULL.
+ * The rows of CSV bytes from `at` on (checked by `countCsvRows` when they arrived), the first
+ * `limit` of them: each cell its text, or null for an empty unquoted field. `fields` tells an
+ * empty line apart: no fields (a statement without columns) or one NULL.
  */
-export function parseCsvRows(b: Buffer, at: number, fields: number): (string | null)[][] {
+export function parseCsvRows(b: Buffer, at: number, fields: number, limit = Infinity): (string | null)[][] {
   const rows: (string | null)[][] = [];
   const n = b.length;
   let i = at;
-  while (i < n) {
+  while (i < n && rows.length < limit) {
     const row: (string | null)[] = [];
     if (fields === 0) {
       i += 1;

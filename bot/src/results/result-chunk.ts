@@ -60,16 +60,19 @@ export function chunkNdjson(chunk: Buffer): Buffer {
   return Buffer.from(lines.length === 0 ? "" : `${lines.join("\n")}\n`);
 }
 
-/** The rows of a stored chunk as JSON values. */
-export function chunkRows(chunk: Buffer): unknown[][] {
-  const csv = csvRowsOf(chunk);
-  if (csv === undefined) return splitLines(chunk).map(parseRow);
+/** The first `limit` rows of a stored chunk as JSON values (a preview reads only those). */
+export function chunkRows(chunk: Buffer, limit = Infinity): unknown[][] {
+  const csv = csvRowsOf(chunk, limit);
+  if (csv === undefined) return splitLines(chunk).slice(0, limit).map(parseRow);
   return csv.rows.map((cells) => cellsToJson(cells, csv.kinds));
 }
 
-function csvRowsOf(chunk: Buffer): { kinds: ColumnKind[]; rows: (string | null)[][] } | undefined {
+function csvRowsOf(
+  chunk: Buffer,
+  limit = Infinity,
+): { kinds: ColumnKind[]; rows: (string | null)[][] } | undefined {
   if (!isCsvChunk(chunk)) return undefined;
   const head = parseCsvChunkHead(chunk);
   if (head === undefined) throw new DbwardError("internal", "a stored CSV result chunk has no head line");
-  return { kinds: head.kinds, rows: parseCsvRows(chunk, head.rowsAt, head.kinds.length) };
+  return { kinds: head.kinds, rows: parseCsvRows(chunk, head.rowsAt, head.kinds.length, limit) };
 }

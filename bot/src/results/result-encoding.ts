@@ -85,7 +85,7 @@ export async function firstRows(chunks: AsyncIterable<Buffer>, limit: number): P
   const rows: unknown[][] = [];
   if (limit <= 0) return rows;
   for await (const chunk of chunks) {
-    for (const row of chunkRows(chunk)) {
+    for (const row of chunkRows(chunk, limit - rows.length)) {
       rows.push(row);
       if (rows.length >= limit) return rows;
     }
