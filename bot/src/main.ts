@@ -23,7 +23,7 @@ import { recordSqlTrust } from "./use-cases/record-sql-trust.ts";
 import { createRateLimits } from "./limits/rate-limits.ts";
 import { openResultStore } from "./results/open-result-store.ts";
 import { createBotMetrics, type BotMetrics } from "./metrics/bot-metrics.ts";
-import { createSlackAdapter, type SlackAdapter, type SlackOptions } from "./slack/mount-slack.ts";
+import type { SlackAdapter, SlackOptions } from "./slack/mount-slack.ts";
 import { parseSlackSettings } from "./slack/slack-settings.ts";
 import { deliveriesForChange, route } from "./slack/delivery.ts";
 import { enqueueDeliveries, storeSlackOutbox } from "./store/slack-outbox-repo.ts";
@@ -193,9 +193,11 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
       onGaveUp: (reason) => metrics.webhookFailures.inc({ reason }),
     },
   });
+  // Bolt and the Slack adapter load only when Slack is configured: they are most of what a
+  // start costs, and an API-only bot never needs them.
   const slack =
     slackSettings &&
-    createSlackAdapter(
+    (await import("./slack/mount-slack.ts")).createSlackAdapter(
       ctx,
       slackSettings,
       o.logger,
