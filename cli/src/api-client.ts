@@ -3,11 +3,10 @@
  * environment (DBWARD_URL, DBWARD_TOKEN), else from the session `dbward login` stored; errors
  * become CliErrors with the bot's own message.
  */
-import { isErrorCode } from "@dbward/shared";
+import { isErrorCode } from "@dbward/shared/errors";
 import { CliError } from "./cli-error.ts";
 import { loadSession } from "./credentials.ts";
 import { EXIT, exitCodeFor } from "./exit-codes.ts";
-import { storedBearer } from "./session-token.ts";
 
 /** Per-call options of a POST. */
 export interface PostOptions {
@@ -42,7 +41,10 @@ export function clientFromFlags(
   const url = flags.url ?? env.DBWARD_URL ?? loadSession(env, undefined)?.url;
   const token = flags.token ?? env.DBWARD_TOKEN;
   if (token !== undefined && token !== "") return apiClient(url, token);
-  return apiClient(url, url === undefined ? undefined : () => storedBearer(env, url));
+  // The OpenID client loads only when a stored session is used.
+  const stored = async (at: string): Promise<string> =>
+    (await import("./session-token.ts")).storedBearer(env, at);
+  return apiClient(url, url === undefined ? undefined : () => stored(url));
 }
 
 export function apiClient(url: string | undefined, token: TokenSource): ApiClient {

@@ -4,14 +4,14 @@
  * terminal) prints as `⟨U+XXXX⟩`, so what the reader sees is what runs.
  */
 import {
-  displaySql,
   lateOutcomeOf,
   type ExecutionView,
   type LateOutcome,
   type RequestView,
   type ResultView,
   type StepView,
-} from "@dbward/shared";
+} from "@dbward/shared/protocol";
+import { displaySql } from "@dbward/shared/sql/display-sql";
 import { formatTable } from "./format-table.ts";
 
 export function formatRequest(r: RequestView): string {

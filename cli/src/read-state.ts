@@ -7,10 +7,9 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { STORE_FILE, openStoreFile } from "@dbward/bot";
 import { STATE_PASSWORD_ENV, stateCredentials, stateSchema } from "@dbward/bot/config/state-config";
 import { openPostgresStore } from "@dbward/bot/store/open-postgres-store";
-import type { Store } from "@dbward/bot/store/open-store";
+import { STORE_FILE, openStoreFile, type Store } from "@dbward/bot/store/open-store";
 import { sql } from "kysely";
 import { CliError } from "./cli-error.ts";
 import { EXIT } from "./exit-codes.ts";

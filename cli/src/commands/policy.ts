@@ -1,7 +1,7 @@
 /** `dbward policy explain`: the decision trace for one SQL text, read from a bot config file. */
 import { readFileSync } from "node:fs";
-import { parseBotConfig, planRequest } from "@dbward/bot";
-import { initSqlReview, visibleJson } from "@dbward/shared";
+import type { planRequest } from "@dbward/bot";
+import { visibleJson } from "@dbward/shared/sql/display-sql";
 import type { Argv } from "yargs";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -31,6 +31,10 @@ export function policyCommand(out: Output, env: Readonly<Record<string, string |
           } catch (err) {
             throw new CliError(`cannot read ${a.config}: ${(err as Error).message}`, EXIT.usage);
           }
+          const [{ parseBotConfig, planRequest }, { initSqlReview }] = await Promise.all([
+            import("@dbward/bot"),
+            import("@dbward/shared"),
+          ]);
           await initSqlReview();
           const plan = planRequest(parseBotConfig(text, a.config), {
             database: a.db,

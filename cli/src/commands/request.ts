@@ -1,15 +1,15 @@
 /** `dbward request …`: create, follow and decide requests through the bot's API. */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { parseRequestId } from "@dbward/shared/ids";
 import {
   IDEMPOTENCY_KEY_PATTERN,
-  isFinalStatus,
-  parseRequestId,
   RESULT_FORMATS,
-  visibleJson,
   type RequestView,
   type ResultView,
-} from "@dbward/shared";
+} from "@dbward/shared/protocol";
+import { isFinalStatus } from "@dbward/shared/request-status";
+import { visibleJson } from "@dbward/shared/sql/display-sql";
 import type { Argv } from "yargs";
 import { clientFromFlags, type ApiClient } from "../api-client.ts";
 import { CliError } from "../cli-error.ts";
@@ -18,7 +18,6 @@ import { formatRequest, formatRequestLine, formatResult } from "../format-reques
 import type { Output } from "../output.ts";
 import { rerunRequest } from "../rerun-request.ts";
 import { decodeUtf8 } from "../utf8-text.ts";
-import { downloadResult } from "./result-download.ts";
 
 interface Common {
   url?: string | undefined;
@@ -171,6 +170,7 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
           const format = a.format ?? (a.out !== undefined ? "csv" : undefined);
           if (format !== undefined) {
             client(a); // checks the URL and token are there
+            const { downloadResult } = await import("./result-download.ts");
             await downloadResult({
               url: a.url ?? env.DBWARD_URL ?? "",
               token: a.token ?? env.DBWARD_TOKEN ?? "",

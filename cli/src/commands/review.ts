@@ -3,14 +3,7 @@
  * be refused (class rejected or a blocking finding), so a pipeline can gate on it.
  */
 import { createInterface } from "node:readline";
-import {
-  formatReview,
-  initSqlReview,
-  reviewNdjsonLine,
-  reviewSql,
-  SQL_DIALECTS,
-  type SqlDialect,
-} from "@dbward/shared";
+import { SQL_DIALECTS, type SqlDialect } from "@dbward/shared/sql/review";
 import type { Argv } from "yargs";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -37,6 +30,7 @@ export function reviewCommand(out: Output, stdin: NodeJS.ReadableStream = proces
           describe: 'read {"sql": "…"} per line, answer one object per line',
         }),
     handler: async (a: { dialect: SqlDialect; json: boolean; ndjson: boolean }): Promise<void> => {
+      const { formatReview, initSqlReview, reviewNdjsonLine, reviewSql } = await import("@dbward/shared");
       await initSqlReview();
       if (a.ndjson) {
         for await (const line of createInterface({ input: stdin, crlfDelay: Infinity })) {

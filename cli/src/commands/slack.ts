@@ -2,7 +2,6 @@
  * `dbward slack manifest --url …`: the Slack app manifest with the bot's public URL filled in;
  * `--socket-mode`: the manifest for Socket Mode, with no URL at all.
  */
-import { renderManifest, renderSocketModeManifest } from "@dbward/bot/slack/manifest";
 import type { Argv } from "yargs";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -25,7 +24,8 @@ export function slackCommand(out: Output) {
               describe: "Socket Mode: no request URLs; the bot connects out (slack.mode: socket)",
             })
             .conflicts("socket-mode", "url"),
-        (a) => {
+        async (a) => {
+          const { renderManifest, renderSocketModeManifest } = await import("@dbward/bot/slack/manifest");
           if (a["socket-mode"] === true) {
             out.print(renderSocketModeManifest());
             return;

@@ -1,7 +1,6 @@
 /** `dbward state …`: offline operations on the bot's state store (docs/operations.md). */
 import type { Argv } from "yargs";
 import type { Output } from "../output.ts";
-import { runStateMigrate } from "./state-migrate.ts";
 
 export function stateCommand(out: Output, env: Readonly<Record<string, string | undefined>>) {
   return (y: Argv) =>
@@ -27,7 +26,13 @@ export function stateCommand(out: Output, env: Readonly<Record<string, string | 
                 "the bot's results.dir, whose stored results are copied into the state (default: FROM/results)",
             })
             .option("json", { type: "boolean", default: false }),
-        (a) => runStateMigrate(out, env, { from: a.from, to: a.to, resultsDir: a.resultsDir, json: a.json }),
+        async (a) =>
+          (await import("./state-migrate.ts")).runStateMigrate(out, env, {
+            from: a.from,
+            to: a.to,
+            resultsDir: a.resultsDir,
+            json: a.json,
+          }),
       )
       .demandCommand(1, "name a state subcommand");
 }
