@@ -11,21 +11,24 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { AgentHandle } from "@dbward/agent";
+import { loadAgentConfig, startAgent, type AgentHandle } from "@dbward/agent";
 import { verifyAuditStore } from "@dbward/bot";
-import type { AuditListView, RequestView, ResultView } from "@dbward/shared";
+import { base64url, type AuditListView, type RequestView, type ResultView } from "@dbward/shared";
 import mysql from "mysql2/promise";
 import pg from "pg";
+import { pino } from "pino";
 import { downloadResult } from "../cli/src/commands/result-download.ts";
-import { MARIADB_URL, PG_URL, startTestAgent } from "./support/agent-harness.ts";
+import { MARIADB_URL, PG_URL } from "./support/agent-harness.ts";
 import { startBotHarness, TEST_CONFIG, type BotHarness } from "./support/bot-harness.ts";
 import { waitForStatus } from "./support/wait.ts";
 
 const ROWS = 150_000;
+/** Above the 1,000,000 rows that were once a result's limit. */
+const LARGE_ROWS = 1_200_000;
 const table = `dbward_results_${randomBytes(4).toString("hex")}`;
 const CONFIG = `${TEST_CONFIG}
 execution_policies:
-  - { database: shop, environment: staging, row_cap: 1000000 }
+  - { database: shop, environment: staging, row_cap: 2000000 }
   - { database: legacy, environment: production, row_cap: 1000000, statement_timeout_ms: 120000 }
   - { database: shop, environment: production, row_cap: 1000, result_max_bytes: 16384, statement_timeout_ms: 1000 }
 results:
@@ -40,6 +43,37 @@ function copyCsv(sql: string): Buffer {
 }
 
 const sha256 = (b: Buffer | string): string => createHash("sha256").update(b).digest("hex");
+
+/**
+ * The test agent (agent-harness.ts's databases) with shop/staging allowed more rows than an
+ * agent's default row_cap of 1,000,000, so a result can go past it.
+ */
+function startAgentForLargeResults(h: BotHarness): Promise<AgentHandle> {
+  const yaml = [
+    "id: agent-1",
+    `bot_url: ${h.url}`,
+    "keys:",
+    `  ${h.bot.signingKey.kid}: ${base64url(h.bot.signingKey.publicKey)}`,
+    `data_dir: ${join(h.dataDir, "agent-1")}`,
+    "poll_wait_ms: 2000",
+    "databases:",
+    "  - { name: shop, environment: production, driver: postgres, url_env: PG, operations: [read, write] }",
+    "  - { name: shop, environment: staging, driver: postgres, url_env: PG, operations: [read, write], row_cap: 2000000 }",
+    "  - { name: legacy, environment: production, driver: mysql, url_env: MARIA, operations: [read, write] }",
+  ].join("\n");
+  const env = { DBWARD_AGENT_TOKEN: h.agentTokens["agent-1"] ?? "", PG: PG_URL, MARIA: MARIADB_URL };
+  return startAgent(loadAgentConfig(yaml, env, "agent-1 config"), { logger: pino({ level: "silent" }) });
+}
+
+/** Values psql's CSV keeps apart or quotes, and types whose JSON form is not a string. */
+const TRICKY = `SELECT * FROM (VALUES
+  (1, NULL::text, ''::text, 'a,b', 'say "hi"', E'line\\nbreak', 'é中😀', 1.50::numeric, 9007199254740993::int8,
+   2::int4, 0.1::float8, true, '2024-02-03 04:05:06.789+02'::timestamptz, '2024-02-03 04:05:06'::timestamp,
+   '\\x00fffe'::bytea, ARRAY[1, NULL]::int4[], ARRAY['a b', 'c,d']::text[], '{"k": [1, "v"]}'::jsonb),
+  (2, 'x', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL, NULL)
+) AS t(id, nothing, empty, comma, quote, newline, unicode, num, big, small, dbl, yes, zoned, local_ts, bytes,
+       ints, texts, doc)
+ORDER BY id`;
 
 describe("results at any size, end to end", () => {
   let h: BotHarness;
@@ -58,7 +92,7 @@ describe("results at any size, end to end", () => {
       FROM generate_series(1, ${ROWS}) AS g`);
     maria = await mysql.createConnection(MARIADB_URL);
     h = await startBotHarness(CONFIG);
-    agent = await startTestAgent(h);
+    agent = await startAgentForLargeResults(h);
   });
   after(async () => {
     await agent.stop();
@@ -117,6 +151,81 @@ describe("results at any size, end to end", () => {
     assert.equal(res.headers.get("x-dbward-row-count"), String(ROWS));
     assert.equal(res.headers.get("x-dbward-truncated"), "false");
     assert.equal(sha256(body), sha256(copyCsv(sql)), "same bytes as COPY … CSV HEADER");
+  });
+
+  test(`a result of ${LARGE_ROWS.toLocaleString("en")} rows, past the old 1,000,000-row limit, is stored whole`, async () => {
+    const sql = `SELECT g FROM generate_series(1, ${LARGE_ROWS}) AS g`;
+    const r = await create("alice", "shop", "staging", sql);
+    const done = await waitForStatus(h, r.id, "succeeded", 120_000);
+    assert.equal(done.executions[0]?.row_count, LARGE_ROWS);
+    const { res, body } = await download("alice", r.id, "csv");
+    assert.equal(res.headers.get("x-dbward-truncated"), "false");
+    assert.equal(sha256(body), sha256(copyCsv(sql)), "same bytes as COPY … CSV HEADER");
+  });
+
+  test("dbward request result writes psql's CSV bytes for tricky values, and NDJSON and JSON keep their types", async () => {
+    const r = await approved(await create("alice", "shop", "staging", TRICKY));
+    await waitForStatus(h, r.id, "succeeded", 60_000);
+    const dir = mkdtempSync(join(tmpdir(), "dbward-cli-tricky-"));
+    try {
+      const file = join(dir, "out.csv");
+      const alice = await h.tokenFor("alice");
+      const progress = { write: () => undefined };
+      await downloadResult({ url: h.url, token: alice, id: r.id, format: "csv", out: file, progress });
+      assert.equal(readFileSync(file, "utf8"), copyCsv(TRICKY).toString("utf8"));
+      await downloadResult({ url: h.url, token: alice, id: r.id, format: "ndjson", out: file, progress });
+      const [columns, ...rows] = readFileSync(file, "utf8")
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l) as unknown[]);
+      assert.equal(columns?.length, 18);
+      assert.deepEqual(rows, [
+        [
+          1,
+          null,
+          "",
+          "a,b",
+          'say "hi"',
+          "line\nbreak",
+          "é中😀",
+          "1.50",
+          "9007199254740993",
+          2,
+          0.1,
+          true,
+          "2024-02-03T02:05:06.789Z",
+          "2024-02-03 04:05:06",
+          "AP/+",
+          [1, null],
+          ["a b", "c,d"],
+          { k: [1, "v"] },
+        ],
+        [
+          2,
+          "x",
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          false,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+        ],
+      ]);
+      const json = JSON.parse((await download("alice", r.id, "json")).body.toString("utf8")) as ResultView;
+      assert.deepEqual(json.rows, rows);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("the JSON answer is a preview of the first rows, saying how many the result holds", async () => {
