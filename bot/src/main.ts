@@ -5,7 +5,7 @@
 import type { AddressInfo } from "node:net";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { initSqlReview, type SigningKey } from "@dbward/shared";
+import { initSqlReview, type SigningKey, type SqlDialect } from "@dbward/shared";
 import type { Logger } from "pino";
 import { appendAudit } from "./audit/audit-log.ts";
 import { bootstrapTokens, type BootstrapSecret } from "./bootstrap-tokens.ts";
@@ -76,7 +76,8 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
   const slackSettings = parseSlackSettings(o.env, o.config.slack?.mode);
   const monitoringToken = parseMonitoringToken(o.env);
   assertWebhookSecrets(o.config, o.env);
-  await initSqlReview();
+  // Only the parsers its databases need: node-sql-parser alone is a good part of a start.
+  await initSqlReview(dialectsOf(o.config));
   ensureDataDir(o.dataDir);
   const store = await openStateStore({
     dataDir: o.dataDir,
@@ -262,6 +263,8 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
     bootstrapSecrets,
     reload: async (config) => {
       assertWebhookSecrets(config, o.env);
+      // Before the config is current: a database of a new dialect must be reviewable at once.
+      await initSqlReview(dialectsOf(config));
       await syncConfigUsers(store, config.users, clock);
       await recordSqlTrust(store, config, clock.now());
       current = config;
@@ -291,3 +294,5 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
     },
   };
 }
+
+const dialectsOf = (config: BotConfig): SqlDialect[] => config.databases.map((d) => d.dialect);

@@ -57,9 +57,10 @@ function withTextRules(sql: string, review: SqlReview, options: SqlReviewOptions
 }
 
 /**
- * Loads the parsers (libpg-query's WASM, node-sql-parser's dialect builds). Call once at process
- * start, before `reviewSql`; calling it again is cheap.
+ * Loads the parsers (libpg-query's WASM, node-sql-parser's dialect builds) for `dialects` (all by
+ * default). Call at process start, before `reviewSql`, and again when a new dialect appears (a
+ * config reload); calling it again is cheap. Text of a dialect not loaded is an unassessed write.
  */
-export async function initSqlReview(): Promise<void> {
-  await loadSqlParsers();
+export async function initSqlReview(dialects?: readonly SqlDialect[]): Promise<void> {
+  await loadSqlParsers(dialects);
 }
