@@ -682,3 +682,90 @@ describe("dbward doctor --agent-config", () => {
     assert.match(r.err, /--bot-config FILE or --agent-config FILE/);
   });
 });
+
+describe("dbward doctor --json", () => {
+  type Report = {
+    ok: boolean;
+    failed: number;
+    warned: number;
+    sections: {
+      config: string;
+      file: string;
+      checks: { name: string; status: string; message: string; fix: string | null }[];
+    }[];
+  };
+  const report = (text: string): Report => JSON.parse(text) as Report;
+
+  test("prints the same checks as one JSON document, and exits 0 with warnings only", async () => {
+    const config = file(BOT_CONFIG);
+    const r = await doctor(["--bot-config", config, "--data-dir", join(dir, "json-fresh"), "--json"]);
+    assert.equal(r.code, EXIT.ok, r.text);
+    const doc = report(r.text);
+    assert.deepEqual([doc.ok, doc.failed, doc.warned], [true, 0, 1]);
+    const [section] = doc.sections;
+    assert.deepEqual([section?.config, section?.file], ["bot", config]);
+    for (const c of section?.checks ?? []) {
+      assert.deepEqual(Object.keys(c), ["name", "status", "message", "fix"]);
+      assert.ok(["ok", "warn", "fail"].includes(c.status), c.status);
+      assert.equal(c.fix === null, c.status === "ok", `${c.name}: a fix exactly for warnings and failures`);
+    }
+    const config0 = section?.checks.find((c) => c.name === "config");
+    assert.match(config0?.message ?? "", /1 databases, 1 workflows, 1 agents/);
+    const monitoring = section?.checks.find((c) => c.name === "monitoring token");
+    assert.equal(monitoring?.status, "warn");
+    assert.match(monitoring?.message ?? "", /DBWARD_METRICS_TOKEN is not set/);
+  });
+
+  test("a failed check is status fail with its fix, and the exit code is still 1", async () => {
+    const r = await doctor([
+      "--bot-config",
+      file(`${BOT_CONFIG}\nhttp:\n  trusted_proxies: ["10.0.0.0/33"]\n`),
+      "--json",
+    ]);
+    assert.equal(r.code, EXIT.failure);
+    const doc = report(r.text);
+    assert.deepEqual([doc.ok, doc.failed], [false, 1]);
+    const bad = doc.sections[0]?.checks.find((c) => c.status === "fail");
+    assert.equal(bad?.name, "config");
+    assert.match(bad?.message ?? "", /http\.trusted_proxies\.0: must be an IP address or CIDR block/);
+    assert.equal(typeof bad?.fix, "string");
+  });
+
+  test("a bot and an agent config are two sections of one document", async () => {
+    const agent = file(
+      [
+        "id: agent-1",
+        "bot_url: http://127.0.0.1:9",
+        "keys:",
+        `  k1: ${base64url(generateSigningKey().publicKey)}`,
+        `data_dir: ${join(dir, "json-agent")}`,
+        "databases:",
+        "  - { name: shop, environment: production, driver: postgres, url_env: NOT_SET_URL, operations: [read] }",
+      ].join("\n"),
+    );
+    const r = await doctor(
+      [
+        "--bot-config",
+        file(BOT_CONFIG),
+        "--data-dir",
+        join(dir, "json-two"),
+        "--agent-config",
+        agent,
+        "--json",
+      ],
+      { DBWARD_AGENT_TOKEN: "x" },
+    );
+    assert.equal(r.code, EXIT.failure);
+    assert.equal(r.text.split("\n").length, 1, "one JSON line on standard output");
+    const doc = report(r.text);
+    assert.deepEqual(
+      doc.sections.map((s) => s.config),
+      ["bot", "agent"],
+    );
+    const agentChecks = doc.sections[1]?.checks ?? [];
+    assert.ok(
+      agentChecks.some((c) => c.status === "fail" && c.message.includes("NOT_SET_URL")),
+      JSON.stringify(agentChecks),
+    );
+  });
+});

@@ -86,12 +86,18 @@ export function topLevelCommands(y: Argv, out: Output, env: Env): Argv {
         c
           .option("bot-config", { type: "string", describe: "bot config (YAML) to check" })
           .option("agent-config", { type: "string", describe: "agent config (YAML) to check" })
-          .option("data-dir", { type: "string", describe: "the bot's state directory (as for dbward bot)" }),
+          .option("data-dir", { type: "string", describe: "the bot's state directory (as for dbward bot)" })
+          .option("json", {
+            type: "boolean",
+            default: false,
+            describe: "print the checks as JSON (name, status, message, fix) for scripts",
+          }),
       async (a) =>
         (await import("./doctor.ts")).runDoctor(out, env, {
           botConfig: a.botConfig,
           agentConfig: a.agentConfig,
           dataDir: a.dataDir,
+          json: a.json,
         }),
     )
     .command(
