@@ -30,6 +30,7 @@ export const BUNDLED: ReadonlyMap<string, readonly string[]> = new Map([
   ["kysely", []],
   ["zod", []],
   ["jose", []],
+  ["openid-client", ["oauth4webapi", "jose"]],
   ["@noble/curves", ["@noble/hashes"]],
 ]);
 
