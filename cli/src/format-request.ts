@@ -8,6 +8,7 @@ import {
   type ExecutionView,
   type LateOutcome,
   type RequestView,
+  type ResultTruncation,
   type ResultView,
   type StepView,
 } from "@dbward/shared/protocol";
@@ -73,14 +74,13 @@ export function formatRequestLine(r: RequestView): string {
 
 export function formatResult(r: ResultView): string {
   const table = r.columns.length === 0 ? `${r.row_count} row(s) affected` : formatTable(r.columns, r.rows);
-  const cap =
-    r.truncated_by === "bytes"
-      ? "byte cap"
-      : r.truncated_by === "undelivered"
-        ? "agent's delivery"
-        : "row cap";
   const note = r.truncated
-    ? `\n(${r.rows.length} of ${r.row_count} stored rows shown; the result was truncated by the ${cap})`
+    ? `\n(${r.rows.length} of ${r.row_count} stored rows shown; the result was truncated by the ${truncationCause(r.truncated_by)})`
     : `\n(${r.preview === true ? `${r.rows.length} of ` : ""}${r.row_count} row(s), ${r.duration_ms} ms)`;
   return `${table}${note}`;
+}
+
+/** What cut a result short, as a person reads it (a result truncated before `truncated_by` existed: the row cap). */
+export function truncationCause(by: ResultTruncation | null | undefined): string {
+  return by === "bytes" ? "byte cap" : by === "undelivered" ? "agent's delivery" : "row cap";
 }

@@ -17,6 +17,7 @@ import { EXIT } from "../exit-codes.ts";
 import { formatRequest, formatRequestLine, formatResult } from "../format-request.ts";
 import type { Output } from "../output.ts";
 import { rerunRequest } from "../rerun-request.ts";
+import { truncationNote } from "../result-truncation.ts";
 import { decodeUtf8 } from "../utf8-text.ts";
 
 interface Common {
@@ -102,7 +103,11 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
         "show one request",
         (c) => c.positional("id", { type: "string", demandOption: true }),
         async (a) => {
-          show(a, await client(a).get<RequestView>(`/api/requests/${idOf(a.id)}`));
+          const api = client(a);
+          const r = await api.get<RequestView>(`/api/requests/${idOf(a.id)}`);
+          show(a, r);
+          const note = a.json ? undefined : await truncationNote(api, r);
+          if (note !== undefined) out.print(note);
         },
       )
       .command(
