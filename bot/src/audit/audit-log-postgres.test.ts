@@ -121,6 +121,38 @@ describe("audit chain on PostgreSQL state", () => {
   );
 
   test(
+    "the bot's own handle verifies in one snapshot without waiting for a writer that holds the write lock",
+    { timeout: 20_000 },
+    async () => {
+      const before = await verifyAuditStore(store);
+      assert.ok(before.ok);
+      let release = (): void => undefined;
+      const held = new Promise<void>((r) => (release = r));
+      const writer = inTransaction(store, async (tx) => {
+        await appendAudit(
+          tx,
+          { actor: "system", action: "test.held", target: "", outcome: "success", details: {} },
+          new Date(),
+        );
+        await held;
+      });
+      try {
+        // A verification that took the lock would wait here until the test times out.
+        assert.deepEqual(
+          await verifyAuditStore(store, 3),
+          before,
+          "the uncommitted event is not in the snapshot",
+        );
+      } finally {
+        release();
+        await writer;
+      }
+      const after = await verifyAuditStore(store);
+      assert.ok(after.ok && after.count === before.count + 1);
+    },
+  );
+
+  test(
     "a writer that stalls inside its transaction loses it, and the others' writes go on",
     { timeout: 20_000 },
     async () => {

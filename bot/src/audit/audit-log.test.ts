@@ -4,10 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import SqliteDatabase from "better-sqlite3";
-import { GENESIS_HASH, canonicalJson, hashAuditEvent, type AuditEventInput } from "@dbward/shared";
+import { createHash } from "node:crypto";
+import {
+  GENESIS_HASH,
+  canonicalJson,
+  hashAuditEvent,
+  type AuditEventInput,
+  type AuditOutcome,
+} from "@dbward/shared";
 import { appendAtOnce } from "../../../test/support/audit-appenders.ts";
 import { inTransaction } from "../store/in-transaction.ts";
-import { STORE_FILE, openStore, type Store } from "../store/open-store.ts";
+import { STORE_FILE, openStore, openStoreFile, type Store } from "../store/open-store.ts";
 import { appendAudit, listAudit, verifyAuditStore } from "./audit-log.ts";
 
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -105,6 +112,49 @@ describe("audit log", () => {
     });
   });
 
+  test("verifies inside a transaction through its own handle, counting the events not yet committed", async () => {
+    await appendMany(store, 1, 3);
+    await inTransaction(store, async (tx) => {
+      const fourth = await appendAudit(tx, input(4), new Date(T0 + 4000));
+      assert.deepEqual(await verifyAuditStore(tx, 2), {
+        ok: true,
+        count: 4,
+        lastSeq: 4,
+        lastHash: fourth.hash,
+      });
+    });
+  });
+
+  test("verifies one snapshot while the same process goes on appending", async () => {
+    await appendMany(store, 1, 500);
+    const [verdict] = await Promise.all([
+      verifyAuditStore(store, 7),
+      (async () => {
+        for (let i = 501; i <= 600; i++)
+          await inTransaction(store, (tx) => appendAudit(tx, input(i), new Date(T0 + i * 1000)));
+      })(),
+    ]);
+    assert.equal(verdict.ok, true, JSON.stringify(verdict));
+    assert.ok(verdict.ok && verdict.count >= 500 && verdict.count <= 600);
+    assert.deepEqual(await verifyAuditStore(store), {
+      ok: true,
+      count: 600,
+      lastSeq: 600,
+      lastHash: (await listAudit(store, { afterSeq: 599 }))[0]?.hash,
+    });
+  });
+
+  test("verifies a store opened read-only, as dbward audit verify opens it", async () => {
+    await appendMany(store, 1, 20);
+    const readonly = openStoreFile(join(dir, STORE_FILE), { readonly: true });
+    try {
+      const verdict = await verifyAuditStore(readonly, 6);
+      assert.ok(verdict.ok && verdict.count === 20, JSON.stringify(verdict));
+    } finally {
+      await readonly.destroy();
+    }
+  });
+
   describe("tampering with the SQLite file", () => {
     beforeEach(async () => {
       await appendMany(store, 1, 10);
@@ -134,6 +184,50 @@ describe("audit log", () => {
     test("names the edited event when its details are no longer JSON at all", async () => {
       raw.prepare("UPDATE audit_events SET details = 'not json' WHERE seq = 5").run();
       await assertBreaksAt(5, "hash_mismatch");
+    });
+
+    test("names an event whose column holds a BLOB where text belongs, without crashing", async () => {
+      raw.prepare("UPDATE audit_events SET actor = CAST('user:mallory' AS BLOB) WHERE seq = 4").run();
+      await assertBreaksAt(4, "malformed_event");
+      const verdict = await verifyAuditStore(store);
+      assert.ok(!verdict.ok && /actor is a 12-byte BLOB/.test(verdict.message), JSON.stringify(verdict));
+    });
+
+    test("names an event whose outcome is none of the outcomes, even with its hash recomputed", async () => {
+      const e = (await listAudit(store)).find((x) => x.seq === 3);
+      assert.ok(e !== undefined);
+      const forged = { ...e, outcome: "approved-by-me" as AuditOutcome };
+      raw
+        .prepare("UPDATE audit_events SET outcome = ?, hash = ? WHERE seq = 3")
+        .run(forged.outcome, hashAuditEvent(forged));
+      await assertBreaksAt(3, "malformed_event");
+    });
+
+    test("names an event whose details are a JSON array, not an object", async () => {
+      raw.prepare("UPDATE audit_events SET details = '[1,2]' WHERE seq = 2").run();
+      await assertBreaksAt(2, "hash_mismatch");
+    });
+
+    test("names an event whose details were rewritten in another, equal JSON spelling and re-hashed as such", async () => {
+      // Canonical JSON is what is hashed; the same object spelt with spaces hashes differently.
+      raw
+        .prepare(
+          `UPDATE audit_events SET details = '{ "i": 6, "sql_sha256": "${"ab".repeat(32)}" }' WHERE seq = 6`,
+        )
+        .run();
+      assert.equal(
+        (await verifyAuditStore(store)).ok,
+        true,
+        "the stored text is read as the object it spells",
+      );
+      const row = raw.prepare("SELECT * FROM audit_events WHERE seq = 6").get() as Record<string, string>;
+      const spelt = createHash("sha256")
+        .update(
+          `{"action":${JSON.stringify(row.action)},"actor":${JSON.stringify(row.actor)},"details":${row.details},"outcome":"success","prev":"${row.prev_hash}","seq":6,"target":${JSON.stringify(row.target)},"time":"${row.time}","v":1}`,
+        )
+        .digest("hex");
+      raw.prepare("UPDATE audit_events SET hash = ? WHERE seq = 6").run(spelt);
+      await assertBreaksAt(6, "hash_mismatch");
     });
 
     test("names the next event when an edited row's own hash was recomputed", async () => {

@@ -15,6 +15,8 @@ import {
 import { sql, type Kysely } from "kysely";
 import type { Tx } from "../store/in-transaction.ts";
 import type { Database } from "../store/tables.ts";
+import { isMalformedRow } from "./audit-rows.ts";
+import { withAuditSnapshot, type AuditSnapshot } from "./audit-snapshot.ts";
 import { findRetainedAnchor, recordsPurgeThrough, unrecordedPurge } from "./retained-anchor.ts";
 
 export async function appendAudit(tx: Tx, input: AuditEventInput, now: Date): Promise<AuditEvent> {
@@ -91,7 +93,6 @@ export interface AuditQuery {
   readonly until?: string;
 }
 
-/** Events in sequence order, a page at a time. */
 /** An event as the API and the export show it: the stored event, with snake_case names. */
 export function toAuditEventView(e: AuditEvent): AuditEventView {
   return {
@@ -107,6 +108,7 @@ export function toAuditEventView(e: AuditEvent): AuditEventView {
   };
 }
 
+/** Events in sequence order, a page at a time. */
 export async function listAudit(db: Kysely<Database>, q: AuditQuery = {}): Promise<AuditEvent[]> {
   let query = db
     .selectFrom("audit_events")
@@ -128,14 +130,17 @@ export async function listAudit(db: Kysely<Database>, q: AuditQuery = {}): Promi
 }
 
 /**
- * Recomputes the whole chain from the store, a page at a time, in constant memory. When retention
- * purged the oldest events, verification starts from the retained anchor (retained-anchor.ts):
- * the checkpoint just before the oldest event, which a recorded purge must name.
+ * Recomputes the whole chain from the store in one snapshot (audit-snapshot.ts), in constant
+ * memory. When retention purged the oldest events, verification starts from the retained anchor
+ * (retained-anchor.ts): the checkpoint just before the oldest event, which a recorded purge must
+ * name. `batchSize` is how many events are read at a time.
  */
-export async function verifyAuditStore(db: Kysely<Database>, pageSize = 5000): Promise<ChainVerdict> {
-  const start = await findRetainedAnchor(db);
-  if (!start.ok) return start;
-  return scanRetained(db, start.anchor?.seq, new ChainVerifier(start.anchor), pageSize);
+export function verifyAuditStore(db: Kysely<Database>, batchSize = 5000): Promise<ChainVerdict> {
+  return withAuditSnapshot(db, async (snapshot) => {
+    const start = await findRetainedAnchor(snapshot.db);
+    if (!start.ok) return start;
+    return scanRetained(snapshot, start.anchor?.seq, new ChainVerifier(start.anchor), batchSize);
+  });
 }
 
 /** Something that takes events in order and gives a verdict: ChainVerifier and its relatives. */
@@ -146,25 +151,25 @@ export interface EventVerifier<V> {
 
 /**
  * Feeds the events after `anchorSeq` (all of them when undefined) to `verifier`, and insists that
- * a purge up to the anchor is on record.
+ * a purge up to the anchor is on record. A row that is not an event is a `malformed_event` break
+ * at its sequence number (or, when it has none, at the one expected there).
  */
 export async function scanRetained<V extends { readonly ok: boolean }>(
-  db: Kysely<Database>,
+  snapshot: AuditSnapshot,
   anchorSeq: number | undefined,
   verifier: EventVerifier<V>,
-  pageSize = 5000,
+  batchSize = 5000,
 ): Promise<V | Extract<ChainVerdict, { ok: false }>> {
   let purgeRecorded = anchorSeq === undefined;
-  let after = anchorSeq ?? 0;
-  for (;;) {
-    const page = await listAudit(db, { afterSeq: after, limit: pageSize });
-    for (const e of page) {
-      if (!verifier.push(e)) return verifier.verdict();
-      purgeRecorded ||= recordsPurgeThrough(e, anchorSeq);
+  let lastSeq = anchorSeq ?? 0;
+  for await (const batch of snapshot.events(anchorSeq ?? 0, batchSize)) {
+    for (const row of batch) {
+      if (isMalformedRow(row))
+        return { ok: false, seq: row.seq ?? lastSeq + 1, reason: "malformed_event", message: row.malformed };
+      if (!verifier.push(row)) return verifier.verdict();
+      purgeRecorded ||= recordsPurgeThrough(row, anchorSeq);
+      lastSeq = row.seq;
     }
-    const last = page.at(-1);
-    if (last === undefined) break;
-    after = last.seq;
   }
   const verdict = verifier.verdict();
   return !verdict.ok || purgeRecorded || anchorSeq === undefined ? verdict : unrecordedPurge(anchorSeq);

@@ -70,10 +70,27 @@ export function parseExportLine(text: string): ParsedLine {
   }
 }
 
+const EVENT_KEYS = [
+  "action",
+  "actor",
+  "details",
+  "hash",
+  "outcome",
+  "prev_hash",
+  "seq",
+  "target",
+  "time",
+  "type",
+];
+
+/** Exactly these own members, no more and no fewer (without sorting the keys of every line). */
+function hasExactly(o: Record<string, unknown>, keys: readonly string[]): boolean {
+  return Object.keys(o).length === keys.length && keys.every((k) => Object.hasOwn(o, k));
+}
+
 function parseEvent(o: Record<string, unknown>): AuditEvent | undefined {
   const { seq, time, actor, action, target, outcome, details, prev_hash, hash } = o;
-  const keys = Object.keys(o).sort().join(",");
-  if (keys !== "action,actor,details,hash,outcome,prev_hash,seq,target,time,type") return undefined;
+  if (!hasExactly(o, EVENT_KEYS)) return undefined;
   if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) return undefined;
   if (typeof time !== "string" || typeof actor !== "string" || typeof action !== "string") return undefined;
   if (typeof target !== "string" || !(AUDIT_OUTCOMES as readonly unknown[]).includes(outcome))

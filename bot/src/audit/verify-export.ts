@@ -14,6 +14,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../store/tables.ts";
 import { listCheckpoints, storedPublicKeys } from "./audit-checkpoints.ts";
 import { scanRetained } from "./audit-log.ts";
+import { withAuditSnapshot } from "./audit-snapshot.ts";
 import { parseExportLine } from "./export-format.ts";
 import { findRetainedAnchor } from "./retained-anchor.ts";
 
@@ -79,19 +80,21 @@ function withAnchor(verdict: CheckpointedVerdict, anchor: SignedCheckpoint | und
 }
 
 /** The store's retained chain (from its anchor, signature checked) against kept checkpoints. */
-export async function verifyStoreAgainstCheckpoints(
+export function verifyStoreAgainstCheckpoints(
   db: Kysely<Database>,
   keys: TrustedKeys,
   kept: readonly SignedCheckpoint[],
 ): Promise<ExportVerdict> {
-  const start = await findRetainedAnchor(db);
-  if (!start.ok) return start;
-  const verdict = await scanRetained(
-    db,
-    start.anchor?.seq,
-    new CheckpointedChainVerifier(kept, keys, start.anchor),
-  );
-  return withAnchor(verdict, start.anchor);
+  return withAuditSnapshot(db, async (snapshot) => {
+    const start = await findRetainedAnchor(snapshot.db);
+    if (!start.ok) return start;
+    const verdict = await scanRetained(
+      snapshot,
+      start.anchor?.seq,
+      new CheckpointedChainVerifier(kept, keys, start.anchor),
+    );
+    return withAnchor(verdict, start.anchor);
+  });
 }
 
 /**
@@ -101,16 +104,18 @@ export async function verifyStoreAgainstCheckpoints(
  * `truncated`, and an edited checkpoint as `bad_signature`. Someone who can write the state can
  * also delete its checkpoints or record a key of their own; checkpoints kept outside the bot,
  * checked with the public key from elsewhere (`verifyStoreAgainstCheckpoints`), do not have that
- * weakness.
+ * weakness. The chain, checkpoints and keys are read in one snapshot (audit-snapshot.ts).
  */
-export async function verifyStoreWithItsCheckpoints(db: Kysely<Database>): Promise<ExportVerdict> {
-  const start = await findRetainedAnchor(db);
-  if (!start.ok) return start;
-  const stored = await listCheckpoints(db, start.anchor?.seq ?? 0);
-  const verdict = await scanRetained(
-    db,
-    start.anchor?.seq,
-    new CheckpointedChainVerifier(stored, await storedPublicKeys(db), start.anchor),
-  );
-  return withAnchor(verdict, start.anchor);
+export function verifyStoreWithItsCheckpoints(db: Kysely<Database>): Promise<ExportVerdict> {
+  return withAuditSnapshot(db, async (snapshot) => {
+    const start = await findRetainedAnchor(snapshot.db);
+    if (!start.ok) return start;
+    const stored = await listCheckpoints(snapshot.db, start.anchor?.seq ?? 0);
+    const verdict = await scanRetained(
+      snapshot,
+      start.anchor?.seq,
+      new CheckpointedChainVerifier(stored, await storedPublicKeys(snapshot.db), start.anchor),
+    );
+    return withAnchor(verdict, start.anchor);
+  });
 }
