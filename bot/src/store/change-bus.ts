@@ -9,7 +9,8 @@
  * a failover) it reconnects with backoff, and on reconnecting wakes every subscriber once, since
  * notifications sent while it was away are gone.
  */
-import pg from "pg";
+import type pg from "pg";
+import { loadPg } from "./load-pg.ts";
 
 /**
  * `jobs`: a request was dispatched (agents' long polls look again). `changes`: a change committed
@@ -78,7 +79,7 @@ export async function postgresBus(o: PostgresBusOptions): Promise<ChangeBus> {
   let retry: NodeJS.Timeout | undefined;
 
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({
+    const c = new (await loadPg()).Client({
       connectionString: o.url,
       ...(o.password === undefined ? {} : { password: o.password }),
       application_name: "dbward-bot-listen",

@@ -14,7 +14,8 @@
  * within a few checks. The session's TCP keepalives are short so a holder cut off by the network
  * loses its locks in seconds, not in the kernel's two hours.
  */
-import pg from "pg";
+import type pg from "pg";
+import { loadPg } from "./load-pg.ts";
 import { LEADER_LOCKS, type LeaderJobName } from "./postgres-locks.ts";
 
 export type { LeaderJobName } from "./postgres-locks.ts";
@@ -118,7 +119,7 @@ export function postgresLeadership(o: PostgresLeadershipOptions): Leadership {
   };
 
   const connect = async (): Promise<pg.Client> => {
-    const c = new pg.Client({
+    const c = new (await loadPg()).Client({
       connectionString: o.url,
       ...(o.password === undefined ? {} : { password: o.password }),
       application_name: "dbward-bot-leader",

@@ -14,7 +14,8 @@
  * the lock makes that explicit instead of leaving it to a unique-key violation.
  */
 import { readFileSync } from "node:fs";
-import pg from "pg";
+import type pg from "pg";
+import { loadPg } from "./load-pg.ts";
 import {
   CompiledQuery,
   Kysely,
@@ -81,7 +82,8 @@ class LockingPostgresDialect implements Dialect {
 
 /** Opens the pool and (unless `readonly`) brings the schema up to this dbward's; refuses a newer store. */
 export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store> {
-  const pool = new pg.Pool({
+  const driver = await loadPg();
+  const pool = new driver.Pool({
     connectionString: o.url,
     ...(o.password === undefined ? {} : { password: o.password }),
     max: o.poolSize,
@@ -97,7 +99,9 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
       ...(o.readonly === true ? ["-c default_transaction_read_only=on"] : []),
     ].join(" "),
     // Counts, sums and BIGINT columns come back as int8; every one of them is far below 2^53.
-    types: { getTypeParser: (oid: number, format?: "text" | "binary") => intAsNumber(oid, format) },
+    types: {
+      getTypeParser: (oid: number, format?: "text" | "binary") => intAsNumber(driver, oid, format),
+    },
   });
   pool.on("error", o.onIdleError);
   // A connection the server ends while it is checked out (idle-in-transaction timeout, a restart,
@@ -118,9 +122,9 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
   return store;
 }
 
-function intAsNumber(oid: number, format: "text" | "binary" = "text") {
+function intAsNumber(driver: typeof pg, oid: number, format: "text" | "binary" = "text") {
   if (oid === INT8_OID && format === "text") return (v: string) => Number(v);
-  return pg.types.getTypeParser(oid, format);
+  return driver.types.getTypeParser(oid, format);
 }
 
 /**

@@ -5,7 +5,6 @@
  */
 import type { StateConfig } from "../config/state-config.ts";
 import { stateCredentials } from "../config/state-config.ts";
-import { openPostgresStore } from "./open-postgres-store.ts";
 import { openStore, type Store } from "./open-store.ts";
 import { PostgresAdapter } from "kysely";
 
@@ -20,6 +19,7 @@ export interface OpenStateStoreOptions {
 
 export async function openStateStore(o: OpenStateStoreOptions): Promise<Store> {
   if (o.state.url === undefined) return openStore(o.dataDir);
+  const { openPostgresStore } = await import("./open-postgres-store.ts");
   return openPostgresStore({
     ...stateCredentials(o.state.url, o.env),
     poolSize: o.state.pool_size,
