@@ -3,14 +3,14 @@
  * file in a data directory, or the PostgreSQL database of a state URL (`--state-url`), whose
  * sessions are read-only and whose schema is left as it is (open-postgres-store.ts `readonly`).
  * A URL is held to the bot config's rule for `state.url` (no password in it: DBWARD_STATE_PASSWORD
- * supplies one), so a password never lands in a shell history or a process list.
+ * supplies one), so a password never lands in a shell history or a process list. The drivers
+ * load when a state is opened, not with this module: the commands that import it for a flag's
+ * description (`audit list --help`) stay free of them.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { STATE_PASSWORD_ENV, stateCredentials, stateSchema } from "@dbward/bot/config/state-config";
-import { openPostgresStore } from "@dbward/bot/store/open-postgres-store";
-import { STORE_FILE, openStoreFile, type Store } from "@dbward/bot/store/open-store";
-import { sql } from "kysely";
+import type { Store } from "@dbward/bot/store/open-store";
 import { CliError } from "./cli-error.ts";
 import { EXIT } from "./exit-codes.ts";
 
@@ -22,6 +22,7 @@ export type StateSource = { readonly dataDir: string } | { readonly stateUrl: st
 export const STATE_URL_ENV = "DBWARD_STATE_URL";
 
 export async function withStateFile<T>(dataDir: string, work: (store: Store) => Promise<T>): Promise<T> {
+  const { STORE_FILE, openStoreFile } = await import("@dbward/bot/store/open-store");
   const file = join(dataDir, STORE_FILE);
   if (!existsSync(file))
     throw new CliError(
@@ -45,6 +46,7 @@ export async function withState<T>(
   if ("dataDir" in source) return withStateFile(source.dataDir, work);
   const url = assertStateUrl(source.stateUrl, "--state-url");
   const store = await connectPostgres(url, env, true);
+  const { sql } = await import("kysely");
   try {
     const found = await sql<{
       present: boolean;
@@ -103,6 +105,10 @@ export async function connectPostgres(url: string, env: Env, readonly: boolean):
       `cannot open the PostgreSQL state at ${describeStateUrl(url)}: ${(err as Error).message} (a password comes from ${STATE_PASSWORD_ENV})`,
       EXIT.unreachable,
     );
+  const [{ openPostgresStore }, { sql }] = await Promise.all([
+    import("@dbward/bot/store/open-postgres-store"),
+    import("kysely"),
+  ]);
   let store: Store;
   try {
     store = await openPostgresStore(options);
