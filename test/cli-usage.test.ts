@@ -78,8 +78,8 @@ describe("number options", () => {
     ["--timeout", ["reload", "--data-dir", join(dir, "no-bot")]],
   ];
   for (const [flag, argv] of options) {
-    for (const value of ["abc", "-1", "NaN", "Infinity"]) {
-      test(`${argv.filter((a) => /^[a-z]+$/.test(a)).join(" ")} ${flag} ${value} is refused, naming the option`, async () => {
+    for (const value of ["abc", "-1", "NaN", "Infinity", "", "0x10"]) {
+      test(`${argv.filter((a) => /^[a-z]+$/.test(a)).join(" ")} ${flag} ${JSON.stringify(value)} is refused, naming the option`, async () => {
         const r = await cli([...argv, `${flag}=${value}`]);
         assert.equal(r.code, EXIT.usage, r.err);
         assert.equal(r.err, `dbward: ${flag} takes a number of 0 or more, not "${value}"`);
@@ -93,8 +93,20 @@ describe("number options", () => {
     assert.equal(r.err, 'dbward: --timeout takes a number of 0 or more, not "soon"');
   });
 
+  test("a number flag given no value is refused, not taken as absent", async () => {
+    for (const argv of [
+      ["request", "wait", "3", "--timeout"],
+      ["request", "wait", "3", "--timeout", "--json"],
+    ]) {
+      const r = await cli(argv);
+      assert.equal(r.code, EXIT.usage, argv.join(" "));
+      assert.equal(r.err, "dbward: --timeout takes a number of 0 or more; none was given");
+    }
+  });
+
   test("a good number goes through to the command (which then finds no bot)", async () => {
-    assert.equal((await cli(["request", "wait", "3", "--timeout", "0.5"])).code, EXIT.unreachable);
+    for (const t of ["0.5", ".5", "1e2", "600"])
+      assert.equal((await cli(["request", "wait", "3", "--timeout", t])).code, EXIT.unreachable, t);
     assert.equal((await cli(["audit", "list", "--after", "0", "--limit", "10"])).code, EXIT.unreachable);
     const reload = await cli(["reload", "--data-dir", join(dir, "no-bot"), "--timeout", "0"]);
     assert.equal(reload.code, EXIT.notFound, reload.err);
