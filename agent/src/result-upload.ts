@@ -48,9 +48,11 @@ export class ResultUpload implements RowSink {
   /** The head line of every CSV chunk, once the columns are known. */
   private csvHead: Buffer | undefined;
   /** The chunk filling up: its rows' NDJSON is written straight into bytes, not kept as strings. */
-  private chunk = Buffer.alloc(0);
+  private chunk: Buffer = Buffer.alloc(0);
   private chunkUsed = 0;
   private chunkRows = 0;
+  /** A chunk buffer whose request has ended, for the next chunk. */
+  private spare: Buffer | undefined;
   private seq = 0;
   private inFlight: Promise<void> = Promise.resolve();
   private acceptedRows = 0;
@@ -164,9 +166,16 @@ export class ResultUpload implements RowSink {
     return false;
   }
 
-  /** A fresh buffer for the next chunk: the one sent stays with its request, retries included. */
+  /**
+   * A buffer for the next chunk: the one in flight stays with its request, retries included;
+   * one whose request has ended is used again, so a large result allocates two chunk buffers,
+   * not one per chunk (every fresh 4 MB was memory the garbage collector had to chase).
+   */
   private startChunk(atLeast: number): void {
-    this.chunk = Buffer.allocUnsafe(Math.max(this.chunkBytes, atLeast));
+    const size = Math.max(this.chunkBytes, atLeast);
+    const spare = this.spare;
+    this.spare = undefined;
+    this.chunk = spare !== undefined && spare.length >= size ? spare : Buffer.allocUnsafe(size);
     this.chunkUsed = 0;
     this.chunkRows = 0;
   }
@@ -174,7 +183,8 @@ export class ResultUpload implements RowSink {
   /** Waits for the chunk in flight (backpressure), then sends the rows gathered so far. */
   private async seal(): Promise<void> {
     await this.inFlight;
-    const body = this.chunk.subarray(0, this.chunkUsed);
+    const whole = this.chunk;
+    const body = whole.subarray(0, this.chunkUsed);
     const rows = this.chunkRows;
     // The next row finds no room and starts a chunk; none is made when no row comes.
     this.chunk = Buffer.alloc(0);
@@ -183,8 +193,14 @@ export class ResultUpload implements RowSink {
     if (this.stopped) return;
     const seq = this.seq;
     this.seq += 1;
-    this.inFlight = this.options.send(seq, body).then(
+    const sent = this.options.send(seq, body);
+    // Once its request has ended, nothing reads the chunk's buffer any more.
+    const reuse = (): void => {
+      if (whole.length === this.chunkBytes) this.spare = whole;
+    };
+    this.inFlight = sent.then(
       (answer) => {
+        reuse();
         if (answer.cancel) return this.stop("cancel");
         this.delivered = {
           chunks: this.delivered.chunks + 1,
@@ -192,7 +208,10 @@ export class ResultUpload implements RowSink {
           bytes: this.delivered.bytes + body.length,
         };
       },
-      (err: unknown) => this.stop("undelivered", err),
+      (err: unknown) => {
+        reuse();
+        this.stop("undelivered", err);
+      },
     );
   }
 

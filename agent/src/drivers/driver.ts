@@ -62,7 +62,8 @@ export interface CatalogCheck {
 
 /**
  * Whole rows of CSV text as the database wrote them (shared result-csv.ts): row k is
- * `bytes[ends[k-1] ?? 0, ends[k])`, its newline included.
+ * `bytes[ends[k-1] ?? 0, ends[k])`, its newline included. The bytes are the sink's until it
+ * answers; the driver then fills the same buffer again, so a sink that keeps rows copies them.
  */
 export interface CsvRows {
   readonly bytes: Buffer;

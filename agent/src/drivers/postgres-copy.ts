@@ -31,6 +31,9 @@ import { BATCH_ROWS, type CsvRows } from "./driver.ts";
 /** Bytes of CSV rows gathered before they are handed to the sink. */
 export const BATCH_BYTES = 1024 * 1024;
 
+/** A batch buffer's size: a batch ends past BATCH_BYTES, at the end of a row of any size. */
+const BATCH_SIZE = BATCH_BYTES + 64 * 1024;
+
 /** SQLSTATE of a cancelled statement. */
 const QUERY_CANCELED = "57014";
 
@@ -155,11 +158,13 @@ interface Field {
  */
 class CopySubmittable {
   private connection: pg.Connection | undefined;
-  private batch = Buffer.allocUnsafe(0);
+  private batch: Buffer = Buffer.allocUnsafe(0);
   private used = 0;
   private ends: number[] = [];
   /** A batch the sink has not answered yet; the socket is paused meanwhile. */
   private waiting = false;
+  /** A batch buffer the sink has answered for, for the next batch. */
+  private spare: Buffer | undefined;
   private pending: Promise<void> = Promise.resolve();
   private stopped: Promise<void> | undefined;
   private stopping = false;
@@ -222,21 +227,29 @@ class CopySubmittable {
   handleCopyInResponse(): void {}
 
   private grow(atLeast: number): void {
-    const bigger = Buffer.allocUnsafe(Math.max(BATCH_BYTES + 64 * 1024, this.used + atLeast));
+    const size = Math.max(BATCH_SIZE, this.used + atLeast);
+    const spare = this.spare;
+    this.spare = undefined;
+    const bigger = spare !== undefined && spare.length >= size ? spare : Buffer.allocUnsafe(size);
     this.batch.copy(bigger, 0, 0, this.used);
     this.batch = bigger;
   }
 
   /** Hands the gathered rows to the sink, with the socket paused until it answers. */
   private flush(): void {
-    const batch: CsvRows = { bytes: this.batch.subarray(0, this.used), ends: this.ends };
+    const full = this.batch;
+    const batch: CsvRows = { bytes: full.subarray(0, this.used), ends: this.ends };
     this.batch = Buffer.allocUnsafe(0);
     this.used = 0;
     this.ends = [];
     this.waiting = true;
     this.stream()?.pause();
     this.pending = this.handlers.rows(batch).then(
-      (more) => this.answered(more ? undefined : "enough"),
+      (more) => {
+        // The sink has taken the rows (CsvRows: they are the driver's again): the buffer is reused.
+        if (full.length === BATCH_SIZE) this.spare = full;
+        this.answered(more ? undefined : "enough");
+      },
       (err: unknown) => this.answered(err instanceof Error ? err : new Error(String(err))),
     );
   }
