@@ -1,7 +1,7 @@
 /**
  * Every option declared `type: "number"` takes a finite number of 0 or more, written in decimal.
  * yargs turns text that is not a number into NaN, an empty value into 0 and a flag given no value
- * into nothing at all, and lets each through (`request wait --timeout abc` waited NaN ms, that is
+ * into its default (or nothing), and lets each through (`request wait --timeout abc` waited NaN ms, that is
  * not at all); this check, run on every command as middleware, refuses them with a usage error
  * naming the option, before any handler runs. No dbward option takes a negative number: they
  * are timeouts, counts and sequence numbers.
