@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { withHints } from "./usage-hints.ts";
 
 const REQUEST = { commands: ["create", "list", "show", "wait"], options: ["help", "json", "url", "token"] };
-const WAIT = { commands: [], options: ["help", "json", "url", "token", "timeout", "id"] };
+const WAIT = { commands: [], options: ["help", "json", "url", "token", "timeout", "data-dir", "id"] };
 
 describe("withHints", () => {
   test("adds the command probably meant for an unknown word", () => {
@@ -27,7 +27,7 @@ describe("withHints", () => {
   });
 
   test("leaves known flags, their negations and camelCase spellings alone", () => {
-    const argv = ["wait", "--no-json", "--timeout", "5", "--url=x"];
+    const argv = ["wait", "--no-json", "--timeout", "5", "--url=x", "--dataDir", "d"];
     assert.equal(withHints("Not enough non-option arguments", WAIT, argv), "Not enough non-option arguments");
   });
 
