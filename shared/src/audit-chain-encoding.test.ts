@@ -14,7 +14,9 @@ import {
   auditHashInput,
   chainEvent,
   hashAuditEvent,
+  isCanonicalDetailsText,
   type AuditEvent,
+  type StoredAuditEvent,
 } from "./audit-chain.ts";
 import { canonicalJson } from "./canonical-json.ts";
 
@@ -266,5 +268,104 @@ describe("audit chain encoding: the written-out tuple is the canonical JSON", ()
     for (let i = 0; i < 200; i++) deep = { level: deep };
     const e = { ...(events[0] as Omit<AuditEvent, "hash">), details: deep as Record<string, unknown> };
     assert.equal(auditHashInput(e), referenceInput(e));
+  });
+});
+
+describe("audit chain encoding: stored canonical details text hashed as it stands", () => {
+  const events = corpus();
+
+  /** An event as a store reads it back: its details text, and what that text parses to. */
+  function stored(e: Omit<AuditEvent, "hash">, detailsJson: string): StoredAuditEvent {
+    return { ...e, hash: "", detailsJson, details: JSON.parse(detailsJson) as Record<string, unknown> };
+  }
+
+  test("hashes every corpus event read back from its canonical text as the reference does", () => {
+    let fast = 0;
+    for (const e of events) {
+      const text = canonicalJson(e.details);
+      if (isCanonicalDetailsText(text)) fast += 1;
+      const back = stored(e, text);
+      assert.equal(auditHashInput(back), referenceInput(back), text);
+      assert.equal(hashAuditEvent(back), referenceHash(back));
+    }
+    assert.ok(fast > events.length / 3, `the plain-text path is taken (${fast} of ${events.length})`);
+  });
+
+  test("takes no other spelling of the same details for canonical, and hashes it as its parsed value", () => {
+    const spellings = [
+      '{ "a": 1 }',
+      '{"a":1 }',
+      '{"b":1,"a":2}',
+      '{"a":1,"a":2}',
+      '{"a":"\\u0041"}',
+      '{"a":"\\/"}',
+      '{"a":"x\\ny"}',
+      '{"a":1.0}',
+      '{"a":1e2}',
+      '{"a":1E2}',
+      '{"a":-0}',
+      '{"a":0.5}',
+      '{"a":12345678901234567890}',
+      '{"a":1234567890123456}',
+      '{"a":[1 ,2]}',
+      '{"a":{"z":1,"y":2}}',
+      '{"a":"🔐"}',
+      '{"a":true}x',
+      '{"a":tru}',
+      '{"10":1,"9":2}',
+      '{"9":2,"10":1}',
+      "{}",
+      '{"":0,"a":-1,"b":[],"c":{},"d":[null,false,"s"]}',
+    ];
+    for (const text of spellings) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        assert.equal(isCanonicalDetailsText(text), false, text);
+        continue;
+      }
+      const canonical = canonicalJson(parsed);
+      // Only the canonical spelling may be taken as it stands (an escape is canonical yet refused).
+      if (text !== canonical) assert.equal(isCanonicalDetailsText(text), false, text);
+      const back = stored(events[0] as Omit<AuditEvent, "hash">, text);
+      assert.equal(auditHashInput(back), referenceInput(back), text);
+    }
+  });
+
+  test("never takes a text for canonical that is not, over random values and random edits of them", () => {
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const value = (depth: number): unknown => {
+      const r = random();
+      if (depth > 3 || r < 0.3) return pick([null, true, false, 0, -1, 7, 2 ** 40, 0.25, -3e-9, 1e21]);
+      if (r < 0.55) return pick(STRINGS);
+      if (r < 0.75) return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+      return Object.fromEntries(
+        Array.from({ length: Math.floor(random() * 5) }, () => [
+          pick([...STRINGS, "a", "b", "10", "9"]),
+          value(depth + 1),
+        ]),
+      );
+    };
+    const edits = [" ", ",", ":", "0", "-", ".", "e", '"', "\\", "{", "}", "[", "]", "a", "é", "\ud83d"];
+    let checked = 0;
+    for (let n = 0; n < 3000; n++) {
+      const canonical = canonicalJson({ k: value(0), [pick(STRINGS)]: value(1) });
+      assert.ok(!isCanonicalDetailsText(canonical) || canonicalJson(JSON.parse(canonical)) === canonical);
+      const at = Math.floor(random() * canonical.length);
+      const edited =
+        random() < 0.5
+          ? canonical.slice(0, at) + pick(edits) + canonical.slice(at)
+          : canonical.slice(0, at) + canonical.slice(at + 1);
+      if (!isCanonicalDetailsText(edited)) continue;
+      checked += 1;
+      assert.equal(canonicalJson(JSON.parse(edited)), edited, edited);
+    }
+    assert.ok(checked > 0, "some edits are still canonical texts, and were checked");
   });
 });

@@ -53,7 +53,14 @@ export function hashAuditEvent(e: Omit<AuditEvent, "hash">): string {
  * order, a `Date`, an `undefined`, a class instance — goes through `canonicalJson` itself, which
  * sorts, converts or refuses exactly as it always has. Tests hold both ways to the same text.
  */
-export function auditHashInput(e: Omit<AuditEvent, "hash">): string {
+export function auditHashInput(e: Omit<AuditEvent, "hash"> | StoredAuditEvent): string {
+  if ("detailsJson" in e && hasPlainMembers(e) && isCanonicalDetailsText(e.detailsJson)) {
+    return (
+      `{"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"details":${e.detailsJson},` +
+      `"outcome":${JSON.stringify(e.outcome)},"prev":${JSON.stringify(e.prevHash)},"seq":${JSON.stringify(e.seq)},` +
+      `"target":${JSON.stringify(e.target)},"time":${JSON.stringify(e.time)},"v":${CHAIN_VERSION}}`
+    );
+  }
   const tuple = {
     action: e.action,
     actor: e.actor,
@@ -81,6 +88,95 @@ function hasPlainMembers(e: Omit<AuditEvent, "hash" | "details">): boolean {
     typeof e.target === "string" &&
     typeof e.time === "string"
   );
+}
+
+/**
+ * An event read back from a store that keeps its details as canonical JSON text: `detailsJson` is
+ * that text, and `details` what it parses to. When the text is plainly canonical (below), it is
+ * hashed as it stands instead of being parsed and encoded again.
+ */
+export interface StoredAuditEvent extends AuditEvent {
+  readonly detailsJson: string;
+}
+
+/**
+ * True only when `text` is certainly `canonicalJson(JSON.parse(text))` and a JSON object: no
+ * whitespace; keys in strictly ascending UTF-16 order (so no duplicates); strings without any
+ * escape, control character or surrogate (so their text is their value, and JSON.stringify would
+ * write them unchanged); numbers only as integers of at most 15 digits without a sign on zero
+ * (exact in a double, and written back the same). Anything else — an escape, a fraction, an
+ * exponent, an emoji — is false, which is never wrong: the caller parses and encodes instead.
+ */
+export function isCanonicalDetailsText(text: string): boolean {
+  if (text.charCodeAt(0) !== 0x7b) return false;
+  return scanValue(text, 0, 0) === text.length;
+}
+
+/** Index just after the canonical value at `i`, or -1. */
+function scanValue(t: string, i: number, depth: number): number {
+  const c = t.charCodeAt(i);
+  if (c === 0x22) return scanString(t, i);
+  if (c === 0x7b) return depth > MAX_FAST_DEPTH ? -1 : scanObject(t, i, depth);
+  if (c === 0x5b) return depth > MAX_FAST_DEPTH ? -1 : scanArray(t, i, depth);
+  if (c === 0x74) return t.startsWith("true", i) ? i + 4 : -1;
+  if (c === 0x66) return t.startsWith("false", i) ? i + 5 : -1;
+  if (c === 0x6e) return t.startsWith("null", i) ? i + 4 : -1;
+  return scanInteger(t, i);
+}
+
+function scanString(t: string, i: number): number {
+  for (let j = i + 1; j < t.length; j++) {
+    const c = t.charCodeAt(j);
+    if (c === 0x22) return j + 1;
+    if (c < 0x20 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return -1;
+  }
+  return -1;
+}
+
+function scanInteger(t: string, i: number): number {
+  let j = t.charCodeAt(i) === 0x2d ? i + 1 : i;
+  const first = t.charCodeAt(j);
+  if (first === 0x30) return j === i ? i + 1 : -1; // "0" is canonical, "-0" is written "0"
+  if (!(first >= 0x31 && first <= 0x39)) return -1;
+  const start = j;
+  while (j < t.length && t.charCodeAt(j) >= 0x30 && t.charCodeAt(j) <= 0x39) j++;
+  if (j - start > 15) return -1;
+  const next = t.charCodeAt(j);
+  // A fraction or an exponent follows: not an integer, so not this fast path.
+  return next === 0x2e || next === 0x65 || next === 0x45 ? -1 : j;
+}
+
+function scanObject(t: string, i: number, depth: number): number {
+  let j = i + 1;
+  if (t.charCodeAt(j) === 0x7d) return j + 1;
+  let previousKey: string | undefined;
+  for (;;) {
+    if (t.charCodeAt(j) !== 0x22) return -1;
+    const keyEnd = scanString(t, j);
+    if (keyEnd < 0 || t.charCodeAt(keyEnd) !== 0x3a) return -1;
+    const key = t.slice(j + 1, keyEnd - 1);
+    if (previousKey !== undefined && !(previousKey < key)) return -1;
+    previousKey = key;
+    j = scanValue(t, keyEnd + 1, depth + 1);
+    if (j < 0) return -1;
+    const c = t.charCodeAt(j);
+    if (c === 0x7d) return j + 1;
+    if (c !== 0x2c) return -1;
+    j += 1;
+  }
+}
+
+function scanArray(t: string, i: number, depth: number): number {
+  let j = i + 1;
+  if (t.charCodeAt(j) === 0x5d) return j + 1;
+  for (;;) {
+    j = scanValue(t, j, depth + 1);
+    if (j < 0) return -1;
+    const c = t.charCodeAt(j);
+    if (c === 0x5d) return j + 1;
+    if (c !== 0x2c) return -1;
+    j += 1;
+  }
 }
 
 /** Deeper than this, the fast path hands over to canonicalJson rather than recursing further. */

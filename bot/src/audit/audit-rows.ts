@@ -5,11 +5,11 @@
  * integer — comes back as `MalformedAuditRow` naming its sequence number, for the verifier to
  * report as a break there, never as a crash and never as an event that passes.
  *
- * `details` is stored as canonical JSON text. Text that is not a JSON object is kept, as
- * `{ _unparsable: text }`, so that the event fails by its hash at its own sequence number like any
- * other edited field.
+ * `details` is stored as canonical JSON text, and parsed only when asked for. Text that is not a
+ * JSON object is kept, as `{ _unparsable: text }`, so that the event fails by its hash at its own
+ * sequence number like any other edited field.
  */
-import { AUDIT_OUTCOMES, type AuditEvent, type AuditOutcome } from "@dbward/shared";
+import { AUDIT_OUTCOMES, type AuditEvent, type AuditOutcome, type StoredAuditEvent } from "@dbward/shared";
 
 export interface MalformedAuditRow {
   /** What is wrong with the row, for a person. */
@@ -84,17 +84,34 @@ function parseAuditColumns(
       malformed: `event ${seq} is not an event: its outcome ${describe(outcome)} is not one of ${AUDIT_OUTCOMES.join(", ")}`,
       seq,
     };
-  return {
-    seq,
-    time,
-    actor,
-    action,
-    target,
-    outcome,
-    details: parseDetails(details),
-    prevHash,
-    hash,
-  };
+  return new StoredEvent(seq, time, actor, action, target, outcome, details, prevHash, hash);
+}
+
+/**
+ * A row that is an event. Its details are parsed only when something asks for them: the chain
+ * hashes the stored canonical text as it stands whenever it plainly is canonical
+ * (`StoredAuditEvent` in audit-chain.ts), and most events are never asked for their details.
+ */
+class StoredEvent implements StoredAuditEvent {
+  #details: Record<string, unknown> | undefined;
+
+  // Positional, like parseAuditColumns.
+  constructor(
+    readonly seq: number,
+    readonly time: string,
+    readonly actor: string,
+    readonly action: string,
+    readonly target: string,
+    readonly outcome: AuditOutcome,
+    readonly detailsJson: string,
+    readonly prevHash: string,
+    readonly hash: string,
+  ) {}
+
+  get details(): Record<string, unknown> {
+    this.#details ??= parseDetails(this.detailsJson);
+    return this.#details;
+  }
 }
 
 function isAuditOutcome(v: unknown): v is AuditOutcome {
