@@ -1,8 +1,8 @@
 /**
  * The default result store: files under the bot's data directory (`results/` unless configured),
- * one directory per result, one file per chunk named `<seq>-<rows>-<bytes>.ndjson`: the bot lists
- * a result's chunks for every chunk it takes, and the names alone answer that, without a `stat`
- * per chunk. Chunks named `<seq>-<rows>.ndjson` (stored before) are still read, their size taken
+ * one directory per result, one file per chunk named `<seq>-<rows>-<bytes>.ndjson` (CSV chunks
+ * too: a chunk's first byte says its format, result-chunk.ts): the bot lists a result's chunks
+ * for every chunk it takes, and the names alone answer that, without a `stat` per chunk. Chunks named `<seq>-<rows>.ndjson` (stored before) are still read, their size taken
  * from the file. A chunk is written to a temporary name, synced and renamed, so a crash never
  * leaves half a chunk under a real name; `seal` syncs the files (cheap by then) and the directory
  * before the result is recorded. Directories are created 0700 and files 0600: results are data
