@@ -31,8 +31,8 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { KEY_FILE } from "@dbward/bot/keys/signing-key-file";
-import { SLACK_IDS } from "@dbward/bot/slack/ids";
+import { KEY_FILE } from "../bot/src/keys/signing-key-file.ts";
+import { SLACK_IDS } from "../bot/src/slack/ids.ts";
 import type { ErrorBody, PublicKeysView, RequestView, ResultView } from "@dbward/shared";
 import pg from "pg";
 import { PG_URL } from "./support/agent-harness.ts";

@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { createAgentLogger, type AgentHandle } from "@dbward/agent";
 import type { ClaimResponse, RequestView } from "@dbward/shared";
 import pg from "pg";
-import { createBotLogger } from "@dbward/bot/log/bot-logger";
+import { createBotLogger } from "../bot/src/log/bot-logger.ts";
 import { PG_URL, startTestAgent } from "./support/agent-harness.ts";
 import { TEST_CONFIG, startBotHarness, type BotHarness } from "./support/bot-harness.ts";
 import { waitForStatus } from "./support/wait.ts";

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { INTERRUPTED } from "@dbward/bot/webhooks/webhook-deliveries";
+import { INTERRUPTED } from "../bot/src/webhooks/webhook-deliveries.ts";
 import { TEST_CONFIG } from "./support/bot-harness.ts";
 import {
   LONG_AGO,

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { INTERRUPTED } from "@dbward/bot/webhooks/webhook-deliveries";
+import { INTERRUPTED } from "../bot/src/webhooks/webhook-deliveries.ts";
 import { LONG_AGO, SECRET, configWith, postRequest, rowsUntil, webhookBots } from "./support/webhook-bots.ts";
 import type { ReceivedHook } from "./support/webhook-receiver.ts";
 

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import type { AgentHandle } from "@dbward/agent";
-import { listDeliveries, type DeliveryRow } from "@dbward/bot/webhooks/webhook-deliveries";
+import { listDeliveries, type DeliveryRow } from "../bot/src/webhooks/webhook-deliveries.ts";
 import type { RequestView } from "@dbward/shared";
 import { startTestAgent } from "./support/agent-harness.ts";
 import { TEST_CONFIG, startBotHarness, type BotHarness } from "./support/bot-harness.ts";

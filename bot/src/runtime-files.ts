@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DbwardError } from "@dbward/shared";
+import { DbwardError } from "@dbward/shared/errors";
 
 /** The files dbward reads at run time, beside its package.json. */
 export const RUNTIME_FILES = ["schema.sql", "manifest.yml", "package.json"] as const;

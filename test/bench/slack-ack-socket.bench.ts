@@ -10,7 +10,7 @@
  */
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { SLACK_IDS } from "@dbward/bot/slack/ids";
+import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import type { RequestView } from "@dbward/shared";
 import { startBotHarness } from "../support/bot-harness.ts";
 import { FakeSlack } from "../support/fake-slack.ts";

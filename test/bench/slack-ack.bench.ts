@@ -13,7 +13,7 @@ import { fork } from "node:child_process";
 import { Agent, request } from "node:http";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { SLACK_IDS } from "@dbward/bot/slack/ids";
+import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import type { RequestView } from "@dbward/shared";
 import { FAKE_SIGNING_SECRET, FakeSlack } from "../support/fake-slack.ts";
 import { signSlackRequest } from "../support/slack-signer.ts";

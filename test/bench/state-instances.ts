@@ -9,7 +9,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KEY_FILE } from "@dbward/bot/keys/signing-key-file";
+import { KEY_FILE } from "../../bot/src/keys/signing-key-file.ts";
 import { dropStateDatabase, ensureStateDatabase } from "../support/postgres-state.ts";
 import { freePort, startBotProcess, token, type Proc } from "../support/processes.ts";
 

@@ -1,7 +1,7 @@
 /** `/dbward admin`: the user list, adding, editing, suspending and activating, and the refusals. */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { SLACK_IDS } from "@dbward/bot/slack/ids";
+import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import type { SlackCall } from "../support/fake-slack.ts";
 import { type ViewValues } from "./slack-requests.ts";
 import {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { SLACK_IDS } from "@dbward/bot/slack/ids";
+import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import type { RequestView } from "@dbward/shared";
 import type { SlackCall } from "../support/fake-slack.ts";
 import { input } from "./slack-requests.ts";

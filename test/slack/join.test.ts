@@ -1,7 +1,7 @@
 /** `/dbward join`: a person not yet known asks to join; an admin approves or rejects in Slack. */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { SLACK_IDS } from "@dbward/bot/slack/ids";
+import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import { input, type ViewValues } from "./slack-requests.ts";
 import {
   SLACK_TEST_CONFIG,

@@ -1,7 +1,7 @@
 /** The query form: opened when `/dbward query` lacks something, filled in, and submitted. */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { SLACK_IDS } from "@dbward/bot/slack/ids";
+import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import type { RequestView } from "@dbward/shared";
 import { input, type ViewValues } from "./slack-requests.ts";
 import { SLACK_USERS, startSlackHarness, textOf, type SlackHarness } from "./slack-harness.ts";

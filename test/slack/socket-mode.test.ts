@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { SLACK_IDS } from "@dbward/bot/slack/ids";
+import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import type { RequestView } from "@dbward/shared";
 import { startBotHarness, type BotHarness } from "../support/bot-harness.ts";
 import { FakeSlack } from "../support/fake-slack.ts";

@@ -5,10 +5,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openStore, type Store } from "@dbward/bot/store/open-store";
-import { enqueueDeliveries, storeSlackOutbox } from "@dbward/bot/store/slack-outbox-repo";
-import { route, type Delivery } from "@dbward/bot/slack/delivery";
-import { SlackSender, type RunDelivery, type SenderOptions } from "@dbward/bot/slack/slack-sender";
+import { openStore, type Store } from "../../bot/src/store/open-store.ts";
+import { enqueueDeliveries, storeSlackOutbox } from "../../bot/src/store/slack-outbox-repo.ts";
+import { route, type Delivery } from "../../bot/src/slack/delivery.ts";
+import { SlackSender, type RunDelivery, type SenderOptions } from "../../bot/src/slack/slack-sender.ts";
 import { pino } from "pino";
 
 export const T0 = Date.parse("2026-12-01T10:00:00Z");
