@@ -51,14 +51,21 @@ export function hashAuditEvent(e: Omit<AuditEvent, "hash">): string {
  * order (as details read back from their stored canonical text do), `JSON.stringify` of the tuple
  * built in canonical key order is byte for byte the canonical JSON. Anything else — keys out of
  * order, a `Date`, an `undefined`, a class instance — goes through `canonicalJson` itself, which
- * sorts, converts or refuses exactly as it always has. Tests hold both ways to the same text.
+ * sorts, converts or refuses exactly as it always has. An event read back from the store
+ * (`StoredAuditEvent`) whose details text is plainly canonical has that text spliced in as it
+ * stands, unparsed. Tests hold every way to the same text.
  */
 export function auditHashInput(e: Omit<AuditEvent, "hash"> | StoredAuditEvent): string {
-  if ("detailsJson" in e && hasPlainMembers(e) && isCanonicalDetailsText(e.detailsJson)) {
+  if (
+    "detailsJson" in e &&
+    typeof e.detailsJson === "string" &&
+    hasPlainMembers(e) &&
+    isCanonicalDetailsText(e.detailsJson)
+  ) {
     return (
-      `{"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"details":${e.detailsJson},` +
-      `"outcome":${JSON.stringify(e.outcome)},"prev":${JSON.stringify(e.prevHash)},"seq":${JSON.stringify(e.seq)},` +
-      `"target":${JSON.stringify(e.target)},"time":${JSON.stringify(e.time)},"v":${CHAIN_VERSION}}`
+      `{"action":${quoted(e.action)},"actor":${quoted(e.actor)},"details":${e.detailsJson},` +
+      `"outcome":${quoted(e.outcome)},"prev":${quoted(e.prevHash)},"seq":${JSON.stringify(e.seq)},` +
+      `"target":${quoted(e.target)},"time":${quoted(e.time)},"v":${CHAIN_VERSION}}`
     );
   }
   const tuple = {
@@ -75,6 +82,15 @@ export function auditHashInput(e: Omit<AuditEvent, "hash"> | StoredAuditEvent): 
   return hasPlainMembers(e) && isCanonicalOrdered(e.details, 0)
     ? JSON.stringify(tuple)
     : canonicalJson(tuple);
+}
+
+/** `JSON.stringify(s)`, without its cost for the usual string that has nothing to escape. */
+function quoted(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
 }
 
 function hasPlainMembers(e: Omit<AuditEvent, "hash" | "details">): boolean {
