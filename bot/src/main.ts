@@ -253,6 +253,28 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
   const { port } = server.address() as AddressInfo;
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   o.logger.info({ url: `http://${host}:${port}`, kid: key.kid }, "dbward bot listening");
+  let reloading: Promise<void> = Promise.resolve();
+  const applyConfig = async (config: BotConfig): Promise<void> => {
+    assertWebhookSecrets(config, o.env);
+    // Before the config is current: a database of a new dialect must be reviewable at once.
+    await initSqlReview(dialectsOf(config));
+    await syncConfigUsers(store, config.users, clock);
+    await recordSqlTrust(store, config, clock.now());
+    current = config;
+    await inTransaction(store, (tx) =>
+      appendAudit(
+        tx,
+        {
+          actor: "system",
+          action: "config.reloaded",
+          target: "",
+          outcome: "success",
+          details: { workflows: config.workflows.map((w) => w.name) },
+        },
+        clock.now(),
+      ),
+    );
+  };
   return {
     url: `http://${host}:${port}`,
     ctx,
@@ -261,26 +283,12 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
     slack,
     metrics,
     bootstrapSecrets,
-    reload: async (config) => {
-      assertWebhookSecrets(config, o.env);
-      // Before the config is current: a database of a new dialect must be reviewable at once.
-      await initSqlReview(dialectsOf(config));
-      await syncConfigUsers(store, config.users, clock);
-      await recordSqlTrust(store, config, clock.now());
-      current = config;
-      await inTransaction(store, (tx) =>
-        appendAudit(
-          tx,
-          {
-            actor: "system",
-            action: "config.reloaded",
-            target: "",
-            outcome: "success",
-            details: { workflows: config.workflows.map((w) => w.name) },
-          },
-          clock.now(),
-        ),
-      );
+    // One reload at a time, in the order they were asked for: a reload that waits on a parser
+    // or a user sync must not finish after a later one and put the older config back.
+    reload: (config) => {
+      const next = reloading.catch(() => undefined).then(() => applyConfig(config));
+      reloading = next;
+      return next;
     },
     close: async () => {
       shutdown.abort();
