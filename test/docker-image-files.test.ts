@@ -8,13 +8,21 @@
  */
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { buildDist } from "../scripts/build.ts";
 
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -77,6 +85,55 @@ function productionModules(): string[] {
     .filter((name) => existsSync(join(ROOT, "node_modules", name)));
 }
 
+/** A .dockerignore pattern as Docker reads it: `**` any folders, `*` and `?` within one name. */
+function ignoreMatcher(pattern: string): RegExp {
+  const body = pattern
+    .replace(/^\/+|\/+$/g, "")
+    .split(/(\*\*\/|\*\*|\*|\?)/)
+    .map((part) =>
+      part === "**/"
+        ? "(?:.*/)?"
+        : part === "**"
+          ? ".*"
+          : part === "*"
+            ? "[^/]*"
+            : part === "?"
+              ? "[^/]"
+              : part.replace(/[.+^${}()|[\]\\]/g, "\\$&"),
+    )
+    .join("");
+  return new RegExp(`^${body}$`);
+}
+
+/** Whether .dockerignore keeps `path` (or a folder above it) out of the build context. */
+function isIgnored(path: string): boolean {
+  const rules = readFileSync(join(ROOT, ".dockerignore"), "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+  const parts = path.replace(/^\.\//, "").split("/");
+  const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join("/"));
+  let ignored = false;
+  // The last matching rule wins; `!` lets a path back in.
+  for (const rule of rules) {
+    const negated = rule.startsWith("!");
+    const matcher = ignoreMatcher(negated ? rule.slice(1) : rule);
+    if (prefixes.some((p) => matcher.test(p))) ignored = !negated;
+  }
+  return ignored;
+}
+
+/** Docker's COPY: a folder's contents go into the destination; a file into it when it ends in /. */
+function copyInto(from: string, source: string, dest: string, many: boolean): void {
+  if (statSync(from).isDirectory()) {
+    cpSync(from, dest, { recursive: true });
+    return;
+  }
+  const target = dest.endsWith("/") || many ? join(dest, basename(source)) : dest;
+  mkdirSync(dirname(target), { recursive: true });
+  cpSync(from, target);
+}
+
 describe("the Docker image's files", () => {
   let work: string;
   let app: string;
@@ -84,45 +141,82 @@ describe("the Docker image's files", () => {
 
   before(async () => {
     stages = parseDockerfile(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
-    work = mkdtempSync(join(tmpdir(), "dbward-image-"));
+    // Inside the checkout, so the hard links below never cross a file system (/tmp may be tmpfs).
+    mkdirSync(join(ROOT, "node_modules", ".cache"), { recursive: true });
+    work = mkdtempSync(join(ROOT, "node_modules", ".cache", "dbward-image-"));
     app = join(work, "app");
     const final = stages.at(-1)!;
     assert.equal(final.workdir, "/app", "the final stage works in /app");
     mkdirSync(app);
-    for (const copy of final.copies) await materialise(copy, app, work);
+    for (const copy of final.copies) await materialise(copy, app);
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  /** Places one COPY's sources at its destination, as Docker would. */
-  async function materialise(copy: Copy, app: string, work: string): Promise<void> {
-    const dest = join(app, copy.dest);
-    const intoDir = copy.dest.endsWith("/") || copy.sources.length > 1;
+  const stage = (name: string): Stage => {
+    const found = stages.find((s) => s.name === name);
+    assert.ok(found, `the Dockerfile has a stage named ${name}`);
+    return found;
+  };
+
+  /** A COPY from the build context: refused, as docker build would, when .dockerignore drops it. */
+  function copyFromContext(copy: Copy, root: string): void {
     for (const source of copy.sources) {
-      const target = intoDir ? join(dest, basename(source)) : dest;
-      mkdirSync(dirname(target), { recursive: true });
-      if (copy.from === undefined) {
-        assert.ok(existsSync(join(ROOT, source)), `COPY ${source}: not in the build context`);
-        cpSync(join(ROOT, source), target, { recursive: true });
-      } else if (copy.from === "build" && source === "/app/dist") {
-        const stage = stages.find((s) => s.name === "build");
-        assert.ok(
-          stage?.runs.some((r) => r.includes("npm run build")),
-          "the build stage runs npm run build",
-        );
-        await buildDist(join(work, "dist"));
-        cpSync(join(work, "dist"), target, { recursive: true });
+      assert.ok(!isIgnored(source), `COPY ${source}: .dockerignore keeps it out of the build context`);
+      assert.ok(existsSync(join(ROOT, source)), `COPY ${source}: not in the build context`);
+      copyInto(join(ROOT, source), source, join(root, copy.dest), copy.sources.length > 1);
+    }
+  }
+
+  /**
+   * The build stage's /app/dist: its own COPY lines (and its base stage's) laid out in a folder,
+   * with the dependencies its `npm ci` would install, and `npm run build` run there.
+   */
+  async function buildStageDist(): Promise<string> {
+    const build = stage("build");
+    assert.ok(
+      build.runs.includes("npm ci --no-audit --no-fund"),
+      "the build stage installs every dependency",
+    );
+    assert.ok(build.runs.includes("npm run build"), "the build stage runs npm run build");
+    const ctx = join(work, "build-stage");
+    mkdirSync(ctx);
+    for (const copy of [...stage("toolchain").copies, ...build.copies]) copyFromContext(copy, ctx);
+    // node_modules as npm ci lays it out: the workspaces linked to this stage's own folders.
+    mkdirSync(join(ctx, "node_modules", "@dbward"), { recursive: true });
+    for (const name of readdirSync(join(ROOT, "node_modules"))) {
+      if (name === "@dbward" || name === ".cache") continue;
+      symlinkSync(join(ROOT, "node_modules", name), join(ctx, "node_modules", name));
+    }
+    for (const ws of ["shared", "bot", "agent", "cli"])
+      symlinkSync(join(ctx, ws), join(ctx, "node_modules", "@dbward", ws));
+    await run(process.execPath, ["--import", "tsx", join(ctx, "scripts", "build.ts")], {
+      cwd: ctx,
+      timeout: 120_000,
+    });
+    return join(ctx, "dist");
+  }
+
+  /** Places one COPY's sources at its destination, as Docker would. */
+  async function materialise(copy: Copy, app: string): Promise<void> {
+    if (copy.from === undefined) {
+      copyFromContext(copy, app);
+      return;
+    }
+    for (const source of copy.sources) {
+      const dest = join(app, copy.dest);
+      if (copy.from === "build" && source === "/app/dist") {
+        copyInto(await buildStageDist(), source, dest, copy.sources.length > 1);
       } else if (copy.from === "deps" && source === "/app/node_modules") {
-        const stage = stages.find((s) => s.name === "deps");
         assert.ok(
-          stage?.runs.some((r) => /npm ci --omit=dev/.test(r)),
-          "the deps stage installs production dependencies",
+          stage("deps").runs.includes("npm ci --omit=dev --no-audit --no-fund && npm cache clean --force"),
+          "the deps stage installs the production dependencies, install scripts included",
         );
-        mkdirSync(target, { recursive: true });
+        mkdirSync(dest, { recursive: true });
         // Hard links: the same files at a new path, in a second, so Node resolves every
         // dependency inside the image's node_modules and never finds a dev-only one above it.
         for (const name of productionModules()) {
-          mkdirSync(dirname(join(target, name)), { recursive: true });
-          execFileSync("cp", ["-al", join(ROOT, "node_modules", name), join(target, name)]);
+          mkdirSync(dirname(join(dest, name)), { recursive: true });
+          execFileSync("cp", ["-al", join(ROOT, "node_modules", name), join(dest, name)]);
         }
       } else {
         assert.fail(
