@@ -16,7 +16,7 @@
  * devDependencies; the build refuses otherwise rather than shipping a package the installation
  * will not have.
  */
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
@@ -78,7 +78,7 @@ export async function buildDist(outdir = join(ROOT, "dist")): Promise<Metafile> 
     splitting: true,
     format: "esm",
     platform: "node",
-    target: "node20.12",
+    target: "node20.19",
     outExtension: { ".js": ".mjs" },
     chunkNames: "chunks/[name]-[hash]",
     sourcemap: "linked",
@@ -115,7 +115,11 @@ function writeThirdPartyLicenses(file: string, names: readonly string[]): void {
   writeFileSync(file, `Packages compiled into dbward's dist/:\n\n${sections.join("\n---\n\n")}`);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+// Run as a script (through a symlinked path too), not when a test imports buildDist.
+if (
+  process.argv[1] !== undefined &&
+  realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+) {
   const meta = await buildDist();
   const bytes = Object.values(meta.outputs).reduce((n, o) => n + o.bytes, 0);
   const files = Object.keys(meta.outputs).filter((f) => f.endsWith(".mjs")).length;

@@ -80,6 +80,8 @@ describe("the npm package", () => {
       "schema.sql",
       "manifest.yml",
       "package.json",
+      "deploy/sql/postgres-agent-users.sql",
+      "deploy/sql/mysql-agent-users.sql",
     ])
       assert.ok(packed.includes(file), `${file} is in the package`);
     const strays = packed.filter((f) => f.endsWith(".ts") || /(^|\/)(src|test|scripts)\//.test(f));

@@ -33,7 +33,7 @@ test("refuses, saying the installation is incomplete, when no dbward package is 
     assert.throws(
       () => findPackageRoot(join(dir, "x", "cli.mjs")),
       (err: Error & { code?: string }) =>
-        err.code === "config.invalid" && /reinstall dbward/.test(err.message),
+        err.code === "install.incomplete" && /reinstall dbward/.test(err.message),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

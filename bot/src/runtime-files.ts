@@ -27,7 +27,7 @@ export function findPackageRoot(from: string): string {
     if (isDbwardPackage(join(dir, "package.json"))) return dir;
     if (dirname(dir) === dir)
       throw new DbwardError(
-        "config.invalid",
+        "install.incomplete",
         `no dbward package.json above ${from}: the installation is incomplete; reinstall dbward`,
       );
   }
@@ -38,7 +38,7 @@ export function runtimeFile(name: RuntimeFile): string {
   const path = join(packageRoot(), name);
   if (!existsSync(path))
     throw new DbwardError(
-      "config.invalid",
+      "install.incomplete",
       `${path} is missing: the installation is incomplete; reinstall dbward`,
     );
   return path;

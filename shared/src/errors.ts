@@ -63,6 +63,11 @@ export const ERROR_CODES = [
    * a different body: the key names one request, so the second body is refused, never created.
    */
   "request.idempotency_conflict",
+  /**
+   * A file dbward reads at run time (schema.sql, manifest.yml, its package.json) is missing from
+   * the installation: not something a config or a request can fix; reinstall.
+   */
+  "install.incomplete",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

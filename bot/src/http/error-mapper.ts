@@ -27,6 +27,7 @@ const STATUS: Record<ErrorCode, number> = {
   "sql.rejected": 422,
   "sql.unverified": 422,
   "config.invalid": 500,
+  "install.incomplete": 500,
   "job.not_found": 404,
   "job.lease_lost": 409,
   "execution.failed": 500,
