@@ -1,8 +1,8 @@
 /**
- * `dbward request show` says when a request's result was cut short, from the result's own
- * metadata, against a real bot whose results an agent (scripted over the real agent API)
- * delivered: truncated by the row cap, by the byte cap, or whole. Someone the result policy
- * does not let read the result still sees the request, with no note.
+ * `dbward request show` says when a request's result was cut short, from the request view
+ * (each execution's `result_truncated_by`), against a real bot whose results an agent (scripted
+ * over the real agent API) delivered: truncated by the row cap, by the byte cap, or whole.
+ * Looking at a request reads no result: nothing lands in the audit trail as a result read.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -99,11 +99,19 @@ describe("dbward request show: a truncated result", () => {
     assert.doesNotMatch(json.text, /TRUNCATED/);
   });
 
-  test("someone the result policy does not name sees the request without a note", async () => {
+  test("someone the result policy does not name sees the note, like the row count, and reads no result", async () => {
     const id = await ranRead("SELECT n FROM x", "rows");
     const r = await show(id, "bob");
     assert.equal(r.code, EXIT.ok, r.err);
     assert.match(r.text, new RegExp(`#${id} {2}succeeded`));
-    assert.doesNotMatch(r.text, /TRUNCATED/);
+    assert.match(r.text, /result: +TRUNCATED by the row cap/);
+    const audit = (await h.call(h.adminToken, "GET", "/api/audit?limit=1000")).body as {
+      events: { action: string; target: string }[];
+    };
+    assert.deepEqual(
+      audit.events.filter((e) => e.target === `request:${id}` && e.action.startsWith("result.")),
+      [],
+      "request show reads no result",
+    );
   });
 });

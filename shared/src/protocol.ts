@@ -109,6 +109,8 @@ export interface ExecutionView {
   affected_rows: number | null;
   duration_ms: number | null;
   error: { code: string; message: string } | null;
+  /** What cut the stored result short (row cap, byte cap, the agent's delivery); null when whole. */
+  result_truncated_by: ResultTruncation | null;
 }
 
 /** What GET /api/requests/:id returns, and every state-changing call answers with. */

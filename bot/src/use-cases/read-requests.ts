@@ -102,6 +102,7 @@ function toExecutionView(e: ExecutionRecord): ExecutionView {
     affected_rows: e.affected_rows,
     duration_ms: e.duration_ms,
     error: e.error_code === null ? null : { code: e.error_code, message: e.error_message ?? "" },
+    result_truncated_by: e.result_truncated_by,
   };
 }
 

@@ -103,10 +103,9 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
         "show one request",
         (c) => c.positional("id", { type: "string", demandOption: true }),
         async (a) => {
-          const api = client(a);
-          const r = await api.get<RequestView>(`/api/requests/${idOf(a.id)}`);
+          const r = await client(a).get<RequestView>(`/api/requests/${idOf(a.id)}`);
           show(a, r);
-          const note = a.json ? undefined : await truncationNote(api, r);
+          const note = a.json ? undefined : truncationNote(r);
           if (note !== undefined) out.print(note);
         },
       )

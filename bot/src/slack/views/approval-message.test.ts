@@ -63,6 +63,7 @@ describe("the approval message", () => {
             row_count: 0,
             affected_rows: 3,
             duration_ms: 12,
+            result_truncated_by: null,
             error: null,
           },
         ],

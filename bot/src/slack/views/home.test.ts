@@ -55,6 +55,7 @@ function fullest(admin = true): HomeDescription {
             row_count: null,
             affected_rows: null,
             duration_ms: 5,
+            result_truncated_by: null,
             error: { code: "db.error", message: "e".repeat(5000) },
           },
         ],

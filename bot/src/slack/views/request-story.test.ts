@@ -55,6 +55,7 @@ describe("thread replies and requester notices", () => {
             row_count: null,
             affected_rows: null,
             duration_ms: 5,
+            result_truncated_by: null,
             error: { code: "execution.failed", message: 'relation "orders" does not exist' },
           },
         ],
@@ -79,6 +80,7 @@ describe("thread replies and requester notices", () => {
     row_count: null,
     affected_rows: affected,
     duration_ms: null,
+    result_truncated_by: null,
     error: { code, message: "from the agent" },
   });
 
