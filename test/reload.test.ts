@@ -3,6 +3,8 @@
  * so that npm stands between the shell and the bot: the reload must reach the bot itself, through
  * the pid it records in its data directory. Also what reload refuses: no pid file, a pid file left
  * by a dead bot, and one whose pid now belongs to another program (which must not be signalled).
+ * `npx dbward` in this checkout runs the build (bin/dbward.mjs → dist/), so the suite builds it
+ * first: never a missing or stale one.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -10,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { buildDist } from "../scripts/build.ts";
 import type { AuditListView, UserListView } from "@dbward/shared";
 import { EXIT } from "../cli/src/exit-codes.ts";
 import { main } from "../cli/src/main.ts";
@@ -98,6 +101,7 @@ describe("dbward reload against a bot started with npx dbward bot", () => {
   const reloadEvents = async () => (await api<AuditListView>("/api/audit?action=config.reloaded")).events;
 
   before(async () => {
+    await buildDist();
     port = await freePort();
     rmSync(dir, { recursive: true, force: true });
     // A pid file left by a bot that died: it must not stop the start.
