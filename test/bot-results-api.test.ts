@@ -13,7 +13,7 @@ import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
 import { stateOnPostgres } from "./support/postgres-state.ts";
 
 const CONFIG = `
-databases: [{ name: shop, dialect: postgres, environments: [production] }]
+databases: [{ name: shop, dialect: postgres, environments: [production, staging] }]
 workflows: [{ name: reads-auto, operations: [read], auto_approve: always }]
 users:
   - { id: alice, name: Alice, roles: [requester] }
@@ -21,8 +21,12 @@ users:
   - { id: root, name: Root, roles: [admin] }
 agents: [{ id: agent-1 }, { id: agent-2 }]
 execution: { row_cap: 5, result_max_bytes: 2048, lease_margin_ms: 1000 }
+execution_policies: [{ database: shop, environment: staging, result_max_bytes: 4194304 }]
 `;
-const CAPS: AgentCapability[] = [{ database: "shop", environment: "production", operations: ["read"] }];
+const CAPS: AgentCapability[] = [
+  { database: "shop", environment: "production", operations: ["read"] },
+  { database: "shop", environment: "staging", operations: ["read"] },
+];
 
 describe("result chunks and retries on the bot", () => {
   let h: BotHarness;
@@ -33,11 +37,14 @@ describe("result chunks and retries on the bot", () => {
 
   const agent = (id = "agent-1"): string => h.agentTokens[id] ?? assert.fail("no agent token");
 
-  async function claimed(sql = "SELECT 1"): Promise<{ claim: ClaimResponse; id: number }> {
+  async function claimed(
+    sql = "SELECT 1",
+    environment = "production",
+  ): Promise<{ claim: ClaimResponse; id: number }> {
     const r = (
       await h.call(await h.tokenFor("alice"), "POST", "/api/requests", {
         database: "shop",
-        environment: "production",
+        environment,
         sql,
         reason: "test",
       })
@@ -82,6 +89,46 @@ describe("result chunks and retries on the bot", () => {
       row_count: number;
     };
     assert.deepEqual([view.rows, view.row_count], [[[1], [2]], 2]);
+  });
+
+  /** Ends a claimed job as the agent does once its chunks are stored. */
+  function finish(claim: ClaimResponse, columns: string[], rows: number, bytes: number) {
+    return h.call(agent(), "POST", `/api/agent/jobs/${claim.job_id}/result`, {
+      outcome: "succeeded",
+      duration_ms: 5,
+      streamed: { columns, chunks: 1, row_count: rows, bytes, truncated_by: null },
+    });
+  }
+
+  async function downloadText(requestId: number, format: string): Promise<string> {
+    const res = await fetch(`${h.url}/api/requests/${requestId}/result?format=${format}`, {
+      headers: { authorization: `Bearer ${await h.tokenFor("alice")}` },
+    });
+    assert.equal(res.status, 200);
+    return res.text();
+  }
+
+  test("values too deep to read back (a hostile 200,000-deep array, 10,000-deep JSON) still record the finished read", async () => {
+    const hostile = `${"{".repeat(200_000)}1${"}".repeat(200_000)}`;
+    const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
+    const csv = `%csv text[],json\n${hostile},${deep}\n`;
+    const first = await claimed("SELECT 3", "staging");
+    assert.deepEqual((await chunk(first.claim.job_id, 0, csv)).body, { next_seq: 1, cancel: false });
+    const done = await finish(first.claim, ["a", "j"], 1, Buffer.byteLength(csv));
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    const ndjson = (await downloadText(first.claim.request_id, "ndjson")).trimEnd().split("\n");
+    assert.equal(ndjson[1], `[${JSON.stringify(hostile)},${deep}]`);
+    // An NDJSON row too deep for JSON.stringify: the preview cannot hold it, the record still lands.
+    const line = `[${deep}]\n`;
+    const second = await claimed("SELECT 4", "staging");
+    await chunk(second.claim.job_id, 0, line);
+    const ended = await finish(second.claim, ["j"], 1, line.length);
+    assert.equal(ended.status, 200, JSON.stringify(ended.body));
+    for (const { claim } of [first, second]) {
+      const view = (await h.call(await h.tokenFor("alice"), "GET", `/api/requests/${claim.request_id}`))
+        .body as RequestView;
+      assert.equal(view.status, "succeeded");
+    }
   });
 
   test("answers 410 'no longer available', never 500, for a result whose stored chunks are gone", async () => {

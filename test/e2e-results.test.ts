@@ -228,6 +228,22 @@ describe("results at any size, end to end", () => {
     }
   });
 
+  test("a json and a jsonb value 10,000 deep finish the read and download as valid JSON and NDJSON", async () => {
+    const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
+    const sql = `SELECT (repeat('[', 10000) || repeat(']', 10000))::json AS j,
+      (repeat('[', 10000) || repeat(']', 10000))::jsonb AS b`;
+    const r = await create("alice", "shop", "staging", sql);
+    const done = await waitForStatus(h, r.id, "succeeded", 60_000);
+    assert.equal(done.executions[0]?.row_count, 1);
+    const ndjson = (await download("alice", r.id, "ndjson")).body.toString("utf8");
+    const lines = ndjson.trimEnd().split("\n");
+    assert.equal(lines.length, 2);
+    assert.equal(lines[1], `[${deep},${deep}]`);
+    const json = (await download("alice", r.id, "json")).body.toString("utf8");
+    assert.ok(json.endsWith(`[${deep},${deep}]\n]}\n`));
+    JSON.parse(json);
+  });
+
   test("the JSON answer is a preview of the first rows, saying how many the result holds", async () => {
     const sql = `SELECT id FROM ${table} ORDER BY id`;
     const r = await create("alice", "shop", "staging", sql);

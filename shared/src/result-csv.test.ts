@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
+  cellsToJsonText,
   cellToJson,
   countCsvRows,
   csvChunkHead,
@@ -118,5 +119,33 @@ describe("cellToJson", () => {
     assert.equal(cellToJson("bytea", "\\001"), "\\001");
     assert.equal(cellToJson("timestamptz", "03.02.2024 04:05:06 CET"), "03.02.2024 04:05:06 CET");
     assert.equal(parsePgArray("{1,2"), undefined);
+  });
+});
+
+describe("values too deep to write back", () => {
+  const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
+
+  test("a json cell deeper than JSON.stringify can write is its text as a value, and itself in JSON text", () => {
+    assert.equal(cellToJson("json", deep), deep);
+    assert.deepEqual(cellToJson("json", '{"a": [1]}'), { a: [1] });
+    assert.equal(cellsToJsonText([deep, "[1]", null], ["json", "json", "json"]), `[${deep},[1],null]`);
+  });
+
+  test("json text goes out as one valid line: newlines become spaces, a cell that is not JSON a string", () => {
+    const line = cellsToJsonText(
+      ['{"a":\n 1}', "1,2", '{"{\\"x\\":[1,2]}",NULL}'],
+      ["json", "json", "json[]"],
+    );
+    assert.equal(line, '[{"a":  1},"1,2",[{"x":[1,2]},null]]');
+    assert.deepEqual(JSON.parse(line), [{ a: 1 }, "1,2", [{ x: [1, 2] }, null]]);
+  });
+
+  test("an array text deeper than PostgreSQL's 6 dimensions stays text instead of overflowing the parser", () => {
+    const hostile = `${"{".repeat(200_000)}1${"}".repeat(200_000)}`;
+    assert.equal(parsePgArray(hostile), undefined);
+    assert.equal(cellToJson("text[]", hostile), hostile);
+    assert.equal(cellsToJsonText([hostile], ["text[]"]), JSON.stringify([hostile]));
+    assert.deepEqual(parsePgArray("{{{{{{1}}}}}}"), [[[[[["1"]]]]]]);
+    assert.equal(parsePgArray("{{{{{{{1}}}}}}}"), undefined);
   });
 });

@@ -214,6 +214,9 @@ export function cellToJson(kind: ColumnKind, text: string | null): unknown {
     case "boolean":
       return text === "t" ? true : text === "f" ? false : text;
     case "json":
+      // A document nested deeper than JSON.stringify can write back (PostgreSQL takes tens of
+      // thousands of levels, V8's stringify overflows its stack at a few thousand) stays text.
+      if (!isJsonWithin(text, MAX_JSON_DEPTH)) return text;
       try {
         return JSON.parse(text) as unknown;
       } catch {
@@ -230,6 +233,79 @@ export function cellToJson(kind: ColumnKind, text: string | null): unknown {
   }
 }
 
+/**
+ * How deep a json cell may nest to become a JSON value (`cellToJson`); a deeper one is its text.
+ * Far below where JSON.stringify overflows V8's stack, so a value read back always writes again.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/** PostgreSQL's MAXDIM: no array has more dimensions, so a deeper text is not array_out's. */
+export const MAX_ARRAY_DIMENSIONS = 6;
+
+/** Whether JSON text nests at most `max` arrays and objects deep (a byte scan, no recursion). */
+function isJsonWithin(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > max) return false;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth -= 1;
+    }
+  }
+  return true;
+}
+
+/**
+ * A row of cell texts as the JSON text of its array, for NDJSON and JSON output. A json cell is
+ * written as its own text (PostgreSQL checked it; nothing is parsed into values and written again,
+ * so a document of any depth goes through), with CR and LF, which JSON allows only as space
+ * between tokens, as spaces so the row stays one line; a json cell that is not one JSON value (a
+ * compromised agent's) becomes a JSON string of its text. Every other kind is `cellToJson`'s value.
+ */
+export function cellsToJsonText(cells: readonly (string | null)[], kinds: readonly ColumnKind[]): string {
+  let out = "[";
+  for (let i = 0; i < cells.length; i += 1) {
+    if (i > 0) out += ",";
+    out += cellToJsonText(kinds[i] ?? "text", cells[i] ?? null);
+  }
+  return `${out}]`;
+}
+
+function cellToJsonText(kind: ColumnKind, text: string | null): string {
+  if (text === null) return "null";
+  if (kind === "json") return jsonDocumentText(text);
+  if (kind === "json[]") {
+    const array = parsePgArray(text);
+    return array === undefined ? JSON.stringify(text) : jsonArrayText(array);
+  }
+  return JSON.stringify(cellToJson(kind, text));
+}
+
+function jsonArrayText(array: PgArray): string {
+  const items = array.map((v) =>
+    v === null ? "null" : Array.isArray(v) ? jsonArrayText(v) : jsonDocumentText(v),
+  );
+  return `[${items.join(",")}]`;
+}
+
+/** A json document's text as it is when it is one JSON value (JSON.parse does not recurse). */
+function jsonDocumentText(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch {
+    return JSON.stringify(text);
+  }
+  return /[\r\n]/.test(text) ? text.replace(/[\r\n]/g, " ") : text;
+}
+
 type PgArray = (string | null | PgArray)[];
 
 function mapArray(array: PgArray, kind: ColumnKind): unknown[] {
@@ -242,7 +318,10 @@ function mapArray(array: PgArray, kind: ColumnKind): unknown[] {
  */
 export function parsePgArray(s: string): PgArray | undefined {
   let i = 0;
-  const parse = (): PgArray | undefined => {
+  // At most MAX_ARRAY_DIMENSIONS levels: a deeper text (only a compromised agent sends one)
+  // is not an array, so it stays text and never runs this parser out of stack.
+  const parse = (depth: number): PgArray | undefined => {
+    if (depth > MAX_ARRAY_DIMENSIONS) return undefined;
     i += 1;
     const out: PgArray = [];
     if (s[i] === "}") {
@@ -251,7 +330,7 @@ export function parsePgArray(s: string): PgArray | undefined {
     }
     for (;;) {
       if (s[i] === "{") {
-        const inner = parse();
+        const inner = parse(depth + 1);
         if (inner === undefined) return undefined;
         out.push(inner);
       } else if (s[i] === '"') {
@@ -284,7 +363,7 @@ export function parsePgArray(s: string): PgArray | undefined {
     }
   };
   if (s[0] !== "{") return undefined;
-  const array = parse();
+  const array = parse(1);
   return i === s.length ? array : undefined;
 }
 

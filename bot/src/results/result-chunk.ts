@@ -8,6 +8,7 @@
 import { isUtf8 } from "node:buffer";
 import {
   cellsToJson,
+  cellsToJsonText,
   countCsvRows,
   DbwardError,
   isCsvChunk,
@@ -50,7 +51,9 @@ export function chunkCsv(chunk: Buffer): Buffer {
 export function chunkJsonLines(chunk: Buffer): string[] {
   const csv = csvRowsOf(chunk);
   if (csv === undefined) return splitLines(chunk);
-  return csv.rows.map((cells) => JSON.stringify(cellsToJson(cells, csv.kinds)));
+  // json cells go as their own text: parsed and written again, a deep document would overflow
+  // JSON.stringify's stack and cut a download off after its 200.
+  return csv.rows.map((cells) => cellsToJsonText(cells, csv.kinds));
 }
 
 /** The NDJSON bytes of a stored chunk: an NDJSON chunk as it is. */

@@ -43,7 +43,7 @@ export async function storeResult(
     ? "undelivered"
     : (sent?.truncated_by ?? (inline?.truncated === true ? "rows" : null));
   const columns = sent?.columns ?? inline?.columns ?? [];
-  const rows = keepWithin(await firstRows(store.read(key, have.count), PREVIEW_ROWS), PREVIEW_BYTES);
+  const rows = await previewRows(store, key, have.count);
   await store.seal(key);
   return {
     columns,
@@ -54,6 +54,22 @@ export async function storeResult(
     agentRows,
     preview: { columns, rows, row_count: have.rows, truncated: truncatedBy !== null },
   };
+}
+
+/**
+ * The preview's rows; none when the stored rows cannot be read back as values. This runs before
+ * the transaction that records the execution, so an error here would answer every retry of the
+ * agent's result call with a 500 until its lease ran out and a finished read were marked lost:
+ * the result is stored and downloads whole, so the record must land, with an empty preview.
+ */
+async function previewRows(store: ResultStore, key: string, chunks: number): Promise<unknown[][]> {
+  try {
+    return keepWithin(await firstRows(store.read(key, chunks), PREVIEW_ROWS), PREVIEW_BYTES);
+  } catch {
+    // Whatever the chunk held (too deep to write again, not what its check let through): the
+    // preview is a copy for Slack and `GET …/result`, the execution record is what must not go.
+    return [];
+  }
 }
 
 function keepWithin(rows: unknown[][], maxBytes: number): unknown[][] {
