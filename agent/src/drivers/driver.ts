@@ -8,8 +8,8 @@
  *
  * When the sink wants no more rows, a read stops fetching at once; a write drains its remaining
  * rows (RETURNING) without passing them on, so it can commit. When `signal` aborts, the driver
- * stops the statement on the server (PostgreSQL `pg_cancel_backend`, MySQL `KILL QUERY`, from a
- * second connection), rolls back and throws `execution.cancelled`.
+ * stops the statement on the server (PostgreSQL a protocol CancelRequest, which needs no login;
+ * MySQL `KILL QUERY` from a second connection), rolls back and throws `execution.cancelled`.
  *
  * A driver throws only `DbwardError`: `execution.timeout` when the statement timeout fired,
  * `execution.cancelled` after an abort, `execution.failed` for anything else. A failure caused

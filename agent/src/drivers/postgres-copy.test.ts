@@ -6,7 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import pg from "pg";
 import { csvTextLine, type ColumnKind, type DbwardError } from "@dbward/shared";
 import { PG_URL, testDatabase } from "../../../test/support/agent/unit-helpers.ts";
 import type { CsvRows, Driver, ExecuteOptions, RowSink } from "./driver.ts";
@@ -155,6 +157,38 @@ describe("postgres: reads through COPY", () => {
         escape,
       );
       assert.equal(sink.bytes().length, 0, escape);
+    }
+  });
+
+  test("a read stopped at its cap ends normally for a role with no connection to spare for the cancel", async () => {
+    // CONNECTION LIMIT 1: the job's own session is the role's only one, so a cancel that needs a
+    // second login cannot be sent, and the COPY would run to its end and fail the read.
+    const role = `dbward_one_${randomBytes(4).toString("hex")}`;
+    const admin = new pg.Client(PG_URL);
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 1`);
+    const url = new URL(PG_URL);
+    url.username = role;
+    const limited = createDriver(testDatabase("postgres", url.href), () => undefined);
+    try {
+      let batches = 0;
+      const sink: RowSink = {
+        columns: () => undefined,
+        rows: () => Promise.reject(new Error("unexpected values")),
+        csv: () => {
+          batches += 1;
+          return Promise.resolve(false);
+        },
+      };
+      const sql = "SELECT g FROM generate_series(1, 5000000) AS g";
+      await limited.stream(sql, read(sql), sink);
+      assert.equal(batches, 1);
+      const { rows } = await limited.execute("SELECT 1 AS one", read("SELECT 1 AS one"));
+      assert.deepEqual(rows, [[1]], "the role's one connection is free again");
+    } finally {
+      await limited.close();
+      await admin.query(`DROP ROLE ${role}`);
+      await admin.end();
     }
   });
 

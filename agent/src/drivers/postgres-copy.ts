@@ -22,7 +22,10 @@
  * BATCH_ROWS rows or BATCH_BYTES bytes) and the socket is paused while the sink takes a batch,
  * so memory stays at a batch or two whatever the result's size (backpressure through TCP to the
  * server). A sink that wants no more rows makes the reader cancel the statement on the server
- * (`stop`); the rows still arriving are dropped and the cancel's error ends the read normally.
+ * (`stop`, a CancelRequest); the rows still arriving are dropped and the cancel's error ends the
+ * read normally. A cancel that fails or is not heard cannot turn a read that was rightly cut at
+ * its cap into a failure: its error is dropped, and a COPY still running STOP_GRACE_MS after the
+ * stop is cut off by closing the connection (the caller then discards the client).
  */
 import type { ColumnKind } from "@dbward/shared";
 import type pg from "pg";
@@ -33,6 +36,9 @@ export const BATCH_BYTES = 1024 * 1024;
 
 /** A batch buffer's size: a batch ends past BATCH_BYTES, at the end of a row of any size. */
 const BATCH_SIZE = BATCH_BYTES + 64 * 1024;
+
+/** How long a stopped COPY may go on before its connection is closed. */
+const STOP_GRACE_MS = 2000;
 
 /** SQLSTATE of a cancelled statement. */
 const QUERY_CANCELED = "57014";
@@ -92,16 +98,26 @@ export interface CopyHandlers {
   columns(columns: CopyColumns): void;
   /** A batch of whole rows; resolves false when no more are wanted. */
   rows(batch: CsvRows): Promise<boolean>;
-  /** Cancels the statement on the server (a second connection's pg_cancel_backend). */
+  /** Cancels the statement on the server (a protocol CancelRequest: no second login). */
   stop(): Promise<void>;
+}
+
+/** How a COPY ended: `connectionClosed` when a stopped COPY was cut off by closing the socket. */
+export interface CopyEnd {
+  readonly connectionClosed: boolean;
 }
 
 /**
  * Runs the COPY of `statement` on `client` and resolves once the server is ready again: every
- * row delivered, or the sink had enough and the statement was stopped. Rejects with the server's
- * error (a DatabaseError) otherwise.
+ * row delivered, or the sink had enough and the statement was stopped (or, not stopping in
+ * time, cut off: the client is then unusable). Rejects with the server's error (a
+ * DatabaseError) otherwise.
  */
-export function copyQuery(client: pg.PoolClient, statement: string, handlers: CopyHandlers): Promise<void> {
+export function copyQuery(
+  client: pg.PoolClient,
+  statement: string,
+  handlers: CopyHandlers,
+): Promise<CopyEnd> {
   return new Promise((resolve, reject) => {
     void client.query(new CopySubmittable(statement, handlers, resolve, reject));
   });
@@ -170,11 +186,13 @@ class CopySubmittable {
   private stopping = false;
   private failed: Error | undefined;
   private done = false;
+  private grace: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly statement: string,
     private readonly handlers: CopyHandlers,
-    private readonly resolve: () => void,
+    private readonly resolve: (end: CopyEnd) => void,
     private readonly reject: (err: Error) => void,
   ) {}
 
@@ -266,9 +284,17 @@ class CopySubmittable {
   private stop(): void {
     if (this.stopping) return;
     this.stopping = true;
-    this.stopped = this.handlers.stop().catch((err: unknown) => {
-      this.failed ??= err instanceof Error ? err : new Error(String(err));
-    });
+    // The read ends at its cap either way: a cancel that cannot be delivered is no failure.
+    this.stopped = this.handlers.stop().catch(() => undefined);
+    this.grace = setTimeout(() => this.cutOff(), STOP_GRACE_MS);
+  }
+
+  /** The COPY goes on after its stop (the cancel was lost): the connection is closed under it. */
+  private cutOff(): void {
+    if (this.done) return;
+    this.closed = true;
+    (this.connection as unknown as { stream?: { destroy(): void } } | undefined)?.stream?.destroy();
+    void this.settle(undefined);
   }
 
   /** All rows are in: the rest go to the sink, then the read is over. */
@@ -288,9 +314,10 @@ class CopySubmittable {
   private async settle(err: Error | undefined): Promise<void> {
     if (this.done) return;
     this.done = true;
-    this.stream()?.resume();
+    clearTimeout(this.grace);
+    if (!this.closed) this.stream()?.resume();
     await this.stopped;
-    if (err === undefined && this.failed === undefined) this.resolve();
+    if (err === undefined && this.failed === undefined) this.resolve({ connectionClosed: this.closed });
     else this.reject(err ?? (this.failed as Error));
   }
 

@@ -14,9 +14,10 @@
  * - otherwise fetches BATCH_ROWS rows per round trip through a cursor, asking for the next batch while the
  *   sink takes the current one and waiting for the sink before asking again, so the database
  *   and the agent work at the same time and a huge result never loads (two batches at most);
- * - on abort, asks the server to cancel the statement with `pg_cancel_backend` on the job's own
- *   backend, from a second short-lived connection; SQLSTATE 57014 then means cancelled, while
- *   without an abort it means the statement timeout fired;
+ * - on abort, asks the server to cancel the statement with a protocol CancelRequest (the job's
+ *   backend pid and secret key on a fresh socket, postgres-cancel-request.ts), which needs no
+ *   second login; SQLSTATE 57014 then means cancelled, while without an abort it means the
+ *   statement timeout fired;
  * - ends with ROLLBACK when anything failed and `DISCARD ALL` in any case, so a session setting
  *   made by one job never carries over; a connection that cannot be reset is discarded;
  * - watches the checked-out client for the whole job: a backend terminated
@@ -49,10 +50,13 @@ import {
 } from "./driver.ts";
 import { rowToJson } from "./json-value.ts";
 import { checkPgCatalog } from "./postgres-catalog-check.ts";
+import { sendCancelRequest, type CancelTarget } from "./postgres-cancel-request.ts";
 import { copyQuery, isCopyableQuery } from "./postgres-copy.ts";
 import { serverCanceller, type ServerCanceller } from "./server-canceller.ts";
 
 const QUERY_CANCELED = "57014";
+/** How long a CancelRequest may take to reach the server. */
+const CANCEL_TIMEOUT_MS = 5000;
 const TEXT_ARRAY = 1009;
 /** SQLSTATEs of a connection that broke: class 08 and the server shutting sessions down. */
 const CONNECTION_STATES = /^(08|57P0[123])/;
@@ -109,7 +113,7 @@ interface Target {
 }
 
 async function streamOnPool(
-  { pool, types, db, onIdleError }: Target,
+  { pool, types, onIdleError }: Target,
   sql: string,
   options: ExecuteOptions,
   sink: RowSink,
@@ -122,11 +126,14 @@ async function streamOnPool(
     throw executionFailed(err, undefined, true);
   }
   const watch = watchClient(client);
-  const canceller = serverCanceller(options.signal, () => cancelBackend(db, client));
+  const canceller = serverCanceller(options.signal, () => cancelBackend(client));
   try {
-    const stop = (): Promise<void> => cancelBackend(db, client);
-    const summary = await inTransaction(client, { types, sql, options, sink, canceller, stop });
-    await release(client, watch, onIdleError);
+    const stop = (): Promise<void> => cancelBackend(client);
+    const copy = { connectionClosed: false };
+    const summary = await inTransaction(client, { types, sql, options, sink, canceller, stop, copy });
+    // A COPY that went on after its stop was cut off by closing the connection: nothing to reset.
+    if (copy.connectionClosed) client.release(true);
+    else await release(client, watch, onIdleError);
     return summary;
   } catch (thrown) {
     await canceller.settled();
@@ -206,6 +213,8 @@ interface Job {
   readonly canceller: ServerCanceller;
   /** Cancels the statement on the server, for a read the sink has had enough of. */
   readonly stop: () => Promise<void>;
+  /** Set when a stopped COPY was cut off by closing the connection (postgres-copy.ts). */
+  readonly copy: { connectionClosed: boolean };
 }
 
 async function inTransaction(client: pg.PoolClient, job: Job): Promise<StreamSummary> {
@@ -234,6 +243,8 @@ async function inTransaction(client: pg.PoolClient, job: Job): Promise<StreamSum
         : await readCursor(client, types, sql, options, sink, canceller);
     // An abort that came after the last fetch still wins over a commit that has not started.
     if (isAborted(options.signal)) throw executionCancelled();
+    // A closed connection's transaction (read only) was rolled back by the server itself.
+    if (job.copy.connectionClosed) return summary;
     await client.query(isRead ? "ROLLBACK" : "COMMIT");
     return summary;
   } catch (err) {
@@ -255,7 +266,7 @@ async function readCopy(client: pg.PoolClient, statement: string, job: Job): Pro
   const { options, sink } = job;
   let kinds: readonly ColumnKind[] = [];
   let columns = false;
-  await job.canceller.during(() =>
+  const end = await job.canceller.during(() =>
     copyQuery(client, statement, {
       columns: (c) => {
         kinds = c.kinds;
@@ -269,6 +280,7 @@ async function readCopy(client: pg.PoolClient, statement: string, job: Job): Pro
       stop: job.stop,
     }),
   );
+  job.copy.connectionClosed = end.connectionClosed;
   if (!columns) sink.columns([]);
   return {};
 }
@@ -366,29 +378,20 @@ function read(
   });
 }
 
-/** Cancels whatever the job's backend runs now, from a second, short-lived connection. */
-async function cancelBackend(db: DatabaseConfig, client: pg.PoolClient): Promise<void> {
-  const pid = backendPid(client);
-  if (pid === undefined) return;
-  const canceller = new pg.Client({
-    connectionString: db.url.reveal(),
-    connectionTimeoutMillis: 5000,
-    application_name: "dbward-agent-cancel",
-  });
-  // The client emits 'error' if the connection breaks after connect; the query below reports it.
-  canceller.on("error", () => undefined);
-  try {
-    await canceller.connect();
-    await canceller.query("SELECT pg_cancel_backend($1)", [pid]);
-  } finally {
-    await canceller.end().catch(() => undefined);
-  }
+/** Cancels whatever the job's backend runs now, with a CancelRequest (no second login). */
+async function cancelBackend(client: pg.PoolClient): Promise<void> {
+  const target = cancelTarget(client);
+  if (target === undefined) return;
+  await sendCancelRequest(target, CANCEL_TIMEOUT_MS);
 }
 
-/** pg keeps the backend's process id from BackendKeyData; its types do not declare it. */
-function backendPid(client: pg.PoolClient): number | undefined {
-  const pid: unknown = "processID" in client ? client.processID : undefined;
-  return typeof pid === "number" ? pid : undefined;
+/** Where the client is connected and the key its backend sent; its types do not declare them. */
+function cancelTarget(client: pg.PoolClient): CancelTarget | undefined {
+  const c = client as unknown as { host?: unknown; port?: unknown; processID?: unknown; secretKey?: unknown };
+  const { host, port, processID, secretKey } = c;
+  if (typeof host !== "string" || typeof port !== "number") return undefined;
+  if (typeof processID !== "number" || typeof secretKey !== "number") return undefined;
+  return { host, port, processId: processID, secretKey };
 }
 
 function sqlState(err: unknown): string | undefined {
