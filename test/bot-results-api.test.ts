@@ -131,6 +131,34 @@ describe("result chunks and retries on the bot", () => {
     }
   });
 
+  test("refuses a later chunk whose CSV head is not chunk 0's, CSV and NDJSON chunks mixed, and a head wider than the columns", async () => {
+    const csv = await claimed("SELECT 5");
+    assert.equal((await chunk(csv.claim.job_id, 0, "%csv number\n1\n")).status, 200);
+    for (const other of ["%csv text\n2\n", "%csv number,number\n2,3\n", "[2]\n"]) {
+      const refused = await chunk(csv.claim.job_id, 1, other);
+      assert.equal(refused.status, 400, other);
+      assert.equal((refused.body.error as { code: string }).code, "request.invalid");
+    }
+    assert.equal((await chunk(csv.claim.job_id, 1, "%csv number\n2\n")).status, 200);
+    const ndjson = await claimed("SELECT 6");
+    assert.equal((await chunk(ndjson.claim.job_id, 0, "[1]\n")).status, 200);
+    assert.equal((await chunk(ndjson.claim.job_id, 1, "%csv number\n2\n")).status, 400);
+    const wide = await claimed("SELECT 7");
+    assert.equal((await chunk(wide.claim.job_id, 0, "%csv number,number\n1,2\n")).status, 200);
+    const refused = await finish(wide.claim, ["n"], 1, 21);
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.match(JSON.stringify(refused.body), /declares 1 columns but its CSV chunks hold 2/);
+  });
+
+  test("refuses a CSV chunk with an unquoted \\. as a one-column row, or a NUL byte", async () => {
+    const { claim } = await claimed("SELECT 8");
+    for (const bad of ["%csv text\na\n\\.\n", "%csv text,text\na,b\u0000c\n"]) {
+      assert.equal((await chunk(claim.job_id, 0, bad)).status, 400, JSON.stringify(bad));
+    }
+    assert.equal((await chunk(claim.job_id, 0, '%csv text,text\n\\.,"\\."\n')).status, 200);
+    assert.equal((await chunk(claim.job_id, 1, '%csv text,text\n"a\n\\.\nb",x\n')).status, 200);
+  });
+
   test("answers 410 'no longer available', never 500, for a result whose stored chunks are gone", async () => {
     const { claim } = await claimed("SELECT 2");
     await chunk(claim.job_id, 0, "[1]\n[2]\n");

@@ -39,6 +39,8 @@ const QUOTE = 0x22;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
 const CR = 0x0d;
+const BACKSLASH = 0x5c;
+const DOT = 0x2e;
 
 /** The head line of a CSV chunk whose columns have these kinds. */
 export function csvChunkHead(kinds: readonly ColumnKind[]): string {
@@ -91,8 +93,10 @@ export function csvTextLine(texts: readonly (string | null)[]): string {
 /**
  * Counts the rows of CSV bytes from `at` on, each with exactly `fields` fields and ending in
  * `\n`; -1 when anything is malformed: a quote inside an unquoted field, an unclosed quote, a CR
- * outside quotes, a row with another number of fields, bytes after the last newline. A byte scan
- * that builds nothing (a million rows cost a pass over their bytes).
+ * outside quotes, a row with another number of fields, bytes after the last newline, or an
+ * unquoted `\.` as a one-column row's only field (COPY quotes it: unquoted, `psql \copy … FROM`
+ * and COPY FROM STDIN read it as the end of the data). A byte scan that builds nothing (a
+ * million rows cost a pass over their bytes).
  */
 export function countCsvRows(b: Uint8Array, at: number, fields: number): number {
   const n = b.length;
@@ -120,11 +124,13 @@ export function countCsvRows(b: Uint8Array, at: number, fields: number): number 
           }
         }
       } else {
+        const from = i;
         while (c !== COMMA && c !== NEWLINE) {
           if (c === undefined || c === QUOTE || c === CR) return -1;
           i += 1;
           c = b[i];
         }
+        if (fields === 1 && i - from === 2 && b[from] === BACKSLASH && b[from + 1] === DOT) return -1;
       }
       c = b[i];
       i += 1;

@@ -19,10 +19,15 @@ import {
 import { ndjsonToCsv } from "./ndjson-csv.ts";
 import { countNdjsonRows, parseRow, splitLines } from "./ndjson-rows.ts";
 
-/** The rows of a chunk an agent sent; throws `request.invalid` when it is not whole rows. */
+/**
+ * The rows of a chunk an agent sent; throws `request.invalid` when it is not whole rows. A CSV
+ * chunk holds no NUL byte: PostgreSQL's text cannot, and a reader's tools may end a string there.
+ */
 export function countChunkRows(body: Buffer): number {
   if (!isCsvChunk(body)) return countNdjsonRows(body);
   if (!isUtf8(body)) throw new DbwardError("request.invalid", "a result chunk must be UTF-8");
+  if (body.indexOf(0) >= 0)
+    throw new DbwardError("request.invalid", "a CSV result chunk must not hold NUL bytes");
   const head = parseCsvChunkHead(body);
   if (head === undefined) {
     throw new DbwardError(
@@ -38,6 +43,43 @@ export function countChunkRows(body: Buffer): number {
     );
   }
   return rows;
+}
+
+/**
+ * What every chunk of one result must share: a CSV chunk's head line (its bytes, kinds and
+ * width), or `ndjson`. Taken from a chunk `countChunkRows` accepted.
+ */
+export function chunkFormat(chunk: Buffer): string {
+  if (!isCsvChunk(chunk)) return "ndjson";
+  return chunk.toString("utf8", 0, chunk.indexOf(0x0a) + 1);
+}
+
+/**
+ * Refuses a chunk whose format is not that of the result's chunk 0 (zero trust between
+ * components: a result read back by chunk 0's kinds must not hold rows of another width or
+ * kinds, nor NDJSON lines that would be read as CSV).
+ */
+export function assertSameFormat(first: string, chunk: Buffer): void {
+  if (chunkFormat(chunk) === first) return;
+  throw new DbwardError(
+    "request.invalid",
+    first === "ndjson"
+      ? "this result's chunks are NDJSON: a CSV chunk cannot join them"
+      : `every CSV chunk of a result must start with chunk 0's head line, ${JSON.stringify(first.trimEnd())}`,
+  );
+}
+
+/**
+ * Refuses a result whose chunk 0 (its format, `chunkFormat`) names another number of columns than
+ * the result declares (`streamed.columns`): its rows would be read under the wrong names.
+ */
+export function assertColumnCount(first: string, columns: number): void {
+  const head = parseCsvChunkHead(Buffer.from(first));
+  if (head === undefined || head.kinds.length === columns) return;
+  throw new DbwardError(
+    "request.invalid",
+    `the result declares ${columns} columns but its CSV chunks hold ${head.kinds.length}`,
+  );
 }
 
 /** The CSV lines of a stored chunk: a CSV chunk's own bytes (no copy), an NDJSON chunk's CSV. */

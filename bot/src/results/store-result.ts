@@ -6,6 +6,8 @@
  * make the result `undelivered`: recorded as truncated, never as complete.
  */
 import type { JobResultBody, ResultTable, ResultTruncation } from "@dbward/shared";
+import { firstChunkFormat } from "./chunk-formats.ts";
+import { assertColumnCount } from "./result-chunk.ts";
 import { firstRows } from "./result-encoding.ts";
 import { toNdjson } from "./ndjson-rows.ts";
 import { contiguousChunks, type ResultStore } from "./result-store.ts";
@@ -43,6 +45,7 @@ export async function storeResult(
     ? "undelivered"
     : (sent?.truncated_by ?? (inline?.truncated === true ? "rows" : null));
   const columns = sent?.columns ?? inline?.columns ?? [];
+  if (sent !== undefined && have.count > 0) await checkColumns(store, key, columns.length);
   const rows = await previewRows(store, key, have.count);
   await store.seal(key);
   return {
@@ -70,6 +73,16 @@ async function previewRows(store: ResultStore, key: string, chunks: number): Pro
     // preview is a copy for Slack and `GET …/result`, the execution record is what must not go.
     return [];
   }
+}
+
+/**
+ * A CSV result's chunk 0 names as many columns as the result declares (throws `request.invalid`
+ * otherwise: only a compromised agent sends another). A chunk 0 that cannot be read is left to
+ * the preview, which does without it.
+ */
+async function checkColumns(store: ResultStore, key: string, columns: number): Promise<void> {
+  const first = await firstChunkFormat(store, key).catch(() => undefined);
+  if (first !== undefined) assertColumnCount(first, columns);
 }
 
 function keepWithin(rows: unknown[][], maxBytes: number): unknown[][] {

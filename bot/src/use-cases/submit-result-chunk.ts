@@ -11,7 +11,8 @@
  * are not stored, and the answer tells the agent to stop.
  */
 import { DbwardError, type RequestId, type ResultChunkResponse } from "@dbward/shared";
-import { countChunkRows } from "../results/result-chunk.ts";
+import { firstChunkFormat, rememberFirstChunk } from "../results/chunk-formats.ts";
+import { assertSameFormat, countChunkRows } from "../results/result-chunk.ts";
 import { contiguousChunks } from "../results/result-store.ts";
 import { extendRunningLease } from "../store/executions-repo.ts";
 import { findRequest } from "../store/requests-repo.ts";
@@ -44,6 +45,10 @@ export async function submitResultChunk(
     });
   }
   const rows = countChunkRows(body);
+  if (seq > 0) {
+    const first = await firstChunkFormat(ctx.results, jobId);
+    if (first !== undefined) assertSameFormat(first, body);
+  }
   const request = await findRequest(ctx.store, exe.request_id as RequestId);
   const rowCap = request?.limits.row_cap ?? ctx.config().execution.row_cap;
   const maxBytes = request?.limits.result_max_bytes ?? ctx.config().execution.result_max_bytes;
@@ -54,6 +59,7 @@ export async function submitResultChunk(
     );
   }
   await ctx.results.putChunk(jobId, seq, rows, body);
+  if (seq === 0) rememberFirstChunk(ctx.results, jobId, body);
   // The sweep may have marked the execution lost (and removed its rows, which a lost execution
   // never serves) while this chunk was written: looked at again, so a chunk stored after that
   // removal goes too instead of staying in the result store with nothing to purge it. Only for
