@@ -160,6 +160,20 @@ describe("postgres: reads through COPY", () => {
     }
   });
 
+  test("the request's own output settings cannot change the cells' text: bytea in hex, dates in ISO", async () => {
+    const sql = `SELECT '\\x00fffe'::bytea AS b, '2024-02-03 04:05:06.5+02'::timestamptz AS t,
+      '1 day 02:00'::interval AS i, 0.1::float8 AS f`;
+    const sink = csvSink();
+    const session = [
+      "SET bytea_output = 'escape'",
+      "SET DateStyle = 'SQL, DMY'",
+      "SET IntervalStyle = 'sql_standard'",
+      "SET extra_float_digits = -3",
+    ];
+    await driver.stream(sql, { ...read(sql), session }, sink);
+    assert.equal(`${sink.header()}${sink.bytes().toString("utf8")}`, psqlCsv(sql).toString("utf8"));
+  });
+
   test("a read stopped at its cap ends normally for a role with no connection to spare for the cancel", async () => {
     // CONNECTION LIMIT 1: the job's own session is the role's only one, so a cancel that needs a
     // second login cannot be sent, and the COPY would run to its end and fail the read.

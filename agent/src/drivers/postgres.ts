@@ -261,9 +261,22 @@ function extendedProtocol(text: string): pg.QueryConfig {
   return { text, queryMode: "extended" } as pg.QueryConfig;
 }
 
+/**
+ * The output settings a COPY's cells are read back by (their kinds, shared result-csv.ts), for
+ * this transaction only, after the request's own settings: a reviewed `SET bytea_output =
+ * 'escape'` or `SET DateStyle = 'SQL, DMY'` (or a role's or database's default) would change the
+ * text of bytea, timestamptz and float cells, and bytea in escape form can pass for base64.
+ * extra_float_digits is raised to 1 (the default since PostgreSQL 12: shortest exact) when lower.
+ */
+const COPY_OUTPUT_SETTINGS = `SELECT set_config('bytea_output', 'hex', true),
+  set_config('DateStyle', 'ISO, MDY', true),
+  set_config('IntervalStyle', 'postgres', true),
+  set_config('extra_float_digits', GREATEST(current_setting('extra_float_digits')::int, 1)::text, true)`;
+
 /** A read through COPY: CSV rows to the sink as they come (or as values, for a sink without `csv`). */
 async function readCopy(client: pg.PoolClient, statement: string, job: Job): Promise<StreamSummary> {
   const { options, sink } = job;
+  await client.query(COPY_OUTPUT_SETTINGS);
   let kinds: readonly ColumnKind[] = [];
   let columns = false;
   const end = await job.canceller.during(() =>
