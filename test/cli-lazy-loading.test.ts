@@ -7,12 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
-import { DBWARD_BIN } from "./support/processes.ts";
+import { FakeSlack } from "./support/fake-slack.ts";
+import { dropStateDatabase, ensureStateDatabase } from "./support/postgres-state.ts";
+import { DBWARD_BIN, freePort } from "./support/processes.ts";
 
 const RECORDER = new URL("./support/record-resolutions.mjs", import.meta.url).pathname;
 const ROOT_PACKAGE = new URL("../package.json", import.meta.url);
@@ -134,5 +136,97 @@ describe("what the CLI loads", () => {
     assert.equal(run.code, 0, run.stderr);
     assert.ok(run.packages.has("libpg-query"), [...run.packages].join(", "));
     assert.ok(run.packages.has("node-sql-parser"), [...run.packages].join(", "));
+  });
+});
+
+/**
+ * The bot loads what its config uses: Bolt only with Slack configured, pg only on PostgreSQL
+ * state, node-sql-parser only for a MySQL (or SQLite) database. The second bot, which uses all
+ * three, is the control: the hook must see each package there.
+ */
+describe("what the bot loads", () => {
+  const botDir = mkdtempSync(join(tmpdir(), "dbward-lazy-bot-"));
+  let slack: FakeSlack;
+  before(async () => {
+    slack = await FakeSlack.start();
+  });
+  after(async () => {
+    await slack.close();
+    await dropStateDatabase(botDir);
+    rmSync(botDir, { recursive: true, force: true });
+  });
+
+  /** Starts `dbward bot` under the recorder, waits for /health, stops it, and names its packages. */
+  async function botPackages(
+    name: string,
+    config: string,
+    env: Record<string, string>,
+  ): Promise<Set<string>> {
+    const port = await freePort();
+    const file = join(botDir, `${name}.yml`);
+    writeFileSync(file, `listen: { host: 127.0.0.1, port: ${port} }\n${config}`);
+    const record = join(botDir, `${name}-resolved.txt`);
+    const child = spawn(
+      process.execPath,
+      ["--import", RECORDER, DBWARD_BIN, "bot", "--config", file, "--data-dir", join(botDir, name)],
+      {
+        env: {
+          PATH: process.env.PATH ?? "",
+          DBWARD_RECORD_RESOLUTIONS: record,
+          DBWARD_LOG_LEVEL: "warn",
+          ...env,
+        },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    const closed = new Promise((resolve) => child.on("close", resolve));
+    try {
+      for (;;) {
+        const up = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (up) break;
+        assert.equal(child.exitCode, null, `the bot exited: ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      child.kill("SIGTERM");
+      await closed;
+    }
+    return packagesIn(readFileSync(record, "utf8"));
+  }
+
+  const BASE = `workflows: [{ name: reads, operations: [read], auto_approve: always }]
+users: [{ id: root, name: Root, roles: [admin] }]
+`;
+  const ADMIN = { DBWARD_ADMIN_TOKEN: `dbw_${"A".repeat(43)}` };
+
+  test("an API-only bot on SQLite state with a PostgreSQL database loads no Bolt, pg or node-sql-parser", async () => {
+    const loaded = await botPackages(
+      "api-only",
+      `databases: [{ name: shop, dialect: postgres, environments: [production] }]\n${BASE}`,
+      ADMIN,
+    );
+    assert.ok(loaded.has("better-sqlite3") && loaded.has("libpg-query"), [...loaded].join(", "));
+    assert.deepEqual(
+      ["@slack/bolt", "pg", "node-sql-parser"].filter((p) => loaded.has(p)),
+      [],
+      "loaded although the config does not use it",
+    );
+  });
+
+  test("control: with Slack, PostgreSQL state and a MySQL database, the hook sees all three", async () => {
+    const loaded = await botPackages(
+      "everything",
+      `databases: [{ name: legacy, dialect: mysql, environments: [production] }]
+state: { url: "${await ensureStateDatabase(botDir)}" }
+${BASE}`,
+      { ...ADMIN, ...slack.env() },
+    );
+    for (const p of ["@slack/bolt", "pg", "node-sql-parser"])
+      assert.ok(loaded.has(p), `${p} in ${[...loaded].join(", ")}`);
   });
 });
