@@ -153,6 +153,19 @@ export function countCsvRows(b: Uint8Array, at: number, fields: number): number 
  * empty line apart: no fields (a statement without columns) or one NULL.
  */
 export function parseCsvRows(b: Buffer, at: number, fields: number, limit = Infinity): (string | null)[][] {
+  return parseCsvRowsAt(b, at, fields, limit).rows;
+}
+
+/**
+ * `parseCsvRows`, also saying where the rows it left off start (`next`, the length of `b` when
+ * none are left), so a reader can take a chunk's rows a slice at a time.
+ */
+export function parseCsvRowsAt(
+  b: Buffer,
+  at: number,
+  fields: number,
+  limit: number,
+): { rows: (string | null)[][]; next: number } {
   const rows: (string | null)[][] = [];
   const n = b.length;
   let i = at;
@@ -193,7 +206,7 @@ export function parseCsvRows(b: Buffer, at: number, fields: number, limit = Infi
     }
     rows.push(row);
   }
-  return rows;
+  return { rows, next: i };
 }
 
 /** A row of cell texts as JSON values, by the columns' kinds (a column without one is text). */

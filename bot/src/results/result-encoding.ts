@@ -13,11 +13,18 @@
  *   JSON types of the values (result-chunk.ts reads CSV chunks by their columns' kinds).
  * - JSON: the ResultView shape with every row (`preview: false`).
  */
-import { csvTextLine, type ResultFormat, type ResultView } from "@dbward/shared";
-import { chunkCsv, chunkJsonLines, chunkNdjson, chunkRows } from "./result-chunk.ts";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { csvTextLine, isCsvChunk, type ResultFormat, type ResultView } from "@dbward/shared";
+import { chunkCsv, chunkJsonLineSlices, chunkRows } from "./result-chunk.ts";
 
 /** Strings are gathered up to about this size before they are handed to the response. */
 const PIECE_CHARS = 64 * 1024;
+
+/**
+ * CSV rows converted to JSON between two turns of the event loop: a 4 MiB chunk converted in one
+ * go held the bot's event loop (every other request, Slack's 3-second ack) for about a second.
+ */
+export const ROWS_PER_TURN = 2000;
 
 export const CONTENT_TYPES: Record<ResultFormat, string> = {
   csv: "text/csv; charset=utf-8",
@@ -33,10 +40,16 @@ export async function* encodeResult(
   switch (format) {
     case "ndjson":
       yield `${JSON.stringify(head.columns)}\n`;
-      // NDJSON chunks pass through untouched.
+      // NDJSON chunks pass through untouched; CSV chunks are converted a slice at a time.
       for await (const chunk of chunks) {
-        const ndjson = chunkNdjson(chunk);
-        if (ndjson.length > 0) yield ndjson;
+        if (!isCsvChunk(chunk)) {
+          if (chunk.length > 0) yield chunk;
+          continue;
+        }
+        for (const lines of jsonLineSlices(chunk)) {
+          if (lines.length > 0) yield `${lines.join("\n")}\n`;
+          await nextTurn();
+        }
       }
       return;
     case "csv":
@@ -69,15 +82,22 @@ async function* pieces(
 ): AsyncGenerator<string> {
   let piece = "";
   for await (const chunk of chunks) {
-    for (const line of chunkJsonLines(chunk)) {
-      piece += each(line);
-      if (piece.length >= PIECE_CHARS) {
-        yield piece;
-        piece = "";
+    for (const lines of jsonLineSlices(chunk)) {
+      for (const line of lines) {
+        piece += each(line);
+        if (piece.length >= PIECE_CHARS) {
+          yield piece;
+          piece = "";
+        }
       }
+      if (isCsvChunk(chunk)) await nextTurn();
     }
   }
   if (piece !== "") yield piece;
+}
+
+function jsonLineSlices(chunk: Buffer): Generator<string[]> {
+  return chunkJsonLineSlices(chunk, ROWS_PER_TURN);
 }
 
 /** At most `limit` rows from the start of a result, reading only the chunks it needs. */
