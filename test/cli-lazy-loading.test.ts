@@ -129,6 +129,14 @@ describe("what the CLI loads", () => {
     const tokens = await runRecorded(["token", "list"], env);
     assertLight(tokens);
     assert.match(tokens.stdout, /alice/);
+
+    assertLight(await runRecorded(["audit", "--help"]));
+    const audit = await runRecorded(["audit", "list", "--limit", "5"], {
+      DBWARD_URL: h.url,
+      DBWARD_TOKEN: h.adminToken,
+    });
+    assertLight(audit);
+    assert.match(audit.stdout, /user\.created/);
   });
 
   test("control: dbward review loads the SQL parsers, and the hook sees them", async () => {

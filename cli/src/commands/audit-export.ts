@@ -6,9 +6,6 @@
  */
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
-import { exportAudit } from "@dbward/bot/audit/audit-export";
-import { latestCheckpoint } from "@dbward/bot/audit/audit-checkpoints";
-import { parseSince } from "@dbward/bot/audit/parse-since";
 import { isErrorCode, type SignedCheckpoint } from "@dbward/shared";
 import type { Argv, CommandModule } from "yargs";
 import { clientFromFlags } from "../api-client.ts";
@@ -56,6 +53,11 @@ export function auditExportCommand(out: Output, env: Env): CommandModule<object,
     handler: async (a) => {
       const offline = offlineSource(a);
       if (offline !== undefined) {
+        // The store's modules load only for an offline export: the API path needs none of them.
+        const [{ exportAudit }, { parseSince }] = await Promise.all([
+          import("@dbward/bot/audit/audit-export"),
+          import("@dbward/bot/audit/parse-since"),
+        ]);
         const since = a.since === undefined ? undefined : parseSince(a.since, new Date());
         await withState(offline, env, async (store) => {
           for await (const line of exportAudit(store, {
@@ -85,7 +87,9 @@ export function auditCheckpointCommand(out: Output, env: Env): CommandModule<obj
       const offline = offlineSource(a);
       const cp =
         offline !== undefined
-          ? await withState(offline, env, (store) => latestCheckpoint(store))
+          ? await withState(offline, env, async (store) =>
+              (await import("@dbward/bot/audit/audit-checkpoints")).latestCheckpoint(store),
+            )
           : (
               await clientFromFlags(env, a).get<{
                 checkpoint: SignedCheckpoint | null;

@@ -2,12 +2,10 @@
  * `dbward audit …`: verify the chain offline (read-only) from the bot's state — the SQLite file in
  * its data directory, or its PostgreSQL database (`--state-url`, DBWARD_STATE_URL) — or list events.
  */
-import { verifyStoreWithItsCheckpoints } from "@dbward/bot/audit/verify-export";
 import { visibleJson, type AuditListView } from "@dbward/shared";
 import type { Argv } from "yargs";
 import { clientFromFlags } from "../api-client.ts";
 import { auditCheckpointCommand, auditExportCommand } from "./audit-export.ts";
-import { verifySigned } from "./audit-verify-signed.ts";
 import { CliError } from "../cli-error.ts";
 import { EXIT } from "../exit-codes.ts";
 import type { Output } from "../output.ts";
@@ -29,6 +27,8 @@ export function verifyDataDir(dataDir: string): Promise<StoreVerdict> {
  */
 export function verifyState(source: StateSource, env: Env): Promise<StoreVerdict> {
   return withState(source, env, async (store) => {
+    // Loaded here, not at import: `audit list` and `audit --help` need no store code.
+    const { verifyStoreWithItsCheckpoints } = await import("@dbward/bot/audit/verify-export");
     const v = await verifyStoreWithItsCheckpoints(store);
     if (v.ok) return { ok: true, count: v.count, lastHash: v.lastHash, checkpoints: v.checkpoints };
     return "seq" in v
@@ -79,6 +79,7 @@ export function auditCommand(out: Output, env: Env) {
         async (a) => {
           if (a.checkpoint !== undefined || a.export !== undefined || a.publicKey !== undefined) {
             const signed = { checkpoint: a.checkpoint ?? [], publicKey: a.publicKey ?? [], export: a.export };
+            const { verifySigned } = await import("./audit-verify-signed.ts");
             return verifySigned(out, env, { ...signed, state: stateSourceFrom(a, env), json: a.json });
           }
           const v = await verifyState(stateSourceFrom(a, env), env);
