@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
 import { FakeSlack } from "./support/fake-slack.ts";
 import { dropStateDatabase, ensureStateDatabase } from "./support/postgres-state.ts";
-import { DBWARD_BIN, freePort } from "./support/processes.ts";
+import { DBWARD_BIN, freePort, untilBotAnswers } from "./support/processes.ts";
 
 const RECORDER = new URL("./support/record-resolutions.mjs", import.meta.url).pathname;
 const ROOT_PACKAGE = new URL("../package.json", import.meta.url);
@@ -191,15 +191,7 @@ describe("what the bot loads", () => {
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
     const closed = new Promise((resolve) => child.on("close", resolve));
     try {
-      for (;;) {
-        const up = await fetch(`http://127.0.0.1:${port}/health`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (up) break;
-        assert.equal(child.exitCode, null, `the bot exited: ${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await untilBotAnswers(port, child, () => stderr, { intervalMs: 50 });
     } finally {
       child.kill("SIGTERM");
       await closed;

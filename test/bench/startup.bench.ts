@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DBWARD_BIN, freePort, spawnDbward, token } from "../support/processes.ts";
+import { DBWARD_BIN, freePort, spawnDbward, token, untilBotAnswers } from "../support/processes.ts";
 import { fmt, summary } from "./stats.ts";
 
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 15);
@@ -50,16 +50,7 @@ agents: [{ id: agent-1 }]
     DBWARD_AGENT_TOKEN_AGENT_1: token("dbwa_"),
   });
   try {
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (proc.child.exitCode !== null || Date.now() - start > 30_000)
-        throw new Error(`the bot did not start: ${proc.stderr()}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await untilBotAnswers(port, proc.child, proc.stderr, { intervalMs: 5, timeoutMs: 30_000 });
     const readyMs = Date.now() - start;
     // Idle: past the first sweeps and leader elections, with nothing to do.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
