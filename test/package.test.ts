@@ -39,6 +39,7 @@ describe("the npm package", () => {
     dir = mkdtempSync(join(tmpdir(), "dbward-package-"));
     const out = await run("npm", ["pack", "--json", "--pack-destination", dir], {
       cwd: ROOT,
+      timeout: 120_000,
       maxBuffer: 64 * 1024 * 1024,
     });
     // npm prints the prepack build's own lines before the JSON.
@@ -61,8 +62,10 @@ describe("the npm package", () => {
       NODE_OPTIONS: "",
       NODE_PATH: "",
     };
+    // Bounded: an install that cannot reach npm's cache or registry fails the suite, never hangs it.
     await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball], {
       cwd: app,
+      timeout: 300_000,
       env,
       maxBuffer: 64 * 1024 * 1024,
     });
