@@ -236,6 +236,7 @@ describe("bot concurrency", () => {
         now: Math.floor(Date.now() / 1000),
         sql: claim.sql,
         agentId: winner,
+        purpose: "execute" as const,
         allows: (db: string, env: string, op: string) =>
           SHOP_PROD_READ.some(
             (c) => c.database === db && c.environment === env && c.operations.some((o) => o === op),

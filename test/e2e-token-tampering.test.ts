@@ -103,6 +103,8 @@ describe("token tampering is refused by the agent and audited", () => {
         jti: "x".repeat(16),
         req: c.request_id,
         exe: c.execution,
+        purpose: "execute",
+        max_rows: null,
         db: c.database,
         env: c.environment,
         op: c.operation,

@@ -93,6 +93,7 @@ export function checkJob(
     now: Math.floor(deps.clock.now().getTime() / 1000),
     sql: claim.sql,
     agentId: config.id,
+    purpose: "execute",
     allows: (db, env, op) => findDatabase(config, db, env)?.operations.includes(op) ?? false,
   });
   if (!verified.ok) return refuse(verified.code, verified.message);

@@ -23,6 +23,9 @@ export function formatRequest(r: RequestView): string {
     ...(typeof r.rerun_of === "number" ? [`  Run again of #${r.rerun_of}`] : []),
     `  workflow:  ${r.workflow.name} (auto-approve: ${r.workflow.auto_approve})`,
     ...r.workflow.steps.map((s, i) => `  ${i === r.workflow.current_step ? "→" : " "} ${formatStep(s)}`),
+    ...(typeof r.workflow.row_guard === "number"
+      ? [`  row guard: at most ${r.workflow.row_guard} row(s) changed, or the write is rolled back`]
+      : []),
     ...(r.break_glass_reason ? [`  BREAK-GLASS: ${r.break_glass_reason}`] : []),
     `  sql:       ${displaySql(r.sql).split("\n").join("\n             ")}`,
   ];

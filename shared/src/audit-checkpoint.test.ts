@@ -141,6 +141,8 @@ describe("audit checkpoints", () => {
       jti: "t1",
       req: 1,
       exe: 1,
+      purpose: "execute",
+      max_rows: null,
       db: "main",
       env: "production",
       op: "read",
@@ -163,6 +165,7 @@ describe("audit checkpoints", () => {
     const verdict = verifyExecutionToken(asToken, {
       keys: new Map([[KEY.kid, { kid: KEY.kid, publicKey: KEY.publicKey }]]),
       now,
+      purpose: "execute",
       sql: "SELECT 1",
       agentId: "agent-1",
       allows: () => true,

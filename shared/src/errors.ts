@@ -68,6 +68,23 @@ export const ERROR_CODES = [
    * the installation: not something a config or a request can fix; reinstall.
    */
   "install.incomplete",
+  /**
+   * A token signed for another kind of job: an execution token used for a preflight (EXPLAIN or
+   * dry run) or the other way round, or a guard that disagrees with the job.
+   */
+  "token.purpose_mismatch",
+  /**
+   * A write changed more rows than the bound its token signs (the workflow's `max_rows`, or the
+   * dry-run count with its tolerance): it was rolled back, nothing committed.
+   */
+  "execution.row_guard",
+  /** No preflight (EXPLAIN or dry run) with that id, or not one this agent may take. */
+  "preflight.not_found",
+  /**
+   * An approved request that waits for its requester (`run: by_requester`) was asked to run
+   * before the approver's window opens ("not before 22:00 UTC").
+   */
+  "request.not_yet_runnable",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -29,6 +29,8 @@ const INPUT: TokenInput = {
   jti: "tok-0001",
   req: 42,
   exe: 1,
+  purpose: "execute",
+  max_rows: null,
   db: "main",
   env: "production",
   op: "write",
@@ -55,6 +57,7 @@ function context(overrides: Partial<VerifyContext> = {}): VerifyContext {
     now: NOW + 10,
     sql: SQL,
     agentId: "agent-1",
+    purpose: "execute",
     allows: (db, env, op) => db === "main" && env === "production" && (op === "read" || op === "write"),
     ...overrides,
   };
@@ -514,7 +517,11 @@ describe("execution token: claims are checked field by field (token.malformed)",
   });
 
   test("refuses validly signed claims from an unsupported version", () => {
-    assert.match(assertRefused(forge(HEADER, claimsWith({ ver: 2 })), "token.malformed"), /version 2/);
+    // Version 1 had neither `purpose` nor `max_rows`: its claims never reach the version check.
+    assert.match(assertRefused(forge(HEADER, claimsWith({ ver: 3 })), "token.malformed"), /version 3/);
+    const v1 = { ...claimsWithout("purpose"), ver: 1 };
+    delete (v1 as Record<string, unknown>).max_rows;
+    assertRefused(forge(HEADER, v1), "token.malformed");
   });
 
   const mistyped: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
@@ -539,6 +546,12 @@ describe("execution token: claims are checked field by field (token.malformed)",
     ["iat as a fraction", { iat: NOW + 0.5 }],
     ["exp as a fraction", { exp: NOW + 60.5 }],
     ["exp as a boolean", { exp: true }],
+    ["purpose unknown", { purpose: "analyze" }],
+    ["purpose in upper case", { purpose: "EXECUTE" }],
+    ["max_rows negative", { max_rows: -1 }],
+    ["max_rows as a fraction", { max_rows: 2.5 }],
+    ["max_rows as a string", { max_rows: "10" }],
+    ["max_rows beyond the largest bound", { max_rows: 1_000_000_000_001 }],
   ];
   for (const [name, change] of mistyped) {
     test(`refuses validly signed claims with ${name}`, () => {
@@ -576,5 +589,42 @@ describe("execution token: independent verification", () => {
     const key = createPublicKey({ key: jwk, format: "jwk" });
     assert.equal(nodeVerify(null, utf8(`${h}.${p}`), key, signatureBytes(TOKEN)), true);
     assert.equal(nodeVerify(null, utf8(`${h}.${p}x`), key, signatureBytes(TOKEN)), false);
+  });
+});
+
+describe("execution token: purpose and row guard (token.purpose_mismatch)", () => {
+  const signed = (change: Partial<TokenInput>): string => signExecutionToken(KEY, { ...INPUT, ...change });
+
+  test("refuses a token for another purpose than the job the agent runs", () => {
+    assertRefused(signed({ purpose: "dry_run" }), "token.purpose_mismatch");
+    assertRefused(TOKEN, "token.purpose_mismatch", context({ purpose: "explain" }));
+  });
+
+  test("accepts a preflight token for the preflight it was signed for", () => {
+    const verdict = verifyExecutionToken(signed({ purpose: "explain" }), context({ purpose: "explain" }));
+    assert.ok(verdict.ok, JSON.stringify(verdict));
+  });
+
+  test("a write's signed bound reaches the agent as signed", () => {
+    const verdict = verifyExecutionToken(signed({ max_rows: 1204 }), context());
+    assert.ok(verdict.ok, JSON.stringify(verdict));
+    assert.equal(verdict.claims.max_rows, 1204);
+  });
+
+  test("refuses a row guard on a read or on a preflight: only an executed write has one", () => {
+    assertRefused(signed({ op: "read", max_rows: 10 }), "token.purpose_mismatch");
+    assertRefused(
+      signed({ purpose: "dry_run", max_rows: 10 }),
+      "token.purpose_mismatch",
+      context({ purpose: "dry_run" }),
+    );
+  });
+
+  test("refuses a token whose bound was lifted after signing", () => {
+    const [h, , s] = signed({ max_rows: 10 }).split(".") as [string, string, string];
+    const lifted = jsonSegment({ ...CLAIMS, max_rows: 1_000_000 });
+    assertRefused(`${h}.${lifted}.${s}`, "token.bad_signature");
+    const removed = jsonSegment({ ...CLAIMS, max_rows: null });
+    assertRefused(`${h}.${removed}.${s}`, "token.bad_signature");
   });
 });

@@ -16,7 +16,24 @@ import { isOperationClass, type OperationClass } from "./operation-class.ts";
 import { sign, verifySignature, type PublicKey, type SigningKey } from "./signing-key.ts";
 
 export const TOKEN_TYPE = "dbward-exec+jwt";
-export const TOKEN_VERSION = 1;
+/**
+ * Version 2 added `purpose` and `max_rows`. An agent refuses any other version, so an older
+ * token cannot be read as one without a row guard.
+ */
+export const TOKEN_VERSION = 2;
+
+/**
+ * What a token lets the agent do with the SQL:
+ * - `execute`: run it and commit (a write) or return its rows (a read);
+ * - `explain`: ask the database for its plan (`EXPLAIN`, never `ANALYZE`), without running it;
+ * - `dry_run`: run a write inside a transaction, count the rows it changes, and roll back.
+ * A job is of one kind, and the agent refuses a token signed for another.
+ */
+export const TOKEN_PURPOSES = ["execute", "explain", "dry_run"] as const;
+export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
+
+/** The most rows a signed `max_rows` can name. */
+export const MAX_GUARD_ROWS = 1_000_000_000_000;
 /** The longest life a token may have (SECURITY.md principle 3). */
 export const MAX_TOKEN_LIFETIME_SECONDS = 300;
 /** Clock skew tolerated for `iat` in the future. */
@@ -33,8 +50,18 @@ export interface ExecutionClaims {
   readonly kid: string;
   /** Request id. */
   readonly req: number;
-  /** Execution number within the request (a retry gets a new one). */
+  /**
+   * Execution number within the request (a retry gets a new one); for a preflight token, the
+   * preflight's number within the request.
+   */
   readonly exe: number;
+  readonly purpose: TokenPurpose;
+  /**
+   * The row guard: for `execute` of a write, the most rows it may change; more and the agent
+   * rolls it back (`execution.row_guard`). `null`: no guard (always `null` for other purposes
+   * and for reads). Signed, so a compromised bot cannot lift a bound the approvers saw.
+   */
+  readonly max_rows: number | null;
   readonly db: string;
   readonly env: string;
   readonly op: OperationClass;
@@ -79,6 +106,8 @@ export interface VerifyContext {
   readonly agentId: string;
   /** Whether the agent may run `op` on `db`/`env` (its capability list). */
   readonly allows: (db: string, env: string, op: OperationClass) => boolean;
+  /** The kind of job the agent is running; a token for another purpose is refused. */
+  readonly purpose: TokenPurpose;
 }
 
 export type VerifyResult =
@@ -128,6 +157,10 @@ export function verifyExecutionToken(token: string, ctx: VerifyContext): VerifyR
     return refuse("token.agent_mismatch", "token was issued to another agent");
   if (claims.sql_sha256 !== sha256Hex(ctx.sql))
     return refuse("token.sql_mismatch", "SQL text does not match the token");
+  if (claims.purpose !== ctx.purpose)
+    return refuse("token.purpose_mismatch", `token is for ${claims.purpose}, not ${ctx.purpose}`);
+  if (claims.max_rows !== null && (claims.purpose !== "execute" || claims.op === "read"))
+    return refuse("token.purpose_mismatch", "a row guard is only for executing a write");
   if (!ctx.allows(claims.db, claims.env, claims.op)) {
     return refuse("token.capability", `this agent may not run ${claims.op} on ${claims.db}/${claims.env}`);
   }
@@ -163,6 +196,8 @@ const CLAIM_KEYS = [
   "kid",
   "req",
   "exe",
+  "purpose",
+  "max_rows",
   "db",
   "env",
   "op",
@@ -181,5 +216,9 @@ function parseClaims(v: Record<string, unknown> | undefined): ExecutionClaims | 
   if (!isOperationClass(v.op) || typeof v.sql_sha256 !== "string" || !/^[0-9a-f]{64}$/.test(v.sql_sha256))
     return undefined;
   if (!str(v.agent) || !int(v.iat) || !int(v.exp)) return undefined;
+  if (typeof v.purpose !== "string" || !(TOKEN_PURPOSES as readonly string[]).includes(v.purpose))
+    return undefined;
+  if (v.max_rows !== null && !(int(v.max_rows) && v.max_rows >= 0 && v.max_rows <= MAX_GUARD_ROWS))
+    return undefined;
   return v as unknown as ExecutionClaims;
 }

@@ -87,6 +87,11 @@ export interface WorkflowView {
   steps: StepView[];
   /** Index of the step now waiting for approvals, or null. */
   current_step: number | null;
+  /**
+   * For a write under a workflow with `max_rows`: the most rows it may change, signed into its
+   * execution token; the agent rolls back a write that changes more. Null: no guard.
+   */
+  row_guard: number | null;
 }
 
 export interface ApprovalView {

@@ -3,7 +3,7 @@
  * or missing key is reported at once, by its path, and the bot refuses to start half-configured.
  * Secrets never live here: they come from the environment (see env.ts).
  */
-import { DbwardError, NAME_RULE, OPERATION_CLASSES, SQL_DIALECTS } from "@dbward/shared";
+import { DbwardError, MAX_GUARD_ROWS, NAME_RULE, OPERATION_CLASSES, SQL_DIALECTS } from "@dbward/shared";
 import { didYouMean, schemaKeysAt } from "@dbward/shared/did-you-mean";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -84,10 +84,20 @@ const workflowSchema = z
     allow_same_approver_across_steps: z.boolean().default(false),
     /** Roles that may skip approval with a written reason (announced loudly). */
     break_glass_roles: z.array(name).default([]),
+    /**
+     * The row guard: the most rows one write under this workflow may change. The bound is signed
+     * into the execution token; the agent rolls back a write that changes more
+     * (`execution.row_guard`). Reads and DDL have no guard.
+     */
+    max_rows: z.number().int().min(0).max(MAX_GUARD_ROWS).optional(),
   })
   .refine((w) => w.auto_approve === "always" || w.steps.length > 0, {
     message: "a workflow that does not always auto-approve needs at least one approval step",
     path: ["steps"],
+  })
+  .refine((w) => w.max_rows === undefined || w.operations === undefined || w.operations.includes("write"), {
+    message: "max_rows guards writes, and this workflow's operations include no write",
+    path: ["max_rows"],
   });
 
 /**

@@ -35,6 +35,8 @@ export interface WorkflowSnapshot {
   readonly allow_self_approval: boolean;
   readonly allow_same_approver_across_steps: boolean;
   readonly break_glass_roles: readonly Role[];
+  /** The row guard for writes (absent: none); signed into each execution token. */
+  readonly max_rows?: number;
 }
 
 export interface MatchTarget {
@@ -123,6 +125,7 @@ function snapshotOf(w: WorkflowConfig): WorkflowSnapshot {
     allow_self_approval: w.allow_self_approval,
     allow_same_approver_across_steps: w.allow_same_approver_across_steps,
     break_glass_roles: [...w.break_glass_roles],
+    ...(w.max_rows !== undefined ? { max_rows: w.max_rows } : {}),
   };
 }
 

@@ -81,6 +81,9 @@ export async function claimJob(
       jti: tokenId,
       req: request.id,
       exe: number,
+      purpose: "execute",
+      // The approvers saw this bound with the request; signed, so only the token carries it.
+      max_rows: request.operation === "write" ? (request.workflow.max_rows ?? null) : null,
       db: request.database,
       env: request.environment,
       op: request.operation,

@@ -125,5 +125,6 @@ function workflowView(r: RequestRecord, approvals: readonly ApprovalRecord[]): W
       satisfied: p.satisfied,
     })),
     current_step: r.status === "pending_approval" ? (progress.current ?? null) : null,
+    row_guard: r.operation === "write" ? (r.workflow.max_rows ?? null) : null,
   };
 }

@@ -17,6 +17,7 @@ import {
   type OperationClass,
   type SigningKey,
   type TokenInput,
+  type TokenPurpose,
 } from "@dbward/shared";
 import { pino, type Logger } from "pino";
 import type { Clock } from "../../../agent/src/clock.ts";
@@ -122,6 +123,8 @@ export interface JobSpec {
   exp?: number;
   request_id?: number;
   execution?: number;
+  purpose?: TokenPurpose;
+  max_rows?: number | null;
 }
 
 let counter = 0;
@@ -138,6 +141,8 @@ export function signedClaim(
     jti: spec.jti ?? `jti-${process.pid}-${counter}`,
     req: spec.request_id ?? 7,
     exe: spec.execution ?? 1,
+    purpose: spec.purpose ?? "execute",
+    max_rows: spec.max_rows ?? null,
     db: spec.database,
     env: spec.environment,
     op: spec.operation,

@@ -41,6 +41,7 @@ export function approvalMessage(card: RequestCard, o: ApprovalMessageOptions): S
       ["Risk", `\`${r.review.risk}\``],
       ["Must approve", whoMustApprove(card)],
       ["Workflow", `\`${escapeMrkdwn(r.workflow.name)}\``],
+      ...rowGuardField(r.workflow.row_guard),
     ]),
   );
   blocks.push(section(`*Reason*\n${quote(r.reason)}`));
@@ -68,6 +69,11 @@ export function approvalMessage(card: RequestCard, o: ApprovalMessageOptions): S
   if (o.buttons && r.status === "pending_approval") blocks.push(decisionButtons(r.id));
   const text = `Request #${r.id} by ${nameOf(card, r.requester)}: ${r.operation} on ${r.database}/${r.environment} — ${plainStatus(r.status)}`;
   return { text, blocks };
+}
+
+/** The signed bound, when the write has one: approvers see it before they click. */
+function rowGuardField(guard: number | null | undefined): [string, string][] {
+  return typeof guard === "number" ? [["Row guard", `at most ${guard} row(s), or rolled back`]] : [];
 }
 
 /** Review, Approve and Reject for one request: the same three buttons wherever a decision is offered. */
