@@ -78,13 +78,6 @@ export const ERROR_CODES = [
    * dry-run count with its tolerance): it was rolled back, nothing committed.
    */
   "execution.row_guard",
-  /** No preflight (EXPLAIN or dry run) with that id, or not one this agent may take. */
-  "preflight.not_found",
-  /**
-   * An approved request that waits for its requester (`run: by_requester`) was asked to run
-   * before the approver's window opens ("not before 22:00 UTC").
-   */
-  "request.not_yet_runnable",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
