@@ -29,6 +29,7 @@ export function sampleRequest(over: Partial<RequestView> = {}): RequestView {
         },
       ],
       current_step: 0,
+      row_guard: null,
     },
     break_glass_reason: null,
     limits: { statement_timeout_ms: 30_000, row_cap: 1000 },

@@ -28,6 +28,21 @@ describe("the approval message", () => {
     );
   });
 
+  test("shows a write's row guard to approvers, and no such field without one", () => {
+    const base = sampleCard().request;
+    const guarded = json(
+      approvalMessage(sampleCard({ workflow: { ...base.workflow, row_guard: 1204 } }), {
+        showSql: false,
+        buttons: true,
+      }).blocks,
+    );
+    assert.match(guarded, /Row guard.*at most 1204 row\(s\), or rolled back/);
+    assert.doesNotMatch(
+      json(approvalMessage(sampleCard(), { showSql: false, buttons: true }).blocks),
+      /Row guard/,
+    );
+  });
+
   test("keeps the SQL out when told to, and shows it exactly when allowed", () => {
     const hidden = json(approvalMessage(sampleCard(), { showSql: false, buttons: true }).blocks);
     assert.ok(!hidden.includes("UPDATE orders"));
