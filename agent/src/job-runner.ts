@@ -98,6 +98,9 @@ export function checkJob(
   });
   if (!verified.ok) return refuse(verified.code, verified.message);
   const { claims } = verified;
+  // A DDL reports no row count to hold a bound against; the bot never signs one for it.
+  if (claims.max_rows !== null && claims.op === "ddl")
+    return refuse("token.purpose_mismatch", "a row guard is only for executing a write, not DDL");
   const mismatch = jobMismatch(claim, claims);
   if (mismatch !== undefined) return refuse("token.capability", mismatch);
   const database = findDatabase(config, claims.db, claims.env);
@@ -268,6 +271,8 @@ async function execute(
     session: check.statement.session,
     ...(check.statement.catalogCheck === undefined ? {} : { catalogCheck: check.statement.catalogCheck }),
     ...(check.statement.readQuery === undefined ? {} : { readQuery: check.statement.readQuery }),
+    // The signed bound; the driver rolls back a write over it instead of committing.
+    ...(check.claims.max_rows === null ? {} : { maxAffectedRows: check.claims.max_rows }),
   };
   const upload = new ResultUpload({
     rowCap: options.rowCap,

@@ -51,6 +51,12 @@ export interface ExecuteOptions {
    * text; without it, `sql` runs as it is.
    */
   readonly readQuery?: string;
+  /**
+   * The row guard, from the execution token's signed `max_rows`: for a write, the driver checks
+   * the rows the statement changed before it commits, and rolls back and throws
+   * `execution.row_guard` when there are more, or when the database did not say how many.
+   */
+  readonly maxAffectedRows?: number;
 }
 
 /** What a driver checks in its target's catalogue before a read (`ExecuteOptions.catalogCheck`). */
@@ -150,6 +156,25 @@ export function executionFailed(err: unknown, code?: string, connection = false)
     "execution.failed",
     code === undefined ? message : `${message} (${code})`,
     connection ? { connection: true } : undefined,
+  );
+}
+
+/**
+ * The row guard's check, made after a write ran and before its COMMIT: throws
+ * `execution.row_guard` (the caller rolls back) when the write changed more rows than its bound,
+ * or did not report a count, since an unknown count cannot be proven within the bound.
+ */
+export function assertWithinRowGuard(summary: StreamSummary, options: ExecuteOptions): void {
+  const max = options.maxAffectedRows;
+  if (max === undefined || options.operation !== "write") return;
+  const changed = summary.affected_rows;
+  if (changed !== undefined && changed <= max) return;
+  throw new DbwardError(
+    "execution.row_guard",
+    changed === undefined
+      ? `the database did not report how many rows the write changed, so its approved bound of ${max} could not be checked; rolled back, nothing committed`
+      : `the write changed ${changed} rows, more than its approved bound of ${max}; rolled back, nothing committed`,
+    { affected_rows: changed ?? null, max_rows: max },
   );
 }
 

@@ -36,6 +36,7 @@ import mysql, { type FieldPacket, type OkPacket, type PoolConnection, type RowDa
 import { DbwardError } from "@dbward/shared";
 import type { DatabaseConfig } from "../config.ts";
 import {
+  assertWithinRowGuard,
   BATCH_ROWS,
   collect,
   executionCancelled,
@@ -212,9 +213,35 @@ async function inTransaction(
   const streamed = await canceller.during(() => streamRows(conn, sql, options, sink));
   if (streamed.connectionOpen) {
     if (isAborted(options.signal)) throw executionCancelled();
+    if (!isRead) await guardRows(conn, streamed.summary, options);
     await run(conn, isRead ? "ROLLBACK" : "COMMIT");
   }
   return streamed;
+}
+
+/**
+ * The row guard on MySQL/MariaDB: over its bound, the write is rolled back here, and the error
+ * says so when the server warns (1196) that changes to non-transactional tables (MyISAM) could
+ * not be undone, since there the guard cannot keep its promise.
+ */
+async function guardRows(
+  conn: PoolConnection,
+  summary: StreamSummary,
+  options: ExecuteOptions,
+): Promise<void> {
+  try {
+    assertWithinRowGuard(summary, options);
+  } catch (err) {
+    if (!(err instanceof DbwardError)) throw err;
+    await run(conn, "ROLLBACK");
+    const warnings = (await run(conn, "SHOW WARNINGS")) as { Code?: number }[];
+    if (!warnings.some((w) => Number(w.Code) === 1196)) throw err;
+    throw new DbwardError(
+      "execution.row_guard",
+      `${err.message.replace(/; rolled back, nothing committed$/, "")}; rolled back, but the server reports that changes to non-transactional tables (such as MyISAM) could not be undone`,
+      { ...err.details, non_transactional: true },
+    );
+  }
 }
 
 /** Streams the first result set with columns (a CALL can return several) and a write's count. */

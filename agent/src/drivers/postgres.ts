@@ -36,6 +36,7 @@ import pg from "pg";
 import Cursor from "pg-cursor";
 import type { DatabaseConfig } from "../config.ts";
 import {
+  assertWithinRowGuard,
   BATCH_ROWS,
   collect,
   csvToRows,
@@ -144,7 +145,8 @@ async function streamOnPool(
     if (isTimeout(err) && (!isAborted(options.signal) || canceller.failed))
       throw executionTimeout(options.statementTimeoutMs);
     if (isAborted(options.signal) && !broken) throw executionCancelled();
-    if (err instanceof DbwardError && err.code === "sql.unverified") throw err;
+    if (err instanceof DbwardError && (err.code === "sql.unverified" || err.code === "execution.row_guard"))
+      throw err;
     throw executionFailed(err, sqlState(err), isConnectionError(err));
   } finally {
     // Released by now: pg-pool listens again for an idle client, or has ended a discarded one.
@@ -245,6 +247,8 @@ async function inTransaction(client: pg.PoolClient, job: Job): Promise<StreamSum
     if (isAborted(options.signal)) throw executionCancelled();
     // A closed connection's transaction (read only) was rolled back by the server itself.
     if (job.copy.connectionClosed) return summary;
+    // Over its bound, the write is rolled back by the catch below: it never commits.
+    if (!isRead) assertWithinRowGuard(summary, options);
     await client.query(isRead ? "ROLLBACK" : "COMMIT");
     return summary;
   } catch (err) {

@@ -27,6 +27,7 @@ import Database from "better-sqlite3";
 import { DbwardError } from "@dbward/shared";
 import type { DatabaseConfig } from "../config.ts";
 import {
+  assertWithinRowGuard,
   BATCH_ROWS,
   collect,
   executionCancelled,
@@ -86,6 +87,7 @@ async function streamFile(
     try {
       const summary = await write(conn, statement, options, deadline, sink);
       if (isAborted(options.signal)) throw executionCancelled();
+      assertWithinRowGuard(summary, options);
       conn.exec("COMMIT");
       return summary;
     } catch (err) {
