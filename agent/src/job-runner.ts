@@ -98,9 +98,6 @@ export function checkJob(
   });
   if (!verified.ok) return refuse(verified.code, verified.message);
   const { claims } = verified;
-  // A DDL reports no row count to hold a bound against; the bot never signs one for it.
-  if (claims.max_rows !== null && claims.op === "ddl")
-    return refuse("token.purpose_mismatch", "a row guard is only for executing a write, not DDL");
   const mismatch = jobMismatch(claim, claims);
   if (mismatch !== undefined) return refuse("token.capability", mismatch);
   const database = findDatabase(config, claims.db, claims.env);

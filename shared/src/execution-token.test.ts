@@ -611,8 +611,9 @@ describe("execution token: purpose and row guard (token.purpose_mismatch)", () =
     assert.equal(verdict.claims.max_rows, 1204);
   });
 
-  test("refuses a row guard on a read or on a preflight: only an executed write has one", () => {
+  test("refuses a row guard on a read, a DDL or a preflight: only an executed write has one", () => {
     assertRefused(signed({ op: "read", max_rows: 10 }), "token.purpose_mismatch");
+    assertRefused(signed({ op: "ddl", max_rows: 10 }), "token.purpose_mismatch");
     assertRefused(
       signed({ purpose: "dry_run", max_rows: 10 }),
       "token.purpose_mismatch",

@@ -159,7 +159,9 @@ export function verifyExecutionToken(token: string, ctx: VerifyContext): VerifyR
     return refuse("token.sql_mismatch", "SQL text does not match the token");
   if (claims.purpose !== ctx.purpose)
     return refuse("token.purpose_mismatch", `token is for ${claims.purpose}, not ${ctx.purpose}`);
-  if (claims.max_rows !== null && (claims.purpose !== "execute" || claims.op === "read"))
+  // Only an executed write reports changed rows to hold a bound against; a read, a DDL
+  // or a preflight with a bound was not signed by a bot that knows the rules.
+  if (claims.max_rows !== null && (claims.purpose !== "execute" || claims.op !== "write"))
     return refuse("token.purpose_mismatch", "a row guard is only for executing a write");
   if (!ctx.allows(claims.db, claims.env, claims.op)) {
     return refuse("token.capability", `this agent may not run ${claims.op} on ${claims.db}/${claims.env}`);
