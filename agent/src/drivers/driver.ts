@@ -159,23 +159,47 @@ export function executionFailed(err: unknown, code?: string, connection = false)
   );
 }
 
+/** A write that broke its row guard: what it changed (unknown when the database did not say). */
+export interface RowGuardBreach {
+  readonly changed: number | undefined;
+  readonly max: number;
+}
+
 /**
- * The row guard's check, made after a write ran and before its COMMIT: throws
- * `execution.row_guard` (the caller rolls back) when the write changed more rows than its bound,
- * or did not report a count, since an unknown count cannot be proven within the bound.
+ * The row guard's check, made after a write ran and before its COMMIT: the breach when the
+ * write changed more rows than its bound, or did not report a count, since an unknown count
+ * cannot be proven within the bound; `undefined` when the write may commit.
  */
-export function assertWithinRowGuard(summary: StreamSummary, options: ExecuteOptions): void {
+export function findRowGuardBreach(
+  summary: StreamSummary,
+  options: ExecuteOptions,
+): RowGuardBreach | undefined {
   const max = options.maxAffectedRows;
-  if (max === undefined || options.operation !== "write") return;
+  if (max === undefined || options.operation !== "write") return undefined;
   const changed = summary.affected_rows;
-  if (changed !== undefined && changed <= max) return;
-  throw new DbwardError(
+  return changed !== undefined && changed <= max ? undefined : { changed, max };
+}
+
+/** The `execution.row_guard` failure for a breach, ending with what the rollback achieved. */
+export function rowGuardError(
+  breach: RowGuardBreach,
+  outcome = "rolled back, nothing committed",
+  details: Record<string, unknown> = {},
+): DbwardError {
+  const { changed, max } = breach;
+  return new DbwardError(
     "execution.row_guard",
     changed === undefined
-      ? `the database did not report how many rows the write changed, so its approved bound of ${max} could not be checked; rolled back, nothing committed`
-      : `the write changed ${changed} rows, more than its approved bound of ${max}; rolled back, nothing committed`,
-    { affected_rows: changed ?? null, max_rows: max },
+      ? `the database did not report how many rows the write changed, so its approved bound of ${max} could not be checked; ${outcome}`
+      : `the write changed ${changed} rows, more than its approved bound of ${max}; ${outcome}`,
+    { affected_rows: changed ?? null, max_rows: max, ...details },
   );
+}
+
+/** Throws `execution.row_guard` (the caller rolls back) when the write broke its bound. */
+export function assertWithinRowGuard(summary: StreamSummary, options: ExecuteOptions): void {
+  const breach = findRowGuardBreach(summary, options);
+  if (breach !== undefined) throw rowGuardError(breach);
 }
 
 /** True for a failure that means the database could not be reached or the connection broke. */

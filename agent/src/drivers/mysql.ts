@@ -36,7 +36,8 @@ import mysql, { type FieldPacket, type OkPacket, type PoolConnection, type RowDa
 import { DbwardError } from "@dbward/shared";
 import type { DatabaseConfig } from "../config.ts";
 import {
-  assertWithinRowGuard,
+  findRowGuardBreach,
+  rowGuardError,
   BATCH_ROWS,
   collect,
   executionCancelled,
@@ -229,19 +230,16 @@ async function guardRows(
   summary: StreamSummary,
   options: ExecuteOptions,
 ): Promise<void> {
-  try {
-    assertWithinRowGuard(summary, options);
-  } catch (err) {
-    if (!(err instanceof DbwardError)) throw err;
-    await run(conn, "ROLLBACK");
-    const warnings = (await run(conn, "SHOW WARNINGS")) as { Code?: number }[];
-    if (!warnings.some((w) => Number(w.Code) === 1196)) throw err;
-    throw new DbwardError(
-      "execution.row_guard",
-      `${err.message.replace(/; rolled back, nothing committed$/, "")}; rolled back, but the server reports that changes to non-transactional tables (such as MyISAM) could not be undone`,
-      { ...err.details, non_transactional: true },
-    );
-  }
+  const breach = findRowGuardBreach(summary, options);
+  if (breach === undefined) return;
+  await run(conn, "ROLLBACK");
+  const warnings = (await run(conn, "SHOW WARNINGS")) as { Code?: number }[];
+  if (!warnings.some((w) => Number(w.Code) === 1196)) throw rowGuardError(breach);
+  throw rowGuardError(
+    breach,
+    "rolled back, but the server reports that changes to non-transactional tables (such as MyISAM) could not be undone",
+    { non_transactional: true },
+  );
 }
 
 /** Streams the first result set with columns (a CALL can return several) and a write's count. */
