@@ -15,6 +15,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { ExecutionLimits } from "../core/execution-policy.ts";
 import type { WorkflowSnapshot } from "../core/workflow.ts";
 import type { Tx } from "./in-transaction.ts";
+import { parseStoredLimits, parseStoredWorkflow } from "./stored-request-json.ts";
 import type { Database, ExecutionsTable } from "./tables.ts";
 
 type Db = Kysely<Database> | Tx;
@@ -221,8 +222,8 @@ function toRecord(r: Selectable<Database["requests"]>): RequestRecord {
     sqlSha256: r.sql_sha256,
     reason: r.reason,
     review: JSON.parse(r.review_json) as SqlReview,
-    workflow: JSON.parse(r.workflow_json) as WorkflowSnapshot,
-    limits: JSON.parse(r.limits_json) as ExecutionLimits,
+    workflow: parseStoredWorkflow(String(r.id), r.workflow_json),
+    limits: parseStoredLimits(String(r.id), r.limits_json),
     breakGlassReason: r.break_glass_reason,
     statusReason: r.status_reason,
     createdAt: r.created_at,
