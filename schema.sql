@@ -81,7 +81,10 @@ CREATE TABLE IF NOT EXISTS requests (
   approved_at TEXT,
   dispatched_at TEXT,
   expires_at TEXT NOT NULL,
-  rerun_of INTEGER REFERENCES requests (id) -- the finished request this one runs again (Run again)
+  rerun_of INTEGER REFERENCES requests (id), -- the finished request this one runs again (Run again)
+  run_by TEXT,                       -- run: by_requester, not yet run: it expires at this time
+  run_requested_at TEXT,             -- run: by_requester: when its requester asked for it to run
+  not_before TEXT                    -- an approver's window: dispatched no earlier than this
 );
 CREATE INDEX IF NOT EXISTS requests_status ON requests (status);
 CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester);

@@ -80,6 +80,14 @@ export interface StepView {
   satisfied: boolean;
 }
 
+/**
+ * When an approved request runs: `on_approval`, as soon as the last approval lands (and any
+ * approver's "not before" has passed); `by_requester`, when its requester asks for it (Run now,
+ * `dbward request run`, the MCP tool) within the workflow's `run_within`.
+ */
+export const RUN_MODES = ["on_approval", "by_requester"] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+
 export interface WorkflowView {
   name: string;
   /** `never`, `always`, or `risk_at_most:<low|medium|high>`. */
@@ -92,6 +100,18 @@ export interface WorkflowView {
    * execution token; the agent rolls back a write that changes more. Null: no guard.
    */
   row_guard: number | null;
+  /** When an approved request under this workflow runs (RUN_MODES). */
+  run: RunMode;
+}
+
+/** When an approved request may run, and whether its requester has asked for it yet. */
+export interface RunScheduleView {
+  /** A `by_requester` request not yet run: the time it expires unless its requester runs it. */
+  run_by: string | null;
+  /** When its requester asked for it to run (`by_requester` only), or null. */
+  run_requested_at: string | null;
+  /** The latest "not before" an approver attached: the bot dispatches it no earlier. */
+  not_before: string | null;
 }
 
 export interface ApprovalView {
@@ -141,6 +161,7 @@ export interface RequestView {
   status_reason: string | null;
   /** The finished request this one runs again (Run again), or null. */
   rerun_of: number | null;
+  run_schedule: RunScheduleView;
 }
 
 /** GET /api/requests */
@@ -156,6 +177,11 @@ export interface ApproveBody {
    * without it the first is taken.
    */
   as?: string;
+  /**
+   * An ISO 8601 time with a zone (`2026-12-03T22:00:00Z`): the request is dispatched no earlier,
+   * whichever approval it is; the latest of several approvers' windows holds.
+   */
+  not_before?: string;
 }
 /** POST /api/requests/:id/reject and /cancel */
 export interface RejectBody {

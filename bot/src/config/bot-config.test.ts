@@ -260,3 +260,32 @@ agents:
     assertProblem(problems, "execution_policies.0.row_cap");
   });
 });
+
+describe("bot config: run modes", () => {
+  const withRun = (lines: string): string =>
+    VALID.replace("    operations: [write]\n", `    operations: [write]\n${lines}`);
+
+  test("runs on approval unless a workflow says by_requester, which waits 24h by default", () => {
+    const c = parseBotConfig(withRun("    run: by_requester\n"));
+    assert.equal(c.workflows[0]?.run, "on_approval");
+    assert.equal(c.workflows[1]?.run, "by_requester");
+    assert.equal(c.workflows[1]?.run_within, undefined, "the default is applied to the snapshot");
+    const within = parseBotConfig(withRun("    run: by_requester\n    run_within: 2h\n"));
+    assert.equal(within.workflows[1]?.run_within, 7_200_000);
+  });
+
+  test("refuses an unknown run mode, run_within without by_requester, and more than 7 days", () => {
+    assertProblem(problemsOf(withRun("    run: later\n")), "workflows.1.run", "on_approval", "by_requester");
+    assertProblem(problemsOf(withRun("    run_within: 2h\n")), "workflows.1.run_within", "by_requester");
+    assertProblem(
+      problemsOf(withRun("    run: by_requester\n    run_within: 8d\n")),
+      "workflows.1.run_within",
+      "7d",
+    );
+    assertProblem(
+      problemsOf(withRun("    run: by_requester\n    run_within: soon\n")),
+      "workflows.1.run_within",
+      "duration",
+    );
+  });
+});

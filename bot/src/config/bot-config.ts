@@ -3,7 +3,14 @@
  * or missing key is reported at once, by its path, and the bot refuses to start half-configured.
  * Secrets never live here: they come from the environment (see env.ts).
  */
-import { DbwardError, MAX_GUARD_ROWS, NAME_RULE, OPERATION_CLASSES, SQL_DIALECTS } from "@dbward/shared";
+import {
+  DbwardError,
+  MAX_GUARD_ROWS,
+  NAME_RULE,
+  OPERATION_CLASSES,
+  RUN_MODES,
+  SQL_DIALECTS,
+} from "@dbward/shared";
 import { didYouMean, schemaKeysAt } from "@dbward/shared/did-you-mean";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -15,6 +22,7 @@ import { RESULTS_DEFAULTS, resultsSchema } from "./results-config.ts";
 import { STATE_DEFAULTS, stateSchema } from "./state-config.ts";
 import { allowPrivateSchema, checkWebhooks, webhookSchema } from "./webhooks-config.ts";
 import { BUILTIN_ROLES } from "../core/permissions.ts";
+import { MAX_RUN_WITHIN_MS } from "../core/workflow.ts";
 import {
   customRoleSchema,
   identityDefaults,
@@ -90,6 +98,14 @@ const workflowSchema = z
      * (`execution.row_guard`). Reads and DDL have no guard.
      */
     max_rows: z.number().int().min(0).max(MAX_GUARD_ROWS).optional(),
+    /**
+     * When an approved request runs: `on_approval` (default) at once, or `by_requester` when its
+     * requester says "Run now" (Slack, the Home tab, `dbward request run`, MCP) within
+     * `run_within`; the execution token is only issued then.
+     */
+    run: z.enum(RUN_MODES).default("on_approval"),
+    /** How long a `by_requester` request waits for its requester to run it (default 24h). */
+    run_within: durationSchema.optional(),
   })
   .refine((w) => w.auto_approve === "always" || w.steps.length > 0, {
     message: "a workflow that does not always auto-approve needs at least one approval step",
@@ -98,6 +114,15 @@ const workflowSchema = z
   .refine((w) => w.max_rows === undefined || w.operations === undefined || w.operations.includes("write"), {
     message: "max_rows guards writes, and this workflow's operations include no write",
     path: ["max_rows"],
+  })
+  .refine((w) => w.run_within === undefined || w.run === "by_requester", {
+    message:
+      "run_within is how long a by_requester request waits to be run; set run: by_requester, or drop it",
+    path: ["run_within"],
+  })
+  .refine((w) => w.run_within === undefined || w.run_within <= MAX_RUN_WITHIN_MS, {
+    message: "run_within is at most 7d: an approval is not a standing permission",
+    path: ["run_within"],
   });
 
 /**

@@ -8,6 +8,11 @@
 import type { OperationClass, SqlRisk } from "@dbward/shared";
 import type { Role, WorkflowConfig } from "../config/bot-config.ts";
 
+/** How long a `by_requester` request waits for its requester by default. */
+export const DEFAULT_RUN_WITHIN_MS = 86_400_000;
+/** The longest `run_within` a workflow may set: an approval is not a standing permission. */
+export const MAX_RUN_WITHIN_MS = 7 * 86_400_000;
+
 export type AutoApprove = "never" | "always" | { readonly risk_at_most: "low" | "medium" | "high" };
 
 export interface StepSnapshot {
@@ -37,6 +42,12 @@ export interface WorkflowSnapshot {
   readonly break_glass_roles: readonly Role[];
   /** The row guard for writes (absent: none); signed into each execution token. */
   readonly max_rows?: number;
+  /**
+   * `by_requester`: an approved request waits for its requester to run it, for `run_within_ms`.
+   * Absent (snapshots from before run modes): `on_approval`.
+   */
+  readonly run?: "by_requester";
+  readonly run_within_ms?: number;
 }
 
 export interface MatchTarget {
@@ -126,6 +137,9 @@ function snapshotOf(w: WorkflowConfig): WorkflowSnapshot {
     allow_same_approver_across_steps: w.allow_same_approver_across_steps,
     break_glass_roles: [...w.break_glass_roles],
     ...(w.max_rows !== undefined ? { max_rows: w.max_rows } : {}),
+    ...(w.run === "by_requester"
+      ? { run: "by_requester", run_within_ms: w.run_within ?? DEFAULT_RUN_WITHIN_MS }
+      : {}),
   };
 }
 

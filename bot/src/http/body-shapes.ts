@@ -79,9 +79,11 @@ export const BODY_SHAPES = {
     rerun_of: true,
   } satisfies ShapeOf<CreateRequestBody>,
   preflight: { database: true, environment: true, sql: true } satisfies ShapeOf<PreflightBody>,
-  approve: { comment: true, as: true } satisfies ShapeOf<ApproveBody>,
+  approve: { comment: true, as: true, not_before: true } satisfies ShapeOf<ApproveBody>,
   /** reject, cancel and retry: a reason. */
   reason: reasonOnly,
+  /** Run now: nothing but the request in the path (`{}` or no body). */
+  run: {},
   createToken: {
     user: true,
     name: true,

@@ -15,6 +15,7 @@ import { createRequestWithKey } from "../use-cases/create-request.ts";
 import { decideRequest } from "../use-cases/decide-request.ts";
 import { preflight } from "../use-cases/preflight.ts";
 import { getRequest, listVisibleRequests, toRequestView } from "../use-cases/read-requests.ts";
+import { runRequest } from "../use-cases/run-request.ts";
 import { authenticateUser } from "./authenticate.ts";
 import { BODY_LIMITS } from "./body-limits.ts";
 import { BODY_SHAPES, knownFieldsOf, type BodyShape } from "./body-shapes.ts";
@@ -103,10 +104,13 @@ export function requestRoutes(ctx: BotContext): Router {
     const body = await bodyOf(req, BODY_SHAPES.approve);
     const comment = text(body.comment);
     const as = optionalSelector(body.as);
+    if (body.not_before !== undefined && typeof body.not_before !== "string")
+      throw new DbwardError("request.invalid", "not_before must be a time such as 2026-12-03T22:00:00Z");
     const done = await decideRequest(ctx, caller, idParam(req), {
       kind: "approve",
       comment,
       ...(as !== undefined ? { as } : {}),
+      ...(body.not_before !== undefined ? { notBefore: body.not_before } : {}),
     });
     res.json(await toRequestView(ctx, done));
   });
@@ -121,6 +125,11 @@ export function requestRoutes(ctx: BotContext): Router {
     const reason = text((await bodyOf(req, BODY_SHAPES.reason)).reason);
     const done = await cancelRequest(ctx, caller, idParam(req), reason);
     res.json(await toRequestView(ctx, done));
+  });
+  r.post("/api/requests/:id/run", async (req, res) => {
+    const caller = await authenticateUser(ctx, req);
+    await bodyOf(req, BODY_SHAPES.run);
+    res.json(await toRequestView(ctx, await runRequest(ctx, caller, idParam(req))));
   });
   r.post("/api/preflight", async (req, res) => {
     const caller = await authenticateUser(ctx, req);

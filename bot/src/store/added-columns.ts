@@ -15,4 +15,7 @@ export interface AddedColumn {
 export const ADDED_COLUMNS: readonly AddedColumn[] = [
   { table: "requests", column: "rerun_of", definition: "INTEGER REFERENCES requests (id)" },
   { table: "slack_outbox", column: "lease_token", definition: "TEXT" },
+  { table: "requests", column: "run_by", definition: "TEXT" },
+  { table: "requests", column: "run_requested_at", definition: "TEXT" },
+  { table: "requests", column: "not_before", definition: "TEXT" },
 ];

@@ -41,7 +41,26 @@ export interface RequestRecord {
   readonly expiresAt: string;
   /** The finished request this one runs again (Run again), or null. */
   readonly rerunOf: RequestId | null;
+  readonly approvedAt: string | null;
+  /** `run: by_requester`, approved, not yet run: it expires at this time (run-schedule.ts). */
+  readonly runBy: string | null;
+  /** `run: by_requester`: when its requester asked for it to run. */
+  readonly runRequestedAt: string | null;
+  /** The latest "not before" an approver attached. */
+  readonly notBefore: string | null;
 }
+
+/** The fields a request is created without: its status and what happens to it later. */
+type SetLater =
+  | "id"
+  | "status"
+  | "statusReason"
+  | "updatedAt"
+  | "dispatchedAt"
+  | "approvedAt"
+  | "runBy"
+  | "runRequestedAt"
+  | "notBefore";
 
 export interface ApprovalRecord {
   readonly approver: string;
@@ -56,10 +75,7 @@ export type ExecutionRecord = Readonly<Omit<ExecutionsTable, "cancel_requested">
   readonly cancel_requested: number;
 };
 
-export async function insertRequest(
-  tx: Tx,
-  r: Omit<RequestRecord, "id" | "status" | "statusReason" | "updatedAt" | "dispatchedAt">,
-): Promise<RequestId> {
+export async function insertRequest(tx: Tx, r: Omit<RequestRecord, SetLater>): Promise<RequestId> {
   const row = await tx
     .insertInto("requests")
     .values({
@@ -141,6 +157,50 @@ export async function listRequestIdsDue(
     .where(column, "<=", cutoff)
     .execute();
   return rows.map((r) => r.id as RequestId);
+}
+
+/**
+ * Approved requests approved at or before `cutoff`, leaving out those still waiting for their
+ * requester (listUnrunPastDeadline expires those), for the sweeper to judge.
+ */
+export async function listApprovedSince(db: Db, cutoff: string): Promise<RequestRecord[]> {
+  const rows = await db
+    .selectFrom("requests")
+    .selectAll()
+    .where("status", "in", ["approved", "dispatched"])
+    .where("approved_at", "<=", cutoff)
+    .where((eb) => eb.or([eb("run_by", "is", null), eb("run_requested_at", "is not", null)]))
+    .execute();
+  return rows.map(toRecord);
+}
+
+/** `by_requester` requests their requester did not run by their `run_by`. */
+export async function listUnrunPastDeadline(db: Db, now: string): Promise<RequestId[]> {
+  const rows = await db
+    .selectFrom("requests")
+    .select("id")
+    .where("status", "=", "approved")
+    .where("run_requested_at", "is", null)
+    .where("run_by", "<=", now)
+    .execute();
+  return rows.map((r) => r.id as RequestId);
+}
+
+/** Sets the parts of a request's run schedule given (run-schedule.ts), inside the change's transaction. */
+export async function setRunSchedule(
+  tx: Tx,
+  id: RequestId,
+  set: { runBy?: string | null; runRequestedAt?: string; notBefore?: string },
+): Promise<void> {
+  await tx
+    .updateTable("requests")
+    .set({
+      ...(set.runBy !== undefined ? { run_by: set.runBy } : {}),
+      ...(set.runRequestedAt !== undefined ? { run_requested_at: set.runRequestedAt } : {}),
+      ...(set.notBefore !== undefined ? { not_before: set.notBefore } : {}),
+    })
+    .where("id", "=", id)
+    .execute();
 }
 
 /** Compare-and-set: moves the request only if it is still in `from`. */
@@ -231,5 +291,9 @@ function toRecord(r: Selectable<Database["requests"]>): RequestRecord {
     dispatchedAt: r.dispatched_at,
     expiresAt: r.expires_at,
     rerunOf: r.rerun_of === null ? null : (r.rerun_of as RequestId),
+    approvedAt: r.approved_at,
+    runBy: r.run_by,
+    runRequestedAt: r.run_requested_at,
+    notBefore: r.not_before,
   };
 }

@@ -35,6 +35,8 @@ const workflowSnapshot = z.strictObject({
   allow_same_approver_across_steps: z.boolean(),
   break_glass_roles: z.array(z.string()),
   max_rows: count.max(MAX_GUARD_ROWS).optional(),
+  run: z.literal("by_requester").optional(),
+  run_within_ms: count.optional(),
 });
 
 const executionLimits = z.strictObject({

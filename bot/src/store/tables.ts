@@ -69,6 +69,12 @@ export interface RequestsTable {
   expires_at: string;
   /** The finished request this one runs again (Run again), or null. */
   rerun_of: number | null;
+  /** `run: by_requester`, approved and not yet run: when it expires unless its requester runs it. */
+  run_by: string | null;
+  /** `run: by_requester`: when its requester asked for it to run. */
+  run_requested_at: string | null;
+  /** The latest "not before" an approver attached: dispatched no earlier. */
+  not_before: string | null;
 }
 
 export interface ApprovalsTable {

@@ -25,8 +25,9 @@ import { appendAudit } from "../audit/audit-log.ts";
 import { planRequest } from "../core/plan-request.ts";
 import { findIdempotencyKey, storeIdempotencyKey } from "../store/idempotency-keys-repo.ts";
 import { inTransaction } from "../store/in-transaction.ts";
-import { insertRequest, type RequestRecord } from "../store/requests-repo.ts";
+import { insertRequest, setRunSchedule, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
+import { dispatchWhenReady } from "./dispatch-when-ready.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { actorOf, assertPermission, type UserCaller } from "./caller.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
@@ -187,12 +188,13 @@ export async function createRequestWithKey(
       });
     }
     if (request.status === "approved") {
-      request = await applyTransition(tx, request, {
-        event: "dispatch",
-        actor: "system",
-        action: "request.dispatched",
-        now,
-      });
+      // Break-glass is its requester saying "run it now": a by_requester workflow has its answer.
+      if (input.breakGlass !== undefined && request.workflow.run === "by_requester") {
+        const runRequestedAt = now.toISOString();
+        await setRunSchedule(tx, id, { runRequestedAt });
+        request = { ...request, runRequestedAt };
+      }
+      request = await dispatchWhenReady(tx, request, now);
     }
     await ctx.recordChange(tx, changeOf(request));
     return request;

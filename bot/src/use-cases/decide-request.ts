@@ -8,17 +8,23 @@ import { DbwardError, type RequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { approvalProgress, canDecide } from "../core/approval-decision.ts";
 import { inTransaction } from "../store/in-transaction.ts";
-import { insertApproval, listApprovals, type RequestRecord } from "../store/requests-repo.ts";
+import { parseNotBefore } from "../core/run-schedule.ts";
+import { insertApproval, listApprovals, setRunSchedule, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { actorOf, type UserCaller } from "./caller.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
+import { dispatchWhenReady } from "./dispatch-when-ready.ts";
 import { findVisibleRequest } from "./read-requests.ts";
 import { recordDenial } from "./record-denial.ts";
 
-/** `as`: the selector an approver approves as, when they match several still short (approval-decision.ts). */
+/**
+ * `as`: the selector an approver approves as, when they match several still short
+ * (approval-decision.ts). `notBefore`: a window the approver attaches (the raw text; checked by
+ * parseNotBefore, run-schedule.ts) — the request is dispatched no earlier.
+ */
 export type Decision =
-  { kind: "approve"; comment?: string; as?: string } | { kind: "reject"; reason: string };
+  { kind: "approve"; comment?: string; as?: string; notBefore?: string } | { kind: "reject"; reason: string };
 
 const REFUSAL_CODES = {
   not_pending: "request.already_decided",
@@ -39,6 +45,7 @@ export async function decideRequest(
   if (decision.kind === "reject" && decision.reason.trim() === "") {
     throw new DbwardError("request.invalid", "a rejection needs a reason: say what should change");
   }
+  const window = decision.kind === "approve" ? notBeforeOf(decision, ctx.clock.now()) : undefined;
   if (caller.user.status !== "active")
     return deny(new DbwardError("auth.suspended", "your dbward account is suspended"));
   await findVisibleRequest(ctx, caller, id);
@@ -91,12 +98,15 @@ export async function decideRequest(
           selector: check.selector,
           comment,
           complete: progress.current === undefined,
+          ...(window !== undefined ? { not_before: window } : {}),
         },
       },
       now,
     );
     await ctx.recordChange(tx, change);
-    if (progress.current !== undefined) return { request } as const;
+    const notBefore = laterOf(request.notBefore, window);
+    if (notBefore !== null && notBefore !== request.notBefore) await setRunSchedule(tx, id, { notBefore });
+    if (progress.current !== undefined) return { request: { ...request, notBefore } } as const;
     const approved = await applyTransition(tx, request, {
       event: "approve_final",
       actor,
@@ -104,17 +114,24 @@ export async function decideRequest(
       now,
       details: { approvals: approvals.length + 1 },
     });
-    return {
-      request: await applyTransition(tx, approved, {
-        event: "dispatch",
-        actor: "system",
-        action: "request.dispatched",
-        now,
-      }),
-    } as const;
+    return { request: await dispatchWhenReady(tx, { ...approved, notBefore }, now) } as const;
   });
   if ("refused" in outcome) return deny(outcome.refused);
   ctx.afterCommit(change);
   if (outcome.request.status === "dispatched") ctx.jobs.notify();
   return outcome.request;
+}
+
+/** The approver's window, checked before anything is recorded: a bad one refuses the approval. */
+function notBeforeOf(decision: { notBefore?: string }, now: Date): string | undefined {
+  if (decision.notBefore === undefined) return undefined;
+  const parsed = parseNotBefore(decision.notBefore, now);
+  if (!parsed.ok) throw new DbwardError("request.invalid", parsed.why);
+  return parsed.at;
+}
+
+/** The later of two windows (ISO times compare as text only with equal formats, so parse). */
+function laterOf(current: string | null, given: string | undefined): string | null {
+  if (given === undefined) return current;
+  return current !== null && Date.parse(current) >= Date.parse(given) ? current : given;
 }

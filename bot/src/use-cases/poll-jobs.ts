@@ -12,6 +12,7 @@ import {
   type PollResponse,
 } from "@dbward/shared";
 import { saveAgentPoll } from "../store/agents-repo.ts";
+import { dispatchReadiness } from "../core/run-schedule.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { listExecutions, listRequests, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -70,8 +71,11 @@ function parseDegraded(raw: unknown): DegradedDatabase[] {
 }
 
 async function findOffers(ctx: BotContext, caps: AgentCapability[]): Promise<JobOffer[]> {
+  const now = ctx.clock.now();
   const candidates = (await listRequests(ctx.store, { statuses: ["dispatched", "approved"], limit: 200 }))
     .filter((r) => capabilityAllows(caps, r.database, r.environment, r.operation))
+    // Waiting for its requester or its window: not offered, and no token exists for it yet.
+    .filter((r) => r.status !== "approved" || dispatchReadiness(r, now).ready)
     .reverse()
     .slice(0, MAX_OFFERS);
   const offers: JobOffer[] = [];
@@ -95,7 +99,7 @@ async function redispatch(ctx: BotContext, r: RequestRecord): Promise<RequestRec
   try {
     return await inTransaction(ctx.store, async (tx) => {
       const fresh = await findRequestOrThrow(tx, r.id);
-      if (fresh.status !== "approved") return fresh;
+      if (fresh.status !== "approved" || !dispatchReadiness(fresh, ctx.clock.now()).ready) return fresh;
       return applyTransition(tx, fresh, {
         event: "dispatch",
         actor: "system",

@@ -88,6 +88,7 @@ export async function toRequestView(ctx: BotContext, r: RequestRecord): Promise<
     updated_at: r.updatedAt,
     status_reason: r.statusReason,
     rerun_of: r.rerunOf,
+    run_schedule: { run_by: r.runBy, run_requested_at: r.runRequestedAt, not_before: r.notBefore },
   };
 }
 
@@ -126,5 +127,6 @@ function workflowView(r: RequestRecord, approvals: readonly ApprovalRecord[]): W
     })),
     current_step: r.status === "pending_approval" ? (progress.current ?? null) : null,
     row_guard: r.operation === "write" ? (r.workflow.max_rows ?? null) : null,
+    run: r.workflow.run ?? "on_approval",
   };
 }

@@ -1,7 +1,9 @@
 /**
  * The background sweeper: time-driven transitions. Pending requests past their expiry expire;
- * dispatched requests no agent claimed in time go back to approved; running executions whose
- * lease ran out become lost — never re-run by themselves (SECURITY.md: crash mid-execution).
+ * dispatched requests no agent claimed in time go back to approved; approved ones not run in
+ * time (under `run: by_requester`, not run by their requester before their `run_by`) expire;
+ * running executions whose lease ran out become lost — never re-run by themselves (SECURITY.md:
+ * crash mid-execution).
  * Join requests nobody decided expire too. Waiting approval steps are escalated and their
  * approvers reminded, and requesters hear of a request about to expire.
  */
@@ -10,7 +12,13 @@ import { appendAudit } from "../audit/audit-log.ts";
 import type { RequestEvent } from "../core/request-state.ts";
 import { listLapsedLeases, markExecutionLost } from "../store/executions-repo.ts";
 import { inTransaction } from "../store/in-transaction.ts";
-import { listPendingRequests, listRequestIdsDue } from "../store/requests-repo.ts";
+import { readySince } from "../core/run-schedule.ts";
+import {
+  listApprovedSince,
+  listPendingRequests,
+  listRequestIdsDue,
+  listUnrunPastDeadline,
+} from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext } from "./bot-context.ts";
 import { escalateApprovals } from "./escalate-approvals.ts";
@@ -49,13 +57,27 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
     "request.expired",
     "no decision before the request expired",
   );
-  const approvedCutoff = new Date(now.getTime() - ctx.config().execution.approved_ttl_ms).toISOString();
+  const ttl = ctx.config().execution.approved_ttl_ms;
+  const approvedCutoff = new Date(now.getTime() - ttl).toISOString();
+  // The time to run counts from when the request became ready (its approval, its requester's
+  // Run now, or the end of its window): a superset by approval time, judged one by one.
+  const unclaimed = (await listApprovedSince(ctx.store, approvedCutoff)).filter((r) => {
+    const since = readySince(r);
+    return since !== undefined && since <= now.getTime() - ttl;
+  });
   report.expired += await moveAll(
     ctx,
-    await listRequestIdsDue(ctx.store, ["approved", "dispatched"], "approved_at", approvedCutoff),
+    unclaimed.map((r) => r.id),
     "expire",
     "request.expired",
     "approved but not run in time; ask again",
+  );
+  report.expired += await moveAll(
+    ctx,
+    await listUnrunPastDeadline(ctx.store, iso),
+    "expire",
+    "request.expired",
+    "approved, but its requester did not run it in time; ask again",
   );
   report.undispatched += await moveAll(
     ctx,
