@@ -9,6 +9,7 @@ import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import type { RequestView } from "@dbward/shared";
 import { input, type ViewValues } from "./slack-requests.ts";
 import {
+  accessoryValues,
   APPROVALS_CHANNEL,
   SLACK_USERS,
   buttonsOf,
@@ -125,11 +126,7 @@ describe("Run again in Slack", () => {
       .of("views.publish")
       .filter((c) => c.args.user_id === SLACK_USERS.alice)
       .at(-1);
-    const blocks = (home?.args.view as { blocks: { accessory?: { action_id: string; value: string } }[] })
-      .blocks;
-    const again = blocks.flatMap((b) =>
-      b.accessory?.action_id === SLACK_IDS.actions.runAgain ? [b.accessory.value] : [],
-    );
+    const again = accessoryValues(home, SLACK_IDS.actions.runAgain);
     assert.ok(again.includes(String(finished)));
     assert.ok(!again.includes(String(pending)));
   });

@@ -131,6 +131,14 @@ export function textOf(call: SlackCall | undefined): string {
 }
 
 /** The action ids of the buttons in a message. */
+/** The values of the `actionId` buttons drawn beside sections (accessories) of a published view. */
+export function accessoryValues(call: SlackCall | undefined, actionId: string): string[] {
+  const blocks = ((call?.args.view as { blocks?: unknown[] } | undefined)?.blocks ?? []) as {
+    accessory?: { action_id: string; value: string };
+  }[];
+  return blocks.flatMap((b) => (b.accessory?.action_id === actionId ? [b.accessory.value] : []));
+}
+
 export function buttonsOf(call: SlackCall | undefined): string[] {
   const blocks = (call?.args.blocks ?? []) as {
     type: string;

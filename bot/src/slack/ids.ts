@@ -13,6 +13,7 @@ export const SLACK_IDS = {
     reject: "dbward.request.reject",
     snoozeReminder: "dbward.reminder.snooze",
     runAgain: "dbward.request.run_again",
+    runNow: "dbward.request.run_now",
     queryDatabase: "dbward.query.database",
     joinApprove: "dbward.join.approve",
     joinReject: "dbward.join.reject",

@@ -1,7 +1,8 @@
 /**
  * Buttons and selects: Review, Approve and Reject on a request's message, Run again on a finished
- * one, and the database select of the query form. Ack at once; refusals come back privately and
- * change nothing (the use case has audited them).
+ * one, Run now on an approved one that waits for its requester, and the database select of the
+ * query form. Ack at once; refusals come back privately and change nothing (the use case has
+ * audited them).
  */
 import { DbwardError, parseRequestId, type RequestId } from "@dbward/shared";
 import type { App, BlockAction, BlockButtonAction, BlockStaticSelectAction } from "@slack/bolt";
@@ -9,6 +10,7 @@ import { decideRequest } from "../../use-cases/decide-request.ts";
 import { findRerunnable } from "../../use-cases/find-rerunnable.ts";
 import { listRequestableTargets } from "../../use-cases/list-requestable-targets.ts";
 import { getRequest } from "../../use-cases/read-requests.ts";
+import { runRequest } from "../../use-cases/run-request.ts";
 import { snoozeReminder } from "../../use-cases/snooze-reminder.ts";
 import { listApproveAsChoices } from "../../use-cases/list-approve-as-choices.ts";
 import { SLACK_IDS } from "../ids.ts";
@@ -46,6 +48,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   button(SLACK_IDS.actions.review, openReviewModal);
   button(SLACK_IDS.actions.snoozeReminder, snooze);
   button(SLACK_IDS.actions.runAgain, openRunAgainModal);
+  button(SLACK_IDS.actions.runNow, runNow);
   app.action<BlockStaticSelectAction>(SLACK_IDS.actions.queryDatabase, async ({ ack, body }) => {
     await ack();
     deps.afterAck.run(() => refreshQueryModal(deps, body));
@@ -56,6 +59,23 @@ const approve =
   (deps: ListenerDeps): ButtonWork =>
   async (caller, id) => {
     await decideRequest(deps.ctx, caller, id, { kind: "approve" });
+  };
+
+/** "Run now" on an approved request that waits for its requester; run-request.ts decides. */
+const runNow =
+  (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
+  async (caller, id) => {
+    const ran = await runRequest(deps.ctx, caller, id);
+    replyFor(
+      deps,
+      body,
+    )(
+      plainReply(
+        ran.status === "dispatched"
+          ? `Request #${id} is on its way to an agent; its result comes here when it has run.`
+          : `Request #${id} runs no earlier than ${ran.notBefore ?? "its approvers' window"}.`,
+      ),
+    );
   };
 
 /** "Snooze 1h" on a reminder DM: no reminders to the caller about the request for an hour. */

@@ -4,6 +4,7 @@
  * any change shows the request as it is now. Buttons appear only while a decision is possible.
  */
 import type { types } from "@slack/bolt";
+import type { RequestView } from "@dbward/shared";
 import { SLACK_IDS } from "../ids.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
 import { button, context, fields, section, sqlBlocks, type Block, type SlackMessage } from "./blocks.ts";
@@ -100,6 +101,21 @@ export function runAgainButton(requestId: number): types.Button {
 
 export function runAgainButtons(requestId: number): Block {
   return { type: "actions", block_id: `run-again-${requestId}`, elements: [runAgainButton(requestId)] };
+}
+
+/**
+ * Run now for an approved request that waits for its requester (`run: by_requester`). Offered
+ * only to its requester (their DM, their Home tab); the click is checked again (run-request.ts).
+ */
+export function runNowButton(requestId: number): types.Button {
+  return button("Run now", SLACK_IDS.actions.runNow, String(requestId), "primary");
+}
+
+/** True while the request waits for its requester to run it. */
+export function waitsForRequester(r: RequestView): boolean {
+  return (
+    r.workflow.run === "by_requester" && r.status === "approved" && r.run_schedule.run_requested_at === null
+  );
 }
 
 /** " · Run again of #N" for a request linked to the one it runs again; empty otherwise. */

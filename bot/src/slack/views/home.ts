@@ -11,7 +11,13 @@ import type { HomeDescription } from "../../use-cases/describe-home.ts";
 import { mentionsOf } from "../cards.ts";
 import { SLACK_IDS } from "../ids.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
-import { decisionButtons, rerunNote, runAgainButton } from "./approval-message.ts";
+import {
+  decisionButtons,
+  rerunNote,
+  runAgainButton,
+  runNowButton,
+  waitsForRequester,
+} from "./approval-message.ts";
 import { context, divider, fields, section, sqlBlocks, type Block } from "./blocks.ts";
 import { joinDecisionButtons } from "./join.ts";
 import { notLinkedMessage, requestLine } from "./replies.ts";
@@ -112,13 +118,21 @@ function joinBlocks(j: { readonly shown: readonly JoinRequestView[]; readonly to
   return blocks;
 }
 
-/** One of the person's own requests; a finished one offers Run again beside it. */
+/**
+ * One of the person's own requests; a finished one offers Run again beside it, an approved one
+ * that waits for them Run now.
+ */
 function recentBlock(r: RequestView): Block {
   const ran = executionSummary(r);
+  const waits = waitsForRequester(r);
+  const runBy =
+    waits && r.run_schedule.run_by !== null
+      ? `\n:arrow_forward: Waits for you to run it, until ${r.run_schedule.run_by}`
+      : "";
   const block = section(
-    `${requestLine(r)}${rerunNote(r.rerun_of)}${ran === undefined ? "" : `\n:gear: ${ran}`}`,
+    `${requestLine(r)}${rerunNote(r.rerun_of)}${ran === undefined ? "" : `\n:gear: ${ran}`}${runBy}`,
   );
-  return isFinalStatus(r.status) && block.type === "section"
-    ? { ...block, accessory: runAgainButton(r.id) }
-    : block;
+  if (block.type !== "section") return block;
+  if (waits) return { ...block, accessory: runNowButton(r.id) };
+  return isFinalStatus(r.status) ? { ...block, accessory: runAgainButton(r.id) } : block;
 }

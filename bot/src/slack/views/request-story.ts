@@ -4,7 +4,7 @@
  */
 import { isFinalStatus } from "@dbward/shared";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
-import { plainStatus, runAgainButtons } from "./approval-message.ts";
+import { plainStatus, runAgainButtons, runNowButton, waitsForRequester } from "./approval-message.ts";
 import { section, type SlackMessage } from "./blocks.ts";
 import {
   STATUS_LABELS,
@@ -48,6 +48,12 @@ export function threadStep(card: RequestCard, action: string, actor: string): Sl
       text =
         ":hourglass: No agent picked it up in time; it is offered again as soon as a capable agent asks.";
       break;
+    case "request.run_requested":
+      text =
+        r.status === "dispatched"
+          ? `:arrow_forward: ${who} asked to run it: it is on its way to an agent.`
+          : `:arrow_forward: ${who} asked to run it${notBeforeNote(r)}.`;
+      break;
     case "request.claimed":
       text = `:gear: ${who} started running it.`;
       break;
@@ -67,8 +73,18 @@ export function requesterNotice(card: RequestCard, action: string, actor: string
   const head = `Your request #${r.id} (${r.operation} on ${target(r)})`;
   const who = actorName(card, actor);
   let text: string;
-  if (action === "request.approved" && r.status !== "pending_approval") {
-    text = `:white_check_mark: ${head} was approved by ${who}. It runs as soon as an agent picks it up.`;
+  if (action === "request.approved" && waitsForRequester(r)) {
+    const until = r.run_schedule.run_by === null ? "" : ` before ${r.run_schedule.run_by}`;
+    text = `:white_check_mark: ${head} was approved by ${who}. It waits for you: press Run now when it should run${until}${notBeforeNote(r)}, or \`dbward request run ${r.id}\`.`;
+    return {
+      text,
+      blocks: [
+        section(text),
+        { type: "actions", block_id: `run-now-${r.id}`, elements: [runNowButton(r.id)] },
+      ],
+    };
+  } else if (action === "request.approved" && r.status !== "pending_approval") {
+    text = `:white_check_mark: ${head} was approved by ${who}. It runs ${r.status === "approved" && r.run_schedule.not_before !== null ? `no earlier than ${r.run_schedule.not_before}, when an agent picks it up` : "as soon as an agent picks it up"}.`;
   } else if (action === "request.rejected") {
     text = `:no_entry: ${head} was rejected by ${who}: ${escapeMrkdwn(truncate(r.status_reason ?? "", 1000))}\nChange what they asked for and make a new request.`;
   } else if (action === "request.expiry_warned" && r.status === "pending_approval") {
@@ -102,4 +118,10 @@ function escalatedTo(r: RequestCard["request"]): string {
   const step = r.workflow.current_step === null ? undefined : r.workflow.steps[r.workflow.current_step];
   const to = step?.escalated_to ?? r.workflow.steps.flatMap((s) => s.escalated_to);
   return to.length > 0 ? to.map((s) => `\`${escapeMrkdwn(s)}\``).join(", ") : "more approvers";
+}
+
+/** ", no earlier than T" while an approver's window holds it back; empty otherwise. */
+function notBeforeNote(r: RequestCard["request"]): string {
+  const at = r.run_schedule.not_before;
+  return at !== null && r.status === "approved" ? `, no earlier than ${at}` : "";
 }
