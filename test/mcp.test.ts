@@ -1,7 +1,7 @@
 /**
  * `dbward mcp` as an AI assistant's client sees it: a real MCP client spawns the real command,
- * talks JSON-RPC over stdio, and can propose requests, or run a finished one again as a new
- * request, but never approve them (SECURITY.md principle 7: proposals are not permissions).
+ * talks JSON-RPC over stdio, and can propose requests, run a finished one again as a new
+ * request, or Run now an approved one of its user's, but never approve them (SECURITY.md principle 7: proposals are not permissions).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -53,6 +53,7 @@ describe("dbward mcp", () => {
       "request_sql",
       "rerun_request",
       "review_sql",
+      "run_request",
     ]);
     assert.ok(!names.some((n) => /approve|reject|cancel/.test(n)));
   });
@@ -127,6 +128,17 @@ describe("dbward mcp", () => {
     assert.match(res.content[0]?.text ?? "", /not finished: only a finished request can be run again/);
     assert.match(res.content[0]?.text ?? "", /request\.invalid_transition/);
     assert.equal(await count(), before);
+  });
+
+  test("run_request of a request whose workflow runs on approval is refused and changes nothing", async () => {
+    const pending = (await h.call(await h.tokenFor("alice"), "POST", "/api/requests", WRITE))
+      .body as RequestView;
+    const res = await call("run_request", { id: pending.id });
+    assert.equal(res.isError, true);
+    assert.match(res.content[0]?.text ?? "", /runs as soon as it is approved/);
+    const after = (await h.call(await h.tokenFor("olga"), "GET", `/api/requests/${pending.id}`))
+      .body as RequestView;
+    assert.equal(after.status, "pending_approval");
   });
 
   test("rerun_request of someone else's request is refused as not found to a requester who cannot see it", async () => {

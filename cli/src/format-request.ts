@@ -26,6 +26,7 @@ export function formatRequest(r: RequestView): string {
     ...(typeof r.workflow.row_guard === "number"
       ? [`  row guard: at most ${r.workflow.row_guard} row(s) changed, or the write is rolled back`]
       : []),
+    ...runLines(r),
     ...(r.break_glass_reason ? [`  BREAK-GLASS: ${r.break_glass_reason}`] : []),
     `  sql:       ${displaySql(r.sql).split("\n").join("\n             ")}`,
   ];
@@ -45,6 +46,28 @@ export function formatRequest(r: RequestView): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * When it runs: under `run: by_requester`, whether it waits for its requester (and until when),
+ * and any approver's "not before". Older bots send no schedule.
+ */
+function runLines(r: RequestView): string[] {
+  const schedule = r.run_schedule as RequestView["run_schedule"] | undefined;
+  const lines: string[] = [];
+  if (r.workflow.run === "by_requester") {
+    const asked = schedule?.run_requested_at ?? null;
+    const by = schedule?.run_by ?? null;
+    lines.push(
+      asked !== null
+        ? `  run:       by its requester, asked at ${asked}`
+        : r.status === "approved"
+          ? `  run:       waits for its requester: dbward request run ${r.id}${by === null ? "" : ` before ${by}`}`
+          : "  run:       by its requester once approved (dbward request run)",
+    );
+  }
+  if (typeof schedule?.not_before === "string") lines.push(`  not before: ${schedule.not_before}`);
+  return lines;
 }
 
 /**

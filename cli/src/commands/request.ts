@@ -119,6 +119,10 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
             .option("as", {
               type: "string",
               describe: "the selector to approve as (group:dba) when you match several the step needs",
+            })
+            .option("not-before", {
+              type: "string",
+              describe: "dispatch it no earlier than this time, with a zone (2026-12-03T22:00:00Z)",
             }),
         async (a) => {
           show(
@@ -126,8 +130,17 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
             await client(a).post<RequestView>(`/api/requests/${idOf(a.id)}/approve`, {
               comment: a.comment ?? "",
               ...(a.as !== undefined ? { as: a.as } : {}),
+              ...(a.notBefore !== undefined ? { not_before: a.notBefore } : {}),
             }),
           );
+        },
+      )
+      .command(
+        "run <id>",
+        "run your approved request now (workflows with run: by_requester)",
+        (c) => c.positional("id", { type: "string", demandOption: true }),
+        async (a) => {
+          show(a, await client(a).post<RequestView>(`/api/requests/${idOf(a.id)}/run`, {}));
         },
       )
       .command(

@@ -2,8 +2,9 @@
  * `dbward mcp`: a Model Context Protocol server on stdio that lets an AI assistant propose
  * database requests with the rights of the user whose API token it holds, and no more
  * (SECURITY.md principle 7: proposals are not permissions). It can review SQL, create a request
- * (or run a finished one of the user's again, as a new request that needs approval again) and
- * follow it; it has no tool to approve, reject or reach an agent, and the bot would refuse
+ * (or run a finished one of the user's again, as a new request that needs approval again),
+ * follow it, and run an approved one of the user's that waits for its requester (the approval
+ * decided what may run; the requester only decides when); it has no tool to approve, reject or reach an agent, and the bot would refuse
  * it anyway, because approval rights come from the workflow, never from the client.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -92,6 +93,20 @@ export function createMcpServer(client: ApiClient, version: string): McpServer {
       answer(async () => {
         const r = await rerunRequest(client, id, { reason, idempotencyKey: idempotency_key });
         return `${formatRequest(r)}\n\nRequest #${r.id} was created to run #${id} again. It runs only after the approvals its workflow requires.`;
+      }),
+  );
+
+  server.registerTool(
+    "run_request",
+    {
+      description:
+        "Run an approved request of this user's whose workflow waits for its requester (run: by_requester). Only its requester can, once, before the time shown by get_request; it cannot run anything that was not approved.",
+      inputSchema: { id: z.number().int().positive().describe("the approved request to run") },
+    },
+    ({ id }) =>
+      answer(async () => {
+        const r = await client.post<RequestView>(`/api/requests/${id}/run`, {});
+        return `${formatRequest(r)}\n\nRequest #${r.id} ${r.status === "dispatched" ? "is on its way to an agent" : `is ${r.status}`}.`;
       }),
   );
 
