@@ -85,15 +85,20 @@ function resultTypes(): pg.CustomTypesConfig {
   return types;
 }
 
-export function createPostgresDriver(db: DatabaseConfig, onIdleError: (err: Error) => void): Driver {
-  const types = resultTypes();
-  const pool = new pg.Pool({
+/** The pool every job of one database shares; its caller listens for idle clients' 'error'. */
+export function createPostgresPool(db: DatabaseConfig): pg.Pool {
+  return new pg.Pool({
     connectionString: db.url.reveal(),
     max: 4,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 60_000,
     application_name: "dbward-agent",
   });
+}
+
+export function createPostgresDriver(db: DatabaseConfig, onIdleError: (err: Error) => void): Driver {
+  const types = resultTypes();
+  const pool = createPostgresPool(db);
   // An idle pooled connection that breaks emits here; without a listener it would crash the agent.
   pool.on("error", (err) => onIdleError(executionFailed(err, sqlState(err), true)));
   const target: Target = { pool, types, db, onIdleError };
@@ -261,7 +266,7 @@ async function inTransaction(client: pg.PoolClient, job: Job): Promise<StreamSum
 }
 
 /** pg supports `queryMode` (since 8.11); @types/pg does not declare it. */
-function extendedProtocol(text: string): pg.QueryConfig {
+export function extendedProtocol(text: string): pg.QueryConfig {
   return { text, queryMode: "extended" } as pg.QueryConfig;
 }
 
@@ -411,7 +416,8 @@ function cancelTarget(client: pg.PoolClient): CancelTarget | undefined {
   return { host, port, processId: processID, secretKey };
 }
 
-function sqlState(err: unknown): string | undefined {
+/** The SQLSTATE of a server error, if `err` is one. */
+export function sqlState(err: unknown): string | undefined {
   return err instanceof pg.DatabaseError ? err.code : undefined;
 }
 
@@ -419,7 +425,8 @@ function isTimeout(err: unknown): boolean {
   return sqlState(err) === QUERY_CANCELED;
 }
 
-function isConnectionError(err: unknown): boolean {
+/** True for a failure that means the connection broke (class 08, shutdown, a socket error). */
+export function isConnectionError(err: unknown): boolean {
   const state = sqlState(err);
   if (state !== undefined) return CONNECTION_STATES.test(state);
   if (!(err instanceof Error)) return false;
