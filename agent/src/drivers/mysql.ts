@@ -55,9 +55,9 @@ import { serverCanceller, type ServerCanceller } from "./server-canceller.ts";
 
 /** MariaDB ER_STATEMENT_TIMEOUT and MySQL ER_QUERY_TIMEOUT. */
 const TIMEOUT_ERRNOS = new Set([1969, 3024]);
-const CLIENT_TIMEOUT_GRACE_MS = 2000;
+export const CLIENT_TIMEOUT_GRACE_MS = 2000;
 
-type Flavour = "mariadb" | "mysql";
+export type Flavour = "mariadb" | "mysql";
 
 interface Streamed {
   readonly summary: StreamSummary;
@@ -65,8 +65,9 @@ interface Streamed {
   readonly connectionOpen: boolean;
 }
 
-export function createMysqlDriver(db: DatabaseConfig, onIdleError: (err: Error) => void): Driver {
-  const pool = mysql.createPool({
+/** The pool every job of one database shares: one statement per query, no LOCAL INFILE. */
+export function createMysqlPool(db: DatabaseConfig): mysql.Pool {
+  return mysql.createPool({
     uri: db.url.reveal(),
     connectionLimit: 4,
     connectTimeout: 10_000,
@@ -77,6 +78,10 @@ export function createMysqlDriver(db: DatabaseConfig, onIdleError: (err: Error) 
     multipleStatements: false,
     flags: ["-LOCAL_FILES"],
   });
+}
+
+export function createMysqlDriver(db: DatabaseConfig, onIdleError: (err: Error) => void): Driver {
+  const pool = createMysqlPool(db);
   /** The first error of each checked-out connection; idle ones have no entry. */
   const checkedOut = new WeakMap<PoolConnection, { error?: Error }>();
   const reported = new WeakSet<PoolConnection>();
@@ -413,14 +418,16 @@ async function killQuery(db: DatabaseConfig, threadId: number): Promise<void> {
   }
 }
 
-async function detectFlavour(conn: PoolConnection): Promise<Flavour> {
+/** MariaDB or MySQL, from the server's version string. */
+export async function detectFlavour(conn: PoolConnection): Promise<Flavour> {
   const rows = await run(conn, "SELECT VERSION() AS v");
   const first: unknown = Array.isArray(rows) ? rows[0] : undefined;
   const version = typeof first === "object" && first !== null && "v" in first ? first.v : undefined;
   return typeof version === "string" && version.includes("MariaDB") ? "mariadb" : "mysql";
 }
 
-function getConnection(pool: mysql.Pool): Promise<PoolConnection> {
+/** A pooled connection; a failure to get one is `execution.failed`, marked as a lost connection. */
+export function getConnection(pool: mysql.Pool): Promise<PoolConnection> {
   return new Promise((resolve, reject) => {
     pool.getConnection((err, conn) =>
       err ? reject(executionFailed(err, errorCode(err), true)) : resolve(conn),
@@ -429,7 +436,7 @@ function getConnection(pool: mysql.Pool): Promise<PoolConnection> {
 }
 
 /** Without values the text goes to the server as it is: no `?` in it is ever substituted. */
-function run(conn: PoolConnection, sql: string, values: unknown[] = []): Promise<unknown> {
+export function run(conn: PoolConnection, sql: string, values: unknown[] = []): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const done = (err: unknown, rows: unknown): void => (err ? reject(err) : resolve(rows));
     if (values.length === 0) conn.query(sql, done);
@@ -448,11 +455,13 @@ function failureCause(thrown: unknown, lost: Error | undefined): unknown {
   return typeof errno === "number" ? thrown : lost;
 }
 
-function failure(err: unknown) {
+/** `execution.failed` with the server's code, marked as a lost connection when it broke. */
+export function failure(err: unknown): DbwardError {
   return executionFailed(err, errorCode(err), isBroken(err) && !isTimeout(err));
 }
 
-function errorCode(err: unknown): string | undefined {
+/** The mysql2 error code (`ER_NO_SUCH_TABLE`, `PROTOCOL_CONNECTION_LOST`), if any. */
+export function errorCode(err: unknown): string | undefined {
   return typeof err === "object" && err !== null && "code" in err && typeof err.code === "string"
     ? err.code
     : undefined;
@@ -464,7 +473,8 @@ function isBroken(err: unknown): boolean {
   return fatal === true || errorCode(err) === "PROTOCOL_SEQUENCE_TIMEOUT";
 }
 
-function isTimeout(err: unknown): boolean {
+/** True when the statement timeout (server or client side) stopped the statement. */
+export function isTimeout(err: unknown): boolean {
   const errno = typeof err === "object" && err !== null && "errno" in err ? err.errno : undefined;
   return (
     (typeof errno === "number" && TIMEOUT_ERRNOS.has(errno)) || errorCode(err) === "PROTOCOL_SEQUENCE_TIMEOUT"
