@@ -344,7 +344,7 @@ function streamRows(
 }
 
 /** mysql2's timer behind a query's `timeout`; its types do not declare it. */
-function stopQueryTimer(query: object): void {
+export function stopQueryTimer(query: object): void {
   const timer: unknown = "queryTimeout" in query ? query.queryTimeout : undefined;
   if (timer instanceof Object) clearTimeout(timer as NodeJS.Timeout);
 }

@@ -19,7 +19,7 @@
 import { DbwardError } from "@dbward/shared";
 import type mysql from "mysql2";
 import type { PoolConnection } from "mysql2";
-import { run } from "../drivers/mysql.ts";
+import { run, stopQueryTimer } from "../drivers/mysql.ts";
 import { onMysqlPreflightConnection, type MysqlPreflightSession } from "./mysql-preflight-session.ts";
 import { assertPreflightStatement } from "./preflight-statement.ts";
 import {
@@ -131,12 +131,14 @@ function countChangedRows(session: MysqlPreflightSession, text: string): Promise
     let affected: number | undefined;
     const { conn } = session;
     // mysql2 tells a query without a callback nothing of its connection dying: only this does.
+    // The query then never ends, so its client-side timer must go too, or it holds the process.
     const onLost = (err: Error): void => {
       conn.removeListener("error", onLost);
+      stopQueryTimer(query);
       reject(err);
     };
-    conn.on("error", onLost);
     const query = conn.query({ sql: text, rowsAsArray: true, timeout: session.timeoutMs });
+    conn.on("error", onLost);
     query.on("result", (row: unknown) => {
       if (Array.isArray(row)) returned += 1;
       else if (

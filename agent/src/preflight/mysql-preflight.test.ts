@@ -261,6 +261,38 @@ describe("MariaDB dry run", () => {
     assert.equal(await fingerprint(), before);
   });
 
+  test("a connection killed mid-statement fails the dry run as a lost connection, not a hang, and nothing changed", async () => {
+    const before = await fingerprint();
+    const marker = `dbward_preflight_kill_${randomBytes(4).toString("hex")}`;
+    const dry = dryRunMysql(
+      pool,
+      `UPDATE ${table} SET n = 0 WHERE id <= 10 AND SLEEP(5) = 0 /* ${marker} */`,
+      {
+        ...LIMITS,
+        tables: [table],
+      },
+    );
+    // It fails while the loop below still waits for its KILL to return: handled from the start.
+    dry.catch(() => undefined);
+    let killed = false;
+    for (let i = 0; i < 100 && !killed; i += 1) {
+      const id = await scalar(
+        `SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE '%${marker}%' AND INFO NOT LIKE '%PROCESSLIST%'`,
+      );
+      if (id !== undefined) {
+        await admin.query(`KILL CONNECTION ${Number(id)}`);
+        killed = true;
+      } else await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(killed, "the dry run's statement was never seen running");
+    await assert.rejects(dry, (err) => {
+      isCode("execution.failed")(err);
+      assert.equal((err as DbwardError).details?.connection, true);
+      return true;
+    });
+    assert.equal(await fingerprint(), before);
+  });
+
   test("a pooled connection used after a dry run has the normal timeouts again", async () => {
     const single = mysql.createPool({ uri: MARIADB_URL, connectionLimit: 1 });
     try {

@@ -190,6 +190,34 @@ describe("PostgreSQL dry run", () => {
     assert.equal(await fingerprint(), before);
   });
 
+  test("a backend terminated mid-statement fails the dry run as a lost connection, not a hang, and nothing changed", async () => {
+    const before = await fingerprint();
+    const marker = `dbward_preflight_kill_${randomBytes(4).toString("hex")}`;
+    const dry = dryRunPostgres(
+      pool,
+      `UPDATE ${table} SET n = 0 WHERE id <= 10 AND pg_sleep(5) IS NOT NULL /* ${marker} */`,
+      LIMITS,
+    );
+    // It fails while the loop below still waits for its KILL to return: handled from the start.
+    dry.catch(() => undefined);
+    let killed = false;
+    for (let i = 0; i < 100 && !killed; i += 1) {
+      const r = await admin.query(
+        "SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+        [`%${marker}%`],
+      );
+      killed = r.rowCount === 1;
+      if (!killed) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(killed, "the dry run's statement was never seen running");
+    await assert.rejects(dry, (err) => {
+      isCode("execution.failed", /terminating connection/)(err);
+      assert.equal((err as DbwardError).details?.connection, true);
+      return true;
+    });
+    assert.equal(await fingerprint(), before);
+  });
+
   test("a pooled connection used after a dry run has the normal timeouts again", async () => {
     const single = new pg.Pool({ connectionString: PG_URL, max: 1 });
     try {
