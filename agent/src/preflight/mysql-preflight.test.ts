@@ -107,6 +107,17 @@ describe("MariaDB EXPLAIN", () => {
     assert.equal(await fingerprint(), before);
   });
 
+  test("MariaDB refuses EXPLAIN of an UPDATE inside READ ONLY, which is why a change is explained in a plain transaction", async () => {
+    await admin.query("START TRANSACTION READ ONLY");
+    try {
+      await assert.rejects(admin.query(`EXPLAIN FORMAT=JSON UPDATE ${table} SET n = 0 WHERE id = 1`), {
+        errno: 1792,
+      });
+    } finally {
+      await admin.query("ROLLBACK");
+    }
+  });
+
   test("what a stored function writes while EXPLAIN plans an UPDATE is rolled back", async () => {
     await explainMysql(pool, `UPDATE ${table} SET n = 0 WHERE id = ${sideEffect}()`, LIMITS);
     assert.equal(Number(await scalar(`SELECT COUNT(*) FROM ${log}`)), 0);
