@@ -65,7 +65,11 @@ interface Streamed {
   readonly connectionOpen: boolean;
 }
 
-/** The pool every job of one database shares: one statement per query, no LOCAL INFILE. */
+/**
+ * The pool every job of one database shares: one statement per query, no LOCAL INFILE. Its
+ * caller listens for 'error' on each connection (the pool's 'connection' event): an idle
+ * connection's error with no listener would end the process.
+ */
 export function createMysqlPool(db: DatabaseConfig): mysql.Pool {
   return mysql.createPool({
     uri: db.url.reveal(),

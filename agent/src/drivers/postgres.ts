@@ -85,7 +85,10 @@ function resultTypes(): pg.CustomTypesConfig {
   return types;
 }
 
-/** The pool every job of one database shares; its caller listens for idle clients' 'error'. */
+/**
+ * The pool every job of one database shares. Its caller listens for the pool's 'error' (an idle
+ * client's backend terminated, the server restarted): with no listener it would end the process.
+ */
 export function createPostgresPool(db: DatabaseConfig): pg.Pool {
   return new pg.Pool({
     connectionString: db.url.reveal(),
