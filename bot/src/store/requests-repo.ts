@@ -126,6 +126,31 @@ export async function listRequests(db: Db, f: RequestFilter = {}): Promise<Reque
   return (await q.execute()).map(toRecord);
 }
 
+/**
+ * Requests an agent may be offered at `now`, oldest first: every dispatched one, and approved
+ * ones that may run (not waiting for their requester, past any window; run-schedule.ts). Chosen
+ * before the limit, so any number of requests that wait cannot push runnable work out of it.
+ */
+export async function listOfferableRequests(db: Db, now: string, limit: number): Promise<RequestRecord[]> {
+  const rows = await db
+    .selectFrom("requests")
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb("status", "=", "dispatched"),
+        eb.and([
+          eb("status", "=", "approved"),
+          eb.or([eb("run_by", "is", null), eb("run_requested_at", "is not", null)]),
+          eb.or([eb("not_before", "is", null), eb("not_before", "<=", now)]),
+        ]),
+      ]),
+    )
+    .orderBy("id", "asc")
+    .limit(limit)
+    .execute();
+  return rows.map(toRecord);
+}
+
 /** Every request waiting for approval, oldest first (the sweep's timed nudges read these). */
 export async function listPendingRequests(db: Db): Promise<RequestRecord[]> {
   const rows = await db

@@ -14,7 +14,7 @@ import {
 import { saveAgentPoll } from "../store/agents-repo.ts";
 import { dispatchReadiness } from "../core/run-schedule.ts";
 import { inTransaction } from "../store/in-transaction.ts";
-import { listExecutions, listRequests, type RequestRecord } from "../store/requests-repo.ts";
+import { listExecutions, listOfferableRequests, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
 import type { BotContext } from "./bot-context.ts";
 import { capabilityAllows, parseCapabilities } from "./agent-capabilities.ts";
@@ -72,11 +72,10 @@ function parseDegraded(raw: unknown): DegradedDatabase[] {
 
 async function findOffers(ctx: BotContext, caps: AgentCapability[]): Promise<JobOffer[]> {
   const now = ctx.clock.now();
-  const candidates = (await listRequests(ctx.store, { statuses: ["dispatched", "approved"], limit: 200 }))
+  const candidates = (await listOfferableRequests(ctx.store, now.toISOString(), 200))
     .filter((r) => capabilityAllows(caps, r.database, r.environment, r.operation))
-    // Waiting for its requester or its window: not offered, and no token exists for it yet.
+    // The store's choice, checked again by the same rule the dispatch applies.
     .filter((r) => r.status !== "approved" || dispatchReadiness(r, now).ready)
-    .reverse()
     .slice(0, MAX_OFFERS);
   const offers: JobOffer[] = [];
   for (const r of candidates) {

@@ -66,8 +66,8 @@ function assertRunnable(r: RequestRecord, now: Date): void {
   if (r.workflow.run !== "by_requester")
     refuse(`runs as soon as it is approved (workflow ${r.workflow.name}); there is nothing to run by hand`);
   if (r.status === "pending_approval") refuse("is still waiting for approval; it can run once approved");
-  if (r.status !== "approved" || r.runRequestedAt !== null)
-    refuse(`has already been asked to run (${r.status}); it runs once`);
+  if (r.runRequestedAt !== null) refuse(`has already been asked to run (${r.status}); it runs once`);
+  if (r.status !== "approved") refuse(`is ${r.status} and can no longer run; ask again`);
   if (r.runBy !== null && Date.parse(r.runBy) <= now.getTime())
     refuse(`had to be run by ${r.runBy}; ask again`);
 }
