@@ -100,6 +100,29 @@ CREATE TABLE IF NOT EXISTS approvals (
   PRIMARY KEY (request_id, step, approver)
 );
 
+-- Preflights: work an agent does for approvers before they decide (an EXPLAIN, never the
+-- statement itself). One per request and kind, created with the request; the bot keeps its own
+-- summary of the plan next to the raw plan.
+CREATE TABLE IF NOT EXISTS preflights (
+  id TEXT NOT NULL PRIMARY KEY,               -- '<request id>-<kind>', the agent's handle
+  request_id INTEGER NOT NULL REFERENCES requests (id),
+  kind TEXT NOT NULL CHECK (kind IN ('explain')),
+  status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'succeeded', 'failed')),
+  agent_id TEXT,
+  token_id TEXT UNIQUE,
+  created_at TEXT NOT NULL,
+  claimed_at TEXT,
+  lease_expires_at TEXT,
+  finished_at TEXT,
+  duration_ms INTEGER,
+  summary_json TEXT,                 -- the bot's summary of the plan (plan-summary.ts)
+  plan_json TEXT,                    -- the plan as EXPLAIN returned it
+  error_code TEXT,
+  error_message TEXT
+);
+CREATE INDEX IF NOT EXISTS preflights_status ON preflights (status);
+CREATE INDEX IF NOT EXISTS preflights_request ON preflights (request_id);
+
 CREATE TABLE IF NOT EXISTS executions (
   id TEXT NOT NULL PRIMARY KEY,               -- '<request id>-<number>', the agent's job id
   request_id INTEGER NOT NULL REFERENCES requests (id),

@@ -78,6 +78,8 @@ export const ERROR_CODES = [
    * dry-run count with its tolerance): it was rolled back, nothing committed.
    */
   "execution.row_guard",
+  /** A request has no plan (yet): none is made for it, planning failed, or it is still pending. */
+  "preflight.not_found",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

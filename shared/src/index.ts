@@ -6,6 +6,7 @@ export * from "./errors.ts";
 export * from "./execution-token.ts";
 export * from "./ids.ts";
 export * from "./operation-class.ts";
+export * from "./plan-summary.ts";
 export * from "./protocol.ts";
 export * from "./request-status.ts";
 export * from "./result-csv.ts";

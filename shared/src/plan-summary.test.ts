@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { MAX_PLAN_NODES, summarizePlan, type PlanEngine } from "./plan-summary.ts";
+import { describePlanSummary, MAX_PLAN_NODES, summarizePlan, type PlanEngine } from "./plan-summary.ts";
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../../test/fixtures/plans/${name}.json`, import.meta.url), "utf8"));
@@ -242,5 +242,39 @@ describe("untrusted input", () => {
     loop["nested_loop"] = [loop];
     const summary = summarizePlan("mysql", { query_block: loop });
     assert.equal(summary.truncated, true);
+  });
+});
+
+describe("describePlanSummary", () => {
+  test("says rows, the costliest node and the full scans in one line", () => {
+    const line = describePlanSummary({
+      engine: "postgres",
+      estimated_rows: 1204.4,
+      total_cost: 10,
+      costliest_node: { node_type: "Seq Scan", relation: "orders", cost: 9 },
+      sequential_scans: [
+        { scan: "Seq Scan", relation: "orders", estimated_rows: 50_000 },
+        { scan: "Seq Scan", relation: "a", estimated_rows: null },
+        { scan: "Seq Scan", relation: "b", estimated_rows: 1 },
+        { scan: "Seq Scan", relation: null, estimated_rows: 2 },
+      ],
+      truncated: true,
+    });
+    assert.equal(
+      line,
+      "~1,204 rows · costliest: Seq Scan on orders · full scans: orders (~50,000 rows), a, b (~1 rows) and 1 more · plan too large to read whole",
+    );
+  });
+
+  test("says so when the plan estimates nothing and scans no whole table", () => {
+    const line = describePlanSummary({
+      engine: "mysql",
+      estimated_rows: null,
+      total_cost: null,
+      costliest_node: null,
+      sequential_scans: [],
+      truncated: false,
+    });
+    assert.equal(line, "rows not estimated · no full scans");
   });
 });

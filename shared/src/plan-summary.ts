@@ -328,3 +328,36 @@ function topTables(node: JsonObject, depth: number): MysqlTable[] | undefined {
   }
   return undefined;
 }
+
+/**
+ * One line for people: estimated rows, the costliest node and the whole-table scans, as the
+ * approval post, the review modal and `dbward request show` print it. Plain text; each surface
+ * escapes it for its own markup (and invisible characters in a relation name are shown by
+ * `displaySql` there, like any SQL text).
+ */
+export function describePlanSummary(s: PlanSummary): string {
+  const parts: string[] = [];
+  parts.push(s.estimated_rows === null ? "rows not estimated" : `~${formatCount(s.estimated_rows)} rows`);
+  if (s.costliest_node !== null) {
+    const on = s.costliest_node.relation === null ? "" : ` on ${s.costliest_node.relation}`;
+    parts.push(`costliest: ${s.costliest_node.node_type}${on}`);
+  }
+  if (s.sequential_scans.length > 0) {
+    const scans = s.sequential_scans
+      .slice(0, 3)
+      .map(
+        (x) =>
+          `${x.relation ?? "?"}${x.estimated_rows === null ? "" : ` (~${formatCount(x.estimated_rows)} rows)`}`,
+      );
+    const more = s.sequential_scans.length > 3 ? ` and ${s.sequential_scans.length - 3} more` : "";
+    parts.push(`full scans: ${scans.join(", ")}${more}`);
+  } else {
+    parts.push("no full scans");
+  }
+  if (s.truncated) parts.push("plan too large to read whole");
+  return parts.join(" · ");
+}
+
+function formatCount(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : String(n);
+}

@@ -5,6 +5,7 @@
  */
 import type { AuditOutcome } from "./audit-chain.ts";
 import type { OperationClass } from "./operation-class.ts";
+import type { PlanEngine, PlanSummary } from "./plan-summary.ts";
 import type { RequestStatus } from "./request-status.ts";
 import type { SqlClass, SqlFinding, SqlRisk } from "./sql/review.ts";
 
@@ -162,6 +163,8 @@ export interface RequestView {
   /** The finished request this one runs again (Run again), or null. */
   rerun_of: number | null;
   run_schedule: RunScheduleView;
+  /** The plans made for approvers before they decide (GET /api/requests/:id/plan has the whole plan). */
+  preflights: PreflightView[];
 }
 
 /** GET /api/requests */
@@ -426,6 +429,8 @@ export interface PollBody {
   degraded?: DegradedDatabase[];
   /** The agent's data-directory session (16-64 of `A-Za-z0-9_-`): one process per agent id. */
   session?: string;
+  /** The preflight kinds this agent runs; without it, none is offered (older agents). */
+  preflights?: PreflightKind[];
 }
 
 export interface JobOffer {
@@ -439,6 +444,64 @@ export interface JobOffer {
 
 export interface PollResponse {
   jobs: JobOffer[];
+  /** Plans to make for pending requests; only to agents whose poll says `preflights: ["explain"]`. */
+  preflights?: PreflightOffer[];
+}
+
+/**
+ * The preflight kinds: work an agent does for approvers before they decide, never executing the
+ * statement. `explain`: the planner's estimate (EXPLAIN without ANALYZE), in a transaction that
+ * is always rolled back.
+ */
+export const PREFLIGHT_KINDS = ["explain"] as const;
+export type PreflightKind = (typeof PREFLIGHT_KINDS)[number];
+
+/** A preflight the bot offers in a poll answer. */
+export interface PreflightOffer {
+  preflight_id: string;
+  request_id: number;
+  kind: PreflightKind;
+  database: string;
+  environment: string;
+  operation: OperationClass;
+}
+
+/**
+ * POST /api/agent/preflights/:id/claim — to the one agent that won it: the SQL and a token
+ * signed for that purpose (`purpose: "explain"`), which an agent refuses for an execution.
+ */
+export interface PreflightClaimResponse {
+  preflight_id: string;
+  request_id: number;
+  kind: PreflightKind;
+  token: string;
+  sql: string;
+  database: string;
+  environment: string;
+  operation: OperationClass;
+  statement_timeout_ms: number;
+}
+
+/** POST /api/agent/preflights/:id/result: the raw plan, or why there is none. */
+export interface PreflightResultBody {
+  session?: string;
+  outcome: "succeeded" | "failed";
+  duration_ms: number;
+  /** With `succeeded`: which EXPLAIN dialect `plan` is in, and the plan as EXPLAIN returned it. */
+  engine?: PlanEngine;
+  plan?: unknown;
+  error?: { code: string; message: string };
+}
+
+/** A preflight as people see it: the bot's summary of the plan (its own, from the raw plan). */
+export interface PreflightView {
+  kind: PreflightKind;
+  status: "pending" | "running" | "succeeded" | "failed";
+  agent: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  summary: PlanSummary | null;
+  error: { code: string; message: string } | null;
 }
 
 /** POST /api/agent/jobs/:job_id/claim — answered only to the one agent that won the claim. */

@@ -44,6 +44,11 @@ const databaseSchema = z.strictObject({
   dialect: z.enum(SQL_DIALECTS),
   environments: z.array(name).min(1),
   description: z.string().max(200).optional(),
+  /**
+   * Ask the agent for a plan (EXPLAIN, never ANALYZE) of each read and write waiting for
+   * approval, to show approvers (PostgreSQL and MySQL/MariaDB; default on there).
+   */
+  explain: z.boolean().optional(),
 });
 
 /** `role:approver`, `group:dba`, `user:bob` — who may approve a step. */

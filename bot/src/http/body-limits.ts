@@ -27,6 +27,8 @@ export const BODY_LIMITS = {
   /** One chunk of an agent's result rows for a job it is running. */
   chunk: MAX_RESULT_CHUNK_BYTES,
   slack: MAX_SLACK_BODY_BYTES,
+  /** A preflight's plan (EXPLAIN JSON of a big query runs to a few hundred KB). */
+  plan: 2 * 1024 * 1024,
 } as const;
 
 export type BodyRoute = keyof typeof BODY_LIMITS;
@@ -35,6 +37,7 @@ export type BodyRoute = keyof typeof BODY_LIMITS;
 const ROUTES: readonly (readonly [RegExp, BodyRoute])[] = [
   [/^\/api\/agent\/jobs\/[^/]+\/result\/?$/i, "result"],
   [/^\/api\/agent\/jobs\/[^/]+\/result\/chunks\/[^/]+\/?$/i, "chunk"],
+  [/^\/api\/agent\/preflights\/[^/]+\/result\/?$/i, "plan"],
   [new RegExp(`^${SLACK_EVENTS_PATH}/?$`, "i"), "slack"],
 ];
 

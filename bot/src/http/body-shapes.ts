@@ -22,6 +22,7 @@ import {
   type DecideJoinRequestBody,
   type DegradedDatabase,
   type PollBody,
+  type PreflightResultBody,
   type PreflightBody,
   type RejectBody,
   type ResultTable,
@@ -114,6 +115,7 @@ export const BODY_SHAPES = {
     wait_ms: true,
     degraded: [degradedDatabase],
     session: true,
+    preflights: true,
   } satisfies ShapeOf<PollBody>,
   /** claim and heartbeat: `{}`, or the agent's session as in a poll. */
   agentJob: { session: true } satisfies ShapeOf<ClaimBody> & ShapeOf<HeartbeatBody>,
@@ -133,6 +135,15 @@ export const BODY_SHAPES = {
     row_count: true,
     started_at: true,
   } satisfies ShapeOf<ResultSubmission>,
+  /** A preflight's plan: `plan` is EXPLAIN's own JSON, whatever its keys. */
+  preflightResult: {
+    session: true,
+    outcome: true,
+    duration_ms: true,
+    engine: true,
+    plan: true,
+    error: { code: true, message: true },
+  } satisfies ShapeOf<PreflightResultBody>,
 } as const satisfies Record<string, BodyShape>;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

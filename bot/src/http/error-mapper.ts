@@ -49,6 +49,7 @@ const STATUS: Record<ErrorCode, number> = {
   "request.idempotency_conflict": 409,
   "token.purpose_mismatch": 400,
   "execution.row_guard": 409,
+  "preflight.not_found": 404,
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {

@@ -1,10 +1,12 @@
 /**
- * Agent routes: poll, claim, heartbeat, result. Only agent tokens reach these, and each call's
+ * Agent routes: poll, claim, heartbeat, result, and a preflight's claim and plan. Only agent tokens reach these, and each call's
  * `session` is checked against the agent id's live one (hold-agent-session.ts).
  */
 import { Router } from "express";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { claimJob } from "../use-cases/claim-job.ts";
+import { claimPreflight } from "../use-cases/claim-preflight.ts";
+import { findOwnPreflight, submitPreflight } from "../use-cases/submit-preflight.ts";
 import { findOwnExecution, heartbeatJob } from "../use-cases/heartbeat-job.ts";
 import { pollJobs } from "../use-cases/poll-jobs.ts";
 import { submitResult } from "../use-cases/submit-result.ts";
@@ -44,6 +46,19 @@ export function agentRoutes(ctx: BotContext): Router {
     await findOwnExecution(ctx, agentId, req.params.job);
     const body = knownFieldsOf(await readJsonBody(req, BODY_LIMITS.result), BODY_SHAPES.jobResult);
     res.json(await submitResult(ctx, agentId, req.params.job, body));
+  });
+  r.post("/api/agent/preflights/:id/claim", async (req, res) => {
+    const agentId = await authenticateAgent(ctx, req);
+    const { session } = await bodyOf(req, BODY_SHAPES.agentJob);
+    res.json(await claimPreflight(ctx, agentId, req.params.id, session));
+  });
+  r.post("/api/agent/preflights/:id/result", async (req, res) => {
+    // The plan-sized limit only for a preflight this agent is running, once both are known.
+    const agentId = await authenticateAgent(ctx, req);
+    await findOwnPreflight(ctx, agentId, req.params.id);
+    const body = knownFieldsOf(await readJsonBody(req, BODY_LIMITS.plan), BODY_SHAPES.preflightResult);
+    await submitPreflight(ctx, agentId, req.params.id, body);
+    res.json({ ok: true });
   });
   return r;
 }

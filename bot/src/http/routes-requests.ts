@@ -15,6 +15,7 @@ import { createRequestWithKey } from "../use-cases/create-request.ts";
 import { decideRequest } from "../use-cases/decide-request.ts";
 import { preflight } from "../use-cases/preflight.ts";
 import { getRequest, listVisibleRequests, toRequestView } from "../use-cases/read-requests.ts";
+import { readPlan } from "../use-cases/read-plan.ts";
 import { runRequest } from "../use-cases/run-request.ts";
 import { authenticateUser } from "./authenticate.ts";
 import { BODY_LIMITS } from "./body-limits.ts";
@@ -125,6 +126,10 @@ export function requestRoutes(ctx: BotContext): Router {
     const reason = text((await bodyOf(req, BODY_SHAPES.reason)).reason);
     const done = await cancelRequest(ctx, caller, idParam(req), reason);
     res.json(await toRequestView(ctx, done));
+  });
+  r.get("/api/requests/:id/plan", async (req, res) => {
+    const caller = await authenticateUser(ctx, req);
+    res.json(await readPlan(ctx, caller, idParam(req)));
   });
   r.post("/api/requests/:id/run", async (req, res) => {
     const caller = await authenticateUser(ctx, req);

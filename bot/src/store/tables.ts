@@ -77,6 +77,24 @@ export interface RequestsTable {
   not_before: string | null;
 }
 
+export interface PreflightsTable {
+  id: string;
+  request_id: number;
+  kind: string;
+  status: string;
+  agent_id: string | null;
+  token_id: string | null;
+  created_at: string;
+  claimed_at: string | null;
+  lease_expires_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  summary_json: string | null;
+  plan_json: string | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
 export interface ApprovalsTable {
   request_id: number;
   step: number;
@@ -291,6 +309,7 @@ export interface Database {
   requests: RequestsTable;
   approvals: ApprovalsTable;
   executions: ExecutionsTable;
+  preflights: PreflightsTable;
   agents: AgentsTable;
   agent_sessions: AgentSessionsTable;
   audit_events: AuditEventsTable;

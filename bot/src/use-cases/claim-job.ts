@@ -7,14 +7,7 @@
  * `execution.limit_reached`. A claim from a session that is not the agent id's live one is refused
  * first (hold-agent-session.ts), so a second process with the same id cannot take a job.
  */
-import {
-  DbwardError,
-  MAX_TOKEN_LIFETIME_SECONDS,
-  parseRequestId,
-  signExecutionToken,
-  type ClaimResponse,
-  type RequestId,
-} from "@dbward/shared";
+import { DbwardError, parseRequestId, type ClaimResponse, type RequestId } from "@dbward/shared";
 import { findAgentCapabilities } from "../store/agents-repo.ts";
 import { countExecutionsClaimedSince, insertExecution } from "../store/executions-repo.ts";
 import { inTransaction, type Tx } from "../store/in-transaction.ts";
@@ -24,6 +17,7 @@ import { applyTransition } from "./apply-transition.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { holdAgentSession, parseSessionId } from "./hold-agent-session.ts";
+import { signRequestToken } from "./sign-request-token.ts";
 
 export const HEARTBEAT_INTERVAL_MS = 5000;
 
@@ -75,22 +69,15 @@ export async function claimJob(
       await ctx.recordChange(tx, refusedChange);
       return { refused: overBudget } as const;
     }
-    const iat = Math.floor(now.getTime() / 1000);
     const tokenId = ctx.random.secret(16);
-    const token = signExecutionToken(ctx.signingKey, {
-      jti: tokenId,
-      req: request.id,
-      exe: number,
+    const token = signRequestToken(ctx.signingKey, request, {
+      tokenId,
+      agentId,
+      now,
+      execution: number,
       purpose: "execute",
       // The approvers saw this bound with the request; signed, so only the token carries it.
-      max_rows: request.operation === "write" ? (request.workflow.max_rows ?? null) : null,
-      db: request.database,
-      env: request.environment,
-      op: request.operation,
-      sql_sha256: request.sqlSha256,
-      agent: agentId,
-      iat,
-      exp: iat + MAX_TOKEN_LIFETIME_SECONDS,
+      maxRows: request.operation === "write" ? (request.workflow.max_rows ?? null) : null,
     });
     const leaseExpiresAt = new Date(now.getTime() + exec.lease_margin_ms).toISOString();
     await insertExecution(tx, {

@@ -23,7 +23,9 @@ import {
 } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { planRequest } from "../core/plan-request.ts";
+import type { BotConfig } from "../config/bot-config.ts";
 import { findIdempotencyKey, storeIdempotencyKey } from "../store/idempotency-keys-repo.ts";
+import { insertPreflight } from "../store/preflights-repo.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { insertRequest, setRunSchedule, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -196,6 +198,9 @@ export async function createRequestWithKey(
       }
       request = await dispatchWhenReady(tx, request, now);
     }
+    if (request.status === "pending_approval" && wantsPlan(config, request)) {
+      await insertPreflight(tx, id, "explain", now.toISOString());
+    }
     await ctx.recordChange(tx, changeOf(request));
     return request;
   }).catch((err: unknown) => {
@@ -204,8 +209,19 @@ export async function createRequestWithKey(
   });
   if (created === undefined) return raceWinner(ctx, caller, key);
   ctx.afterCommit(changeOf(created));
-  if (created.status === "dispatched") ctx.jobs.notify();
+  // A dispatched request, or a plan wanted for a pending one: a long-polling agent hears of it now.
+  if (created.status === "dispatched" || created.status === "pending_approval") ctx.jobs.notify();
   return { request: created, replayed: false };
+}
+
+/**
+ * Whether approvers get a plan of this request: reads and writes (a DDL has no plan to show) on
+ * engines with EXPLAIN's JSON format, unless the database's config turns it off.
+ */
+function wantsPlan(config: BotConfig, r: RequestRecord): boolean {
+  if (r.operation === "ddl") return false;
+  const db = config.databases.find((d) => d.name === r.database);
+  return db !== undefined && db.dialect !== "sqlite" && db.explain !== false;
 }
 
 /** The call that stored the key first, while this one planned its request. */

@@ -1,17 +1,22 @@
 /**
  * An agent's long poll: record what it says it can run, then answer as soon as a request it can
- * run is dispatched (JobSignal), or when the wait runs out. An agent is only ever offered jobs
+ * run is dispatched or a plan it can make is wanted (JobSignal), or when the wait runs out. An agent is only ever offered jobs
  * inside its declared capabilities (SECURITY.md: fake agent).
  */
 import {
   DbwardError,
   MAX_POLL_WAIT_MS,
+  OPERATION_CLASSES,
+  PREFLIGHT_KINDS,
   type AgentCapability,
   type DegradedDatabase,
   type JobOffer,
   type PollResponse,
+  type PreflightKind,
+  type PreflightOffer,
 } from "@dbward/shared";
 import { saveAgentPoll } from "../store/agents-repo.ts";
+import { listOfferablePreflights } from "../store/preflights-repo.ts";
 import { dispatchReadiness } from "../core/run-schedule.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { listExecutions, listOfferableRequests, type RequestRecord } from "../store/requests-repo.ts";
@@ -28,7 +33,13 @@ const RECHECK_MS = 1000;
 export async function pollJobs(
   ctx: BotContext,
   agentId: string,
-  body: { capabilities?: unknown; wait_ms?: unknown; degraded?: unknown; session?: unknown },
+  body: {
+    capabilities?: unknown;
+    wait_ms?: unknown;
+    degraded?: unknown;
+    session?: unknown;
+    preflights?: unknown;
+  },
   signal?: AbortSignal,
 ): Promise<PollResponse> {
   const caps = parseCapabilities(body.capabilities);
@@ -44,10 +55,44 @@ export async function pollJobs(
   for (;;) {
     if (signal?.aborted === true) return { jobs: [] };
     const jobs = await findOffers(ctx, caps);
+    const preflights = await findPreflightOffers(ctx, caps, parsePreflightKinds(body.preflights));
+    const answer = preflights.length > 0 ? { jobs, preflights } : { jobs };
     const remaining = deadline - ctx.clock.now().getTime();
-    if (jobs.length > 0 || remaining <= 0) return { jobs };
+    if (jobs.length > 0 || preflights.length > 0 || remaining <= 0) return answer;
     await ctx.jobs.wait(Math.min(remaining, RECHECK_MS), signal);
   }
+}
+
+/** The preflight kinds the agent says it runs; anything else is ignored (none: an older agent). */
+function parsePreflightKinds(raw: unknown): PreflightKind[] {
+  return Array.isArray(raw) ? PREFLIGHT_KINDS.filter((k) => raw.includes(k)) : [];
+}
+
+/** Pending preflights of pending requests this agent may plan: it must be able to run the statement's class there. */
+async function findPreflightOffers(
+  ctx: BotContext,
+  caps: AgentCapability[],
+  kinds: readonly PreflightKind[],
+): Promise<PreflightOffer[]> {
+  if (kinds.length === 0) return [];
+  const rows = await listOfferablePreflights(ctx.store, 200);
+  const offers: PreflightOffer[] = [];
+  for (const row of rows) {
+    const kind = kinds.find((k) => k === row.kind);
+    const operation = OPERATION_CLASSES.find((o) => o === row.operation);
+    if (kind === undefined || operation === undefined) continue;
+    if (!capabilityAllows(caps, row.database, row.environment, operation)) continue;
+    offers.push({
+      preflight_id: row.id,
+      request_id: row.requestId,
+      kind,
+      database: row.database,
+      environment: row.environment,
+      operation,
+    });
+    if (offers.length >= MAX_OFFERS) break;
+  }
+  return offers;
 }
 
 /**

@@ -5,12 +5,14 @@
 import {
   DbwardError,
   type ExecutionView,
+  type PreflightView,
   type RequestId,
   type RequestStatus,
   type RequestView,
   type WorkflowView,
 } from "@dbward/shared";
 import { approvalProgress, escalatedTo } from "../core/approval-decision.ts";
+import { listPreflights, type PreflightRecord } from "../store/preflights-repo.ts";
 import {
   findRequest,
   listApprovals,
@@ -58,9 +60,10 @@ export async function listVisibleRequests(
 }
 
 export async function toRequestView(ctx: BotContext, r: RequestRecord): Promise<RequestView> {
-  const [approvals, executions] = await Promise.all([
+  const [approvals, executions, preflights] = await Promise.all([
     listApprovals(ctx.store, r.id),
     listExecutions(ctx.store, r.id),
+    listPreflights(ctx.store, r.id),
   ]);
   return {
     id: r.id,
@@ -89,6 +92,19 @@ export async function toRequestView(ctx: BotContext, r: RequestRecord): Promise<
     status_reason: r.statusReason,
     rerun_of: r.rerunOf,
     run_schedule: { run_by: r.runBy, run_requested_at: r.runRequestedAt, not_before: r.notBefore },
+    preflights: preflights.map(toPreflightView),
+  };
+}
+
+function toPreflightView(p: PreflightRecord): PreflightView {
+  return {
+    kind: p.kind,
+    status: p.status,
+    agent: p.agentId,
+    finished_at: p.finishedAt,
+    duration_ms: p.durationMs,
+    summary: p.summary,
+    error: p.error,
   };
 }
 

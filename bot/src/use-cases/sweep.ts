@@ -24,6 +24,7 @@ import type { BotContext } from "./bot-context.ts";
 import { escalateApprovals } from "./escalate-approvals.ts";
 import { expireJoinRequests } from "./expire-join-requests.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
+import { lapsePreflights } from "./lapse-preflights.ts";
 import { purgeExpiredResults } from "./purge-results.ts";
 import { remindApprovers } from "./remind-approvers.ts";
 import { warnNearExpiry } from "./warn-near-expiry.ts";
@@ -42,6 +43,8 @@ export interface SweepReport {
   reminded?: number;
   /** Requesters told their request expires soon (warn-near-expiry.ts). */
   expiryWarned?: number;
+  /** Claimed preflights whose agent never reported (lapse-preflights.ts). */
+  preflightsLapsed?: number;
 }
 
 export async function sweep(ctx: BotContext): Promise<SweepReport> {
@@ -93,6 +96,7 @@ export async function sweep(ctx: BotContext): Promise<SweepReport> {
   const hearing = now.getTime() - ctx.startedAt.getTime() >= ctx.config().execution.lease_margin_ms;
   const leases = hearing ? await listLapsedLeases(ctx.store, now) : [];
   for (const exe of leases) report.lost += await loseExecution(ctx, exe.id, exe.requestId);
+  if (hearing) report.preflightsLapsed = await lapsePreflights(ctx);
 
   // After the expiries above, so nothing is reminded of or escalated that has just expired;
   // escalation before reminders, so a reminder reaches the widened approvers too.

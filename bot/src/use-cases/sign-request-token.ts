@@ -1,0 +1,42 @@
+/**
+ * The one place the bot signs a token for a request (execution-token.ts): bound to the stored
+ * SQL's hash, its database, environment and operation, this agent, and at most five minutes —
+ * for an execution (with the row guard the approvers saw) or a preflight.
+ */
+import {
+  MAX_TOKEN_LIFETIME_SECONDS,
+  signExecutionToken,
+  type SigningKey,
+  type TokenPurpose,
+} from "@dbward/shared";
+import type { RequestRecord } from "../store/requests-repo.ts";
+
+export function signRequestToken(
+  key: SigningKey,
+  request: RequestRecord,
+  t: {
+    readonly tokenId: string;
+    readonly agentId: string;
+    readonly now: Date;
+    /** The execution's number; 0 for a preflight, which runs nothing. */
+    readonly execution: number;
+    readonly purpose: TokenPurpose;
+    readonly maxRows: number | null;
+  },
+): string {
+  const iat = Math.floor(t.now.getTime() / 1000);
+  return signExecutionToken(key, {
+    jti: t.tokenId,
+    req: request.id,
+    exe: t.execution,
+    purpose: t.purpose,
+    max_rows: t.maxRows,
+    db: request.database,
+    env: request.environment,
+    op: request.operation,
+    sql_sha256: request.sqlSha256,
+    agent: t.agentId,
+    iat,
+    exp: iat + MAX_TOKEN_LIFETIME_SECONDS,
+  });
+}
