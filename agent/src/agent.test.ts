@@ -119,7 +119,7 @@ describe("agent loop", () => {
     ]);
   });
 
-  test("polls with its capabilities, configured wait and its data directory's session", async (t) => {
+  test("polls with its capabilities, configured wait, the plans it makes and its data directory's session", async (t) => {
     const s = setup(t);
     const agent = await s.start();
     await until(() => s.bot.calls.length > 0);
@@ -129,6 +129,7 @@ describe("agent loop", () => {
     assert.deepEqual(s.bot.calls[0]?.body, {
       capabilities: [{ database: "app", environment: "production", operations: ["read", "write"] }],
       wait_ms: 25_000,
+      preflights: ["explain"],
       session,
     });
   });

@@ -1,7 +1,8 @@
 /**
  * The agent's loop: long-poll the bot for jobs matching this agent's capabilities (the bot
  * answers as soon as one is dispatched), claim one (a 409 means another agent won it: move on),
- * run it (run-claimed-job.ts), and poll again. Jobs run one at a time. Bot errors back off with
+ * run it (run-claimed-job.ts), make the plans it was offered for requests still waiting for
+ * approval (run-preflight.ts), and poll again. Jobs run one at a time. Bot errors back off with
  * jitter. After each answered poll, results the bot could not take earlier (the outbox) are
  * sent again, and so is what the outcome journal knows of jobs an earlier run never reported.
  *
@@ -29,6 +30,7 @@ import { openOutcomeJournal } from "./outcome-journal.ts";
 import { createAgentLogger, describeError } from "./log.ts";
 import { openResultOutbox } from "./result-outbox.ts";
 import { flushJournal, flushOutbox, runClaimedJob, type AgentLoop } from "./run-claimed-job.ts";
+import { createPlanPools, handlePreflight, PREFLIGHTS_MADE } from "./run-preflight.ts";
 
 export interface AgentOptions {
   readonly fetch?: typeof fetch;
@@ -82,6 +84,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
         } finally {
           await loop.health.stop();
           await deps.drivers.closeAll();
+          await loop.plans.closeAll();
           deps.ledger.close();
           loop.journal.close();
           loop.files.close();
@@ -133,6 +136,7 @@ function buildLoop(config: AgentConfig, options: AgentOptions): AgentLoop & { st
     stopped: stopper.signal,
     stopper,
     running: undefined,
+    plans: createPlanPools(logger),
     ...(options.chunkBytes === undefined ? {} : { chunkBytes: options.chunkBytes }),
   };
 }
@@ -213,8 +217,13 @@ async function pollRound(loop: AgentLoop): Promise<void> {
   const degraded = loop.health.degraded();
   // Not ready the moment no database is reachable, without waiting for the long poll's answer.
   if (caps.length === 0) loop.files.setReady(false);
-  const { jobs } = await loop.client.poll(
-    { capabilities: caps, wait_ms: loop.config.pollWaitMs, ...(degraded.length > 0 ? { degraded } : {}) },
+  const { jobs, preflights = [] } = await loop.client.poll(
+    {
+      capabilities: caps,
+      wait_ms: loop.config.pollWaitMs,
+      ...(degraded.length > 0 ? { degraded } : {}),
+      preflights: [...PREFLIGHTS_MADE],
+    },
     loop.stopped,
   );
   loop.files.setReady(!loop.stopped.aborted && caps.length > 0);
@@ -224,6 +233,11 @@ async function pollRound(loop: AgentLoop): Promise<void> {
   for (const offer of jobs) {
     if (loop.stopped.aborted) return;
     ran = (await handleOffer(loop, offer)) || ran;
+  }
+  // After the jobs: an approved request waits for no plan, and plans are quick.
+  for (const offer of preflights) {
+    if (loop.stopped.aborted) return;
+    ran = (await handlePreflight(loop, offer)) || ran;
   }
   if (!ran) {
     const waited = loop.clock.now().getTime() - started;

@@ -10,12 +10,15 @@ import {
   DbwardError,
   isErrorCode,
   OPERATION_CLASSES,
+  PREFLIGHT_KINDS,
   SESSION_HEADER,
   type ClaimResponse,
   type ErrorCode,
   type HeartbeatResponse,
   type PollBody,
   type PollResponse,
+  type PreflightClaimResponse,
+  type PreflightResultBody,
   type ResultChunkResponse,
   type ResultSubmission,
 } from "@dbward/shared";
@@ -55,22 +58,56 @@ export interface BotClient {
   submitChunk(jobId: string, seq: number, ndjson: Buffer): Promise<ResultChunkResponse>;
   /** Sends a job's result, or the late account of one (`delivery: "late"`). */
   submitResult(jobId: string, body: ResultSubmission): Promise<void>;
+  claimPreflight(preflightId: string): Promise<PreflightClaimResponse>;
+  /** Sends a preflight's plan, or why there is none. */
+  reportPreflight(preflightId: string, body: PreflightResultBody): Promise<void>;
 }
 
 const count = z.number().int().nonnegative();
 const operation = z.enum(OPERATION_CLASSES);
 
-const pollResponse = z.object({
-  jobs: z.array(
-    z.object({
-      job_id: z.string().min(1),
-      request_id: count,
-      database: z.string(),
-      environment: z.string(),
-      operation,
-    }),
-  ),
-}) satisfies z.ZodType<PollResponse>;
+const preflightKind = z.enum(PREFLIGHT_KINDS);
+
+const pollResponse = z
+  .object({
+    jobs: z.array(
+      z.object({
+        job_id: z.string().min(1),
+        request_id: count,
+        database: z.string(),
+        environment: z.string(),
+        operation,
+      }),
+    ),
+    preflights: z
+      .array(
+        z.object({
+          preflight_id: z.string().min(1),
+          request_id: count,
+          kind: preflightKind,
+          database: z.string(),
+          environment: z.string(),
+          operation,
+        }),
+      )
+      .optional(),
+  })
+  // An older bot sends no preflights; leave the key out rather than set it to undefined.
+  .transform(({ preflights, ...poll }): PollResponse =>
+    preflights === undefined ? poll : { ...poll, preflights },
+  );
+
+const preflightClaim = z.object({
+  preflight_id: z.string().min(1),
+  request_id: count,
+  kind: preflightKind,
+  token: z.string(),
+  sql: z.string(),
+  database: z.string(),
+  environment: z.string(),
+  operation,
+  statement_timeout_ms: z.number().int().positive(),
+}) satisfies z.ZodType<PreflightClaimResponse>;
 
 const claimResponse = z
   .object({
@@ -112,6 +149,8 @@ export function createBotClient(options: BotClientOptions): BotClient {
   const timeoutMs = options.requestTimeoutMs ?? 15_000;
   const jobPath = (jobId: string, action: string): string =>
     `/api/agent/jobs/${encodeURIComponent(jobId)}/${action}`;
+  const preflightPath = (id: string, action: string): string =>
+    `/api/agent/preflights/${encodeURIComponent(id)}/${action}`;
   const withSession = <T extends object>(body: T): T & { session?: string } =>
     options.session === undefined ? body : { ...body, session: options.session };
   return {
@@ -131,6 +170,11 @@ export function createBotClient(options: BotClientOptions): BotClient {
       post(options, jobPath(jobId, `result/chunks/${seq}`), ndjson, chunkResponse, timeoutMs),
     submitResult: async (jobId, body) => {
       await post(options, jobPath(jobId, "result"), withSession(body), z.unknown(), timeoutMs);
+    },
+    claimPreflight: (id) =>
+      post(options, preflightPath(id, "claim"), withSession({}), preflightClaim, timeoutMs),
+    reportPreflight: async (id, body) => {
+      await post(options, preflightPath(id, "result"), withSession(body), z.unknown(), timeoutMs);
     },
   };
 }

@@ -12,6 +12,7 @@
  */
 import type { ClaimResponse, JobResultBody, ResultSubmission } from "@dbward/shared";
 import type { Logger } from "pino";
+import type { PlanPools } from "./run-preflight.ts";
 import { BotError, type BotClient } from "./bot-client.ts";
 import type { Clock } from "./clock.ts";
 import type { AgentConfig } from "./config.ts";
@@ -45,6 +46,8 @@ export interface AgentLoop {
   readonly minPollIntervalMs: number;
   readonly stopped: AbortSignal;
   readonly chunkBytes?: number;
+  /** The pools plans are made on (run-preflight.ts). */
+  readonly plans: PlanPools;
   /** The job in progress, for the drain on stop. */
   running: RunningJob | undefined;
 }
