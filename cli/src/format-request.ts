@@ -12,6 +12,7 @@ import {
   type ResultView,
   type StepView,
 } from "@dbward/shared/protocol";
+import { describePlanSummary } from "@dbward/shared/plan-summary";
 import { displaySql } from "@dbward/shared/sql/display-sql";
 import { formatTable } from "./format-table.ts";
 
@@ -27,6 +28,7 @@ export function formatRequest(r: RequestView): string {
       ? [`  row guard: at most ${r.workflow.row_guard} row(s) changed, or the write is rolled back`]
       : []),
     ...runLines(r),
+    ...planLines(r),
     ...(r.break_glass_reason ? [`  BREAK-GLASS: ${r.break_glass_reason}`] : []),
     `  sql:       ${displaySql(r.sql).split("\n").join("\n             ")}`,
   ];
@@ -68,6 +70,19 @@ function runLines(r: RequestView): string[] {
   }
   if (typeof schedule?.not_before === "string") lines.push(`  not before: ${schedule.not_before}`);
   return lines;
+}
+
+/** The plan an agent made for the approvers (older bots send none). */
+function planLines(r: RequestView): string[] {
+  const explain = (r.preflights as RequestView["preflights"] | undefined)?.find((p) => p.kind === "explain");
+  if (explain === undefined) return [];
+  if (explain.status === "succeeded" && explain.summary !== null)
+    return [
+      `  plan:      ${displaySql(describePlanSummary(explain.summary))} (estimate; dbward request plan ${r.id})`,
+    ];
+  if (explain.status === "failed")
+    return [`  plan:      none: ${displaySql(explain.error?.message ?? "planning failed")}`];
+  return [`  plan:      ${explain.status === "running" ? "being made" : "waiting for an agent"}`];
 }
 
 /**

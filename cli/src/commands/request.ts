@@ -136,6 +136,15 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
         },
       )
       .command(
+        "plan <id>",
+        "print the whole plan (EXPLAIN, never run) an agent made of a request for its approvers",
+        (c) => c.positional("id", { type: "string", demandOption: true }),
+        async (a) => {
+          const view = await client(a).get<{ plan: unknown }>(`/api/requests/${idOf(a.id)}/plan`);
+          out.print(JSON.stringify(a.json ? view : view.plan, null, 2));
+        },
+      )
+      .command(
         "run <id>",
         "run your approved request now (workflows with run: by_requester)",
         (c) => c.positional("id", { type: "string", demandOption: true }),

@@ -30,6 +30,7 @@ export function sampleRequest(over: Partial<RequestView> = {}): RequestView {
       ],
       current_step: 0,
       row_guard: null,
+      run: "on_approval",
     },
     break_glass_reason: null,
     limits: { statement_timeout_ms: 30_000, row_cap: 1000 },
@@ -39,8 +40,10 @@ export function sampleRequest(over: Partial<RequestView> = {}): RequestView {
     updated_at: "2026-01-01T00:00:00.000Z",
     status_reason: null,
     rerun_of: null,
+    run_schedule: { run_by: null, run_requested_at: null, not_before: null },
+    preflights: [],
     ...over,
-  } as RequestView;
+  };
 }
 
 export function sampleCard(

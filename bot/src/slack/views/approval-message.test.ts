@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { RequestView } from "@dbward/shared";
 import { SLACK_IDS } from "../ids.ts";
 import { approvalMessage } from "./approval-message.ts";
 import { sampleCard } from "../../../../test/support/slack/sample-cards.ts";
@@ -41,6 +42,38 @@ describe("the approval message", () => {
       json(approvalMessage(sampleCard(), { showSql: false, buttons: true }).blocks),
       /Row guard/,
     );
+  });
+
+  test("shows the agent's plan summary, that one is being made, or why there is none", () => {
+    const base = { kind: "explain", agent: "agent-1", finished_at: null, duration_ms: 3 } as const;
+    const line = (preflights: RequestView["preflights"]): string =>
+      json(approvalMessage(sampleCard({ preflights }), { showSql: false, buttons: true }).blocks);
+    assert.doesNotMatch(line([]), /Plan/);
+    assert.match(line([{ ...base, status: "running", summary: null, error: null }]), /Plan: being made/);
+    const summary = {
+      engine: "postgres",
+      estimated_rows: 1204,
+      total_cost: 99,
+      costliest_node: { node_type: "Seq Scan", relation: "orders_*\u202e", cost: 98 },
+      sequential_scans: [{ scan: "Seq Scan", relation: "orders_*\u202e", estimated_rows: 50_000 }],
+      truncated: false,
+    } as const;
+    const planned = line([{ ...base, status: "succeeded", summary, error: null }]);
+    assert.match(planned, /Plan \(estimate, not run\): ~1,204 rows · costliest: Seq Scan on orders_/);
+    assert.match(planned, /full scans: orders_.* \(~50,000 rows\)/);
+    assert.ok(
+      !planned.includes("\u202e") && planned.includes("U+202E"),
+      "an invisible character in a name is shown",
+    );
+    const failed = line([
+      {
+        ...base,
+        status: "failed",
+        summary: null,
+        error: { code: "sql.unverified", message: "no plan for writes <here>" },
+      },
+    ]);
+    assert.match(failed, /No plan: no plan for writes &lt;here&gt;/);
   });
 
   test("keeps the SQL out when told to, and shows it exactly when allowed", () => {

@@ -4,7 +4,7 @@
  * any change shows the request as it is now. Buttons appear only while a decision is possible.
  */
 import type { types } from "@slack/bolt";
-import type { RequestView } from "@dbward/shared";
+import { describePlanSummary, displaySql, type RequestView } from "@dbward/shared";
 import { SLACK_IDS } from "../ids.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
 import { button, context, fields, section, sqlBlocks, type Block, type SlackMessage } from "./blocks.ts";
@@ -65,11 +65,34 @@ export function approvalMessage(card: RequestCard, o: ApprovalMessageOptions): S
   }
   const warnings = r.review.findings.filter((f) => f.severity === "warn").map((f) => escapeMrkdwn(f.message));
   if (warnings.length > 0) blocks.push(context(`:warning: ${warnings.join(" · ")}`));
+  const plan = planLine(r);
+  if (plan !== undefined) blocks.push(context(plan));
   const story = progressLines(card);
   if (story.length > 0) blocks.push(context(story.join("\n")));
   if (o.buttons && r.status === "pending_approval") blocks.push(decisionButtons(r.id));
   const text = `Request #${r.id} by ${nameOf(card, r.requester)}: ${r.operation} on ${r.database}/${r.environment} — ${plainStatus(r.status)}`;
   return { text, blocks };
+}
+
+/**
+ * The agent's plan of a request still to be decided (or why there is none), summarised by the
+ * bot; a failure to plan is shown, not hidden. Names from the plan are the database's own, so
+ * they are escaped for Slack and their invisible characters shown (`displaySql`).
+ */
+export function planLine(r: RequestView): string | undefined {
+  const explain = r.preflights.find((p) => p.kind === "explain");
+  if (explain === undefined) return undefined;
+  switch (explain.status) {
+    case "pending":
+    case "running":
+      return ":mag: Plan: being made by an agent…";
+    case "succeeded":
+      return explain.summary === null
+        ? ":mag: Plan: made, but its summary could not be read"
+        : `:mag: Plan (estimate, not run): ${escapeMrkdwn(displaySql(describePlanSummary(explain.summary)))}`;
+    case "failed":
+      return `:mag: No plan: ${escapeMrkdwn(displaySql(truncate(explain.error?.message ?? "planning failed", 300)))}`;
+  }
 }
 
 /** The signed bound, when the write has one: approvers see it before they click. */

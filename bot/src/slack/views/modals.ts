@@ -7,7 +7,7 @@
 import type { types } from "@slack/bolt";
 import type { QueryDraft } from "../command-parser.ts";
 import { SLACK_IDS } from "../ids.ts";
-import { approvalMessage } from "./approval-message.ts";
+import { approvalMessage, planLine } from "./approval-message.ts";
 import { LIMITS, context, option, plain, section, sqlBlocks, type Block } from "./blocks.ts";
 import type { RequestCard } from "./request-card.ts";
 import type { ApproveAsChoice } from "../../use-cases/list-approve-as-choices.ts";
@@ -132,10 +132,18 @@ export function reviewModal(
   const facts = approvalMessage(card, { showSql: false, buttons: false }).blocks.filter(
     (b) => b.type === "section",
   );
+  const plan = planLine(r);
+  const planBlocks =
+    plan === undefined ? [] : [context(`${plan}\nThe whole plan: \`dbward request plan ${r.id}\``)];
   const blocks: Block[] = [
     ...facts,
+    ...planBlocks,
     section("*SQL*"),
-    ...sqlBlocks(r.sql, LIMITS.modalBlocks - facts.length - 6, "The full text is in `dbward status`."),
+    ...sqlBlocks(
+      r.sql,
+      LIMITS.modalBlocks - facts.length - planBlocks.length - 6,
+      "The full text is in `dbward status`.",
+    ),
   ];
   const pending = r.status === "pending_approval";
   if (pending) blocks.push(...decisionInputs(approveAs));

@@ -23,6 +23,8 @@ export function threadStep(card: RequestCard, action: string, actor: string): Sl
   const reason = escapeMrkdwn(truncate(r.status_reason ?? "", 500));
   let text: string;
   switch (action) {
+    // A plan shows on the post and the approvers' DMs, redrawn in place: no thread noise.
+    case "request.preflight_finished":
     case "request.created":
     case "request.break_glass":
       return undefined;
