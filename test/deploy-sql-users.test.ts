@@ -106,6 +106,31 @@ describe("deploy/sql/postgres-agent-users.sql", () => {
     assert.deepEqual((await admin.query(`SELECT count(*)::int AS n FROM ${schema}.orders`)).rows, [{ n: 1 }]);
   });
 
+  test("the reader plans reads for approvers (EXPLAIN), and cannot plan a write it may not run", async () => {
+    await reader.query("BEGIN READ ONLY");
+    const plan = await reader.query(`EXPLAIN (FORMAT JSON) SELECT note FROM ${schema}.orders`);
+    await reader.query("ROLLBACK");
+    assert.equal(plan.rows.length, 1, "one JSON plan");
+    await reader.query("BEGIN READ ONLY");
+    assert.equal(
+      await outcome(() => reader.query(`EXPLAIN (FORMAT JSON) UPDATE ${schema}.orders SET note = 'x'`)),
+      "42501",
+    );
+    await reader.query("ROLLBACK");
+  });
+
+  test("the migrator plans its writes inside READ ONLY, and nothing changes", async () => {
+    await migrator.query("BEGIN READ ONLY");
+    assert.equal(
+      await outcome(() => migrator.query(`EXPLAIN (FORMAT JSON) UPDATE ${schema}.orders SET note = 'x'`)),
+      "ok",
+    );
+    await migrator.query("ROLLBACK");
+    assert.deepEqual((await admin.query(`SELECT note FROM ${schema}.orders WHERE id = 1`)).rows, [
+      { note: "first" },
+    ]);
+  });
+
   test("the migrator changes data and schema in its schema, and what it creates the reader can read", async () => {
     assert.equal(
       await outcome(() => migrator.query(`INSERT INTO ${schema}.orders VALUES (2, 'second')`)),
@@ -184,6 +209,10 @@ describe("deploy/sql/mysql-agent-users.sql on MariaDB", () => {
       [{ n: number }],
     ];
     assert.equal(count.n, 1);
+  });
+
+  test("the reader plans reads for approvers (EXPLAIN FORMAT=JSON)", async () => {
+    assert.equal(await outcome(() => reader.query("EXPLAIN FORMAT=JSON SELECT note FROM orders")), "ok");
   });
 
   test("the migrator changes data and schema in its database only, and holds no global privilege", async () => {
