@@ -47,6 +47,7 @@ describe("dbward mcp", () => {
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name).sort();
     assert.deepEqual(names, [
+      "get_plan",
       "get_request",
       "get_result",
       "list_my_requests",
@@ -128,6 +129,14 @@ describe("dbward mcp", () => {
     assert.match(res.content[0]?.text ?? "", /not finished: only a finished request can be run again/);
     assert.match(res.content[0]?.text ?? "", /request\.invalid_transition/);
     assert.equal(await count(), before);
+  });
+
+  test("get_plan of a request without a plan says why, as the bot does", async () => {
+    const pending = (await h.call(await h.tokenFor("alice"), "POST", "/api/requests", WRITE))
+      .body as RequestView;
+    const res = await call("get_plan", { id: pending.id });
+    assert.equal(res.isError, true);
+    assert.match(res.content[0]?.text ?? "", /has no plan: its plan is pending/);
   });
 
   test("run_request of a request whose workflow runs on approval is refused and changes nothing", async () => {

@@ -121,6 +121,17 @@ export function createMcpServer(client: ApiClient, version: string): McpServer {
   );
 
   server.registerTool(
+    "get_plan",
+    {
+      description:
+        "Fetch the whole plan (EXPLAIN's JSON; the statement was not run) an agent made of a request waiting for approval, for reasoning about its impact. get_request shows its summary.",
+      inputSchema: { id: z.number().int().positive() },
+      annotations: { readOnlyHint: true },
+    },
+    ({ id }) => answer(async () => visibleJson(await client.get<object>(`/api/requests/${id}/plan`), 2)),
+  );
+
+  server.registerTool(
     "get_result",
     {
       description: "Fetch the result table of a request that has run.",
