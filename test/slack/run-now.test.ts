@@ -1,13 +1,15 @@
 /**
  * Run now in Slack (`run: by_requester`): the approval DM and the Home tab offer the requester —
  * and only the requester — a Run now button; a click runs the request once, the thread says so,
- * and a second click or someone else's is refused privately without changing anything.
+ * and a second click or someone else's is refused privately without changing anything. The
+ * Review modal takes an approver's "not before".
  * Asserted on what reached the fake Slack and on the API.
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import type { RequestView } from "@dbward/shared";
 import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
+import { input } from "./slack-requests.ts";
 import {
   accessoryValues,
   APPROVALS_CHANNEL,
@@ -114,5 +116,45 @@ describe("Run now in Slack", () => {
     await s.slack.clickInHome(SLACK_USERS.alice, SLACK_IDS.actions.runNow, String(id));
     await s.settle();
     assert.equal((await view(id)).status, "dispatched");
+  });
+
+  test("the Review modal takes a Not before: approved, held until then; a past time comes back onto the form", async () => {
+    const id = await s.ask(
+      SLACK_USERS.alice,
+      `query shop production "tonight" UPDATE orders SET status = 'n' WHERE id = 21`,
+    );
+    await s.slack.click(SLACK_USERS.bob, SLACK_IDS.actions.review, String(id));
+    await s.settle();
+    const modal = s.fake.of("views.open").at(-1)?.args.view as {
+      private_metadata: string;
+      blocks: unknown[];
+    };
+    assert.ok(JSON.stringify(modal.blocks).includes('"datetimepicker"'), "the modal offers a time");
+    const values = (seconds: number) => ({
+      [SLACK_IDS.inputs.decision.block]: {
+        [SLACK_IDS.inputs.decision.action]: input.radio(SLACK_IDS.decisions.approve),
+      },
+      [SLACK_IDS.inputs.notBefore.block]: { [SLACK_IDS.inputs.notBefore.action]: input.dateTime(seconds) },
+      [SLACK_IDS.inputs.comment.block]: { [SLACK_IDS.inputs.comment.action]: input.text(null) },
+    });
+    const nowS = Math.floor(Date.now() / 1000);
+    const past = await s.slack.submitView(
+      SLACK_USERS.bob,
+      SLACK_IDS.views.review,
+      values(nowS - 3600),
+      modal.private_metadata,
+    );
+    const answer = JSON.parse(past.text) as { response_action: string; errors: Record<string, string> };
+    assert.equal(answer.response_action, "errors");
+    assert.match(answer.errors[SLACK_IDS.inputs.notBefore.block] ?? "", /future/);
+    await s.settle();
+    assert.deepEqual((await view(id)).approvals, [], "nothing recorded");
+
+    const at = nowS + 3600;
+    await s.slack.submitView(SLACK_USERS.bob, SLACK_IDS.views.review, values(at), modal.private_metadata);
+    await s.settle();
+    const held = await view(id);
+    assert.equal(held.status, "approved", "approved, and held for its window");
+    assert.equal(held.run_schedule.not_before, new Date(at * 1000).toISOString());
   });
 });

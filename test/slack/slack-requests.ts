@@ -230,4 +230,6 @@ export const input = {
     type: "radio_buttons",
     selected_option: value === null ? null : { text: { type: "plain_text", text: value }, value },
   }),
+  /** A datetimepicker: Slack sends the choice as UNIX seconds. */
+  dateTime: (seconds: number | null) => ({ type: "datetimepicker", selected_date_time: seconds }),
 };

@@ -41,6 +41,7 @@ export const SLACK_IDS = {
     decision: { block: "decision", action: "decision" },
     approveAs: { block: "approve_as", action: "approve_as" },
     comment: { block: "comment", action: "comment" },
+    notBefore: { block: "not_before", action: "not_before" },
     joinName: { block: "join_name", action: "join_name" },
     joinEmail: { block: "join_email", action: "join_email" },
     joinRole: { block: "join_role", action: "join_role" },

@@ -27,6 +27,14 @@ export function textOf(values: ViewValues, actionId: string): string | undefined
   return typeof text === "string" && text.trim() !== "" ? text : undefined;
 }
 
+/** A date-and-time picker's choice as an ISO time, or undefined when nothing was picked. */
+export function dateTimeOf(values: ViewValues, actionId: string): string | undefined {
+  const seconds = valueOf(values, actionId)?.selected_date_time;
+  return typeof seconds === "number" && Number.isSafeInteger(seconds)
+    ? new Date(seconds * 1000).toISOString()
+    : undefined;
+}
+
 export function queryDraftOf(values: ViewValues): QueryDraft {
   const ids = SLACK_IDS.inputs;
   const database = textOf(values, SLACK_IDS.actions.queryDatabase);

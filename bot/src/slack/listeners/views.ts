@@ -6,6 +6,7 @@
  */
 import { DbwardError, parseRequestId } from "@dbward/shared";
 import type { AckFn, App, ViewResponseAction, ViewSubmitAction } from "@slack/bolt";
+import { parseNotBefore } from "../../core/run-schedule.ts";
 import type { UserCaller } from "../../use-cases/caller.ts";
 import { createRequest } from "../../use-cases/create-request.ts";
 import { decideRequest, type Decision } from "../../use-cases/decide-request.ts";
@@ -24,7 +25,7 @@ import {
   type ListenerDeps,
   type Reply,
 } from "./listener-kit.ts";
-import { queryDraftOf, queryMetadataOf, textOf } from "./view-state.ts";
+import { dateTimeOf, queryDraftOf, queryMetadataOf, textOf } from "./view-state.ts";
 
 type Ack = AckFn<ViewResponseAction>;
 
@@ -46,15 +47,21 @@ export function registerViews(app: App, deps: ListenerDeps): void {
     const comment = textOf(values, SLACK_IDS.inputs.comment.action)?.trim();
     // Shown only to an approver with a choice; whatever it names, decideRequest re-checks it.
     const as = textOf(values, SLACK_IDS.inputs.approveAs.action);
-    const errors =
-      !approve && comment === undefined
+    // Only an approval carries a window; checked here so a bad one comes back onto the form.
+    const notBefore = approve ? dateTimeOf(values, SLACK_IDS.inputs.notBefore.action) : undefined;
+    const window = notBefore === undefined ? undefined : parseNotBefore(notBefore, deps.ctx.clock.now());
+    const errors = {
+      ...(!approve && comment === undefined
         ? { [SLACK_IDS.inputs.comment.block]: "A rejection needs a reason: say what should change." }
-        : {};
+        : {}),
+      ...(window !== undefined && !window.ok ? { [SLACK_IDS.inputs.notBefore.block]: window.why } : {}),
+    };
     const decision: Decision = approve
       ? {
           kind: "approve",
           ...(comment !== undefined ? { comment } : {}),
           ...(as !== undefined ? { as } : {}),
+          ...(notBefore !== undefined ? { notBefore } : {}),
         }
       : { kind: "reject", reason: comment ?? "" };
     if (await ackOrErrors(ack, errors)) deps.afterAck.run(() => decide(deps, body, decision));

@@ -200,6 +200,16 @@ function decisionInputs(approveAs: ApproveAsChoice | undefined): Block[] {
     ...choice,
     {
       type: "input",
+      block_id: ids.notBefore.block,
+      optional: true,
+      label: plain("Not before"),
+      hint: plain(
+        "Approving: it is not run before this time (at most 7 days ahead). Leave empty to run it once approved.",
+      ),
+      element: { type: "datetimepicker", action_id: ids.notBefore.action },
+    },
+    {
+      type: "input",
       block_id: ids.comment.block,
       optional: true,
       label: plain("Comment"),
