@@ -62,6 +62,7 @@ describe("the modals", () => {
     assert.deepEqual(order, [
       SLACK_IDS.inputs.decision.block,
       SLACK_IDS.inputs.approveAs.block,
+      SLACK_IDS.inputs.notBefore.block,
       SLACK_IDS.inputs.comment.block,
     ]);
   });
