@@ -521,4 +521,23 @@ describe("run: by_requester under attack: waiting requests and the agents' queue
       `the dispatched request #${urgent.id} is offered; got ${JSON.stringify(jobs)}`,
     );
   });
+
+  test("work only other agents can run does not hide this agent's work either", async () => {
+    // 200 runnable reads on shop, the waiting ones above run by their requesters.
+    const { requests } = (await t.as("olga", "GET", "/api/requests?status=approved&limit=500")).body as {
+      requests: RequestView[];
+    };
+    for (const r of requests.filter((x) => x.database === "shop").slice(0, 200))
+      await t.as(r.requester, "POST", `/api/requests/${r.id}/run`);
+    const urgent = await t.create("billing", "UPDATE invoices SET paid = true WHERE id = 7");
+    assert.equal(((await t.approve(urgent.id)).body as RequestView).status, "dispatched");
+    const billingOnly = [{ database: "billing", environment: "production", operations: ["write"] }];
+    const res = await t.agent("POST", "/api/agent/poll", { capabilities: billingOnly, wait_ms: 0 });
+    const jobs = (res.body as PollResponse).jobs;
+    assert.ok(
+      jobs.some((j) => j.request_id === urgent.id),
+      `a billing-only agent is offered #${urgent.id}; got ${JSON.stringify(jobs)}`,
+    );
+    assert.ok(jobs.every((j) => j.database === "billing"));
+  });
 });

@@ -4,6 +4,7 @@
  * whether a transition is allowed (core/request-state.ts does).
  */
 import {
+  type AgentCapability,
   isOperationClass,
   isRequestStatus,
   type OperationClass,
@@ -127,21 +128,40 @@ export async function listRequests(db: Db, f: RequestFilter = {}): Promise<Reque
 }
 
 /**
- * Requests an agent may be offered at `now`, oldest first: every dispatched one, and approved
- * ones that may run (not waiting for their requester, past any window; run-schedule.ts). Chosen
- * before the limit, so any number of requests that wait cannot push runnable work out of it.
+ * Requests an agent with `caps` may be offered at `now`, oldest first: every dispatched one, and
+ * approved ones that may run (not waiting for their requester, past any window; run-schedule.ts),
+ * inside the agent's capabilities. All chosen before the limit, so no number of requests that
+ * wait, or that only other agents can run, pushes this agent's work out of it.
  */
-export async function listOfferableRequests(db: Db, now: string, limit: number): Promise<RequestRecord[]> {
+export async function listOfferableRequests(
+  db: Db,
+  now: string,
+  caps: readonly AgentCapability[],
+  limit: number,
+): Promise<RequestRecord[]> {
+  const usable = caps.filter((c) => c.operations.length > 0);
+  if (usable.length === 0) return [];
   const rows = await db
     .selectFrom("requests")
     .selectAll()
     .where((eb) =>
-      eb.or([
-        eb("status", "=", "dispatched"),
-        eb.and([
-          eb("status", "=", "approved"),
-          eb.or([eb("run_by", "is", null), eb("run_requested_at", "is not", null)]),
-          eb.or([eb("not_before", "is", null), eb("not_before", "<=", now)]),
+      eb.and([
+        eb.or(
+          usable.map((c) =>
+            eb.and([
+              eb("database_name", "=", c.database),
+              eb("environment", "=", c.environment),
+              eb("operation", "in", [...c.operations]),
+            ]),
+          ),
+        ),
+        eb.or([
+          eb("status", "=", "dispatched"),
+          eb.and([
+            eb("status", "=", "approved"),
+            eb.or([eb("run_by", "is", null), eb("run_requested_at", "is not", null)]),
+            eb.or([eb("not_before", "is", null), eb("not_before", "<=", now)]),
+          ]),
         ]),
       ]),
     )

@@ -117,9 +117,9 @@ function parseDegraded(raw: unknown): DegradedDatabase[] {
 
 async function findOffers(ctx: BotContext, caps: AgentCapability[]): Promise<JobOffer[]> {
   const now = ctx.clock.now();
-  const candidates = (await listOfferableRequests(ctx.store, now.toISOString(), 200))
+  const candidates = (await listOfferableRequests(ctx.store, now.toISOString(), caps, 200))
+    // The store's choice, checked again by the same rules the claim and the dispatch apply.
     .filter((r) => capabilityAllows(caps, r.database, r.environment, r.operation))
-    // The store's choice, checked again by the same rule the dispatch applies.
     .filter((r) => r.status !== "approved" || dispatchReadiness(r, now).ready)
     .slice(0, MAX_OFFERS);
   const offers: JobOffer[] = [];
