@@ -55,6 +55,28 @@ describe("request planning", () => {
     assert.deepEqual(prod.ok && prod.review.unverifiedCalls, ["audit_touch()"]);
   });
 
+  test("a write that calls what the allowlist cannot prove is never auto-approved, whatever the workflow says", () => {
+    const auto = parseBotConfig(`
+databases:
+  - { name: dev, dialect: postgres, environments: [local] }
+workflows:
+  - { name: anything-goes, auto_approve: always }
+`);
+    const plain = planRequest(auto, {
+      database: "dev",
+      environment: "local",
+      sql: "UPDATE t SET n = 1 WHERE id = 2",
+    });
+    assert.equal(plain.ok && plain.autoApproved, true);
+    const calling = planRequest(auto, {
+      database: "dev",
+      environment: "local",
+      sql: "UPDATE t SET n = app.bump(n) WHERE id = 2",
+    });
+    assert.equal(calling.ok && calling.autoApproved, false);
+    assert.deepEqual(calling.ok && calling.review.unverifiedCalls, ["app.bump()"]);
+  });
+
   test("a low-risk read is auto-approved and carries its trace", () => {
     const plan = planRequest(config, {
       database: "shop",

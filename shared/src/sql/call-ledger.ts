@@ -17,6 +17,8 @@ export interface CallCheck {
   readonly notARead: boolean;
   /** What could not be proven, as written (`my_func()`, `operator ###`). */
   readonly unverified: readonly string[];
+  /** Calls known to have side effects (`pg_sleep()`, or listed by the database's config). */
+  readonly effects: readonly string[];
   readonly references: CatalogReferences;
 }
 
@@ -46,6 +48,7 @@ export class CallLedger {
   private readonly notes: SqlFinding[] = [];
   private readonly seen = new Set<string>();
   private readonly unverified: string[] = [];
+  private readonly effects: string[] = [];
   private notARead = false;
 
   constructor(private readonly judging: CallJudging) {}
@@ -54,9 +57,9 @@ export class CallLedger {
   func(call: FunctionCall): void {
     const { name, position } = call;
     const category = neverAReadCategory(this.judging.dialect, name, call.argumentCount);
-    if (category !== undefined) return this.refuse(name, neverAReadNote(name, category, position));
+    if (category !== undefined) return this.effect(name, neverAReadNote(name, category, position));
     if (isConfiguredSideEffect(name, this.judging.extraFunctions)) {
-      return this.refuse(name, configuredSideEffectNote(name, position));
+      return this.effect(name, configuredSideEffectNote(name, position));
     }
     if (call.builtin) return;
     if (call.parts === 2 && this.judging.trustedFunctions.includes(name)) {
@@ -74,6 +77,12 @@ export class CallLedger {
     this.refuse(what, unverifiedNote(what, why, position));
   }
 
+  /** A call known to have side effects. */
+  private effect(name: string, note: SqlFinding): void {
+    if (!this.seen.has(name)) this.effects.push(displaySql(`${name}()`));
+    this.refuse(name, note);
+  }
+
   /** A finding that makes the query not a read, recorded once per key. */
   refuse(key: string, note: SqlFinding): void {
     this.notARead = true;
@@ -83,6 +92,12 @@ export class CallLedger {
   }
 
   result(references: CatalogReferences): CallCheck {
-    return { notes: this.notes, notARead: this.notARead, unverified: this.unverified, references };
+    return {
+      notes: this.notes,
+      notARead: this.notARead,
+      unverified: this.unverified,
+      effects: this.effects,
+      references,
+    };
   }
 }

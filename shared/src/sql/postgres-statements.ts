@@ -5,6 +5,7 @@
  */
 import { field, list, pgNode, text, type AstObject, type PgTree } from "./ast-walk.ts";
 import { checkFinding } from "./checks.ts";
+import { checkPgCalls } from "./postgres-calls.ts";
 import { findPgEffects, type PgContext } from "./postgres-effects.ts";
 import { REJECTION_REASONS } from "./postgres-rejections.ts";
 import type { CatalogReferences, SettingCeilings, SqlFinding } from "./review.ts";
@@ -17,7 +18,7 @@ export interface PgStatementClass {
   readonly effectUnknown: boolean;
   /** False for a plain EXPLAIN, whose statement is planned but not run: no rules apply. */
   readonly executes: boolean;
-  /** Calls the allowlist could not prove (queries only). */
+  /** Calls the allowlist could not prove (queries and writes). */
   readonly unverified?: readonly string[];
   /** What a read resolves at run time, for the agent's catalogue check (reads only). */
   readonly references?: CatalogReferences;
@@ -99,7 +100,7 @@ export function classifyPgStatement(
   if (type === "CopyStmt") return classifyCopy(body, position);
   if (OPAQUE.has(type))
     return { class: "write", notes: [opaqueNote(type, position)], effectUnknown: true, executes: true };
-  if (WRITE.has(type)) return plain("write");
+  if (WRITE.has(type)) return writeWithCalls(tree, ctx);
   if (DDL.has(type)) return plain("ddl");
   const ddlProblem = ddlObjectProblem(type, body);
   if (ddlProblem === null) return plain("ddl");
@@ -107,6 +108,19 @@ export function classifyPgStatement(
     ddlProblem ?? REJECTION_REASONS[type] ?? `dbward does not run ${statementName(type)} statements`,
     position,
   );
+}
+
+/**
+ * A write, with the calls in it the allowlist cannot prove free of side effects (unknown ones,
+ * and known side effects such as `pg_terminate_backend`): they change nothing about its class
+ * (a write needs a person anyway), but whatever runs a write's text before it is approved (a
+ * planner folding functions, a dry run) must know them, and a write that calls one is never
+ * auto-approved.
+ */
+function writeWithCalls(tree: PgTree, ctx: PgContext): PgStatementClass {
+  const calls = checkPgCalls(tree, ctx);
+  const unverified = [...calls.effects, ...calls.unverified];
+  return unverified.length > 0 ? { ...plain("write"), unverified } : plain("write");
 }
 
 function plain(cls: StatementClass): PgStatementClass {
