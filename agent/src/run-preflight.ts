@@ -161,26 +161,30 @@ async function planClaimed(
  * Why the agent will not plan this statement, if it will not. EXPLAIN runs no statement, but
  * planners evaluate some functions while they plan (PostgreSQL folds IMMUTABLE and estimates with
  * STABLE ones; MariaDB calls DETERMINISTIC stored functions), before anyone approved the
- * statement. So a plan is made only where what may run is proven (SECURITY.md principle 2):
- * a read whose every call is on the allowlist, or a write on PostgreSQL, planned inside a READ
- * ONLY transaction. MySQL/MariaDB plan writes outside READ ONLY (they refuse EXPLAIN of DML
- * there), and the review does not prove a write's calls, so those get no plan.
+ * statement, and PostgreSQL's READ ONLY transaction does not stop advisory locks, sleeps or
+ * backend signals. So a plan is made only where every call is proven (SECURITY.md principle 2):
+ * a read, or a PostgreSQL write, whose calls are all on the allowlist. MySQL/MariaDB plan writes
+ * outside READ ONLY (they refuse EXPLAIN of DML there), and the MySQL review does not prove a
+ * write's calls, so those get no plan.
  */
 function unprovenCalls(db: DatabaseConfig, sql: string, op: OperationClass): string | undefined {
+  if (op === "ddl") return "a DDL has no plan to show";
   if (op === "write" && db.driver === "mysql")
     return "no plan for writes on MySQL/MariaDB: its EXPLAIN may call stored functions outside a read-only transaction, and this agent cannot prove a write calls none";
-  if (op !== "read") return op === "write" ? undefined : "a DDL has no plan to show";
   let review: SqlReview;
   try {
     review = reviewSql(sql, db.driver === "postgres" ? "postgres" : "mysql", db.review);
   } catch (err) {
     return `SQL review failed: ${err instanceof Error ? err.message : String(err)}`;
   }
-  if (review.class === "read" && (review.unverifiedCalls ?? []).length === 0) return undefined;
   const calls = review.unverifiedCalls ?? [];
-  return calls.length > 0
-    ? `no plan: the statement calls ${calls.join(", ")}, which this agent does not know to be free of side effects, and planning may evaluate it`
-    : "no plan: this agent cannot prove the statement is a read";
+  if (calls.length > 0)
+    return `no plan: the statement calls ${calls.join(", ")}, which this agent does not know to be free of side effects, and planning may evaluate it`;
+  if (op === "read" && review.class !== "read")
+    return "no plan: this agent cannot prove the statement is a read";
+  if (op === "write" && review.class !== "write")
+    return `no plan: the statement reviews as ${review.class}, not a write`;
+  return undefined;
 }
 
 function failed(code: string, message: string): Report {

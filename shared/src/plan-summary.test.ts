@@ -6,7 +6,13 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { describePlanSummary, MAX_PLAN_NODES, summarizePlan, type PlanEngine } from "./plan-summary.ts";
+import {
+  describePlanSummary,
+  isPlanShape,
+  MAX_PLAN_NODES,
+  summarizePlan,
+  type PlanEngine,
+} from "./plan-summary.ts";
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../../test/fixtures/plans/${name}.json`, import.meta.url), "utf8"));
@@ -276,5 +282,31 @@ describe("describePlanSummary", () => {
       truncated: false,
     });
     assert.equal(line, "rows not estimated · no full scans");
+  });
+});
+
+describe("plans from a hostile agent", () => {
+  test("an estimate that overflows is unknown, never Infinity or NaN", () => {
+    const huge = {
+      table: { table_name: "t", access_type: "ALL", rows_examined_per_scan: 1e200, filtered: 100 },
+    };
+    const mysql = summarizePlan("mysql", { query_block: { nested_loop: [huge, huge] } });
+    assert.equal(mysql.estimated_rows, null);
+    const pg = summarizePlan("postgres", [
+      { Plan: { "Node Type": "Seq Scan", "Total Cost": Infinity, "Plan Rows": NaN } },
+    ]);
+    assert.equal(pg.total_cost, null);
+    assert.equal(pg.estimated_rows, null);
+    assert.equal(pg.costliest_node, null);
+    assert.doesNotThrow(() => JSON.stringify(mysql) + JSON.stringify(pg));
+  });
+
+  test("only EXPLAIN's own shapes count as plans", () => {
+    assert.equal(isPlanShape("postgres", [{ Plan: { "Node Type": "Result" } }]), true);
+    assert.equal(isPlanShape("mysql", { query_block: { select_id: 1 } }), true);
+    for (const notAPlan of [42, "no plan", [], [{}], [{ Plan: 1 }], {}, null, { query_block: [] }]) {
+      assert.equal(isPlanShape("postgres", notAPlan), false, JSON.stringify(notAPlan));
+      assert.equal(isPlanShape("mysql", notAPlan), false, JSON.stringify(notAPlan));
+    }
   });
 });

@@ -73,10 +73,35 @@ export const MAX_PLAN_NODES = 10_000;
 export function summarizePlan(engine: PlanEngine, plan: unknown): PlanSummary {
   switch (engine) {
     case "postgres":
-      return summarizePostgres(plan);
+      return finiteOnly(summarizePostgres(plan));
     case "mysql":
-      return summarizeMysql(plan);
+      return finiteOnly(summarizeMysql(plan));
   }
+}
+
+/**
+ * Whether `plan` has the shape EXPLAIN answers with: PostgreSQL's `[{ "Plan": {…} }]`, MySQL's
+ * and MariaDB's `{ "query_block": {…} }`. Anything else is not a plan, however it summarises.
+ */
+export function isPlanShape(engine: PlanEngine, plan: unknown): boolean {
+  if (engine === "postgres") return Array.isArray(plan) && isObject(plan[0]) && isObject(plan[0]["Plan"]);
+  return isObject(plan) && isObject(plan["query_block"]);
+}
+
+/**
+ * Products and sums of huge estimates overflow to Infinity (or NaN); JSON cannot carry either,
+ * so an estimate that is not a finite number is an unknown one.
+ */
+function finiteOnly(s: PlanSummary): PlanSummary {
+  const finite = (n: number | null): number | null => (n !== null && Number.isFinite(n) ? n : null);
+  const node = s.costliest_node;
+  return {
+    ...s,
+    estimated_rows: finite(s.estimated_rows),
+    total_cost: finite(s.total_cost),
+    costliest_node: node === null || !Number.isFinite(node.cost) ? null : node,
+    sequential_scans: s.sequential_scans.map((x) => ({ ...x, estimated_rows: finite(x.estimated_rows) })),
+  };
 }
 
 type JsonObject = Readonly<Record<string, unknown>>;

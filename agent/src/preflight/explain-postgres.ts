@@ -2,9 +2,11 @@
  * EXPLAIN on PostgreSQL: `BEGIN READ ONLY`, `statement_timeout` set LOCAL, `EXPLAIN (FORMAT JSON)
  * <statement>`, ROLLBACK. Never ANALYZE, so the statement is planned, not run. PostgreSQL plans
  * an INSERT, UPDATE or DELETE inside a READ ONLY transaction (plain EXPLAIN skips the read-only
- * check), and the READ ONLY transaction is the second wall: a function the planner evaluates
- * early (an IMMUTABLE one folded into a constant) cannot write either. The statement goes
- * through the extended query protocol, which takes one statement only.
+ * check). READ ONLY is the second wall, not the first: a function the planner evaluates early
+ * (an IMMUTABLE one folded, a STABLE one used for an estimate) cannot write, but could still take
+ * an advisory lock, sleep or signal a backend, so the caller plans only statements whose every
+ * call the review proves (run-preflight.ts). The statement goes through the extended query
+ * protocol, which takes one statement only.
  */
 import { DbwardError } from "@dbward/shared";
 import type pg from "pg";

@@ -4,7 +4,13 @@
  * claiming agent). The stored summary is validated on the way out; a summary of another shape
  * reads as none, and the view says the plan could not be read.
  */
-import { PREFLIGHT_KINDS, type PlanSummary, type PreflightKind, type RequestId } from "@dbward/shared";
+import {
+  PREFLIGHT_KINDS,
+  type AgentCapability,
+  type PlanSummary,
+  type PreflightKind,
+  type RequestId,
+} from "@dbward/shared";
 import type { Kysely } from "kysely";
 import { z } from "zod";
 import type { Tx } from "./in-transaction.ts";
@@ -67,8 +73,18 @@ export async function listPreflights(db: Db, requestId: RequestId): Promise<Pref
   return rows.map(toRecord);
 }
 
-/** Pending preflights of requests still waiting for approval, oldest first. */
-export async function listOfferablePreflights(db: Db, limit: number): Promise<PreflightOfferRow[]> {
+/**
+ * Pending preflights of requests still waiting for approval that an agent with `caps` may make,
+ * oldest first: chosen inside its capabilities before the limit, so plans no agent of this kind
+ * makes cannot push its own out.
+ */
+export async function listOfferablePreflights(
+  db: Db,
+  caps: readonly AgentCapability[],
+  limit: number,
+): Promise<PreflightOfferRow[]> {
+  const usable = caps.filter((c) => c.operations.length > 0);
+  if (usable.length === 0) return [];
   return db
     .selectFrom("preflights")
     .innerJoin("requests", "requests.id", "preflights.request_id")
@@ -82,6 +98,17 @@ export async function listOfferablePreflights(db: Db, limit: number): Promise<Pr
     ])
     .where("preflights.status", "=", "pending")
     .where("requests.status", "=", "pending_approval")
+    .where((eb) =>
+      eb.or(
+        usable.map((c) =>
+          eb.and([
+            eb("requests.database_name", "=", c.database),
+            eb("requests.environment", "=", c.environment),
+            eb("requests.operation", "in", [...c.operations]),
+          ]),
+        ),
+      ),
+    )
     .orderBy("preflights.created_at")
     .limit(limit)
     .execute();

@@ -4,7 +4,13 @@
  * summarises the raw plan itself (plan-summary.ts), so what approvers read comes from one
  * function whatever the agent sent alongside; a failure to plan is kept and shown, not hidden.
  */
-import { DbwardError, summarizePlan, type PlanEngine, type PreflightResultBody } from "@dbward/shared";
+import {
+  DbwardError,
+  isPlanShape,
+  summarizePlan,
+  type PlanEngine,
+  type PreflightResultBody,
+} from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { findPreflight, finishPreflightRow } from "../store/preflights-repo.ts";
@@ -35,23 +41,15 @@ export async function submitPreflight(
     const now = ctx.clock.now();
     const expected =
       ENGINE_OF[ctx.config().databases.find((d) => d.name === request.database)?.dialect ?? ""];
-    const done =
-      report.outcome === "failed"
-        ? report
-        : report.engine !== expected
-          ? failed(
-              "preflight.invalid",
-              `the plan is in ${report.engine}'s format, not ${expected ?? "a known one"}'s`,
-            )
-          : report.planJson.length > MAX_PLAN_JSON_CHARS
-            ? failed("preflight.invalid", `the plan is larger than ${MAX_PLAN_JSON_CHARS} characters of JSON`)
-            : report;
+    const done = report.outcome === "failed" ? report : (notAPlan(report, expected) ?? report);
     const summary = done.outcome === "succeeded" ? summarizePlan(done.engine, done.plan) : undefined;
     const won = await finishPreflightRow(tx, preflightId, agentId, {
       status: done.outcome,
       finishedAt: now.toISOString(),
       durationMs: report.durationMs,
-      ...(summary !== undefined && done.outcome === "succeeded" ? { summary, planJson: done.planJson } : {}),
+      ...(summary !== undefined && done.outcome === "succeeded"
+        ? { summary, planJson: done.planJson ?? "null" }
+        : {}),
       ...(done.outcome === "failed" ? { error: done.error } : {}),
     });
     if (!won)
@@ -88,8 +86,33 @@ export async function findOwnPreflight(ctx: BotContext, agentId: string, preflig
     throw new DbwardError("job.lease_lost", `preflight ${preflightId} is not running for agent ${agentId}`);
 }
 
+/** Why a reported plan is not one to show approvers, as a failure to record; undefined when it is. */
+function notAPlan(
+  report: Report & { outcome: "succeeded" },
+  expected: PlanEngine | undefined,
+): Report | undefined {
+  if (report.engine !== expected)
+    return failed(
+      "preflight.invalid",
+      `the plan is in ${report.engine}'s format, not ${expected ?? "a known one"}'s`,
+    );
+  if (report.planJson === undefined)
+    return failed("preflight.invalid", "the plan could not be stored as JSON (nested too deeply)");
+  if (report.planJson.length > MAX_PLAN_JSON_CHARS)
+    return failed("preflight.invalid", `the plan is larger than ${MAX_PLAN_JSON_CHARS} characters of JSON`);
+  if (!isPlanShape(report.engine, report.plan))
+    return failed("preflight.invalid", `the answer is not in the shape ${report.engine}'s EXPLAIN gives`);
+  return undefined;
+}
+
 type Report =
-  | { outcome: "succeeded"; durationMs: number; engine: PlanEngine; plan: unknown; planJson: string }
+  | {
+      outcome: "succeeded";
+      durationMs: number;
+      engine: PlanEngine;
+      plan: unknown;
+      planJson: string | undefined;
+    }
   | { outcome: "failed"; durationMs: number; error: { code: string; message: string } };
 
 function failed(code: string, message: string): Report & { outcome: "failed" } {
@@ -123,6 +146,15 @@ function parseReport(body: Partial<Record<keyof PreflightResultBody, unknown>>):
     durationMs,
     engine: body.engine as PlanEngine,
     plan: body.plan,
-    planJson: JSON.stringify(body.plan),
+    planJson: jsonOf(body.plan),
   };
+}
+
+/** The plan as JSON text; undefined when it cannot be written (nested past the stack). */
+function jsonOf(plan: unknown): string | undefined {
+  try {
+    return JSON.stringify(plan);
+  } catch {
+    return undefined;
+  }
 }

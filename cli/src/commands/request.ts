@@ -141,7 +141,8 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
         (c) => c.positional("id", { type: "string", demandOption: true }),
         async (a) => {
           const view = await client(a).get<{ plan: unknown }>(`/api/requests/${idOf(a.id)}/plan`);
-          out.print(JSON.stringify(a.json ? view : view.plan, null, 2));
+          // A relation's name is the database's text: invisible characters shown escaped (Trojan Source).
+          out.print(visibleJson(a.json ? view : { plan: view.plan }, 2));
         },
       )
       .command(
