@@ -114,7 +114,16 @@ export async function handlePreflight(loop: AgentLoop, offer: PreflightOffer): P
     },
     "preflight finished",
   );
-  await loop.client.reportPreflight(claim.preflight_id, body);
+  try {
+    await loop.client.reportPreflight(claim.preflight_id, body);
+  } catch (err) {
+    // Lapsed meanwhile (the bot failed it as lost) or gone: nothing to retry, the poll goes on.
+    if (!(err instanceof BotError && (err.status === 409 || err.status === 404))) throw err;
+    loop.logger.warn(
+      { preflight_id: claim.preflight_id, code: err.code },
+      "the bot no longer takes this plan",
+    );
+  }
   return true;
 }
 

@@ -3,7 +3,13 @@
  * `fetch`, with switches for the failures the loop must survive (a lost claim, a failing poll, a
  * result the bot does not take at first, a cancel in a heartbeat's answer).
  */
-import type { ClaimResponse, JobResultBody, PollResponse } from "@dbward/shared";
+import type {
+  ClaimResponse,
+  JobResultBody,
+  PollResponse,
+  PreflightClaimResponse,
+  PreflightResultBody,
+} from "@dbward/shared";
 
 export class FakeBot {
   /** Every call, in order: path and parsed JSON body. */
@@ -22,6 +28,17 @@ export class FakeBot {
   /** How long an empty poll waits for an offer before answering no jobs. */
   pollWaitMs = 20;
   private readonly queue: ClaimResponse[] = [];
+  private readonly plans: PreflightClaimResponse[] = [];
+  /** Plans reported, by preflight id. */
+  readonly planReports = new Map<string, PreflightResultBody>();
+  /** Status to answer a plan's report with instead of taking it (e.g. 409: lapsed meanwhile). */
+  planReportStatus: number | undefined;
+
+  /** Offers a preflight: answered to its claim as given. */
+  offerPlan(claim: PreflightClaimResponse): void {
+    this.plans.push(claim);
+    this.wake?.();
+  }
   private wake: (() => void) | undefined;
 
   offer(claim: ClaimResponse): void {
@@ -52,6 +69,8 @@ export class FakeBot {
     const body: unknown = init?.body === undefined ? undefined : JSON.parse(String(init.body));
     this.calls.push({ path, body });
     if (path === "/api/agent/poll") return this.poll(init?.signal ?? undefined);
+    const [, planId, planAction] = /^\/api\/agent\/preflights\/([^/]+)\/(\w+)$/.exec(path) ?? [];
+    if (planId !== undefined) return this.plan(decodeURIComponent(planId), planAction, body);
     const [, jobId, action] = /^\/api\/agent\/jobs\/([^/]+)\/(\w+)$/.exec(path) ?? [];
     if (jobId === undefined) return json(404, { error: { code: "request.not_found", message: path } });
     if (action === "claim") return this.claim(decodeURIComponent(jobId));
@@ -68,7 +87,7 @@ export class FakeBot {
       this.pollFailures -= 1;
       return json(503, { error: { code: "internal", message: "bot restarting" } });
     }
-    if (this.queue.length === 0) await this.waitForOffer(signal);
+    if (this.queue.length === 0 && this.plans.length === 0) await this.waitForOffer(signal);
     signal?.throwIfAborted();
     const jobs: PollResponse["jobs"] = this.queue.map((c) => ({
       job_id: c.job_id,
@@ -77,7 +96,29 @@ export class FakeBot {
       environment: c.environment,
       operation: c.operation,
     }));
-    return json(200, { jobs });
+    const preflights = this.plans.map((p) => ({
+      preflight_id: p.preflight_id,
+      request_id: p.request_id,
+      kind: p.kind,
+      database: p.database,
+      environment: p.environment,
+      operation: p.operation,
+    }));
+    return json(200, preflights.length > 0 ? { jobs, preflights } : { jobs });
+  }
+
+  private plan(id: string, action: string | undefined, body: unknown): Response {
+    if (action === "claim") {
+      const index = this.plans.findIndex((p) => p.preflight_id === id);
+      const claim = this.plans[index];
+      if (claim === undefined) return json(404, { error: { code: "job.not_found", message: id } });
+      this.plans.splice(index, 1);
+      return json(200, claim);
+    }
+    if (this.planReportStatus !== undefined)
+      return json(this.planReportStatus, { error: { code: "job.lease_lost", message: "lapsed" } });
+    this.planReports.set(id, body as PreflightResultBody);
+    return json(200, { ok: true });
   }
 
   private waitForOffer(signal: AbortSignal | undefined): Promise<void> {
