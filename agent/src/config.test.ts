@@ -160,6 +160,17 @@ describe("loadAgentConfig", () => {
     );
   });
 
+  test("pins key ids exactly as written, even those YAML would read as numbers", () => {
+    // Hex key ids: 77221e1554620437 is a float to YAML (Infinity), a long digit run loses digits,
+    // 0x1f is 31. Pinned as YAML reads them, every token would be refused as an unknown key.
+    const pub = encodePublicKey(key);
+    const kids = ["77221e1554620437", "1234567890123456789", "0x1f", "0012", "6e10", "7e3a"];
+    const c = loadAgentConfig(yaml({ keys: `keys:\n${kids.map((k) => `  ${k}: ${pub}`).join("\n")}` }), ENV);
+    assert.deepEqual([...c.keys.keys()].sort(), [...kids].sort());
+    const quoted = loadAgentConfig(yaml({ keys: `keys:\n  "77221e1554620437": "${pub}"` }), ENV);
+    assert.deepEqual([...quoted.keys.keys()], ["77221e1554620437"]);
+  });
+
   test("refuses a pinned key that is not a base64url Ed25519 public key", () => {
     const found = problems(yaml({ keys: "keys:\n  k1: not-a-key" }));
     assert.ok(

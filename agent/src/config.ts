@@ -24,7 +24,7 @@ import {
 } from "@dbward/shared";
 import { didYouMean, schemaKeysAt } from "@dbward/shared/did-you-mean";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { isMap, isScalar, parse as parseYaml, parseDocument } from "yaml";
 import { z } from "zod";
 import { botUrlProblem } from "./bot-url.ts";
 import { Secret } from "./secret.ts";
@@ -173,7 +173,7 @@ function agentConfigSchema(env: Env) {
 export function loadAgentConfig(text: string, env: Env, source = "agent config"): AgentConfig {
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = withKeyIdsAsWritten(parseYaml(text), text);
   } catch (err) {
     throw new DbwardError("config.invalid", `${source}: not valid YAML: ${(err as Error).message}`);
   }
@@ -193,6 +193,27 @@ export function loadAgentConfig(text: string, env: Env, source = "agent config")
     );
   }
   return toAgentConfig(result.data);
+}
+
+/**
+ * `keys:` with each key id and public key exactly as written. A key id is hex, and YAML reads
+ * some hex as numbers: `77221e1554620437` is a float (Infinity), a 16-digit id loses digits,
+ * `0x1f` is 31. Read that way, the pinned id would never match a token's, and the agent would
+ * refuse every token as signed by an unknown key. So the `keys` map is taken from the document's
+ * own text, not from YAML's reading of it.
+ */
+function withKeyIdsAsWritten(raw: unknown, text: string): unknown {
+  if (typeof raw !== "object" || raw === null || !("keys" in raw)) return raw;
+  const node = parseDocument(text).get("keys", true);
+  if (!isMap(node)) return raw;
+  const asWritten = (n: unknown): unknown => {
+    if (isScalar(n)) return typeof n.source === "string" ? n.source : n.value;
+    return typeof n === "object" && n !== null && "toJSON" in n ? (n as { toJSON(): unknown }).toJSON() : n;
+  };
+  const keys = Object.fromEntries(
+    node.items.map((item) => [String(asWritten(item.key)), asWritten(item.value)]),
+  );
+  return { ...raw, keys };
 }
 
 function formatIssue(issue: z.core.$ZodIssue, schema: z.core.$ZodType): string[] {
