@@ -278,4 +278,31 @@ describe("preflights in the bot", () => {
     assert.equal(stranger.status, 409);
     assert.equal((await view(write.id)).preflights[0]?.status, "running");
   });
+
+  test("results retention deletes a whole plan and keeps its summary, audited", async () => {
+    const write = await create("shop", "production", "UPDATE orders SET state = 's' WHERE id > 0");
+    const claimed = await claim(write.id);
+    const done = await report(claimed.preflight_id, {
+      outcome: "succeeded",
+      duration_ms: 1,
+      engine: "postgres",
+      plan: PLAN,
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    const planOf = async () => h.call(await h.tokenFor("alice"), "GET", `/api/requests/${write.id}/plan`);
+    assert.equal((await planOf()).status, 200);
+    now = new Date(now.getTime() + 169 * 3_600_000); // past the default 168 h
+    const deadline = Date.now() + 10_000;
+    let res = await planOf();
+    while (res.status === 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      res = await planOf();
+    }
+    assert.equal(res.status, 404, JSON.stringify(res.body));
+    assert.match((res.body as ErrorBody).error.message, /deleted by results retention/);
+    assert.deepEqual((await view(write.id)).preflights[0]?.summary, summarizePlan("postgres", PLAN));
+    const audit = await h.call(h.adminToken, "GET", "/api/audit?target=preflights&limit=10");
+    const events = (audit.body as { events: { action: string; details: { plans?: number } }[] }).events;
+    assert.ok(events.some((e) => e.action === "preflight.plans_purged" && (e.details.plans ?? 0) >= 1));
+  });
 });

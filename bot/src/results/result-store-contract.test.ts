@@ -135,7 +135,7 @@ function contextOf(f: Fixture): BotContext {
     store: f.state,
     config: () =>
       parseBotConfig(
-        "databases: [{ name: shop, dialect: postgres, environments: [production] }]\nworkflows: []\n",
+        "databases: [{ name: shop, dialect: postgres, environments: [production] }]\nworkflows: [{ name: w, auto_approve: always }]\n",
       ),
     clock: { now: () => NOW },
     startedAt: NOW,

@@ -187,6 +187,20 @@ export async function listLapsedPreflights(db: Db, now: string): Promise<Preflig
   return rows.map(toRecord);
 }
 
+/**
+ * Deletes the raw plans of preflights finished at or before `cutoff`, keeping their summaries
+ * (results retention applies to plans too: they can quote the statement's values). How many.
+ */
+export async function purgePlansFinishedBy(tx: Tx, cutoff: string): Promise<number> {
+  const result = await tx
+    .updateTable("preflights")
+    .set({ plan_json: null })
+    .where("plan_json", "is not", null)
+    .where("finished_at", "<=", cutoff)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 /** The stored plan as EXPLAIN returned it, or undefined when there is none. */
 export async function findPlanJson(db: Db, id: string): Promise<string | undefined> {
   const row = await db.selectFrom("preflights").select("plan_json").where("id", "=", id).executeTakeFirst();

@@ -26,7 +26,9 @@ export async function readPlan(ctx: BotContext, caller: UserCaller, id: RequestI
         ? "no plan is made for it (DDL, SQLite, or explain: false for its database)"
         : explain.status === "failed"
           ? `planning failed: ${explain.error?.message ?? "no reason given"}`
-          : `its plan is ${explain.status}`;
+          : explain.status === "succeeded"
+            ? "its whole plan was deleted by results retention (its summary is kept with the request)"
+            : `its plan is ${explain.status}`;
     throw new DbwardError("preflight.not_found", `request #${id} has no plan: ${why}`);
   }
   return { request_id: id, kind: "explain", summary: explain.summary, plan: JSON.parse(json) as unknown };
