@@ -210,7 +210,11 @@ export async function createRequestWithKey(
   if (created === undefined) return raceWinner(ctx, caller, key);
   ctx.afterCommit(changeOf(created));
   // A dispatched request, or a plan wanted for a pending one: a long-polling agent hears of it now.
-  if (created.status === "dispatched" || created.status === "pending_approval") ctx.jobs.notify();
+  if (
+    created.status === "dispatched" ||
+    (created.status === "pending_approval" && wantsPlan(config, created))
+  )
+    ctx.jobs.notify();
   return { request: created, replayed: false };
 }
 

@@ -9,7 +9,9 @@ import {
   isPlanShape,
   summarizePlan,
   type PlanEngine,
+  type PlanSummary,
   type PreflightResultBody,
+  type SqlDialect,
 } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { inTransaction } from "../store/in-transaction.ts";
@@ -22,9 +24,6 @@ import { holdAgentSession, parseSessionId } from "./hold-agent-session.ts";
 export const MAX_PLAN_JSON_CHARS = 1_000_000;
 const MAX_ERROR_CHARS = 2000;
 
-/** The engine whose EXPLAIN a database of each dialect answers with. */
-const ENGINE_OF: Readonly<Record<string, PlanEngine>> = { postgres: "postgres", mysql: "mysql" };
-
 export async function submitPreflight(
   ctx: BotContext,
   agentId: string,
@@ -33,24 +32,23 @@ export async function submitPreflight(
 ): Promise<void> {
   const session = parseSessionId(body.session);
   if (session !== undefined) await holdAgentSession(ctx, agentId, session);
-  const report = parseReport(body);
+  // Encoding, shape checks and the summary walk up to 2 MB of plan: done before the transaction,
+  // so none of it holds the store's write lock.
+  const report = checkPlan(parseReport(body));
   const change = await inTransaction(ctx.store, async (tx) => {
     const preflight = await findPreflight(tx, preflightId);
     if (preflight === undefined) throw new DbwardError("job.not_found", `no preflight ${preflightId}`);
     const request = await findRequestOrThrow(tx, preflight.requestId);
     const now = ctx.clock.now();
-    const expected =
-      ENGINE_OF[ctx.config().databases.find((d) => d.name === request.database)?.dialect ?? ""];
-    const done = report.outcome === "failed" ? report : (notAPlan(report, expected) ?? report);
-    const summary = done.outcome === "succeeded" ? summarizePlan(done.engine, done.plan) : undefined;
+    const dialect = ctx.config().databases.find((d) => d.name === request.database)?.dialect;
+    const done = report.outcome === "failed" ? report : (engineProblem(report, dialect) ?? report);
     const won = await finishPreflightRow(tx, preflightId, agentId, {
       status: done.outcome,
       finishedAt: now.toISOString(),
       durationMs: report.durationMs,
-      ...(summary !== undefined && done.outcome === "succeeded"
-        ? { summary, planJson: done.planJson ?? "null" }
-        : {}),
-      ...(done.outcome === "failed" ? { error: done.error } : {}),
+      ...(done.outcome === "succeeded"
+        ? { summary: done.summary, planJson: done.planJson }
+        : { error: done.error }),
     });
     if (!won)
       throw new DbwardError("job.lease_lost", `preflight ${preflightId} is not running for agent ${agentId}`);
@@ -65,8 +63,9 @@ export async function submitPreflight(
         details: {
           kind: preflight.kind,
           duration_ms: report.durationMs,
-          ...(summary !== undefined ? { estimated_rows: summary.estimated_rows } : {}),
-          ...(done.outcome === "failed" ? { code: done.error.code } : {}),
+          ...(done.outcome === "succeeded"
+            ? { estimated_rows: done.summary.estimated_rows }
+            : { code: done.error.code }),
         },
       },
       now,
@@ -86,41 +85,52 @@ export async function findOwnPreflight(ctx: BotContext, agentId: string, preflig
     throw new DbwardError("job.lease_lost", `preflight ${preflightId} is not running for agent ${agentId}`);
 }
 
-/** Why a reported plan is not one to show approvers, as a failure to record; undefined when it is. */
-function notAPlan(
-  report: Report & { outcome: "succeeded" },
-  expected: PlanEngine | undefined,
-): Report | undefined {
-  if (report.engine !== expected)
-    return failed(
-      "preflight.invalid",
-      `the plan is in ${report.engine}'s format, not ${expected ?? "a known one"}'s`,
-    );
-  if (report.planJson === undefined)
-    return failed("preflight.invalid", "the plan could not be stored as JSON (nested too deeply)");
-  if (report.planJson.length > MAX_PLAN_JSON_CHARS)
-    return failed("preflight.invalid", `the plan is larger than ${MAX_PLAN_JSON_CHARS} characters of JSON`);
-  if (!isPlanShape(report.engine, report.plan))
-    return failed("preflight.invalid", `the answer is not in the shape ${report.engine}'s EXPLAIN gives`);
-  return undefined;
+/**
+ * The engine whose EXPLAIN a database of each dialect answers with: a complete map, so a dialect
+ * added later has to say whether it has plans. SQLite has none.
+ */
+const ENGINE_OF = { postgres: "postgres", mysql: "mysql", sqlite: undefined } as const satisfies Record<
+  SqlDialect,
+  PlanEngine | undefined
+>;
+
+/** A plan in another engine's format than its database's, as a failure to record; undefined when it fits. */
+function engineProblem(
+  report: Checked & { outcome: "succeeded" },
+  dialect: SqlDialect | undefined,
+): Failed | undefined {
+  const expected = dialect === undefined ? undefined : ENGINE_OF[dialect];
+  if (report.engine === expected) return undefined;
+  return failed(
+    "preflight.invalid",
+    `the plan is in ${report.engine}'s format, not ${expected ?? "a known one"}'s`,
+  );
 }
 
-type Report =
-  | {
-      outcome: "succeeded";
-      durationMs: number;
-      engine: PlanEngine;
-      plan: unknown;
-      planJson: string | undefined;
-    }
-  | { outcome: "failed"; durationMs: number; error: { code: string; message: string } };
+type Failed = { outcome: "failed"; durationMs: number; error: { code: string; message: string } };
+type Parsed = { outcome: "succeeded"; durationMs: number; engine: PlanEngine; plan: unknown } | Failed;
+/** A plan that can be stored and shown: its JSON text and the bot's own summary of it. */
+type Checked = (Parsed & { outcome: "succeeded"; planJson: string; summary: PlanSummary }) | Failed;
 
-function failed(code: string, message: string): Report & { outcome: "failed" } {
-  return { outcome: "failed", durationMs: 0, error: { code, message } };
+function failed(code: string, message: string, durationMs = 0): Failed {
+  return { outcome: "failed", durationMs, error: { code, message } };
+}
+
+/** A reported plan checked to be one to show approvers; anything else becomes a failure to plan. */
+function checkPlan(report: Parsed): Checked {
+  if (report.outcome === "failed") return report;
+  const invalid = (why: string): Failed => failed("preflight.invalid", why, report.durationMs);
+  const planJson = jsonOf(report.plan);
+  if (planJson === undefined) return invalid("the plan could not be stored as JSON (nested too deeply)");
+  if (planJson.length > MAX_PLAN_JSON_CHARS)
+    return invalid(`the plan is larger than ${MAX_PLAN_JSON_CHARS} characters of JSON`);
+  if (!isPlanShape(report.engine, report.plan))
+    return invalid(`the answer is not in the shape ${report.engine}'s EXPLAIN gives`);
+  return { ...report, planJson, summary: summarizePlan(report.engine, report.plan) };
 }
 
 /** The report, or 400 `request.invalid` naming what is wrong with it. */
-function parseReport(body: Partial<Record<keyof PreflightResultBody, unknown>>): Report {
+function parseReport(body: Partial<Record<keyof PreflightResultBody, unknown>>): Parsed {
   const invalid = (why: string): never => {
     throw new DbwardError("request.invalid", `preflight result: ${why}`);
   };
@@ -132,22 +142,12 @@ function parseReport(body: Partial<Record<keyof PreflightResultBody, unknown>>):
     const e = body.error as { code?: unknown; message?: unknown } | undefined;
     if (typeof e?.code !== "string" || typeof e.message !== "string")
       invalid("a failure needs error.code and error.message");
-    const error = {
-      code: String(e?.code).slice(0, 100),
-      message: String(e?.message).slice(0, MAX_ERROR_CHARS),
-    };
-    return { outcome: "failed", durationMs, error };
+    return failed(String(e?.code).slice(0, 100), String(e?.message).slice(0, MAX_ERROR_CHARS), durationMs);
   }
   if (body.outcome !== "succeeded") invalid("outcome must be succeeded or failed");
   if (body.engine !== "postgres" && body.engine !== "mysql") invalid("engine must be postgres or mysql");
   if (body.plan === undefined || body.plan === null) invalid("a plan is required with succeeded");
-  return {
-    outcome: "succeeded",
-    durationMs,
-    engine: body.engine as PlanEngine,
-    plan: body.plan,
-    planJson: jsonOf(body.plan),
-  };
+  return { outcome: "succeeded", durationMs, engine: body.engine as PlanEngine, plan: body.plan };
 }
 
 /** The plan as JSON text; undefined when it cannot be written (nested past the stack). */
