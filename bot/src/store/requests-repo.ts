@@ -215,6 +215,10 @@ export async function listApprovedSince(db: Db, cutoff: string): Promise<Request
     .where("status", "in", ["approved", "dispatched"])
     .where("approved_at", "<=", cutoff)
     .where((eb) => eb.or([eb("run_by", "is", null), eb("run_requested_at", "is not", null)]))
+    // A later Run now or window moves the start: those not yet past the cutoff are not read at
+    // every sweep while they wait (a window can be days ahead).
+    .where((eb) => eb.or([eb("run_requested_at", "is", null), eb("run_requested_at", "<=", cutoff)]))
+    .where((eb) => eb.or([eb("not_before", "is", null), eb("not_before", "<=", cutoff)]))
     .execute();
   return rows.map(toRecord);
 }
