@@ -279,6 +279,22 @@ describe("preflights in the bot", () => {
     assert.equal((await view(write.id)).preflights[0]?.status, "running");
   });
 
+  test("a claim or a report of a preflight that does not exist is 404 job.not_found", async () => {
+    await offers({ preflights: ["explain"] });
+    for (const id of ["999999-explain", "not-an-id", "1-dry_run"]) {
+      const claimed = await h.call(agent(), "POST", `/api/agent/preflights/${id}/claim`, {});
+      assert.equal(claimed.status, 404, `${id}: ${JSON.stringify(claimed.body)}`);
+      assert.equal((claimed.body as ErrorBody).error.code, "job.not_found");
+      const reported = await report(id, {
+        outcome: "failed",
+        duration_ms: 1,
+        error: { code: "x", message: "y" },
+      });
+      assert.equal(reported.status, 404, `${id}: ${JSON.stringify(reported.body)}`);
+      assert.equal((reported.body as ErrorBody).error.code, "job.not_found");
+    }
+  });
+
   test("results retention deletes a whole plan and keeps its summary, audited", async () => {
     const write = await create("shop", "production", "UPDATE orders SET state = 's' WHERE id > 0");
     const claimed = await claim(write.id);
