@@ -24,12 +24,17 @@ if [ $((${#unit[@]} + ${#integration[@]})) -ne "${#all[@]}" ]; then
   exit 1
 fi
 jobs=${DBWARD_TEST_JOBS:-$(node -p 'require("node:os").availableParallelism()')}
+# --test-force-exit: a test file's process ends once its tests have reported. Twice a file whose
+# tests had all passed (idle-connection-loss, ha-three-instances) kept its process alive at 100%
+# CPU with no socket open, holding the run until killed; the cause is not found yet (see the
+# issue notes). A failing test still fails the run; only the hang after the results goes.
+force=(--test-force-exit)
 
 echo "running ${#unit[@]} unit test files, $jobs at a time"
-node --import tsx --test --test-concurrency="$jobs" "$@" "${unit[@]}"
+node --import tsx --test "${force[@]}" --test-concurrency="$jobs" "$@" "${unit[@]}"
 
 echo "running ${#integration[@]} integration test files"
-node --import tsx --test --test-concurrency=1 "$@" "${integration[@]}"
+node --import tsx --test "${force[@]}" --test-concurrency=1 "$@" "${integration[@]}"
 
 # The use-case suites again, on PostgreSQL state (DBWARD_TEST_STATE, test/support/postgres-state.ts):
 # the same tests through the same harness, the other engine. Suites that read the SQLite file
@@ -42,4 +47,4 @@ postgres_suites=(
   test/slack/socket-mode.test.ts test/slack/run-again.test.ts test/run-by-requester.test.ts
 )
 echo "running ${#postgres_suites[@]} test files on PostgreSQL state"
-DBWARD_TEST_STATE=postgres node --import tsx --test --test-concurrency=1 "$@" "${postgres_suites[@]}"
+DBWARD_TEST_STATE=postgres node --import tsx --test "${force[@]}" --test-concurrency=1 "$@" "${postgres_suites[@]}"
