@@ -21,6 +21,9 @@
  * - kill -9 of the instance receiving a large result's chunks, mid-upload: the agent sends the
  *   rest (the chunk in flight again) through the front to a survivor, and the whole result,
  *   every row once and in order, is read from another instance.
+ * - kill -9 of the instance that recorded a claim, before its answer reached the agent (the front
+ *   withholds it): the job is lost once its lease runs out, never run and never handed out again,
+ *   and new work runs on the survivor.
  * - `dbward audit verify --state-url` finds one chain with no gap, written by all three.
  *
  * Not covered: a PostgreSQL restart in the middle. The server on 127.0.0.1:5432 is this
@@ -125,6 +128,8 @@ type Key = PublicKeysView["keys"][number];
 interface Instance {
   readonly name: string;
   readonly url: string;
+  readonly dir: string;
+  readonly config: string;
   proc: Proc;
 }
 
@@ -194,6 +199,7 @@ describe("three bot instances on one PostgreSQL state behind a round-robin front
   let front: TcpRelay | undefined;
   let frontUrl = "";
   let fake: FakeSlack | undefined;
+  let botEnv: Record<string, string> = {};
 
   const api = async (base: string, user: User, method: string, path: string, body?: unknown) => {
     const a = await attempt(base, tokens[user], method, path, body);
@@ -239,6 +245,7 @@ describe("three bot instances on one PostgreSQL state behind a round-robin front
     stateUrl = await ensureStateDatabase(root);
     fake = await FakeSlack.start();
     const env = { ...BOT_ENV, ...fake.env() };
+    botEnv = env;
     const ports = new Set<number>();
     while (ports.size < 3) ports.add(await freePort());
     const instances = [...ports].map((port, i) => ({
@@ -544,6 +551,64 @@ describe("three bot instances on one PostgreSQL state behind a round-robin front
     const ran = await reaches(frontUrl, fresh.id, "succeeded");
     assert.equal(ran.executions.length, 1);
     assert.equal(await rowsInTarget("after the kill"), 1);
+  });
+
+  test("kill -9 of an instance after it recorded a claim and before its answer left: the job is lost, never run, and a survivor serves new work", async () => {
+    // An instance killed earlier comes back on its data directory and serves again.
+    const dead = bots.find((b) => !isLive(b.proc));
+    assert.ok(dead !== undefined, "an instance killed by an earlier test");
+    dead.proc = await startBotProcess(dead.dir, dead.config, botEnv);
+    assert.ok(bots.filter((b) => isLive(b.proc)).length >= 2);
+    // The winning claim reaches an instance and is committed there; its answer (the token) never
+    // reaches the agent, as when the instance dies between the two. A losing claim by the other
+    // agent is answered 409 as usual.
+    const held = front?.withholdAnswerTo(/^POST \/api\/agent\/jobs\/[^ ]+\/claim /, /^HTTP\/1\.1 200 /);
+    assert.ok(held !== undefined);
+    const created = await create(
+      frontUrl,
+      "staging",
+      `INSERT INTO ${TABLE} (step) VALUES ('claim answer lost') RETURNING step`,
+    );
+    await api(frontUrl, "dave", "POST", `/api/requests/${created.id}/approve`, {});
+    const answeredBy = bot(await held);
+    assert.ok(isLive(answeredBy.proc), `${answeredBy.name} answered the claim`);
+    answeredBy.proc.child.kill("SIGKILL");
+    await answeredBy.proc.exited;
+    const survivor = bots.find((b) => isLive(b.proc));
+    assert.ok(survivor !== undefined);
+
+    const claimed = await view(survivor.url, created.id);
+    assert.equal(claimed.status, "running", "the claim was recorded before the instance died");
+    assert.equal(claimed.executions.length, 1);
+    // No agent holds the token, so nothing heartbeats: once the lease runs out the survivor's
+    // sweeper declares the job lost. It is never handed out again: whether it ran cannot be
+    // known from the state, so only a person may run it again.
+    const lost = await waitFor(
+      `request #${created.id} lost`,
+      async () => {
+        const v = await view(survivor.url, created.id);
+        return v.status === "lost" ? v : undefined;
+      },
+      90_000,
+    );
+    assert.equal(lost.executions.length, 1);
+    assert.equal(await rowsInTarget("claim answer lost"), 0, "the SQL never ran");
+    const lostEvents = await audited(
+      "SELECT details FROM audit_events WHERE target = $1 AND action = 'request.lost'",
+      [`request:${created.id}`],
+    );
+    assert.equal(lostEvents.length, 1, "lost once, by one instance");
+    assert.match(lostEvents[0]?.details ?? "", /not re-run automatically/);
+
+    const fresh = await create(
+      frontUrl,
+      "staging",
+      `INSERT INTO ${TABLE} (step) VALUES ('after the lost claim') RETURNING step`,
+    );
+    await api(frontUrl, "dave", "POST", `/api/requests/${fresh.id}/approve`, {});
+    const ran = await reaches(frontUrl, fresh.id, "succeeded");
+    assert.equal(ran.executions.length, 1);
+    assert.equal(await rowsInTarget("after the lost claim"), 1);
   });
 
   test("dbward audit verify --state-url finds one chain with no gap, written by every instance", async () => {

@@ -5,6 +5,9 @@
  * over for the one after, as a load balancer retries a failed connect, so a client is reset only
  * when no upstream takes it. `cut()` resets every relayed connection (both sides, as a broken link
  * would); new connections still pass, so a client that reconnects reaches a server again.
+ * `withholdAnswerTo(request, answer)` lets a matching request reach its upstream and be answered
+ * there, but keeps a matching answer from the client: the moment a server dies after doing the
+ * work and before its answer is out.
  */
 import assert from "node:assert/strict";
 import { connect, createServer, type Socket } from "node:net";
@@ -15,7 +18,21 @@ export interface TcpRelay {
   connections(): readonly number[];
   /** Resets every connection through the relay; the relay keeps accepting new ones. */
   cut(): void;
+  /**
+   * Arms a one-shot hold: the next answer that matches `answer` (from its first bytes) to a
+   * request whose bytes match `request` (on any connection, new or kept alive) is withheld from
+   * the client. Answers that do not match pass, and the hold stays armed. Resolves with the index
+   * of the upstream whose answer was withheld; that client connection then stays silent until its
+   * upstream closes it (kill the upstream).
+   */
+  withholdAnswerTo(request: RegExp, answer: RegExp): Promise<number>;
   close(): Promise<void>;
+}
+
+interface Hold {
+  readonly request: RegExp;
+  readonly answer: RegExp;
+  readonly answered: (index: number) => void;
 }
 
 export async function startTcpRelay(upstream: number | readonly number[]): Promise<TcpRelay> {
@@ -24,6 +41,19 @@ export async function startTcpRelay(upstream: number | readonly number[]): Promi
   const counts = upstreams.map(() => 0);
   const sockets = new Set<Socket>();
   let turn = 0;
+  let armed: Hold | undefined;
+
+  /** Relays src into dst with backpressure, or drops what src sends once `drop()` says so. */
+  const relay = (src: Socket, dst: Socket, drop: (chunk: Buffer) => boolean): void => {
+    src.on("data", (chunk: Buffer) => {
+      if (drop(chunk) || dst.destroyed) return;
+      if (!dst.write(chunk)) {
+        src.pause();
+        dst.once("drain", () => src.resume());
+      }
+    });
+    src.on("end", () => dst.end());
+  };
 
   const splice = (client: Socket, server: Socket, index: number): void => {
     counts[index] = (counts[index] ?? 0) + 1;
@@ -41,7 +71,25 @@ export async function startTcpRelay(upstream: number | readonly number[]): Promi
       });
     }
     if (client.destroyed) server.destroy();
-    client.pipe(server).pipe(client);
+    // The hold this connection's request in flight matched; its answer decides.
+    let pending: Hold | undefined;
+    let withholding = false;
+    relay(client, server, (chunk) => {
+      if (armed?.request.test(chunk.toString("latin1")) === true) pending = armed;
+      return false;
+    });
+    relay(server, client, (chunk) => {
+      if (pending !== undefined && !withholding) {
+        if (pending === armed && pending.answer.test(chunk.toString("latin1"))) {
+          withholding = true;
+          armed = undefined;
+          pending.answered(index);
+        }
+        pending = undefined;
+      }
+      return withholding;
+    });
+    client.resume();
   };
 
   const server = createServer((client) => {
@@ -75,6 +123,10 @@ export async function startTcpRelay(upstream: number | readonly number[]): Promi
     port: address.port,
     connections: () => [...counts],
     cut,
+    withholdAnswerTo: (request, answer) =>
+      new Promise((resolve) => {
+        armed = { request, answer, answered: resolve };
+      }),
     close: () => {
       cut();
       return new Promise((resolve) => server.close(() => resolve()));
