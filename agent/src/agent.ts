@@ -30,7 +30,7 @@ import { openOutcomeJournal } from "./outcome-journal.ts";
 import { createAgentLogger, describeError } from "./log.ts";
 import { openResultOutbox } from "./result-outbox.ts";
 import { flushJournal, flushOutbox, runClaimedJob, type AgentLoop } from "./run-claimed-job.ts";
-import { createPlanPools, handlePreflight, PREFLIGHTS_MADE } from "./run-preflight.ts";
+import { createPlanPools, handlePreflight, preflightsMade } from "./run-preflight.ts";
 
 export interface AgentOptions {
   readonly fetch?: typeof fetch;
@@ -222,7 +222,7 @@ async function pollRound(loop: AgentLoop): Promise<void> {
       capabilities: caps,
       wait_ms: loop.config.pollWaitMs,
       ...(degraded.length > 0 ? { degraded } : {}),
-      preflights: [...PREFLIGHTS_MADE],
+      preflights: preflightsMade(loop.config),
     },
     loop.stopped,
   );

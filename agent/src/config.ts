@@ -54,6 +54,12 @@ export interface DatabaseConfig {
    * its review; a trusted call runs as a read only when both trust it.
    */
   readonly review: Pick<SqlReviewOptions, "trustedFunctions" | "settingCeilings">;
+  /**
+   * Consent to dry runs (`dry_run: true`): the agent runs a write nobody has approved yet inside
+   * a transaction it always rolls back, to count the rows it changes. PostgreSQL only. The
+   * loader always sets it; absent (a hand-built config) means no consent.
+   */
+  readonly dryRun?: boolean;
 }
 
 export interface AgentConfig {
@@ -126,6 +132,27 @@ function databaseSchema(env: Env) {
       .default(1024 ** 3),
     trusted_functions: trustedFunctionsSchema.default([]),
     setting_ceilings: settingCeilingsSchema.prefault({}),
+    dry_run: z.boolean().default(false),
+  });
+}
+
+/**
+ * Dry runs only on PostgreSQL: MySQL and MariaDB commit implicitly on some statements (so no
+ * ROLLBACK is sure to undo a dry run), and the agent's MySQL review does not prove what a
+ * write calls. Read from the raw document, like transportProblems, so it is reported with
+ * every other problem.
+ */
+function dryRunProblems(raw: unknown): string[] {
+  if (typeof raw !== "object" || raw === null) return [];
+  const { databases } = raw as Record<string, unknown>;
+  if (!Array.isArray(databases)) return [];
+  return databases.flatMap((db: unknown, i) => {
+    if (typeof db !== "object" || db === null) return [];
+    const { driver, dry_run: dryRun } = db as Record<string, unknown>;
+    if (dryRun !== true || driver === "postgres") return [];
+    return [
+      `databases.${i}.dry_run: dry runs are for PostgreSQL only, not ${String(driver)}: MySQL/MariaDB may commit implicitly and this agent cannot prove what a MySQL write calls; remove dry_run or set it to false`,
+    ];
   });
 }
 
@@ -182,6 +209,7 @@ export function loadAgentConfig(text: string, env: Env, source = "agent config")
   const problems = [
     ...(result.success ? [] : result.error.issues.flatMap((issue) => formatIssue(issue, schema))),
     ...transportProblems(raw),
+    ...dryRunProblems(raw),
   ];
   if (!result.success || problems.length > 0) {
     throw new DbwardError(
@@ -262,6 +290,7 @@ function toAgentConfig(c: z.infer<ReturnType<typeof agentConfigSchema>>): AgentC
         trustedFunctions: Object.freeze([...d.trusted_functions]),
         settingCeilings: Object.freeze({ ...d.setting_ceilings }),
       }),
+      dryRun: d.dry_run,
     }),
   );
   return Object.freeze({

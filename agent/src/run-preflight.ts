@@ -1,11 +1,17 @@
 /**
  * A preflight the bot offered: claim it, check its token as an execution token is checked
  * (signature by a pinned key, this agent, the SQL's hash, the database's capability) but for
- * `purpose: "explain"` — so no execution token can make the agent plan, and no plan token can
- * make it execute — spend the token id in the ledger, plan the statement (EXPLAIN, never
- * ANALYZE, in a transaction that is always rolled back: preflight/explain-*.ts), and report the
- * plan or why there is none. Plans use pools of their own, opened on first use, so a plan never
- * holds a connection an execution is waiting for.
+ * the preflight's own purpose (`explain` or `dry_run`) — so no execution token can make the
+ * agent plan or dry-run, no plan token can make it execute or dry-run, and no dry-run token can
+ * make it execute — spend the token id in the ledger, and then:
+ *  - `explain`: plan the statement (EXPLAIN, never ANALYZE, in a transaction that is always
+ *    rolled back: preflight/explain-*.ts), and report the plan or why there is none;
+ *  - `dry_run` (PostgreSQL, and only where the agent's config consents with `dry_run: true`):
+ *    run the write in a transaction that is always rolled back and report the rows it changed
+ *    (preflight/dry-run-postgres.ts), once the review proved its calls and the tables it names
+ *    or reaches were proven to call nothing either (preflight/dry-run-safety.ts).
+ * Preflights use pools of their own, opened on first use, so a preflight never holds a
+ * connection an execution is waiting for.
  */
 import {
   DbwardError,
@@ -14,6 +20,7 @@ import {
   type OperationClass,
   type SqlReview,
   type PreflightClaimResponse,
+  type PreflightKind,
   type PreflightOffer,
   type PreflightResultBody,
 } from "@dbward/shared";
@@ -21,21 +28,34 @@ import type mysql from "mysql2";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { BotError } from "./bot-client.ts";
-import { findDatabase, type DatabaseConfig } from "./config.ts";
+import { findDatabase, type AgentConfig, type DatabaseConfig } from "./config.ts";
 import { createMysqlPool } from "./drivers/mysql.ts";
 import { createPostgresPool } from "./drivers/postgres.ts";
 import { describeError } from "./log.ts";
+import { dryRunPostgres } from "./preflight/dry-run-postgres.ts";
+import { assertDryRunSafe, dryRunRelations } from "./preflight/dry-run-safety.ts";
 import { explainMysql } from "./preflight/explain-mysql.ts";
 import { explainPostgres } from "./preflight/explain-postgres.ts";
-import type { ExplainResult } from "./preflight/preflight-result.ts";
+import type { DryRunResult, ExplainResult } from "./preflight/preflight-result.ts";
 import type { AgentLoop } from "./run-claimed-job.ts";
 
 /** The longest a plan may take, whatever the request's statement timeout: planning is quick. */
 export const PREFLIGHT_TIMEOUT_MS = 10_000;
 
-/** One pool per database for plans (as the drivers size theirs), opened on first use. */
+/**
+ * The longest a dry run may take, whatever the request's statement timeout: it runs a write
+ * nobody approved yet, holding its row locks until it rolls back.
+ */
+export const DRY_RUN_TIMEOUT_MS = 30_000;
+
+/** One pool per database for preflights (as the drivers size theirs), opened on first use. */
 export interface PlanPools {
   explain(db: DatabaseConfig, sql: string): Promise<ExplainResult>;
+  /**
+   * Runs `sql` (one INSERT, UPDATE or DELETE) on a PostgreSQL database and rolls it back, after
+   * the safety check in the same transaction; throws DbwardError when refused or failed.
+   */
+  dryRun(db: DatabaseConfig, sql: string, statementTimeoutMs: number): Promise<DryRunResult>;
   closeAll(): Promise<void>;
 }
 
@@ -49,19 +69,21 @@ export function createPlanPools(logger: Logger): PlanPools {
       { err: describeError(err), database: db.name, environment: db.environment },
       "a plan connection broke while idle",
     );
+  const pgPool = (db: DatabaseConfig): pg.Pool => {
+    let pool = pg.get(db);
+    if (pool === undefined) {
+      pool = createPostgresPool(db);
+      pool.on("error", idleError(db));
+      pg.set(db, pool);
+    }
+    return pool;
+  };
   return {
     explain(db, sql) {
       const options = { statementTimeoutMs: PREFLIGHT_TIMEOUT_MS, reviewOptions: db.review };
       switch (db.driver) {
-        case "postgres": {
-          let pool = pg.get(db);
-          if (pool === undefined) {
-            pool = createPostgresPool(db);
-            pool.on("error", idleError(db));
-            pg.set(db, pool);
-          }
-          return explainPostgres(pool, sql, options);
-        }
+        case "postgres":
+          return explainPostgres(pgPool(db), sql, options);
         case "mysql": {
           let pool = my.get(db);
           if (pool === undefined) {
@@ -75,23 +97,57 @@ export function createPlanPools(logger: Logger): PlanPools {
           return Promise.reject(new DbwardError("sql.rejected", "SQLite databases have no plan to show"));
       }
     },
+    async dryRun(db, sql, statementTimeoutMs) {
+      if (db.driver !== "postgres" || db.dryRun !== true)
+        throw new DbwardError(
+          "sql.rejected",
+          "dry runs are only for PostgreSQL databases with dry_run: true",
+        );
+      // Parsed before any connection: a text the parser cannot read reaches no server.
+      const relations = dryRunRelations(sql);
+      return dryRunPostgres(pgPool(db), sql, {
+        statementTimeoutMs,
+        reviewOptions: db.review,
+        beforeStatement: (client) => assertDryRunSafe(client, relations),
+      });
+    },
     async closeAll() {
       await Promise.all([...[...pg.values()].map((p) => p.end()), ...[...my.values()].map((p) => p.end())]);
     },
   };
 }
 
-/** The kinds this agent makes, sent with every poll. */
-export const PREFLIGHTS_MADE = ["explain"] as const;
+/**
+ * The kinds this agent makes, sent with every poll: `dry_run` only when a database's config
+ * consents to it, so a bot never offers one to an agent that never agreed.
+ */
+export function preflightsMade(config: AgentConfig): PreflightKind[] {
+  return config.databases.some(canDryRun) ? ["explain", "dry_run"] : ["explain"];
+}
 
-/** Claims, checks, plans and reports one offered preflight; false when it was left alone or lost. */
+/** A database this agent dry-runs writes on: PostgreSQL, consented to, writes allowed. */
+function canDryRun(db: DatabaseConfig): boolean {
+  return db.dryRun === true && db.driver === "postgres" && db.operations.includes("write");
+}
+
+/** Whether this agent takes the offer at all; one it does not take is left to another agent. */
+function takesOffer(db: DatabaseConfig, offer: PreflightOffer): boolean {
+  switch (offer.kind) {
+    case "explain":
+      return db.driver !== "sqlite";
+    case "dry_run":
+      return canDryRun(db) && offer.operation === "write";
+  }
+}
+
+/** Claims, checks, makes and reports one offered preflight; false when it was left alone or lost. */
 export async function handlePreflight(loop: AgentLoop, offer: PreflightOffer): Promise<boolean> {
   const db = findDatabase(loop.config, offer.database, offer.environment);
   if (
     db === undefined ||
     !db.operations.includes(offer.operation) ||
     loop.health.isDegraded(db) ||
-    db.driver === "sqlite"
+    !takesOffer(db, offer)
   )
     return false;
   let claim: PreflightClaimResponse;
@@ -103,7 +159,7 @@ export async function handlePreflight(loop: AgentLoop, offer: PreflightOffer): P
     throw err;
   }
   const started = performance.now();
-  const report = await planClaimed(loop, db, claim);
+  const report = await runClaimed(loop, db, offer, claim);
   const body: PreflightResultBody = { ...report, duration_ms: Math.round(performance.now() - started) };
   loop.logger.info(
     {
@@ -129,12 +185,28 @@ export async function handlePreflight(loop: AgentLoop, offer: PreflightOffer): P
 
 type Report = Omit<PreflightResultBody, "duration_ms" | "session">;
 
-async function planClaimed(
+async function runClaimed(
   loop: AgentLoop,
   db: DatabaseConfig,
+  offer: PreflightOffer,
   claim: PreflightClaimResponse,
 ): Promise<Report> {
-  const { config, ledger, clock } = loop.deps;
+  // The offer decided whether to take it; a claim of another kind was not agreed to.
+  if (claim.kind !== offer.kind)
+    return failed("token.capability", `the claim is for ${claim.kind}, the offer was for ${offer.kind}`);
+  const checked = verifyClaim(loop, db, claim);
+  if (typeof checked !== "string") return checked;
+  switch (claim.kind) {
+    case "explain":
+      return planClaimed(loop, db, claim, checked);
+    case "dry_run":
+      return dryRunClaimed(loop, db, claim, checked);
+  }
+}
+
+/** The token's id once it was verified for the claim's purpose and fields, or why it was not. */
+function verifyClaim(loop: AgentLoop, db: DatabaseConfig, claim: PreflightClaimResponse): string | Report {
+  const { config, clock } = loop.deps;
   const verified = verifyExecutionToken(claim.token, {
     keys: config.keys,
     now: Math.floor(clock.now().getTime() / 1000),
@@ -152,18 +224,63 @@ async function planClaimed(
     claims.req !== claim.request_id
   )
     return failed("token.capability", "the preflight's fields disagree with its token");
-  const unproven = unprovenCalls(db, claim.sql, claims.op);
+  return claims.jti;
+}
+
+async function planClaimed(
+  loop: AgentLoop,
+  db: DatabaseConfig,
+  claim: PreflightClaimResponse,
+  jti: string,
+): Promise<Report> {
+  const { ledger } = loop.deps;
+  const unproven = unprovenCalls(db, claim.sql, claim.operation);
   if (unproven !== undefined) return failed("sql.unverified", unproven);
-  if (ledger.has(claims.jti)) return failed("token.replayed", "this token has already been used");
-  ledger.record(claims.jti);
+  if (ledger.has(jti)) return failed("token.replayed", "this token has already been used");
+  ledger.record(jti);
   try {
     const plan = await loop.plans.explain(db, claim.sql);
     return { outcome: "succeeded", engine: plan.engine, plan: plan.plan };
   } catch (err) {
-    if (err instanceof DbwardError) return failed(err.code, err.message);
-    loop.logger.warn({ err: describeError(err), preflight_id: claim.preflight_id }, "planning failed");
-    return failed("execution.failed", err instanceof Error ? err.message : String(err));
+    return thrown(loop, claim, err);
   }
+}
+
+/**
+ * The token is spent before anything else is checked: a dry-run token that was refused is
+ * never good for a second try. Then the statement must be a PostgreSQL write whose every call
+ * is proven, and the tables it names or reaches must call nothing (checked in the dry run's own
+ * transaction, right before the statement).
+ */
+async function dryRunClaimed(
+  loop: AgentLoop,
+  db: DatabaseConfig,
+  claim: PreflightClaimResponse,
+  jti: string,
+): Promise<Report> {
+  const { ledger } = loop.deps;
+  if (ledger.has(jti)) return failed("token.replayed", "this token has already been used");
+  ledger.record(jti);
+  if (!canDryRun(db) || claim.operation !== "write")
+    return failed(
+      "sql.rejected",
+      "this agent dry-runs only writes on PostgreSQL databases with dry_run: true",
+    );
+  const unproven = unprovenCalls(db, claim.sql, "write", "dry_run");
+  if (unproven !== undefined) return failed("sql.unverified", unproven);
+  const timeoutMs = Math.min(DRY_RUN_TIMEOUT_MS, claim.statement_timeout_ms, db.statementTimeoutMs);
+  try {
+    const result = await loop.plans.dryRun(db, claim.sql, timeoutMs);
+    return { outcome: "succeeded", affected_rows: result.affected_rows };
+  } catch (err) {
+    return thrown(loop, claim, err);
+  }
+}
+
+function thrown(loop: AgentLoop, claim: PreflightClaimResponse, err: unknown): Report {
+  if (err instanceof DbwardError) return failed(err.code, err.message);
+  loop.logger.warn({ err: describeError(err), preflight_id: claim.preflight_id }, "the preflight failed");
+  return failed("execution.failed", err instanceof Error ? err.message : String(err));
 }
 
 /**
@@ -174,9 +291,16 @@ async function planClaimed(
  * backend signals. So a plan is made only where every call is proven (SECURITY.md principle 2):
  * a read, or a PostgreSQL write, whose calls are all on the allowlist. MySQL/MariaDB plan writes
  * outside READ ONLY (they refuse EXPLAIN of DML there), and the MySQL review does not prove a
- * write's calls, so those get no plan.
+ * write's calls, so those get no plan. A dry run runs the write itself: the same proof is the
+ * least it needs.
  */
-function unprovenCalls(db: DatabaseConfig, sql: string, op: OperationClass): string | undefined {
+function unprovenCalls(
+  db: DatabaseConfig,
+  sql: string,
+  op: OperationClass,
+  kind: PreflightKind = "explain",
+): string | undefined {
+  const no = kind === "explain" ? "no plan" : "no dry run";
   if (op === "ddl") return "a DDL has no plan to show";
   if (op === "write" && db.driver === "mysql")
     return "no plan for writes on MySQL/MariaDB: its EXPLAIN may call stored functions outside a read-only transaction, and this agent cannot prove a write calls none";
@@ -188,11 +312,11 @@ function unprovenCalls(db: DatabaseConfig, sql: string, op: OperationClass): str
   }
   const calls = review.unverifiedCalls ?? [];
   if (calls.length > 0)
-    return `no plan: the statement calls ${calls.join(", ")}, which this agent does not know to be free of side effects, and planning may evaluate it`;
+    return `${no}: the statement calls ${calls.join(", ")}, which this agent does not know to be free of side effects, and ${kind === "explain" ? "planning may evaluate it" : "a dry run would call it"}`;
   if (op === "read" && review.class !== "read")
-    return "no plan: this agent cannot prove the statement is a read";
+    return `${no}: this agent cannot prove the statement is a read`;
   if (op === "write" && review.class !== "write")
-    return `no plan: the statement reviews as ${review.class}, not a write`;
+    return `${no}: the statement reviews as ${review.class}, not a write`;
   return undefined;
 }
 

@@ -23,6 +23,14 @@ import {
   type DryRunResult,
 } from "./preflight-result.ts";
 
+export interface PgDryRunOptions extends DryRunOptions {
+  /**
+   * Runs on the dry run's client inside its transaction (timeouts set) just before the
+   * statement; throw a DbwardError to refuse it (dry-run-safety.ts), and nothing runs.
+   */
+  readonly beforeStatement?: (client: pg.PoolClient) => Promise<void>;
+}
+
 /**
  * Rows `sql` would change on the pool's database; nothing it changes is committed. Throws
  * `sql.rejected` (nothing sent to the server) for anything but one INSERT, UPDATE or DELETE,
@@ -32,7 +40,7 @@ import {
 export async function dryRunPostgres(
   pool: pg.Pool,
   sql: string,
-  options: DryRunOptions,
+  options: PgDryRunOptions,
 ): Promise<DryRunResult> {
   const statement = assertPreflightStatement(sql, "postgres", "dry_run", options.reviewOptions);
   const started = performance.now();
@@ -43,7 +51,10 @@ export async function dryRunPostgres(
       statementTimeoutMs: options.statementTimeoutMs,
       lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     },
-    (client) => countChangedRows(client, statement.text),
+    async (client) => {
+      await options.beforeStatement?.(client);
+      return countChangedRows(client, statement.text);
+    },
   );
   return { affected_rows: affected, duration_ms: elapsedMs(started) };
 }
