@@ -106,7 +106,7 @@ CREATE TABLE IF NOT EXISTS approvals (
 CREATE TABLE IF NOT EXISTS preflights (
   id TEXT NOT NULL PRIMARY KEY,               -- '<request id>-<kind>', the agent's handle
   request_id INTEGER NOT NULL REFERENCES requests (id),
-  kind TEXT NOT NULL CHECK (kind IN ('explain')),
+  kind TEXT NOT NULL CHECK (kind IN ('explain', 'dry_run')), -- widened-checks.ts: stores made before dry_run
   status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'succeeded', 'failed')),
   agent_id TEXT,
   token_id TEXT UNIQUE,
@@ -117,6 +117,7 @@ CREATE TABLE IF NOT EXISTS preflights (
   duration_ms INTEGER,
   summary_json TEXT,                 -- the bot's summary of the plan (plan-summary.ts)
   plan_json TEXT,                    -- the plan as EXPLAIN returned it
+  affected_rows INTEGER,             -- a dry run's count of changed rows (rolled back)
   error_code TEXT,
   error_message TEXT
 );

@@ -12,7 +12,7 @@ import {
   type ResultView,
   type StepView,
 } from "@dbward/shared/protocol";
-import { describePlanSummary } from "@dbward/shared/plan-summary";
+import { describeDryRun, describePlanSummary } from "@dbward/shared/plan-summary";
 import { displaySql } from "@dbward/shared/sql/display-sql";
 import { formatTable } from "./format-table.ts";
 
@@ -29,6 +29,7 @@ export function formatRequest(r: RequestView): string {
       : []),
     ...runLines(r),
     ...planLines(r),
+    ...dryRunLines(r),
     ...(r.break_glass_reason ? [`  BREAK-GLASS: ${r.break_glass_reason}`] : []),
     `  sql:       ${displaySql(r.sql).split("\n").join("\n             ")}`,
   ];
@@ -83,6 +84,17 @@ function planLines(r: RequestView): string[] {
   if (explain.status === "failed")
     return [`  plan:      none: ${displaySql(explain.error?.message ?? "planning failed")}`];
   return [`  plan:      ${explain.status === "running" ? "being made" : "waiting for an agent"}`];
+}
+
+/** The agent's dry run of a write: the rows it changed before it was rolled back (older bots send none). */
+function dryRunLines(r: RequestView): string[] {
+  const dry = (r.preflights as RequestView["preflights"] | undefined)?.find((p) => p.kind === "dry_run");
+  if (dry === undefined) return [];
+  if (dry.status === "succeeded" && typeof dry.affected_rows === "number")
+    return [`  dry run:   ${describeDryRun(dry.affected_rows, dry.duration_ms)}`];
+  if (dry.status === "failed")
+    return [`  dry run:   no count: ${displaySql(dry.error?.message ?? "the dry run failed")}`];
+  return [`  dry run:   ${dry.status === "running" ? "being counted" : "waiting for an agent"}`];
 }
 
 /**

@@ -383,6 +383,16 @@ export function describePlanSummary(s: PlanSummary): string {
   return parts.join(" · ");
 }
 
+/**
+ * A dry run's count as approvers read it, the same on every surface: "would change 1,204 rows
+ * (counted in 35 ms, rolled back)".
+ */
+export function describeDryRun(affectedRows: number, durationMs: number | null): string {
+  const rows = `${formatCount(affectedRows)} row${affectedRows === 1 ? "" : "s"}`;
+  const took = durationMs === null ? "" : `counted in ${formatCount(durationMs)} ms, `;
+  return `would change ${rows} (${took}rolled back)`;
+}
+
 function formatCount(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : String(n);
 }

@@ -449,11 +449,13 @@ export interface PollResponse {
 }
 
 /**
- * The preflight kinds: work an agent does for approvers before they decide, never executing the
- * statement. `explain`: the planner's estimate (EXPLAIN without ANALYZE), in a transaction that
- * is always rolled back.
+ * The preflight kinds: work an agent does for approvers before they decide, never committing
+ * anything. `explain`: the planner's estimate (EXPLAIN without ANALYZE), in a transaction that is
+ * always rolled back. `dry_run`: a write run inside a transaction that is always rolled back, to
+ * count the rows it changes (PostgreSQL only; enabled per database × environment on the bot and
+ * consented to per database on the agent; never DDL).
  */
-export const PREFLIGHT_KINDS = ["explain"] as const;
+export const PREFLIGHT_KINDS = ["explain", "dry_run"] as const;
 export type PreflightKind = (typeof PREFLIGHT_KINDS)[number];
 
 /** A preflight the bot offers in a poll answer. */
@@ -468,7 +470,8 @@ export interface PreflightOffer {
 
 /**
  * POST /api/agent/preflights/:id/claim — to the one agent that won it: the SQL and a token
- * signed for that purpose (`purpose: "explain"`), which an agent refuses for an execution.
+ * signed for that purpose (`purpose` is the kind: `explain` or `dry_run`), which an agent refuses
+ * for an execution or for the other kind.
  */
 export interface PreflightClaimResponse {
   preflight_id: string;
@@ -482,14 +485,16 @@ export interface PreflightClaimResponse {
   statement_timeout_ms: number;
 }
 
-/** POST /api/agent/preflights/:id/result: the raw plan, or why there is none. */
+/** POST /api/agent/preflights/:id/result: the raw plan or the dry run's count, or why there is none. */
 export interface PreflightResultBody {
   session?: string;
   outcome: "succeeded" | "failed";
   duration_ms: number;
-  /** With `succeeded`: which EXPLAIN dialect `plan` is in, and the plan as EXPLAIN returned it. */
+  /** With a succeeded `explain`: which EXPLAIN dialect `plan` is in, and the plan as EXPLAIN returned it. */
   engine?: PlanEngine;
   plan?: unknown;
+  /** With a succeeded `dry_run`: the rows the statement changed before it was rolled back. */
+  affected_rows?: number;
   error?: { code: string; message: string };
 }
 
@@ -500,7 +505,10 @@ export interface PreflightView {
   agent: string | null;
   finished_at: string | null;
   duration_ms: number | null;
+  /** A succeeded `explain`'s summary; null otherwise. */
   summary: PlanSummary | null;
+  /** A succeeded `dry_run`'s count of changed rows (rolled back); null otherwise. */
+  affected_rows: number | null;
   error: { code: string; message: string } | null;
 }
 

@@ -159,6 +159,30 @@ describe("bot config", () => {
     assertProblem(problemsOf(VALID.replace("U0123ABCD", "u0123abcd")), "users.0.slack_user_id");
   });
 
+  test("dry runs: on for a PostgreSQL database or some of its environments; refused elsewhere, naming why", () => {
+    const withShop = (v: string) =>
+      VALID.replace(
+        "environments: [production, staging]\n",
+        `environments: [production, staging]\n    dry_run: ${v}\n`,
+      );
+    assert.deepEqual(parseBotConfig(withShop("[production]"), "t.yaml").databases[0]?.dry_run, [
+      "production",
+    ]);
+    assert.equal(parseBotConfig(withShop("true"), "t.yaml").databases[0]?.dry_run, true);
+    assertProblem(
+      problemsOf(withShop("[prod]")),
+      "databases.0.dry_run",
+      "not one of this database's environments",
+    );
+    assertProblem(problemsOf(withShop("[]")), "databases.0.dry_run");
+    assertProblem(problemsOf(withShop("yes please")), "databases.0.dry_run");
+    const onMysql = VALID.replace(
+      "dialect: mysql\n    environments: [production]\n",
+      "dialect: mysql\n    environments: [production]\n    dry_run: true\n",
+    );
+    assertProblem(problemsOf(onMysql), "databases.1.dry_run", "PostgreSQL databases only");
+  });
+
   test("refuses execution limits outside their range", () => {
     const text = `${VALID}\nexecution: { dispatch_timeout_ms: 999, lease_margin_ms: 10, row_cap: 0 }\n`;
     const problems = problemsOf(text);

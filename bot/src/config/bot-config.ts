@@ -39,17 +39,42 @@ export const ROLES = BUILTIN_ROLES;
 /** A role name: built in, or defined in the config (checked when the config is parsed). */
 export type Role = string;
 
-const databaseSchema = z.strictObject({
-  name,
-  dialect: z.enum(SQL_DIALECTS),
-  environments: z.array(name).min(1),
-  description: z.string().max(200).optional(),
-  /**
-   * Ask the agent for a plan (EXPLAIN, never ANALYZE) of each read and write waiting for
-   * approval, to show approvers (PostgreSQL and MySQL/MariaDB; default on there).
-   */
-  explain: z.boolean().optional(),
-});
+const databaseSchema = z
+  .strictObject({
+    name,
+    dialect: z.enum(SQL_DIALECTS),
+    environments: z.array(name).min(1),
+    description: z.string().max(200).optional(),
+    /**
+     * Ask the agent for a plan (EXPLAIN, never ANALYZE) of each read and write waiting for
+     * approval, to show approvers (PostgreSQL and MySQL/MariaDB; default on there).
+     */
+    explain: z.boolean().optional(),
+    /**
+     * Ask the agent to count a write's changed rows by running it in a transaction that is always
+     * rolled back (a dry run), to show approvers: `true` for every environment, or the ones listed.
+     * Off by default; PostgreSQL only (MySQL/MariaDB may commit implicitly); never for DDL. The
+     * agent must consent too (its database's `dry_run: true`).
+     */
+    dry_run: z.union([z.boolean(), z.array(name).min(1)]).optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.dry_run === undefined || d.dry_run === false) return;
+    if (d.dialect !== "postgres")
+      ctx.addIssue({
+        code: "custom",
+        path: ["dry_run"],
+        message: `dry runs are for PostgreSQL databases only (this one is ${d.dialect}): MySQL/MariaDB may commit a change implicitly, and SQLite has no agent-side dry run`,
+      });
+    if (Array.isArray(d.dry_run))
+      for (const env of d.dry_run)
+        if (!d.environments.includes(env))
+          ctx.addIssue({
+            code: "custom",
+            path: ["dry_run"],
+            message: `environment ${env} is not one of this database's environments (${d.environments.join(", ")})`,
+          });
+  });
 
 /** `role:approver`, `group:dba`, `user:bob` — who may approve a step. */
 const selector = z

@@ -135,13 +135,14 @@ export const BODY_SHAPES = {
     row_count: true,
     started_at: true,
   } satisfies ShapeOf<ResultSubmission>,
-  /** A preflight's plan: `plan` is EXPLAIN's own JSON, whatever its keys. */
+  /** A preflight's plan or count: `plan` is EXPLAIN's own JSON, whatever its keys. */
   preflightResult: {
     session: true,
     outcome: true,
     duration_ms: true,
     engine: true,
     plan: true,
+    affected_rows: true,
     error: { code: true, message: true },
   } satisfies ShapeOf<PreflightResultBody>,
 } as const satisfies Record<string, BodyShape>;

@@ -18,4 +18,5 @@ export const ADDED_COLUMNS: readonly AddedColumn[] = [
   { table: "requests", column: "run_by", definition: "TEXT" },
   { table: "requests", column: "run_requested_at", definition: "TEXT" },
   { table: "requests", column: "not_before", definition: "TEXT" },
+  { table: "preflights", column: "affected_rows", definition: "INTEGER" },
 ];

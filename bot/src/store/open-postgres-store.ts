@@ -30,6 +30,7 @@ import {
   type TransactionSettings,
 } from "kysely";
 import { ADDED_COLUMNS } from "./added-columns.ts";
+import { widenPostgresChecks } from "./widened-checks.ts";
 import { schemaPath, SCHEMA_VERSION, type Store } from "./open-store.ts";
 import { STATE_WRITE_LOCK } from "./postgres-locks.ts";
 import { postgresSchema } from "./postgres-schema.ts";
@@ -155,6 +156,7 @@ async function applyPostgresSchema(store: Store): Promise<void> {
         ),
       );
     }
+    await widenPostgresChecks(tx);
     await tx.executeQuery(CompiledQuery.raw(ddl));
   });
 }

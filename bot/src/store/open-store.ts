@@ -26,6 +26,7 @@ import {
 } from "kysely";
 import { runtimeFile } from "../runtime-files.ts";
 import { ADDED_COLUMNS } from "./added-columns.ts";
+import { widenSqliteChecks } from "./widened-checks.ts";
 import type { Database } from "./tables.ts";
 
 export const SCHEMA_VERSION = 1;
@@ -101,8 +102,8 @@ function addMissingColumns(sqlite: SqliteDatabase.Database): void {
 /**
  * Applies schema.sql in one transaction at every open; refuses a newer store. Every statement in
  * it is idempotent (`IF NOT EXISTS`, guarded inserts), so a table added to it later reaches a
- * store created before; a column added to an existing table is in ADDED_COLUMNS; a changed
- * column would need its own step and a new SCHEMA_VERSION.
+ * store created before; a column added to an existing table is in ADDED_COLUMNS, a widened CHECK
+ * in WIDENED_CHECKS; a changed column would need its own step and a new SCHEMA_VERSION.
  */
 function applySchema(sqlite: SqliteDatabase.Database): void {
   const hasVersion = sqlite
@@ -121,7 +122,9 @@ function applySchema(sqlite: SqliteDatabase.Database): void {
   sqlite
     .transaction(() => {
       addMissingColumns(sqlite);
-      sqlite.exec(readFileSync(schemaPath(), "utf8"));
+      const schemaSql = readFileSync(schemaPath(), "utf8");
+      widenSqliteChecks(sqlite, schemaSql);
+      sqlite.exec(schemaSql);
     })
     .immediate();
 }

@@ -223,6 +223,24 @@ describe("the PostgreSQL state schema, derived from schema.sql", () => {
     }
   });
 
+  test("a store made before dry runs gets the preflights count column and the widened kind CHECK", async () => {
+    await client.query("alter table preflights drop constraint preflights_kind_check");
+    await client.query(
+      "alter table preflights add constraint preflights_kind_check check (kind in ('explain'))",
+    );
+    await client.query("alter table preflights drop column affected_rows");
+    await (await openPostgresStore({ url, poolSize: 2, onIdleError: () => undefined })).destroy();
+    const check = await client.query<{ def: string }>(
+      "select pg_get_constraintdef(oid) as def from pg_constraint where conname = 'preflights_kind_check'",
+    );
+    assert.equal(check.rows.length, 1);
+    assert.match(check.rows[0]?.def ?? "", /'explain'.*'dry_run'/);
+    const column = await client.query(
+      "select 1 from information_schema.columns where table_name = 'preflights' and column_name = 'affected_rows'",
+    );
+    assert.equal(column.rowCount, 1);
+  });
+
   test("two instances opening one empty database at once both start, and the schema is applied once", async () => {
     const key2 = `${key}-race`;
     const raceUrl = await ensureStateDatabase(key2);

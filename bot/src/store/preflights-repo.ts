@@ -32,6 +32,8 @@ export interface PreflightRecord {
   readonly finishedAt: string | null;
   readonly durationMs: number | null;
   readonly summary: PlanSummary | null;
+  /** A succeeded dry run's count of changed rows (rolled back). */
+  readonly affectedRows: number | null;
   readonly error: { readonly code: string; readonly message: string } | null;
 }
 
@@ -74,17 +76,18 @@ export async function listPreflights(db: Db, requestId: RequestId): Promise<Pref
 }
 
 /**
- * Pending preflights of requests still waiting for approval that an agent with `caps` may make,
- * oldest first: chosen inside its capabilities before the limit, so plans no agent of this kind
- * makes cannot push its own out.
+ * Pending preflights of the `kinds` an agent makes, of requests still waiting for approval that
+ * an agent with `caps` may make, oldest first: chosen inside its kinds and capabilities before
+ * the limit, so preflights no agent of this kind makes cannot push its own out.
  */
 export async function listOfferablePreflights(
   db: Db,
   caps: readonly AgentCapability[],
+  kinds: readonly PreflightKind[],
   limit: number,
 ): Promise<PreflightOfferRow[]> {
   const usable = caps.filter((c) => c.operations.length > 0);
-  if (usable.length === 0) return [];
+  if (usable.length === 0 || kinds.length === 0) return [];
   return db
     .selectFrom("preflights")
     .innerJoin("requests", "requests.id", "preflights.request_id")
@@ -97,6 +100,7 @@ export async function listOfferablePreflights(
       "requests.operation as operation",
     ])
     .where("preflights.status", "=", "pending")
+    .where("preflights.kind", "in", [...kinds])
     .where("requests.status", "=", "pending_approval")
     .where((eb) =>
       eb.or(
@@ -155,6 +159,7 @@ export async function finishPreflightRow(
     durationMs: number | null;
     summary?: PlanSummary;
     planJson?: string;
+    affectedRows?: number;
     error?: { code: string; message: string };
   },
 ): Promise<boolean> {
@@ -166,6 +171,7 @@ export async function finishPreflightRow(
       duration_ms: done.durationMs,
       summary_json: done.summary === undefined ? null : JSON.stringify(done.summary),
       plan_json: done.planJson ?? null,
+      affected_rows: done.affectedRows ?? null,
       error_code: done.error?.code ?? null,
       error_message: done.error?.message ?? null,
     })
@@ -238,6 +244,7 @@ function toRecord(r: PreflightsTable): PreflightRecord {
     finishedAt: r.finished_at,
     durationMs: r.duration_ms,
     summary,
+    affectedRows: r.affected_rows,
     error: unreadable
       ? { code: "preflight.unreadable", message: "the stored plan summary could not be read" }
       : r.error_code === null

@@ -7,6 +7,7 @@ import SqliteDatabase from "better-sqlite3";
 import { OPERATION_CLASSES, REQUEST_STATUSES } from "@dbward/shared";
 import ts from "typescript";
 import { SCHEMA_VERSION, STORE_FILE, openStore, openStoreFile } from "./open-store.ts";
+import { requestRow } from "../../../test/support/request-row.ts";
 
 /** A column as tables.ts declares it. */
 interface DeclaredColumn {
@@ -270,6 +271,84 @@ describe("state store schema", () => {
         raw2.close();
       } finally {
         await again.destroy();
+      }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  test("widens a CHECK schema.sql widened since, keeping the rows and the table's indexes", async () => {
+    const d = mkdtempSync(join(tmpdir(), "dbward-schema-"));
+    try {
+      const first = openStore(d);
+      const at = "2026-01-01T00:00:00.000Z";
+      await first
+        .insertInto("requests")
+        .values(requestRow({ id: 1, status: "pending_approval", created_at: at, expires_at: at }))
+        .execute();
+      await first.destroy();
+      // As a store written before dry runs: preflights allowed kind 'explain' alone, had no count.
+      const raw = new SqliteDatabase(join(d, STORE_FILE));
+      const current = (
+        raw.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'preflights'").get() as {
+          sql: string;
+        }
+      ).sql;
+      raw.exec("DROP TABLE preflights");
+      raw.exec(
+        current
+          .replace("CHECK (kind IN ('explain', 'dry_run'))", "CHECK (kind IN ('explain'))")
+          .replace(/\n\s*affected_rows INTEGER,[^\n]*/, ""),
+      );
+      raw.exec(
+        "INSERT INTO preflights (id, request_id, kind, status, created_at) VALUES ('1-explain', 1, 'explain', 'pending', '2026-01-01T00:00:00.000Z')",
+      );
+      assert.throws(() =>
+        raw.exec(
+          "INSERT INTO preflights (id, request_id, kind, status, created_at) VALUES ('1-dry_run', 1, 'dry_run', 'pending', '2026-01-01T00:00:00.000Z')",
+        ),
+      );
+      raw.close();
+      const again = openStore(d);
+      try {
+        await again
+          .insertInto("preflights")
+          .values({
+            id: "1-dry_run",
+            request_id: 1,
+            kind: "dry_run",
+            status: "pending",
+            created_at: "2026-01-01T00:00:01.000Z",
+          })
+          .execute();
+        const rows = await again
+          .selectFrom("preflights")
+          .select(["id", "kind", "affected_rows"])
+          .orderBy("id")
+          .execute();
+        assert.deepEqual(rows, [
+          { id: "1-dry_run", kind: "dry_run", affected_rows: null },
+          { id: "1-explain", kind: "explain", affected_rows: null },
+        ]);
+        const raw2 = new SqliteDatabase(join(d, STORE_FILE), { readonly: true });
+        const indexes = (
+          raw2
+            .prepare(
+              "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'preflights' AND sql IS NOT NULL",
+            )
+            .all() as { name: string }[]
+        ).map((i) => i.name);
+        raw2.close();
+        assert.deepEqual(indexes.sort(), ["preflights_request", "preflights_status"]);
+      } finally {
+        await again.destroy();
+      }
+      // And a store already widened is left as it is.
+      const third = openStore(d);
+      try {
+        assert.equal((await third.selectFrom("preflights").select("id").execute()).length, 2);
+      } finally {
+        await third.destroy();
       }
     } finally {
       rmSync(d, { recursive: true, force: true });

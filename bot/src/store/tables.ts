@@ -91,6 +91,7 @@ export interface PreflightsTable {
   duration_ms: number | null;
   summary_json: string | null;
   plan_json: string | null;
+  affected_rows: number | null;
   error_code: string | null;
   error_message: string | null;
 }

@@ -20,6 +20,7 @@ import {
   sha256Hex,
   type RequestId,
   type CreateRequestBody,
+  type PreflightKind,
 } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { planRequest } from "../core/plan-request.ts";
@@ -198,9 +199,9 @@ export async function createRequestWithKey(
       }
       request = await dispatchWhenReady(tx, request, now);
     }
-    if (request.status === "pending_approval" && wantsPlan(config, request)) {
-      await insertPreflight(tx, id, "explain", now.toISOString());
-    }
+    if (request.status === "pending_approval")
+      for (const kind of wantedPreflights(config, request))
+        await insertPreflight(tx, id, kind, now.toISOString());
     await ctx.recordChange(tx, changeOf(request));
     return request;
   }).catch((err: unknown) => {
@@ -209,23 +210,29 @@ export async function createRequestWithKey(
   });
   if (created === undefined) return raceWinner(ctx, caller, key);
   ctx.afterCommit(changeOf(created));
-  // A dispatched request, or a plan wanted for a pending one: a long-polling agent hears of it now.
+  // A dispatched request, or a preflight wanted for a pending one: a long-polling agent hears of it now.
   if (
     created.status === "dispatched" ||
-    (created.status === "pending_approval" && wantsPlan(config, created))
+    (created.status === "pending_approval" && wantedPreflights(config, created).length > 0)
   )
     ctx.jobs.notify();
   return { request: created, replayed: false };
 }
 
 /**
- * Whether approvers get a plan of this request: reads and writes (a DDL has no plan to show) on
- * engines with EXPLAIN's JSON format, unless the database's config turns it off.
+ * What approvers get an agent to find out about this request before they decide: a plan of a
+ * read or write (a DDL has none to show) on engines with EXPLAIN's JSON format, unless the
+ * database's config turns it off; a dry run's count of a write's rows where the database's
+ * config turns it on for the environment (PostgreSQL only, bot-config.ts).
  */
-function wantsPlan(config: BotConfig, r: RequestRecord): boolean {
-  if (r.operation === "ddl") return false;
+function wantedPreflights(config: BotConfig, r: RequestRecord): PreflightKind[] {
   const db = config.databases.find((d) => d.name === r.database);
-  return db !== undefined && db.dialect !== "sqlite" && db.explain !== false;
+  if (db === undefined || r.operation === "ddl" || db.dialect === "sqlite") return [];
+  const kinds: PreflightKind[] = [];
+  if (db.explain !== false) kinds.push("explain");
+  const dryRun = db.dry_run === true || (Array.isArray(db.dry_run) && db.dry_run.includes(r.environment));
+  if (r.operation === "write" && db.dialect === "postgres" && dryRun) kinds.push("dry_run");
+  return kinds;
 }
 
 /** The call that stored the key first, while this one planned its request. */

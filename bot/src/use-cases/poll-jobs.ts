@@ -75,7 +75,7 @@ async function findPreflightOffers(
   kinds: readonly PreflightKind[],
 ): Promise<PreflightOffer[]> {
   if (kinds.length === 0) return [];
-  const rows = await listOfferablePreflights(ctx.store, caps, 200);
+  const rows = await listOfferablePreflights(ctx.store, caps, kinds, 200);
   const offers: PreflightOffer[] = [];
   for (const row of rows) {
     const kind = kinds.find((k) => k === row.kind);

@@ -104,6 +104,7 @@ function toPreflightView(p: PreflightRecord): PreflightView {
     finished_at: p.finishedAt,
     duration_ms: p.durationMs,
     summary: p.summary,
+    affected_rows: p.affectedRows,
     error: p.error,
   };
 }

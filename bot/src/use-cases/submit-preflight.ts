@@ -1,8 +1,10 @@
 /**
- * An agent reports a preflight: the plan as EXPLAIN returned it, or why it could not make one.
- * Only the agent that claimed it, once (compare-and-set on `running` and the agent). The bot
- * summarises the raw plan itself (plan-summary.ts), so what approvers read comes from one
- * function whatever the agent sent alongside; a failure to plan is kept and shown, not hidden.
+ * An agent reports a preflight: the plan as EXPLAIN returned it, or a dry run's count of changed
+ * rows, or why it has neither. Only the agent that claimed it, once (compare-and-set on `running`
+ * and the agent). The bot summarises the raw plan itself (plan-summary.ts), so what approvers
+ * read comes from one function whatever the agent sent alongside; a report of the other kind's
+ * shape, or a failure, is kept and shown as a failure, not hidden. A dry run is audited here as
+ * a preflight, never as an execution.
  */
 import {
   DbwardError,
@@ -10,6 +12,7 @@ import {
   summarizePlan,
   type PlanEngine,
   type PlanSummary,
+  type PreflightKind,
   type PreflightResultBody,
   type SqlDialect,
 } from "@dbward/shared";
@@ -41,14 +44,12 @@ export async function submitPreflight(
     const request = await findRequestOrThrow(tx, preflight.requestId);
     const now = ctx.clock.now();
     const dialect = ctx.config().databases.find((d) => d.name === request.database)?.dialect;
-    const done = report.outcome === "failed" ? report : (engineProblem(report, dialect) ?? report);
+    const done = judge(report, preflight.kind, dialect);
     const won = await finishPreflightRow(tx, preflightId, agentId, {
       status: done.outcome,
       finishedAt: now.toISOString(),
       durationMs: report.durationMs,
-      ...(done.outcome === "succeeded"
-        ? { summary: done.summary, planJson: done.planJson }
-        : { error: done.error }),
+      ...stored(done),
     });
     if (!won)
       throw new DbwardError("job.lease_lost", `preflight ${preflightId} is not running for agent ${agentId}`);
@@ -63,9 +64,11 @@ export async function submitPreflight(
         details: {
           kind: preflight.kind,
           duration_ms: report.durationMs,
-          ...(done.outcome === "succeeded"
-            ? { estimated_rows: done.summary.estimated_rows }
-            : { code: done.error.code }),
+          ...(done.outcome === "failed"
+            ? { code: done.error.code }
+            : done.kind === "explain"
+              ? { estimated_rows: done.summary.estimated_rows }
+              : { affected_rows: done.affectedRows }),
         },
       },
       now,
@@ -94,11 +97,30 @@ const ENGINE_OF = { postgres: "postgres", mysql: "mysql", sqlite: undefined } as
   PlanEngine | undefined
 >;
 
+/** The report as it is recorded: one of the other kind, or a plan in the wrong engine's format, is a failure. */
+function judge(report: Checked, kind: PreflightKind, dialect: SqlDialect | undefined): Checked {
+  if (report.outcome === "failed") return report;
+  if (report.kind !== kind)
+    return failed(
+      "preflight.invalid",
+      kind === "explain" ? "a row count was reported for a plan" : "a plan was reported for a dry run",
+      report.durationMs,
+    );
+  return report.kind === "explain" ? (engineProblem(report, dialect) ?? report) : report;
+}
+
+/** What the store keeps of a recorded report. */
+function stored(
+  done: Checked,
+): { summary: PlanSummary; planJson: string } | { affectedRows: number } | { error: Failed["error"] } {
+  if (done.outcome === "failed") return { error: done.error };
+  return done.kind === "explain"
+    ? { summary: done.summary, planJson: done.planJson }
+    : { affectedRows: done.affectedRows };
+}
+
 /** A plan in another engine's format than its database's, as a failure to record; undefined when it fits. */
-function engineProblem(
-  report: Checked & { outcome: "succeeded" },
-  dialect: SqlDialect | undefined,
-): Failed | undefined {
+function engineProblem(report: CheckedPlan, dialect: SqlDialect | undefined): Failed | undefined {
   const expected = dialect === undefined ? undefined : ENGINE_OF[dialect];
   if (report.engine === expected) return undefined;
   return failed(
@@ -108,9 +130,12 @@ function engineProblem(
 }
 
 type Failed = { outcome: "failed"; durationMs: number; error: { code: string; message: string } };
-type Parsed = { outcome: "succeeded"; durationMs: number; engine: PlanEngine; plan: unknown } | Failed;
+type Plan = { outcome: "succeeded"; kind: "explain"; durationMs: number; engine: PlanEngine; plan: unknown };
+type Count = { outcome: "succeeded"; kind: "dry_run"; durationMs: number; affectedRows: number };
+type Parsed = Plan | Count | Failed;
 /** A plan that can be stored and shown: its JSON text and the bot's own summary of it. */
-type Checked = (Parsed & { outcome: "succeeded"; planJson: string; summary: PlanSummary }) | Failed;
+type CheckedPlan = Plan & { planJson: string; summary: PlanSummary };
+type Checked = CheckedPlan | Count | Failed;
 
 function failed(code: string, message: string, durationMs = 0): Failed {
   return { outcome: "failed", durationMs, error: { code, message } };
@@ -118,7 +143,7 @@ function failed(code: string, message: string, durationMs = 0): Failed {
 
 /** A reported plan checked to be one to show approvers; anything else becomes a failure to plan. */
 function checkPlan(report: Parsed): Checked {
-  if (report.outcome === "failed") return report;
+  if (report.outcome === "failed" || report.kind === "dry_run") return report;
   const invalid = (why: string): Failed => failed("preflight.invalid", why, report.durationMs);
   const planJson = jsonOf(report.plan);
   if (planJson === undefined) return invalid("the plan could not be stored as JSON (nested too deeply)");
@@ -145,9 +170,23 @@ function parseReport(body: Partial<Record<keyof PreflightResultBody, unknown>>):
     return failed(String(e?.code).slice(0, 100), String(e?.message).slice(0, MAX_ERROR_CHARS), durationMs);
   }
   if (body.outcome !== "succeeded") invalid("outcome must be succeeded or failed");
+  if (body.affected_rows !== undefined) {
+    const n = body.affected_rows;
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0)
+      invalid("affected_rows must be a whole number ≥ 0");
+    if (body.engine !== undefined || body.plan !== undefined)
+      invalid("a dry run's count comes without a plan");
+    return { outcome: "succeeded", kind: "dry_run", durationMs, affectedRows: n as number };
+  }
   if (body.engine !== "postgres" && body.engine !== "mysql") invalid("engine must be postgres or mysql");
   if (body.plan === undefined || body.plan === null) invalid("a plan is required with succeeded");
-  return { outcome: "succeeded", durationMs, engine: body.engine as PlanEngine, plan: body.plan };
+  return {
+    outcome: "succeeded",
+    kind: "explain",
+    durationMs,
+    engine: body.engine as PlanEngine,
+    plan: body.plan,
+  };
 }
 
 /** The plan as JSON text; undefined when it cannot be written (nested past the stack). */

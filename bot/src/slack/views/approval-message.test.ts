@@ -45,7 +45,13 @@ describe("the approval message", () => {
   });
 
   test("shows the agent's plan summary, that one is being made, or why there is none", () => {
-    const base = { kind: "explain", agent: "agent-1", finished_at: null, duration_ms: 3 } as const;
+    const base = {
+      kind: "explain",
+      agent: "agent-1",
+      finished_at: null,
+      duration_ms: 3,
+      affected_rows: null,
+    } as const;
     const line = (preflights: RequestView["preflights"]): string =>
       json(approvalMessage(sampleCard({ preflights }), { showSql: false, buttons: true }).blocks);
     assert.doesNotMatch(line([]), /Plan/);
@@ -74,6 +80,41 @@ describe("the approval message", () => {
       },
     ]);
     assert.match(failed, /No plan: no plan for writes &lt;here&gt;/);
+  });
+
+  test("shows the dry run's exact count, that it is being counted, or why there is none", () => {
+    const base = {
+      kind: "dry_run",
+      agent: "agent-1",
+      finished_at: null,
+      duration_ms: 35,
+      summary: null,
+    } as const;
+    const line = (preflights: RequestView["preflights"]): string =>
+      json(approvalMessage(sampleCard({ preflights }), { showSql: false, buttons: true }).blocks);
+    assert.doesNotMatch(line([]), /Dry run/);
+    assert.match(
+      line([{ ...base, status: "pending", affected_rows: null, error: null }]),
+      /Dry run: being counted/,
+    );
+    assert.match(
+      line([{ ...base, status: "succeeded", affected_rows: 1204, error: null }]),
+      /Dry run: would change 1,204 rows \(counted in 35 ms, rolled back\)/,
+    );
+    assert.match(
+      line([{ ...base, status: "succeeded", affected_rows: 1, error: null }]),
+      /would change 1 row \(/,
+    );
+    const failed = line([
+      {
+        ...base,
+        status: "failed",
+        affected_rows: null,
+        error: { code: "sql.rejected", message: "orders has a trigger <audit_\u202e>" },
+      },
+    ]);
+    assert.match(failed, /No dry-run count: orders has a trigger &lt;audit_/);
+    assert.ok(!failed.includes("\u202e"), "an invisible character in the reason is shown escaped");
   });
 
   test("keeps the SQL out when told to, and shows it exactly when allowed", () => {

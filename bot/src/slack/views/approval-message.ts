@@ -4,7 +4,7 @@
  * any change shows the request as it is now. Buttons appear only while a decision is possible.
  */
 import type { types } from "@slack/bolt";
-import { describePlanSummary, displaySql, type RequestView } from "@dbward/shared";
+import { describeDryRun, describePlanSummary, displaySql, type RequestView } from "@dbward/shared";
 import { SLACK_IDS } from "../ids.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
 import { button, context, fields, section, sqlBlocks, type Block, type SlackMessage } from "./blocks.ts";
@@ -67,6 +67,8 @@ export function approvalMessage(card: RequestCard, o: ApprovalMessageOptions): S
   if (warnings.length > 0) blocks.push(context(`:warning: ${warnings.join(" · ")}`));
   const plan = planLine(r);
   if (plan !== undefined) blocks.push(context(plan));
+  const count = dryRunLine(r);
+  if (count !== undefined) blocks.push(context(count));
   const story = progressLines(card);
   if (story.length > 0) blocks.push(context(story.join("\n")));
   if (o.buttons && r.status === "pending_approval") blocks.push(decisionButtons(r.id));
@@ -92,6 +94,26 @@ export function planLine(r: RequestView): string | undefined {
         : `:mag: Plan (estimate, not run): ${escapeMrkdwn(displaySql(describePlanSummary(explain.summary)))}`;
     case "failed":
       return `:mag: No plan: ${escapeMrkdwn(displaySql(truncate(explain.error?.message ?? "planning failed", 300)))}`;
+  }
+}
+
+/**
+ * The agent's dry run of a write still to be decided: the exact rows it changed before it was
+ * rolled back, or why there is no count (shown, not hidden).
+ */
+export function dryRunLine(r: RequestView): string | undefined {
+  const dry = r.preflights.find((p) => p.kind === "dry_run");
+  if (dry === undefined) return undefined;
+  switch (dry.status) {
+    case "pending":
+    case "running":
+      return ":abacus: Dry run: being counted by an agent…";
+    case "succeeded":
+      return dry.affected_rows === null
+        ? ":abacus: Dry run: finished, but its count could not be read"
+        : `:abacus: Dry run: ${describeDryRun(dry.affected_rows, dry.duration_ms)}`;
+    case "failed":
+      return `:abacus: No dry-run count: ${escapeMrkdwn(displaySql(truncate(dry.error?.message ?? "the dry run failed", 300)))}`;
   }
 }
 

@@ -7,7 +7,7 @@
 import type { types } from "@slack/bolt";
 import type { QueryDraft } from "../command-parser.ts";
 import { SLACK_IDS } from "../ids.ts";
-import { approvalMessage, planLine } from "./approval-message.ts";
+import { approvalMessage, dryRunLine, planLine } from "./approval-message.ts";
 import { LIMITS, context, option, plain, section, sqlBlocks, type Block } from "./blocks.ts";
 import type { RequestCard } from "./request-card.ts";
 import type { ApproveAsChoice } from "../../use-cases/list-approve-as-choices.ts";
@@ -133,8 +133,11 @@ export function reviewModal(
     (b) => b.type === "section",
   );
   const plan = planLine(r);
-  const planBlocks =
-    plan === undefined ? [] : [context(`${plan}\nThe whole plan: \`dbward request plan ${r.id}\``)];
+  const count = dryRunLine(r);
+  const planBlocks = [
+    ...(plan === undefined ? [] : [context(`${plan}\nThe whole plan: \`dbward request plan ${r.id}\``)]),
+    ...(count === undefined ? [] : [context(count)]),
+  ];
   const blocks: Block[] = [
     ...facts,
     ...planBlocks,
