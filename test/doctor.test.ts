@@ -146,17 +146,23 @@ describe("dbward doctor --bot-config", () => {
         seenTokens.push(`${req.url} ${token}`);
         res.setHeader("content-type", "application/json");
         res.end(
-          JSON.stringify(
-            token === "xoxb-good"
-              ? { ok: true, team: "Acme", bot_id: "B0GOOD", user_id: "U0GOOD" }
-              : { ok: false, error: "invalid_auth" },
-          ),
+          JSON.stringify(req.url === "/api/apps.connections.open" ? connectionsOpen(token) : authTest(token)),
         );
       });
       await new Promise<void>((r) => slack.listen(0, "127.0.0.1", r));
       url = `http://127.0.0.1:${(slack.address() as AddressInfo).port}/api/`;
     });
     after(() => slack.close());
+    const authTest = (token: string) =>
+      token === "xoxb-good"
+        ? { ok: true, team: "Acme", bot_id: "B0GOOD", user_id: "U0GOOD" }
+        : { ok: false, error: "invalid_auth" };
+    // As Slack answers it: only an app-level token opens a connection; another kind of token is
+    // refused for its type, an unknown app-level token for auth.
+    const connectionsOpen = (token: string) =>
+      token === "xapp-good"
+        ? { ok: true, url: "wss://wss-primary.slack.com/link/?ticket=fake" }
+        : { ok: false, error: token.startsWith("xapp-") ? "invalid_auth" : "not_allowed_token_type" };
     const env = (token: string, botId = "B0GOOD") => ({
       SLACK_SIGNING_SECRET: "s".repeat(32),
       SLACK_BOT_TOKEN: token,
@@ -197,6 +203,61 @@ describe("dbward doctor --bot-config", () => {
         r.text,
         /the token belongs to bot B0GOOD, not SLACK_BOT_ID=B0OTHER[\s\S]*fix: set SLACK_BOT_ID=B0GOOD/,
       );
+    });
+
+    describe("Socket Mode", () => {
+      const socketConfig = `${BOT_CONFIG}\nslack:\n  mode: socket\n  approvals_channel: C0APPROVALS\n`;
+      /** Socket Mode's variables: an app-level token, and no signing secret (nothing is signed). */
+      const socketEnv = (appToken: string): Record<string, string> => ({
+        ...Object.fromEntries(Object.entries(env("xoxb-good")).filter(([k]) => k !== "SLACK_SIGNING_SECRET")),
+        SLACK_APP_TOKEN: appToken,
+      });
+
+      test("a valid app-level token passes apps.connections.open, and the bot token auth.test", async () => {
+        seenTokens.length = 0;
+        const r = await doctor(
+          ["--bot-config", file(socketConfig), "--data-dir", join(dir, "sm1")],
+          socketEnv("xapp-good"),
+        );
+        assert.equal(r.code, EXIT.ok, r.text);
+        assert.match(r.text, /ok +Slack Socket Mode +apps.connections.open accepted the app-level token/);
+        assert.match(r.text, /ok +Slack +auth.test accepted the token \(team Acme, bot B0GOOD\)/);
+        assert.deepEqual(seenTokens.sort(), [
+          "/api/apps.connections.open xapp-good",
+          "/api/auth.test xoxb-good",
+        ]);
+        assert.ok(!r.text.includes("xapp-good"), "the token itself is never printed");
+      });
+
+      test("a bot token where SLACK_APP_TOKEN belongs fails, saying what it is and what belongs there", async () => {
+        seenTokens.length = 0;
+        const r = await doctor(
+          ["--bot-config", file(socketConfig), "--data-dir", join(dir, "sm2")],
+          socketEnv("xoxb-good"),
+        );
+        assert.equal(r.code, EXIT.failure, r.text);
+        assert.match(
+          r.text,
+          /FAIL +Slack +Slack settings are incomplete:\s+- SLACK_APP_TOKEN must be an app-level token \(xapp-…\) with the connections:write scope; this is a bot token \(xoxb-…\)/,
+        );
+        // Refused by its prefix: never offered to Slack, whose client would retry it for ever.
+        assert.ok(!seenTokens.some((t) => t.startsWith("/api/apps.connections.open")), seenTokens.join());
+        assert.ok(!r.text.includes("xoxb-good"), "the token itself is never printed");
+      });
+
+      test("an app-level token Slack refuses fails with Slack's error and how to make one", async () => {
+        const r = await doctor(
+          ["--bot-config", file(socketConfig), "--data-dir", join(dir, "sm3")],
+          socketEnv("xapp-revoked"),
+        );
+        assert.equal(r.code, EXIT.failure, r.text);
+        assert.match(
+          r.text,
+          /FAIL +Slack Socket Mode +Slack refused the app-level token \(SLACK_APP_TOKEN\): invalid_auth[\s\S]*fix: make an app-level token with the connections:write scope/,
+        );
+        assert.match(r.text, /ok +Slack +auth.test accepted the token/, "the bot token is still checked");
+        assert.ok(!r.text.includes("xapp-revoked"));
+      });
     });
   });
 });

@@ -2,15 +2,19 @@
  * Socket Mode against a local fake of Slack's Socket Mode endpoint: the bot connects out (two
  * connections), the same listeners answer envelopes as they answer HTTP requests (a query and its
  * approval, a rejection through its modal, the Home tab, the admin's user list), every envelope
- * is acked (a form's errors ride on the ack), a re-delivered envelope changes state once, a
- * `disconnect` (refresh) leaves the app reachable, and nothing is mounted at /slack/events.
+ * is acked (a form's errors ride on the ack) — one whose listener throws before acking and one
+ * Bolt cannot route too, in HTTP mode as well —, a re-delivered envelope changes state once, a
+ * `disconnect` (refresh) leaves the app reachable, the listeners' Web API client makes one HTTP
+ * request per outbox try (the Socket Mode client's `retries: 100` never reaches it), and nothing
+ * is mounted at /slack/events.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import pino from "pino";
 import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import type { RequestView } from "@dbward/shared";
 import { startBotHarness, type BotHarness } from "../support/bot-harness.ts";
-import { FakeSlack } from "../support/fake-slack.ts";
+import { FakeSlack, type SlackCall } from "../support/fake-slack.ts";
 import { FakeSocketMode } from "../support/fake-socket-mode.ts";
 import { APPROVALS_CHANNEL, SLACK_TEST_CONFIG, SLACK_USERS, buttonsOf, textOf } from "./slack-harness.ts";
 import {
@@ -30,6 +34,38 @@ const SOCKET_CONFIG = SLACK_TEST_CONFIG.replace("slack:\n", "slack:\n  mode: soc
 );
 const APP_TOKEN = "xapp-1-A0DBWARD-1-fake";
 
+/** A logger that keeps what the bot logs at warn and above, one parsed line each. */
+function keptLogs(): { logger: pino.Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const logger = pino(
+    { level: "warn" },
+    { write: (line: string) => lines.push(JSON.parse(line) as LogLine) },
+  );
+  return { logger, lines };
+}
+
+interface LogLine {
+  readonly msg?: string;
+  readonly code?: string;
+  readonly attempt?: number;
+  /** Bolt wraps a listener's error; the listener's own is `original`. */
+  readonly err?: { readonly original?: { readonly type?: string } };
+}
+
+/** Whether a listener's TypeError reached Bolt's error handler (mount-slack.ts logs it). */
+const listenerThrew = (lines: readonly LogLine[]): boolean =>
+  lines.some((l) => l.msg === "Slack listener error" && l.err?.original?.type === "TypeError");
+
+/**
+ * A query form's submission whose input values hold `null` for a block: the form listener reads
+ * the values before its ack (view-state.ts) and throws a TypeError on it. Slack never sends it;
+ * it stands for any bug in a listener before its ack.
+ */
+function throwingSubmission(body: Record<string, unknown>): Record<string, unknown> {
+  const view = body.view as Record<string, unknown>;
+  return { ...body, view: { ...view, state: { values: { [SLACK_IDS.inputs.sql.block]: null } } } };
+}
+
 /** The fake's environment for Socket Mode: no signing secret (nothing to sign), an app token. */
 function socketEnv(fake: FakeSlack): Record<string, string> {
   return Object.fromEntries(Object.entries(fake.env()).filter(([k]) => k !== "SLACK_SIGNING_SECRET"));
@@ -40,12 +76,14 @@ describe("Socket Mode", () => {
   let socket: FakeSocketMode;
   let h: BotHarness;
   let shapes: SlackRequests;
+  const logs = keptLogs();
 
   before(async () => {
     fake = await FakeSlack.start();
     socket = await FakeSocketMode.start(fake);
     const env = socketEnv(fake);
     h = await startBotHarness(SOCKET_CONFIG, {
+      logger: logs.logger,
       slack: {
         env: { ...env, SLACK_APP_TOKEN: APP_TOKEN },
         options: { retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 50 } },
@@ -278,6 +316,44 @@ describe("Socket Mode", () => {
     assert.match(textOf(fake.of("response_url").at(-1)), /older version of dbward/);
   });
 
+  test("a submission whose listener throws before its ack is acked, and changes nothing", async () => {
+    const requests = async (): Promise<number> =>
+      ((await h.call(await h.tokenFor("olga"), "GET", "/api/requests")).body as { requests: unknown[] })
+        .requests.length;
+    const before = await requests();
+    fake.clear();
+    logs.lines.length = 0;
+    const ack = await socket.send(
+      "interactive",
+      throwingSubmission(submission(SLACK_USERS.alice, SLACK_IDS.views.query, {})),
+    );
+    assert.ok(ack.envelope_id !== "", "acked: Slack does not re-deliver it");
+    await settle();
+    assert.ok(
+      listenerThrew(logs.lines),
+      `the listener threw, and it was logged; logs: ${JSON.stringify(logs.lines)}`,
+    );
+    assert.equal(await requests(), before, "no request was created");
+    assert.deepEqual(
+      fake.calls.map((c) => c.method),
+      [],
+      "nothing was posted, no modal opened, and it was not taken for an unknown form",
+    );
+  });
+
+  test("an envelope Bolt cannot route (an interaction of a type it does not know) is acked by the receiver", async () => {
+    fake.clear();
+    // Bolt drops it before any middleware runs: only the receiver's own catch-all answers it.
+    const ack = await socket.send("interactive", {
+      type: "block_actions_v2",
+      user: { id: SLACK_USERS.alice },
+      trigger_id: "1.2.new-type",
+    });
+    assert.ok(ack.envelope_id !== "");
+    await settle();
+    assert.deepEqual(fake.calls, []);
+  });
+
   test("an event type dbward does not handle is acked", async () => {
     const ack = await socket.send("events_api", {
       type: "event_callback",
@@ -320,6 +396,118 @@ describe("Socket Mode refuses a token Slack will not take", () => {
       );
     } finally {
       await fake.close();
+    }
+  });
+});
+
+describe("HTTP mode: a listener that throws before its ack", () => {
+  test("is answered at once, not at Bolt's timeout, and changes nothing", { timeout: 10_000 }, async () => {
+    const fake = await FakeSlack.start();
+    const logs = keptLogs();
+    // Bolt's own fallback would answer only after 30 s: an answer within the test's time is ours.
+    const h = await startBotHarness(SLACK_TEST_CONFIG, {
+      logger: logs.logger,
+      slack: { env: fake.env(), options: { unhandledRequestTimeoutMillis: 30_000 } },
+    });
+    try {
+      const slack = new SlackRequests(`${h.url}/slack/events`, fake);
+      const body = throwingSubmission(
+        interactionPayload(slack.submitViewBody(SLACK_USERS.alice, SLACK_IDS.views.query, {})),
+      );
+      const started = Date.now();
+      const res = await slack.send(new URLSearchParams({ payload: JSON.stringify(body) }).toString());
+      assert.equal(res.status, 200, res.text);
+      assert.ok(Date.now() - started < 3000, "within Slack's 3 seconds");
+      await h.bot.slack?.idle();
+      assert.ok(listenerThrew(logs.lines), "the listener threw, and it was logged");
+      const list = (await h.call(await h.tokenFor("olga"), "GET", "/api/requests")).body as {
+        requests: unknown[];
+      };
+      assert.equal(list.requests.length, 0);
+      assert.deepEqual(
+        fake.calls.map((c) => c.method),
+        [],
+      );
+    } finally {
+      await h.stop();
+      await fake.close();
+    }
+  });
+});
+
+describe("Socket Mode: the listeners' Web API client does not retry by itself", () => {
+  let fake: FakeSlack;
+  let socket: FakeSocketMode;
+  let h: BotHarness;
+  const logs = keptLogs();
+  /** The outbox's failed tries, as it logs them (one line per try it will retry). */
+  const failedTries = (): { code: string | undefined; attempt: number | undefined }[] =>
+    logs.lines
+      .filter((l) => l.msg === "Slack delivery failed; retrying")
+      .map((l) => ({ code: l.code, attempt: l.attempt }));
+
+  before(async () => {
+    fake = await FakeSlack.start();
+    socket = await FakeSocketMode.start(fake);
+    h = await startBotHarness(SOCKET_CONFIG, {
+      logger: logs.logger,
+      slack: {
+        env: { ...socketEnv(fake), SLACK_APP_TOKEN: APP_TOKEN },
+        // A cap above the fake's Retry-After (1 s), which the outbox's backoff never goes past.
+        options: { retry: { attempts: 5, baseDelayMs: 20, maxDelayMs: 2000 } },
+      },
+    });
+    await socket.connected(2);
+  });
+  after(async () => {
+    await h.stop();
+    await socket.close();
+    await fake.close();
+  });
+
+  /** Creates a request that needs approval and waits until its approval post is delivered. */
+  async function postApproval(sql: string): Promise<SlackCall[]> {
+    fake.clear();
+    logs.lines.length = 0;
+    const res = await h.call(await h.tokenFor("alice"), "POST", "/api/requests", {
+      database: "shop",
+      environment: "production",
+      sql,
+      reason: "retry test",
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    await h.bot.slack?.idle();
+    return fake.of("chat.postMessage").filter((c) => c.args.channel === APPROVALS_CHANNEL);
+  }
+
+  test("Slack answering HTTP 500: one request per outbox try, the retries the outbox's", async () => {
+    fake.failNext("chat.postMessage", "http_500", 2);
+    const posts = await postApproval("SELECT 500");
+    assert.equal(posts.length, 3, "two refused, then posted");
+    assert.deepEqual(
+      failedTries(),
+      [
+        { code: "http_500", attempt: 1 },
+        { code: "http_500", attempt: 2 },
+      ],
+      "each HTTP 500 failed its own outbox try: the client did not retry it within a try",
+    );
+  });
+
+  test("Slack rate-limiting: one request per outbox try, the next after Retry-After", async () => {
+    fake.retryAfterSeconds = 1;
+    fake.failNext("chat.postMessage", "ratelimited", 1);
+    try {
+      const posts = await postApproval("SELECT 429");
+      assert.equal(posts.length, 2, "refused once, then posted");
+      assert.deepEqual(failedTries(), [{ code: "ratelimited", attempt: 1 }]);
+      const [first, second] = posts;
+      assert.ok(
+        first !== undefined && second !== undefined && second.at - first.at >= 1000,
+        "the outbox waited for Retry-After",
+      );
+    } finally {
+      fake.retryAfterSeconds = 0;
     }
   });
 });

@@ -3,7 +3,8 @@
  * every call — method, arguments, bot token — and answers like Slack does: `chat.postMessage`
  * with a channel and a fresh `ts`, `conversations.open` with a DM channel, `files.getUploadURLExternal`
  * with an upload URL on this same server. It also takes what Slack would: POSTs to `response_url`s
- * and file uploads. `failNext` makes a method fail the way Slack fails (HTTP 429 for `ratelimited`).
+ * and file uploads. `failNext` makes a method fail the way Slack fails (HTTP 429 for `ratelimited`,
+ * the bare HTTP status for `http_500`, `http_503`, …, as when Slack itself is down).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -16,6 +17,8 @@ export interface SlackCall {
   readonly token: string | undefined;
   /** For `upload`: the bytes as text. */
   readonly content?: string;
+  /** When it arrived (`Date.now()`). */
+  readonly at: number;
 }
 
 export const FAKE_BOT_ID = "B0DBWARD1";
@@ -55,7 +58,10 @@ export class FakeSlack {
     };
   }
 
-  /** The next `times` calls of `method` fail with Slack's `error` (`ratelimited`, `not_in_channel`, …). */
+  /**
+   * The next `times` calls of `method` fail with Slack's `error` (`ratelimited`, `not_in_channel`,
+   * …), or with `http_<status>` an HTTP error of that status and no JSON (Slack down).
+   */
   failNext(method: string, error: string, times = 1): void {
     this.failures.set(method, { error, left: times });
   }
@@ -121,23 +127,40 @@ export class FakeSlack {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (path.startsWith("/response/")) {
       if (this.record)
-        this.calls.push({ method: "response_url", args: JSON.parse(raw) as Record<string, unknown>, token });
+        this.calls.push({
+          method: "response_url",
+          args: JSON.parse(raw) as Record<string, unknown>,
+          token,
+          at: Date.now(),
+        });
       res.end("ok");
       return;
     }
     if (path.startsWith("/upload/")) {
       if (this.record)
-        this.calls.push({ method: "upload", args: { file_id: path.slice(8) }, token, content: raw });
+        this.calls.push({
+          method: "upload",
+          args: { file_id: path.slice(8) },
+          token,
+          content: raw,
+          at: Date.now(),
+        });
       res.end(`OK - ${raw.length}`);
       return;
     }
     const method = path.replace(/^\/api\//, "").split("?")[0] ?? "";
     const args = parseArgs(raw, req.headers["content-type"]);
-    if (this.record) this.calls.push({ method, args, token });
+    if (this.record) this.calls.push({ method, args, token, at: Date.now() });
     this.methodsSeen.add(method);
     const failure = this.failures.get(method);
     if (failure !== undefined && failure.left > 0) {
       failure.left -= 1;
+      const status = /^http_(\d{3})$/.exec(failure.error)?.[1];
+      if (status !== undefined) {
+        res.writeHead(Number(status), { "content-type": "text/plain" });
+        res.end("upstream failure");
+        return;
+      }
       if (failure.error === "ratelimited") {
         res.writeHead(429, {
           "content-type": "application/json",

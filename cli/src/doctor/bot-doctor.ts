@@ -205,11 +205,14 @@ async function checkSlack(config: BotConfig, env: Env, doFetch: typeof fetch): P
     checks.push(
       warn(what, "no slack.approvals_channel in the config", "add one, or approval posts are not sent"),
     );
-  if (settings.mode === "socket")
-    checks.push(...(await checkAppToken(settings.apiUrl, settings.appToken.reveal(), doFetch)));
-  return checks.length > 0
-    ? checks
-    : [ok(what, `auth.test accepted the token (team ${String(answer.team)}, bot ${settings.botId})`)];
+  const bot =
+    checks.length > 0
+      ? checks
+      : [ok(what, `auth.test accepted the token (team ${String(answer.team)}, bot ${settings.botId})`)];
+  // Apart from the bot token's checks: the app token's result must not hide that auth.test passed.
+  return settings.mode === "socket"
+    ? [...bot, ...(await checkAppToken(settings.apiUrl, settings.appToken.reveal(), doFetch))]
+    : bot;
 }
 
 /**
