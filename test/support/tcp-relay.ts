@@ -29,6 +29,19 @@ export interface TcpRelay {
   close(): Promise<void>;
 }
 
+/**
+ * Resets a socket (RST to its peer), or destroys it if its end() is under way. libuv refuses to
+ * reset a socket whose shutdown is pending (uv_tcp_close_reset: EINVAL), and on Node 20 that
+ * failed reset leaves the socket's handle open but marked closing: nothing ever closes it, and
+ * when the process exits it spins at 100% CPU for ever (Environment::CleanupHandles waits on
+ * that handle in a loop). The relay ends a socket when its pair ends, so a reset (`cut()`, or the
+ * pair's error) can come in that window. Destroyed, the socket closes; its FIN is out already.
+ */
+function reset(socket: Socket): void {
+  if (socket.writableEnded && !socket.writableFinished) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
 interface Hold {
   readonly request: RegExp;
   readonly answer: RegExp;
@@ -64,7 +77,7 @@ export async function startTcpRelay(upstream: number | readonly number[]): Promi
       [server, client],
     ] as const) {
       sockets.add(s);
-      s.on("error", () => other.resetAndDestroy());
+      s.on("error", () => reset(other));
       s.on("close", () => {
         sockets.delete(s);
         other.destroy();
@@ -101,7 +114,7 @@ export async function startTcpRelay(upstream: number | readonly number[]): Promi
     turn = (turn + 1) % upstreams.length;
     const attempt = (tried: number): void => {
       if (client.destroyed) return;
-      if (tried === upstreams.length) return void client.resetAndDestroy();
+      if (tried === upstreams.length) return void reset(client);
       const index = (first + tried) % upstreams.length;
       const s = connect(upstreams[index] ?? 0, "127.0.0.1");
       const refused = (): void => attempt(tried + 1);
@@ -117,7 +130,7 @@ export async function startTcpRelay(upstream: number | readonly number[]): Promi
   const address = server.address();
   assert.ok(typeof address === "object" && address !== null, "the relay listens on a TCP port");
   const cut = (): void => {
-    for (const s of sockets) s.resetAndDestroy();
+    for (const s of sockets) reset(s);
   };
   return {
     port: address.port,
