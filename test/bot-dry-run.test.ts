@@ -24,25 +24,48 @@ const CONFIG = `
 databases:
   - name: shop
     dialect: postgres
-    environments: [staging, production]
-    dry_run: [production]
+    environments: [staging, production, guarded, autorows, nodry]
+    dry_run: [production, guarded, autorows]
 workflows:
   - name: everything-approved
+    steps:
+      - approvers: ["role:approver"]
+  - name: guarded-writes
+    environment: guarded
+    operations: [write]
+    max_rows: 5000
+    guard: dry_run_count
+    guard_tolerance: "10%"
+    break_glass_roles: [approver]
+    steps:
+      - approvers: ["role:approver"]
+  - name: small-writes-auto
+    environment: autorows
+    operations: [write]
+    auto_approve: { max_rows: 10 }
+    steps:
+      - approvers: ["role:approver"]
+  - name: guarded-without-dry-runs
+    environment: nodry
+    operations: [write]
+    guard: dry_run_count
     steps:
       - approvers: ["role:approver"]
 users:
   - { id: alice, name: Alice, roles: [requester] }
   - { id: carol, name: Carol, roles: [approver] }
+  - { id: dave, name: Dave, roles: [requester, approver] }
   - { id: root, name: Root, roles: [admin] }
 agents:
   - id: agent-1
 `;
 
 const ALL = ["read", "write", "ddl"];
-const CAPS = [
-  { database: "shop", environment: "staging", operations: ALL },
-  { database: "shop", environment: "production", operations: ALL },
-];
+const CAPS = ["staging", "production", "guarded", "autorows", "nodry"].map((environment) => ({
+  database: "shop",
+  environment,
+  operations: ALL,
+}));
 const PLAN = JSON.parse(
   readFileSync(join(import.meta.dirname, "fixtures/plans/postgres-update.json"), "utf8"),
 ) as unknown;
@@ -233,5 +256,137 @@ describe("dry runs in the bot", () => {
     const shown = dryRunOf(await view(write.id));
     assert.equal(shown?.status, "failed");
     assert.match(shown?.error?.message ?? "", /waited more than 2000 ms/);
+  });
+
+  /** The dry run of a new write on `environment`, claimed and reported with `body`. */
+  async function counted(
+    environment: string,
+    sql: string,
+    body: Record<string, unknown>,
+  ): Promise<RequestView> {
+    const write = await create(environment, sql);
+    const claim = await claimDryRun(write.id);
+    const res = await report(claim.preflight_id, { duration_ms: 4, ...body });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return view(write.id);
+  }
+  const approve = async (id: number, who = "carol") =>
+    h.call(await h.tokenFor(who), "POST", `/api/requests/${id}/approve`, {});
+  async function claimJob(requestId: number) {
+    const poll = await h.call(agent(), "POST", "/api/agent/poll", { capabilities: CAPS, wait_ms: 0 });
+    const job = (poll.body as PollResponse).jobs.find((j) => j.request_id === requestId);
+    assert.ok(job !== undefined, `request ${requestId} is offered to the agent`);
+    return h.call(agent(), "POST", `/api/agent/jobs/${job.job_id}/claim`, {});
+  }
+
+  test("guard: dry_run_count: no approval counts before the count is in; then the token signs the lower of max_rows and the count + 10%", async () => {
+    const write = await create("guarded", "UPDATE orders SET state = 'z' WHERE id > 100");
+    assert.equal(write.workflow.row_guard, null);
+    assert.deepEqual(write.workflow.row_guard_from_dry_run, { tolerance_percent: 10 });
+    const early = await approve(write.id);
+    assert.equal(early.status, 409, JSON.stringify(early.body));
+    assert.equal((early.body as { error: { code: string } }).error.code, "request.awaiting_count");
+    assert.match((early.body as { error: { message: string } }).error.message, /has not counted/);
+    assert.deepEqual((await view(write.id)).approvals, [], "the refused approval recorded nothing");
+
+    const claim = await claimDryRun(write.id);
+    assert.equal((await approve(write.id)).status, 409, "nor while the dry run runs");
+    assert.equal(
+      (await report(claim.preflight_id, { outcome: "succeeded", duration_ms: 9, affected_rows: 1204 }))
+        .status,
+      200,
+    );
+    assert.equal((await view(write.id)).workflow.row_guard, 1324, "floor(1204 × 1.1)");
+    const approved = await approve(write.id);
+    assert.equal(approved.status, 200, JSON.stringify(approved.body));
+    assert.equal((approved.body as RequestView).status, "dispatched");
+    const job = await claimJob(write.id);
+    assert.equal(job.status, 200, JSON.stringify(job.body));
+    assert.equal(claimsOf((job.body as { token: string }).token).max_rows, 1324);
+
+    const big = await counted("guarded", "DELETE FROM orders WHERE id > 0", {
+      outcome: "succeeded",
+      affected_rows: 10_000,
+    });
+    assert.equal(big.workflow.row_guard, 5000, "max_rows is lower than the count + 10%");
+    const none = await counted("guarded", "DELETE FROM orders WHERE id = -1", {
+      outcome: "succeeded",
+      affected_rows: 0,
+    });
+    assert.equal(none.workflow.row_guard, 0, "a write that changed nothing may change nothing");
+  });
+
+  test("guard: a dry run that failed means no approval, saying why; a rejection still goes through", async () => {
+    const write = await counted("guarded", "UPDATE orders SET state = 'q' WHERE id = 5", {
+      outcome: "failed",
+      error: { code: "sql.unverified", message: "orders has a trigger" },
+    });
+    const refused = await approve(write.id);
+    assert.equal(refused.status, 409);
+    assert.match(
+      (refused.body as { error: { message: string } }).error.message,
+      /orders has a trigger.*cannot be approved/,
+    );
+    const rejected = await h.call(await h.tokenFor("carol"), "POST", `/api/requests/${write.id}/reject`, {
+      reason: "no count, no run",
+    });
+    assert.equal(rejected.status, 200, JSON.stringify(rejected.body));
+    assert.equal((rejected.body as RequestView).status, "rejected");
+  });
+
+  test("guard: refused at creation where no dry run can be made, and for break-glass", async () => {
+    const res = await h.call(await h.tokenFor("alice"), "POST", "/api/requests", {
+      database: "shop",
+      environment: "nodry",
+      sql: "UPDATE orders SET state = 'n' WHERE id = 1",
+      reason: "guard without dry runs",
+    });
+    assert.equal(res.status, 422, JSON.stringify(res.body));
+    assert.equal((res.body as { error: { code: string } }).error.code, "request.no_workflow");
+    assert.match(
+      (res.body as { error: { message: string } }).error.message,
+      /dry runs are off for shop\/nodry/,
+    );
+    const glass = await h.call(await h.tokenFor("dave"), "POST", "/api/requests", {
+      database: "shop",
+      environment: "guarded",
+      sql: "UPDATE orders SET state = 'b' WHERE id = 1",
+      reason: "break the glass",
+      break_glass: true,
+      break_glass_reason: "the site is down and this fixes it",
+    });
+    assert.equal(glass.status, 403, JSON.stringify(glass.body));
+    assert.match((glass.body as { error: { message: string } }).error.message, /break-glass cannot wait/);
+  });
+
+  test("auto_approve max_rows: a write whose dry run changed at most 10 rows is approved by the system and dispatched; more, or no count, waits for a person", async () => {
+    const small = await counted("autorows", "UPDATE orders SET state = 's' WHERE id < 8", {
+      outcome: "succeeded",
+      affected_rows: 7,
+    });
+    assert.equal(small.status, "dispatched");
+    const audit = (await h.call(h.adminToken, "GET", `/api/audit?target=request:${small.id}`)).body as {
+      events: AuditEventView[];
+    };
+    const auto = audit.events.find((e) => e.action === "request.auto_approved");
+    assert.equal((auto?.details as { dry_run_rows?: number } | undefined)?.dry_run_rows, 7);
+
+    const edge = await counted("autorows", "UPDATE orders SET state = 's' WHERE id < 11", {
+      outcome: "succeeded",
+      affected_rows: 10,
+    });
+    assert.equal(edge.status, "dispatched", "exactly the bound is approved");
+    const large = await counted("autorows", "UPDATE orders SET state = 'l' WHERE id < 12", {
+      outcome: "succeeded",
+      affected_rows: 11,
+    });
+    assert.equal(large.status, "pending_approval");
+    const failed = await counted("autorows", "UPDATE orders SET state = 'f' WHERE id < 3", {
+      outcome: "failed",
+      error: { code: "execution.timeout", message: "lock wait" },
+    });
+    assert.equal(failed.status, "pending_approval");
+    const fresh = await create("autorows", "UPDATE orders SET state = 'p' WHERE id < 3");
+    assert.equal(fresh.status, "pending_approval", "nothing is auto-approved before the count");
   });
 });

@@ -80,6 +80,11 @@ export const ERROR_CODES = [
   "execution.row_guard",
   /** A request has no plan (yet): none is made for it, planning failed, or it is still pending. */
   "preflight.not_found",
+  /**
+   * An approval of a write whose workflow bounds it by its dry run's count, before that count is
+   * in (or after the dry run failed): approvers approve the count too, so it must be shown first.
+   */
+  "request.awaiting_count",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

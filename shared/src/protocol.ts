@@ -97,10 +97,14 @@ export interface WorkflowView {
   /** Index of the step now waiting for approvals, or null. */
   current_step: number | null;
   /**
-   * For a write under a workflow with `max_rows`: the most rows it may change, signed into its
-   * execution token; the agent rolls back a write that changes more. Null: no guard.
+   * For a write under a workflow with `max_rows` and/or `guard: dry_run_count`: the most rows it
+   * may change (the lower of `max_rows` and the dry run's count plus its tolerance), signed into
+   * its execution token; the agent rolls back a write that changes more. Null: no guard, or the
+   * count it rests on is not in yet (`row_guard_from_dry_run` says so).
    */
   row_guard: number | null;
+  /** The workflow bounds writes by the dry run's count, with this tolerance (whole percent); null: it does not. */
+  row_guard_from_dry_run: { tolerance_percent: number } | null;
   /** When an approved request under this workflow runs (RUN_MODES). */
   run: RunMode;
 }

@@ -183,6 +183,36 @@ describe("bot config", () => {
     assertProblem(problemsOf(onMysql), "databases.1.dry_run", "PostgreSQL databases only");
   });
 
+  test("guard: dry_run_count with a whole-percent tolerance, and auto-approval by rows, for writes only", () => {
+    const writes = (extra: string) =>
+      VALID.replace("    operations: [write]\n    steps:", `    operations: [write]\n${extra}    steps:`);
+    const ok = parseBotConfig(writes('    guard: dry_run_count\n    guard_tolerance: "10%"\n'), "t.yaml");
+    assert.equal(ok.workflows[1]?.guard, "dry_run_count");
+    assert.equal(ok.workflows[1]?.guard_tolerance, "10%");
+    assertProblem(problemsOf(writes("    guard: exact\n")), "workflows.1.guard");
+    for (const bad of ['"10"', '"1.5%"', '"-5%"', '"010%"', "10"])
+      assertProblem(
+        problemsOf(writes(`    guard: dry_run_count\n    guard_tolerance: ${bad}\n`)),
+        "workflows.1.guard_tolerance",
+      );
+    assertProblem(
+      problemsOf(writes('    guard_tolerance: "5%"\n')),
+      "workflows.1.guard_tolerance",
+      "set guard",
+    );
+    const onReads = VALID.replace(
+      "    auto_approve: always\n",
+      "    auto_approve: always\n    guard: dry_run_count\n",
+    );
+    assertProblem(problemsOf(onReads), "workflows.0.guard", "no write");
+    const byRows = parseBotConfig(writes("    auto_approve: { max_rows: 10 }\n"), "t.yaml");
+    assert.deepEqual(byRows.workflows[1]?.auto_approve, { max_rows: 10 });
+    assertProblem(
+      problemsOf(writes("    auto_approve: { max_rows: -1 }\n")),
+      "workflows.1.auto_approve.max_rows",
+    );
+  });
+
   test("refuses execution limits outside their range", () => {
     const text = `${VALID}\nexecution: { dispatch_timeout_ms: 999, lease_margin_ms: 10, row_cap: 0 }\n`;
     const problems = problemsOf(text);

@@ -112,9 +112,16 @@ const workflowSchema = z
     database: nameOrWildcard.default("*"),
     environment: nameOrWildcard.default("*"),
     operations: z.array(z.enum(OPERATION_CLASSES)).min(1).optional(),
-    /** `never` (default), `always`, or `{ risk_at_most: low|medium|high }` with steps to fall back to. */
+    /**
+     * `never` (default), `always`, `{ risk_at_most: low|medium|high }`, or `{ max_rows: N }` (a
+     * write whose dry-run count is at most N; without a count, never), with steps to fall back to.
+     */
     auto_approve: z
-      .union([z.enum(["never", "always"]), z.strictObject({ risk_at_most: riskThreshold })])
+      .union([
+        z.enum(["never", "always"]),
+        z.strictObject({ risk_at_most: riskThreshold }),
+        z.strictObject({ max_rows: z.number().int().min(0).max(MAX_GUARD_ROWS) }),
+      ])
       .default("never"),
     steps: z.array(stepSchema).max(5).default([]),
     allow_self_approval: z.boolean().default(false),
@@ -128,6 +135,16 @@ const workflowSchema = z
      * (`execution.row_guard`). Reads and DDL have no guard.
      */
     max_rows: z.number().int().min(0).max(MAX_GUARD_ROWS).optional(),
+    /**
+     * `dry_run_count`: also bound each write by its dry run's count plus `guard_tolerance` (a
+     * whole percentage, default `0%`), signed into the token like `max_rows`. A write under it
+     * needs a dry run (databases[].dry_run) and cannot be approved until its count is in.
+     */
+    guard: z.literal("dry_run_count").optional(),
+    guard_tolerance: z
+      .string()
+      .regex(/^(0|[1-9][0-9]{0,3})%$/, 'must be a whole percentage from "0%" to "9999%", such as "10%"')
+      .optional(),
     /**
      * When an approved request runs: `on_approval` (default) at once, or `by_requester` when its
      * requester says "Run now" (Slack, the Home tab, `dbward request run`, MCP) within
@@ -145,6 +162,25 @@ const workflowSchema = z
     message: "max_rows guards writes, and this workflow's operations include no write",
     path: ["max_rows"],
   })
+  .refine((w) => w.guard === undefined || w.operations === undefined || w.operations.includes("write"), {
+    message: "guard bounds writes, and this workflow's operations include no write",
+    path: ["guard"],
+  })
+  .refine((w) => w.guard_tolerance === undefined || w.guard !== undefined, {
+    message: "guard_tolerance is the slack of guard: dry_run_count; set guard, or drop it",
+    path: ["guard_tolerance"],
+  })
+  .refine(
+    (w) =>
+      typeof w.auto_approve !== "object" ||
+      !("max_rows" in w.auto_approve) ||
+      w.operations === undefined ||
+      w.operations.includes("write"),
+    {
+      message: "auto_approve max_rows counts a write's rows, and this workflow's operations include no write",
+      path: ["auto_approve"],
+    },
+  )
   .refine((w) => w.run_within === undefined || w.run === "by_requester", {
     message:
       "run_within is how long a by_requester request waits to be run; set run: by_requester, or drop it",

@@ -19,6 +19,7 @@ const ALLOWED: readonly (readonly [RequestStatus, RequestEvent, RequestStatus])[
   ["approved", "expire", "expired"],
   ["dispatched", "claim", "running"],
   ["dispatched", "exhaust_budget", "failed"],
+  ["dispatched", "refuse_unbounded", "failed"],
   ["dispatched", "dispatch_timeout", "approved"],
   ["dispatched", "cancel", "cancelled"],
   ["dispatched", "expire", "expired"],

@@ -17,6 +17,7 @@ export const REQUEST_EVENTS = [
   "dispatch_timeout", // no agent claimed in time
   "claim",
   "exhaust_budget", // claimed over the execution policy's max_executions: refused, not run
+  "refuse_unbounded", // claimed with no row bound to sign where its workflow needs one: refused, not run
   "succeed",
   "fail",
   "time_out",
@@ -43,6 +44,7 @@ export const TRANSITIONS = {
     claim: "running",
     // Terminal: waiting in the queue would only have every capable agent claim it again.
     exhaust_budget: "failed",
+    refuse_unbounded: "failed",
     dispatch_timeout: "approved",
     cancel: "cancelled",
     expire: "expired",

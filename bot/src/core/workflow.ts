@@ -13,7 +13,18 @@ export const DEFAULT_RUN_WITHIN_MS = 86_400_000;
 /** The longest `run_within` a workflow may set: an approval is not a standing permission. */
 export const MAX_RUN_WITHIN_MS = 7 * 86_400_000;
 
-export type AutoApprove = "never" | "always" | { readonly risk_at_most: "low" | "medium" | "high" };
+export type AutoApprove =
+  | "never"
+  | "always"
+  | { readonly risk_at_most: "low" | "medium" | "high" }
+  /** A write whose dry-run count is at most this; decided when the count is in (row-bounds.ts). */
+  | { readonly max_rows: number };
+
+/** A write's row bound from its dry run: the count plus this whole percentage. */
+export interface DryRunGuard {
+  readonly kind: "dry_run_count";
+  readonly tolerance_percent: number;
+}
 
 export interface StepSnapshot {
   readonly name: string;
@@ -42,6 +53,8 @@ export interface WorkflowSnapshot {
   readonly break_glass_roles: readonly Role[];
   /** The row guard for writes (absent: none); signed into each execution token. */
   readonly max_rows?: number;
+  /** A second row guard for writes, from the dry run's count (absent: none); signed too. */
+  readonly guard?: DryRunGuard;
   /**
    * `by_requester`: an approved request waits for its requester to run it, for `run_within_ms`.
    * Absent (snapshots from before run modes): `on_approval`.
@@ -137,6 +150,9 @@ function snapshotOf(w: WorkflowConfig): WorkflowSnapshot {
     allow_same_approver_across_steps: w.allow_same_approver_across_steps,
     break_glass_roles: [...w.break_glass_roles],
     ...(w.max_rows !== undefined ? { max_rows: w.max_rows } : {}),
+    ...(w.guard !== undefined
+      ? { guard: { kind: w.guard, tolerance_percent: Number((w.guard_tolerance ?? "0%").slice(0, -1)) } }
+      : {}),
     ...(w.run === "by_requester"
       ? { run: "by_requester", run_within_ms: w.run_within ?? DEFAULT_RUN_WITHIN_MS }
       : {}),
@@ -149,6 +165,8 @@ const RISK_ORDER = { low: 0, medium: 1, high: 2 } as const;
 export function autoApproves(auto: AutoApprove, risk: SqlRisk): boolean {
   if (auto === "always") return true;
   if (auto === "never") return false;
+  // By rows: only once the dry run has counted them (row-bounds.ts), never at creation.
+  if ("max_rows" in auto) return false;
   if (risk !== "low" && risk !== "medium" && risk !== "high") return false;
   return RISK_ORDER[risk] <= RISK_ORDER[auto.risk_at_most];
 }

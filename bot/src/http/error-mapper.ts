@@ -50,6 +50,7 @@ const STATUS: Record<ErrorCode, number> = {
   "token.purpose_mismatch": 400,
   "execution.row_guard": 409,
   "preflight.not_found": 404,
+  "request.awaiting_count": 409,
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {

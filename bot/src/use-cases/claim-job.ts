@@ -8,9 +8,11 @@
  * first (hold-agent-session.ts), so a second process with the same id cannot take a job.
  */
 import { DbwardError, parseRequestId, type ClaimResponse, type RequestId } from "@dbward/shared";
+import { rowBound } from "../core/row-bounds.ts";
 import { findAgentCapabilities } from "../store/agents-repo.ts";
 import { countExecutionsClaimedSince, insertExecution } from "../store/executions-repo.ts";
 import { inTransaction, type Tx } from "../store/in-transaction.ts";
+import { findPreflight, preflightId } from "../store/preflights-repo.ts";
 import { listExecutions, type RequestRecord } from "../store/requests-repo.ts";
 import { capabilityAllows } from "./agent-capabilities.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -42,7 +44,10 @@ export async function claimJob(
   // `request.finished` is the change the requester hears about; the status reason says why.
   const refusedChange: RequestChange = { requestId, action: "request.finished", actor: `agent:${agentId}` };
   const claimedChange: RequestChange = { requestId, action: "request.claimed", actor: `agent:${agentId}` };
-  const claimed = await inTransaction(ctx.store, async (tx) => {
+  type Outcome =
+    | { readonly refused: string; readonly code: "execution.row_guard" | "execution.limit_reached" }
+    | { readonly claim: ClaimResponse };
+  const claimed = await inTransaction(ctx.store, async (tx): Promise<Outcome> => {
     const request = await findRequestOrThrow(tx, requestId);
     const caps = await findAgentCapabilities(tx, agentId);
     if (!capabilityAllows(caps, request.database, request.environment, request.operation)) {
@@ -55,6 +60,21 @@ export async function claimJob(
       throw new DbwardError("request.invalid_transition", `job ${jobId} is no longer available`);
     }
     const now = ctx.clock.now();
+    const bound = rowBound(request.workflow, request.operation, await dryRunCount(tx, request));
+    if (!bound.ok) {
+      // Fail closed: a write its workflow bounds by a count nobody made is never signed.
+      await applyTransition(tx, request, {
+        event: "refuse_unbounded",
+        actor: `agent:${agentId}`,
+        action: "request.failed",
+        now,
+        statusReason: bound.reason,
+        outcome: "failure",
+        details: { code: "execution.row_guard", execution: number },
+      });
+      await ctx.recordChange(tx, refusedChange);
+      return { refused: bound.reason, code: "execution.row_guard" } as const;
+    }
     const overBudget = await budgetRefusal(tx, request, now);
     if (overBudget !== undefined) {
       await applyTransition(tx, request, {
@@ -67,7 +87,7 @@ export async function claimJob(
         details: { code: "execution.limit_reached", execution: number },
       });
       await ctx.recordChange(tx, refusedChange);
-      return { refused: overBudget } as const;
+      return { refused: overBudget, code: "execution.limit_reached" } as const;
     }
     const tokenId = ctx.random.secret(16);
     const token = signRequestToken(ctx.signingKey, request, {
@@ -77,7 +97,7 @@ export async function claimJob(
       execution: number,
       purpose: "execute",
       // The approvers saw this bound with the request; signed, so only the token carries it.
-      maxRows: request.operation === "write" ? (request.workflow.max_rows ?? null) : null,
+      maxRows: bound.maxRows,
     });
     const leaseExpiresAt = new Date(now.getTime() + exec.lease_margin_ms).toISOString();
     await insertExecution(tx, {
@@ -116,10 +136,16 @@ export async function claimJob(
   });
   if ("refused" in claimed) {
     ctx.afterCommit(refusedChange);
-    throw new DbwardError("execution.limit_reached", claimed.refused);
+    throw new DbwardError(claimed.code, claimed.refused);
   }
   ctx.afterCommit(claimedChange);
   return claimed.claim;
+}
+
+/** The rows the request's dry run changed before it was rolled back, when it counted them. */
+async function dryRunCount(tx: Tx, request: RequestRecord): Promise<number | undefined> {
+  const dry = await findPreflight(tx, preflightId(request.id, "dry_run"));
+  return dry?.status === "succeeded" ? (dry.affectedRows ?? undefined) : undefined;
 }
 
 /**

@@ -24,6 +24,7 @@ import {
 } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { planRequest } from "../core/plan-request.ts";
+import { awaitsDryRunCount } from "../core/row-bounds.ts";
 import type { BotConfig } from "../config/bot-config.ts";
 import { findIdempotencyKey, storeIdempotencyKey } from "../store/idempotency-keys-repo.ts";
 import { insertPreflight } from "../store/preflights-repo.ts";
@@ -116,6 +117,26 @@ export async function createRequestWithKey(
     const error = new DbwardError(plan.code, plan.message, findings.length > 0 ? { findings } : undefined);
     if (plan.code === "request.invalid") throw error;
     return deny(error, where);
+  }
+  if (awaitsDryRunCount(plan.workflow, plan.operation)) {
+    // The guard's bound is the dry run's count: without a dry run it could never be signed.
+    const target = { database: input.database, environment: input.environment, operation: plan.operation };
+    if (!wantedPreflights(config, target).includes("dry_run"))
+      return deny(
+        new DbwardError(
+          "request.no_workflow",
+          `workflow ${plan.workflow.name} bounds each write by its dry run's count, and dry runs are off for ${input.database}/${input.environment} (databases[].dry_run); an operator must turn them on, or give this target another workflow`,
+        ),
+        where,
+      );
+    if (input.breakGlass !== undefined)
+      return deny(
+        new DbwardError(
+          "auth.forbidden",
+          `workflow ${plan.workflow.name} bounds each write by its dry run's count, which break-glass cannot wait for; ask its approvers instead`,
+        ),
+        where,
+      );
   }
   if (
     input.breakGlass !== undefined &&
@@ -225,7 +246,10 @@ export async function createRequestWithKey(
  * database's config turns it off; a dry run's count of a write's rows where the database's
  * config turns it on for the environment (PostgreSQL only, bot-config.ts).
  */
-function wantedPreflights(config: BotConfig, r: RequestRecord): PreflightKind[] {
+function wantedPreflights(
+  config: BotConfig,
+  r: Pick<RequestRecord, "database" | "environment" | "operation">,
+): PreflightKind[] {
   const db = config.databases.find((d) => d.name === r.database);
   if (db === undefined || r.operation === "ddl" || db.dialect === "sqlite") return [];
   const kinds: PreflightKind[] = [];

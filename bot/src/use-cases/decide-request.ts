@@ -7,7 +7,9 @@
 import { DbwardError, type RequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { approvalProgress, canDecide } from "../core/approval-decision.ts";
+import { awaitsDryRunCount } from "../core/row-bounds.ts";
 import { inTransaction } from "../store/in-transaction.ts";
+import { findPreflight, preflightId, type PreflightRecord } from "../store/preflights-repo.ts";
 import { parseNotBefore } from "../core/run-schedule.ts";
 import { insertApproval, listApprovals, setRunSchedule, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -64,6 +66,14 @@ export async function decideRequest(
       decision.kind === "approve" ? decision.as : undefined,
     );
     if (!check.ok) return { refused: new DbwardError(REFUSAL_CODES[check.code], check.message) } as const;
+    if (decision.kind === "approve" && awaitsDryRunCount(request.workflow, request.operation)) {
+      const missing = countMissing(
+        await findPreflight(tx, preflightId(id, "dry_run")),
+        request.workflow.name,
+      );
+      if (missing !== undefined)
+        return { refused: new DbwardError("request.awaiting_count", missing) } as const;
+    }
     const now = ctx.clock.now();
     const comment = decision.kind === "approve" ? decision.comment?.trim() || null : decision.reason.trim();
     const entry = { approver: caller.user.id, step: check.step, selector: check.selector };
@@ -120,6 +130,16 @@ export async function decideRequest(
   ctx.afterCommit(change);
   if (outcome.request.status === "dispatched") ctx.jobs.notify();
   return outcome.request;
+}
+
+/** Why the dry run's count is not there to approve, or undefined when it is. */
+function countMissing(dryRun: PreflightRecord | undefined, workflow: string): string | undefined {
+  if (dryRun?.status === "succeeded" && dryRun.affectedRows !== null) return undefined;
+  if (dryRun === undefined || dryRun.status === "succeeded")
+    return `workflow ${workflow} bounds this write by its dry run's count, and it has none; reject it and ask for a new request`;
+  if (dryRun.status === "failed")
+    return `the dry run could not count this write's rows (${dryRun.error?.message ?? "it failed"}); workflow ${workflow} bounds the write by that count, so it cannot be approved: reject it, or ask the requester to run it again once that is fixed`;
+  return "the dry run has not counted this write's rows yet; approve once its count is shown";
 }
 
 /** The approver's window, checked before anything is recorded: a bad one refuses the approval. */

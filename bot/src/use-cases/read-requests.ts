@@ -12,6 +12,7 @@ import {
   type WorkflowView,
 } from "@dbward/shared";
 import { approvalProgress, escalatedTo } from "../core/approval-decision.ts";
+import { rowBound } from "../core/row-bounds.ts";
 import { listPreflights, type PreflightRecord } from "../store/preflights-repo.ts";
 import {
   findRequest,
@@ -76,7 +77,7 @@ export async function toRequestView(ctx: BotContext, r: RequestRecord): Promise<
     sql_sha256: r.sqlSha256,
     reason: r.reason,
     review: { class: r.review.class, risk: r.review.risk, findings: [...r.review.findings] },
-    workflow: workflowView(r, approvals),
+    workflow: workflowView(r, approvals, preflights),
     break_glass_reason: r.breakGlassReason,
     limits: { statement_timeout_ms: r.limits.statement_timeout_ms, row_cap: r.limits.row_cap },
     approvals: approvals.map((a) => ({
@@ -124,7 +125,17 @@ function toExecutionView(e: ExecutionRecord): ExecutionView {
   };
 }
 
-function workflowView(r: RequestRecord, approvals: readonly ApprovalRecord[]): WorkflowView {
+function workflowView(
+  r: RequestRecord,
+  approvals: readonly ApprovalRecord[],
+  preflights: readonly PreflightRecord[],
+): WorkflowView {
+  const dry = preflights.find((p) => p.kind === "dry_run");
+  const bound = rowBound(
+    r.workflow,
+    r.operation,
+    dry?.status === "succeeded" ? (dry.affectedRows ?? undefined) : undefined,
+  );
   const progress = approvalProgress(
     r.workflow,
     approvals.filter((a) => a.decision === "approved"),
@@ -132,7 +143,12 @@ function workflowView(r: RequestRecord, approvals: readonly ApprovalRecord[]): W
   const auto = r.workflow.auto_approve;
   return {
     name: r.workflow.name,
-    auto_approve: typeof auto === "string" ? auto : `risk_at_most:${auto.risk_at_most}`,
+    auto_approve:
+      typeof auto === "string"
+        ? auto
+        : "risk_at_most" in auto
+          ? `risk_at_most:${auto.risk_at_most}`
+          : `max_rows:${auto.max_rows}`,
     steps: progress.steps.map((p) => ({
       name: p.step.name,
       mode: p.step.mode,
@@ -143,7 +159,11 @@ function workflowView(r: RequestRecord, approvals: readonly ApprovalRecord[]): W
       satisfied: p.satisfied,
     })),
     current_step: r.status === "pending_approval" ? (progress.current ?? null) : null,
-    row_guard: r.operation === "write" ? (r.workflow.max_rows ?? null) : null,
+    row_guard: bound.ok ? bound.maxRows : null,
+    row_guard_from_dry_run:
+      r.operation === "write" && r.workflow.guard !== undefined
+        ? { tolerance_percent: r.workflow.guard.tolerance_percent }
+        : null,
     run: r.workflow.run ?? "on_approval",
   };
 }

@@ -17,7 +17,11 @@ import {
   type SqlDialect,
 } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
-import { inTransaction } from "../store/in-transaction.ts";
+import { autoApprovesByRows } from "../core/row-bounds.ts";
+import { inTransaction, type Tx } from "../store/in-transaction.ts";
+import type { RequestRecord } from "../store/requests-repo.ts";
+import { applyTransition } from "./apply-transition.ts";
+import { dispatchWhenReady } from "./dispatch-when-ready.ts";
 import { findPreflight, finishPreflightRow } from "../store/preflights-repo.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
@@ -38,7 +42,7 @@ export async function submitPreflight(
   // Encoding, shape checks and the summary walk up to 2 MB of plan: done before the transaction,
   // so none of it holds the store's write lock.
   const report = checkPlan(parseReport(body));
-  const change = await inTransaction(ctx.store, async (tx) => {
+  const changes = await inTransaction(ctx.store, async (tx) => {
     const preflight = await findPreflight(tx, preflightId);
     if (preflight === undefined) throw new DbwardError("job.not_found", `no preflight ${preflightId}`);
     const request = await findRequestOrThrow(tx, preflight.requestId);
@@ -75,9 +79,42 @@ export async function submitPreflight(
     );
     const recorded: RequestChange = { requestId: request.id, action: "request.preflight_finished", actor };
     await ctx.recordChange(tx, recorded);
-    return recorded;
+    if (done.outcome === "succeeded" && done.kind === "dry_run") {
+      const approved = await autoApproveByRows(ctx, tx, request, done.affectedRows, now);
+      if (approved !== undefined) return [recorded, approved] as const;
+    }
+    return [recorded] as const;
   });
-  ctx.afterCommit(change);
+  for (const c of changes) ctx.afterCommit(c);
+  if (changes.length > 1) ctx.jobs.notify();
+}
+
+/**
+ * `auto_approve: { max_rows: N }`: a write still waiting for approval whose dry run changed at
+ * most N rows is approved by the system now, and dispatched when ready. A call the allowlist
+ * could not prove still needs a person (plan-request.ts), whatever the count.
+ */
+async function autoApproveByRows(
+  ctx: BotContext,
+  tx: Tx,
+  request: RequestRecord,
+  affectedRows: number,
+  now: Date,
+): Promise<RequestChange | undefined> {
+  if (request.status !== "pending_approval") return undefined;
+  if ((request.review.unverifiedCalls ?? []).length > 0) return undefined;
+  if (!autoApprovesByRows(request.workflow, request.operation, affectedRows)) return undefined;
+  const approved = await applyTransition(tx, request, {
+    event: "auto_approve",
+    actor: "system",
+    action: "request.auto_approved",
+    now,
+    details: { workflow: request.workflow.name, dry_run_rows: affectedRows },
+  });
+  await dispatchWhenReady(tx, approved, now);
+  const change: RequestChange = { requestId: request.id, action: "request.auto_approved", actor: "system" };
+  await ctx.recordChange(tx, change);
+  return change;
 }
 
 /** Refuses (before a large body is read) a preflight this agent is not running. */

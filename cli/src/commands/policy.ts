@@ -61,7 +61,7 @@ function explainText(plan: ReturnType<typeof planRequest>): string {
   const auto = plan.workflow.auto_approve;
   lines.push(`workflow: ${plan.workflow.name}`);
   lines.push(
-    `auto-approve: ${typeof auto === "string" ? auto : `when risk is at most ${auto.risk_at_most}`} → ${plan.autoApproved ? "this request is auto-approved" : "approval needed"}`,
+    `auto-approve: ${typeof auto === "string" ? auto : "risk_at_most" in auto ? `when risk is at most ${auto.risk_at_most}` : `a write whose dry run changes at most ${auto.max_rows} rows (decided once it has counted them)`} → ${plan.autoApproved ? "this request is auto-approved" : "approval needed"}`,
   );
   plan.workflow.steps.forEach((s, i) =>
     lines.push(

@@ -30,6 +30,7 @@ export function sampleRequest(over: Partial<RequestView> = {}): RequestView {
       ],
       current_step: 0,
       row_guard: null,
+      row_guard_from_dry_run: null,
       run: "on_approval",
     },
     break_glass_reason: null,

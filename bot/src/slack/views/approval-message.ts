@@ -42,7 +42,7 @@ export function approvalMessage(card: RequestCard, o: ApprovalMessageOptions): S
       ["Risk", `\`${r.review.risk}\``],
       ["Must approve", whoMustApprove(card)],
       ["Workflow", `\`${escapeMrkdwn(r.workflow.name)}\``],
-      ...rowGuardField(r.workflow.row_guard),
+      ...rowGuardField(r.workflow.row_guard, r.workflow.row_guard_from_dry_run),
     ]),
   );
   blocks.push(section(`*Reason*\n${quote(r.reason)}`));
@@ -118,8 +118,19 @@ export function dryRunLine(r: RequestView): string | undefined {
 }
 
 /** The signed bound, when the write has one: approvers see it before they click. */
-function rowGuardField(guard: number | null | undefined): [string, string][] {
-  return typeof guard === "number" ? [["Row guard", `at most ${guard} row(s), or rolled back`]] : [];
+function rowGuardField(
+  guard: number | null | undefined,
+  fromDryRun: { tolerance_percent: number } | null | undefined,
+): [string, string][] {
+  const count =
+    fromDryRun === null || fromDryRun === undefined
+      ? undefined
+      : `the dry run's count${fromDryRun.tolerance_percent > 0 ? ` + ${fromDryRun.tolerance_percent}%` : ""}`;
+  if (typeof guard === "number")
+    return [
+      ["Row guard", `at most ${guard} row(s)${count === undefined ? "" : ` (${count})`}, or rolled back`],
+    ];
+  return count === undefined ? [] : [["Row guard", `${count}, once it is in; approvals wait for it`]];
 }
 
 /** Review, Approve and Reject for one request: the same three buttons wherever a decision is offered. */

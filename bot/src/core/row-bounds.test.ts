@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { autoApprovesByRows, awaitsDryRunCount, rowBound } from "./row-bounds.ts";
+import type { WorkflowSnapshot } from "./workflow.ts";
+
+const base: WorkflowSnapshot = {
+  name: "w",
+  auto_approve: "never",
+  steps: [{ name: "step 1", approvers: ["role:approver"], mode: "any", min: 1 }],
+  allow_self_approval: false,
+  allow_same_approver_across_steps: false,
+  break_glass_roles: [],
+};
+const guarded = (tolerance_percent: number, max_rows?: number): WorkflowSnapshot => ({
+  ...base,
+  guard: { kind: "dry_run_count", tolerance_percent },
+  ...(max_rows === undefined ? {} : { max_rows }),
+});
+
+describe("row bounds from the dry run", () => {
+  test("reads and DDL are never bounded; a write only by what its workflow says", () => {
+    assert.deepEqual(rowBound(guarded(10, 5), "read", undefined), { ok: true, maxRows: null });
+    assert.deepEqual(rowBound(guarded(10, 5), "ddl", undefined), { ok: true, maxRows: null });
+    assert.deepEqual(rowBound(base, "write", 99), { ok: true, maxRows: null });
+    assert.deepEqual(rowBound({ ...base, max_rows: 7 }, "write", undefined), { ok: true, maxRows: 7 });
+  });
+
+  test("the guard signs the count plus its tolerance, rounded down, or max_rows when lower", () => {
+    assert.deepEqual(rowBound(guarded(0), "write", 1204), { ok: true, maxRows: 1204 });
+    assert.deepEqual(rowBound(guarded(10), "write", 1204), { ok: true, maxRows: 1324 });
+    assert.deepEqual(rowBound(guarded(10), "write", 0), { ok: true, maxRows: 0 });
+    assert.deepEqual(rowBound(guarded(10, 1000), "write", 1204), { ok: true, maxRows: 1000 });
+    assert.deepEqual(rowBound(guarded(9999), "write", 3), { ok: true, maxRows: 302 });
+  });
+
+  test("without a count the guard signs nothing, saying why", () => {
+    const none = rowBound(guarded(10, 5000), "write", undefined);
+    assert.equal(none.ok, false);
+    assert.match(!none.ok ? none.reason : "", /no count/);
+  });
+
+  test("who waits for the count: the guard's writes; auto-approval by rows takes a count at most its bound", () => {
+    assert.equal(awaitsDryRunCount(guarded(0), "write"), true);
+    assert.equal(awaitsDryRunCount(guarded(0), "read"), false);
+    assert.equal(awaitsDryRunCount(base, "write"), false);
+    const byRows: WorkflowSnapshot = { ...base, auto_approve: { max_rows: 10 } };
+    assert.equal(
+      awaitsDryRunCount(byRows, "write"),
+      false,
+      "approvers need not wait: they may decide anyway",
+    );
+    assert.equal(autoApprovesByRows(byRows, "write", 10), true);
+    assert.equal(autoApprovesByRows(byRows, "write", 11), false);
+    assert.equal(autoApprovesByRows(byRows, "read", 0), false);
+    assert.equal(autoApprovesByRows({ ...base, auto_approve: "always" }, "write", 0), false);
+  });
+});

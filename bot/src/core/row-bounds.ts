@@ -1,0 +1,55 @@
+/**
+ * Decisions that rest on how many rows a write changes, as its dry run counted them (the
+ * `dry_run` preflight: the write run and rolled back before approval). Pure: the caller brings
+ * the workflow snapshot and the count, if there is one.
+ *
+ * - The row bound signed into a write's execution token: the workflow's `max_rows`, and with
+ *   `guard: dry_run_count` the count plus its tolerance, whichever is lower. The agent rolls back
+ *   a write that changes more (`execution.row_guard`), so a compromised bot cannot lift it.
+ * - Whether approvers must wait for the count: under the guard the count is what they approve,
+ *   so no approval counts until it is in.
+ * - Auto-approval by rows (`auto_approve: { max_rows: N }`): a write whose count is at most N.
+ *
+ * Without a count every answer fails closed: no bound can be signed, nobody may approve yet,
+ * nothing is auto-approved.
+ */
+import type { OperationClass } from "@dbward/shared";
+import type { WorkflowSnapshot } from "./workflow.ts";
+
+export type RowBound =
+  { readonly ok: true; readonly maxRows: number | null } | { readonly ok: false; readonly reason: string };
+
+/** The bound for a write's token (null: none); reads and DDL never have one. */
+export function rowBound(
+  workflow: WorkflowSnapshot,
+  operation: OperationClass,
+  dryRunCount: number | undefined,
+): RowBound {
+  if (operation !== "write") return { ok: true, maxRows: null };
+  const fixed = workflow.max_rows ?? null;
+  if (workflow.guard === undefined) return { ok: true, maxRows: fixed };
+  if (dryRunCount === undefined)
+    return {
+      ok: false,
+      reason: `workflow ${workflow.name} bounds each write by its dry run's count, and this write has no count`,
+    };
+  const counted = Math.floor((dryRunCount * (100 + workflow.guard.tolerance_percent)) / 100);
+  return { ok: true, maxRows: fixed === null ? counted : Math.min(fixed, counted) };
+}
+
+/** Whether approvals must wait for the dry run's count: the guard makes the count part of what is approved. */
+export function awaitsDryRunCount(workflow: WorkflowSnapshot, operation: OperationClass): boolean {
+  return operation === "write" && workflow.guard !== undefined;
+}
+
+/** Whether a write is auto-approved by its dry run's count (`auto_approve: { max_rows }`). */
+export function autoApprovesByRows(
+  workflow: WorkflowSnapshot,
+  operation: OperationClass,
+  dryRunCount: number,
+): boolean {
+  const auto = workflow.auto_approve;
+  return (
+    operation === "write" && typeof auto === "object" && "max_rows" in auto && dryRunCount <= auto.max_rows
+  );
+}
