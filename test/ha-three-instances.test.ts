@@ -26,8 +26,9 @@
  *   and new work runs on the survivor.
  * - `dbward audit verify --state-url` finds one chain with no gap, written by all three.
  *
- * Not covered: a PostgreSQL restart in the middle. The server on 127.0.0.1:5432 is this
- * machine's shared one; restarting it needs root and would cut every other suite's connections.
+ * A PostgreSQL restart is not done here: the server on 127.0.0.1:5432 is this machine's shared
+ * one, and restarting it would cut every other suite's connections. test/state-postgres-restart
+ * restarts a private server under two instances instead.
  */
 import assert from "node:assert/strict";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
