@@ -316,7 +316,7 @@ describe("Socket Mode", () => {
     assert.match(textOf(fake.of("response_url").at(-1)), /older version of dbward/);
   });
 
-  test("a submission whose listener throws before its ack is acked, and changes nothing", async () => {
+  test("a submission whose listener throws before its ack is acked, the person told over their kept form, and nothing changes", async () => {
     const requests = async (): Promise<number> =>
       ((await h.call(await h.tokenFor("olga"), "GET", "/api/requests")).body as { requests: unknown[] })
         .requests.length;
@@ -328,6 +328,8 @@ describe("Socket Mode", () => {
       throwingSubmission(submission(SLACK_USERS.alice, SLACK_IDS.views.query, {})),
     );
     assert.ok(ack.envelope_id !== "", "acked: Slack does not re-deliver it");
+    assert.equal(ack.payload?.response_action, "push", "a modal over the form, so Back returns to it");
+    assert.match(JSON.stringify(ack.payload?.view), /failed while handling that, and recorded nothing/);
     await settle();
     assert.ok(
       listenerThrew(logs.lines),
@@ -418,6 +420,9 @@ describe("HTTP mode: a listener that throws before its ack", () => {
       const res = await slack.send(new URLSearchParams({ payload: JSON.stringify(body) }).toString());
       assert.equal(res.status, 200, res.text);
       assert.ok(Date.now() - started < 3000, "within Slack's 3 seconds");
+      const answer = JSON.parse(res.text) as { response_action?: string; view?: unknown };
+      assert.equal(answer.response_action, "push");
+      assert.match(JSON.stringify(answer.view), /recorded nothing/);
       await h.bot.slack?.idle();
       assert.ok(listenerThrew(logs.lines), "the listener threw, and it was logged");
       const list = (await h.call(await h.tokenFor("olga"), "GET", "/api/requests")).body as {

@@ -31,6 +31,27 @@ export function staleModal(id: RequestId | undefined): types.ModalView {
   };
 }
 
+const FAILED =
+  "dbward failed while handling that, and recorded nothing: it is a bug on our side, and it has been logged. Try again; if it keeps failing, tell your dbward operator.";
+
+/** What a person is told when a listener failed before answering them. */
+export function failedInteractionMessage(): SlackMessage {
+  return { text: FAILED, blocks: [section(FAILED)] };
+}
+
+/**
+ * Pushed over a submitted modal whose listener failed (`response_action: "push"`): the person's
+ * form stays underneath, with what they typed, for Back.
+ */
+export function failedModal(): types.ModalView {
+  return {
+    type: "modal",
+    title: plain("dbward"),
+    close: plain("Back"),
+    blocks: [section(`${FAILED} Back returns to your form as you left it.`)],
+  };
+}
+
 /** The request a stale button belongs to, if its value or block id names one. */
 export function requestIdOfAction(action: { value?: unknown; block_id?: unknown }): RequestId | undefined {
   const fromValue = parseRequestId(action.value);

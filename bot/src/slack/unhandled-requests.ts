@@ -8,6 +8,8 @@
  * - `answerUnhandled`, Bolt's outermost global middleware: once every listener has run, a button,
  *   modal, shortcut, command or options request that none of them acked is acked here, and the
  *   person is told privately that it is from an older version of dbward and what to run instead.
+ *   A listener that failed before its ack is answered here too, and the person told that nothing
+ *   was recorded (a failed form gets a modal pushed over it, so Back returns to what they typed).
  *   Events need nothing: Bolt acks them before any listener runs.
  * - `unhandledRequest` and `processEventError`, the receiver's handlers: the last resort if
  *   something is still unanswered at the timeout (200, logged, never 404), and a listener error
@@ -23,7 +25,10 @@ import type { Request, RequestHandler } from "express";
 import type { Logger } from "pino";
 import { parseInboundBody } from "./inbound-body.ts";
 import type { SlackOutbox } from "./slack-outbox.ts";
+import type { SlackMessage } from "./views/blocks.ts";
 import {
+  failedInteractionMessage,
+  failedModal,
   requestIdOfAction,
   requestIdOfView,
   staleInteractionMessage,
@@ -76,8 +81,12 @@ export function answerUnhandled(deps: UnhandledDeps): Middleware<AnyMiddlewareAr
     try {
       await args.next();
     } catch (err) {
-      // A listener failed before its ack (a bug, reported by app.error): answer now, not at the timeout.
-      if (ack !== undefined && unanswered()) await ack();
+      // A listener failed before its ack (a bug, reported by app.error): answer now, not at the
+      // timeout, and say so; a form is kept under a pushed modal, not closed with its input lost.
+      if (ack !== undefined && unanswered()) {
+        if (isRecord(args.body)) await answerFailure(deps, args.body, ack);
+        else await ack();
+      }
       throw err;
     }
     if (ack === undefined || !unanswered()) return;
@@ -89,9 +98,35 @@ export function answerUnhandled(deps: UnhandledDeps): Middleware<AnyMiddlewareAr
 }
 
 async function answer(deps: UnhandledDeps, body: Record<string, unknown>, ack: Ack): Promise<void> {
+  const first: unknown = Array.isArray(body.actions) ? body.actions[0] : undefined;
+  await tell(deps, body, ack, {
+    modal: {
+      response_action: "update",
+      view: staleModal(requestIdOfView(field(body.view, "private_metadata"))),
+    },
+    command: staleInteractionText(undefined),
+    message: staleInteractionMessage(isRecord(first) ? requestIdOfAction(first) : undefined),
+  });
+}
+
+async function answerFailure(deps: UnhandledDeps, body: Record<string, unknown>, ack: Ack): Promise<void> {
+  const message = failedInteractionMessage();
+  await tell(deps, body, ack, {
+    modal: { response_action: "push", view: failedModal() },
+    command: message.text,
+    message,
+  });
+}
+
+/** Acks `body` on its surface with what the person should read, and tells them privately where the ack cannot. */
+async function tell(
+  deps: UnhandledDeps,
+  body: Record<string, unknown>,
+  ack: Ack,
+  say: { modal: Record<string, unknown>; command: string; message: SlackMessage },
+): Promise<void> {
   if (body.type === "view_submission") {
-    const id = requestIdOfView(field(body.view, "private_metadata"));
-    await ack({ response_action: "update", view: staleModal(id) });
+    await ack(say.modal);
     return;
   }
   if (body.type === "block_suggestion") {
@@ -99,13 +134,12 @@ async function answer(deps: UnhandledDeps, body: Record<string, unknown>, ack: A
     return;
   }
   if (typeof body.command === "string") {
-    await ack({ response_type: "ephemeral", text: staleInteractionText(undefined) });
+    await ack({ response_type: "ephemeral", text: say.command });
     return;
   }
   await ack();
   if (body.type === "view_closed") return;
-  const first: unknown = Array.isArray(body.actions) ? body.actions[0] : undefined;
-  const message = staleInteractionMessage(isRecord(first) ? requestIdOfAction(first) : undefined);
+  const message = say.message;
   const url = body.response_url;
   const user = field(body.user, "id");
   const lane = `stale:${typeof user === "string" ? user : "unknown"}`;
