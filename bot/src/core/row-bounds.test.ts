@@ -33,6 +33,18 @@ describe("row bounds from the dry run", () => {
     assert.deepEqual(rowBound(guarded(9999), "write", 3), { ok: true, maxRows: 302 });
   });
 
+  test("a write whose count let it approve itself is bound by that rule's max_rows when it runs", () => {
+    const byRows: WorkflowSnapshot = { ...base, auto_approve: { max_rows: 10 } };
+    assert.deepEqual(rowBound(byRows, "write", 7), { ok: true, maxRows: 10 });
+    assert.deepEqual(rowBound({ ...byRows, max_rows: 5 }, "write", 3), { ok: true, maxRows: 5 });
+    assert.deepEqual(
+      rowBound(byRows, "write", 11),
+      { ok: true, maxRows: null },
+      "over it, people approved it",
+    );
+    assert.deepEqual(rowBound(byRows, "write", undefined), { ok: true, maxRows: null });
+  });
+
   test("without a count the guard signs nothing, saying why", () => {
     const none = rowBound(guarded(10, 5000), "write", undefined);
     assert.equal(none.ok, false);

@@ -3,8 +3,9 @@
  * `dry_run` preflight: the write run and rolled back before approval). Pure: the caller brings
  * the workflow snapshot and the count, if there is one.
  *
- * - The row bound signed into a write's execution token: the workflow's `max_rows`, and with
- *   `guard: dry_run_count` the count plus its tolerance, whichever is lower. The agent rolls back
+ * - The row bound signed into a write's execution token: the workflow's `max_rows`, with
+ *   `guard: dry_run_count` the count plus its tolerance, and for a write whose count let it be
+ *   auto-approved (`auto_approve: { max_rows: N }`) N, whichever is lowest. The agent rolls back
  *   a write that changes more (`execution.row_guard`), so a compromised bot cannot lift it.
  * - Whether approvers must wait for the count: under the guard the count is what they approve,
  *   so no approval counts until it is in.
@@ -26,7 +27,17 @@ export function rowBound(
   dryRunCount: number | undefined,
 ): RowBound {
   if (operation !== "write") return { ok: true, maxRows: null };
-  const fixed = workflow.max_rows ?? null;
+  const auto = workflow.auto_approve;
+  // A write small enough to approve itself stays that small when it runs: its count may differ
+  // from the real run's (rows added meanwhile, a setting the dry run changed), and no person saw it.
+  const byRows =
+    typeof auto === "object" &&
+    "max_rows" in auto &&
+    dryRunCount !== undefined &&
+    dryRunCount <= auto.max_rows
+      ? auto.max_rows
+      : null;
+  const fixed = lower(workflow.max_rows ?? null, byRows);
   if (workflow.guard === undefined) return { ok: true, maxRows: fixed };
   if (dryRunCount === undefined)
     return {
@@ -34,7 +45,11 @@ export function rowBound(
       reason: `workflow ${workflow.name} bounds each write by its dry run's count, and this write has no count`,
     };
   const counted = Math.floor((dryRunCount * (100 + workflow.guard.tolerance_percent)) / 100);
-  return { ok: true, maxRows: fixed === null ? counted : Math.min(fixed, counted) };
+  return { ok: true, maxRows: lower(fixed, counted) };
+}
+
+function lower(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }
 
 /** Whether approvals must wait for the dry run's count: the guard makes the count part of what is approved. */
