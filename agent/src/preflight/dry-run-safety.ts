@@ -22,11 +22,14 @@
  * that table's owner. Refusals: `sql.rejected` (not an ordinary table, or no such table),
  * `sql.unverified` (what the table would call).
  */
-import { DbwardError } from "@dbward/shared";
+import { DbwardError, isPgBuiltin } from "@dbward/shared";
 import type pg from "pg";
 // Not exported by shared's index; the review's own parser (loaded by initSqlReview) and walk.
 import { pgTree, text, type AstObject } from "../../../shared/src/sql/ast-walk.ts";
+import { checkPgCalls } from "../../../shared/src/sql/postgres-calls.ts";
 import { pgParser } from "../../../shared/src/sql/sql-parsers.ts";
+import type { CatalogCheck } from "../drivers/driver.ts";
+import { checkPgCatalog } from "../drivers/postgres-catalog-check.ts";
 
 /** FirstNormalObjectId: objects with lower OIDs were created by initdb, i.e. are built in. */
 const FIRST_USER_OID = 16384;
@@ -47,6 +50,12 @@ export interface DryRunRelations {
   readonly targets: readonly RelationName[];
   /** Names of the statement's CTEs: an unqualified name among them may be no table at all. */
   readonly cteNames: ReadonlySet<string>;
+  /**
+   * The function, operator, type and field names the statement resolves at run time, for the
+   * same catalogue check a read gets (drivers/postgres-catalog-check.ts): `t.f` may call
+   * `f(t)`, and `=` may resolve to a user's operator in a schema on the search path.
+   */
+  readonly references: CatalogCheck["references"];
 }
 
 const WRITE_NODES = new Set(["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"]);
@@ -82,7 +91,12 @@ export function dryRunRelations(sql: string): DryRunRelations {
     }
   }
   if (targets.length === 0) throw rejected("the statement writes no table");
-  return { named, targets, cteNames };
+  const { references } = checkPgCalls(tree, {
+    position: () => undefined,
+    extraFunctions: [],
+    trustedFunctions: [],
+  });
+  return { named, targets, cteNames, references };
 }
 
 function relationName(value: unknown): RelationName | undefined {
@@ -120,33 +134,138 @@ WITH RECURSIVE edge(parent, child) AS (
   UNION
   SELECT edge.child FROM edge JOIN reach ON edge.parent = reach.oid
 )
-SELECT c.oid::regclass::text AS shown, c.relkind,
+SELECT c.oid::oid AS oid, c.oid::regclass::text AS shown, c.relkind,
   ARRAY(SELECT t.tgname::text FROM pg_trigger t
          WHERE t.tgrelid = c.oid AND NOT t.tgisinternal ORDER BY 1) AS triggers,
   ARRAY(SELECT r.rulename::text FROM pg_rewrite r
-         WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN' ORDER BY 1) AS rules,
-  ARRAY(SELECT DISTINCT CASE WHEN d.refclassid = 'pg_proc'::regclass
-                             THEN d.refobjid::regprocedure::text
-                             ELSE 'operator ' || d.refobjid::regoperator::text END
-          FROM pg_depend d
-         WHERE d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
-           AND d.refobjid >= ${FIRST_USER_OID}
-           AND ((d.classid = 'pg_attrdef'::regclass
-                 AND d.objid IN (SELECT a.oid FROM pg_attrdef a WHERE a.adrelid = c.oid))
-             OR (d.classid = 'pg_constraint'::regclass
-                 AND d.objid IN (SELECT k.oid FROM pg_constraint k
-                                  WHERE k.conrelid = c.oid
-                                     OR k.contypid IN (SELECT a.atttypid FROM pg_attribute a
-                                                        WHERE a.attrelid = c.oid AND a.attnum > 0
-                                                          AND NOT a.attisdropped)))
-             OR (d.classid = 'pg_class'::regclass
-                 AND (d.objid = c.oid
-                      OR d.objid IN (SELECT x.indexrelid FROM pg_index x WHERE x.indrelid = c.oid)))
-             OR (d.classid = 'pg_policy'::regclass
-                 AND d.objid IN (SELECT p.oid FROM pg_policy p WHERE p.polrelid = c.oid)))
-         ORDER BY 1) AS functions
+         WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN' ORDER BY 1) AS rules
   FROM reach JOIN pg_class c ON c.oid = reach.oid
- ORDER BY 1`;
+ ORDER BY 2`;
+
+/**
+ * Every type a column of the tables $1 holds, followed through domains (their base type),
+ * arrays (their element), composites (their attributes) and ranges (their subtype): a value of
+ * any of them is read, written, cast or checked by the write. `user_code`: its input/output
+ * (or range) functions are not built in. `casts`: casts with a function that is not built in
+ * into it (an assignment runs one without a cast in the text), or out of it when the type is
+ * not built in. A cast out of a built-in type into a type no column has is reached only by
+ * naming that type, which the review and the catalogue check refuse.
+ */
+const TYPES = `
+WITH RECURSIVE walk(typ) AS (
+  SELECT a.atttypid FROM pg_attribute a
+   WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+  UNION
+  SELECT x.next FROM walk JOIN pg_type t ON t.oid = walk.typ
+   CROSS JOIN LATERAL (
+     SELECT t.typbasetype WHERE t.typbasetype <> 0
+     UNION ALL SELECT t.typelem WHERE t.typelem <> 0
+     UNION ALL SELECT a.atttypid FROM pg_attribute a
+                WHERE t.typrelid <> 0 AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+     UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
+     UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid
+   ) AS x(next)
+)
+SELECT t.oid::oid AS oid, format_type(t.oid, NULL) AS shown,
+  (SELECT min(f)::oid FROM unnest(ARRAY[t.typinput, t.typoutput, t.typreceive, t.typsend,
+          t.typmodin, t.typmodout, t.typanalyze, t.typsubscript]::oid[]) AS f
+    WHERE f >= ${FIRST_USER_OID}) IS NOT NULL
+  OR EXISTS (SELECT 1 FROM pg_range r WHERE r.rngtypid = t.oid
+              AND (r.rngcanonical::oid >= ${FIRST_USER_OID} OR r.rngsubdiff::oid >= ${FIRST_USER_OID}
+                   OR r.rngsubopc >= ${FIRST_USER_OID})) AS user_code,
+  ARRAY(SELECT format_type(k.castsource, NULL) || ' to ' || format_type(k.casttarget, NULL)
+          FROM pg_cast k
+         WHERE k.castfunc >= ${FIRST_USER_OID}
+           AND (k.casttarget = t.oid OR (k.castsource = t.oid AND t.oid >= ${FIRST_USER_OID}))
+         ORDER BY 1) AS casts
+  FROM walk JOIN pg_type t ON t.oid = walk.typ
+ ORDER BY 2`;
+
+/**
+ * Every function and operator the tables $1 or the types $2 would call on their own: column
+ * defaults and generated columns, check, exclusion and foreign-key constraints (the table's and
+ * its types' domains'), index expressions and predicates, row-level security policies. Also the
+ * relations a policy reads (a view there calls what its definition calls), and indexes whose
+ * access method or operator classes are not built in (their support functions run on every
+ * insert and update), and tables whose access method is not.
+ */
+const CALLS = `
+WITH obj(classid, objid) AS (
+  SELECT 'pg_attrdef'::regclass, a.oid FROM pg_attrdef a WHERE a.adrelid = ANY ($1::oid[])
+  UNION ALL
+  SELECT 'pg_constraint'::regclass, k.oid FROM pg_constraint k
+   WHERE k.conrelid = ANY ($1::oid[]) OR k.contypid = ANY ($2::oid[])
+  UNION ALL
+  SELECT 'pg_class'::regclass, c FROM unnest($1::oid[]) AS c
+  UNION ALL
+  SELECT 'pg_class'::regclass, x.indexrelid FROM pg_index x WHERE x.indrelid = ANY ($1::oid[])
+  UNION ALL
+  SELECT 'pg_policy'::regclass, p.oid FROM pg_policy p WHERE p.polrelid = ANY ($1::oid[])
+),
+-- Dependencies on built-in (pinned) objects are not recorded in pg_depend: the expressions
+-- themselves are read for every function they call (an operator's by its oprcode).
+expr(e) AS (
+  SELECT a.adbin::text FROM pg_attrdef a WHERE a.adrelid = ANY ($1::oid[])
+  UNION ALL
+  SELECT k.conbin::text FROM pg_constraint k
+   WHERE (k.conrelid = ANY ($1::oid[]) OR k.contypid = ANY ($2::oid[])) AND k.conbin IS NOT NULL
+  UNION ALL
+  SELECT e FROM pg_index x, LATERAL (VALUES (x.indexprs::text), (x.indpred::text)) AS v(e)
+   WHERE x.indrelid = ANY ($1::oid[]) AND e IS NOT NULL
+  UNION ALL
+  SELECT e FROM pg_policy p, LATERAL (VALUES (p.polqual::text), (p.polwithcheck::text)) AS v(e)
+   WHERE p.polrelid = ANY ($1::oid[]) AND e IS NOT NULL
+), called(oid) AS (
+  SELECT m[2]::oid FROM expr, regexp_matches(expr.e, ':(funcid|opfuncid|hashfuncid|negfuncid) ([0-9]+)', 'g') AS m
+  UNION
+  SELECT o.oprcode::oid FROM expr, regexp_matches(expr.e, ':opno ([0-9]+)', 'g') AS m
+    JOIN pg_operator o ON o.oid = m[1]::oid
+  UNION
+  SELECT d.refobjid FROM obj JOIN pg_depend d ON d.classid = obj.classid AND d.objid = obj.objid
+   WHERE d.refclassid = 'pg_proc'::regclass
+)
+SELECT DISTINCT 'function' AS kind, p.oid::oid AS oid, p.proname::text AS name,
+       p.oid::regprocedure::text AS shown
+  FROM called JOIN pg_proc p ON p.oid = called.oid
+UNION ALL
+-- Forms whose operators the reading above does not find (a row comparison's :opnos list).
+SELECT DISTINCT 'unread', 0, '', 'an expression with a row comparison'
+  FROM expr WHERE expr.e LIKE '%:opnos%'
+UNION ALL
+SELECT DISTINCT 'operator', d.refobjid, o.oprname::text, 'operator ' || d.refobjid::regoperator::text
+  FROM obj JOIN pg_depend d ON d.classid = obj.classid AND d.objid = obj.objid
+  JOIN pg_operator o ON o.oid = d.refobjid
+ WHERE d.refclassid = 'pg_operator'::regclass AND d.refobjid >= ${FIRST_USER_OID}
+UNION ALL
+SELECT DISTINCT 'policy_relation', d.refobjid, '', 'a policy on ' || p.polrelid::regclass::text
+       || ' reading ' || d.refobjid::regclass::text
+  FROM pg_policy p JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid
+ WHERE p.polrelid = ANY ($1::oid[]) AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> p.polrelid
+UNION ALL
+SELECT DISTINCT 'index', x.indexrelid, '', 'index ' || x.indexrelid::regclass::text
+  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+ WHERE x.indrelid = ANY ($1::oid[])
+   AND (i.relam >= ${FIRST_USER_OID}
+        OR EXISTS (SELECT 1 FROM unnest(x.indclass::oid[]) AS oc WHERE oc >= ${FIRST_USER_OID})
+        OR EXISTS (SELECT 1 FROM pg_opclass oc
+                     JOIN pg_amproc ap ON ap.amprocfamily = oc.opcfamily
+                    WHERE oc.oid = ANY (x.indclass::oid[]) AND ap.amproc::oid >= ${FIRST_USER_OID})
+        OR EXISTS (SELECT 1 FROM pg_opclass oc
+                     JOIN pg_amop ao ON ao.amopfamily = oc.opcfamily
+                    WHERE oc.oid = ANY (x.indclass::oid[]) AND ao.amopopr >= ${FIRST_USER_OID}))
+UNION ALL
+SELECT 'table_access_method', c.oid, '', 'table ' || c.oid::regclass::text
+  FROM pg_class c WHERE c.oid = ANY ($1::oid[]) AND c.relam >= ${FIRST_USER_OID}
+ ORDER BY 4`;
+
+/**
+ * Built-in functions a table may call on its own that ROLLBACK does not undo, and are accepted
+ * anyway: `nextval` (serial and identity columns; the values drawn stay drawn, documented in
+ * dry-run-postgres.ts). Every other built-in must be on the review's allowlist of
+ * side-effect-free built-ins: `setval`, `pg_terminate_backend` and the like in a default or a
+ * check would run before anyone approved.
+ */
+const ACCEPTED_EFFECTS = new Set(["nextval"]);
 
 const RELKIND_TEXT: Readonly<Record<string, string>> = {
   v: "a view",
@@ -205,14 +324,81 @@ export async function assertDryRunSafe(client: pg.PoolClient, relations: DryRunR
     const problem = tableProblem(table);
     if (problem !== undefined) throw problem;
   }
+  const tables = reached.map((t) => t.oid);
+  const { rows: types } = await client.query<ReachedType>(TYPES, [tables]);
+  const typeProblems = types.flatMap((t) => [
+    ...(t.user_code ? [`type ${t.shown}, whose input, output or range functions are not built in`] : []),
+    ...t.casts.map((c) => `a cast from ${c} with a function that is not built in`),
+  ]);
+  if (typeProblems.length > 0) throw unverified(typeProblems);
+  const { rows: calls } = await client.query<ReachedCall>(CALLS, [tables, types.map((t) => t.oid)]);
+  const callProblems = calls.filter((c) => !acceptedCall(c)).map((c) => callText(c));
+  if (callProblems.length > 0) throw unverified(callProblems);
+  // What the statement's own names resolve to here, as a read is checked before it runs.
+  try {
+    await checkPgCatalog(client, { references: relations.references, trustedFunctions: [] });
+  } catch (err) {
+    if (!(err instanceof DbwardError)) throw err;
+    throw new DbwardError(
+      err.code,
+      `no dry run: ${err.message.replace(/^the agent did not run this read: /, "")}. The approvers decide without a row count`,
+    );
+  }
 }
 
 interface ReachedTable {
+  oid: number;
   shown: string;
   relkind: string;
   triggers: string[];
   rules: string[];
-  functions: string[];
+}
+
+interface ReachedType {
+  oid: number;
+  shown: string;
+  user_code: boolean;
+  casts: string[];
+}
+
+interface ReachedCall {
+  kind: "function" | "operator" | "policy_relation" | "index" | "table_access_method" | "unread";
+  oid: number;
+  name: string;
+  shown: string;
+}
+
+/** A built-in function on the review's allowlist (or nextval); nothing else a table calls. */
+function acceptedCall(call: ReachedCall): boolean {
+  if (call.kind !== "function") return false;
+  if (call.oid >= FIRST_USER_OID) return false;
+  return ACCEPTED_EFFECTS.has(call.name) || isPgBuiltin("function", ["pg_catalog", call.name]);
+}
+
+function callText(call: ReachedCall): string {
+  switch (call.kind) {
+    case "function":
+      return call.oid >= FIRST_USER_OID
+        ? `non-built-in ${call.shown}`
+        : `built-in ${call.shown}, which is not known to be free of side effects`;
+    case "operator":
+      return `non-built-in ${call.shown}`;
+    case "policy_relation":
+      return `${call.shown} (what a relation a policy reads calls is not checked)`;
+    case "index":
+      return `${call.shown}, whose access method or operator classes are not built in`;
+    case "table_access_method":
+      return `${call.shown}, whose access method is not built in`;
+    case "unread":
+      return `${call.shown}, whose operators this check does not read`;
+  }
+}
+
+function unverified(found: readonly string[]): DbwardError {
+  return new DbwardError(
+    "sql.unverified",
+    `no dry run: the tables the write names or reaches (by a cascading foreign key or inheritance) would call ${found.join("; ")}, and ROLLBACK cannot undo what such code does outside the transaction. The approvers decide without a row count`,
+  );
 }
 
 function tableProblem(table: ReachedTable): DbwardError | undefined {
@@ -224,7 +410,6 @@ function tableProblem(table: ReachedTable): DbwardError | undefined {
   const found = [
     ...(table.triggers.length > 0 ? [`trigger ${table.triggers.join(", ")}`] : []),
     ...(table.rules.length > 0 ? [`rule ${table.rules.join(", ")}`] : []),
-    ...(table.functions.length > 0 ? [`non-built-in ${table.functions.join(", ")}`] : []),
   ];
   if (found.length === 0) return undefined;
   return new DbwardError(
