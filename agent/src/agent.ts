@@ -5,6 +5,8 @@
  * approval (run-preflight.ts), and poll again. Jobs run one at a time. Bot errors back off with
  * jitter. After each answered poll, results the bot could not take earlier (the outbox) are
  * sent again, and so is what the outcome journal knows of jobs an earlier run never reported.
+ * Each answered poll also starts the schema collections that are due (schema/schema-reporter.ts),
+ * in the background.
  *
  * `stop()` (SIGTERM) ends polling at once, lets a running job go on for `drain_ms`, then
  * cancels it on the database server, delivers its result (or keeps it in the outbox), closes
@@ -31,6 +33,8 @@ import { createAgentLogger, describeError } from "./log.ts";
 import { openResultOutbox } from "./result-outbox.ts";
 import { flushJournal, flushOutbox, runClaimedJob, type AgentLoop } from "./run-claimed-job.ts";
 import { createPlanPools, handlePreflight, preflightsMade } from "./run-preflight.ts";
+import { createSchemaCollector } from "./schema/schema-collector.ts";
+import { createSchemaReporter } from "./schema/schema-reporter.ts";
 
 export interface AgentOptions {
   readonly fetch?: typeof fetch;
@@ -83,6 +87,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
           await drain(loop, done);
         } finally {
           await loop.health.stop();
+          await loop.schema.stop();
           await deps.drivers.closeAll();
           await loop.plans.closeAll();
           deps.ledger.close();
@@ -108,28 +113,38 @@ function buildLoop(config: AgentConfig, options: AgentOptions): AgentLoop & { st
     options.driverFactory ?? createDriver,
   );
   const stopper = new AbortController();
+  const client = createBotClient({
+    botUrl: config.botUrl,
+    agentToken: config.agentToken,
+    session: sessionOf(config.dataDir),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
+  const health = createDatabaseHealth({
+    drivers,
+    clock,
+    random,
+    logger,
+    ...(options.reconnectBaseMs === undefined
+      ? {}
+      : { probeBaseMs: options.reconnectBaseMs, probeMaxMs: options.reconnectBaseMs * 4 }),
+  });
   return {
     config,
-    client: createBotClient({
-      botUrl: config.botUrl,
-      agentToken: config.agentToken,
-      session: sessionOf(config.dataDir),
-      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-    }),
+    client,
     deps: { config, ledger, journal, drivers, clock, logger },
     clock,
     logger,
     random,
     outbox: openResultOutbox(config.dataDir),
     journal,
-    health: createDatabaseHealth({
-      drivers,
+    health,
+    schema: createSchemaReporter({
+      config,
+      client,
+      collector: createSchemaCollector(logger),
       clock,
-      random,
       logger,
-      ...(options.reconnectBaseMs === undefined
-        ? {}
-        : { probeBaseMs: options.reconnectBaseMs, probeMaxMs: options.reconnectBaseMs * 4 }),
+      isDegraded: (db) => health.isDegraded(db),
     }),
     files: startHealthFiles({ liveness: config.livenessFile, readiness: config.readinessFile }),
     minPollIntervalMs: options.minPollIntervalMs ?? 1000,
@@ -227,6 +242,8 @@ async function pollRound(loop: AgentLoop): Promise<void> {
     loop.stopped,
   );
   loop.files.setReady(!loop.stopped.aborted && caps.length > 0);
+  // In the background: the bot answered, so the schema context that is due goes out.
+  loop.schema.tick();
   await flushOutbox(loop);
   await flushJournal(loop);
   let ran = false;

@@ -147,3 +147,48 @@ describe("bot client", () => {
     );
   });
 });
+
+describe("bot client schema reports", () => {
+  test("posts the report with the session to /api/agent/schema", async () => {
+    const { fetch, seen } = fakeFetch(() => json(200, { ok: true }));
+    const client = createBotClient({
+      botUrl: "https://bot.example",
+      agentToken: new Secret("tok"),
+      session: "s-1",
+      fetch,
+    });
+    await client.reportSchema({
+      database: "app",
+      environment: "production",
+      collected_at: "2030-01-01T00:00:00.000Z",
+      tables: [],
+      truncated: false,
+    });
+    assert.equal(seen[0]?.url, "https://bot.example/api/agent/schema");
+    assert.deepEqual(JSON.parse(String(seen[0]?.init.body)), {
+      database: "app",
+      environment: "production",
+      collected_at: "2030-01-01T00:00:00.000Z",
+      tables: [],
+      truncated: false,
+      session: "s-1",
+    });
+  });
+
+  test("a bot without the route fails with its 404", async () => {
+    const { fetch } = fakeFetch(() =>
+      json(404, { error: { code: "request.not_found", message: "no route" } }),
+    );
+    const client = createBotClient({ botUrl: "https://bot.example", agentToken: new Secret("tok"), fetch });
+    await assert.rejects(
+      client.reportSchema({
+        database: "app",
+        environment: "production",
+        collected_at: "x",
+        tables: [],
+        truncated: false,
+      }),
+      (err: unknown) => err instanceof BotError && err.status === 404,
+    );
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * The agent's side of the bot's agent protocol (shared/src/protocol.ts): poll, claim, heartbeat,
- * result chunks and result, each a POST with `Authorization: Bearer <agent token>`. Outbound only; the agent
- * listens on no port. Answers are validated before use; a failed call throws `BotError` carrying
+ * result chunks and result, preflights, schema reports, each a POST with `Authorization: Bearer
+ * <agent token>`. Outbound only; the agent listens on no port. Answers are validated before use; a failed call throws `BotError` carrying
  * the HTTP status (0 when the bot was not reached) and the bot's `{ error: { code, message } }`.
  *
  * Redirects are refused: one could move the bearer token to another host or to plain http.
@@ -21,6 +21,7 @@ import {
   type PreflightResultBody,
   type ResultChunkResponse,
   type ResultSubmission,
+  type SchemaReportBody,
 } from "@dbward/shared";
 import { z } from "zod";
 import { botEndpoint } from "./bot-url.ts";
@@ -61,6 +62,8 @@ export interface BotClient {
   claimPreflight(preflightId: string): Promise<PreflightClaimResponse>;
   /** Sends a preflight's plan, or why there is none. */
   reportPreflight(preflightId: string, body: PreflightResultBody): Promise<void>;
+  /** Sends the schema context of one database × environment (POST /api/agent/schema). */
+  reportSchema(body: SchemaReportBody): Promise<void>;
 }
 
 const count = z.number().int().nonnegative();
@@ -175,6 +178,9 @@ export function createBotClient(options: BotClientOptions): BotClient {
       post(options, preflightPath(id, "claim"), withSession({}), preflightClaim, timeoutMs),
     reportPreflight: async (id, body) => {
       await post(options, preflightPath(id, "result"), withSession(body), z.unknown(), timeoutMs);
+    },
+    reportSchema: async (body) => {
+      await post(options, "/api/agent/schema", withSession(body), z.unknown(), timeoutMs);
     },
   };
 }

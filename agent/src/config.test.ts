@@ -286,3 +286,28 @@ describe("Secret", () => {
     assert.equal(s.reveal(), "hunter2");
   });
 });
+
+describe("schema context keys", () => {
+  test("collects every database hourly unless told otherwise", () => {
+    const config = loadAgentConfig(yaml(), ENV);
+    assert.equal(config.schemaIntervalMs, 3_600_000);
+    assert.equal(config.databases[0]?.schema, true);
+  });
+
+  test("reads schema_interval as a duration and schema: false as an opt-out", () => {
+    const config = loadAgentConfig(`${yaml()}\n    schema: false\nschema_interval: 15m`, ENV);
+    assert.equal(config.schemaIntervalMs, 900_000);
+    assert.equal(config.databases[0]?.schema, false);
+  });
+
+  test("refuses a schema_interval that is not a duration, or under a minute", () => {
+    for (const bad of ["1 h", "90", "30s", "8d"]) {
+      const found = problems(yaml({ interval: `schema_interval: "${bad}"` }));
+      assert.ok(
+        found.some((p) => p.startsWith("schema_interval: must be a duration like 30m or 1h")),
+        `${bad}: ${found.join("; ")}`,
+      );
+    }
+    assert.ok(problems(yaml({ x: "schema: false" })).some((p) => p.startsWith("schema: unknown key")));
+  });
+});

@@ -60,6 +60,11 @@ export interface DatabaseConfig {
    * loader always sets it; absent (a hand-built config) means no consent.
    */
   readonly dryRun?: boolean;
+  /**
+   * Whether the agent reports this database's schema context to the bot (`schema: false` opts
+   * out). The loader always sets it; absent (a hand-built config) means it does.
+   */
+  readonly schema?: boolean;
 }
 
 export interface AgentConfig {
@@ -82,6 +87,8 @@ export interface AgentConfig {
   readonly livenessFile: string;
   /** Present while the agent can take jobs: the bot answers and a database is reachable. */
   readonly readinessFile: string;
+  /** How often each database's schema context is collected and sent again (`schema_interval`). */
+  readonly schemaIntervalMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -133,6 +140,7 @@ function databaseSchema(env: Env) {
     trusted_functions: trustedFunctionsSchema.default([]),
     setting_ceilings: settingCeilingsSchema.prefault({}),
     dry_run: z.boolean().default(false),
+    schema: z.boolean().default(true),
   });
 }
 
@@ -153,6 +161,28 @@ function dryRunProblems(raw: unknown): string[] {
     return [
       `databases.${i}.dry_run: dry runs are for PostgreSQL only, not ${String(driver)}: MySQL/MariaDB may commit implicitly and this agent cannot prove what a MySQL write calls; remove dry_run or set it to false`,
     ];
+  });
+}
+
+const DURATION_UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * A duration as the bot's config writes one (`30m`, `1h`): a whole number and one unit, within
+ * [minMs, maxMs]; a typo is a config error naming the key, never a guess.
+ */
+function durationSchema(minMs: number, maxMs: number) {
+  return z.string().transform((text, ctx) => {
+    const m = /^([1-9][0-9]{0,5})(s|m|h|d)$/.exec(text);
+    const ms =
+      m === null ? undefined : Number(m[1]) * DURATION_UNIT_MS[m[2] as keyof typeof DURATION_UNIT_MS];
+    if (ms === undefined || ms < minMs || ms > maxMs) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a duration like 30m or 1h (a whole number and one of s, m, h, d) from ${minMs / 60_000}m to ${maxMs / 86_400_000}d, not ${JSON.stringify(text)}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
   });
 }
 
@@ -178,6 +208,7 @@ function agentConfigSchema(env: Env) {
     drain_ms: z.number().int().min(0).max(3_600_000).default(30_000),
     liveness_file: z.string().min(1).optional(),
     readiness_file: z.string().min(1).optional(),
+    schema_interval: durationSchema(60_000, 7 * 86_400_000).default(3_600_000),
     databases: z
       .array(databaseSchema(env))
       .min(1, "configure at least one database")
@@ -291,6 +322,7 @@ function toAgentConfig(c: z.infer<ReturnType<typeof agentConfigSchema>>): AgentC
         settingCeilings: Object.freeze({ ...d.setting_ceilings }),
       }),
       dryRun: d.dry_run,
+      schema: d.schema,
     }),
   );
   return Object.freeze({
@@ -306,6 +338,7 @@ function toAgentConfig(c: z.infer<ReturnType<typeof agentConfigSchema>>): AgentC
     drainMs: c.drain_ms,
     livenessFile: c.liveness_file ?? join(c.data_dir, "alive"),
     readinessFile: c.readiness_file ?? join(c.data_dir, "ready"),
+    schemaIntervalMs: c.schema_interval,
   });
 }
 

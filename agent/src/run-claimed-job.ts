@@ -23,6 +23,7 @@ import { runJob, type AbortCause, type JobRunnerDeps } from "./job-runner.ts";
 import { describeClaim, describeError } from "./log.ts";
 import { reportOf, type OutcomeJournal } from "./outcome-journal.ts";
 import type { ResultOutbox } from "./result-outbox.ts";
+import type { SchemaReporter } from "./schema/schema-reporter.ts";
 import { isFinalAnswer, retryBotCall } from "./retry-bot-call.ts";
 
 export interface RunningJob {
@@ -48,6 +49,8 @@ export interface AgentLoop {
   readonly chunkBytes?: number;
   /** The pools plans are made on (run-preflight.ts). */
   readonly plans: PlanPools;
+  /** Sends each database's schema context to the bot (schema/schema-reporter.ts). */
+  readonly schema: SchemaReporter;
   /** The job in progress, for the drain on stop. */
   running: RunningJob | undefined;
 }
@@ -96,6 +99,9 @@ export async function runClaimedJob(loop: AgentLoop, claim: ClaimResponse): Prom
     await heartbeats.stop();
   }
   logOutcome(loop.logger, facts, result);
+  // The schema changed: without this, approvers would see the old one until the next interval.
+  if (claim.operation === "ddl" && result.outcome === "succeeded")
+    loop.schema.refresh(claim.database, claim.environment);
   try {
     await deliverResult(loop, claim.job_id, journaledReport(loop.journal, claim.job_id, result));
   } finally {
