@@ -159,6 +159,19 @@ CREATE TABLE IF NOT EXISTS agents (
   degraded_json TEXT                 -- JSON array of databases the agent cannot reach now
 );
 
+-- The latest schema context an agent reported for one database x environment (protocol.ts
+-- SchemaReportBody): tables, sizes, keys and cascades, for approvers and risk. Replaced whole.
+CREATE TABLE IF NOT EXISTS schema_contexts (
+  database_name TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  collected_at TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  truncated INTEGER NOT NULL CHECK (truncated IN (0, 1)),
+  tables_json TEXT NOT NULL,         -- SchemaTable[], validated on the way out
+  PRIMARY KEY (database_name, environment)
+);
+
 -- The one live polling session per agent id (docs/agent.md: one process per agent id). A session
 -- is an agent's data directory: another one polling with the same id is refused while this one
 -- was seen within the liveness window.

@@ -46,7 +46,7 @@ postgres_suites=(
   test/bot-results-api.test.ts test/e2e-results.test.ts test/permission-matrix.test.ts
   test/not-found-codes.test.ts test/webhooks.test.ts test/slack/approvals.test.ts test/slack/home.test.ts
   test/slack/socket-mode.test.ts test/slack/run-again.test.ts test/run-by-requester.test.ts
-  test/bot-dry-run.test.ts
+  test/bot-dry-run.test.ts test/bot-schema-context.test.ts
 )
 echo "running ${#postgres_suites[@]} test files on PostgreSQL state"
 DBWARD_TEST_STATE=postgres node --import tsx --test "${force[@]}" --test-concurrency=1 "$@" "${postgres_suites[@]}"

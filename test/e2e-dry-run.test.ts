@@ -14,7 +14,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { AuditEventView, PreflightView, PublicKeysView, RequestView } from "@dbward/shared";
+import type {
+  AuditEventView,
+  PreflightView,
+  PublicKeysView,
+  RequestView,
+  SchemaContextView,
+} from "@dbward/shared";
 import pg from "pg";
 import { PG_URL } from "./support/agent-harness.ts";
 import {
@@ -369,4 +375,23 @@ describe("dry runs end to end", () => {
     assert.equal(rows.rows[0]?.n, 0, "the side table is empty");
     assert.equal(await sideSequenceDrawn(), false, "its sequence was never drawn: the trigger never ran");
   }
+
+  test("the agent's schema context reaches the bot, and a request names the table it changes with its size", async () => {
+    await db.query(`ANALYZE ${plain}`);
+    const ctx = await waitFor("the schema context of shop/plain, with the table", async () => {
+      const res = await call(tokens.alice ?? "", "GET", "/api/schema/shop/plain");
+      if (res.status !== 200) return undefined;
+      const found = (res.body as SchemaContextView).tables.find((t) => t.name === plain);
+      return found === undefined ? undefined : (res.body as SchemaContextView);
+    });
+    assert.equal(ctx.agent, "agent-1");
+    const table = ctx.tables.find((t) => t.name === plain);
+    assert.deepEqual(table?.primary_key, ["id"]);
+    assert.ok((table?.size_bytes ?? 0) > 0, "a size");
+    const r = await create("plain", `DELETE FROM ${plain} WHERE id = 1`);
+    const touched = r.touched_tables.find((t) => t.name === plain);
+    assert.ok(touched !== undefined, JSON.stringify(r.touched_tables));
+    assert.equal(touched.schema, "public");
+    assert.ok(r.schema_collected_at !== null);
+  });
 });

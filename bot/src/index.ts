@@ -4,3 +4,4 @@ export { openStore, openStoreFile, STORE_FILE } from "./store/open-store.ts";
 export { verifyAuditStore, listAudit } from "./audit/audit-log.ts";
 export { agentTokenEnvName } from "./bootstrap-tokens.ts";
 export { planRequest, type RequestPlan } from "./core/plan-request.ts";
+export { schemaTables } from "./store/schema-report-shape.ts";

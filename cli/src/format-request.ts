@@ -13,6 +13,7 @@ import {
   type StepView,
 } from "@dbward/shared/protocol";
 import { describeDryRun, describePlanSummary } from "@dbward/shared/plan-summary";
+import { describeTouchedTable } from "@dbward/shared/schema-context";
 import { displaySql } from "@dbward/shared/sql/display-sql";
 import { formatTable } from "./format-table.ts";
 
@@ -30,6 +31,7 @@ export function formatRequest(r: RequestView): string {
     ...runLines(r),
     ...planLines(r),
     ...dryRunLines(r),
+    ...touchedTableLines(r),
     ...(r.break_glass_reason ? [`  BREAK-GLASS: ${r.break_glass_reason}`] : []),
     `  sql:       ${displaySql(r.sql).split("\n").join("\n             ")}`,
   ];
@@ -84,6 +86,14 @@ function planLines(r: RequestView): string[] {
   if (explain.status === "failed")
     return [`  plan:      none: ${displaySql(explain.error?.message ?? "planning failed")}`];
   return [`  plan:      ${explain.status === "running" ? "being made" : "waiting for an agent"}`];
+}
+
+/** The tables the statement changes, with sizes and cascades from the agent's schema context (older bots send none). */
+function touchedTableLines(r: RequestView): string[] {
+  const touched = (r.touched_tables as RequestView["touched_tables"] | undefined) ?? [];
+  if (touched.length === 0) return [];
+  const asOf = r.schema_collected_at === null ? "" : ` (schema as of ${r.schema_collected_at})`;
+  return [`  changes:${asOf}`, ...touched.map((t) => `    ${displaySql(describeTouchedTable(t))}`)];
 }
 
 /** The agent's dry run of a write: the rows it changed before it was rolled back (older bots send none). */

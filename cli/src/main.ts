@@ -12,6 +12,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { CliError } from "./cli-error.ts";
 import { policyCommand } from "./commands/policy.ts";
+import { schemaCommand } from "./commands/schema.ts";
 import { requestCommand } from "./commands/request.ts";
 import { reviewCommand } from "./commands/review.ts";
 import { slackCommand } from "./commands/slack.ts";
@@ -45,6 +46,7 @@ export async function main(
     )
     .command("state", "move the bot's state store (SQLite to PostgreSQL)", stateCommand(out, env))
     .command("policy", "explain which workflow applies to a request", policyCommand(out, env))
+    .command("schema", "the schema context agents report (tables, sizes, cascades)", schemaCommand(out, env))
     .command("token", "create, list and revoke API tokens", tokenCommand(out, env))
     .completion("completion", "print a bash/zsh completion script: dbward completion >> ~/.bashrc")
     .middleware(

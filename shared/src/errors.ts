@@ -85,6 +85,8 @@ export const ERROR_CODES = [
    * in (or after the dry run failed): approvers approve the count too, so it must be shown first.
    */
   "request.awaiting_count",
+  /** No agent has reported the schema of this database × environment yet. */
+  "schema.not_found",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -10,6 +10,7 @@ export * from "./plan-summary.ts";
 export * from "./protocol.ts";
 export * from "./request-status.ts";
 export * from "./result-csv.ts";
+export * from "./schema-context.ts";
 export * from "./signing-key.ts";
 export * from "./sql/review.ts";
 export * from "./sql/review-sql.ts";

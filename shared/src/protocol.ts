@@ -169,6 +169,12 @@ export interface RequestView {
   run_schedule: RunScheduleView;
   /** The plans made for approvers before they decide (GET /api/requests/:id/plan has the whole plan). */
   preflights: PreflightView[];
+  /**
+   * The tables the statement names, from the agent's latest schema context (sizes, cascades);
+   * empty when there is none or the statement could not be read. `schema_collected_at`: its age.
+   */
+  touched_tables: TouchedTableView[];
+  schema_collected_at: string | null;
 }
 
 /** GET /api/requests */
@@ -470,6 +476,90 @@ export interface PreflightOffer {
   database: string;
   environment: string;
   operation: OperationClass;
+}
+
+/** What a foreign key does to the referencing rows when the referenced row is deleted or updated. */
+export const FOREIGN_KEY_ACTIONS = ["no_action", "restrict", "cascade", "set_null", "set_default"] as const;
+export type ForeignKeyAction = (typeof FOREIGN_KEY_ACTIONS)[number];
+
+/** The most tables one schema report carries; a larger schema is cut there (`truncated`). */
+export const MAX_SCHEMA_TABLES = 2000;
+
+/**
+ * The bounds of one reported table, which the bot checks and the agent cuts each table to before
+ * it sends (a table over one bound would otherwise get the whole report refused).
+ */
+export const SCHEMA_TABLE_LIMITS = {
+  /** Characters of a schema, table, column, key or index name, and of a column's type. */
+  name: 256,
+  /** Characters of one index column (an expression's text). */
+  indexColumn: 1024,
+  /** Columns of a key or an index. */
+  keyColumns: 64,
+  columns: 2000,
+  foreignKeys: 256,
+  indexes: 256,
+} as const;
+
+/** One table as the agent sees it in the database's catalogue. Nothing in it is a secret. */
+export interface SchemaTable {
+  /** The schema (PostgreSQL) or database (MySQL/MariaDB) the table is in. */
+  schema: string;
+  name: string;
+  /** The planner's estimate (pg_class.reltuples, information_schema TABLE_ROWS); null when unknown. */
+  estimated_rows: number | null;
+  /** Table, indexes and TOAST together, in bytes; null when unknown. */
+  size_bytes: number | null;
+  columns: { name: string; type: string; nullable: boolean }[];
+  primary_key: string[];
+  /** This table's foreign keys: what it references, and what happens to its rows when that changes. */
+  foreign_keys: {
+    name: string;
+    columns: string[];
+    references: { schema: string; table: string; columns: string[] };
+    on_delete: ForeignKeyAction;
+    on_update: ForeignKeyAction;
+  }[];
+  indexes: { name: string; columns: string[]; unique: boolean }[];
+}
+
+/**
+ * POST /api/agent/schema: the schema of one database × environment this agent serves, collected
+ * on start, on a schedule and after a DDL it ran. The bot keeps the latest with its age.
+ */
+export interface SchemaReportBody {
+  session?: string;
+  database: string;
+  environment: string;
+  /** When the agent read the catalogue (ISO 8601). */
+  collected_at: string;
+  /** At most MAX_SCHEMA_TABLES, largest first; `truncated` when the database has more. */
+  tables: SchemaTable[];
+  truncated: boolean;
+}
+
+/** GET /api/schema/:database/:environment — only to people who may request there. */
+export interface SchemaContextView {
+  database: string;
+  environment: string;
+  agent: string;
+  collected_at: string;
+  received_at: string;
+  truncated: boolean;
+  tables: SchemaTable[];
+}
+
+/**
+ * A table a request's statement names, with what the schema context knows of it and the tables
+ * a DELETE or UPDATE of it changes through cascading foreign keys (transitively).
+ */
+export interface TouchedTableView {
+  schema: string | null;
+  name: string;
+  /** Null when the schema context does not know the table (or there is no context). */
+  estimated_rows: number | null;
+  size_bytes: number | null;
+  cascades: { schema: string; name: string; estimated_rows: number | null; action: ForeignKeyAction }[];
 }
 
 /**

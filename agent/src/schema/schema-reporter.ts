@@ -10,7 +10,7 @@
  * A bot without the route (404: older than schema reports) is logged once, and the schedule goes
  * on at its interval, so a later bot gets reports without a restart.
  */
-import type { SchemaReportBody, SchemaTable } from "@dbward/shared";
+import { SCHEMA_TABLE_LIMITS, type SchemaReportBody, type SchemaTable } from "@dbward/shared";
 import type { Logger } from "pino";
 import { BotError, type BotClient } from "../bot-client.ts";
 import type { Clock } from "../clock.ts";
@@ -174,17 +174,19 @@ export function reportBody(
  * characters, more than 256 indexes), so each table is cut to them here rather than lose them all.
  */
 function bounded(table: SchemaTable): SchemaTable {
+  const L = SCHEMA_TABLE_LIMITS;
   return {
     ...table,
-    columns: table.columns.slice(0, 2000).map((c) => ({ ...c, type: c.type.slice(0, 256) })),
-    primary_key: table.primary_key.slice(0, 64),
-    foreign_keys: table.foreign_keys.slice(0, 256).map((fk) => ({
+    columns: table.columns.slice(0, L.columns).map((c) => ({ ...c, type: c.type.slice(0, L.name) })),
+    primary_key: table.primary_key.slice(0, L.keyColumns),
+    foreign_keys: table.foreign_keys.slice(0, L.foreignKeys).map((fk) => ({
       ...fk,
-      columns: fk.columns.slice(0, 64),
-      references: { ...fk.references, columns: fk.references.columns.slice(0, 64) },
+      columns: fk.columns.slice(0, L.keyColumns),
+      references: { ...fk.references, columns: fk.references.columns.slice(0, L.keyColumns) },
     })),
-    indexes: table.indexes
-      .slice(0, 256)
-      .map((i) => ({ ...i, columns: i.columns.slice(0, 64).map((c) => c.slice(0, 1024)) })),
+    indexes: table.indexes.slice(0, L.indexes).map((i) => ({
+      ...i,
+      columns: i.columns.slice(0, L.keyColumns).map((c) => c.slice(0, L.indexColumn)),
+    })),
   };
 }

@@ -4,7 +4,15 @@
  * auto-approved. Request creation, `POST /api/preflight` and `dbward policy explain` all use it,
  * so the three can never disagree.
  */
-import { reviewSql, type OperationClass, type SqlReview } from "@dbward/shared";
+import {
+  largeTablesOf,
+  reviewSql,
+  touchedTables,
+  type OperationClass,
+  type SchemaTable,
+  type SqlReview,
+  type TouchedTableView,
+} from "@dbward/shared";
 import type { BotConfig } from "../config/bot-config.ts";
 import { resolveExecutionLimits, type ExecutionLimits } from "./execution-policy.ts";
 import { resolveSqlReviewOptions } from "./sql-review-policy.ts";
@@ -19,6 +27,8 @@ export type RequestPlan =
       readonly trace: readonly TraceLine[];
       readonly limits: ExecutionLimits;
       readonly autoApproved: boolean;
+      /** The tables the statement changes, as the schema context knows them (none without one). */
+      readonly touchedTables: readonly TouchedTableView[];
     }
   | {
       readonly ok: false;
@@ -28,9 +38,15 @@ export type RequestPlan =
       readonly trace?: readonly TraceLine[];
     };
 
+/**
+ * `schema`: the agent's latest schema context of the target, when there is one: a write on a
+ * large table, or on one whose changes cascade into a large table, climbs a risk level
+ * (SchemaRiskFactors), and the plan names the touched tables with their sizes and cascades.
+ */
 export function planRequest(
   config: BotConfig,
   target: { database: string; environment: string; sql: string },
+  schema?: readonly SchemaTable[],
 ): RequestPlan {
   const db = config.databases.find((d) => d.name === target.database);
   if (db === undefined) {
@@ -47,10 +63,11 @@ export function planRequest(
       message: `database ${db.name} has no environment ${target.environment}; it has ${db.environments.join(", ")}`,
     };
   }
+  const options = resolveSqlReviewOptions(config.sql_review, db.name, target.environment);
   const review = reviewSql(
     target.sql,
     db.dialect,
-    resolveSqlReviewOptions(config.sql_review, db.name, target.environment),
+    schema === undefined ? options : { ...options, schema: { largeTables: largeTablesOf(schema) } },
   );
   const blocking = review.findings.filter((f) => f.severity === "block");
   if (review.class === "rejected" || blocking.length > 0) {
@@ -74,5 +91,6 @@ export function planRequest(
     // A call the allowlist could not prove needs a person, whatever the workflow says.
     autoApproved:
       (review.unverifiedCalls ?? []).length === 0 && autoApproves(match.workflow.auto_approve, review.risk),
+    touchedTables: schema === undefined ? [] : touchedTables(review.targets ?? [], schema),
   };
 }

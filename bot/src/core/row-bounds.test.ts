@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { MAX_GUARD_ROWS } from "@dbward/shared";
 import { autoApprovesByRows, awaitsDryRunCount, rowBound } from "./row-bounds.ts";
 import type { WorkflowSnapshot } from "./workflow.ts";
 
@@ -31,6 +32,10 @@ describe("row bounds from the dry run", () => {
     assert.deepEqual(rowBound(guarded(10), "write", 0), { ok: true, maxRows: 0 });
     assert.deepEqual(rowBound(guarded(10, 1000), "write", 1204), { ok: true, maxRows: 1000 });
     assert.deepEqual(rowBound(guarded(9999), "write", 3), { ok: true, maxRows: 302 });
+    assert.deepEqual(rowBound(guarded(9999), "write", Number.MAX_SAFE_INTEGER), {
+      ok: true,
+      maxRows: MAX_GUARD_ROWS,
+    });
   });
 
   test("a write whose count let it approve itself is bound by that rule's max_rows when it runs", () => {

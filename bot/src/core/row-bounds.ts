@@ -14,7 +14,7 @@
  * Without a count every answer fails closed: no bound can be signed, nobody may approve yet,
  * nothing is auto-approved.
  */
-import type { OperationClass } from "@dbward/shared";
+import { MAX_GUARD_ROWS, type OperationClass } from "@dbward/shared";
 import type { WorkflowSnapshot } from "./workflow.ts";
 
 export type RowBound =
@@ -44,7 +44,11 @@ export function rowBound(
       ok: false,
       reason: `workflow ${workflow.name} bounds each write by its dry run's count, and this write has no count`,
     };
-  const counted = Math.floor((dryRunCount * (100 + workflow.guard.tolerance_percent)) / 100);
+  // Within what a token can carry: no real write comes near it, and past it signing would fail.
+  const counted = Math.min(
+    MAX_GUARD_ROWS,
+    Math.floor((dryRunCount * (100 + workflow.guard.tolerance_percent)) / 100),
+  );
   return { ok: true, maxRows: lower(fixed, counted) };
 }
 

@@ -29,6 +29,8 @@ export const BODY_LIMITS = {
   slack: MAX_SLACK_BODY_BYTES,
   /** A preflight's plan (EXPLAIN JSON of a big query runs to a few hundred KB). */
   plan: 2 * 1024 * 1024,
+  /** An agent's schema context of one database (up to MAX_SCHEMA_TABLES tables with their columns). */
+  schema: 4 * 1024 * 1024,
 } as const;
 
 export type BodyRoute = keyof typeof BODY_LIMITS;
@@ -38,6 +40,7 @@ const ROUTES: readonly (readonly [RegExp, BodyRoute])[] = [
   [/^\/api\/agent\/jobs\/[^/]+\/result\/?$/i, "result"],
   [/^\/api\/agent\/jobs\/[^/]+\/result\/chunks\/[^/]+\/?$/i, "chunk"],
   [/^\/api\/agent\/preflights\/[^/]+\/result\/?$/i, "plan"],
+  [/^\/api\/agent\/schema\/?$/i, "schema"],
   [new RegExp(`^${SLACK_EVENTS_PATH}/?$`, "i"), "slack"],
 ];
 

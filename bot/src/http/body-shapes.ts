@@ -26,6 +26,7 @@ import {
   type PreflightBody,
   type RejectBody,
   type ResultTable,
+  type SchemaReportBody,
   type StreamedResultSummary,
   type UpdateUserBody,
   type UserStatusBody,
@@ -145,6 +146,15 @@ export const BODY_SHAPES = {
     affected_rows: true,
     error: { code: true, message: true },
   } satisfies ShapeOf<PreflightResultBody>,
+  /** A schema report: the tables' own shape is checked whole by the use case (schema-report-shape.ts). */
+  schemaReport: {
+    session: true,
+    database: true,
+    environment: true,
+    collected_at: true,
+    tables: true,
+    truncated: true,
+  } satisfies ShapeOf<SchemaReportBody>,
 } as const satisfies Record<string, BodyShape>;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

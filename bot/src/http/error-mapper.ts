@@ -51,6 +51,7 @@ const STATUS: Record<ErrorCode, number> = {
   "execution.row_guard": 409,
   "preflight.not_found": 404,
   "request.awaiting_count": 409,
+  "schema.not_found": 404,
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {

@@ -10,6 +10,7 @@ import { findOwnPreflight, submitPreflight } from "../use-cases/submit-preflight
 import { findOwnExecution, heartbeatJob } from "../use-cases/heartbeat-job.ts";
 import { pollJobs } from "../use-cases/poll-jobs.ts";
 import { submitResult } from "../use-cases/submit-result.ts";
+import { submitSchema } from "../use-cases/submit-schema.ts";
 import { authenticateAgent } from "./authenticate.ts";
 import { BODY_LIMITS } from "./body-limits.ts";
 import { BODY_SHAPES, knownFieldsOf } from "./body-shapes.ts";
@@ -58,6 +59,13 @@ export function agentRoutes(ctx: BotContext): Router {
     await findOwnPreflight(ctx, agentId, req.params.id);
     const body = knownFieldsOf(await readJsonBody(req, BODY_LIMITS.plan), BODY_SHAPES.preflightResult);
     await submitPreflight(ctx, agentId, req.params.id, body);
+    res.json({ ok: true });
+  });
+  r.post("/api/agent/schema", async (req, res) => {
+    // The schema-sized limit only once the caller is known to be an agent.
+    const agentId = await authenticateAgent(ctx, req);
+    const body = knownFieldsOf(await readJsonBody(req, BODY_LIMITS.schema), BODY_SHAPES.schemaReport);
+    await submitSchema(ctx, agentId, body);
     res.json({ ok: true });
   });
   return r;

@@ -14,6 +14,7 @@ import { cancelRequest } from "../use-cases/cancel-request.ts";
 import { createRequestWithKey } from "../use-cases/create-request.ts";
 import { decideRequest } from "../use-cases/decide-request.ts";
 import { preflight } from "../use-cases/preflight.ts";
+import { readSchema } from "../use-cases/read-schema.ts";
 import { getRequest, listVisibleRequests, toRequestView } from "../use-cases/read-requests.ts";
 import { readPlan } from "../use-cases/read-plan.ts";
 import { runRequest } from "../use-cases/run-request.ts";
@@ -138,7 +139,11 @@ export function requestRoutes(ctx: BotContext): Router {
   });
   r.post("/api/preflight", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
-    res.json(preflight(ctx, caller, await bodyOf(req, BODY_SHAPES.preflight)));
+    res.json(await preflight(ctx, caller, await bodyOf(req, BODY_SHAPES.preflight)));
+  });
+  r.get("/api/schema/:database/:environment", async (req, res) => {
+    const caller = await authenticateUser(ctx, req);
+    res.json(await readSchema(ctx, caller, req.params.database, req.params.environment));
   });
   return r;
 }

@@ -137,6 +137,16 @@ export interface AgentsTable {
   degraded_json: string | null;
 }
 
+export interface SchemaContextsTable {
+  database_name: string;
+  environment: string;
+  agent_id: string;
+  collected_at: string;
+  received_at: string;
+  truncated: number;
+  tables_json: string;
+}
+
 export interface AgentSessionsTable {
   agent_id: string;
   session_id: string;
@@ -312,6 +322,7 @@ export interface Database {
   executions: ExecutionsTable;
   preflights: PreflightsTable;
   agents: AgentsTable;
+  schema_contexts: SchemaContextsTable;
   agent_sessions: AgentSessionsTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;

@@ -28,6 +28,7 @@ import { awaitsDryRunCount } from "../core/row-bounds.ts";
 import type { BotConfig } from "../config/bot-config.ts";
 import { findIdempotencyKey, storeIdempotencyKey } from "../store/idempotency-keys-repo.ts";
 import { insertPreflight } from "../store/preflights-repo.ts";
+import { findSchemaContext } from "../store/schema-contexts-repo.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { insertRequest, setRunSchedule, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -106,7 +107,8 @@ export async function createRequestWithKey(
     );
   }
   const config = ctx.config();
-  const plan = planRequest(config, input);
+  const schema = await findSchemaContext(ctx.store, input.database, input.environment);
+  const plan = planRequest(config, input, schema?.tables);
   const where = {
     database: input.database,
     environment: input.environment,

@@ -1,10 +1,16 @@
 /** POST /api/preflight: what would happen to this SQL on this database, without creating anything. */
 import { DbwardError, parseDatabaseName, parseEnvironmentName } from "@dbward/shared";
 import { planRequest, type RequestPlan } from "../core/plan-request.ts";
+import { findSchemaContext } from "../store/schema-contexts-repo.ts";
 import type { BotContext } from "./bot-context.ts";
-import { type UserCaller } from "./caller.ts";
+import { can, type UserCaller } from "./caller.ts";
+import { listRequestableTargets } from "./list-requestable-targets.ts";
 
-export function preflight(ctx: BotContext, caller: UserCaller, body: Record<string, unknown>): RequestPlan {
+export async function preflight(
+  ctx: BotContext,
+  caller: UserCaller,
+  body: Record<string, unknown>,
+): Promise<RequestPlan> {
   if (caller.user.status !== "active")
     throw new DbwardError("auth.suspended", "your dbward account is suspended");
   const database = parseDatabaseName(body.database);
@@ -17,5 +23,12 @@ export function preflight(ctx: BotContext, caller: UserCaller, body: Record<stri
   ) {
     throw new DbwardError("request.invalid", "database, environment and sql are required");
   }
-  return planRequest(ctx.config(), { database, environment, sql: body.sql });
+  // The schema context maps a production database: only for people who may request there.
+  const may =
+    can(caller, "request.create") &&
+    listRequestableTargets(ctx, caller).some(
+      (t) => t.database === database && t.environments.includes(environment),
+    );
+  const schema = may ? await findSchemaContext(ctx.store, database, environment) : undefined;
+  return planRequest(ctx.config(), { database, environment, sql: body.sql }, schema?.tables);
 }

@@ -4,6 +4,7 @@
  */
 import {
   DbwardError,
+  touchedTables,
   type ExecutionView,
   type PreflightView,
   type RequestId,
@@ -14,6 +15,7 @@ import {
 import { approvalProgress, escalatedTo } from "../core/approval-decision.ts";
 import { rowBound } from "../core/row-bounds.ts";
 import { listPreflights, type PreflightRecord } from "../store/preflights-repo.ts";
+import { findSchemaContext } from "../store/schema-contexts-repo.ts";
 import {
   findRequest,
   listApprovals,
@@ -61,10 +63,11 @@ export async function listVisibleRequests(
 }
 
 export async function toRequestView(ctx: BotContext, r: RequestRecord): Promise<RequestView> {
-  const [approvals, executions, preflights] = await Promise.all([
+  const [approvals, executions, preflights, schema] = await Promise.all([
     listApprovals(ctx.store, r.id),
     listExecutions(ctx.store, r.id),
     listPreflights(ctx.store, r.id),
+    findSchemaContext(ctx.store, r.database, r.environment),
   ]);
   return {
     id: r.id,
@@ -94,6 +97,9 @@ export async function toRequestView(ctx: BotContext, r: RequestRecord): Promise<
     rerun_of: r.rerunOf,
     run_schedule: { run_by: r.runBy, run_requested_at: r.runRequestedAt, not_before: r.notBefore },
     preflights: preflights.map(toPreflightView),
+    // The latest context, not the one at creation: sizes are shown as they are now, with their age.
+    touched_tables: schema === undefined ? [] : touchedTables(r.review.targets ?? [], schema.tables),
+    schema_collected_at: schema?.collectedAt ?? null,
   };
 }
 

@@ -51,6 +51,7 @@ export function combineVerdicts(
     schema: options.schema,
   });
   const unverifiedCalls = [...new Set(main.flatMap((v) => v.unverified ?? []))];
+  const targets = [...new Set(main.flatMap((v) => v.targets))];
   const references = cls === "read" ? mergeReferences(main) : undefined;
   return {
     class: cls,
@@ -58,6 +59,7 @@ export function combineVerdicts(
     findings,
     statements: reviewedStatements(sql, verdicts),
     ...(unverifiedCalls.length > 0 ? { unverifiedCalls } : {}),
+    ...(targets.length > 0 ? { targets } : {}),
     ...(references === undefined ? {} : { references }),
   };
 }

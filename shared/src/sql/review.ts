@@ -51,6 +51,11 @@ export interface SqlReview {
    */
   readonly unverifiedCalls?: readonly string[];
   /**
+   * The tables the text writes, changes or drops (lower-cased, unqualified), as the risk reads
+   * them: what schema context (sizes, cascades) is looked up for. Absent when there are none.
+   */
+  readonly targets?: readonly string[];
+  /**
    * What a read calls, for the agent's check against the real catalogue of its target
    * (`catalog-references.ts`). Present on reviews of class `read` from a parsed text.
    */
@@ -92,8 +97,8 @@ export interface ReviewedStatement {
 }
 
 /**
- * Facts about the target schema that may raise the risk of a statement. Nothing fills this yet:
- * it is the seam for schema-aware review (table sizes from the agent), issue #4.
+ * Facts about the target schema that may raise the risk of a statement, from the agent's schema
+ * context (bot/src/core/schema-risk.ts): large tables, and tables whose changes cascade into one.
  */
 export interface SchemaRiskFactors {
   /** Lower-case table names (unqualified) known to be large; writes and DDL on them climb a level. */

@@ -43,6 +43,8 @@ export function sampleRequest(over: Partial<RequestView> = {}): RequestView {
     rerun_of: null,
     run_schedule: { run_by: null, run_requested_at: null, not_before: null },
     preflights: [],
+    touched_tables: [],
+    schema_collected_at: null,
     ...over,
   };
 }

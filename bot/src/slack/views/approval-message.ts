@@ -4,7 +4,13 @@
  * any change shows the request as it is now. Buttons appear only while a decision is possible.
  */
 import type { types } from "@slack/bolt";
-import { describeDryRun, describePlanSummary, displaySql, type RequestView } from "@dbward/shared";
+import {
+  describeDryRun,
+  describePlanSummary,
+  describeTouchedTable,
+  displaySql,
+  type RequestView,
+} from "@dbward/shared";
 import { SLACK_IDS } from "../ids.ts";
 import { escapeMrkdwn, truncate } from "../slack-text.ts";
 import { button, context, fields, section, sqlBlocks, type Block, type SlackMessage } from "./blocks.ts";
@@ -115,6 +121,20 @@ export function dryRunLine(r: RequestView): string | undefined {
     case "failed":
       return `:abacus: No dry-run count: ${escapeMrkdwn(displaySql(truncate(dry.error?.message ?? "the dry run failed", 300)))}`;
   }
+}
+
+/**
+ * The tables the statement changes, with their sizes and what a change to them cascades into,
+ * from the agent's latest schema context and its age. For the Review modal only: the schema of a
+ * database is for people who work on it, not for everyone in the approvals channel.
+ */
+export function touchedTablesLine(r: RequestView): string | undefined {
+  const touched = r.touched_tables as RequestView["touched_tables"] | undefined;
+  if (touched === undefined || touched.length === 0) return undefined;
+  const lines = touched.slice(0, 5).map((t) => `• ${escapeMrkdwn(displaySql(describeTouchedTable(t)))}`);
+  if (touched.length > 5) lines.push(`• and ${touched.length - 5} more`);
+  const asOf = r.schema_collected_at === null ? "" : ` (schema as of ${r.schema_collected_at})`;
+  return `:card_file_box: Changes${asOf}:\n${lines.join("\n")}`;
 }
 
 /** The signed bound, when the write has one: approvers see it before they click. */

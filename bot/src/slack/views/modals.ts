@@ -7,7 +7,7 @@
 import type { types } from "@slack/bolt";
 import type { QueryDraft } from "../command-parser.ts";
 import { SLACK_IDS } from "../ids.ts";
-import { approvalMessage, dryRunLine, planLine } from "./approval-message.ts";
+import { approvalMessage, dryRunLine, planLine, touchedTablesLine } from "./approval-message.ts";
 import { LIMITS, context, option, plain, section, sqlBlocks, type Block } from "./blocks.ts";
 import type { RequestCard } from "./request-card.ts";
 import type { ApproveAsChoice } from "../../use-cases/list-approve-as-choices.ts";
@@ -134,7 +134,9 @@ export function reviewModal(
   );
   const plan = planLine(r);
   const count = dryRunLine(r);
+  const tables = touchedTablesLine(r);
   const planBlocks = [
+    ...(tables === undefined ? [] : [context(tables)]),
     ...(plan === undefined ? [] : [context(`${plan}\nThe whole plan: \`dbward request plan ${r.id}\``)]),
     ...(count === undefined ? [] : [context(count)]),
   ];
