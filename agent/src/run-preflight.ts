@@ -24,13 +24,10 @@ import {
   type PreflightOffer,
   type PreflightResultBody,
 } from "@dbward/shared";
-import type mysql from "mysql2";
-import type pg from "pg";
 import type { Logger } from "pino";
 import { BotError } from "./bot-client.ts";
 import { findDatabase, type AgentConfig, type DatabaseConfig } from "./config.ts";
-import { createMysqlPool } from "./drivers/mysql.ts";
-import { createPostgresPool } from "./drivers/postgres.ts";
+import { createLazyPools } from "./drivers/lazy-pools.ts";
 import { describeError } from "./log.ts";
 import { dryRunPostgres } from "./preflight/dry-run-postgres.ts";
 import { assertDryRunSafe, dryRunRelations } from "./preflight/dry-run-safety.ts";
@@ -60,39 +57,15 @@ export interface PlanPools {
 }
 
 export function createPlanPools(logger: Logger): PlanPools {
-  const pg = new Map<DatabaseConfig, pg.Pool>();
-  const my = new Map<DatabaseConfig, mysql.Pool>();
-  // An idle pooled connection that breaks emits an error; without a listener it ends the process.
-  // The pool drops that connection and opens another for the next plan, so a log line is all.
-  const idleError = (db: DatabaseConfig) => (err: Error) =>
-    logger.warn(
-      { err: describeError(err), database: db.name, environment: db.environment },
-      "a plan connection broke while idle",
-    );
-  const pgPool = (db: DatabaseConfig): pg.Pool => {
-    let pool = pg.get(db);
-    if (pool === undefined) {
-      pool = createPostgresPool(db);
-      pool.on("error", idleError(db));
-      pg.set(db, pool);
-    }
-    return pool;
-  };
+  const pools = createLazyPools(logger, "plan");
   return {
     explain(db, sql) {
       const options = { statementTimeoutMs: PREFLIGHT_TIMEOUT_MS, reviewOptions: db.review };
       switch (db.driver) {
         case "postgres":
-          return explainPostgres(pgPool(db), sql, options);
-        case "mysql": {
-          let pool = my.get(db);
-          if (pool === undefined) {
-            pool = createMysqlPool(db);
-            pool.on("connection", (conn) => conn.on("error", idleError(db)));
-            my.set(db, pool);
-          }
-          return explainMysql(pool, sql, options);
-        }
+          return explainPostgres(pools.postgres(db), sql, options);
+        case "mysql":
+          return explainMysql(pools.mysql(db), sql, options);
         case "sqlite":
           return Promise.reject(new DbwardError("sql.rejected", "SQLite databases have no plan to show"));
       }
@@ -105,15 +78,13 @@ export function createPlanPools(logger: Logger): PlanPools {
         );
       // Parsed before any connection: a text the parser cannot read reaches no server.
       const relations = dryRunRelations(sql);
-      return dryRunPostgres(pgPool(db), sql, {
+      return dryRunPostgres(pools.postgres(db), sql, {
         statementTimeoutMs,
         reviewOptions: db.review,
         beforeStatement: (client) => assertDryRunSafe(client, relations),
       });
     },
-    async closeAll() {
-      await Promise.all([...[...pg.values()].map((p) => p.end()), ...[...my.values()].map((p) => p.end())]);
-    },
+    closeAll: () => pools.closeAll(),
   };
 }
 

@@ -4,13 +4,9 @@
  * SQLite databases have none to give (a file beside the agent: nothing a reviewer needs sizes
  * for), and answer undefined.
  */
-import type mysql from "mysql2";
-import type pg from "pg";
 import type { Logger } from "pino";
 import type { DatabaseConfig } from "../config.ts";
-import { createMysqlPool } from "../drivers/mysql.ts";
-import { createPostgresPool } from "../drivers/postgres.ts";
-import { describeError } from "../log.ts";
+import { createLazyPools } from "../drivers/lazy-pools.ts";
 import type { CollectedSchema, CollectOptions } from "./collected-schema.ts";
 import { collectMysqlSchema } from "./mysql-schema.ts";
 import { collectPostgresSchema } from "./postgres-schema.ts";
@@ -22,49 +18,18 @@ export interface SchemaCollector {
 }
 
 export function createSchemaCollector(logger: Logger, options: CollectOptions = {}): SchemaCollector {
-  const pgPools = new Map<DatabaseConfig, pg.Pool>();
-  const myPools = new Map<DatabaseConfig, mysql.Pool>();
-  // An idle pooled connection that breaks emits an error; without a listener it ends the process.
-  // The pool drops it and opens another next time, so a log line is all.
-  const idleError = (db: DatabaseConfig) => (err: Error) =>
-    logger.warn(
-      { err: describeError(err), database: db.name, environment: db.environment },
-      "a schema connection broke while idle",
-    );
-  const pgPool = (db: DatabaseConfig): pg.Pool => {
-    let pool = pgPools.get(db);
-    if (pool === undefined) {
-      pool = createPostgresPool(db);
-      pool.on("error", idleError(db));
-      pgPools.set(db, pool);
-    }
-    return pool;
-  };
-  const myPool = (db: DatabaseConfig): mysql.Pool => {
-    let pool = myPools.get(db);
-    if (pool === undefined) {
-      pool = createMysqlPool(db);
-      pool.on("connection", (conn) => conn.on("error", idleError(db)));
-      myPools.set(db, pool);
-    }
-    return pool;
-  };
+  const pools = createLazyPools(logger, "schema");
   return {
     async collect(db) {
       switch (db.driver) {
         case "postgres":
-          return collectPostgresSchema(pgPool(db), options);
+          return collectPostgresSchema(pools.postgres(db), options);
         case "mysql":
-          return collectMysqlSchema(myPool(db), options);
+          return collectMysqlSchema(pools.mysql(db), options);
         case "sqlite":
           return undefined;
       }
     },
-    async closeAll() {
-      await Promise.all([
-        ...[...pgPools.values()].map((p) => p.end()),
-        ...[...myPools.values()].map((p) => p.end()),
-      ]);
-    },
+    closeAll: () => pools.closeAll(),
   };
 }
