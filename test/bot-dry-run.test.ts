@@ -24,8 +24,8 @@ const CONFIG = `
 databases:
   - name: shop
     dialect: postgres
-    environments: [staging, production, guarded, autorows, nodry]
-    dry_run: [production, guarded, autorows]
+    environments: [staging, production, guarded, autorows, nodry, stepped]
+    dry_run: [production, guarded, autorows, stepped]
 workflows:
   - name: everything-approved
     steps:
@@ -45,6 +45,12 @@ workflows:
     auto_approve: { max_rows: 10 }
     steps:
       - approvers: ["role:approver"]
+  - name: big-writes-need-two
+    environment: stepped
+    operations: [write]
+    steps:
+      - approvers: ["role:approver"]
+      - { name: second approver, approvers: ["role:approver"], min_rows: 10000 }
   - name: guarded-without-dry-runs
     environment: nodry
     operations: [write]
@@ -61,7 +67,7 @@ agents:
 `;
 
 const ALL = ["read", "write", "ddl"];
-const CAPS = ["staging", "production", "guarded", "autorows", "nodry"].map((environment) => ({
+const CAPS = ["staging", "production", "guarded", "autorows", "nodry", "stepped"].map((environment) => ({
   database: "shop",
   environment,
   operations: ALL,
@@ -388,5 +394,43 @@ describe("dry runs in the bot", () => {
     assert.equal(failed.status, "pending_approval");
     const fresh = await create("autorows", "UPDATE orders SET state = 'p' WHERE id < 3");
     assert.equal(fresh.status, "pending_approval", "nothing is auto-approved before the count");
+  });
+
+  test("a step with min_rows is waived once the count is under it, audited; over it, or without a count, it is needed", async () => {
+    const small = await counted("stepped", "UPDATE orders SET state = 'w' WHERE id < 13", {
+      outcome: "succeeded",
+      affected_rows: 12,
+    });
+    assert.equal(small.status, "pending_approval", "the first step still needs a person");
+    assert.deepEqual(
+      small.workflow.steps.map((st) => [st.name, st.waived_for_rows, st.satisfied]),
+      [
+        ["step 1", null, false],
+        ["second approver", 12, true],
+      ],
+    );
+    const audit = (await h.call(h.adminToken, "GET", `/api/audit?target=request:${small.id}`)).body as {
+      events: AuditEventView[];
+    };
+    const waived = audit.events.find((e) => e.action === "request.steps_waived");
+    assert.deepEqual(waived?.details, { steps: [1], dry_run_rows: 12 });
+    const one = await approve(small.id);
+    assert.equal(one.status, 200, JSON.stringify(one.body));
+    assert.equal((one.body as RequestView).status, "dispatched", "one approval is enough for 12 rows");
+
+    const big = await counted("stepped", "UPDATE orders SET state = 'b' WHERE id > 0", {
+      outcome: "succeeded",
+      affected_rows: 20_000,
+    });
+    assert.equal(big.workflow.steps[1]?.waived_for_rows, null);
+    assert.equal(((await approve(big.id)).body as RequestView).status, "pending_approval");
+    assert.equal(((await approve(big.id, "dave")).body as RequestView).status, "dispatched");
+
+    const uncounted = await create("stepped", "UPDATE orders SET state = 'u' WHERE id = 1");
+    assert.equal(
+      ((await approve(uncounted.id)).body as RequestView).status,
+      "pending_approval",
+      "no count: both steps",
+    );
   });
 });

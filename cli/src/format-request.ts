@@ -115,7 +115,9 @@ function formatStep(s: StepView): string {
   const who = `${s.min}${s.mode === "all" ? " each" : ""} of ${s.approvers.join(", ")}`;
   const escalated = s.escalated_to.length > 0 ? `; escalated to ${s.escalated_to.join(", ")}` : "";
   const approved = s.approved_by.length > 0 ? ` — approved by ${s.approved_by.join(", ")}` : "";
-  return `${s.name}: ${who}${escalated}${approved}${s.satisfied ? " ✓" : ""}`;
+  const waived =
+    typeof s.waived_for_rows === "number" ? ` — waived: the dry run counted ${s.waived_for_rows} row(s)` : "";
+  return `${s.name}: ${who}${escalated}${approved}${waived}${s.satisfied ? " ✓" : ""}`;
 }
 
 /** What the agent reported late, beside the status it could not change. */

@@ -79,6 +79,8 @@ export interface StepView {
   escalated_to: string[];
   approved_by: string[];
   satisfied: boolean;
+  /** The dry run's count when it waived this step (under its `min_rows`); null otherwise. */
+  waived_for_rows: number | null;
 }
 
 /**

@@ -93,6 +93,11 @@ const stepSchema = z
     /** Once the step has waited this long, `escalate_to` may decide on it too (milliseconds). */
     escalate_after: durationSchema.optional(),
     escalate_to: z.array(selector).min(1).optional(),
+    /**
+     * The step applies only to writes whose dry run counted at least this many rows: below it
+     * the step is waived once the count is in. Without a count it applies (fail closed).
+     */
+    min_rows: z.number().int().min(1).max(MAX_GUARD_ROWS).optional(),
   })
   .superRefine((s, ctx) => {
     if ((s.escalate_after === undefined) !== (s.escalate_to === undefined)) {

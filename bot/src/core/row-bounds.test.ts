@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { MAX_GUARD_ROWS } from "@dbward/shared";
-import { autoApprovesByRows, awaitsDryRunCount, rowBound } from "./row-bounds.ts";
+import { autoApprovesByRows, awaitsDryRunCount, rowBound, withStepsWaivedByRows } from "./row-bounds.ts";
 import type { WorkflowSnapshot } from "./workflow.ts";
 
 const base: WorkflowSnapshot = {
@@ -70,5 +70,25 @@ describe("row bounds from the dry run", () => {
     assert.equal(autoApprovesByRows(byRows, "write", 11), false);
     assert.equal(autoApprovesByRows(byRows, "read", 0), false);
     assert.equal(autoApprovesByRows({ ...base, auto_approve: "always" }, "write", 0), false);
+  });
+
+  test("steps under their min_rows are waived once, with the count; reads and steps without min_rows never", () => {
+    const w: WorkflowSnapshot = {
+      ...base,
+      steps: [
+        { name: "a", approvers: ["role:approver"], mode: "any", min: 1 },
+        { name: "b", approvers: ["role:approver"], mode: "any", min: 1, min_rows: 100 },
+      ],
+    };
+    const waived = withStepsWaivedByRows(w, "write", 99);
+    assert.deepEqual(waived?.steps[1]?.waived, { rows: 99 });
+    assert.equal(waived?.steps[0]?.waived, undefined);
+    assert.equal(withStepsWaivedByRows(w, "write", 100), undefined, "at the bound the step applies");
+    assert.equal(withStepsWaivedByRows(w, "read", 1), undefined);
+    assert.equal(
+      waived === undefined ? "none" : withStepsWaivedByRows(waived, "write", 5),
+      undefined,
+      "once",
+    );
   });
 });

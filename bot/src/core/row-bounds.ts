@@ -61,6 +61,26 @@ export function awaitsDryRunCount(workflow: WorkflowSnapshot, operation: Operati
   return operation === "write" && workflow.guard !== undefined;
 }
 
+/**
+ * The workflow with every step whose `min_rows` the dry run's count is under marked waived, or
+ * undefined when none is: "writes over 10,000 rows need a second approver" is a second step with
+ * `min_rows: 10000`, which a 12-row write skips once it has been counted.
+ */
+export function withStepsWaivedByRows(
+  workflow: WorkflowSnapshot,
+  operation: OperationClass,
+  dryRunCount: number,
+): WorkflowSnapshot | undefined {
+  if (operation !== "write") return undefined;
+  const waive = (s: WorkflowSnapshot["steps"][number]): boolean =>
+    s.waived === undefined && s.min_rows !== undefined && dryRunCount < s.min_rows;
+  if (!workflow.steps.some(waive)) return undefined;
+  return {
+    ...workflow,
+    steps: workflow.steps.map((s) => (waive(s) ? { ...s, waived: { rows: dryRunCount } } : s)),
+  };
+}
+
 /** Whether a write is auto-approved by its dry run's count (`auto_approve: { max_rows }`). */
 export function autoApprovesByRows(
   workflow: WorkflowSnapshot,

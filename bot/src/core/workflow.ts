@@ -36,6 +36,10 @@ export interface StepSnapshot {
   /** After this long waiting, `escalate_to` may decide on the step too. */
   readonly escalate_after_ms?: number;
   readonly escalate_to?: readonly string[];
+  /** The step applies to writes whose dry run counted at least this many rows (row-bounds.ts). */
+  readonly min_rows?: number;
+  /** Set when the dry run's count came in under `min_rows`: the step needs no approval. */
+  readonly waived?: { readonly rows: number };
   /**
    * Set by the sweeper (escalate-approvals.ts) once the step escalated: the only part of a
    * snapshot that changes after creation, and only ever widening who may decide.
@@ -145,6 +149,7 @@ function snapshotOf(w: WorkflowConfig): WorkflowSnapshot {
       ...(s.escalate_after !== undefined && s.escalate_to !== undefined
         ? { escalate_after_ms: s.escalate_after, escalate_to: [...s.escalate_to] }
         : {}),
+      ...(s.min_rows !== undefined ? { min_rows: s.min_rows } : {}),
     })),
     allow_self_approval: w.allow_self_approval,
     allow_same_approver_across_steps: w.allow_same_approver_across_steps,

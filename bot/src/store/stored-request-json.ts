@@ -21,6 +21,8 @@ const step = z.strictObject({
   escalate_after_ms: count.optional(),
   escalate_to: z.array(z.string()).optional(),
   escalated: z.boolean().optional(),
+  min_rows: count.max(MAX_GUARD_ROWS).optional(),
+  waived: z.strictObject({ rows: count }).optional(),
 });
 
 const workflowSnapshot = z.strictObject({

@@ -163,6 +163,7 @@ function workflowView(
       escalated_to: [...escalatedTo(p.step)],
       approved_by: [...new Set([...p.counted.values()].flat())],
       satisfied: p.satisfied,
+      waived_for_rows: p.step.waived?.rows ?? null,
     })),
     current_step: r.status === "pending_approval" ? (progress.current ?? null) : null,
     row_guard: bound.ok ? bound.maxRows : null,

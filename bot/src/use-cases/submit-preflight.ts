@@ -17,13 +17,10 @@ import {
   type SqlDialect,
 } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
-import { autoApprovesByRows } from "../core/row-bounds.ts";
-import { inTransaction, type Tx } from "../store/in-transaction.ts";
-import type { RequestRecord } from "../store/requests-repo.ts";
-import { applyTransition } from "./apply-transition.ts";
-import { dispatchWhenReady } from "./dispatch-when-ready.ts";
+import { inTransaction } from "../store/in-transaction.ts";
 import { findPreflight, finishPreflightRow } from "../store/preflights-repo.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
+import { decideByRows } from "./decide-by-rows.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { holdAgentSession, parseSessionId } from "./hold-agent-session.ts";
 
@@ -79,42 +76,11 @@ export async function submitPreflight(
     );
     const recorded: RequestChange = { requestId: request.id, action: "request.preflight_finished", actor };
     await ctx.recordChange(tx, recorded);
-    if (done.outcome === "succeeded" && done.kind === "dry_run") {
-      const approved = await autoApproveByRows(ctx, tx, request, done.affectedRows, now);
-      if (approved !== undefined) return [recorded, approved] as const;
-    }
-    return [recorded] as const;
+    if (done.outcome !== "succeeded" || done.kind !== "dry_run") return [recorded];
+    return [recorded, ...(await decideByRows(ctx, tx, request, done.affectedRows, now))];
   });
   for (const c of changes) ctx.afterCommit(c);
   if (changes.length > 1) ctx.jobs.notify();
-}
-
-/**
- * `auto_approve: { max_rows: N }`: a write still waiting for approval whose dry run changed at
- * most N rows is approved by the system now, and dispatched when ready. A call the allowlist
- * could not prove still needs a person (plan-request.ts), whatever the count.
- */
-async function autoApproveByRows(
-  ctx: BotContext,
-  tx: Tx,
-  request: RequestRecord,
-  affectedRows: number,
-  now: Date,
-): Promise<RequestChange | undefined> {
-  if (request.status !== "pending_approval") return undefined;
-  if ((request.review.unverifiedCalls ?? []).length > 0) return undefined;
-  if (!autoApprovesByRows(request.workflow, request.operation, affectedRows)) return undefined;
-  const approved = await applyTransition(tx, request, {
-    event: "auto_approve",
-    actor: "system",
-    action: "request.auto_approved",
-    now,
-    details: { workflow: request.workflow.name, dry_run_rows: affectedRows },
-  });
-  await dispatchWhenReady(tx, approved, now);
-  const change: RequestChange = { requestId: request.id, action: "request.auto_approved", actor: "system" };
-  await ctx.recordChange(tx, change);
-  return change;
 }
 
 /** Refuses (before a large body is read) a preflight this agent is not running. */

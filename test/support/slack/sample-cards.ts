@@ -26,6 +26,7 @@ export function sampleRequest(over: Partial<RequestView> = {}): RequestView {
           escalated_to: [],
           approved_by: [],
           satisfied: false,
+          waived_for_rows: null,
         },
       ],
       current_step: 0,

@@ -43,6 +43,15 @@ export function threadStep(card: RequestCard, action: string, actor: string): Sl
     case "request.expired":
       text = `:zzz: Expired: ${reason || "no decision in time"}.`;
       break;
+    case "request.steps_waived": {
+      const waived = r.workflow.steps.filter((s) => s.waived_for_rows !== null);
+      const rows = waived[0]?.waived_for_rows ?? 0;
+      text =
+        r.status === "pending_approval"
+          ? `:fast_forward: The dry run counted ${rows.toLocaleString("en-US")} row(s): ${waived.map((s) => escapeMrkdwn(s.name)).join(", ")} not needed. Still needed: ${whoMustApprove(card)}.`
+          : `:fast_forward: The dry run counted ${rows.toLocaleString("en-US")} row(s): no further approval needed; ${plainStatus(r.status).toLowerCase()}.`;
+      break;
+    }
     case "request.escalated":
       text = `:arrow_up: Escalated to ${escalatedTo(r)}: the step waited too long. Still needed: ${whoMustApprove(card)}.`;
       break;
