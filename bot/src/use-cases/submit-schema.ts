@@ -39,6 +39,14 @@ export async function submitSchema(
   }
   const r = parsed.data;
   const now = ctx.clock.now();
+  // Only a database × environment the bot serves: a report for any other would be kept for
+  // nobody (agents declare their capabilities themselves), a store an agent token could fill.
+  const db = ctx.config().databases.find((d) => d.name === r.database);
+  if (db === undefined || !db.environments.includes(r.environment))
+    throw new DbwardError(
+      "auth.forbidden",
+      `${r.database}/${r.environment} is not a database and environment this bot serves`,
+    );
   await inTransaction(ctx.store, async (tx) => {
     const caps = await findAgentCapabilities(tx, agentId);
     if (!caps.some((c) => c.database === r.database && c.environment === r.environment))

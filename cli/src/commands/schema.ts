@@ -4,7 +4,7 @@
  * make requests there. `--json` gives the file `dbward policy explain --schema` reads.
  */
 import type { SchemaContextView } from "@dbward/shared/protocol";
-import { describeTouchedTable } from "@dbward/shared/schema-context";
+import { describeTouchedTable, visibleName } from "@dbward/shared/schema-context";
 import { displaySql, visibleJson } from "@dbward/shared/sql/display-sql";
 import type { Argv } from "yargs";
 import { clientFromFlags } from "../api-client.ts";
@@ -35,9 +35,17 @@ export function schemaCommand(out: Output, env: Readonly<Record<string, string |
       .demandCommand(1, "name a schema subcommand");
 }
 
-function schemaText(v: SchemaContextView): string {
+/**
+ * The report as text. Every name in it is the agent's (or the database's) text: each line goes
+ * through displaySql and visibleName whole, so a bidi override or a line break in a key column,
+ * a referenced table or an agent's report cannot reorder or add what is read here.
+ */
+export function schemaText(v: SchemaContextView): string {
+  const shown = (line: string): string => displaySql(visibleName(line));
   const lines = [
-    `${v.database}/${v.environment}: ${v.tables.length} table(s)${v.truncated ? " (the largest; more exist)" : ""}, collected by ${v.agent} at ${v.collected_at}`,
+    shown(
+      `${v.database}/${v.environment}: ${v.tables.length} table(s)${v.truncated ? " (the largest; more exist)" : ""}, collected by ${v.agent} at ${v.collected_at}`,
+    ),
   ];
   for (const t of v.tables) {
     const touched = describeTouchedTable({
@@ -48,10 +56,10 @@ function schemaText(v: SchemaContextView): string {
       cascades: [],
     });
     const keys = t.primary_key.length === 0 ? "no primary key" : `primary key (${t.primary_key.join(", ")})`;
-    lines.push(`  ${displaySql(touched)}: ${keys}`);
+    lines.push(`  ${shown(`${touched}: ${keys}`)}`);
     for (const fk of t.foreign_keys)
       lines.push(
-        `    ${displaySql(`${fk.columns.join(", ")} → ${fk.references.schema}.${fk.references.table} (${fk.references.columns.join(", ")}), on delete ${fk.on_delete.replace("_", " ")}`)}`,
+        `    ${shown(`${fk.columns.join(", ")} → ${fk.references.schema}.${fk.references.table} (${fk.references.columns.join(", ")}), on delete ${fk.on_delete.replace("_", " ")}`)}`,
       );
   }
   return lines.join("\n");
