@@ -13,6 +13,10 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import mysql from "mysql2/promise";
 import pg from "pg";
+import { initSqlReview } from "@dbward/shared";
+import { dryRunPostgres } from "../agent/src/preflight/dry-run-postgres.ts";
+import { assertDryRunSafe, dryRunRelations } from "../agent/src/preflight/dry-run-safety.ts";
+import { collectPostgresSchema } from "../agent/src/schema/postgres-schema.ts";
 
 const run = promisify(execFile);
 const suffix = randomBytes(4).toString("hex");
@@ -129,6 +133,42 @@ describe("deploy/sql/postgres-agent-users.sql", () => {
     assert.deepEqual((await admin.query(`SELECT note FROM ${schema}.orders WHERE id = 1`)).rows, [
       { note: "first" },
     ]);
+  });
+
+  test("dry runs: the migrator's is counted by the agent's own dry run and safety check and changes nothing; the reader's is refused", async () => {
+    await initSqlReview();
+    const sql = `UPDATE ${schema}.orders SET note = 'dry' WHERE id = 1`;
+    const pool = (user: string, password: string) => new pg.Pool({ ...base, user, password, max: 1 });
+    const asMigrator = pool(MIGRATOR, PASSWORD.migrator);
+    const asReader = pool(READER, PASSWORD.reader);
+    try {
+      const options = {
+        statementTimeoutMs: 5000,
+        beforeStatement: (client: pg.PoolClient) => assertDryRunSafe(client, dryRunRelations(sql)),
+      };
+      assert.equal((await dryRunPostgres(asMigrator, sql, options)).affected_rows, 1);
+      await assert.rejects(dryRunPostgres(asReader, sql, options), (err: Error) => {
+        assert.match(err.message, /permission denied/);
+        return true;
+      });
+    } finally {
+      await Promise.all([asMigrator.end(), asReader.end()]);
+    }
+    assert.deepEqual((await admin.query(`SELECT note FROM ${schema}.orders WHERE id = 1`)).rows, [
+      { note: "first" },
+    ]);
+  });
+
+  test("the reader collects the schema context: the schema's tables with their keys, from the catalogue alone", async () => {
+    const asReader = new pg.Pool({ ...base, user: READER, password: PASSWORD.reader, max: 1 });
+    try {
+      const collected = await collectPostgresSchema(asReader);
+      const orders = collected.tables.find((t) => t.schema === schema && t.name === "orders");
+      assert.ok(orders !== undefined, "the reader sees the table it may read");
+      assert.deepEqual(orders.primary_key, ["id"]);
+    } finally {
+      await asReader.end();
+    }
   });
 
   test("the migrator changes data and schema in its schema, and what it creates the reader can read", async () => {
