@@ -12,6 +12,7 @@ import type { PollResponse, PreflightClaimResponse } from "@dbward/shared";
 import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import {
   APPROVALS_CHANNEL,
+  SLACK_TEST_CONFIG,
   SLACK_USERS,
   startSlackHarness,
   textOf,
@@ -95,5 +96,88 @@ describe("the plan in Slack", () => {
     });
     await s.settle();
     assert.match(textOf(postUpdates().at(-1)), /No plan: relation "orders" does not exist/);
+  });
+});
+
+describe("the dry run's count and the touched tables in Slack", () => {
+  let s: SlackHarness;
+  const config = SLACK_TEST_CONFIG.replace(
+    "    environments: [production, staging]\n",
+    "    environments: [production, staging]\n    dry_run: [production]\n",
+  );
+  before(async () => {
+    s = await startSlackHarness(config);
+  });
+  after(async () => s.stop());
+
+  const agent = () => s.h.agentTokens["agent-1"] ?? "";
+  test("the count redraws the post and the DMs; the Review modal shows it and the tables the write changes, the post does not name them", async () => {
+    const polled = await s.h.call(agent(), "POST", "/api/agent/poll", {
+      capabilities: CAPS,
+      wait_ms: 0,
+      preflights: ["dry_run"],
+    });
+    assert.equal(polled.status, 200);
+    const schema = await s.h.call(agent(), "POST", "/api/agent/schema", {
+      database: "shop",
+      environment: "production",
+      collected_at: "2026-12-03T09:00:00.000Z",
+      truncated: false,
+      tables: [
+        {
+          schema: "public",
+          name: "orders",
+          estimated_rows: 1_204_000,
+          size_bytes: 356_515_840,
+          columns: [],
+          primary_key: ["id"],
+          foreign_keys: [],
+          indexes: [],
+        },
+      ],
+    });
+    assert.equal(schema.status, 200, JSON.stringify(schema.body));
+    const id = await s.ask(
+      SLACK_USERS.alice,
+      `query shop production "count me" UPDATE orders SET status = 'z' WHERE id < 1205`,
+    );
+    const again = await s.h.call(agent(), "POST", "/api/agent/poll", {
+      capabilities: CAPS,
+      wait_ms: 0,
+      preflights: ["dry_run"],
+    });
+    const offer = (again.body as PollResponse).preflights?.find((p) => p.request_id === id);
+    assert.ok(offer !== undefined, JSON.stringify(again.body));
+    assert.equal(offer.kind, "dry_run");
+    assert.equal(
+      (await s.h.call(agent(), "POST", `/api/agent/preflights/${offer.preflight_id}/claim`, {})).status,
+      200,
+    );
+    s.fake.clear();
+    const res = await s.h.call(agent(), "POST", `/api/agent/preflights/${offer.preflight_id}/result`, {
+      outcome: "succeeded",
+      duration_ms: 35,
+      affected_rows: 1204,
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    await s.settle();
+    const post = s.fake
+      .of("chat.update")
+      .filter((c) => c.args.channel === APPROVALS_CHANNEL)
+      .at(-1);
+    assert.match(textOf(post), /Dry run: would change 1,204 rows \(counted in 35 ms, rolled back\)/);
+    assert.doesNotMatch(textOf(post), /1,204,000 rows/, "the channel post names no table sizes");
+    const dms = s.fake.of("chat.update").filter((c) => String(c.args.channel).startsWith("D"));
+    assert.ok(
+      dms.some((c) => /would change 1,204 rows/.test(textOf(c))),
+      "approvers' DMs show it",
+    );
+
+    await s.slack.click(SLACK_USERS.bob, SLACK_IDS.actions.review, String(id));
+    await s.settle();
+    const modal = textOf(s.fake.of("views.open").at(-1));
+    assert.match(modal, /would change 1,204 rows/);
+    assert.match(modal, /Changes \(schema as of 2026-12-03T09:00:00.000Z\)/);
+    assert.match(modal, /public\.orders \(~1,204,000 rows, 340 MB\)/);
   });
 });
