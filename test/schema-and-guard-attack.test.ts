@@ -2,7 +2,6 @@
  * Hostile review of schema context and dry-run counts, over HTTP as agents and people reach the
  * bot: reports that lie, are cut, or carry names built to mislead; schema reads by people who
  * should not see it; counts reported by the wrong agent, twice, or after the request moved on.
- * Findings not fixed here (outside the reviewed files) are `test.todo` with what goes wrong.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -23,6 +22,9 @@ databases:
     dialect: postgres
     environments: [production, staging]
     dry_run: [staging]
+  - name: legacy
+    dialect: mysql
+    environments: [production]
 workflows:
   - name: medium-writes-auto
     environment: production
@@ -64,11 +66,10 @@ const cascadeTo = (parent: string) => ({
   on_update: "no_action" as const,
 });
 const ALL = ["read", "write", "ddl"];
-const CAPS = ["production", "staging"].map((environment) => ({
-  database: "shop",
-  environment,
-  operations: ALL,
-}));
+const CAPS = [
+  ...["production", "staging"].map((environment) => ({ database: "shop", environment, operations: ALL })),
+  { database: "legacy", environment: "production", operations: ALL },
+];
 
 describe("schema context and dry-run counts under attack", () => {
   let h: BotHarness;
@@ -244,13 +245,32 @@ describe("schema context and dry-run counts under attack", () => {
     assert.equal(again.filter((o) => o.request_id === r.id).length, 0, "never offered again after approval");
   });
 
-  void test.todo(
-    "a compromised agent token (even one serving only read there) lowers a write's schema risk: capabilities are self-declared at poll, and the latest report replaces the truthful one whole, so reporting the large table with estimated_rows 0 (or no tables) puts a DELETE cascading into 5,000,000 rows back under risk_at_most: medium auto-approval, run by the write-capable agent (submit-schema.ts accepts any agent that declared any class there; not fixable without bot-side agent capabilities)",
-  );
-  void test.todo(
-    "MySQL multi-table DELETE by alias (DELETE o FROM orders o JOIN c ON ... WHERE ...) gives review.targets ['o'], not 'orders': the large-table climb and touched_tables miss the table (shared/src/sql mysql verdict targets); medium, auto-approved under risk_at_most: medium",
-  );
-  void test.todo(
-    "PostgreSQL writable CTE (WITH d AS (DELETE FROM orders WHERE id = 1 RETURNING *) SELECT 1) has no review.targets: class write, risk medium, no large-table climb and no touched tables (shared/src/sql postgres verdict targets)",
-  );
+  test("a changed table the context does not know (a MySQL DELETE by alias names 'o', not orders) counts as large: no auto-approval", async () => {
+    const res = await h.call(agent(), "POST", "/api/agent/schema", {
+      database: "legacy",
+      environment: "production",
+      collected_at: "2026-12-03T10:00:00.000Z",
+      tables: [table("orders", 10), table("customers", 10)],
+      truncated: false,
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const created = await h.call(await h.tokenFor("alice"), "POST", "/api/requests", {
+      database: "legacy",
+      environment: "production",
+      sql: "DELETE o FROM orders o JOIN customers c ON o.customer_id = c.id WHERE c.id = 1",
+      reason: "alias delete",
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const r = created.body as RequestView;
+    assert.equal(r.review.risk, "high", "'o' is not a table the context knows: nothing shows it is small");
+    assert.equal(r.status, "pending_approval");
+  });
+
+  test("a write whose changed tables the review cannot name (a writable CTE) climbs to high where there is a context", async () => {
+    assert.equal((await report({ tables: [table("orders", 10)] })).status, 200);
+    const r = await create("production", "WITH d AS (DELETE FROM orders WHERE id = 1 RETURNING *) SELECT 1");
+    assert.equal(r.review.class, "write");
+    assert.equal(r.review.risk, "high");
+    assert.equal(r.status, "pending_approval", "not auto-approved at medium");
+  });
 });

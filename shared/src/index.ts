@@ -14,6 +14,7 @@ export * from "./schema-context.ts";
 export * from "./signing-key.ts";
 export * from "./sql/review.ts";
 export * from "./sql/review-sql.ts";
+export { raiseRisk } from "./sql/risk.ts";
 export {
   SQL_REVIEW_RULES,
   RULE_SEVERITIES,

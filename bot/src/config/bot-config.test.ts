@@ -205,6 +205,11 @@ describe("bot config", () => {
       "    auto_approve: always\n    guard: dry_run_count\n",
     );
     assertProblem(problemsOf(onReads), "workflows.0.guard", "no write");
+    assertProblem(
+      problemsOf(writes("    guard: dry_run_count\n    auto_approve: { risk_at_most: medium }\n")),
+      "workflows.1.auto_approve",
+      "before any count",
+    );
     const byRows = parseBotConfig(writes("    auto_approve: { max_rows: 10 }\n"), "t.yaml");
     assert.deepEqual(byRows.workflows[1]?.auto_approve, { max_rows: 10 });
     assertProblem(

@@ -171,6 +171,17 @@ const workflowSchema = z
     message: "guard bounds writes, and this workflow's operations include no write",
     path: ["guard"],
   })
+  .refine(
+    (w) =>
+      w.guard === undefined ||
+      w.auto_approve === "never" ||
+      (typeof w.auto_approve === "object" && "max_rows" in w.auto_approve),
+    {
+      message:
+        "guard: dry_run_count approves a write only once its dry run has counted it, and this auto_approve would approve it at creation, before any count; use auto_approve: { max_rows: N } or never",
+      path: ["auto_approve"],
+    },
+  )
   .refine((w) => w.guard_tolerance === undefined || w.guard !== undefined, {
     message: "guard_tolerance is the slack of guard: dry_run_count; set guard, or drop it",
     path: ["guard_tolerance"],

@@ -6,11 +6,14 @@
  */
 import {
   largeTablesOf,
+  raiseRisk,
   reviewSql,
   touchedTables,
   type OperationClass,
   type SchemaTable,
+  type SqlDialect,
   type SqlReview,
+  type SqlReviewOptions,
   type TouchedTableView,
 } from "@dbward/shared";
 import type { BotConfig } from "../config/bot-config.ts";
@@ -43,6 +46,29 @@ export type RequestPlan =
  * large table, or on one whose changes cascade into a large table, climbs a risk level
  * (SchemaRiskFactors), and the plan names the touched tables with their sizes and cascades.
  */
+/**
+ * The review, with the schema context's risk when there is one. Fail closed: a table the text
+ * changes that the context does not know (a name it never reported, or an alias the review could
+ * not resolve) counts as large, and so does a write whose changed tables the review could not
+ * name at all (a writable CTE), since nothing shows they are small.
+ */
+function schemaAwareReview(
+  sql: string,
+  dialect: SqlDialect,
+  options: SqlReviewOptions,
+  schema: readonly SchemaTable[] | undefined,
+): SqlReview {
+  const plain = reviewSql(sql, dialect, options);
+  if (schema === undefined) return plain;
+  const targets = plain.targets ?? [];
+  const known = new Set(schema.map((t) => t.name.toLowerCase()));
+  const largeTables = largeTablesOf(schema);
+  for (const t of targets) if (!known.has(t)) largeTables.add(t);
+  const review = reviewSql(sql, dialect, { ...options, schema: { largeTables } });
+  if (review.class !== "write" || targets.length > 0) return review;
+  return { ...review, risk: raiseRisk(review.risk, "high") };
+}
+
 export function planRequest(
   config: BotConfig,
   target: { database: string; environment: string; sql: string },
@@ -64,11 +90,7 @@ export function planRequest(
     };
   }
   const options = resolveSqlReviewOptions(config.sql_review, db.name, target.environment);
-  const review = reviewSql(
-    target.sql,
-    db.dialect,
-    schema === undefined ? options : { ...options, schema: { largeTables: largeTablesOf(schema) } },
-  );
+  const review = schemaAwareReview(target.sql, db.dialect, options, schema);
   const blocking = review.findings.filter((f) => f.severity === "block");
   if (review.class === "rejected" || blocking.length > 0) {
     const why = blocking.map((f) => f.message).join("; ") || "the SQL review rejected this text";
