@@ -13,7 +13,9 @@ import { after, before, describe, test } from "node:test";
 import pino from "pino";
 import { SLACK_IDS } from "../../bot/src/slack/ids.ts";
 import type { RequestView } from "@dbward/shared";
+import { PG_URL, startTestAgent } from "../support/agent-harness.ts";
 import { startBotHarness, type BotHarness } from "../support/bot-harness.ts";
+import { waitForStatus } from "../support/wait.ts";
 import { FakeSlack, type SlackCall } from "../support/fake-slack.ts";
 import { FakeSocketMode } from "../support/fake-socket-mode.ts";
 import { APPROVALS_CHANNEL, SLACK_TEST_CONFIG, SLACK_USERS, buttonsOf, textOf } from "./slack-harness.ts";
@@ -146,6 +148,28 @@ describe("Socket Mode", () => {
     });
     await settle();
     assert.equal(await status(id), "dispatched", "the click on the other connection approved it");
+    // The real agent runs it on PostgreSQL, and the result reaches the requester by DM.
+    const agent = await startTestAgent(h, "agent-1", [
+      { name: "shop", environment: "production", driver: "postgres", url: PG_URL, operations: ["read"] },
+    ]);
+    try {
+      await waitForStatus(h, id, "succeeded");
+      await settle();
+      // The fake opens a person's DM as `D<user id>`: the result's message, then its CSV file there.
+      const dm = `D${SLACK_USERS.alice}`;
+      const toAlice = fake
+        .of("chat.postMessage")
+        .filter((c) => c.args.channel === dm)
+        .map(textOf);
+      assert.ok(
+        toAlice.some((t) => /Succeeded — Your request #\d+/.test(t)),
+        JSON.stringify(toAlice),
+      );
+      const file = fake.of("files.completeUploadExternal").filter((c) => c.args.channel_id === dm);
+      assert.equal(file.length, 1, "and its CSV file");
+    } finally {
+      await agent.stop();
+    }
   });
 
   test("Reject opens the modal; a blank reason is sent back in the ack, a real one rejects and redraws the post", async () => {

@@ -265,7 +265,9 @@ export class SlackSender {
       }
       const delay = backoffMs(this.o.retry, attempts, e?.retryAfterMs, this.o.random ?? Math.random);
       this.o.logger.warn({ ...log, code, retry_in_ms: delay, hint }, "Slack delivery failed; retrying");
-      return { error, code, retryAt: new Date(now.getTime() + delay) };
+      // From when Slack answered, not from before the call: Retry-After counts from its answer,
+      // and a slow call would otherwise come back sooner than Slack asked.
+      return { error, code, retryAt: new Date(this.o.clock.now().getTime() + delay) };
     }
   }
 
