@@ -10,11 +10,16 @@
  * environment; those three are checked on the file as written too, so they hold without
  * docker-compose.
  *
+ * Every bot and agent service of the three files runs confined: no-new-privileges, its own seccomp
+ * profile (deploy/seccomp/dbward-{bot,agent}.json) and its own AppArmor profile (apparmor=dbward-…,
+ * deploy/apparmor/); checked as written and as docker-compose normalises it, and the files named
+ * must exist (test/container-profiles.test.ts checks what is in them).
+ *
  * .ci/run installs docker-compose and sets DBWARD_REQUIRE_COMPOSE=1, so CI cannot skip this.
  */
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -53,6 +58,7 @@ function exampleVariables(): string[] {
 
 interface Service {
   image?: string;
+  command?: string[];
   user?: string;
   read_only?: boolean;
   security_opt?: string[];
@@ -122,6 +128,61 @@ const membersOf = (c: Normalised, net: string): string[] =>
     .filter(([, s]) => Object.keys(s.networks ?? {}).includes(net))
     .map(([n]) => n)
     .sort();
+
+const DBWARD_IMAGE = /^dbward:/;
+
+/**
+ * Every service that runs the dbward image runs under the profiles of the role its command names
+ * (`bot` or `agent`); other services (the proxy, the databases) run other programs and keep the
+ * engine's defaults. Docker's options are `seccomp=PATH` as written and `seccomp:PATH` once
+ * docker-compose 1.29 normalised them. Returns the services checked.
+ */
+function assertConfined(c: Normalised, file: string): string[] {
+  const checked: string[] = [];
+  for (const [name, s] of Object.entries(c.services)) {
+    const opts = s.security_opt ?? [];
+    if (!DBWARD_IMAGE.test(s.image ?? "")) {
+      assert.ok(
+        !opts.some((o) => /dbward/.test(o)),
+        `${file}: ${name} is not dbward and gets no dbward profile`,
+      );
+      continue;
+    }
+    const role = s.command?.[0];
+    assert.ok(role === "bot" || role === "agent", `${file}: ${name} runs bot or agent (${role})`);
+    const seccomp = opts.flatMap((o) => /^seccomp[=:](.+)$/.exec(o)?.[1] ?? []);
+    const apparmor = opts.flatMap((o) => /^apparmor[=:](.+)$/.exec(o)?.[1] ?? []);
+    assert.ok(opts.includes("no-new-privileges:true"), `${file}: ${name} no-new-privileges`);
+    assert.deepEqual(seccomp, [`./deploy/seccomp/dbward-${role}.json`], `${file}: ${name} seccomp`);
+    assert.deepEqual(apparmor, [`dbward-${role}`], `${file}: ${name} apparmor`);
+    assert.ok(existsSync(seccomp[0] ?? ""), `${file}: ${seccomp[0]} exists`);
+    const profile = `deploy/apparmor/dbward-${role}`;
+    assert.match(
+      readFileSync(profile, "utf8"),
+      new RegExp(`^profile dbward-${role} `, "m"),
+      `${profile} declares it`,
+    );
+    checked.push(name);
+  }
+  return checked.sort();
+}
+
+describe("container confinement: every bot and agent service runs under its seccomp and AppArmor profiles", () => {
+  const expected: Record<(typeof COMPOSE_FILES)[number], string[]> = {
+    "docker-compose.yml": ["agent-migrator", "agent-reader", "bot"],
+    "docker-compose.socket-mode.yml": ["agent-migrator", "agent-reader", "bot"],
+    "docker-compose.ha.yml": ["agent-migrator", "agent-reader", "bot-1", "bot-2", "bot-3"],
+  };
+  for (const file of COMPOSE_FILES) {
+    test(`${file}, as written`, () => {
+      assert.deepEqual(assertConfined(writtenCompose(file), file), expected[file]);
+    });
+    test(`${file}, as docker-compose normalises it (which reads the seccomp files)`, { skip }, async () => {
+      const c = parseYaml((await composeConfig(file, filled())).stdout) as Normalised;
+      assert.deepEqual(assertConfined(c, file), expected[file]);
+    });
+  }
+});
 
 describe("docker-compose.yml", () => {
   const config = (env: string, ...extra: string[]) => composeConfig("docker-compose.yml", env, ...extra);
