@@ -99,11 +99,12 @@ export class FakeSocketMode {
     return acked;
   }
 
-  /** Asks the `on`-th connection to reconnect, as Slack does before recycling it. */
-  refresh(on = 0): void {
-    [...this.sockets][on]?.send(
-      JSON.stringify({ type: "disconnect", reason: "refresh_requested", debug_info: { host: "fake" } }),
-    );
+  /**
+   * Asks the `on`-th connection to reconnect, as Slack does before recycling it: `refresh_requested`,
+   * or `warning` (Slack's notice that the connection will soon be closed).
+   */
+  refresh(on = 0, reason: "refresh_requested" | "warning" = "refresh_requested"): void {
+    [...this.sockets][on]?.send(JSON.stringify({ type: "disconnect", reason, debug_info: { host: "fake" } }));
   }
 
   async close(): Promise<void> {
