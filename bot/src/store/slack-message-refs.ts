@@ -1,6 +1,10 @@
 /**
  * Slack message locations in the state store (MessageRefs), so a restarted bot, or another
  * instance, redraws a request's post and DMs in place instead of posting them again.
+ *
+ * DMs are listed by step and user id, the primary key's order: SQLite happens to return rows in
+ * that order without ORDER BY, PostgreSQL in the order they were written (an upsert moves a row
+ * to the end), so the DMs are redrawn in the same order on both engines.
  */
 import type { MessageRef, MessageRefs } from "../slack/message-refs.ts";
 import type { Store } from "./open-store.ts";
@@ -37,6 +41,7 @@ export function storeMessageRefs(store: Store): MessageRefs {
         .select(["user_id", "channel", "ts"])
         .where("request_id", "=", requestId)
         .where("kind", "=", "dm")
+        .orderBy("user_id")
         .execute();
       return new Map(rows.map((r) => [r.user_id, { channel: r.channel, ts: r.ts }]));
     },
@@ -46,6 +51,8 @@ export function storeMessageRefs(store: Store): MessageRefs {
         .selectFrom("reminder_dms")
         .select(["step", "user_id", "channel", "ts"])
         .where("request_id", "=", requestId)
+        .orderBy("step")
+        .orderBy("user_id")
         .execute();
       const bySteps = new Map<number, Map<string, MessageRef>>();
       for (const r of rows) {

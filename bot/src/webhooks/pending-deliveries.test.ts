@@ -1,26 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { test } from "node:test";
 import { CompiledQuery } from "kysely";
-import { openStore, type Store } from "../store/open-store.ts";
+import { describeEachStoreDialect } from "../store/each-store-dialect-testing.ts";
 import { ORPHANED_AFTER_MS, findPending, pendingQuery } from "./pending-deliveries.ts";
 import { dropRetry, markInterrupted } from "./webhook-deliveries.ts";
 
 type Status = "sending" | "succeeded" | "failed" | "refused";
 
-describe("pending webhook deliveries in the store", () => {
-  const dir = mkdtempSync(join(tmpdir(), "dbward-pending-"));
-  let store: Store;
-  before(() => {
-    store = openStore(dir);
-  });
-  after(async () => {
-    await store.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
+describeEachStoreDialect("pending webhook deliveries in the store", (opened, { dialect }) => {
   async function row(
     seq: number,
     attempt: number,
@@ -28,7 +15,7 @@ describe("pending webhook deliveries in the store", () => {
     startedAt: string,
     next: string | null,
   ): Promise<number> {
-    const inserted = await store
+    const inserted = await opened()
       .insertInto("webhook_deliveries")
       .values({
         delivery_id: `${seq}.ops`,
@@ -48,6 +35,7 @@ describe("pending webhook deliveries in the store", () => {
   }
 
   test("are the latest attempts still sending or failed with a retry, soonest first", async () => {
+    const store = opened();
     // 1: retried and then delivered; nothing pending.
     await row(1, 1, "failed", "2024-05-01T10:00:00.000Z", "2024-05-01T10:00:02.000Z");
     await row(1, 2, "succeeded", "2024-05-01T10:00:02.000Z", null);
@@ -100,7 +88,10 @@ describe("pending webhook deliveries in the store", () => {
     assert.equal(dropped.next_attempt_at, null);
   });
 
+  // SQLite's plan only: PostgreSQL's planner scans a table of a few rows whatever the indexes.
+  if (dialect !== "sqlite") return;
   test("are read through the partial index, not by scanning every attempt ever made", async () => {
+    const store = opened();
     const q = pendingQuery(store, 10).compile();
     const plan = await store.executeQuery<{ detail: string }>(
       CompiledQuery.raw(`EXPLAIN QUERY PLAN ${q.sql}`, [...q.parameters]),
