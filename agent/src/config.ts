@@ -56,8 +56,9 @@ export interface DatabaseConfig {
   readonly review: Pick<SqlReviewOptions, "trustedFunctions" | "settingCeilings">;
   /**
    * Consent to dry runs (`dry_run: true`): the agent runs a write nobody has approved yet inside
-   * a transaction it always rolls back, to count the rows it changes. PostgreSQL only. The
-   * loader always sets it; absent (a hand-built config) means no consent.
+   * a transaction it always rolls back, to count the rows it changes. PostgreSQL and
+   * MySQL/MariaDB; not SQLite. The loader always sets it; absent (a hand-built config) means no
+   * consent.
    */
   readonly dryRun?: boolean;
   /**
@@ -145,10 +146,11 @@ function databaseSchema(env: Env) {
 }
 
 /**
- * Dry runs only on PostgreSQL: MySQL and MariaDB commit implicitly on some statements (so no
- * ROLLBACK is sure to undo a dry run), and the agent's MySQL review does not prove what a
- * write calls. Read from the raw document, like transportProblems, so it is reported with
- * every other problem.
+ * Dry runs on PostgreSQL and MySQL/MariaDB, never SQLite (a file the agent would write to with
+ * nothing to show for it). On MySQL/MariaDB the dry run itself refuses what a ROLLBACK may not
+ * undo (preflight/dry-run-mysql.ts: statements that commit implicitly, tables that are not
+ * InnoDB or have triggers) and the review refuses writes whose calls it cannot prove. Read from
+ * the raw document, like transportProblems, so it is reported with every other problem.
  */
 function dryRunProblems(raw: unknown): string[] {
   if (typeof raw !== "object" || raw === null) return [];
@@ -157,9 +159,9 @@ function dryRunProblems(raw: unknown): string[] {
   return databases.flatMap((db: unknown, i) => {
     if (typeof db !== "object" || db === null) return [];
     const { driver, dry_run: dryRun } = db as Record<string, unknown>;
-    if (dryRun !== true || driver === "postgres") return [];
+    if (dryRun !== true || driver === "postgres" || driver === "mysql") return [];
     return [
-      `databases.${i}.dry_run: dry runs are for PostgreSQL only, not ${String(driver)}: MySQL/MariaDB may commit implicitly and this agent cannot prove what a MySQL write calls; remove dry_run or set it to false`,
+      `databases.${i}.dry_run: dry runs are for PostgreSQL and MySQL/MariaDB only, not ${String(driver)}; remove dry_run or set it to false`,
     ];
   });
 }

@@ -4,7 +4,8 @@
  * for another purpose is refused both ways; a table that would set off code ROLLBACK cannot undo
  * (a trigger, a trigger on a cascade child), a view and an unknown function are refused before
  * the statement runs; a database without `dry_run: true` leaves the offer to others; the config
- * refuses `dry_run` on MySQL.
+ * takes `dry_run` on PostgreSQL and MySQL/MariaDB (run-dry-run-mysql.test.ts) and refuses it on
+ * SQLite.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -308,23 +309,44 @@ describe("dry-run consent in the agent config", () => {
   const doc = (databases: object[]) =>
     configDoc("/tmp/dbward-dry-run", key.kid, encodePublicKey(key), databases);
 
-  test("refuses dry_run on a MySQL database, saying why", () => {
+  test("takes dry_run on a MySQL/MariaDB database and offers dry runs for it", () => {
+    const config = loadAgentConfig(
+      doc([
+        {
+          name: "shop",
+          environment: "production",
+          driver: "mysql",
+          url_env: "MY",
+          operations: ["read", "write"],
+          dry_run: true,
+        },
+      ]),
+      ENV,
+    );
+    assert.equal(config.databases[0]?.dryRun, true);
+    assert.deepEqual(preflightsMade(config), ["explain", "dry_run"]);
+  });
+
+  test("refuses dry_run on a SQLite database, saying why", () => {
     assert.throws(
       () =>
         loadAgentConfig(
           doc([
             {
-              name: "shop",
+              name: "app",
               environment: "production",
-              driver: "mysql",
-              url_env: "MY",
+              driver: "sqlite",
+              url: "/tmp/dbward-dry-run/app.db",
               operations: ["write"],
               dry_run: true,
             },
           ]),
           ENV,
         ),
-      (err: Error) => /databases\.0\.dry_run: dry runs are for PostgreSQL only/.test(err.message),
+      (err: Error) =>
+        /databases\.0\.dry_run: dry runs are for PostgreSQL and MySQL\/MariaDB only, not sqlite/.test(
+          err.message,
+        ),
     );
   });
 

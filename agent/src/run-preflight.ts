@@ -6,10 +6,12 @@
  * make it execute — spend the token id in the ledger, and then:
  *  - `explain`: plan the statement (EXPLAIN, never ANALYZE, in a transaction that is always
  *    rolled back: preflight/explain-*.ts), and report the plan or why there is none;
- *  - `dry_run` (PostgreSQL, and only where the agent's config consents with `dry_run: true`):
- *    run the write in a transaction that is always rolled back and report the rows it changed
- *    (preflight/dry-run-postgres.ts), once the review proved its calls and the tables it names
- *    or reaches were proven to call nothing either (preflight/dry-run-safety.ts).
+ *  - `dry_run` (PostgreSQL and MySQL/MariaDB, and only where the agent's config consents with
+ *    `dry_run: true`): run the write in a transaction that is always rolled back and report the
+ *    rows it changed, once the review proved its calls and the tables it names were proven to
+ *    call nothing either (PostgreSQL: preflight/dry-run-postgres.ts and dry-run-safety.ts) or to
+ *    be InnoDB base tables without triggers (MySQL/MariaDB: preflight/dry-run-mysql.ts, every
+ *    table the statement names: dry-run-mysql-tables.ts).
  * Preflights use pools of their own, opened on first use, so a preflight never holds a
  * connection an execution is waiting for.
  */
@@ -29,6 +31,8 @@ import { BotError } from "./bot-client.ts";
 import { findDatabase, type AgentConfig, type DatabaseConfig } from "./config.ts";
 import { createLazyPools } from "./drivers/lazy-pools.ts";
 import { describeError } from "./log.ts";
+import { dryRunMysql } from "./preflight/dry-run-mysql.ts";
+import { dryRunMysqlTables } from "./preflight/dry-run-mysql-tables.ts";
 import { dryRunPostgres } from "./preflight/dry-run-postgres.ts";
 import { assertDryRunSafe, dryRunRelations } from "./preflight/dry-run-safety.ts";
 import { explainMysql } from "./preflight/explain-mysql.ts";
@@ -49,8 +53,8 @@ export const DRY_RUN_TIMEOUT_MS = 30_000;
 export interface PlanPools {
   explain(db: DatabaseConfig, sql: string): Promise<ExplainResult>;
   /**
-   * Runs `sql` (one INSERT, UPDATE or DELETE) on a PostgreSQL database and rolls it back, after
-   * the safety check in the same transaction; throws DbwardError when refused or failed.
+   * Runs `sql` (one INSERT, UPDATE or DELETE, or REPLACE on MySQL/MariaDB) and rolls it back,
+   * after the engine's safety check; throws DbwardError when refused or failed.
    */
   dryRun(db: DatabaseConfig, sql: string, statementTimeoutMs: number): Promise<DryRunResult>;
   closeAll(): Promise<void>;
@@ -71,12 +75,16 @@ export function createPlanPools(logger: Logger): PlanPools {
       }
     },
     async dryRun(db, sql, statementTimeoutMs) {
-      if (db.driver !== "postgres" || db.dryRun !== true)
+      if (db.driver === "sqlite" || db.dryRun !== true)
         throw new DbwardError(
           "sql.rejected",
-          "dry runs are only for PostgreSQL databases with dry_run: true",
+          "dry runs are only for PostgreSQL and MySQL/MariaDB databases with dry_run: true",
         );
       // Parsed before any connection: a text the parser cannot read reaches no server.
+      if (db.driver === "mysql") {
+        const tables = dryRunMysqlTables(sql);
+        return dryRunMysql(pools.mysql(db), sql, { statementTimeoutMs, reviewOptions: db.review, tables });
+      }
       const relations = dryRunRelations(sql);
       return dryRunPostgres(pools.postgres(db), sql, {
         statementTimeoutMs,
@@ -96,9 +104,9 @@ export function preflightsMade(config: AgentConfig): PreflightKind[] {
   return config.databases.some(canDryRun) ? ["explain", "dry_run"] : ["explain"];
 }
 
-/** A database this agent dry-runs writes on: PostgreSQL, consented to, writes allowed. */
+/** A database this agent dry-runs writes on: PostgreSQL or MySQL/MariaDB, consented to, writes allowed. */
 function canDryRun(db: DatabaseConfig): boolean {
-  return db.dryRun === true && db.driver === "postgres" && db.operations.includes("write");
+  return db.dryRun === true && db.driver !== "sqlite" && db.operations.includes("write");
 }
 
 /** Whether this agent takes the offer at all; one it does not take is left to another agent. */
@@ -219,9 +227,10 @@ async function planClaimed(
 
 /**
  * The token is spent before anything else is checked: a dry-run token that was refused is
- * never good for a second try. Then the statement must be a PostgreSQL write whose every call
- * is proven, and the tables it names or reaches must call nothing (checked in the dry run's own
- * transaction, right before the statement).
+ * never good for a second try. Then the statement must be a write whose every call is proven,
+ * and the tables it names (or, on PostgreSQL, reaches) must call nothing (PostgreSQL: checked in
+ * the dry run's own transaction, right before the statement; MySQL/MariaDB: InnoDB base tables
+ * without triggers, checked right before its transaction).
  */
 async function dryRunClaimed(
   loop: AgentLoop,
@@ -235,7 +244,7 @@ async function dryRunClaimed(
   if (!canDryRun(db) || claim.operation !== "write")
     return failed(
       "sql.rejected",
-      "this agent dry-runs only writes on PostgreSQL databases with dry_run: true",
+      "this agent dry-runs only writes on PostgreSQL and MySQL/MariaDB databases with dry_run: true",
     );
   const unproven = unprovenCalls(db, claim.sql, "write", "dry_run");
   if (unproven !== undefined) return failed("sql.unverified", unproven);
@@ -261,8 +270,9 @@ function thrown(loop: AgentLoop, claim: PreflightClaimResponse, err: unknown): R
  * statement, and PostgreSQL's READ ONLY transaction does not stop advisory locks, sleeps or
  * backend signals. So a plan is made only where every call is proven (SECURITY.md principle 2):
  * a read, or a PostgreSQL write, whose calls are all on the allowlist. MySQL/MariaDB plan writes
- * outside READ ONLY (they refuse EXPLAIN of DML there), and the MySQL review does not prove a
- * write's calls, so those get no plan. A dry run runs the write itself: the same proof is the
+ * outside READ ONLY (they refuse EXPLAIN of DML there), so those get no plan: that a write's
+ * calls are proven is not shown to make its EXPLAIN equally safe. A dry run runs the write
+ * itself: the same proof (the review lists a write's unproven calls on every engine) is the
  * least it needs.
  */
 function unprovenCalls(
@@ -273,8 +283,8 @@ function unprovenCalls(
 ): string | undefined {
   const no = kind === "explain" ? "no plan" : "no dry run";
   if (op === "ddl") return "a DDL has no plan to show";
-  if (op === "write" && db.driver === "mysql")
-    return "no plan for writes on MySQL/MariaDB: its EXPLAIN may call stored functions outside a read-only transaction, and this agent cannot prove a write calls none";
+  if (kind === "explain" && op === "write" && db.driver === "mysql")
+    return "no plan for writes on MySQL/MariaDB: its EXPLAIN of a write runs outside a read-only transaction and may call stored functions while it plans";
   let review: SqlReview;
   try {
     review = reviewSql(sql, db.driver === "postgres" ? "postgres" : "mysql", db.review);

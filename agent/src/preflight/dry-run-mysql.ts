@@ -98,8 +98,11 @@ async function assertRollbackable(conn: PoolConnection, tables: readonly string[
         WHERE t.TABLE_SCHEMA = COALESCE(?, DATABASE()) AND t.TABLE_NAME = ?`,
       [schema, name],
     );
-    const facts = (Array.isArray(rows) ? rows[0] : undefined) as TableFacts | undefined;
-    const problem = rollbackProblem(facts);
+    // information_schema may compare names without regard to case, while the server keeps `T`
+    // and `t` apart: every table the name matches must pass, not just the first one listed.
+    const all = (Array.isArray(rows) ? rows : []) as TableFacts[];
+    const problem =
+      all.length === 0 ? rollbackProblem(undefined) : all.map(rollbackProblem).find((p) => p !== undefined);
     if (problem !== undefined) {
       throw new DbwardError("sql.rejected", `no dry run: ${qualified} ${problem}; nothing was run`);
     }

@@ -159,7 +159,7 @@ describe("bot config", () => {
     assertProblem(problemsOf(VALID.replace("U0123ABCD", "u0123abcd")), "users.0.slack_user_id");
   });
 
-  test("dry runs: on for a PostgreSQL database or some of its environments; refused elsewhere, naming why", () => {
+  test("dry runs: on for a PostgreSQL or MySQL/MariaDB database or some of its environments; refused on SQLite, naming why", () => {
     const withShop = (v: string) =>
       VALID.replace(
         "environments: [production, staging]\n",
@@ -176,11 +176,17 @@ describe("bot config", () => {
     );
     assertProblem(problemsOf(withShop("[]")), "databases.0.dry_run");
     assertProblem(problemsOf(withShop("yes please")), "databases.0.dry_run");
+    // The agent dry-runs MySQL/MariaDB writes too (InnoDB tables without triggers, proven calls).
     const onMysql = VALID.replace(
       "dialect: mysql\n    environments: [production]\n",
       "dialect: mysql\n    environments: [production]\n    dry_run: true\n",
     );
-    assertProblem(problemsOf(onMysql), "databases.1.dry_run", "PostgreSQL databases only");
+    assert.equal(parseBotConfig(onMysql, "t.yaml").databases[1]?.dry_run, true);
+    const onSqlite = VALID.replace(
+      "dialect: mysql\n    environments: [production]\n",
+      "dialect: sqlite\n    environments: [production]\n    dry_run: [production]\n",
+    );
+    assertProblem(problemsOf(onSqlite), "databases.1.dry_run", "agent has no SQLite dry run");
   });
 
   test("guard: dry_run_count with a whole-percent tolerance, and auto-approval by rows, for writes only", () => {

@@ -53,18 +53,20 @@ const databaseSchema = z
     /**
      * Ask the agent to count a write's changed rows by running it in a transaction that is always
      * rolled back (a dry run), to show approvers: `true` for every environment, or the ones listed.
-     * Off by default; PostgreSQL only (MySQL/MariaDB may commit implicitly); never for DDL. The
-     * agent must consent too (its database's `dry_run: true`).
+     * Off by default; PostgreSQL and MySQL/MariaDB (not SQLite, whose agent has no dry run); never
+     * for DDL. The agent must consent too (its database's `dry_run: true`), and refuses what it
+     * cannot roll back or whose calls it cannot prove.
      */
     dry_run: z.union([z.boolean(), z.array(name).min(1)]).optional(),
   })
   .superRefine((d, ctx) => {
     if (d.dry_run === undefined || d.dry_run === false) return;
-    if (d.dialect !== "postgres")
+    if (d.dialect === "sqlite")
       ctx.addIssue({
         code: "custom",
         path: ["dry_run"],
-        message: `dry runs are for PostgreSQL databases only (this one is ${d.dialect}): MySQL/MariaDB may commit a change implicitly, and SQLite has no agent-side dry run`,
+        message:
+          "dry runs are for PostgreSQL and MySQL/MariaDB databases only (this one is sqlite): the agent has no SQLite dry run; remove dry_run",
       });
     if (Array.isArray(d.dry_run))
       for (const env of d.dry_run)

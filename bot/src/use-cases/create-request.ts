@@ -246,7 +246,7 @@ export async function createRequestWithKey(
  * What approvers get an agent to find out about this request before they decide: a plan of a
  * read or write (a DDL has none to show) on engines with EXPLAIN's JSON format, unless the
  * database's config turns it off; a dry run's count of a write's rows where the database's
- * config turns it on for the environment (PostgreSQL only, bot-config.ts).
+ * config turns it on for the environment (PostgreSQL and MySQL/MariaDB, bot-config.ts).
  */
 function wantedPreflights(
   config: BotConfig,
@@ -257,7 +257,7 @@ function wantedPreflights(
   const kinds: PreflightKind[] = [];
   if (db.explain !== false) kinds.push("explain");
   const dryRun = db.dry_run === true || (Array.isArray(db.dry_run) && db.dry_run.includes(r.environment));
-  if (r.operation === "write" && db.dialect === "postgres" && dryRun) kinds.push("dry_run");
+  if (r.operation === "write" && dryRun) kinds.push("dry_run");
   return kinds;
 }
 

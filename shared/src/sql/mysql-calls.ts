@@ -327,13 +327,15 @@ const NOT_CALLS: ReadonlySet<string> = new Set([
 
 /**
  * Words followed by `(` that are neither listed built-ins nor keywords nor names the tree shows
- * are not calls (`notCalls`: CTE names and other identifiers given a column list). Each is a call
- * the tree check may not have seen.
+ * are not calls (`notCalls`: CTE names and other identifiers given a column list), nor the token
+ * starting at an offset in `notCallAt` (an INSERT's table name before its column list). Each is a
+ * call the tree check may not have seen.
  */
 export function tokenCallProblems(
   tokens: readonly LexToken[],
   ctx: NspCallContext,
   notCalls: ReadonlySet<string>,
+  notCallAt: ReadonlySet<number> = new Set(),
 ): { readonly notes: SqlFinding[]; readonly unverified: string[] } {
   const code = tokens.filter((t) => t.kind !== "comment");
   const notes: SqlFinding[] = [];
@@ -342,6 +344,7 @@ export function tokenCallProblems(
     const next = code[i + 1];
     if (next === undefined || ctx.sql[next.start] !== "(") continue;
     if (token.kind !== "word" && token.kind !== "quoted_identifier") continue;
+    if (notCallAt.has(token.start)) continue;
     const raw = ctx.sql.slice(token.start, token.end);
     const word = (token.kind === "word" ? raw : raw.slice(1, -1)).toLowerCase();
     const previous = code[i - 1];

@@ -4,7 +4,7 @@
  * `mysql`, the MySQL grammar is tried first and the MariaDB grammar when it fails, so syntax either
  * server accepts is read; a statement neither grammar reads is never a read (`unparsed-class.ts`).
  */
-import { collectObjects, isAstObject, type AstObject } from "./ast-walk.ts";
+import { collectObjects, isAstObject, text, type AstObject } from "./ast-walk.ts";
 import { checkFinding } from "./checks.ts";
 import { combineVerdicts } from "./combine-verdicts.ts";
 import { unparsedReview } from "./guards.ts";
@@ -14,6 +14,7 @@ import { grammarVerdict } from "./mysql-grammar-verdict.ts";
 import { rewriteParserText } from "./mysql-parser-text.ts";
 import { nspRuleHits, nspTargets } from "./mysql-rules.ts";
 import { classifyNspStatement } from "./mysql-statements.ts";
+import { writeCalls } from "./mysql-write-calls.ts";
 import { dialectName, leadingWords, prepareMysqlText, type MysqlStatementText } from "./mysql-text-checks.ts";
 import type { SqlFinding, SqlReview, SqlReviewOptions } from "./review.ts";
 import { nodeSqlParser, type NodeSqlGrammar } from "./sql-parsers.ts";
@@ -87,7 +88,9 @@ function verdictFor(ast: AstObject, statement: MysqlStatementText, ctx: NspConte
       ? lexerEffects(statement.tokens, ctx, namesNotCalled(objects))
       : { notes: [], unverified: [] };
   const demoted = extra.notes.length > 0;
-  const unverified = [...(cls.unverified ?? []), ...extra.unverified];
+  // A write's calls leave it a write of known effect, as on PostgreSQL: listed, never auto-approved.
+  const calls = isDataChange(ast) ? writeCalls(objects, statement.tokens, ctx) : [];
+  const unverified = [...(cls.unverified ?? []), ...extra.unverified, ...calls];
   return {
     class: cls.class === "read" && demoted ? "write" : cls.class,
     position: statement.start,
@@ -99,6 +102,12 @@ function verdictFor(ast: AstObject, statement: MysqlStatementText, ctx: NspConte
     ...(unverified.length > 0 ? { unverified } : {}),
     ...(cls.references !== undefined && !demoted ? { references: cls.references } : {}),
   };
+}
+
+/** INSERT, UPDATE, DELETE, REPLACE: the statements whose calls `writeCalls` lists. */
+function isDataChange(ast: AstObject): boolean {
+  const type = text(ast, "type");
+  return type === "insert" || type === "update" || type === "delete" || type === "replace";
 }
 
 /**
