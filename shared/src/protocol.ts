@@ -464,7 +464,7 @@ export interface PollResponse {
  * The preflight kinds: work an agent does for approvers before they decide, never committing
  * anything. `explain`: the planner's estimate (EXPLAIN without ANALYZE), in a transaction that is
  * always rolled back. `dry_run`: a write run inside a transaction that is always rolled back, to
- * count the rows it changes (PostgreSQL only; enabled per database × environment on the bot and
+ * count the rows it changes (PostgreSQL and MySQL/MariaDB; enabled per database × environment on the bot and
  * consented to per database on the agent; never DDL).
  */
 export const PREFLIGHT_KINDS = ["explain", "dry_run"] as const;
