@@ -18,6 +18,7 @@ import type { Database } from "../store/tables.ts";
 import { isMalformedRow } from "./audit-rows.ts";
 import { withAuditSnapshot, type AuditSnapshot } from "./audit-snapshot.ts";
 import { findRetainedAnchor, recordsPurgeThrough, unrecordedPurge } from "./retained-anchor.ts";
+import { verifySqliteFileStore } from "./verify-sqlite-store.ts";
 
 export async function appendAudit(tx: Tx, input: AuditEventInput, now: Date): Promise<AuditEvent> {
   const last = await tx
@@ -135,7 +136,10 @@ export async function listAudit(db: Kysely<Database>, q: AuditQuery = {}): Promi
  * (retained-anchor.ts): the checkpoint just before the oldest event, which a recorded purge must
  * name. `batchSize` is how many events are read at a time.
  */
-export function verifyAuditStore(db: Kysely<Database>, batchSize = 5000): Promise<ChainVerdict> {
+export async function verifyAuditStore(db: Kysely<Database>, batchSize = 5000): Promise<ChainVerdict> {
+  // A SQLite file, the usual store: read and hashed row by row without an object per event.
+  const fromFile = await verifySqliteFileStore(db, batchSize);
+  if (fromFile !== undefined) return fromFile;
   return withAuditSnapshot(db, async (snapshot) => {
     const start = await findRetainedAnchor(snapshot.db);
     if (!start.ok) return start;
