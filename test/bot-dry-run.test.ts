@@ -17,6 +17,7 @@ import {
   type PollResponse,
   type PreflightClaimResponse,
   type RequestView,
+  type SchemaTable,
 } from "@dbward/shared";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
 
@@ -72,6 +73,28 @@ const CAPS = ["staging", "production", "guarded", "autorows", "nodry", "stepped"
   environment,
   operations: ALL,
 }));
+const table = (name: string, fks: SchemaTable["foreign_keys"] = []): SchemaTable => ({
+  schema: "public",
+  name,
+  estimated_rows: 100,
+  size_bytes: 8192,
+  columns: [],
+  primary_key: ["id"],
+  foreign_keys: fks,
+  indexes: [],
+});
+const ORDERS = table("orders");
+/** Customers' rows cascade into accounts: a count of customers is not the whole change. */
+const CUSTOMERS = table("customers");
+const ACCOUNTS_CASCADE = table("accounts", [
+  {
+    name: "accounts_customer_fk",
+    columns: ["customer_id"],
+    references: { schema: "public", table: "customers", columns: ["id"] },
+    on_delete: "cascade",
+    on_update: "no_action",
+  },
+]);
 const PLAN = JSON.parse(
   readFileSync(join(import.meta.dirname, "fixtures/plans/postgres-update.json"), "utf8"),
 ) as unknown;
@@ -81,6 +104,20 @@ describe("dry runs in the bot", () => {
   let n = 0;
   before(async () => {
     h = await startBotHarness(CONFIG);
+    // A count decides only where the schema context shows the write cascades nowhere.
+    const agentToken = h.agentTokens["agent-1"] ?? "";
+    const polled = await h.call(agentToken, "POST", "/api/agent/poll", { capabilities: CAPS, wait_ms: 0 });
+    assert.equal(polled.status, 200);
+    for (const environment of ["autorows", "stepped"]) {
+      const res = await h.call(agentToken, "POST", "/api/agent/schema", {
+        database: "shop",
+        environment,
+        collected_at: "2026-12-03T10:00:00.000Z",
+        truncated: false,
+        tables: [ORDERS, CUSTOMERS],
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    }
   });
   after(async () => h.stop());
 
@@ -432,5 +469,32 @@ describe("dry runs in the bot", () => {
       "pending_approval",
       "no count: both steps",
     );
+  });
+
+  test("a count decides nothing where the write may cascade, where the schema context does not know the table, or where the risk is not assessed", async () => {
+    const agentToken = h.agentTokens["agent-1"] ?? "";
+    const schema = await h.call(agentToken, "POST", "/api/agent/schema", {
+      database: "shop",
+      environment: "autorows",
+      collected_at: "2026-12-03T11:00:00.000Z",
+      truncated: false,
+      tables: [ORDERS, CUSTOMERS, ACCOUNTS_CASCADE],
+    });
+    assert.equal(schema.status, 200, JSON.stringify(schema.body));
+    const cascading = await counted("autorows", "DELETE FROM customers WHERE id = 1", {
+      outcome: "succeeded",
+      affected_rows: 1,
+    });
+    assert.equal(cascading.status, "pending_approval", "1 customer, but its accounts go too: not counted");
+    const unknown = await counted("autorows", "UPDATE invoices SET state = 'x' WHERE id = 1", {
+      outcome: "succeeded",
+      affected_rows: 1,
+    });
+    assert.equal(unknown.status, "pending_approval", "a table the context does not know");
+    const known = await counted("autorows", "UPDATE orders SET state = 'k' WHERE id = 1", {
+      outcome: "succeeded",
+      affected_rows: 1,
+    });
+    assert.equal(known.status, "dispatched", "the control: a known table that cascades nowhere");
   });
 });

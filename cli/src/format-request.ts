@@ -13,7 +13,7 @@ import {
   type StepView,
 } from "@dbward/shared/protocol";
 import { describeDryRun, describePlanSummary } from "@dbward/shared/plan-summary";
-import { describeTouchedTable } from "@dbward/shared/schema-context";
+import { describeTouchedTable, visibleName } from "@dbward/shared/schema-context";
 import { displaySql } from "@dbward/shared/sql/display-sql";
 import { formatTable } from "./format-table.ts";
 
@@ -84,7 +84,7 @@ function planLines(r: RequestView): string[] {
       `  plan:      ${displaySql(describePlanSummary(explain.summary))} (estimate; dbward request plan ${r.id})`,
     ];
   if (explain.status === "failed")
-    return [`  plan:      none: ${displaySql(explain.error?.message ?? "planning failed")}`];
+    return [`  plan:      none: ${displaySql(visibleName(explain.error?.message ?? "planning failed"))}`];
   return [`  plan:      ${explain.status === "running" ? "being made" : "waiting for an agent"}`];
 }
 
@@ -103,7 +103,7 @@ function dryRunLines(r: RequestView): string[] {
   if (dry.status === "succeeded" && typeof dry.affected_rows === "number")
     return [`  dry run:   ${describeDryRun(dry.affected_rows, dry.duration_ms)}`];
   if (dry.status === "failed")
-    return [`  dry run:   no count: ${displaySql(dry.error?.message ?? "the dry run failed")}`];
+    return [`  dry run:   no count: ${displaySql(visibleName(dry.error?.message ?? "the dry run failed"))}`];
   return [`  dry run:   ${dry.status === "running" ? "being counted" : "waiting for an agent"}`];
 }
 

@@ -61,15 +61,16 @@ describe("schema context", () => {
     );
   });
 
-  test("large tables for risk: large themselves, or cascading into a large one", () => {
+  test("large tables for risk: large themselves, of unknown size, or cascading into a large one", () => {
     const tables = [
       t("parent", 10),
       t("child", 2_000_000, [{ parent: "parent", on_delete: "cascade" }]),
       t("lonely", 50),
       t("unknown", null),
     ];
-    assert.deepEqual([...largeTablesOf(tables)].sort(), ["child", "parent"]);
-    assert.deepEqual([...largeTablesOf(tables, 40)].sort(), ["child", "lonely", "parent"]);
+    // A table of unknown size is not shown to be small (a partitioned parent, never analysed).
+    assert.deepEqual([...largeTablesOf(tables)].sort(), ["child", "parent", "unknown"]);
+    assert.deepEqual([...largeTablesOf(tables, 40)].sort(), ["child", "lonely", "parent", "unknown"]);
   });
 
   test("describes a table for approvers with its rows, size and cascades", () => {

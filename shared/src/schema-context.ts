@@ -109,7 +109,8 @@ function cascadesFrom(
  * themselves, or reaching a large table through cascades.
  */
 export function largeTablesOf(tables: readonly SchemaTable[], threshold = LARGE_TABLE_ROWS): Set<string> {
-  const large = (rows: number | null): boolean => rows !== null && rows >= threshold;
+  // A size nobody knows (a partitioned parent, a table never analysed) is not shown to be small.
+  const large = (rows: number | null): boolean => rows === null || rows >= threshold;
   const names = new Set<string>();
   // Every name a report knows: its tables, and the tables their foreign keys reference (which a
   // cut report may not carry themselves, though a change to them cascades into reported ones).

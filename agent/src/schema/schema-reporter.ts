@@ -22,7 +22,10 @@ import type { SchemaCollector } from "./schema-collector.ts";
 /** How soon a failed collection or report is tried again. */
 export const RETRY_MS = 5 * 60_000;
 
-/** The bot's body limit for a schema report, less room for the envelope around the tables. */
+/**
+ * What this agent sends at most in one schema report (the bot takes up to 4 MB): half the bot's
+ * limit, so a report always fits with room to spare; the smallest tables are dropped past it.
+ */
 export const SCHEMA_REPORT_MAX_BYTES = 2 * 1024 * 1024 - 16 * 1024;
 
 export interface SchemaReporter {

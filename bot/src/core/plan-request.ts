@@ -42,11 +42,6 @@ export type RequestPlan =
     };
 
 /**
- * `schema`: the agent's latest schema context of the target, when there is one: a write on a
- * large table, or on one whose changes cascade into a large table, climbs a risk level
- * (SchemaRiskFactors), and the plan names the touched tables with their sizes and cascades.
- */
-/**
  * The review, with the schema context's risk when there is one. Fail closed: a table the text
  * changes that the context does not know (a name it never reported, or an alias the review could
  * not resolve) counts as large, and so does a write whose changed tables the review could not
@@ -69,6 +64,11 @@ function schemaAwareReview(
   return { ...review, risk: raiseRisk(review.risk, "high") };
 }
 
+/**
+ * `schema`: the agent's latest schema context of the target, when there is one: a write on a
+ * large table, or on one whose changes cascade into a large table, climbs a risk level
+ * (SchemaRiskFactors), and the plan names the touched tables with their sizes and cascades.
+ */
 export function planRequest(
   config: BotConfig,
   target: { database: string; environment: string; sql: string },

@@ -91,4 +91,22 @@ describe("row bounds from the dry run", () => {
       "once",
     );
   });
+
+  test("a write whose count waived a step is bound under that step's min_rows when it runs", () => {
+    const w: WorkflowSnapshot = {
+      ...base,
+      steps: [
+        { name: "a", approvers: ["role:approver"], mode: "any", min: 1 },
+        { name: "b", approvers: ["role:approver"], mode: "any", min: 1, min_rows: 100, waived: { rows: 5 } },
+      ],
+    };
+    assert.deepEqual(rowBound(w, "write", 5), { ok: true, maxRows: 99 });
+    assert.deepEqual(rowBound({ ...w, max_rows: 50 }, "write", 5), { ok: true, maxRows: 50 });
+    const notWaived: WorkflowSnapshot = { ...w, steps: w.steps.map(({ waived: _, ...s }) => s) };
+    assert.deepEqual(
+      rowBound(notWaived, "write", 5),
+      { ok: true, maxRows: null },
+      "people approved every step",
+    );
+  });
 });

@@ -37,7 +37,12 @@ export function rowBound(
     dryRunCount <= auto.max_rows
       ? auto.max_rows
       : null;
-  const fixed = lower(workflow.max_rows ?? null, byRows);
+  // Likewise a write whose count waived a step (`min_rows`) stays under that step's threshold.
+  const waived = workflow.steps.flatMap((s) =>
+    s.waived !== undefined && s.min_rows !== undefined ? [s.min_rows - 1] : [],
+  );
+  const underWaived = waived.length === 0 ? null : Math.min(...waived);
+  const fixed = lower(lower(workflow.max_rows ?? null, byRows), underWaived);
   if (workflow.guard === undefined) return { ok: true, maxRows: fixed };
   if (dryRunCount === undefined)
     return {

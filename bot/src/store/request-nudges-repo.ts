@@ -3,10 +3,12 @@
  * waiting step, which widens the request's workflow snapshot. Each write is a compare-and-set, so
  * two sweeps of the same moment (a restart, a second instance) act once.
  */
+import { isDeepStrictEqual } from "node:util";
 import type { Kysely } from "kysely";
 import type { RequestId } from "@dbward/shared";
 import type { WorkflowSnapshot } from "../core/workflow.ts";
 import type { Tx } from "./in-transaction.ts";
+import { parseStoredWorkflow } from "./stored-request-json.ts";
 import type { Database } from "./tables.ts";
 
 type Db = Kysely<Database> | Tx;
@@ -74,12 +76,21 @@ export async function casWorkflow(
   to: WorkflowSnapshot,
   now: Date,
 ): Promise<boolean> {
+  // Compared as values, not as text: the stored text's key order is whatever wrote it (the row
+  // mapper returns the schema's order), so text equality would miss a snapshot that is the same.
+  const stored = await tx
+    .selectFrom("requests")
+    .select(["workflow_json", "status"])
+    .where("id", "=", id)
+    .executeTakeFirst();
+  if (stored?.status !== "pending_approval") return false;
+  if (!isDeepStrictEqual(parseStoredWorkflow(String(id), stored.workflow_json), from)) return false;
   const r = await tx
     .updateTable("requests")
     .set({ workflow_json: JSON.stringify(to), updated_at: now.toISOString() })
     .where("id", "=", id)
     .where("status", "=", "pending_approval")
-    .where("workflow_json", "=", JSON.stringify(from))
+    .where("workflow_json", "=", stored.workflow_json)
     .executeTakeFirst();
   return r.numUpdatedRows === 1n;
 }

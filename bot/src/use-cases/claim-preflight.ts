@@ -1,9 +1,10 @@
 /**
- * An agent claims a preflight (an EXPLAIN for approvers). One claim wins (compare-and-set on
- * `pending`); the winner gets the SQL and a token signed for `purpose: "explain"` alone — bound
- * to the SQL's hash, database, environment and operation like an execution token, and refused
- * by every agent as an execution token (token.purpose_mismatch). Only while the request still
- * waits for approval, and only to an agent that declared the statement's class there.
+ * An agent claims a preflight: an EXPLAIN, or a dry run (the write run and always rolled back, to
+ * count its rows). One claim wins (compare-and-set on `pending`); the winner gets the SQL and a
+ * token signed for the preflight's kind alone (`purpose: "explain"` or `"dry_run"`) — bound to the
+ * SQL's hash, database, environment and operation like an execution token, and refused by every
+ * agent as an execution token or for the other kind (token.purpose_mismatch). Only while the
+ * request still waits for approval, and only to an agent that declared the statement's class there.
  */
 import { DbwardError, type PreflightClaimResponse } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";

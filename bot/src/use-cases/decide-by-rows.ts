@@ -3,11 +3,19 @@
  * records the count: steps whose `min_rows` the count is under are waived (audited as
  * `request.steps_waived`), which may leave nothing to approve; then `auto_approve: { max_rows }`
  * may approve it. Returns the changes to deliver, in order.
+ *
+ * Only for a count that can be trusted to be the whole change (`countDecides`): the database
+ * counts the rows of the table the statement changes, not the rows its foreign keys cascade
+ * into, so a write the schema context cannot show to cascade nowhere is left to people; so is a
+ * text whose risk could not be assessed or is critical, or that hides characters.
  */
+import { touchedTables } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { approvalProgress } from "../core/approval-decision.ts";
 import { autoApprovesByRows, withStepsWaivedByRows } from "../core/row-bounds.ts";
+import { autoApproves } from "../core/workflow.ts";
 import type { Tx } from "../store/in-transaction.ts";
+import { findSchemaContext } from "../store/schema-contexts-repo.ts";
 import { casWorkflow } from "../store/request-nudges-repo.ts";
 import { listApprovals, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -21,9 +29,22 @@ export async function decideByRows(
   affectedRows: number,
   now: Date,
 ): Promise<RequestChange[]> {
+  if (!(await countDecides(tx, request))) return [];
   const waived = await waiveStepsByRows(ctx, tx, request, affectedRows, now);
   const auto = await autoApproveByRows(ctx, tx, waived?.request ?? request, affectedRows, now);
   return [...(waived === undefined ? [] : [waived.change]), ...(auto === undefined ? [] : [auto])];
+}
+
+/** Whether the count may decide for this request (see the header): assessed, visible, no cascades. */
+async function countDecides(tx: Tx, request: RequestRecord): Promise<boolean> {
+  const { review } = request;
+  if ((review.unverifiedCalls ?? []).length > 0) return false;
+  if (!autoApproves({ risk_at_most: "high" }, review.risk)) return false;
+  if (review.findings.some((f) => f.rule === "invisible_characters")) return false;
+  const schema = await findSchemaContext(tx, request.database, request.environment);
+  const targets = review.targets ?? [];
+  if (schema === undefined || targets.length === 0) return false;
+  return touchedTables(targets, schema.tables).every((t) => t.schema !== null && t.cascades.length === 0);
 }
 
 /**
@@ -92,7 +113,6 @@ async function autoApproveByRows(
   now: Date,
 ): Promise<RequestChange | undefined> {
   if (request.status !== "pending_approval") return undefined;
-  if ((request.review.unverifiedCalls ?? []).length > 0) return undefined;
   if (!autoApprovesByRows(request.workflow, request.operation, affectedRows)) return undefined;
   const approved = await applyTransition(tx, request, {
     event: "auto_approve",

@@ -1,7 +1,8 @@
 /**
  * A claimed preflight whose agent did not report within its lease fails ("the agent stopped
- * reporting"), audited and shown; it is not offered again, since a plan is a courtesy to
- * approvers and an agent that dies planning a statement should not be handed it again.
+ * reporting"), audited and shown; it is not offered again: an agent that dies planning or dry-
+ * running a statement should not be handed it again. Where a workflow needs the count
+ * (`guard: dry_run_count`) the request then cannot be approved, and approvers are told why.
  */
 import { appendAudit } from "../audit/audit-log.ts";
 import { inTransaction } from "../store/in-transaction.ts";

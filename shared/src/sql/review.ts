@@ -98,7 +98,7 @@ export interface ReviewedStatement {
 
 /**
  * Facts about the target schema that may raise the risk of a statement, from the agent's schema
- * context (bot/src/core/schema-risk.ts): large tables, and tables whose changes cascade into one.
+ * context (bot/src/core/plan-request.ts): large tables, and tables whose changes cascade into one.
  */
 export interface SchemaRiskFactors {
   /** Lower-case table names (unqualified) known to be large; writes and DDL on them climb a level. */

@@ -114,6 +114,16 @@ describe("the approval message", () => {
       },
     ]);
     assert.match(failed, /No dry-run count: orders has a trigger &lt;audit_/);
+    const forged = line([
+      {
+        ...base,
+        status: "failed",
+        affected_rows: null,
+        error: { code: "execution.failed", message: 'bad "1\n:abacus: Dry run: would change 3 rows' },
+      },
+    ]);
+    assert.ok(!forged.includes("\\n:abacus:"), "a line break in the reason cannot start a line of its own");
+    assert.match(forged, /⟨U\+000A⟩:abacus: Dry run: would change 3 rows/);
     assert.ok(!failed.includes("\u202e"), "an invisible character in the reason is shown escaped");
   });
 

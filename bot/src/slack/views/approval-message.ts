@@ -9,6 +9,7 @@ import {
   describePlanSummary,
   describeTouchedTable,
   displaySql,
+  visibleName,
   type RequestView,
 } from "@dbward/shared";
 import { SLACK_IDS } from "../ids.ts";
@@ -99,7 +100,7 @@ export function planLine(r: RequestView): string | undefined {
         ? ":mag: Plan: made, but its summary could not be read"
         : `:mag: Plan (estimate, not run): ${escapeMrkdwn(displaySql(describePlanSummary(explain.summary)))}`;
     case "failed":
-      return `:mag: No plan: ${escapeMrkdwn(displaySql(truncate(explain.error?.message ?? "planning failed", 300)))}`;
+      return `:mag: No plan: ${escapeMrkdwn(displaySql(visibleName(truncate(explain.error?.message ?? "planning failed", 300))))}`;
   }
 }
 
@@ -119,7 +120,7 @@ export function dryRunLine(r: RequestView): string | undefined {
         ? ":abacus: Dry run: finished, but its count could not be read"
         : `:abacus: Dry run: ${describeDryRun(dry.affected_rows, dry.duration_ms)}`;
     case "failed":
-      return `:abacus: No dry-run count: ${escapeMrkdwn(displaySql(truncate(dry.error?.message ?? "the dry run failed", 300)))}`;
+      return `:abacus: No dry-run count: ${escapeMrkdwn(displaySql(visibleName(truncate(dry.error?.message ?? "the dry run failed", 300))))}`;
   }
 }
 
