@@ -62,11 +62,13 @@ export function auditHashInput(e: Omit<AuditEvent, "hash"> | StoredAuditEvent): 
     hasPlainMembers(e) &&
     isCanonicalDetailsText(e.detailsJson)
   ) {
-    return (
-      `{"action":${quoted(e.action)},"actor":${quoted(e.actor)},"details":${e.detailsJson},` +
-      `"outcome":${quoted(e.outcome)},"prev":${quoted(e.prevHash)},"seq":${JSON.stringify(e.seq)},` +
-      `"target":${quoted(e.target)},"time":${quoted(e.time)},"v":${CHAIN_VERSION}}`
-    );
+    return `{"action":${quoted(e.action)},"actor":${quoted(e.actor)},"details":${e.detailsJson},${quotedRest(
+      quoted(e.outcome),
+      quoted(e.prevHash),
+      JSON.stringify(e.seq),
+      quoted(e.target),
+      quoted(e.time),
+    )}`;
   }
   const tuple = {
     action: e.action,
@@ -84,13 +86,48 @@ export function auditHashInput(e: Omit<AuditEvent, "hash"> | StoredAuditEvent): 
     : canonicalJson(tuple);
 }
 
-/** `JSON.stringify(s)`, without its cost for the usual string that has nothing to escape. */
-function quoted(s: string): string {
+/** The tuple after `details`, its members already written as JSON. */
+function quotedRest(outcome: string, prev: string, seq: string, target: string, time: string): string {
+  return `"outcome":${outcome},"prev":${prev},"seq":${seq},"target":${target},"time":${time},"v":${CHAIN_VERSION}}`;
+}
+
+/**
+ * The text `auditHashInput` gives an event whose string members are all `isPlainJsonText` and
+ * whose details text is `isCanonicalDetailsText`, from the members as they stand: for a verifier
+ * that reads stored rows and checks those two things itself (the one template, not a copy).
+ */
+export function plainAuditHashInput(
+  action: string,
+  actor: string,
+  detailsJson: string,
+  outcome: string,
+  prevHash: string,
+  seq: number,
+  target: string,
+  time: string,
+): string {
+  return `{"action":"${action}","actor":"${actor}","details":${detailsJson},${quotedRest(
+    `"${outcome}"`,
+    `"${prevHash}"`,
+    String(seq),
+    `"${target}"`,
+    `"${time}"`,
+  )}`;
+}
+
+/** Whether JSON.stringify writes `s` as it stands between quotes (nothing to escape). */
+export function isPlainJsonText(s: unknown): s is string {
+  if (typeof s !== "string") return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
   }
-  return `"${s}"`;
+  return true;
+}
+
+/** `JSON.stringify(s)`, without its cost for the usual string that has nothing to escape. */
+function quoted(s: string): string {
+  return isPlainJsonText(s) ? `"${s}"` : JSON.stringify(s);
 }
 
 function hasPlainMembers(e: Omit<AuditEvent, "hash" | "details">): boolean {

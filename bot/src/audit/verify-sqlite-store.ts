@@ -21,10 +21,11 @@ import SqliteDatabase from "better-sqlite3";
 import { hash } from "node:crypto";
 import {
   AUDIT_OUTCOMES,
-  CHAIN_VERSION,
   ChainVerifier,
   GENESIS_HASH,
   isCanonicalDetailsText,
+  isPlainJsonText,
+  plainAuditHashInput,
   type ChainVerdict,
 } from "@dbward/shared";
 import { Kysely, SqliteAdapter, SqliteDialect, sql } from "kysely";
@@ -86,7 +87,7 @@ function scanRows(
   let expectedSeq = (anchorSeq ?? 0) + 1;
   let prevHash = anchor?.hash ?? GENESIS_HASH;
   // After the first event, prevHash is a hash this loop computed: hex, written as it stands.
-  let prevPlain = isPlain(prevHash);
+  let prevPlain = isPlainJsonText(prevHash);
   let count = 0;
   const pageRows = Math.min(batchSize, MAX_PAGE_ROWS);
   const page = connection
@@ -106,17 +107,15 @@ function scanRows(
         r[7] === prevHash &&
         typeof h === "string" &&
         isOutcome(r[5]) &&
-        isPlain(action) &&
-        isPlain(r[2]) &&
-        isPlain(r[4]) &&
-        isPlain(r[1]) &&
+        isPlainJsonText(action) &&
+        isPlainJsonText(r[2]) &&
+        isPlainJsonText(r[4]) &&
+        isPlainJsonText(r[1]) &&
         typeof r[6] === "string" &&
         isCanonicalDetailsText(r[6]) &&
         hash(
           "sha256",
-          // auditHashInput's written-out tuple, every member known to need no escape.
-          `{"action":"${action}","actor":"${r[2] as string}","details":${r[6]},"outcome":"${r[5] as string}",` +
-            `"prev":"${prevHash}","seq":${expectedSeq},"target":"${r[4] as string}","time":"${r[1] as string}${TAIL}`,
+          plainAuditHashInput(action, r[2], r[6], r[5] as string, prevHash, expectedSeq, r[4], r[1]),
           "hex",
         ) === h
       ) {
@@ -140,7 +139,7 @@ function scanRows(
       prevHash = e.hash;
       expectedSeq += 1;
       count += 1;
-      prevPlain = isPlain(prevHash);
+      prevPlain = isPlainJsonText(prevHash);
     }
     if (n < pageRows) break;
   }
@@ -148,22 +147,9 @@ function scanRows(
   return purgeRecorded || anchorSeq === undefined ? verdict : unrecordedPurge(anchorSeq);
 }
 
-/** What follows the time in the written-out tuple. */
-const TAIL = `","v":${CHAIN_VERSION}}`;
-
 /** The outcomes, each of which JSON writes as it stands. */
-const OUTCOMES: ReadonlySet<unknown> = new Set(AUDIT_OUTCOMES.filter(isPlain));
+const OUTCOMES: ReadonlySet<unknown> = new Set(AUDIT_OUTCOMES.filter(isPlainJsonText));
 
 function isOutcome(v: unknown): v is string {
   return OUTCOMES.has(v);
-}
-
-/** Text that JSON.stringify writes as it stands between quotes (the test of `quoted` in audit-chain.ts). */
-function isPlain(s: unknown): s is string {
-  if (typeof s !== "string") return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
-  }
-  return true;
 }
