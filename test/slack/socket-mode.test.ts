@@ -389,46 +389,31 @@ describe("Socket Mode", () => {
     assert.ok(ack.envelope_id !== "");
   });
 
-  test("after Slack asks a connection to refresh, the app stays reachable and reconnects", async () => {
-    const before = socket.opened;
-    socket.refresh(0);
-    // The other connection is still there while the first one moves.
-    fake.clear();
-    await socket.send(
-      "slash_commands",
-      command(SLACK_USERS.alice, `query shop production "socket test" SELECT 3`),
-      {
-        on: socket.connections - 1,
-      },
-    );
-    await settle();
-    assert.ok(createdId() > 0);
-    const deadline = Date.now() + 20_000;
-    while (socket.opened === before || socket.connections < 2) {
-      assert.ok(Date.now() < deadline, "the refreshed connection came back");
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  });
-  test("after Slack warns a connection will close (disconnect: warning), the app stays reachable and reconnects", async () => {
-    const before = socket.opened;
-    socket.refresh(0, "warning");
-    // The other connection is still there while the first one moves.
-    fake.clear();
-    await socket.send(
-      "slash_commands",
-      command(SLACK_USERS.alice, `query shop production "socket test" SELECT 4`),
-      {
-        on: socket.connections - 1,
-      },
-    );
-    await settle();
-    assert.ok(createdId() > 0);
-    const deadline = Date.now() + 20_000;
-    while (socket.opened === before || socket.connections < 2) {
-      assert.ok(Date.now() < deadline, "the refreshed connection came back");
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  });
+  // Slack's `disconnect` before it recycles a connection (refresh_requested), or its notice that
+  // the connection will soon be closed (warning): the client handles both the same way.
+  for (const [reason, what, n] of [
+    ["refresh_requested", "asks a connection to refresh", 3],
+    ["warning", "warns a connection will close (disconnect: warning)", 4],
+  ] as const) {
+    test(`after Slack ${what}, the app stays reachable and reconnects`, async () => {
+      const before = socket.opened;
+      socket.refresh(0, reason);
+      // The other connection is still there while the first one moves.
+      fake.clear();
+      await socket.send(
+        "slash_commands",
+        command(SLACK_USERS.alice, `query shop production "socket test" SELECT ${n}`),
+        { on: socket.connections - 1 },
+      );
+      await settle();
+      assert.ok(createdId() > 0);
+      const deadline = Date.now() + 20_000;
+      while (socket.opened === before || socket.connections < 2) {
+        assert.ok(Date.now() < deadline, "the refreshed connection came back");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+  }
 });
 
 describe("Socket Mode refuses a token Slack will not take", () => {
