@@ -104,7 +104,10 @@ describe("plans for approvers end to end", () => {
     const writePlan = await planned(write.id);
     assert.equal(writePlan.status, "failed");
     assert.equal(writePlan.error?.code, "sql.unverified");
-    assert.match(writePlan.error?.message ?? "", /runs outside a read-only transaction and may call stored functions/);
+    assert.match(
+      writePlan.error?.message ?? "",
+      /runs outside a read-only transaction and may call stored functions/,
+    );
     const [rows] = await myDb.query(`SELECT n FROM ${table} WHERE id = 1`);
     assert.deepEqual(rows, [{ n: 0 }]);
   });
