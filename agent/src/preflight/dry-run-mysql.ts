@@ -66,14 +66,37 @@ export async function dryRunMysql(
       lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     },
     async (session) => {
-      await assertRollbackable(session.conn, options.tables);
+      // Inside the transaction, each table's metadata lock first (held until ROLLBACK): from then
+      // on nobody can add a trigger or change its engine before the statement has run.
       await session.query("START TRANSACTION");
+      await holdTables(session.conn, options.tables);
+      await assertRollbackable(session.conn, options.tables);
       const count = await countChangedRows(session, statement.text);
       await assertRolledBack(session.conn);
       return count;
     },
   );
   return { affected_rows: affected, duration_ms: elapsedMs(started) };
+}
+
+/** ER_NO_SUCH_TABLE: the name is no table (a later check says so in words). */
+const NO_SUCH_TABLE = 1146;
+
+/** Takes a shared metadata lock on every table by reading nothing from it. */
+async function holdTables(conn: PoolConnection, tables: readonly string[]): Promise<void> {
+  const ident = (s: string): string => `\`${s.replaceAll("`", "``")}\``;
+  for (const qualified of new Set(tables)) {
+    const dot = qualified.indexOf(".");
+    const name =
+      dot < 0 ? ident(qualified) : `${ident(qualified.slice(0, dot))}.${ident(qualified.slice(dot + 1))}`;
+    try {
+      await run(conn, `SELECT 1 FROM ${name} LIMIT 0`);
+    } catch (err) {
+      const errno = typeof err === "object" && err !== null && "errno" in err ? err.errno : undefined;
+      if (errno === NO_SUCH_TABLE) continue; // assertRollbackable refuses it, naming it
+      throw err;
+    }
+  }
 }
 
 interface TableFacts {

@@ -98,6 +98,10 @@ async function setTimeouts(
     await run(conn, "SET SESSION innodb_lock_wait_timeout = ?", [
       Math.max(1, Math.ceil(limits.lockTimeoutMs / 1000)),
     ]);
+    // The wait for a table's metadata lock (an ALTER or CREATE TRIGGER running), the same bound.
+    await run(conn, "SET SESSION lock_wait_timeout = ?", [
+      Math.max(1, Math.ceil(limits.lockTimeoutMs / 1000)),
+    ]);
   }
 }
 

@@ -220,6 +220,24 @@ describe("MariaDB dry run", () => {
     }
   });
 
+  test("a table another session is changing (its metadata locked: an ALTER, a CREATE TRIGGER) makes the dry run give up after its lock timeout", async () => {
+    // LOCK TABLES … WRITE holds what an ALTER or CREATE TRIGGER holds: the dry run's own
+    // metadata lock, taken before its check, must wait for it, and not past its timeout.
+    await admin.query(`LOCK TABLES ${table} WRITE`);
+    try {
+      await assert.rejects(
+        dryRunMysql(pool, `UPDATE ${table} SET n = 0 WHERE id = 1`, {
+          ...LIMITS,
+          lockTimeoutMs: 1000,
+          tables: [table],
+        }),
+        isCode("execution.timeout", /waited more than 1000 ms for a lock/),
+      );
+    } finally {
+      await admin.query("UNLOCK TABLES");
+    }
+  });
+
   test("a MyISAM table is refused before anything runs, and its rows are unchanged", async () => {
     const before = await fingerprint(myisam);
     await assert.rejects(
