@@ -169,6 +169,7 @@ CREATE TABLE IF NOT EXISTS schema_contexts (
   received_at TEXT NOT NULL,
   truncated INTEGER NOT NULL CHECK (truncated IN (0, 1)),
   tables_json TEXT NOT NULL,         -- SchemaTable[], validated on the way out
+  report_id TEXT,                    -- random per report: what a parsed copy of tables_json is kept by
   PRIMARY KEY (database_name, environment)
 );
 

@@ -176,4 +176,18 @@ describe("schema context in the bot", () => {
     assert.equal(plan.review.risk, "high");
     assert.equal(plan.touchedTables[0]?.cascades[0]?.name, "order_items");
   });
+
+  test("each report replaces the one before at once, however close together (what is read is never an older report)", async () => {
+    const names = async () =>
+      (
+        (await h.call(await h.tokenFor("alice"), "GET", "/api/schema/shop/production"))
+          .body as SchemaContextView
+      ).tables.map((t) => t.name);
+    assert.equal((await report({ tables: [table("first", 1)] })).status, 200);
+    assert.deepEqual(await names(), ["first"]);
+    assert.equal((await report({ tables: [table("second", 1)] })).status, 200);
+    assert.deepEqual(await names(), ["second"], "same agent, same collected_at: still the new one");
+    assert.equal((await report({ tables: TABLES })).status, 200);
+    assert.equal((await names()).length, 4);
+  });
 });

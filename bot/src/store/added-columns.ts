@@ -19,4 +19,5 @@ export const ADDED_COLUMNS: readonly AddedColumn[] = [
   { table: "requests", column: "run_requested_at", definition: "TEXT" },
   { table: "requests", column: "not_before", definition: "TEXT" },
   { table: "preflights", column: "affected_rows", definition: "INTEGER" },
+  { table: "schema_contexts", column: "report_id", definition: "TEXT" },
 ];

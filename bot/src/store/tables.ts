@@ -145,6 +145,7 @@ export interface SchemaContextsTable {
   received_at: string;
   truncated: number;
   tables_json: string;
+  report_id: string | null;
 }
 
 export interface AgentSessionsTable {

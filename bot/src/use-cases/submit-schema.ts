@@ -54,15 +54,19 @@ export async function submitSchema(
         "auth.forbidden",
         `agent ${agentId} has declared no capability on ${r.database}/${r.environment}`,
       );
-    await saveSchemaContext(tx, {
-      database: r.database,
-      environment: r.environment,
-      agentId,
-      collectedAt: new Date(r.collected_at).toISOString(),
-      receivedAt: now.toISOString(),
-      truncated: r.truncated,
-      tables: r.tables,
-    });
+    await saveSchemaContext(
+      tx,
+      {
+        database: r.database,
+        environment: r.environment,
+        agentId,
+        collectedAt: new Date(r.collected_at).toISOString(),
+        receivedAt: now.toISOString(),
+        truncated: r.truncated,
+        tables: r.tables,
+      },
+      ctx.random.secret(12),
+    );
     await appendAudit(
       tx,
       {
