@@ -203,8 +203,12 @@ describe("schema context and dry-run counts under attack", () => {
       "/api/schema/..%2f/x",
       "/api/schema/shop%2f..%2fshop/production",
       "/api/schema/shop/production%00",
-    ])
-      assert.equal((await h.call(alice, "GET", path)).status, 403, path);
+    ]) {
+      // Not a database or environment name at all: refused as bad input before any lookup.
+      const res = await h.call(alice, "GET", path);
+      assert.equal(res.status, 400, path);
+      assert.equal((res.body as { error: { code: string } }).error.code, "request.invalid", path);
+    }
     const plan = await h.call(olga, "POST", "/api/preflight", {
       database: "shop",
       environment: "production",

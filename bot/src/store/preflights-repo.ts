@@ -37,6 +37,12 @@ export interface PreflightRecord {
   readonly error: { readonly code: string; readonly message: string } | null;
 }
 
+/** The rows a request's dry run changed before it was rolled back, when it counted them. */
+export function dryRunCountOf(preflights: readonly PreflightRecord[]): number | undefined {
+  const dry = preflights.find((p) => p.kind === "dry_run");
+  return dry?.status === "succeeded" ? (dry.affectedRows ?? undefined) : undefined;
+}
+
 /** The handle an agent claims a preflight with. */
 export function preflightId(requestId: RequestId, kind: PreflightKind): string {
   return `${requestId}-${kind}`;

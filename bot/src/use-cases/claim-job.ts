@@ -12,7 +12,7 @@ import { rowBound } from "../core/row-bounds.ts";
 import { findAgentCapabilities } from "../store/agents-repo.ts";
 import { countExecutionsClaimedSince, insertExecution } from "../store/executions-repo.ts";
 import { inTransaction, type Tx } from "../store/in-transaction.ts";
-import { findPreflight, preflightId } from "../store/preflights-repo.ts";
+import { dryRunCountOf, findPreflight, preflightId } from "../store/preflights-repo.ts";
 import { listExecutions, type RequestRecord } from "../store/requests-repo.ts";
 import { capabilityAllows } from "./agent-capabilities.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -145,7 +145,7 @@ export async function claimJob(
 /** The rows the request's dry run changed before it was rolled back, when it counted them. */
 async function dryRunCount(tx: Tx, request: RequestRecord): Promise<number | undefined> {
   const dry = await findPreflight(tx, preflightId(request.id, "dry_run"));
-  return dry?.status === "succeeded" ? (dry.affectedRows ?? undefined) : undefined;
+  return dryRunCountOf(dry === undefined ? [] : [dry]);
 }
 
 /**

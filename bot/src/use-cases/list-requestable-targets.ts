@@ -5,7 +5,7 @@
 import { OPERATION_CLASSES } from "@dbward/shared";
 import { matchWorkflow } from "../core/workflow.ts";
 import type { BotContext } from "./bot-context.ts";
-import { assertPermission, type UserCaller } from "./caller.ts";
+import { assertPermission, can, type UserCaller } from "./caller.ts";
 
 export interface RequestableTarget {
   readonly database: string;
@@ -25,4 +25,19 @@ export function listRequestableTargets(ctx: BotContext, caller: UserCaller): Req
       ),
     }))
     .filter((t) => t.environments.length > 0);
+}
+
+/** Whether the caller may make requests on this database × environment (who may see its schema). */
+export function mayRequestOn(
+  ctx: BotContext,
+  caller: UserCaller,
+  database: string,
+  environment: string,
+): boolean {
+  return (
+    can(caller, "request.create") &&
+    listRequestableTargets(ctx, caller).some(
+      (t) => t.database === database && t.environments.includes(environment),
+    )
+  );
 }

@@ -3,8 +3,8 @@ import { DbwardError, parseDatabaseName, parseEnvironmentName } from "@dbward/sh
 import { planRequest, type RequestPlan } from "../core/plan-request.ts";
 import { findSchemaContext } from "../store/schema-contexts-repo.ts";
 import type { BotContext } from "./bot-context.ts";
-import { can, type UserCaller } from "./caller.ts";
-import { listRequestableTargets } from "./list-requestable-targets.ts";
+import { type UserCaller } from "./caller.ts";
+import { mayRequestOn } from "./list-requestable-targets.ts";
 
 export async function preflight(
   ctx: BotContext,
@@ -24,11 +24,8 @@ export async function preflight(
     throw new DbwardError("request.invalid", "database, environment and sql are required");
   }
   // The schema context maps a production database: only for people who may request there.
-  const may =
-    can(caller, "request.create") &&
-    listRequestableTargets(ctx, caller).some(
-      (t) => t.database === database && t.environments.includes(environment),
-    );
-  const schema = may ? await findSchemaContext(ctx.store, database, environment) : undefined;
+  const schema = mayRequestOn(ctx, caller, database, environment)
+    ? await findSchemaContext(ctx.store, database, environment)
+    : undefined;
   return planRequest(ctx.config(), { database, environment, sql: body.sql }, schema?.tables);
 }

@@ -14,7 +14,7 @@ import {
 } from "@dbward/shared";
 import { approvalProgress, escalatedTo } from "../core/approval-decision.ts";
 import { rowBound } from "../core/row-bounds.ts";
-import { listPreflights, type PreflightRecord } from "../store/preflights-repo.ts";
+import { dryRunCountOf, listPreflights, type PreflightRecord } from "../store/preflights-repo.ts";
 import { findSchemaContext } from "../store/schema-contexts-repo.ts";
 import {
   findRequest,
@@ -67,7 +67,10 @@ export async function toRequestView(ctx: BotContext, r: RequestRecord): Promise<
     listApprovals(ctx.store, r.id),
     listExecutions(ctx.store, r.id),
     listPreflights(ctx.store, r.id),
-    findSchemaContext(ctx.store, r.database, r.environment),
+    // Only a text that changes tables has any to name.
+    (r.review.targets ?? []).length === 0
+      ? undefined
+      : findSchemaContext(ctx.store, r.database, r.environment),
   ]);
   return {
     id: r.id,
@@ -136,12 +139,7 @@ function workflowView(
   approvals: readonly ApprovalRecord[],
   preflights: readonly PreflightRecord[],
 ): WorkflowView {
-  const dry = preflights.find((p) => p.kind === "dry_run");
-  const bound = rowBound(
-    r.workflow,
-    r.operation,
-    dry?.status === "succeeded" ? (dry.affectedRows ?? undefined) : undefined,
-  );
+  const bound = rowBound(r.workflow, r.operation, dryRunCountOf(preflights));
   const progress = approvalProgress(
     r.workflow,
     approvals.filter((a) => a.decision === "approved"),

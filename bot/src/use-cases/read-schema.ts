@@ -3,24 +3,25 @@
  * age. Nothing in it is a secret, but it maps a production database, so only people who may
  * make requests on that database × environment see it (list-requestable-targets.ts).
  */
-import { DbwardError, type SchemaContextView } from "@dbward/shared";
+import { DbwardError, parseDatabaseName, parseEnvironmentName, type SchemaContextView } from "@dbward/shared";
 import { findSchemaContext, type SchemaContextRecord } from "../store/schema-contexts-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 import type { UserCaller } from "./caller.ts";
-import { listRequestableTargets } from "./list-requestable-targets.ts";
+import { mayRequestOn } from "./list-requestable-targets.ts";
 
 export async function readSchema(
   ctx: BotContext,
   caller: UserCaller,
-  database: string,
-  environment: string,
+  rawDatabase: string,
+  rawEnvironment: string,
 ): Promise<SchemaContextView> {
   if (caller.user.status !== "active")
     throw new DbwardError("auth.suspended", "your dbward account is suspended");
-  const may = listRequestableTargets(ctx, caller).some(
-    (t) => t.database === database && t.environments.includes(environment),
-  );
-  if (!may)
+  const database = parseDatabaseName(rawDatabase);
+  const environment = parseEnvironmentName(rawEnvironment);
+  if (database === undefined || environment === undefined)
+    throw new DbwardError("request.invalid", "a database and an environment name are required");
+  if (!mayRequestOn(ctx, caller, database, environment))
     throw new DbwardError(
       "auth.forbidden",
       `you may not make requests on ${database}/${environment}, so its schema is not shown to you`,
