@@ -15,7 +15,7 @@ import { approvalProgress } from "../core/approval-decision.ts";
 import { autoApprovesByRows, withStepsWaivedByRows } from "../core/row-bounds.ts";
 import { autoApproves } from "../core/workflow.ts";
 import type { Tx } from "../store/in-transaction.ts";
-import { findSchemaContext } from "../store/schema-contexts-repo.ts";
+import type { SchemaContextRecord } from "../store/schema-contexts-repo.ts";
 import { casWorkflow } from "../store/request-nudges-repo.ts";
 import { listApprovals, type RequestRecord } from "../store/requests-repo.ts";
 import { applyTransition } from "./apply-transition.ts";
@@ -27,21 +27,24 @@ export async function decideByRows(
   tx: Tx,
   request: RequestRecord,
   affectedRows: number,
+  schema: SchemaContextRecord | undefined,
   now: Date,
 ): Promise<RequestChange[]> {
-  if (!(await countDecides(tx, request))) return [];
+  if (!countDecides(request, schema)) return [];
   const waived = await waiveStepsByRows(ctx, tx, request, affectedRows, now);
   const auto = await autoApproveByRows(ctx, tx, waived?.request ?? request, affectedRows, now);
   return [...(waived === undefined ? [] : [waived.change]), ...(auto === undefined ? [] : [auto])];
 }
 
-/** Whether the count may decide for this request (see the header): assessed, visible, no cascades. */
-async function countDecides(tx: Tx, request: RequestRecord): Promise<boolean> {
+/**
+ * Whether the count may decide for this request (see the header): assessed, visible, no cascades.
+ * `schema` is the target's latest context, read by the caller before its write transaction.
+ */
+function countDecides(request: RequestRecord, schema: SchemaContextRecord | undefined): boolean {
   const { review } = request;
   if ((review.unverifiedCalls ?? []).length > 0) return false;
   if (!autoApproves({ risk_at_most: "high" }, review.risk)) return false;
   if (review.findings.some((f) => f.rule === "invisible_characters")) return false;
-  const schema = await findSchemaContext(tx, request.database, request.environment);
   const targets = review.targets ?? [];
   if (schema === undefined || targets.length === 0) return false;
   return touchedTables(targets, schema.tables).every((t) => t.schema !== null && t.cascades.length === 0);

@@ -19,6 +19,8 @@ import {
 import { appendAudit } from "../audit/audit-log.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { findPreflight, finishPreflightRow } from "../store/preflights-repo.ts";
+import { findRequest } from "../store/requests-repo.ts";
+import { findSchemaContext, type SchemaContextRecord } from "../store/schema-contexts-repo.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { decideByRows } from "./decide-by-rows.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
@@ -39,6 +41,11 @@ export async function submitPreflight(
   // Encoding, shape checks and the summary walk up to 2 MB of plan: done before the transaction,
   // so none of it holds the store's write lock.
   const report = checkPlan(parseReport(body));
+  // A count may decide by the schema context (decide-by-rows.ts): read before the write lock too.
+  const schema =
+    report.outcome === "succeeded" && report.kind === "dry_run"
+      ? await schemaOf(ctx, preflightId)
+      : undefined;
   const changes = await inTransaction(ctx.store, async (tx) => {
     const preflight = await findPreflight(tx, preflightId);
     if (preflight === undefined) throw new DbwardError("job.not_found", `no preflight ${preflightId}`);
@@ -77,10 +84,19 @@ export async function submitPreflight(
     const recorded: RequestChange = { requestId: request.id, action: "request.preflight_finished", actor };
     await ctx.recordChange(tx, recorded);
     if (done.outcome !== "succeeded" || done.kind !== "dry_run") return [recorded];
-    return [recorded, ...(await decideByRows(ctx, tx, request, done.affectedRows, now))];
+    return [recorded, ...(await decideByRows(ctx, tx, request, done.affectedRows, schema, now))];
   });
   for (const c of changes) ctx.afterCommit(c);
   if (changes.length > 1) ctx.jobs.notify();
+}
+
+/** The latest schema context of the preflight's target, if there is one. */
+async function schemaOf(ctx: BotContext, preflightId: string): Promise<SchemaContextRecord | undefined> {
+  const preflight = await findPreflight(ctx.store, preflightId);
+  const request = preflight === undefined ? undefined : await findRequest(ctx.store, preflight.requestId);
+  return request === undefined
+    ? undefined
+    : findSchemaContext(ctx.store, request.database, request.environment);
 }
 
 /** Refuses (before a large body is read) a preflight this agent is not running. */
