@@ -497,4 +497,27 @@ describe("dry runs in the bot", () => {
     });
     assert.equal(known.status, "dispatched", "the control: a known table that cascades nowhere");
   });
+
+  test("a claim of a guarded write whose count is gone (a store edited meanwhile) fails the request unrun, never signs it unbounded", async () => {
+    const write = await counted("guarded", "UPDATE orders SET state = 'g' WHERE id < 4", {
+      outcome: "succeeded",
+      affected_rows: 3,
+    });
+    const approved = await approve(write.id);
+    assert.equal((approved.body as RequestView).status, "dispatched", JSON.stringify(approved.body));
+    // The count the bound rests on disappears between the approval and the claim.
+    await h.bot.ctx.store
+      .updateTable("preflights")
+      .set({ status: "failed", affected_rows: null, error_code: "preflight.lost", error_message: "gone" })
+      .where("request_id", "=", write.id)
+      .where("kind", "=", "dry_run")
+      .execute();
+    const claim = await claimJob(write.id);
+    assert.equal(claim.status, 409, JSON.stringify(claim.body));
+    assert.equal((claim.body as { error: { code: string } }).error.code, "execution.row_guard");
+    const after = await view(write.id);
+    assert.equal(after.status, "failed");
+    assert.deepEqual(after.executions, [], "nothing was signed or run");
+    assert.match(after.status_reason ?? "", /has no count/);
+  });
 });
