@@ -90,6 +90,12 @@ export interface AgentConfig {
   readonly readinessFile: string;
   /** How often each database's schema context is collected and sent again (`schema_interval`). */
   readonly schemaIntervalMs: number;
+  /**
+   * The key of `hash` column masks (`masking_key_env`, at least 32 bytes): it stays in the data
+   * zone, so the bot, which only ever sees the hashes, cannot test a guess against one. Absent:
+   * a job whose token asks for a hash mask is refused (masking/result-masking.ts).
+   */
+  readonly maskingKey?: Secret;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -211,6 +217,9 @@ function agentConfigSchema(env: Env) {
     liveness_file: z.string().min(1).optional(),
     readiness_file: z.string().min(1).optional(),
     schema_interval: durationSchema(60_000, 7 * 86_400_000).default(3_600_000),
+    masking_key_env: fromEnv(env)
+      .refine((k) => Buffer.byteLength(k.secret.reveal()) >= 32, "the masking key must be at least 32 bytes")
+      .optional(),
     databases: z
       .array(databaseSchema(env))
       .min(1, "configure at least one database")
@@ -341,6 +350,7 @@ function toAgentConfig(c: z.infer<ReturnType<typeof agentConfigSchema>>): AgentC
     livenessFile: c.liveness_file ?? join(c.data_dir, "alive"),
     readinessFile: c.readiness_file ?? join(c.data_dir, "ready"),
     schemaIntervalMs: c.schema_interval,
+    ...(c.masking_key_env === undefined ? {} : { maskingKey: c.masking_key_env.secret }),
   });
 }
 

@@ -36,6 +36,8 @@ import {
 } from "./drivers/driver.ts";
 import type { DriverRegistry } from "./drivers/registry.ts";
 import type { Ledger } from "./ledger.ts";
+import { jobMasking } from "./masking/job-masking.ts";
+import type { ResultMasking } from "./masking/result-masking.ts";
 import { describeError } from "./log.ts";
 import type { OutcomeJournal } from "./outcome-journal.ts";
 import { ResultUpload, type UploadStop } from "./result-upload.ts";
@@ -59,6 +61,8 @@ export type JobCheck =
       readonly claims: ExecutionClaims;
       readonly database: DatabaseConfig;
       readonly statement: StatementToRun;
+      /** The token's column masks (masking/), when it carries any. */
+      readonly masking?: ResultMasking;
     }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
@@ -105,8 +109,16 @@ export function checkJob(
     return refuse("token.capability", `${claims.db}/${claims.env} is not configured`);
   const review = reviewClass(claim.sql, database, claims.op);
   if (!review.ok) return review;
+  const masking = jobMasking(claims, database, config.maskingKey);
+  if (!masking.ok) return refuse(masking.code, masking.message);
   if (deps.ledger.has(claims.jti)) return refuse("token.replayed", "this token has already been executed");
-  return { ok: true, claims, database, statement: review.statement };
+  return {
+    ok: true,
+    claims,
+    database,
+    statement: review.statement,
+    ...(masking.masking === undefined ? {} : { masking: masking.masking }),
+  };
 }
 
 /** Why the job's fields disagree with its token, if they do. */
@@ -270,6 +282,8 @@ async function execute(
     ...(check.statement.readQuery === undefined ? {} : { readQuery: check.statement.readQuery }),
     // The signed bound; the driver rolls back a write over it instead of committing.
     ...(check.claims.max_rows === null ? {} : { maxAffectedRows: check.claims.max_rows }),
+    // The signed masks: every row is masked in the driver, before it reaches the upload.
+    ...(check.masking === undefined ? {} : { masking: check.masking }),
   };
   const upload = new ResultUpload({
     rowCap: options.rowCap,
@@ -388,7 +402,10 @@ function executionFailure(
     return failure("cancelled", why.code, why.message, duration);
   }
   // The driver's catalogue check refused the read before it ran: nothing was executed.
-  if (err instanceof DbwardError && err.code === "sql.unverified") {
+  if (
+    err instanceof DbwardError &&
+    (err.code === "sql.unverified" || err.code === "masking.unknown_column")
+  ) {
     return failure("refused", err.code, err.message, duration);
   }
   if (err instanceof DbwardError) {

@@ -87,6 +87,20 @@ export const ERROR_CODES = [
   "request.awaiting_count",
   /** No agent has reported the schema of this database × environment yet. */
   "schema.not_found",
+  /**
+   * A masking policy names a column the database does not have (a typo, a renamed column): the
+   * agent cannot prove which result columns it covers, so the job is refused rather than run
+   * with that column in the clear.
+   */
+  "masking.unknown_column",
+  /**
+   * An approval under a workflow with `step_up` made without a fresh sign-in at the identity
+   * provider: approve through the private link the Slack click answers with, or with the bearer
+   * of a `dbward login` made within the step-up's max_age.
+   */
+  "approval.step_up_required",
+  /** A step-up approval by someone with no identity provider subject linked to their dbward user. */
+  "approval.step_up_unavailable",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -12,6 +12,7 @@
 import { canonicalJson } from "./canonical-json.ts";
 import { base64url, fromBase64url, sha256Hex } from "./encoding.ts";
 import type { ErrorCode } from "./errors.ts";
+import { isMaskClaim, type SignedMask } from "./mask-claim.ts";
 import { isOperationClass, type OperationClass } from "./operation-class.ts";
 import { sign, verifySignature, type PublicKey, type SigningKey } from "./signing-key.ts";
 
@@ -72,6 +73,12 @@ export interface ExecutionClaims {
   /** Issued-at and expiry, seconds since the epoch (RFC 7519 NumericDate). */
   readonly iat: number;
   readonly exp: number;
+  /**
+   * The column masks the agent applies to this job's rows (mask-claim.ts); absent when none
+   * apply, never empty. An agent that predates masking refuses a token carrying them (an extra
+   * claim), so masked columns never reach one that would send them in the clear.
+   */
+  readonly masks?: readonly SignedMask[];
 }
 
 export type TokenInput = Omit<ExecutionClaims, "ver" | "kid">;
@@ -210,7 +217,12 @@ const CLAIM_KEYS = [
 ];
 
 function parseClaims(v: Record<string, unknown> | undefined): ExecutionClaims | undefined {
-  if (v === undefined || Object.keys(v).length !== CLAIM_KEYS.length) return undefined;
+  if (v === undefined) return undefined;
+  // `masks` is the one optional claim: present, it must be a well-formed non-empty list.
+  const masked = "masks" in v;
+  if (masked && !isMaskClaim(v.masks)) return undefined;
+  if (Object.keys(v).length !== CLAIM_KEYS.length + (masked ? 1 : 0)) return undefined;
+  if (!Object.keys(v).every((k) => k === "masks" || CLAIM_KEYS.includes(k))) return undefined;
   const int = (x: unknown): x is number => Number.isSafeInteger(x);
   const str = (x: unknown): x is string => typeof x === "string" && x.length > 0 && x.length <= 256;
   if (!int(v.ver) || !str(v.jti) || !str(v.kid) || !int(v.req) || !int(v.exe) || !str(v.db) || !str(v.env))

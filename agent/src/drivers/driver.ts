@@ -23,6 +23,7 @@ import {
   type ColumnKind,
   type OperationClass,
 } from "@dbward/shared";
+import type { ResultMasking } from "../masking/result-masking.ts";
 
 export interface ExecuteOptions {
   readonly operation: OperationClass;
@@ -57,6 +58,12 @@ export interface ExecuteOptions {
    * `execution.row_guard` when there are more, or when the database did not say how many.
    */
   readonly maxAffectedRows?: number;
+  /**
+   * The token's column masks (masking/result-masking.ts): the driver masks each row by its
+   * columns' origins before the sink sees it, and withholds database messages that could quote
+   * values. PostgreSQL and MySQL/MariaDB; SQLite jobs with masks are refused before they run.
+   */
+  readonly masking?: ResultMasking;
 }
 
 /** What a driver checks in its target's catalogue before a read (`ExecuteOptions.catalogCheck`). */

@@ -51,6 +51,9 @@ import {
   type StreamSummary,
 } from "./driver.ts";
 import { rowToJson } from "./json-value.ts";
+import { assertMysqlMaskedColumnsExist, mysqlOrigins, type MysqlQuery } from "../masking/mysql-origins.ts";
+import { redactedFailure } from "../masking/redact-error.ts";
+import { rowMasker, type RowMasker } from "../masking/result-masking.ts";
 import { serverCanceller, type ServerCanceller } from "./server-canceller.ts";
 
 /** MariaDB ER_STATEMENT_TIMEOUT and MySQL ER_QUERY_TIMEOUT. */
@@ -132,7 +135,13 @@ export function createMysqlDriver(db: DatabaseConfig, onIdleError: (err: Error) 
       throw failure(failureCause(err, job.error));
     }
     const canceller = serverCanceller(options.signal, () => killQuery(db, conn.threadId));
-    const held: Held = { conn, lost: () => job.error, release: () => resetAndRelease(conn) };
+    const held: Held = {
+      conn,
+      lost: () => job.error,
+      release: () => resetAndRelease(conn),
+      // The masks' origin lookup cannot use the job's connection while its rows stream.
+      lookup: (text, values) => lookupOn(pool, text, values),
+    };
     try {
       return await executeOn(held, flavour, sql, options, sink, canceller);
     } finally {
@@ -154,10 +163,25 @@ interface Held {
   lost(): Error | undefined;
   /** Resets the session and gives the connection back to the pool. */
   release(): void;
+  /** One query on another pooled connection. */
+  readonly lookup: MysqlQuery;
+}
+
+async function lookupOn(
+  pool: mysql.Pool,
+  text: string,
+  values: unknown[],
+): Promise<Record<string, unknown>[]> {
+  const conn = await getConnection(pool);
+  try {
+    return rowsOf(await run(conn, text, values));
+  } finally {
+    conn.release();
+  }
 }
 
 async function executeOn(
-  { conn, lost, release }: Held,
+  { conn, lost, release, lookup }: Held,
   flavour: Flavour,
   sql: string,
   options: ExecuteOptions,
@@ -166,7 +190,7 @@ async function executeOn(
 ): Promise<StreamSummary> {
   let streamed: Streamed;
   try {
-    streamed = await inTransaction(conn, flavour, sql, options, sink, canceller);
+    streamed = await inTransaction(conn, flavour, sql, options, sink, canceller, lookup);
   } catch (thrown) {
     await canceller.settled();
     const err = failureCause(thrown, lost());
@@ -182,6 +206,8 @@ async function executeOn(
     if (isTimeout(err) && (!isAborted(options.signal) || canceller.failed))
       throw executionTimeout(options.statementTimeoutMs);
     if (isAborted(options.signal) && !isBroken(err)) throw executionCancelled();
+    // With masks on, a message that could quote a stored value never leaves (redact-error.ts).
+    if (options.masking !== undefined) throw redactedFailure(failure(err), "mysql", errorCode(err));
     throw failure(err);
   }
   // After commit a failed reset must not fail the job; the connection is just not reused.
@@ -196,6 +222,7 @@ async function inTransaction(
   options: ExecuteOptions,
   sink: RowSink,
   canceller: ServerCanceller,
+  lookup: MysqlQuery,
 ): Promise<Streamed> {
   const isRead = options.operation === "read";
   const ms = options.statementTimeoutMs;
@@ -220,7 +247,18 @@ async function inTransaction(
   }
   await run(conn, isRead ? "START TRANSACTION READ ONLY" : "START TRANSACTION");
   if (isRead && options.catalogCheck !== undefined) await checkCatalog(conn, options.catalogCheck);
-  const streamed = await canceller.during(() => streamRows(conn, sql, options, sink));
+  const masking = options.masking;
+  if (masking !== undefined)
+    await assertMysqlMaskedColumnsExist(
+      (text, values) => run(conn, text, values).then(rowsOf),
+      masking.masks,
+    );
+  const masker =
+    masking === undefined
+      ? undefined
+      : async (fields: FieldPacket[]): Promise<RowMasker> =>
+          rowMasker(masking, await mysqlOrigins(lookup, sql, fields));
+  const streamed = await canceller.during(() => streamRows(conn, sql, options, sink, masker));
   if (streamed.connectionOpen) {
     if (isAborted(options.signal)) throw executionCancelled();
     if (!isRead) await guardRows(conn, streamed.summary, options);
@@ -257,9 +295,12 @@ function streamRows(
   sql: string,
   options: ExecuteOptions,
   sink: RowSink,
+  masker?: (fields: FieldPacket[]) => Promise<RowMasker>,
 ): Promise<Streamed> {
   return new Promise((resolve, reject) => {
     let batch: unknown[][] = [];
+    /** Settles once the first result set's column origins are known; rows wait for it. */
+    let masked: Promise<RowMasker> = Promise.resolve((row) => row);
     let wanted = true;
     let settled = false;
     let collecting: boolean | undefined;
@@ -292,14 +333,16 @@ function streamRows(
       const rows = batch;
       batch = [];
       if (!wanted || rows.length === 0) return Promise.resolve();
-      return sink.rows(rows).then((more) => {
-        wanted = more && !isAborted(options.signal);
-        if (!wanted && !last && options.operation === "read" && !isAborted(options.signal)) {
-          // A read-only transaction has nothing to lose: dropping the connection stops the server.
-          conn.destroy();
-          settle(false);
-        }
-      });
+      return masked
+        .then((mask) => sink.rows(rows.map(mask)))
+        .then((more) => {
+          wanted = more && !isAborted(options.signal);
+          if (!wanted && !last && options.operation === "read" && !isAborted(options.signal)) {
+            // A read-only transaction has nothing to lose: dropping the connection stops the server.
+            conn.destroy();
+            settle(false);
+          }
+        });
     };
     const timeout = options.statementTimeoutMs + CLIENT_TIMEOUT_GRACE_MS;
     const query = conn.query({ sql, rowsAsArray: true, timeout });
@@ -313,6 +356,11 @@ function streamRows(
     query.on("fields", (fields: FieldPacket[] | undefined) => {
       if (fields === undefined) return;
       collecting = collecting === undefined;
+      if (collecting && masker !== undefined) {
+        masked = masker(fields);
+        // Seen when a flush awaits it; the query's end or error settles the job meanwhile.
+        masked.catch(() => undefined);
+      }
       if (collecting) sendColumns(fields.map((f) => f.name));
     });
     query.on("result", (row: RowDataPacket | OkPacket | unknown[]) => {

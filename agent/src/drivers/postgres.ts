@@ -53,6 +53,9 @@ import { rowToJson } from "./json-value.ts";
 import { checkPgCatalog } from "./postgres-catalog-check.ts";
 import { sendCancelRequest, type CancelTarget } from "./postgres-cancel-request.ts";
 import { copyQuery, isCopyableQuery } from "./postgres-copy.ts";
+import { assertPostgresMaskedColumnsExist, postgresOrigins } from "../masking/postgres-origins.ts";
+import { redactedFailure } from "../masking/redact-error.ts";
+import { rowMasker, type RowMasker } from "../masking/result-masking.ts";
 import { serverCanceller, type ServerCanceller } from "./server-canceller.ts";
 
 const QUERY_CANCELED = "57014";
@@ -139,7 +142,7 @@ async function streamOnPool(
   try {
     const stop = (): Promise<void> => cancelBackend(client);
     const copy = { connectionClosed: false };
-    const summary = await inTransaction(client, { types, sql, options, sink, canceller, stop, copy });
+    const summary = await inTransaction(client, { types, sql, options, sink, canceller, stop, copy, pool });
     // A COPY that went on after its stop was cut off by closing the connection: nothing to reset.
     if (copy.connectionClosed) client.release(true);
     else await release(client, watch, onIdleError);
@@ -153,9 +156,16 @@ async function streamOnPool(
     if (isTimeout(err) && (!isAborted(options.signal) || canceller.failed))
       throw executionTimeout(options.statementTimeoutMs);
     if (isAborted(options.signal) && !broken) throw executionCancelled();
-    if (err instanceof DbwardError && (err.code === "sql.unverified" || err.code === "execution.row_guard"))
+    if (
+      err instanceof DbwardError &&
+      (err.code === "sql.unverified" ||
+        err.code === "execution.row_guard" ||
+        err.code === "masking.unknown_column")
+    )
       throw err;
-    throw executionFailed(err, sqlState(err), isConnectionError(err));
+    const failed = executionFailed(err, sqlState(err), isConnectionError(err));
+    // With masks on, a message that could quote a stored value never leaves (redact-error.ts).
+    throw options.masking === undefined ? failed : redactedFailure(failed, "postgres", sqlState(err));
   } finally {
     // Released by now: pg-pool listens again for an idle client, or has ended a discarded one.
     watch.dispose();
@@ -225,6 +235,8 @@ interface Job {
   readonly stop: () => Promise<void>;
   /** Set when a stopped COPY was cut off by closing the connection (postgres-copy.ts). */
   readonly copy: { connectionClosed: boolean };
+  /** For the masks' origin lookup, which cannot use the job's connection while its cursor is open. */
+  readonly pool: pg.Pool;
 }
 
 async function inTransaction(client: pg.PoolClient, job: Job): Promise<StreamSummary> {
@@ -246,11 +258,19 @@ async function inTransaction(client: pg.PoolClient, job: Job): Promise<StreamSum
       );
     }
     if (isRead && options.catalogCheck !== undefined) await checkPgCatalog(client, options.catalogCheck);
+    if (options.masking !== undefined) await assertPostgresMaskedColumnsExist(client, options.masking.masks);
     const query = isRead ? options.readQuery : undefined;
+    // COPY's CSV names no column origins, so masked rows go through the cursor, which does.
+    const masking = options.masking;
+    const masker =
+      masking === undefined
+        ? undefined
+        : async (fields: readonly FieldOrigin[]): Promise<RowMasker> =>
+            rowMasker(masking, await postgresOrigins(job.pool, fields));
     const summary =
-      query !== undefined && isCopyableQuery(query)
+      query !== undefined && isCopyableQuery(query) && masker === undefined
         ? await readCopy(client, query, job)
-        : await readCursor(client, types, sql, options, sink, canceller);
+        : await readCursor(client, types, sql, options, sink, canceller, masker);
     // An abort that came after the last fetch still wins over a commit that has not started.
     if (isAborted(options.signal)) throw executionCancelled();
     // A closed connection's transaction (read only) was rolled back by the server itself.
@@ -317,7 +337,9 @@ async function readCursor(
   options: ExecuteOptions,
   sink: RowSink,
   canceller: ServerCanceller,
+  masker?: (fields: readonly FieldOrigin[]) => Promise<RowMasker>,
 ): Promise<StreamSummary> {
+  let mask: RowMasker = (row) => row;
   const cursor = client.query(new Cursor(sql, null, { rowMode: "array", types }));
   const fetch = (): Promise<Batch> => {
     const batch = canceller.during(() => read(cursor, BATCH_ROWS));
@@ -345,11 +367,12 @@ async function readCursor(
         ahead = true;
       }
       if (!columns) {
+        if (masker !== undefined) mask = await masker(result.fields);
         sink.columns(result.fields.map((f) => f.name));
         columns = true;
       }
       streamed += rows.length;
-      if (wanted && rows.length > 0) wanted = await sink.rows(rows.map(rowToJson));
+      if (wanted && rows.length > 0) wanted = await sink.rows(rows.map((r) => mask(rowToJson(r))));
       if (done || (!wanted && options.operation === "read")) {
         await closeCursor(cursor, ahead ? next : undefined);
         ahead = false;
@@ -367,6 +390,12 @@ async function readCursor(
 }
 
 type Batch = Awaited<ReturnType<typeof read>>;
+
+/** A result column's origin as RowDescription gives it (0 when it has none). */
+interface FieldOrigin {
+  readonly tableID: number;
+  readonly columnID: number;
+}
 
 /**
  * Closes the portal once the fetch in flight, if any, has ended. A stop on this side (the sink
@@ -393,7 +422,7 @@ function read(
   count: number,
 ): Promise<{
   rows: unknown[][];
-  result: { fields: { name: string }[]; rowCount: number | null; command: string };
+  result: { fields: ({ name: string } & FieldOrigin)[]; rowCount: number | null; command: string };
 }> {
   return new Promise((resolve, reject) => {
     cursor.read(count, (err, rows, result) => {

@@ -52,6 +52,9 @@ const STATUS: Record<ErrorCode, number> = {
   "preflight.not_found": 404,
   "request.awaiting_count": 409,
   "schema.not_found": 404,
+  "approval.step_up_required": 403,
+  "approval.step_up_unavailable": 403,
+  "masking.unknown_column": 422,
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
