@@ -387,6 +387,20 @@ CREATE TABLE IF NOT EXISTS signing_keys (
   kid TEXT NOT NULL PRIMARY KEY,
   public_key TEXT NOT NULL,          -- base64url Ed25519 public key
   first_used_at TEXT NOT NULL,
+  last_started_at TEXT NOT NULL,
+  -- Checkpoints this token key may have signed, up to this sequence number: NULL for a key of a
+  -- store that still signs both with one key, fixed at the first start with a checkpoint key of its
+  -- own (bot/src/keys/signing-key-history.ts), 0 for a key that never signed one.
+  checkpoints_until_seq INTEGER
+);
+
+-- The keys that signed audit checkpoints, by key id, once the checkpoints have their own key
+-- (bot/src/config/signing-config.ts): what `audit verify` checks them with. A key id is in this
+-- table or in signing_keys, never both.
+CREATE TABLE IF NOT EXISTS checkpoint_signing_keys (
+  kid TEXT NOT NULL PRIMARY KEY,
+  public_key TEXT NOT NULL,          -- base64url Ed25519 public key
+  first_used_at TEXT NOT NULL,
   last_started_at TEXT NOT NULL
 );
 
@@ -402,6 +416,46 @@ CREATE TABLE IF NOT EXISTS result_chunks (
   data BLOB NOT NULL,                -- the chunk's NDJSON bytes, at most MAX_RESULT_CHUNK_BYTES
   PRIMARY KEY (result_key, seq)
 );
+
+-- Data keys of the encrypted state (bot/src/crypto/, docs/security-hardening.md "Encrypted state
+-- at rest"): each a 32-byte AES-256-GCM key, kept only wrapped by the key-encryption key from the
+-- environment (kek_id names which one). No row: the store is not encrypted. A new KEK re-wraps
+-- these rows and rewrites no data.
+CREATE TABLE IF NOT EXISTS state_keys (
+  key_id TEXT NOT NULL PRIMARY KEY,  -- 16 hex digits: what each sealed value names
+  kek_id TEXT NOT NULL,              -- fingerprint of the KEK that wrapped it
+  wrapped BLOB NOT NULL,             -- the data key sealed by that KEK (crypto/sealed-value.ts)
+  active INTEGER NOT NULL CHECK (active IN (0, 1)), -- 1: new values are sealed with this key
+  created_at TEXT NOT NULL,
+  wrapped_at TEXT NOT NULL
+);
+
+-- Step-up approvals (docs/security-hardening.md "Step-up approvals"): one row per Approve click
+-- under a workflow with step_up, bound to that request, that approval step and that user. The
+-- private link's secret, the OAuth state and the browser cookie are stored only as SHA-256; the
+-- PKCE verifier and the nonce stay here, server-side. issued -> redirected (the link was opened;
+-- opened again, a new state replaces the old) -> checking (one callback took it) -> verified (the
+-- provider's answer passed every check) -> approved (decide-request.ts spent it); or refused.
+-- Nothing moves back.
+CREATE TABLE IF NOT EXISTS step_up_challenges (
+  id TEXT NOT NULL PRIMARY KEY,      -- random, named in the audit events
+  link_hash TEXT NOT NULL UNIQUE,    -- SHA-256 hex of the link's secret
+  request_id INTEGER NOT NULL,
+  step INTEGER NOT NULL,             -- the approval step the click was for
+  user_id TEXT NOT NULL,
+  oidc_subject TEXT NOT NULL,        -- <issuer>#<sub> linked to the user at the click
+  decision_json TEXT NOT NULL,       -- the approval's comment, as and not_before
+  status TEXT NOT NULL CHECK (status IN ('issued', 'redirected', 'checking', 'verified', 'approved', 'refused')),
+  state_hash TEXT,                   -- SHA-256 hex of the OAuth state sent to the provider
+  browser_hash TEXT,                 -- SHA-256 hex of the cookie the link set in the browser
+  nonce TEXT,
+  code_verifier TEXT,                -- PKCE (RFC 7636), never sent anywhere but the token endpoint
+  auth_time TEXT,                    -- the provider's auth_time, once verified
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS step_up_challenges_state ON step_up_challenges (state_hash);
 
 INSERT INTO schema_version (version, applied_at) SELECT 1, '1970-01-01T00:00:00.000Z'
   WHERE NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 1);

@@ -6,17 +6,33 @@
  * from the file. A chunk is written to a temporary name, synced and renamed, so a crash never
  * leaves half a chunk under a real name; `seal` syncs the files (cheap by then) and the directory
  * before the result is recorded. Directories are created 0700 and files 0600: results are data
- * the policy restricts.
+ * the policy restricts. With the state store encrypted (`state` carries its data keys, crypto/
+ * state-cipher.ts) each chunk file is one sealed record, AES-256-GCM bound to its result key and
+ * seq; its name keeps the clear byte count, which is what the totals add up.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import type { Kysely } from "kysely";
+import { openChunk, placeOf, sealChunk } from "../crypto/state-cipher.ts";
+import type { Database } from "../store/tables.ts";
 import type { ResultStore, StoredChunk } from "./result-store.ts";
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const CHUNK_FILE = /^([0-9]{8})-([0-9]{1,12})(?:-([0-9]{1,12}))?\.ndjson$/;
 
-export function createFileResultStore(root: string): ResultStore {
+/** The AAD of a stored chunk: the same in every result store, so a chunk moves between them. */
+export const chunkPlace = (key: string, seq: number): string => placeOf("results", key, seq);
+
+/**
+ * `state`: the state store whose keys seal the chunks (none: chunks are written in the clear, as
+ * a store without encryption does; a test of the files alone).
+ */
+export function createFileResultStore(root: string, state?: Kysely<Database>): ResultStore {
+  const seal = (key: string, seq: number, ndjson: Buffer): Promise<Buffer> =>
+    state === undefined ? Promise.resolve(ndjson) : sealChunk(state, chunkPlace(key, seq), ndjson);
+  const unseal = (key: string, seq: number, stored: Buffer): Buffer =>
+    state === undefined ? stored : openChunk(state, chunkPlace(key, seq), stored);
   const dirOf = (key: string): string => {
     // Keys come from job ids the bot made, but a path is built from them: check anyway.
     if (!KEY.test(key)) throw new Error(`not a result key: ${JSON.stringify(key)}`);
@@ -56,7 +72,7 @@ export function createFileResultStore(root: string): ResultStore {
       // result's writes all went to the disk after its last chunk, with everyone waiting.
       const handle = await open(tmp, "w", 0o600);
       try {
-        await handle.writeFile(ndjson);
+        await handle.writeFile(await seal(key, seq, ndjson));
         await handle.datasync();
       } finally {
         await handle.close();
@@ -70,7 +86,7 @@ export function createFileResultStore(root: string): ResultStore {
         const chunk = chunks[seq];
         if (chunk?.seq !== seq) throw new Error(`result ${key} has no chunk ${seq}`);
         // One chunk at a time (at most MAX_RESULT_CHUNK_BYTES): memory stays flat.
-        yield await readFile(chunk.file);
+        yield unseal(key, seq, await readFile(chunk.file));
       }
     },
     async seal(key) {

@@ -13,5 +13,5 @@ import type { ResultStore } from "./result-store.ts";
 /** `dir` is `results.dir` as configured; `defaultDir` the directory used when it is not set. */
 export function openResultStore(store: Store, dir: string | undefined, defaultDir: string): ResultStore {
   if (dir === undefined && storeEngine(store) === "postgres") return createPostgresResultStore(store);
-  return createFileResultStore(dir ?? defaultDir);
+  return createFileResultStore(dir ?? defaultDir, store);
 }

@@ -7,6 +7,7 @@
  */
 import type { RequestId } from "@dbward/shared";
 import type { Kysely } from "kysely";
+import { placeOf, sealNullable, sealValue } from "../crypto/state-cipher.ts";
 import type { Tx } from "./in-transaction.ts";
 import type { Database, ExecutionsTable } from "./tables.ts";
 
@@ -165,6 +166,9 @@ export async function markExecutionLost(tx: Tx, jobId: string, now: Date): Promi
   return r.numUpdatedRows === 1n;
 }
 
+// Result previews and database error messages can quote row values: sealed in an encrypted store.
+const errorPlace = (jobId: string): string => placeOf("executions", "error_message", jobId);
+
 /** Records how the execution ended; the caller has read it as running in this transaction. */
 export async function recordExecutionEnd(tx: Tx, jobId: string, end: ExecutionEnd): Promise<void> {
   await tx
@@ -175,13 +179,13 @@ export async function recordExecutionEnd(tx: Tx, jobId: string, end: ExecutionEn
       duration_ms: end.durationMs,
       row_count: end.rowCount,
       affected_rows: end.affectedRows,
-      result_json: end.resultJson,
+      result_json: await sealNullable(tx, placeOf("executions", "result_json", jobId), end.resultJson),
       result_chunks: end.resultChunks,
       result_bytes: end.resultBytes,
       result_truncated_by: end.resultTruncatedBy,
       result_expires_at: end.resultExpiresAt,
       error_code: end.errorCode,
-      error_message: end.errorMessage,
+      error_message: await sealNullable(tx, errorPlace(jobId), end.errorMessage),
     })
     .where("id", "=", jobId)
     .execute();
@@ -202,7 +206,7 @@ export async function endRunningExecutionLate(
       finished_at: finishedAt,
       affected_rows: late.affectedRows,
       error_code: late.errorCode,
-      error_message: late.errorMessage,
+      error_message: await sealValue(tx, errorPlace(jobId), late.errorMessage),
     })
     .where("id", "=", jobId)
     .where("status", "=", "running")
@@ -216,7 +220,7 @@ export async function annotateLostExecution(tx: Tx, jobId: string, late: LateOut
     .set({
       affected_rows: late.affectedRows,
       error_code: late.errorCode,
-      error_message: late.errorMessage,
+      error_message: await sealValue(tx, errorPlace(jobId), late.errorMessage),
     })
     .where("id", "=", jobId)
     .where("status", "=", "lost")

@@ -15,6 +15,7 @@ import type { Kysely } from "kysely";
 import { z } from "zod";
 import type { Tx } from "./in-transaction.ts";
 import type { Database, PreflightsTable } from "./tables.ts";
+import { openNullable, openValue, placeOf, sealNullable } from "../crypto/state-cipher.ts";
 
 type Db = Kysely<Database> | Tx;
 
@@ -68,7 +69,7 @@ export async function insertPreflight(
 
 export async function findPreflight(db: Db, id: string): Promise<PreflightRecord | undefined> {
   const row = await db.selectFrom("preflights").selectAll().where("id", "=", id).executeTakeFirst();
-  return row === undefined ? undefined : toRecord(row);
+  return row === undefined ? undefined : toRecord(db, row);
 }
 
 export async function listPreflights(db: Db, requestId: RequestId): Promise<PreflightRecord[]> {
@@ -78,7 +79,7 @@ export async function listPreflights(db: Db, requestId: RequestId): Promise<Pref
     .where("request_id", "=", requestId)
     .orderBy("id")
     .execute();
-  return rows.map(toRecord);
+  return rows.map((r) => toRecord(db, r));
 }
 
 /**
@@ -176,10 +177,14 @@ export async function finishPreflightRow(
       finished_at: done.finishedAt,
       duration_ms: done.durationMs,
       summary_json: done.summary === undefined ? null : JSON.stringify(done.summary),
-      plan_json: done.planJson ?? null,
+      plan_json: await sealNullable(tx, placeOf("preflights", "plan_json", id), done.planJson ?? null),
       affected_rows: done.affectedRows ?? null,
       error_code: done.error?.code ?? null,
-      error_message: done.error?.message ?? null,
+      error_message: await sealNullable(
+        tx,
+        placeOf("preflights", "error_message", id),
+        done.error?.message ?? null,
+      ),
     })
     .where("id", "=", id)
     .where("status", "=", "running")
@@ -196,7 +201,7 @@ export async function listLapsedPreflights(db: Db, now: string): Promise<Preflig
     .where("status", "=", "running")
     .where("lease_expires_at", "<=", now)
     .execute();
-  return rows.map(toRecord);
+  return rows.map((r) => toRecord(db, r));
 }
 
 /**
@@ -216,7 +221,9 @@ export async function purgePlansFinishedBy(tx: Tx, cutoff: string): Promise<numb
 /** The stored plan as EXPLAIN returned it, or undefined when there is none. */
 export async function findPlanJson(db: Db, id: string): Promise<string | undefined> {
   const row = await db.selectFrom("preflights").select("plan_json").where("id", "=", id).executeTakeFirst();
-  return row?.plan_json ?? undefined;
+  return row?.plan_json == null
+    ? undefined
+    : openValue(db, placeOf("preflights", "plan_json", id), row.plan_json);
 }
 
 const summarySchema = z.object({
@@ -232,7 +239,7 @@ const summarySchema = z.object({
   truncated: z.boolean(),
 });
 
-function toRecord(r: PreflightsTable): PreflightRecord {
+function toRecord(db: Db, r: PreflightsTable): PreflightRecord {
   const kind = PREFLIGHT_KINDS.find((k) => k === r.kind);
   const status = PREFLIGHT_STATUSES.find((s) => s === r.status);
   if (kind === undefined || status === undefined)
@@ -255,7 +262,10 @@ function toRecord(r: PreflightsTable): PreflightRecord {
       ? { code: "preflight.unreadable", message: "the stored plan summary could not be read" }
       : r.error_code === null
         ? null
-        : { code: r.error_code, message: r.error_message ?? "" },
+        : {
+            code: r.error_code,
+            message: openNullable(db, placeOf("preflights", "error_message", r.id), r.error_message) ?? "",
+          },
   };
 }
 

@@ -15,6 +15,14 @@ import {
 import type { Kysely, Selectable } from "kysely";
 import type { ExecutionLimits } from "../core/execution-policy.ts";
 import type { WorkflowSnapshot } from "../core/workflow.ts";
+import {
+  openNullable,
+  openValue,
+  placeOf,
+  sealNullable,
+  sealValue,
+  stateCipherOf,
+} from "../crypto/state-cipher.ts";
 import type { Tx } from "./in-transaction.ts";
 import { parseStoredLimits, parseStoredWorkflow } from "./stored-request-json.ts";
 import type { Database, ExecutionsTable } from "./tables.ts";
@@ -77,6 +85,9 @@ export type ExecutionRecord = Readonly<Omit<ExecutionsTable, "cancel_requested">
 };
 
 export async function insertRequest(tx: Tx, r: Omit<RequestRecord, SetLater>): Promise<RequestId> {
+  // Sealed values name their row (placeOf), and the row's id is the database's: an encrypted
+  // store inserts placeholders and seals once the id is known, in the same transaction.
+  const sealing = stateCipherOf(tx) !== undefined;
   const row = await tx
     .insertInto("requests")
     .values({
@@ -85,13 +96,14 @@ export async function insertRequest(tx: Tx, r: Omit<RequestRecord, SetLater>): P
       database_name: r.database,
       environment: r.environment,
       operation: r.operation,
-      sql_text: r.sql,
+      sql_text: sealing ? "" : await sealValue(tx, "requests.sql_text:new", r.sql),
       sql_sha256: r.sqlSha256,
-      reason: r.reason,
-      review_json: JSON.stringify(r.review),
+      reason: sealing ? "" : r.reason,
+      // The review quotes the statement (findings, touched tables): as secret as the SQL itself.
+      review_json: sealing ? "" : JSON.stringify(r.review),
       workflow_json: JSON.stringify(r.workflow),
       limits_json: JSON.stringify(r.limits),
-      break_glass_reason: r.breakGlassReason,
+      break_glass_reason: sealing ? null : r.breakGlassReason,
       status_reason: null,
       created_at: r.createdAt,
       updated_at: r.createdAt,
@@ -102,12 +114,32 @@ export async function insertRequest(tx: Tx, r: Omit<RequestRecord, SetLater>): P
     })
     .returning("id")
     .executeTakeFirstOrThrow();
+  if (sealing) {
+    await tx
+      .updateTable("requests")
+      .set({
+        sql_text: await sealValue(tx, placeOf("requests", "sql_text", row.id), r.sql),
+        reason: await sealValue(tx, placeOf("requests", "reason", row.id), r.reason),
+        review_json: await sealValue(
+          tx,
+          placeOf("requests", "review_json", row.id),
+          JSON.stringify(r.review),
+        ),
+        break_glass_reason: await sealNullable(
+          tx,
+          placeOf("requests", "break_glass_reason", row.id),
+          r.breakGlassReason,
+        ),
+      })
+      .where("id", "=", row.id)
+      .execute();
+  }
   return row.id as RequestId;
 }
 
 export async function findRequest(db: Db, id: RequestId): Promise<RequestRecord | undefined> {
   const row = await db.selectFrom("requests").selectAll().where("id", "=", id).executeTakeFirst();
-  return row === undefined ? undefined : toRecord(row);
+  return row === undefined ? undefined : toRecord(db, row);
 }
 
 export interface RequestFilter {
@@ -124,7 +156,7 @@ export async function listRequests(db: Db, f: RequestFilter = {}): Promise<Reque
     .limit(Math.min(f.limit ?? 50, 500));
   if (f.requester !== undefined) q = q.where("requester", "=", f.requester);
   if (f.statuses !== undefined && f.statuses.length > 0) q = q.where("status", "in", [...f.statuses]);
-  return (await q.execute()).map(toRecord);
+  return (await q.execute()).map((r) => toRecord(db, r));
 }
 
 /**
@@ -168,7 +200,7 @@ export async function listOfferableRequests(
     .orderBy("id", "asc")
     .limit(limit)
     .execute();
-  return rows.map(toRecord);
+  return rows.map((r) => toRecord(db, r));
 }
 
 /** Every request waiting for approval, oldest first (the sweep's timed nudges read these). */
@@ -179,7 +211,7 @@ export async function listPendingRequests(db: Db): Promise<RequestRecord[]> {
     .where("status", "=", "pending_approval")
     .orderBy("id", "asc")
     .execute();
-  return rows.map(toRecord);
+  return rows.map((r) => toRecord(db, r));
 }
 
 /** The request times the sweeper compares with a cutoff. */
@@ -220,7 +252,7 @@ export async function listApprovedSince(db: Db, cutoff: string): Promise<Request
     .where((eb) => eb.or([eb("run_requested_at", "is", null), eb("run_requested_at", "<=", cutoff)]))
     .where((eb) => eb.or([eb("not_before", "is", null), eb("not_before", "<=", cutoff)]))
     .execute();
-  return rows.map(toRecord);
+  return rows.map((r) => toRecord(db, r));
 }
 
 /** `by_requester` requests their requester did not run by their `run_by`. */
@@ -265,7 +297,11 @@ export async function casRequestStatus(
     .set({
       status: to,
       updated_at: set.updatedAt,
-      ...(set.statusReason !== undefined ? { status_reason: set.statusReason } : {}),
+      ...(set.statusReason !== undefined
+        ? {
+            status_reason: await sealNullable(tx, placeOf("requests", "status_reason", id), set.statusReason),
+          }
+        : {}),
       ...(set.dispatchedAt !== undefined ? { dispatched_at: set.dispatchedAt } : {}),
       ...(set.approvedAt !== undefined ? { approved_at: set.approvedAt } : {}),
     })
@@ -288,7 +324,7 @@ export async function listApprovals(db: Db, id: RequestId): Promise<ApprovalReco
     step: r.step,
     selector: r.selector,
     decision: r.decision,
-    comment: r.comment,
+    comment: openNullable(db, approvalPlace(id, r.step, r.approver), r.comment),
     createdAt: r.created_at,
   }));
 }
@@ -302,21 +338,40 @@ export async function insertApproval(tx: Tx, id: RequestId, a: ApprovalRecord): 
       selector: a.selector,
       approver: a.approver,
       decision: a.decision,
-      comment: a.comment,
+      comment: await sealNullable(tx, approvalPlace(id, a.step, a.approver), a.comment),
       created_at: a.createdAt,
     })
     .execute();
 }
 
+const approvalPlace = (id: RequestId, step: number, approver: string): string =>
+  placeOf("approvals", "comment", `${id}/${step}/${approver}`);
+
 export async function listExecutions(db: Db, id: RequestId): Promise<ExecutionRecord[]> {
-  return db.selectFrom("executions").selectAll().where("request_id", "=", id).orderBy("number").execute();
+  const rows = await db
+    .selectFrom("executions")
+    .selectAll()
+    .where("request_id", "=", id)
+    .orderBy("number")
+    .execute();
+  return rows.map((r) => openExecution(db, r));
 }
 
 export async function findExecution(db: Db, jobId: string): Promise<ExecutionRecord | undefined> {
-  return db.selectFrom("executions").selectAll().where("id", "=", jobId).executeTakeFirst();
+  const row = await db.selectFrom("executions").selectAll().where("id", "=", jobId).executeTakeFirst();
+  return row === undefined ? undefined : openExecution(db, row);
 }
 
-function toRecord(r: Selectable<Database["requests"]>): RequestRecord {
+/** An execution row with its sealed columns (executions-repo.ts writes them) in the clear. */
+function openExecution(db: Db, r: ExecutionRecord): ExecutionRecord {
+  return {
+    ...r,
+    result_json: openNullable(db, placeOf("executions", "result_json", r.id), r.result_json),
+    error_message: openNullable(db, placeOf("executions", "error_message", r.id), r.error_message),
+  };
+}
+
+function toRecord(db: Db, r: Selectable<Database["requests"]>): RequestRecord {
   if (!isRequestStatus(r.status) || !isOperationClass(r.operation)) {
     throw new Error(`request ${r.id} has an unknown status or operation in the store`);
   }
@@ -327,14 +382,14 @@ function toRecord(r: Selectable<Database["requests"]>): RequestRecord {
     database: r.database_name,
     environment: r.environment,
     operation: r.operation,
-    sql: r.sql_text,
+    sql: openValue(db, placeOf("requests", "sql_text", r.id), r.sql_text),
     sqlSha256: r.sql_sha256,
-    reason: r.reason,
-    review: JSON.parse(r.review_json) as SqlReview,
+    reason: openValue(db, placeOf("requests", "reason", r.id), r.reason),
+    review: JSON.parse(openValue(db, placeOf("requests", "review_json", r.id), r.review_json)) as SqlReview,
     workflow: parseStoredWorkflow(String(r.id), r.workflow_json),
     limits: parseStoredLimits(String(r.id), r.limits_json),
-    breakGlassReason: r.break_glass_reason,
-    statusReason: r.status_reason,
+    breakGlassReason: openNullable(db, placeOf("requests", "break_glass_reason", r.id), r.break_glass_reason),
+    statusReason: openNullable(db, placeOf("requests", "status_reason", r.id), r.status_reason),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     dispatchedAt: r.dispatched_at,

@@ -14,17 +14,21 @@ export interface ResultChunkInfo {
   readonly bytes: number;
 }
 
-/** Stores chunk `seq` of `key`; the same seq again replaces it (an agent's retry). */
+/**
+ * Stores chunk `seq` of `key`; the same seq again replaces it (an agent's retry). `bytes`: the
+ * chunk's clear length when `data` is sealed (encrypted state).
+ */
 export async function putResultChunk(
   db: Kysely<Database>,
   key: string,
   seq: number,
   rows: number,
   data: Buffer,
+  bytes: number = data.length,
 ): Promise<void> {
   await db
     .insertInto("result_chunks")
-    .values({ result_key: key, seq, rows, bytes: data.length, data })
+    .values({ result_key: key, seq, rows, bytes, data })
     .onConflict((oc) =>
       oc.columns(["result_key", "seq"]).doUpdateSet((eb) => ({
         rows: eb.ref("excluded.rows"),

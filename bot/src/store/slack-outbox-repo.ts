@@ -11,6 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { sql, type ExpressionBuilder, type Kysely } from "kysely";
+import { openValue, placeOf, sealValue, stateCipherOf } from "../crypto/state-cipher.ts";
 import { deliverySchema, type Routed } from "../slack/delivery.ts";
 import type { OutboxRowView, OutboxStore } from "../slack/slack-sender.ts";
 import type { Store } from "./open-store.ts";
@@ -33,12 +34,16 @@ export async function enqueueDeliveries(db: Db, routed: readonly Routed[], now: 
   let added = 0;
   for (const r of routed) {
     if (r.coalesceKey !== null && (await foldIntoWaiting(db, r.coalesceKey, at))) continue;
-    await db
+    // A delivery holds message texts (SQL, reasons, results): sealed in an encrypted store, under
+    // the row id the insert returns, in the same transaction as the insert.
+    const sealing = stateCipherOf(db) !== undefined;
+    const text = JSON.stringify(r.delivery);
+    const row = await db
       .insertInto("slack_outbox")
       .values({
         lane: r.lane,
         coalesce_key: r.coalesceKey,
-        delivery: JSON.stringify(r.delivery),
+        delivery: sealing ? "" : await sealValue(db, "slack_outbox.delivery:new", text),
         status: "pending",
         next_attempt_at: at,
         lease_until: null,
@@ -46,11 +51,20 @@ export async function enqueueDeliveries(db: Db, routed: readonly Routed[], now: 
         created_at: at,
         updated_at: at,
       })
-      .execute();
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    if (sealing)
+      await db
+        .updateTable("slack_outbox")
+        .set({ delivery: await sealValue(db, deliveryPlace(row.id), text) })
+        .where("id", "=", row.id)
+        .execute();
     added += 1;
   }
   return added;
 }
+
+const deliveryPlace = (id: number): string => placeOf("slack_outbox", "delivery", id);
 
 /** True when a pending row with this key that no sender holds took the change over. */
 async function foldIntoWaiting(db: Db, coalesceKey: string, at: string): Promise<boolean> {
@@ -103,22 +117,40 @@ export async function leaseDue(
       .select(["id", "lane", "delivery", "progress", "attempts", "created_at"])
       .where("id", "=", head.id)
       .executeTakeFirstOrThrow();
-    taken.push(toRow(row, leaseToken));
+    taken.push(toRow(row, leaseToken, openDelivery(db, row)));
   }
   return taken;
+}
+
+/** The row's delivery JSON in the clear, or why it does not open (the sender fails that row alone). */
+function openDelivery(
+  db: Db,
+  row: { id: number; delivery: string },
+): { json: string } | { unreadable: string } {
+  try {
+    return { json: openValue(db, deliveryPlace(row.id), row.delivery) };
+  } catch (err) {
+    return { unreadable: (err as Error).message };
+  }
 }
 
 function toRow(
   row: { id: number; lane: string; delivery: string; progress: string; attempts: number; created_at: string },
   leaseToken: string,
+  opened: { json: string } | { unreadable: string },
 ): OutboxRowView {
-  const parsed = deliverySchema.safeParse(safeJson(row.delivery));
+  const parsed = "json" in opened ? deliverySchema.safeParse(safeJson(opened.json)) : undefined;
   const progress = safeJson(row.progress);
   return {
     id: row.id,
     leaseToken,
     lane: row.lane,
-    delivery: parsed.success ? parsed.data : { unreadable: parsed.error.message.slice(0, 500) },
+    delivery:
+      parsed === undefined
+        ? { unreadable: "unreadable" in opened ? opened.unreadable.slice(0, 500) : "" }
+        : parsed.success
+          ? parsed.data
+          : { unreadable: parsed.error.message.slice(0, 500) },
     progress: Array.isArray(progress) ? progress.filter((p): p is string => typeof p === "string") : [],
     attempts: row.attempts,
     createdAt: row.created_at,

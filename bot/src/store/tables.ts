@@ -293,6 +293,15 @@ export interface SigningKeysTable {
   public_key: string;
   first_used_at: string;
   last_started_at: string;
+  checkpoints_until_seq: number | null;
+}
+
+/** Keys that sign audit checkpoints (schema.sql `checkpoint_signing_keys`). */
+export interface CheckpointSigningKeysTable {
+  kid: string;
+  public_key: string;
+  first_used_at: string;
+  last_started_at: string;
 }
 
 /** Result rows on PostgreSQL state (schema.sql `result_chunks`). */
@@ -304,8 +313,41 @@ export interface ResultChunksTable {
   data: Buffer;
 }
 
+/** Wrapped data keys of the encrypted state (schema.sql `state_keys`). */
+export interface StateKeysTable {
+  key_id: string;
+  kek_id: string;
+  wrapped: Buffer;
+  active: number;
+  created_at: string;
+  wrapped_at: string;
+}
+
+/** One step-up approval in progress (schema.sql `step_up_challenges`). */
+export interface StepUpChallengesTable {
+  id: string;
+  link_hash: string;
+  request_id: number;
+  step: number;
+  user_id: string;
+  oidc_subject: string;
+  decision_json: string;
+  status: "issued" | "redirected" | "checking" | "verified" | "approved" | "refused";
+  state_hash: string | null;
+  browser_hash: string | null;
+  nonce: string | null;
+  code_verifier: string | null;
+  auth_time: string | null;
+  created_at: string;
+  expires_at: string;
+  updated_at: string;
+}
+
 export interface Database {
+  step_up_challenges: StepUpChallengesTable;
+  state_keys: StateKeysTable;
   signing_keys: SigningKeysTable;
+  checkpoint_signing_keys: CheckpointSigningKeysTable;
   slack_messages: SlackMessagesTable;
   request_nudges: RequestNudgesTable;
   reminder_dms: ReminderDmsTable;

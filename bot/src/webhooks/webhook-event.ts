@@ -4,6 +4,7 @@
  * database's dialect, for redaction), so a retry made by a later bot process rebuilds the bytes
  * the first attempt sent: the audit chain is the outbox, and bodies are not stored a second time.
  */
+import { openValue, placeOf } from "../crypto/state-cipher.ts";
 import type { BotConfig } from "../config/bot-config.ts";
 import type { WebhookConfig, WebhookEvent } from "../config/webhooks-config.ts";
 import type { Store } from "../store/open-store.ts";
@@ -58,7 +59,7 @@ export async function loadEvent(store: Store, audit: StoredAudit): Promise<Webho
       environment: r.environment,
       operation: r.operation,
       requester: r.requester,
-      sqlText: r.sql_text,
+      sqlText: openValue(store, placeOf("requests", "sql_text", r.id), r.sql_text),
       sqlSha256: r.sql_sha256,
     },
   };

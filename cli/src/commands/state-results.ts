@@ -5,9 +5,11 @@
  * chunks are copied into the target, one chunk in memory at a time, inside the copy's transaction:
  * all or nothing with the rest. A result whose files are gone (deleted by hand, or a data
  * directory restored without them) is counted and left: it answers 410 result.expired as before.
+ * Chunks are copied as stored: sealed ones (encrypted state) stay sealed, under the same AAD and
+ * the data keys the copy's state_keys rows carry, so no key is needed to migrate.
  */
 import { createFileResultStore } from "@dbward/bot/results/file-result-store";
-import { createPostgresResultStore } from "@dbward/bot/results/postgres-result-store";
+import { putStoredChunk } from "@dbward/bot/results/postgres-result-store";
 import { contiguousChunks } from "@dbward/bot/results/result-store";
 import type { Store } from "@dbward/bot/store/open-store";
 import { sql } from "kysely";
@@ -26,7 +28,6 @@ export async function copyResultChunks(
   resultsDir: string,
 ): Promise<ResultsCopy> {
   const files = createFileResultStore(resultsDir);
-  const into = createPostgresResultStore(target);
   const held = await sql<{ id: string; chunks: number }>`
     select id, result_chunks as chunks from executions
     where result_chunks is not null and result_purged_at is null order by id`.execute(source);
@@ -44,10 +45,10 @@ export async function copyResultChunks(
     for await (const data of files.read(row.id, row.chunks)) {
       const info = listed[seq];
       if (info === undefined) throw new Error(`result ${row.id}: no chunk ${seq}`);
-      await into.putChunk(row.id, seq, info.rows, data);
+      await putStoredChunk(target, row.id, seq, info, data);
       seq += 1;
       chunks += 1;
-      bytes += data.length;
+      bytes += info.bytes;
     }
     results += 1;
   }

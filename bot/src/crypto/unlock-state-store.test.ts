@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { test } from "node:test";
+import { describeEachStoreDialect } from "../store/each-store-dialect-testing.ts";
+import { inTransaction } from "../store/in-transaction.ts";
+import type { Store } from "../store/open-store.ts";
+import { listStateKeys } from "../store/state-keys-repo.ts";
+import { kekFromEnvironment, type KekSource } from "./key-encryption-key.ts";
+import { openValue, sealValue, stateCipherOf } from "./state-cipher.ts";
+import { unlockStateStore } from "./unlock-state-store.ts";
+
+const K1 = randomBytes(32).toString("base64");
+const K2 = randomBytes(32).toString("base64");
+const now = new Date("2026-12-03T12:00:00.000Z");
+const kek = (env: Record<string, string>): KekSource => kekFromEnvironment(env);
+const seal = (store: Store, place: string, text: string): Promise<string> =>
+  inTransaction(store, (tx) => sealValue(tx, place, text));
+const actions = async (store: Store): Promise<string[]> =>
+  (await store.selectFrom("audit_events").select("action").orderBy("seq").execute()).map((r) => r.action);
+
+describeEachStoreDialect(
+  "unlocking the state store",
+  (store) => {
+    test("without a key a store with no data key stays clear, as before", async () => {
+      const s = await unlockStateStore(store(), kek({}), now);
+      assert.equal(stateCipherOf(s), undefined);
+      assert.equal(await seal(s, "requests.reason:1", "plain"), "plain");
+      assert.deepEqual(await listStateKeys(s), []);
+    });
+
+    test("with DBWARD_STATE_KEY the first start makes one wrapped data key, audited, and seals new values", async () => {
+      const [a, b] = await Promise.all([
+        unlockStateStore(store(), kek({ DBWARD_STATE_KEY: K1 }), now),
+        unlockStateStore(store(), kek({ DBWARD_STATE_KEY: K1 }), now),
+      ]);
+      assert.ok(a !== undefined && b !== undefined);
+      const keys = await listStateKeys(store());
+      assert.equal(keys.length, 1, "two starts at once make one key");
+      assert.deepEqual(await actions(store()), ["state.key_created"]);
+      const sealed = await seal(a, "requests.reason:1", "why it runs");
+      assert.ok(!sealed.includes("why it runs"));
+      assert.equal(openValue(b, "requests.reason:1", sealed), "why it runs");
+      assert.equal(
+        openValue(a, "requests.reason:1", "written before encryption"),
+        "written before encryption",
+      );
+    });
+
+    test("an encrypted store refuses a start without its key, or with another, and a keyless handle never writes clear", async () => {
+      const unlocked = await unlockStateStore(store(), kek({ DBWARD_STATE_KEY: K1 }), now);
+      const sealed = await seal(unlocked, "requests.sql_text:1", "SELECT 1");
+      await assert.rejects(
+        () => unlockStateStore(store(), kek({}), now),
+        /state\.key_missing: .*DBWARD_STATE_KEY is not set/,
+      );
+      await assert.rejects(
+        () => unlockStateStore(store(), kek({ DBWARD_STATE_KEY: K2 }), now),
+        /state\.key_wrong: DBWARD_STATE_KEY \(key [0-9a-f]{16}\) does not open this state store/,
+      );
+      await assert.rejects(() => seal(store(), "requests.sql_text:2", "SELECT 2"), /state\.key_missing/);
+      assert.throws(() => openValue(store(), "requests.sql_text:1", sealed), /state\.key_missing/);
+    });
+
+    test("rotation: the previous key beside a new one re-wraps the data key, rewrites no value, and the old key alone no longer opens", async () => {
+      const first = await unlockStateStore(store(), kek({ DBWARD_STATE_KEY: K1 }), now);
+      const sealed = await seal(first, "executions.result_json:1-1", '[{"v":"row"}]');
+      const [before] = await listStateKeys(store());
+      const rotated = await unlockStateStore(
+        store(),
+        kek({ DBWARD_STATE_KEY: K2, DBWARD_STATE_KEY_PREVIOUS: K1 }),
+        now,
+      );
+      const [after] = await listStateKeys(store());
+      assert.ok(before !== undefined && after !== undefined);
+      assert.equal(after.keyId, before.keyId, "the same data key");
+      assert.notEqual(after.kekId, before.kekId, "wrapped by the new key");
+      assert.equal(openValue(rotated, "executions.result_json:1-1", sealed), '[{"v":"row"}]');
+      assert.deepEqual(await actions(store()), ["state.key_created", "state.key_rewrapped"]);
+      await assert.rejects(
+        () => unlockStateStore(store(), kek({ DBWARD_STATE_KEY: K1 }), now),
+        /state\.key_wrong/,
+      );
+      const again = await unlockStateStore(store(), kek({ DBWARD_STATE_KEY: K2 }), now);
+      assert.equal(openValue(again, "executions.result_json:1-1", sealed), '[{"v":"row"}]');
+      // Both keys again (an instance restarted before the others heard): nothing left to re-wrap.
+      await unlockStateStore(store(), kek({ DBWARD_STATE_KEY: K2, DBWARD_STATE_KEY_PREVIOUS: K1 }), now);
+      assert.equal((await actions(store())).length, 2);
+    });
+
+    test("a previous key without a current one is a config error", async () => {
+      await assert.rejects(
+        () => unlockStateStore(store(), kek({ DBWARD_STATE_KEY_PREVIOUS: K1 }), now),
+        /DBWARD_STATE_KEY_PREVIOUS is set without DBWARD_STATE_KEY/,
+      );
+    });
+  },
+  { freshStoreEachTest: true },
+);
