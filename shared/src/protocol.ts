@@ -109,6 +109,11 @@ export interface WorkflowView {
   row_guard_from_dry_run: { tolerance_percent: number } | null;
   /** When an approved request under this workflow runs (RUN_MODES). */
   run: RunMode;
+  /**
+   * `oidc`: each approval of this request counts only after the approver signed in again at the
+   * identity provider (the workflow's `step_up`, for this request's risk). Absent: it does not.
+   */
+  step_up?: "oidc";
 }
 
 /** When an approved request may run, and whether its requester has asked for it yet. */

@@ -16,6 +16,12 @@ import Provider, { errors } from "oidc-provider";
 import { approveDeviceCode } from "./device-approval.ts";
 
 export const IDP_CLIENT_ID = "dbward-cli";
+/**
+ * The client the bot signs approvers in as for step-up approvals (authorization code + PKCE). A
+ * native client's loopback redirect URI matches any port (RFC 8252 §7.3), so a bot on a random
+ * port can use it.
+ */
+export const IDP_STEP_UP_CLIENT_ID = "dbward-step-up";
 export const IDP_AUDIENCE = "https://dbward.test";
 export const IDP_RESOURCE_SCOPE = "dbward";
 
@@ -50,6 +56,11 @@ export interface TestIdp {
   deviceLogin(sub: string): Promise<DeviceTokens>;
   /** The browser side only: sign in as `sub` and approve the code the CLI shows. */
   approve(userCode: string, sub: string): Promise<void>;
+  /**
+   * Who signs in at the next sign-in prompt (an authorization-code flow), and how long ago the
+   * provider says they did (`auth_time`; 0 by default: now).
+   */
+  signInNext(sub: string, opts?: { authAgeSeconds?: number }): void;
   /** New signing keys, old ones gone: the provider restarts on the same port. */
   rotateKeys(): Promise<void>;
   stop(): Promise<void>;
@@ -77,6 +88,7 @@ export async function startTestIdp(): Promise<TestIdp> {
   const accounts = new Map<string, IdpAccount>();
   let keys = await newKeys();
   let nextLogin: string | undefined;
+  let nextLoginAgeSeconds = 0;
   let server: Server | undefined;
   let port = 0;
   let issuer = "";
@@ -98,7 +110,7 @@ export async function startTestIdp(): Promise<TestIdp> {
         return;
       }
       if (req.url?.startsWith("/interaction/") === true) {
-        interact(provider, req, res, nextLogin).catch((err: unknown) => {
+        interact(provider, req, res, nextLogin, nextLoginAgeSeconds).catch((err: unknown) => {
           res.writeHead(500).end(String(err));
         });
         return;
@@ -150,8 +162,13 @@ export async function startTestIdp(): Promise<TestIdp> {
         .sign(key.privateJwk);
     },
     foreignKey: newKey,
+    signInNext(sub, opts = {}) {
+      nextLogin = sub;
+      nextLoginAgeSeconds = opts.authAgeSeconds ?? 0;
+    },
     async approve(userCode, sub) {
       nextLogin = sub;
+      nextLoginAgeSeconds = 0;
       await approveDeviceCode(issuer, userCode);
     },
     async deviceLogin(sub) {
@@ -203,6 +220,14 @@ function buildProvider(
         grant_types: ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
         response_types: [],
         redirect_uris: [],
+      },
+      {
+        client_id: IDP_STEP_UP_CLIENT_ID,
+        application_type: "native",
+        token_endpoint_auth_method: "none",
+        grant_types: ["authorization_code"],
+        response_types: ["code"],
+        redirect_uris: ["http://127.0.0.1/step-up/callback"],
       },
     ],
     jwks: { keys: keys.map((k) => k.privateJwk) },
@@ -260,14 +285,17 @@ async function interact(
   req: Parameters<Provider["interactionDetails"]>[0],
   res: Parameters<Provider["interactionDetails"]>[1],
   sub: string | undefined,
+  authAgeSeconds = 0,
 ): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   if (details.prompt.name === "login") {
     if (sub === undefined) throw new Error("the test named nobody to sign in");
+    // `ts` is the sign-in's time, which the ID token's auth_time reports.
+    const ts = Math.floor(Date.now() / 1000) - authAgeSeconds;
     await provider.interactionFinished(
       req,
       res,
-      { login: { accountId: sub } },
+      { login: { accountId: sub, ts } },
       { mergeWithLastSubmission: false },
     );
     return;

@@ -30,6 +30,7 @@ import {
   joinRequestsSchema,
   oidcSchema,
 } from "./identity-config.ts";
+import { stepUpProblems, stepUpSchema, workflowStepUpSchema } from "./step-up-config.ts";
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, `must be ${NAME_RULE}`);
 const nameOrWildcard = z.union([z.literal("*"), name]);
@@ -160,6 +161,8 @@ const workflowSchema = z
     run: z.enum(RUN_MODES).default("on_approval"),
     /** How long a `by_requester` request waits for its requester to run it (default 24h). */
     run_within: durationSchema.optional(),
+    /** Approvals count only after a fresh sign-in at the identity provider (step-up-config.ts). */
+    step_up: workflowStepUpSchema.optional(),
   })
   .refine((w) => w.auto_approve === "always" || w.steps.length > 0, {
     message: "a workflow that does not always auto-approve needs at least one approval step",
@@ -340,6 +343,8 @@ export const botConfigSchema = z.strictObject({
   bootstrap_admin: name.optional(),
   roles: z.record(name, customRoleSchema).default(identityDefaults.roles),
   oidc: oidcSchema.optional(),
+  /** How step-up approvals sign approvers in again (step-up-config.ts). */
+  step_up: stepUpSchema.optional(),
   join_requests: joinRequestsSchema.default(identityDefaults.join_requests),
   slack: slackSchema.optional(),
   execution: executionSchema.default(executionSchema.parse({})),
@@ -380,6 +385,7 @@ export function parseBotConfig(text: string, source = "bot config"): BotConfig {
     ? [
         ...crossCheck(result.data),
         ...identityProblems(result.data),
+        ...stepUpProblems(result.data),
         ...checkWebhooks(result.data.webhooks, new Map(result.data.databases.map((d) => [d.name, d]))),
       ]
     : [...result.error.issues.flatMap(formatIssue), ...crossCheck(looseView(raw))];

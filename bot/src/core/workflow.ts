@@ -7,6 +7,7 @@
  */
 import type { OperationClass, SqlRisk } from "@dbward/shared";
 import type { Role, WorkflowConfig } from "../config/bot-config.ts";
+import type { StepUpRisk } from "../config/step-up-config.ts";
 
 /** How long a `by_requester` request waits for its requester by default. */
 export const DEFAULT_RUN_WITHIN_MS = 86_400_000;
@@ -65,6 +66,16 @@ export interface WorkflowSnapshot {
    */
   readonly run?: "by_requester";
   readonly run_within_ms?: number;
+  /**
+   * Approvals count only after a fresh sign-in at the identity provider (step-up-*.ts): for
+   * every request, or from `risk_at_least` up. Absent: a click or an API call is enough.
+   */
+  readonly step_up?: StepUpSnapshot;
+}
+
+export interface StepUpSnapshot {
+  readonly method: "oidc";
+  readonly risk_at_least?: StepUpRisk;
 }
 
 export interface MatchTarget {
@@ -161,7 +172,24 @@ function snapshotOf(w: WorkflowConfig): WorkflowSnapshot {
     ...(w.run === "by_requester"
       ? { run: "by_requester", run_within_ms: w.run_within ?? DEFAULT_RUN_WITHIN_MS }
       : {}),
+    ...(w.step_up === undefined
+      ? {}
+      : { step_up: w.step_up === "oidc" ? { method: "oidc" } : { ...w.step_up } }),
   };
+}
+
+const STEP_UP_ORDER = { low: 0, medium: 1, high: 2, critical: 3 } as const;
+
+/**
+ * Whether an approval of a request with this risk needs a fresh sign-in. A risk the review
+ * could not name (unknown, unavailable) counts as the highest: fail closed.
+ */
+export function needsStepUp(workflow: WorkflowSnapshot, risk: SqlRisk): boolean {
+  const stepUp = workflow.step_up;
+  if (stepUp === undefined) return false;
+  if (stepUp.risk_at_least === undefined) return true;
+  const level = risk === "unknown" || risk === "unavailable" ? STEP_UP_ORDER.critical : STEP_UP_ORDER[risk];
+  return level >= STEP_UP_ORDER[stepUp.risk_at_least];
 }
 
 const RISK_ORDER = { low: 0, medium: 1, high: 2 } as const;

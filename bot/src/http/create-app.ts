@@ -11,6 +11,7 @@ import { agentRoutes } from "./routes-agent.ts";
 import { requestRoutes } from "./routes-requests.ts";
 import { resultRoutes } from "./routes-results.ts";
 import { opsRoutes } from "./routes-ops.ts";
+import { stepUpRoutes } from "./step-up-routes.ts";
 
 export interface AppOptions {
   /** Mounted before the routes; the body gate has read the Slack endpoint's raw body by then. */
@@ -44,6 +45,7 @@ export function createApp(ctx: BotContext, options: AppOptions = {}): Express {
   app.use(adminRoutes(ctx));
   app.use(userRoutes(ctx));
   app.use(auditExportRoutes(ctx));
+  app.use(stepUpRoutes(ctx));
   app.use((_req, res) => {
     res.status(404).json({ error: { code: "request.not_found", message: "no such endpoint" } });
   });

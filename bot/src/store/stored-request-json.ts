@@ -41,6 +41,12 @@ const workflowSnapshot = z.strictObject({
   guard: z.strictObject({ kind: z.literal("dry_run_count"), tolerance_percent: count.max(9999) }).optional(),
   run: z.literal("by_requester").optional(),
   run_within_ms: count.optional(),
+  step_up: z
+    .strictObject({
+      method: z.literal("oidc"),
+      risk_at_least: z.enum(["medium", "high", "critical"]).optional(),
+    })
+    .optional(),
 });
 
 const executionLimits = z.strictObject({

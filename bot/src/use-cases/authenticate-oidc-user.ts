@@ -67,7 +67,10 @@ export async function authenticateOidcUser(
     await audit(ctx, `user:${user.id}`, { kind: "oidc", why: "suspended", ...site });
     throw new DbwardError("auth.suspended", "your dbward account is suspended; ask an admin");
   }
-  return userCaller(ctx, user, "oidc");
+  const authTime = verdict.claims.auth_time;
+  // Kept for step-up approvals (step-up-evidence.ts): a fresh `dbward login` may approve.
+  const signedInAt = typeof authTime === "number" ? { authTime: new Date(authTime * 1000) } : {};
+  return { ...userCaller(ctx, user, "oidc"), ...signedInAt };
 }
 
 async function resolveUser(

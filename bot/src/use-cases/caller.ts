@@ -20,6 +20,8 @@ export interface UserCaller {
   readonly permissions: ReadonlySet<Permission>;
   /** The API token the call came with, when it came with one. */
   readonly tokenId?: string;
+  /** A bearer JWT's `auth_time`: when its holder last signed in at the provider (step-up). */
+  readonly authTime?: Date;
 }
 
 /** Builds the caller for an authenticated, active user; `token` narrows it to its ceiling. */

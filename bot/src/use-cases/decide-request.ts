@@ -8,6 +8,7 @@ import { DbwardError, type RequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { approvalProgress, canDecide } from "../core/approval-decision.ts";
 import { awaitsDryRunCount } from "../core/row-bounds.ts";
+import { needsStepUp } from "../core/workflow.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { findPreflight, preflightId, type PreflightRecord } from "../store/preflights-repo.ts";
 import { parseNotBefore } from "../core/run-schedule.ts";
@@ -19,6 +20,7 @@ import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { dispatchWhenReady } from "./dispatch-when-ready.ts";
 import { findVisibleRequest } from "./read-requests.ts";
 import { recordDenial } from "./record-denial.ts";
+import { checkStepUpEvidence } from "./step-up-evidence.ts";
 
 /**
  * `as`: the selector an approver approves as, when they match several still short
@@ -26,9 +28,17 @@ import { recordDenial } from "./record-denial.ts";
  * parseNotBefore, run-schedule.ts) — the request is dispatched no earlier.
  */
 export type Decision =
-  { kind: "approve"; comment?: string; as?: string; notBefore?: string } | { kind: "reject"; reason: string };
+  | {
+      kind: "approve";
+      comment?: string;
+      as?: string;
+      notBefore?: string;
+      /** The verified step-up challenge this approval spends (step-up-complete.ts). */
+      stepUp?: string;
+    }
+  | { kind: "reject"; reason: string };
 
-const REFUSAL_CODES = {
+export const REFUSAL_CODES = {
   not_pending: "request.already_decided",
   self_approval: "request.self_approval",
   not_approver: "auth.forbidden",
@@ -74,6 +84,19 @@ export async function decideRequest(
       if (missing !== undefined)
         return { refused: new DbwardError("request.awaiting_count", missing) } as const;
     }
+    // Rejections need no step-up: refusing to run something is never the risky direction.
+    let stepUp: Record<string, unknown> | undefined;
+    if (decision.kind === "approve" && needsStepUp(request.workflow, request.review.risk)) {
+      const evidence = await checkStepUpEvidence(ctx, tx, {
+        caller,
+        id,
+        step: check.step,
+        challenge: decision.stepUp,
+        workflow: request.workflow.name,
+      });
+      if (!evidence.ok) return { refused: evidence.error } as const;
+      stepUp = evidence.details;
+    }
     const now = ctx.clock.now();
     const comment = decision.kind === "approve" ? decision.comment?.trim() || null : decision.reason.trim();
     const entry = { approver: caller.user.id, step: check.step, selector: check.selector };
@@ -109,6 +132,7 @@ export async function decideRequest(
           comment,
           complete: progress.current === undefined,
           ...(window !== undefined ? { not_before: window } : {}),
+          ...(stepUp !== undefined ? { step_up: stepUp } : {}),
         },
       },
       now,

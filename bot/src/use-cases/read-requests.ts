@@ -14,6 +14,7 @@ import {
 } from "@dbward/shared";
 import { approvalProgress, escalatedTo } from "../core/approval-decision.ts";
 import { rowBound } from "../core/row-bounds.ts";
+import { needsStepUp } from "../core/workflow.ts";
 import { dryRunCountOf, listPreflights, type PreflightRecord } from "../store/preflights-repo.ts";
 import { findSchemaContext } from "../store/schema-contexts-repo.ts";
 import {
@@ -170,5 +171,6 @@ function workflowView(
         ? { tolerance_percent: r.workflow.guard.tolerance_percent }
         : null,
     run: r.workflow.run ?? "on_approval",
+    ...(needsStepUp(r.workflow, r.review.risk) ? { step_up: "oidc" as const } : {}),
   };
 }

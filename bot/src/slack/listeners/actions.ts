@@ -6,7 +6,8 @@
  */
 import { DbwardError, parseRequestId, type RequestId } from "@dbward/shared";
 import type { App, BlockAction, BlockButtonAction, BlockStaticSelectAction } from "@slack/bolt";
-import { decideRequest } from "../../use-cases/decide-request.ts";
+import type { UserCaller } from "../../use-cases/caller.ts";
+import { approveOrStepUp } from "../../use-cases/step-up-start.ts";
 import { findRerunnable } from "../../use-cases/find-rerunnable.ts";
 import { listRequestableTargets } from "../../use-cases/list-requestable-targets.ts";
 import { getRequest } from "../../use-cases/read-requests.ts";
@@ -22,6 +23,7 @@ import {
   type DecisionMetadata,
 } from "../views/modals.ts";
 import { plainReply } from "../views/replies.ts";
+import { stepUpLinkMessage } from "../views/step-up-message.ts";
 import {
   cardFor,
   identify,
@@ -55,10 +57,12 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   });
 }
 
+/** Approve; under step-up the click answers privately with the sign-in link instead. */
 const approve =
-  (deps: ListenerDeps): ButtonWork =>
+  (deps: ListenerDeps, body: BlockButtonAction): ButtonWork =>
   async (caller, id) => {
-    await decideRequest(deps.ctx, caller, id, { kind: "approve" });
+    const outcome = await approveOrStepUp(deps.ctx, caller, id, {});
+    if (outcome.kind === "step_up") replyFor(deps, body)(stepUpLinkMessage(id, outcome.url, outcome.minutes));
   };
 
 /** "Run now" on an approved request that waits for its requester; run-request.ts decides. */
@@ -149,7 +153,7 @@ async function refreshQueryModal(deps: ListenerDeps, body: BlockStaticSelectActi
   }
 }
 
-type ButtonWork = (caller: Parameters<typeof decideRequest>[1], id: RequestId) => Promise<void>;
+type ButtonWork = (caller: UserCaller, id: RequestId) => Promise<void>;
 
 async function onButton(
   deps: ListenerDeps,

@@ -10,11 +10,13 @@ import { parseNotBefore } from "../../core/run-schedule.ts";
 import type { UserCaller } from "../../use-cases/caller.ts";
 import { createRequest } from "../../use-cases/create-request.ts";
 import { decideRequest, type Decision } from "../../use-cases/decide-request.ts";
+import { approveOrStepUp } from "../../use-cases/step-up-start.ts";
 import type { QueryDraft } from "../command-parser.ts";
 import { SLACK_IDS } from "../ids.ts";
 import { sqlBlocks } from "../views/blocks.ts";
 import type { QueryMetadata } from "../views/modals.ts";
 import { createdMessage, plainReply } from "../views/replies.ts";
+import { stepUpLinkMessage } from "../views/step-up-message.ts";
 import {
   cardFor,
   identify,
@@ -119,8 +121,23 @@ async function decide(deps: ListenerDeps, body: ViewSubmitAction, decision: Deci
   try {
     const id = parseRequestId(meta.requestId);
     if (id === undefined) throw new DbwardError("request.invalid", "this form does not name a request");
+    if (decision.kind === "approve") {
+      // Under step-up the approval waits for the fresh sign-in the link starts.
+      const asked = {
+        ...(decision.comment !== undefined ? { comment: decision.comment } : {}),
+        ...(decision.as !== undefined ? { as: decision.as } : {}),
+        ...(decision.notBefore !== undefined ? { notBefore: decision.notBefore } : {}),
+      };
+      const outcome = await approveOrStepUp(deps.ctx, caller, id, asked);
+      reply(
+        outcome.kind === "step_up"
+          ? stepUpLinkMessage(id, outcome.url, outcome.minutes)
+          : plainReply(`You approved request #${outcome.request.id}.`),
+      );
+      return;
+    }
     const done = await decideRequest(deps.ctx, caller, id, decision);
-    const verb = decision.kind === "approve" ? "approved" : "rejected";
+    const verb = "rejected";
     reply(plainReply(`You ${verb} request #${done.id}.`));
   } catch (err) {
     replyError(deps, reply, err);

@@ -28,12 +28,15 @@ export function threadStep(card: RequestCard, action: string, actor: string): Sl
     case "request.created":
     case "request.break_glass":
       return undefined;
-    case "request.approved":
+    case "request.approved": {
+      // Under step-up no approval counts without a fresh sign-in (decide-request.ts).
+      const how = r.workflow.step_up === "oidc" ? " with fresh sign-in" : "";
       text =
         r.status === "pending_approval"
-          ? `:white_check_mark: ${who} approved. Still needed: ${whoMustApprove(card)}.`
-          : `:white_check_mark: ${who} approved. All approvals are in: ${plainStatus(r.status).toLowerCase()}.`;
+          ? `:white_check_mark: ${who} approved${how}. Still needed: ${whoMustApprove(card)}.`
+          : `:white_check_mark: ${who} approved${how}. All approvals are in: ${plainStatus(r.status).toLowerCase()}.`;
       break;
+    }
     case "request.rejected":
       text = `:no_entry: ${who} rejected it: ${reason}`;
       break;
