@@ -19,6 +19,7 @@ import { sqlReviewPolicySchema } from "./sql-review-config.ts";
 import { httpSchema, monitoringSchema } from "./operations-config.ts";
 import { AUDIT_DEFAULTS, auditSchema } from "./audit-config.ts";
 import { RESULTS_DEFAULTS, resultsSchema } from "./results-config.ts";
+import { MASKING_DEFAULTS, maskingProblems, maskingSchema } from "./masking-config.ts";
 import { STATE_DEFAULTS, stateSchema } from "./state-config.ts";
 import { allowPrivateSchema, checkWebhooks, webhookSchema } from "./webhooks-config.ts";
 import { BUILTIN_ROLES } from "../core/permissions.ts";
@@ -359,6 +360,8 @@ export const botConfigSchema = z.strictObject({
   /** Outbound webhooks (docs/webhooks.md). */
   webhooks: z.array(webhookSchema).default([]),
   webhooks_allow_private: allowPrivateSchema,
+  /** Column masks the agent applies to results (masking-config.ts, docs/security-hardening.md). */
+  masking: maskingSchema.default(MASKING_DEFAULTS),
 });
 
 export type BotConfig = Readonly<z.infer<typeof botConfigSchema>>;
@@ -385,6 +388,7 @@ export function parseBotConfig(text: string, source = "bot config"): BotConfig {
     ? [
         ...crossCheck(result.data),
         ...identityProblems(result.data),
+        ...maskingProblems(result.data.masking, result.data.databases),
         ...stepUpProblems(result.data),
         ...checkWebhooks(result.data.webhooks, new Map(result.data.databases.map((d) => [d.name, d]))),
       ]

@@ -18,6 +18,7 @@ import {
 } from "@dbward/shared";
 import type { BotConfig } from "../config/bot-config.ts";
 import { resolveExecutionLimits, type ExecutionLimits } from "./execution-policy.ts";
+import { hasMaskedColumnFinding, withMaskedColumnFindings } from "./masked-column-review.ts";
 import { resolveSqlReviewOptions } from "./sql-review-policy.ts";
 import { autoApproves, matchWorkflow, type TraceLine, type WorkflowSnapshot } from "./workflow.ts";
 
@@ -90,7 +91,14 @@ export function planRequest(
     };
   }
   const options = resolveSqlReviewOptions(config.sql_review, db.name, target.environment);
-  const review = schemaAwareReview(target.sql, db.dialect, options, schema);
+  const review = withMaskedColumnFindings(schemaAwareReview(target.sql, db.dialect, options, schema), {
+    policies: config.masking.policies,
+    database: db.name,
+    environment: target.environment,
+    dialect: db.dialect,
+    sql: target.sql,
+    schema,
+  });
   const blocking = review.findings.filter((f) => f.severity === "block");
   if (review.class === "rejected" || blocking.length > 0) {
     const why = blocking.map((f) => f.message).join("; ") || "the SQL review rejected this text";
@@ -112,7 +120,10 @@ export function planRequest(
     limits: resolveExecutionLimits(config, db.name, target.environment),
     // A call the allowlist could not prove needs a person, whatever the workflow says.
     autoApproved:
-      (review.unverifiedCalls ?? []).length === 0 && autoApproves(match.workflow.auto_approve, review.risk),
+      (review.unverifiedCalls ?? []).length === 0 &&
+      // A read that filters or computes over a masked column leaks it without showing it.
+      !hasMaskedColumnFinding(review) &&
+      autoApproves(match.workflow.auto_approve, review.risk),
     touchedTables: schema === undefined ? [] : touchedTables(review.targets ?? [], schema),
   };
 }

@@ -19,6 +19,7 @@ import { applyTransition } from "./apply-transition.ts";
 import type { BotContext, RequestChange } from "./bot-context.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { holdAgentSession, parseSessionId } from "./hold-agent-session.ts";
+import { requestMasks } from "./request-masks.ts";
 import { signRequestToken } from "./sign-request-token.ts";
 
 export const HEARTBEAT_INTERVAL_MS = 5000;
@@ -98,6 +99,7 @@ export async function claimJob(
       purpose: "execute",
       // The approvers saw this bound with the request; signed, so only the token carries it.
       maxRows: bound.maxRows,
+      masks: await requestMasks(tx, ctx.config(), request),
     });
     const leaseExpiresAt = new Date(now.getTime() + exec.lease_margin_ms).toISOString();
     await insertExecution(tx, {

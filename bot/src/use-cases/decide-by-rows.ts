@@ -13,6 +13,7 @@ import { touchedTables } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { approvalProgress } from "../core/approval-decision.ts";
 import { autoApprovesByRows, withStepsWaivedByRows } from "../core/row-bounds.ts";
+import { hasMaskedColumnFinding } from "../core/masked-column-review.ts";
 import { autoApproves } from "../core/workflow.ts";
 import type { Tx } from "../store/in-transaction.ts";
 import type { SchemaContextRecord } from "../store/schema-contexts-repo.ts";
@@ -45,6 +46,8 @@ function countDecides(request: RequestRecord, schema: SchemaContextRecord | unde
   if ((review.unverifiedCalls ?? []).length > 0) return false;
   if (!autoApproves({ risk_at_most: "high" }, review.risk)) return false;
   if (review.findings.some((f) => f.rule === "invisible_characters")) return false;
+  // A write that filters on a masked column: its count tells about values nobody was shown.
+  if (hasMaskedColumnFinding(review)) return false;
   const targets = review.targets ?? [];
   if (schema === undefined || targets.length === 0) return false;
   return touchedTables(targets, schema.tables).every((t) => t.schema !== null && t.cascades.length === 0);

@@ -7,6 +7,7 @@ import {
   MAX_TOKEN_LIFETIME_SECONDS,
   signExecutionToken,
   type SigningKey,
+  type SignedMask,
   type TokenPurpose,
 } from "@dbward/shared";
 import type { RequestRecord } from "../store/requests-repo.ts";
@@ -22,6 +23,8 @@ export function signRequestToken(
     readonly execution: number;
     readonly purpose: TokenPurpose;
     readonly maxRows: number | null;
+    /** The column masks the agent applies to the rows (use-cases/request-masks.ts); never empty. */
+    readonly masks?: readonly SignedMask[] | undefined;
   },
 ): string {
   const iat = Math.floor(t.now.getTime() / 1000);
@@ -38,5 +41,6 @@ export function signRequestToken(
     agent: t.agentId,
     iat,
     exp: iat + MAX_TOKEN_LIFETIME_SECONDS,
+    ...(t.masks === undefined || t.masks.length === 0 ? {} : { masks: t.masks }),
   });
 }

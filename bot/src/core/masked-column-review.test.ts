@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+import { initSqlReview, type SchemaTable } from "@dbward/shared";
+import { maskingSchema } from "../config/masking-config.ts";
+import { maskedColumnFindings } from "./masked-column-review.ts";
+
+before(() => initSqlReview());
+
+const { policies } = maskingSchema.parse({
+  policies: [
+    {
+      database: "*",
+      environment: "*",
+      table: "users",
+      column: "email",
+      mode: "full",
+      clear_for: { roles: ["dpo"] },
+    },
+  ],
+});
+const SCHEMA = [
+  { schema: "public", name: "users" },
+  { schema: "public", name: "orders" },
+] as unknown as SchemaTable[];
+
+const findings = (sql: string, schema: SchemaTable[] | undefined = SCHEMA) =>
+  maskedColumnFindings({
+    policies,
+    database: "shop",
+    environment: "production",
+    dialect: "postgres",
+    sql,
+    schema,
+  });
+
+describe("maskedColumnFindings", () => {
+  test("names the masked column a read filters on, whoever may see it in the clear", () => {
+    const [f] = findings("SELECT id FROM users WHERE email LIKE 'a%'");
+    assert.equal(f?.rule, "masked_column_use");
+    assert.equal(f?.severity, "warn");
+    assert.match(f?.message ?? "", /users\.email/);
+  });
+  test("finds nothing in a read that only shows the column, or reads other tables", () => {
+    assert.deepEqual(findings("SELECT id, email FROM users"), []);
+    assert.deepEqual(findings("SELECT id FROM orders WHERE note LIKE 'a%'"), []);
+  });
+  test("counts a relation the schema does not show as a table as having the masked names", () => {
+    assert.match(
+      findings("SELECT id FROM users_v WHERE email LIKE 'a%'")[0]?.message ?? "",
+      /users_v\.email.*view/,
+    );
+  });
+  test("fails closed on a text it cannot follow", () => {
+    assert.match(
+      findings("SELECT id FROM orders WHERE EXISTS (SELECT * FROM users)")[0]?.message ?? "",
+      /cannot tell/,
+    );
+  });
+  test("finds nothing where no policy applies", () => {
+    assert.deepEqual(
+      maskedColumnFindings({
+        policies: [],
+        database: "shop",
+        environment: "production",
+        dialect: "postgres",
+        sql: "SELECT 1 WHERE 'a' LIKE 'b'",
+        schema: SCHEMA,
+      }),
+      [],
+    );
+  });
+});
