@@ -71,3 +71,44 @@ async function printedTokens(stderr: () => string): Promise<{ admin: string; age
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+test("a token in the environment that is not one (a typo, the agent's in the admin's place) stops the start with the variable's name, and stores nothing", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "dbward-bootstrap-"));
+  try {
+    const port = await freePort();
+    const config = join(dir, "bot.yml");
+    writeFileSync(
+      config,
+      `
+listen: { host: 127.0.0.1, port: ${port} }
+databases: [{ name: shop, dialect: postgres, environments: [staging] }]
+workflows: [{ name: reads-auto, operations: [read], auto_approve: always }]
+users: [{ id: root, name: Root, roles: [admin] }]
+agents: [{ id: agent-1 }]
+`,
+    );
+    const args = ["bot", "--config", config, "--data-dir", join(dir, "bot")];
+    const agentShaped = `dbwa_${"A".repeat(43)}`;
+    for (const [env, named] of [
+      [{ DBWARD_ADMIN_TOKEN: "dbw_short" }, "DBWARD_ADMIN_TOKEN"],
+      [{ DBWARD_ADMIN_TOKEN: agentShaped }, "DBWARD_ADMIN_TOKEN"],
+      [{ DBWARD_AGENT_TOKEN_AGENT_1: `dbw_${"B".repeat(43)}` }, "DBWARD_AGENT_TOKEN_AGENT_1"],
+    ] as const) {
+      const bot = spawnDbward(args, env);
+      assert.notEqual(await bot.exited, 0);
+      assert.match(
+        bot.stderr(),
+        new RegExp(`${named} is not a dbward (user|agent) token: it must look like dbwa?_<43`),
+      );
+      assert.doesNotMatch(bot.stderr(), /TypeError|\n\s+at /, "a message, not a stack trace");
+    }
+    // The next start with no such variable generates and prints both, as on a first start.
+    const bot = spawnDbward(args, {});
+    const printed = await printedTokens(bot.stderr);
+    assert.match(printed.admin, /^dbw_/);
+    bot.child.kill("SIGTERM");
+    await bot.exited;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

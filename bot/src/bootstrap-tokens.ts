@@ -6,7 +6,15 @@
 import { appendAudit } from "./audit/audit-log.ts";
 import type { BotConfig } from "./config/bot-config.ts";
 import type { Clock, Random } from "./core/clock.ts";
-import { authenticateToken, hasLiveToken, issueToken, type TokenKind } from "./identity/api-tokens.ts";
+import { DbwardError } from "@dbward/shared";
+import {
+  authenticateToken,
+  hasLiveToken,
+  isTokenOfKind,
+  issueToken,
+  tokenShape,
+  type TokenKind,
+} from "./identity/api-tokens.ts";
 import { inTransaction } from "./store/in-transaction.ts";
 import type { Store } from "./store/open-store.ts";
 
@@ -38,6 +46,17 @@ export async function bootstrapTokens(
       envName: agentTokenEnvName(a.id),
     })),
   ];
+  // Every secret from the environment is checked before any is stored, so a bad one stops the
+  // start before a generated token is committed and never printed.
+  for (const w of wanted) {
+    const fromEnv = env[w.envName];
+    if (fromEnv !== undefined && fromEnv !== "" && !isTokenOfKind(fromEnv, w.kind)) {
+      throw new DbwardError(
+        "config.invalid",
+        `${w.envName} is not a dbward ${w.kind} token: it must look like ${tokenShape(w.kind)} (for example ${w.kind === "user" ? "dbw_" : "dbwa_"}$(openssl rand 32 | basenc --base64url | tr -d =)), or be unset to have one generated`,
+      );
+    }
+  }
   for (const w of wanted) {
     const fromEnv = env[w.envName];
     const now = deps.clock.now();

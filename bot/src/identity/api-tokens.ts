@@ -73,6 +73,19 @@ export async function issueToken(
   return { id, secret, expiresAt };
 }
 
+/**
+ * Whether `value` has the shape of a `kind` token: what a secret given in the environment must
+ * have before it is stored (a typo there is a start-up error naming the variable, not a crash).
+ */
+export function isTokenOfKind(value: string, kind: TokenKind): boolean {
+  return parseToken(value)?.kind === kind;
+}
+
+/** What a token of `kind` looks like, for messages. */
+export function tokenShape(kind: TokenKind): string {
+  return `${MARKER[kind]}<43 base64url characters>`;
+}
+
 function parseToken(value: string): { kind: TokenKind; prefix: string } | undefined {
   const m = TOKEN_SHAPE.exec(value);
   if (m?.[1] === undefined || m[2] === undefined) return undefined;
