@@ -34,7 +34,11 @@ export const BUNDLED: ReadonlyMap<string, readonly string[]> = new Map([
   ["@noble/curves", ["@noble/hashes"]],
 ]);
 
-type Manifest = { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+type Manifest = {
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+};
 const readManifest = (dir: string): Manifest =>
   JSON.parse(readFileSync(join(ROOT, dir, "package.json"), "utf8")) as Manifest;
 
@@ -68,7 +72,13 @@ export function runtimeDependencies(): Record<string, string> {
 
 /** Builds dist/ (or `outdir`) and returns esbuild's record of inputs, outputs and imports. */
 export async function buildDist(outdir = join(ROOT, "dist")): Promise<Metafile> {
-  const external = Object.keys(runtimeDependencies()).flatMap((name) => [name, `${name}/*`]);
+  // Optional dependencies (pkcs11js: native, loaded only by the `pkcs11` signer) stay external too:
+  // an installation without them must still load every other chunk.
+  const optional = Object.keys(readManifest(".").optionalDependencies ?? {});
+  const external = [...Object.keys(runtimeDependencies()), ...optional].flatMap((name) => [
+    name,
+    `${name}/*`,
+  ]);
   rmSync(outdir, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: ROOT,

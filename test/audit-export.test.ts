@@ -41,7 +41,7 @@ describe("audit export and offline verification", () => {
 
   before(async () => {
     h = await startBotHarness(CONFIG, { dataDir: dir });
-    publicKey = base64url(h.bot.signingKey.publicKey);
+    publicKey = base64url(h.bot.checkpointSigner.publicKey);
     olga = await h.tokenFor("olga");
     alice = await h.tokenFor("alice");
     for (let i = 0; i < 3; i++) {

@@ -52,7 +52,7 @@ describe("audit verify --data-dir against the stored checkpoints", () => {
           reason: "checkpoint test",
         });
       for (let i = 0; i < 2; i++) assert.equal((await create(i)).status, 201);
-      const cp = await takeCheckpoint(h.bot.store, h.bot.signingKey, new Date());
+      const cp = await takeCheckpoint(h.bot.store, h.bot.checkpointSigner, new Date());
       assert.ok(cp !== undefined);
       checkpoint = cp;
       for (let i = 2; i < 4; i++) assert.equal((await create(i)).status, 201);

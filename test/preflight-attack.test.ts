@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import type { AgentHandle } from "@dbward/agent";
 import {
   sha256Hex,
-  signExecutionToken,
+  signExecutionTokenWith,
   summarizePlan,
   verifyExecutionToken,
   type ClaimResponse,
@@ -462,7 +462,7 @@ describe("preflight attacks end to end (the real agent, PostgreSQL and MariaDB)"
     const c = JSON.parse(
       Buffer.from(claim.token.split(".")[1] ?? "", "base64url").toString("utf8"),
     ) as ExecutionClaims;
-    const token = signExecutionToken(h.bot.signingKey, {
+    const token = await signExecutionTokenWith(h.bot.signingKey, {
       jti: c.jti,
       req: c.req,
       exe: c.exe,

@@ -11,6 +11,10 @@
  * contain `{`, while a checkpoint's signed bytes always begin with `{`: no byte string is both, so
  * a signature on one can never be replayed as the other.
  *
+ * Since dbward keeps a key per purpose (signing-key.ts), a checkpoint is signed by the checkpoint
+ * key, which signs nothing else; the type tag still holds for checkpoints signed before, by the
+ * key that also signed tokens.
+ *
  * A checkpoint travels as the same object plus `sig` (base64url of the 64-byte signature), one
  * JSON object per file or NDJSON line.
  */
@@ -23,7 +27,7 @@ import {
 } from "./audit-chain.ts";
 import { canonicalBytes } from "./canonical-json.ts";
 import { base64url, fromBase64url } from "./encoding.ts";
-import { sign, verifySignature, type PublicKey, type SigningKey } from "./signing-key.ts";
+import { sign, verifySignature, type PublicKey, type Signer, type SigningKey } from "./signing-key.ts";
 
 export const CHECKPOINT_TYPE = "dbward-audit-checkpoint";
 export const CHECKPOINT_VERSION = 1;
@@ -64,17 +68,41 @@ export function checkpointSigningBytes(c: CheckpointClaims): Uint8Array {
   });
 }
 
-/** Signs the head `{ seq, hash }` at `time` with `key`; refuses claims a verifier would refuse. */
+/** Signs the head `{ seq, hash }` at `time` with an in-memory `key`; refuses claims a verifier would refuse. */
 export function signCheckpoint(
   key: SigningKey,
   head: { seq: number; hash: string },
   time: Date,
 ): SignedCheckpoint {
-  const claims: CheckpointClaims = { seq: head.seq, hash: head.hash, time: time.toISOString(), kid: key.kid };
-  if (!areValidClaims(claims))
-    throw new TypeError("a checkpoint needs a sequence number ≥ 1 and a SHA-256 hex hash");
+  const claims = checkpointClaims(key.kid, head, time);
   const sig = base64url(sign(key, checkpointSigningBytes(claims)));
   return { type: CHECKPOINT_TYPE, v: CHECKPOINT_VERSION, ...claims, sig };
+}
+
+/**
+ * Signs the head with the bot's checkpoint signer (a key file, an HSM, a KMS); the same bytes as
+ * `signCheckpoint`. Only a `checkpoints` signer is accepted: the token key signs no checkpoint.
+ */
+export async function signCheckpointWith(
+  signer: Signer<"checkpoints">,
+  head: { seq: number; hash: string },
+  time: Date,
+): Promise<SignedCheckpoint> {
+  const claims = checkpointClaims(signer.kid, head, time);
+  const bytes = checkpointSigningBytes(claims);
+  const signature = await signer.sign(bytes);
+  // A signer answering with a signature that does not verify (a misbehaving HSM or KMS) must not
+  // leave a checkpoint that fails every later `audit verify`.
+  if (!verifySignature(signer.publicKey, bytes, signature))
+    throw new Error(`signing key ${signer.kid} returned a checkpoint signature that does not verify`);
+  return { type: CHECKPOINT_TYPE, v: CHECKPOINT_VERSION, ...claims, sig: base64url(signature) };
+}
+
+function checkpointClaims(kid: string, head: { seq: number; hash: string }, time: Date): CheckpointClaims {
+  const claims: CheckpointClaims = { seq: head.seq, hash: head.hash, time: time.toISOString(), kid };
+  if (!areValidClaims(claims))
+    throw new TypeError("a checkpoint needs a sequence number ≥ 1 and a SHA-256 hex hash");
+  return claims;
 }
 
 /**
@@ -113,8 +141,18 @@ function areValidClaims(c: CheckpointClaims): boolean {
  * handed a bare public key knows the key, not the name the bot gave it.
  */
 export interface TrustedKeys {
-  readonly byKid: ReadonlyMap<string, PublicKey>;
+  readonly byKid: ReadonlyMap<string, TrustedKey>;
   readonly anyKid: readonly Uint8Array[];
+}
+
+/**
+ * A key trusted by its id. `untilSeq`: the key is trusted only for checkpoints up to that sequence
+ * number — a key that signed both tokens and checkpoints before dbward gave each purpose its own
+ * key still verifies the checkpoints it signed then, but cannot vouch for any later head (so a
+ * leaked token key cannot forge a newer checkpoint).
+ */
+export interface TrustedKey extends PublicKey {
+  readonly untilSeq?: number;
 }
 
 export type CheckpointSignatureVerdict =
@@ -127,12 +165,15 @@ export function verifyCheckpointSignature(
   keys: TrustedKeys,
 ): CheckpointSignatureVerdict {
   const named = keys.byKid.get(cp.kid);
-  const candidates = [...(named === undefined ? [] : [named.publicKey]), ...keys.anyKid];
+  const pastBound = named?.untilSeq !== undefined && cp.seq > named.untilSeq;
+  const candidates = [...(named === undefined || pastBound ? [] : [named.publicKey]), ...keys.anyKid];
   if (candidates.length === 0) {
     return {
       ok: false,
       reason: "unknown_key",
-      message: `checkpoint key id ${cp.kid} is not among the trusted keys`,
+      message: pastBound
+        ? `checkpoint key id ${cp.kid} signed checkpoints only up to sequence ${named.untilSeq}, not ${cp.seq}`
+        : `checkpoint key id ${cp.kid} is not among the trusted keys`,
     };
   }
   const sig = fromBase64url(cp.sig);

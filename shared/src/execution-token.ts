@@ -14,7 +14,7 @@ import { base64url, fromBase64url, sha256Hex } from "./encoding.ts";
 import type { ErrorCode } from "./errors.ts";
 import { isMaskClaim, type SignedMask } from "./mask-claim.ts";
 import { isOperationClass, type OperationClass } from "./operation-class.ts";
-import { sign, verifySignature, type PublicKey, type SigningKey } from "./signing-key.ts";
+import { sign, verifySignature, type PublicKey, type Signer, type SigningKey } from "./signing-key.ts";
 
 export const TOKEN_TYPE = "dbward-exec+jwt";
 /**
@@ -83,22 +83,40 @@ export interface ExecutionClaims {
 
 export type TokenInput = Omit<ExecutionClaims, "ver" | "kid">;
 
-/** Signs the claims with `key`; refuses a lifetime over five minutes. */
+/** Signs the claims with an in-memory `key`; refuses a lifetime over five minutes. */
 export function signExecutionToken(key: SigningKey, input: TokenInput): string {
+  const signingInput = tokenSigningInput(key.kid, input);
+  return `${signingInput}.${base64url(sign(key, new TextEncoder().encode(signingInput)))}`;
+}
+
+/**
+ * Signs the claims with the bot's token signer (a key file, an HSM, a KMS: signing-key.ts);
+ * the same bytes as `signExecutionToken`. Only a `tokens` signer is accepted, so the checkpoint
+ * key cannot sign a token by mistake.
+ */
+export async function signExecutionTokenWith(signer: Signer<"tokens">, input: TokenInput): Promise<string> {
+  const signingInput = tokenSigningInput(signer.kid, input);
+  const signature = await signer.sign(new TextEncoder().encode(signingInput));
+  // A signer that answers with something other than a valid signature (a misbehaving HSM or KMS)
+  // fails here, not as a token every agent refuses.
+  if (!verifySignature(signer.publicKey, new TextEncoder().encode(signingInput), signature))
+    throw new Error(`signing key ${signer.kid} returned a signature that does not verify`);
+  return `${signingInput}.${base64url(signature)}`;
+}
+
+/** `base64url(header).base64url(payload)`: the JWS signing input (RFC 7515 §5.1) for `kid`. */
+function tokenSigningInput(kid: string, input: TokenInput): string {
   if (input.exp <= input.iat || input.exp - input.iat > MAX_TOKEN_LIFETIME_SECONDS) {
     throw new RangeError(`token lifetime must be 1..${MAX_TOKEN_LIFETIME_SECONDS} seconds`);
   }
   // The signer refuses what the verifier would refuse, so a bad claim fails where it is made
   // (a fractional `iat`, an extra field) instead of as a token no agent will ever accept; `ver`
   // and `kid` come last so an input object carrying its own cannot override them.
-  const claims = parseClaims({ ...input, ver: TOKEN_VERSION, kid: key.kid });
+  const claims = parseClaims({ ...input, ver: TOKEN_VERSION, kid });
   if (claims === undefined) throw new TypeError("token claims are incomplete, mistyped or have extra fields");
-  const header = base64url(
-    new TextEncoder().encode(canonicalJson({ alg: "EdDSA", kid: key.kid, typ: TOKEN_TYPE })),
-  );
+  const header = base64url(new TextEncoder().encode(canonicalJson({ alg: "EdDSA", kid, typ: TOKEN_TYPE })));
   const payload = base64url(new TextEncoder().encode(canonicalJson(claims)));
-  const signingInput = `${header}.${payload}`;
-  return `${signingInput}.${base64url(sign(key, new TextEncoder().encode(signingInput)))}`;
+  return `${header}.${payload}`;
 }
 
 /** What the verifier checks the token against: the agent's own view of the world. */

@@ -244,6 +244,20 @@ export interface PublicKeysView {
    * they signed. Never pin these in an agent.
    */
   retired: { kid: string; alg: "EdDSA"; public_key: string; first_used_at: string }[];
+  /**
+   * Every key whose audit checkpoints verify, newest first: the checkpoint keys, and the token
+   * keys that signed checkpoints before checkpoints had a key of their own (only up to
+   * `until_seq`). What `dbward audit verify --public-key` reads from this answer. Never pin these
+   * in an agent: a checkpoint key signs no execution token.
+   */
+  checkpoint_keys: {
+    kid: string;
+    alg: "EdDSA";
+    public_key: string;
+    first_used_at: string;
+    until_seq: number | null;
+    current: boolean;
+  }[];
 }
 
 export interface AuditEventView {

@@ -81,3 +81,35 @@ export function verifySignature(publicKey: Uint8Array, message: Uint8Array, sign
 function isBytes(value: unknown, length?: number): value is Uint8Array {
   return value instanceof Uint8Array && (length === undefined || value.length === length);
 }
+
+/**
+ * What a key signs. The bot keeps one key (and key id) per purpose, so an agent that pins the
+ * token keys never trusts a checkpoint key, and a verifier of checkpoints never trusts a token key.
+ */
+export const SIGNING_PURPOSES = ["tokens", "checkpoints"] as const;
+export type SigningPurpose = (typeof SIGNING_PURPOSES)[number];
+
+/**
+ * An Ed25519 key that signs without showing its secret: a key file held in memory, a PKCS#11
+ * token (the secret never leaves the HSM), or a cloud KMS (docs/security-hardening.md). `sign` is
+ * asynchronous so a remote signer fits. The purpose is part of the type, so code that signs
+ * tokens cannot be handed the checkpoint signer, and the reverse.
+ */
+export interface Signer<P extends SigningPurpose = SigningPurpose> {
+  readonly purpose: P;
+  readonly kid: string;
+  /** The raw 32-byte Ed25519 public key (RFC 8032 §5.1.5). */
+  readonly publicKey: Uint8Array;
+  /** A 64-byte Ed25519 signature of exactly `message` (pure Ed25519, no prehash). */
+  sign(message: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A signer over a key held in memory (a key file, or a test's key). */
+export function memorySigner<P extends SigningPurpose>(key: SigningKey, purpose: P): Signer<P> {
+  return {
+    purpose,
+    kid: key.kid,
+    publicKey: key.publicKey,
+    sign: (message) => Promise.resolve(sign(key, message)),
+  };
+}

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sql } from "kysely";
-import { signingKeyFromSecret, verifyCheckpointSignature } from "@dbward/shared";
+import { memorySigner, signingKeyFromSecret, verifyCheckpointSignature } from "@dbward/shared";
 import { describeEachStoreDialect } from "../store/each-store-dialect-testing.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { latestCheckpoint, takeCheckpoint, takeCheckpointIfDue } from "./audit-checkpoints.ts";
 import { appendAudit, listAudit } from "./audit-log.ts";
 
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
-const KEY = signingKeyFromSecret(new Uint8Array(32).fill(9));
+const KEY = memorySigner(signingKeyFromSecret(new Uint8Array(32).fill(9)), "checkpoints");
 const POLICY = { everyEvents: 5, everyMinutes: 60 };
 const at = (minutes: number): Date => new Date(T0 + minutes * 60_000);
 

@@ -7,13 +7,14 @@
  */
 import {
   parsePublicKey,
-  signCheckpoint,
-  type PublicKey,
+  signCheckpointWith,
   type SignedCheckpoint,
-  type SigningKey,
+  type Signer,
+  type TrustedKey,
   type TrustedKeys,
 } from "@dbward/shared";
 import type { Kysely } from "kysely";
+import { checkpointKeyRows } from "../keys/signing-key-history.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import type { Store } from "../store/open-store.ts";
 import type { Database } from "../store/tables.ts";
@@ -53,7 +54,7 @@ async function readDue(db: Kysely<Database>): Promise<Due> {
 /** Signs the head when the policy says it is time; undefined when it is not. */
 export async function takeCheckpointIfDue(
   store: Store,
-  key: SigningKey,
+  key: Signer<"checkpoints">,
   policy: CheckpointPolicy,
   now: Date,
 ): Promise<SignedCheckpoint | undefined> {
@@ -67,13 +68,17 @@ export async function takeCheckpointIfDue(
 /** Signs the head now if any event was appended since the last checkpoint. */
 export async function takeCheckpoint(
   store: Store,
-  key: SigningKey,
+  key: Signer<"checkpoints">,
   now: Date,
 ): Promise<SignedCheckpoint | undefined> {
   return inTransaction(store, async (tx) => ((await readDue(tx)).count > 0 ? sign(tx, key, now) : undefined));
 }
 
-async function sign(tx: Kysely<Database>, key: SigningKey, now: Date): Promise<SignedCheckpoint | undefined> {
+async function sign(
+  tx: Kysely<Database>,
+  key: Signer<"checkpoints">,
+  now: Date,
+): Promise<SignedCheckpoint | undefined> {
   const head = await tx
     .selectFrom("audit_events")
     .select(["seq", "hash"])
@@ -88,7 +93,8 @@ async function sign(tx: Kysely<Database>, key: SigningKey, now: Date): Promise<S
     .execute();
   // Counted events with no newer head (the events were deleted by hand): nothing honest to sign.
   if (head === undefined || (latest !== undefined && head.seq <= latest.seq)) return undefined;
-  const cp = signCheckpoint(key, head, now);
+  // Signed inside the transaction that stores it: an HSM that fails leaves the counter as it was.
+  const cp = await signCheckpointWith(key, head, now);
   await tx
     .insertInto("audit_checkpoints")
     .values({ seq: cp.seq, hash: cp.hash, time: cp.time, kid: cp.kid, signature: cp.sig })
@@ -136,16 +142,18 @@ export async function listCheckpoints(db: Kysely<Database>, fromSeq = 0): Promis
 }
 
 /**
- * The public keys of every signing key this store has started with (signing-key-history.ts),
- * by key id: what checks the checkpoints it signed. A row that is not a public key is left out,
- * so the checkpoints it would check are reported as signed by an unknown key.
+ * The public keys whose checkpoints verify (signing-key-history.ts), by key id: every checkpoint
+ * key this store has started with, and each token key that signed checkpoints before they had a
+ * key of their own, trusted only up to the sequence it reached then. A token key that never
+ * signed one is left out: a token key's signature over a checkpoint is `unknown_key`. A row that
+ * is not a public key is left out too, so the checkpoints it would check are reported the same.
  */
 export async function storedPublicKeys(db: Kysely<Database>): Promise<TrustedKeys> {
-  const rows = await db.selectFrom("signing_keys").select(["kid", "public_key"]).execute();
-  const byKid = new Map<string, PublicKey>();
-  for (const row of rows) {
+  const byKid = new Map<string, TrustedKey>();
+  for (const row of await checkpointKeyRows(db)) {
     const key = parsePublicKey(row.kid, row.public_key);
-    if (key !== undefined) byKid.set(row.kid, key);
+    if (key !== undefined)
+      byKid.set(row.kid, row.until_seq === null ? key : { ...key, untilSeq: row.until_seq });
   }
   return { byKid, anyKid: [] };
 }

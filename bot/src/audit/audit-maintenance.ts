@@ -17,7 +17,7 @@ export interface AuditMaintenance {
 export async function runAuditMaintenance(ctx: BotContext): Promise<void> {
   const audit = ctx.config().audit;
   const policy = { everyEvents: audit.checkpoint_every_events, everyMinutes: audit.checkpoint_every_minutes };
-  await takeCheckpointIfDue(ctx.store, ctx.signingKey, policy, ctx.clock.now());
+  await takeCheckpointIfDue(ctx.store, ctx.checkpointSigner, policy, ctx.clock.now());
   if (audit.retention_days !== undefined)
     await purgeExpiredAudit(ctx.store, audit.retention_days, ctx.clock.now());
 }

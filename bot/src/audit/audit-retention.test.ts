@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 import { sql } from "kysely";
-import { signingKeyFromSecret } from "@dbward/shared";
+import { memorySigner, signingKeyFromSecret } from "@dbward/shared";
 import { describeEachStoreDialect } from "../store/each-store-dialect-testing.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import type { Store } from "../store/open-store.ts";
@@ -12,7 +12,7 @@ import { verifyStoreAgainstCheckpoints } from "./verify-export.ts";
 
 const T0 = Date.UTC(2024, 0, 1);
 const DAY = 86_400_000;
-const KEY = signingKeyFromSecret(new Uint8Array(32).fill(4));
+const KEY = memorySigner(signingKeyFromSecret(new Uint8Array(32).fill(4)), "checkpoints");
 const KEYS = { byKid: new Map(), anyKid: [KEY.publicKey] };
 const day = (n: number): Date => new Date(T0 + n * DAY);
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import SqliteDatabase from "better-sqlite3";
-import { signingKeyFromSecret, type SignedCheckpoint } from "@dbward/shared";
+import { memorySigner, signingKeyFromSecret, type SignedCheckpoint } from "@dbward/shared";
 import { inTransaction } from "../store/in-transaction.ts";
 import { STORE_FILE, openStore, type Store } from "../store/open-store.ts";
 import { takeCheckpoint } from "./audit-checkpoints.ts";
@@ -15,7 +15,7 @@ import { verifyExport, verifyStoreAgainstCheckpoints, type ExportVerdict } from 
 
 const T0 = Date.UTC(2024, 0, 1);
 const HOUR = 3_600_000;
-const KEY = signingKeyFromSecret(new Uint8Array(32).fill(5));
+const KEY = memorySigner(signingKeyFromSecret(new Uint8Array(32).fill(5)), "checkpoints");
 const KEYS = { byKid: new Map([[KEY.kid, { kid: KEY.kid, publicKey: KEY.publicKey }]]), anyKid: [] };
 const hour = (n: number): Date => new Date(T0 + n * HOUR);
 

@@ -18,6 +18,7 @@ import { durationSchema } from "./duration.ts";
 import { sqlReviewPolicySchema } from "./sql-review-config.ts";
 import { httpSchema, monitoringSchema } from "./operations-config.ts";
 import { AUDIT_DEFAULTS, auditSchema } from "./audit-config.ts";
+import { SIGNING_DEFAULTS, signingSchema } from "./signing-config.ts";
 import { RESULTS_DEFAULTS, resultsSchema } from "./results-config.ts";
 import { MASKING_DEFAULTS, maskingProblems, maskingSchema } from "./masking-config.ts";
 import { STATE_DEFAULTS, stateSchema } from "./state-config.ts";
@@ -353,6 +354,8 @@ export const botConfigSchema = z.strictObject({
   monitoring: monitoringSchema.default(monitoringSchema.parse({})),
   /** Signed checkpoints and retention (docs/audit.md). */
   audit: auditSchema.default(AUDIT_DEFAULTS),
+  /** Where the token and checkpoint signing keys live (docs/configuration.md, "Signing keys"). */
+  signing: signingSchema.default(SIGNING_DEFAULTS),
   /** Result readers, store and retention (docs/results.md). */
   results: resultsSchema.default(RESULTS_DEFAULTS),
   /** Where the workflow state and audit chain live: SQLite by default, or PostgreSQL (docs/configuration.md). */
@@ -388,8 +391,8 @@ export function parseBotConfig(text: string, source = "bot config"): BotConfig {
     ? [
         ...crossCheck(result.data),
         ...identityProblems(result.data),
-        ...maskingProblems(result.data.masking, result.data.databases),
         ...stepUpProblems(result.data),
+        ...maskingProblems(result.data.masking, result.data.databases),
         ...checkWebhooks(result.data.webhooks, new Map(result.data.databases.map((d) => [d.name, d]))),
       ]
     : [...result.error.issues.flatMap(formatIssue), ...crossCheck(looseView(raw))];

@@ -27,7 +27,10 @@ import {
   type SigningKey,
 } from "@dbward/shared";
 
+/** The token key (and, before dbward kept a key per purpose, the checkpoint key too). */
 export const KEY_FILE = "signing-key.json";
+/** The checkpoint key of `signing.checkpoints.provider: file`. */
+export const CHECKPOINT_KEY_FILE = "checkpoint-signing-key.json";
 
 /** Makes the data directory (0700) if it is missing and tightens it if it is too open. */
 export function ensureDataDir(dir: string): void {
@@ -35,9 +38,13 @@ export function ensureDataDir(dir: string): void {
   if ((statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
 
-export function loadOrCreateSigningKey(dataDir: string, now: Date): { key: SigningKey; created: boolean } {
+export function loadOrCreateSigningKey(
+  dataDir: string,
+  now: Date,
+  name: typeof KEY_FILE | typeof CHECKPOINT_KEY_FILE = KEY_FILE,
+): { key: SigningKey; created: boolean } {
   ensureDataDir(dataDir);
-  const file = join(dataDir, KEY_FILE);
+  const file = join(dataDir, name);
   if (existsSync(file)) return { key: readKeyFile(file), created: false };
   const key = generateSigningKey();
   const body = JSON.stringify({
@@ -48,7 +55,7 @@ export function loadOrCreateSigningKey(dataDir: string, now: Date): { key: Signi
   });
   // Written whole to a private temporary file, then linked into place: a crash never leaves a
   // half-written key, and link() fails if another process got there first, so exactly one key wins.
-  const temp = join(dataDir, `.${KEY_FILE}.${process.pid}.${randomBytes(6).toString("hex")}`);
+  const temp = join(dataDir, `.${name}.${process.pid}.${randomBytes(6).toString("hex")}`);
   const fd = openSync(temp, "wx", 0o600);
   try {
     writeSync(fd, `${body}\n`);

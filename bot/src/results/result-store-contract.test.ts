@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { generateSigningKey, type RequestId } from "@dbward/shared";
+import { generateSigningKey, memorySigner, type RequestId } from "@dbward/shared";
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult } from "kysely";
 import { dropStateDatabase, ensureStateDatabase } from "../../../test/support/postgres-state.ts";
 import { parseBotConfig } from "../config/bot-config.ts";
@@ -140,7 +140,8 @@ function contextOf(f: Fixture): BotContext {
     clock: { now: () => NOW },
     startedAt: NOW,
     random: systemRandom,
-    signingKey: generateSigningKey(),
+    signingKey: memorySigner(generateSigningKey(), "tokens"),
+    checkpointSigner: memorySigner(generateSigningKey(), "checkpoints"),
     jobs: new JobSignal(),
     results: f.results,
     shutdown: new AbortController().signal,

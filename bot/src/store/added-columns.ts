@@ -20,4 +20,5 @@ export const ADDED_COLUMNS: readonly AddedColumn[] = [
   { table: "requests", column: "not_before", definition: "TEXT" },
   { table: "preflights", column: "affected_rows", definition: "INTEGER" },
   { table: "schema_contexts", column: "report_id", definition: "TEXT" },
+  { table: "signing_keys", column: "checkpoints_until_seq", definition: "INTEGER" },
 ];

@@ -2,7 +2,7 @@
  * Everything a use case needs, built once by the composition root (main.ts). Use cases take this
  * and a typed input; adapters (HTTP, Slack) never reach past it into the store.
  */
-import type { JoinRequestView, RequestId, SigningKey } from "@dbward/shared";
+import type { JoinRequestView, RequestId, Signer } from "@dbward/shared";
 import type { BotConfig } from "../config/bot-config.ts";
 import type { Clock, Random } from "../core/clock.ts";
 import type { OidcVerifier } from "../identity/oidc-verifier.ts";
@@ -20,7 +20,10 @@ export interface BotContext {
   /** When this bot process started (the sweep gives agents one lease margin after it). */
   readonly startedAt: Date;
   readonly random: Random;
-  readonly signingKey: SigningKey;
+  /** Signs execution tokens (the key agents pin); never audit checkpoints. */
+  readonly signingKey: Signer<"tokens">;
+  /** Signs audit checkpoints; never execution tokens (a key per purpose: signing-config.ts). */
+  readonly checkpointSigner: Signer<"checkpoints">;
   readonly jobs: JobSignal;
   /** Where result rows live (files under the data directory by default). */
   readonly results: ResultStore;

@@ -91,7 +91,7 @@ export async function claimJob(
       return { refused: overBudget, code: "execution.limit_reached" } as const;
     }
     const tokenId = ctx.random.secret(16);
-    const token = signRequestToken(ctx.signingKey, request, {
+    const token = await signRequestToken(ctx.signingKey, request, {
       tokenId,
       agentId,
       now,

@@ -15,6 +15,7 @@ import { capabilityAllows } from "./agent-capabilities.ts";
 import type { BotContext } from "./bot-context.ts";
 import { findRequestOrThrow } from "./find-request-or-throw.ts";
 import { holdAgentSession, parseSessionId } from "./hold-agent-session.ts";
+import { requestMasks } from "./request-masks.ts";
 import { signRequestToken } from "./sign-request-token.ts";
 
 /** How long an agent has to report a plan past its statement timeout before the claim lapses. */
@@ -54,13 +55,15 @@ export async function claimPreflight(
     });
     if (!won)
       throw new DbwardError("request.invalid_transition", `preflight ${preflightId} is no longer available`);
-    const token = signRequestToken(ctx.signingKey, request, {
+    const token = await signRequestToken(ctx.signingKey, request, {
       tokenId,
       agentId,
       now,
       execution: 0, // no execution: a preflight never runs the statement
       purpose: preflight.kind,
       maxRows: null,
+      // A dry run's failure can quote masked values: the agent withholds it when masks are signed.
+      masks: await requestMasks(tx, ctx.config(), request),
     });
     await appendAudit(
       tx,

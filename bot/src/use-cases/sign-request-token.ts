@@ -1,19 +1,20 @@
 /**
  * The one place the bot signs a token for a request (execution-token.ts): bound to the stored
  * SQL's hash, its database, environment and operation, this agent, and at most five minutes —
- * for an execution (with the row guard the approvers saw) or a preflight.
+ * for an execution (with the row guard the approvers saw) or a preflight. Signed by the token
+ * signer only (a key file or an HSM: keys/open-signers.ts), never the checkpoint key.
  */
 import {
   MAX_TOKEN_LIFETIME_SECONDS,
-  signExecutionToken,
-  type SigningKey,
+  signExecutionTokenWith,
+  type Signer,
   type SignedMask,
   type TokenPurpose,
 } from "@dbward/shared";
 import type { RequestRecord } from "../store/requests-repo.ts";
 
-export function signRequestToken(
-  key: SigningKey,
+export async function signRequestToken(
+  key: Signer<"tokens">,
   request: RequestRecord,
   t: {
     readonly tokenId: string;
@@ -26,9 +27,9 @@ export function signRequestToken(
     /** The column masks the agent applies to the rows (use-cases/request-masks.ts); never empty. */
     readonly masks?: readonly SignedMask[] | undefined;
   },
-): string {
+): Promise<string> {
   const iat = Math.floor(t.now.getTime() / 1000);
-  return signExecutionToken(key, {
+  return signExecutionTokenWith(key, {
     jti: t.tokenId,
     req: request.id,
     exe: t.execution,

@@ -102,13 +102,14 @@ function keyTexts(value: string): [string | undefined, string][] {
   if (existsSync(value)) {
     const text = readFileSync(value, "utf8").trim();
     if (text.startsWith("{")) {
-      let parsed: { keys?: { kid?: unknown; public_key?: unknown }[] };
+      let parsed: { keys?: { kid?: unknown; public_key?: unknown }[]; checkpoint_keys?: typeof parsed.keys };
       try {
         parsed = JSON.parse(text) as typeof parsed;
       } catch (err) {
         throw new CliError(`--public-key ${value}: ${(err as Error).message}`, EXIT.usage);
       }
-      return (parsed.keys ?? []).flatMap((k) =>
+      // A bot that keeps a checkpoint key lists it apart (checkpoint_keys); an older answer has one key for both.
+      return (parsed.checkpoint_keys ?? parsed.keys ?? []).flatMap((k) =>
         typeof k.kid === "string" && typeof k.public_key === "string"
           ? [[k.kid, k.public_key] as [string, string]]
           : [],
