@@ -7,23 +7,35 @@
  * request pending with no approval, and is audited.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import type { AuditEvent, RequestView } from "@dbward/shared";
 import { listAudit, parseBotConfig } from "@dbward/bot";
 import { SLACK_IDS } from "../bot/src/slack/ids.ts";
+import { EXIT } from "../cli/src/exit-codes.ts";
+import { main } from "../cli/src/main.ts";
+import { captureOutput } from "./support/capture-output.ts";
 import { GENEROUS_LIMITS, errorOf } from "./support/audit-reader.ts";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
 import { FakeSlack } from "./support/fake-slack.ts";
-import {
-  IDP_AUDIENCE,
-  IDP_CLIENT_ID,
-  IDP_STEP_UP_CLIENT_ID,
-  startTestIdp,
-  type TestIdp,
-} from "./support/oidc-provider.ts";
+import { IDP_CLIENT_ID, IDP_STEP_UP_CLIENT_ID, startTestIdp, type TestIdp } from "./support/oidc-provider.ts";
 import { StepUpBrowser, type Page } from "./support/step-up-browser.ts";
-import { SlackRequests } from "./slack/slack-requests.ts";
+import { SlackRequests, input } from "./slack/slack-requests.ts";
 import { textOf } from "./slack/slack-harness.ts";
+
+/** Waits (bounded) until `dbward login` has printed the user code, and returns it. */
+async function userCodeFrom(lines: readonly string[]): Promise<string> {
+  for (let i = 0; i < 400; i++) {
+    for (const line of lines) {
+      const m = /enter the code (\S+)$/.exec(line);
+      if (m?.[1] !== undefined) return m[1];
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`the CLI printed no user code:\n${lines.join("\n")}`);
+}
 
 const U = { alice: "U0ALICE01", bob: "U0BOB0001", carol: "U0CAROL01", dave: "U0DAVE001" } as const;
 const CHANNEL = "C0APPROVALS";
@@ -49,8 +61,10 @@ users:
 bootstrap_admin: root
 oidc:
   issuer: ${issuer}
-  audience: ${IDP_AUDIENCE}
   client_id: ${IDP_CLIENT_ID}
+  # dbward login presents the ID token, which carries auth_time (test/support/oidc-provider.ts).
+  bearer: id_token
+  audience: ${IDP_CLIENT_ID}
   jwks_cooldown_seconds: 0
 step_up:
   public_url: ${publicUrl}
@@ -192,6 +206,31 @@ describe("step-up approvals", () => {
     assert.equal((await view(id)).approvals.length, 1);
   });
 
+  test("Approve in the Review modal waits for the sign-in too, and keeps the approver's comment", async () => {
+    const id = await ask("UPDATE orders SET status = 'refunded' WHERE id = 17");
+    const ids = SLACK_IDS.inputs;
+    const res = await slack.submitView(
+      U.bob,
+      SLACK_IDS.views.review,
+      {
+        [ids.decision.block]: { [ids.decision.action]: input.radio(SLACK_IDS.decisions.approve) },
+        [ids.comment.block]: { [ids.comment.action]: input.text("checked the plan") },
+      },
+      JSON.stringify({ requestId: id, channel: CHANNEL }),
+    );
+    assert.equal(res.text, "", "the modal closes");
+    await settle();
+    const answer = textOf(fake.of("chat.postEphemeral").find((c) => c.args.user === U.bob));
+    await assertNothingApproved(id);
+    idp.signInNext("sub-bob");
+    const page = await new StepUpBrowser().page(linkIn(answer));
+    assert.equal(page.status, 200, page.text);
+    assert.deepEqual(
+      (await view(id)).approvals.map((a) => [a.approver, a.comment]),
+      [["bob", "checked the plan"]],
+    );
+  });
+
   test("a sign-in as another subject is refused and approves nothing", async () => {
     const id = await ask("UPDATE orders SET status = 'refunded' WHERE id = 8");
     const link = linkIn(await clickApprove(U.bob, id));
@@ -310,7 +349,7 @@ describe("step-up approvals", () => {
     assert.equal(denied[0]?.details.code, "approval.step_up_unavailable");
   });
 
-  test("API approval: refused with an API token and with an old sign-in, accepted with a fresh dbward login", async () => {
+  test("API approval: refused with an API token, an old sign-in or none, accepted with a fresh one", async () => {
     const id = await ask("UPDATE orders SET status = 'refunded' WHERE id = 15");
     const byToken = await h.call(await h.tokenFor("bob"), "POST", `/api/requests/${id}/approve`, {});
     assert.equal(byToken.status, 403);
@@ -318,21 +357,59 @@ describe("step-up approvals", () => {
     assert.match(errorOf(byToken).message, /dbward login/);
 
     const now = Math.floor(Date.now() / 1000);
-    const old = await idp.mint({ sub: "sub-bob", auth_time: now - 600 });
+    const old = await idp.mint({ sub: "sub-bob", aud: IDP_CLIENT_ID, auth_time: now - 600 });
     const byOld = await h.call(old, "POST", `/api/requests/${id}/approve`, {});
     assert.equal(byOld.status, 403);
     assert.equal(errorOf(byOld).code, "approval.step_up_required");
-    const noAuthTime = await idp.mint({ sub: "sub-bob" });
+    const noAuthTime = await idp.mint({ sub: "sub-bob", aud: IDP_CLIENT_ID });
     assert.equal((await h.call(noAuthTime, "POST", `/api/requests/${id}/approve`, {})).status, 403);
     await assertNothingApproved(id);
 
-    const fresh = await idp.mint({ sub: "sub-bob", auth_time: now - 5 });
+    const fresh = await idp.mint({ sub: "sub-bob", aud: IDP_CLIENT_ID, auth_time: now - 5 });
     const byFresh = await h.call(fresh, "POST", `/api/requests/${id}/approve`, {});
     assert.equal(byFresh.status, 200, JSON.stringify(byFresh.body));
     assert.deepEqual(
       (await view(id)).approvals.map((a) => a.approver),
       ["bob"],
     );
+  });
+
+  test("dbward request approve: refused with an API token, done with the session of a fresh dbward login", async () => {
+    const id = await ask("UPDATE orders SET status = 'refunded' WHERE id = 18");
+    const home = mkdtempSync(join(tmpdir(), "dbward-step-up-cli-"));
+    try {
+      const env = { XDG_CONFIG_HOME: join(home, "config"), DBWARD_URL: h.url };
+      const byToken = captureOutput();
+      const refused = await main(
+        ["request", "approve", String(id), "--token", await h.tokenFor("bob")],
+        { DBWARD_URL: h.url },
+        byToken,
+      );
+      assert.notEqual(refused, EXIT.ok);
+      assert.match(byToken.stderr.join("\n"), /fresh sign-in[\s\S]*dbward login/);
+      await assertNothingApproved(id);
+
+      const login = captureOutput();
+      const running = main(["login"], env, login);
+      await idp.approve(await userCodeFrom(login.stdout), "sub-bob");
+      assert.equal(await running, EXIT.ok, login.stderr.join("\n"));
+      const approved = captureOutput();
+      assert.equal(
+        await main(["request", "approve", String(id)], env, approved),
+        EXIT.ok,
+        approved.stderr.join("\n"),
+      );
+      assert.deepEqual(
+        (await view(id)).approvals.map((a) => a.approver),
+        ["bob"],
+      );
+      const recorded = (await audit()).filter(
+        (e) => e.action === "request.approval_recorded" && e.target === `request:${id}`,
+      );
+      assert.equal((recorded[0]?.details.step_up as { via?: string } | undefined)?.via, "bearer");
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   test("a rejection needs no step-up", async () => {

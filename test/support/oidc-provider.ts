@@ -218,6 +218,8 @@ function buildProvider(
         client_id: IDP_CLIENT_ID,
         token_endpoint_auth_method: "none",
         grant_types: ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+        // ID tokens say when the person signed in (step-up approvals read it from the bearer).
+        require_auth_time: true,
         response_types: [],
         redirect_uris: [],
       },
