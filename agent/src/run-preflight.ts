@@ -25,12 +25,14 @@ import {
   type PreflightKind,
   type PreflightOffer,
   type PreflightResultBody,
+  type ExecutionClaims,
 } from "@dbward/shared";
 import type { Logger } from "pino";
 import { BotError } from "./bot-client.ts";
 import { findDatabase, type AgentConfig, type DatabaseConfig } from "./config.ts";
 import { createLazyPools } from "./drivers/lazy-pools.ts";
 import { describeError } from "./log.ts";
+import { redactPreflightReport } from "./masking/preflight-redaction.ts";
 import { dryRunMysql } from "./preflight/dry-run-mysql.ts";
 import { dryRunMysqlTables } from "./preflight/dry-run-mysql-tables.ts";
 import { dryRunPostgres } from "./preflight/dry-run-postgres.ts";
@@ -174,17 +176,21 @@ async function runClaimed(
   if (claim.kind !== offer.kind)
     return failed("token.capability", `the claim is for ${claim.kind}, the offer was for ${offer.kind}`);
   const checked = verifyClaim(loop, db, claim);
-  if (typeof checked !== "string") return checked;
-  switch (claim.kind) {
-    case "explain":
-      return planClaimed(loop, db, claim, checked);
-    case "dry_run":
-      return dryRunClaimed(loop, db, claim, checked);
-  }
+  if (typeof checked !== "object" || !("jti" in checked)) return checked;
+  const report =
+    claim.kind === "explain"
+      ? await planClaimed(loop, db, claim, checked.jti)
+      : await dryRunClaimed(loop, db, claim, checked.jti);
+  // A dry run's failure can quote stored values of masked columns (masking/preflight-redaction.ts).
+  return redactPreflightReport(report, checked.masks !== undefined);
 }
 
 /** The token's id once it was verified for the claim's purpose and fields, or why it was not. */
-function verifyClaim(loop: AgentLoop, db: DatabaseConfig, claim: PreflightClaimResponse): string | Report {
+function verifyClaim(
+  loop: AgentLoop,
+  db: DatabaseConfig,
+  claim: PreflightClaimResponse,
+): ExecutionClaims | Report {
   const { config, clock } = loop.deps;
   const verified = verifyExecutionToken(claim.token, {
     keys: config.keys,
@@ -203,7 +209,7 @@ function verifyClaim(loop: AgentLoop, db: DatabaseConfig, claim: PreflightClaimR
     claims.req !== claim.request_id
   )
     return failed("token.capability", "the preflight's fields disagree with its token");
-  return claims.jti;
+  return claims;
 }
 
 async function planClaimed(

@@ -33,7 +33,7 @@ const { policies } = maskingSchema.parse({
 
 const table = (name: string): SchemaTable => ({ schema: "public", name }) as unknown as SchemaTable;
 const SCHEMA = [table("users"), table("orders")];
-const ALICE = { roles: ["requester"], groups: [] };
+const ALICE = { roles: ["requester"], groups: [] as string[] };
 
 const sign = (
   sql: string,
