@@ -158,6 +158,14 @@ export async function moveChallenge(
   return r.numUpdatedRows > 0n;
 }
 
+/**
+ * Forgets challenges that expired before `before`: a used or refused one has its audit events,
+ * and an expired one can never be used. Called as new ones are made, so the table stays small.
+ */
+export async function deleteChallengesExpiredBefore(db: Db, before: Date): Promise<void> {
+  await db.deleteFrom("step_up_challenges").where("expires_at", "<", before.toISOString()).execute();
+}
+
 function toChallenge(r: StepUpChallengesTable): StepUpChallenge {
   return {
     id: r.id,

@@ -7,7 +7,8 @@
  * approver, own request, already decided) is refused here at once too, and again when the
  * approval is finally recorded. A request that needs no step-up is decided as always.
  *
- * The link's secret is stored only as its SHA-256, and lives `step_up.link_ttl`.
+ * The link's secret is stored only as its SHA-256, and lives `step_up.link_ttl`; challenges
+ * expired for a day are deleted as new ones are made.
  */
 import { DbwardError, type RequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
@@ -15,7 +16,11 @@ import { canDecide } from "../core/approval-decision.ts";
 import { needsStepUp } from "../core/workflow.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { listApprovals, type RequestRecord } from "../store/requests-repo.ts";
-import { insertStepUpChallenge, type StepUpDecision } from "../store/step-up-challenges-repo.ts";
+import {
+  deleteChallengesExpiredBefore,
+  insertStepUpChallenge,
+  type StepUpDecision,
+} from "../store/step-up-challenges-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 import { actorOf, type UserCaller } from "./caller.ts";
 import { decideRequest, REFUSAL_CODES } from "./decide-request.ts";
@@ -76,6 +81,8 @@ export async function approveOrStepUp(
     const approvals = (await listApprovals(tx, id)).filter((a) => a.decision === "approved");
     const check = canDecide(request, caller.user, approvals, decision.as);
     if (!check.ok) return { refused: new DbwardError(REFUSAL_CODES[check.code], check.message) } as const;
+    // Kept a day past expiry for whoever looks into one; the audit events stay for good.
+    await deleteChallengesExpiredBefore(tx, new Date(now.getTime() - 86_400_000));
     await insertStepUpChallenge(tx, {
       id: challengeId,
       linkSecret,
