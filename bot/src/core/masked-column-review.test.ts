@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { initSqlReview, type SchemaTable } from "@dbward/shared";
 import { maskingSchema } from "../config/masking-config.ts";
-import { maskedColumnFindings } from "./masked-column-review.ts";
+import { maskedColumnFindings, maskingSchemaFindings } from "./masked-column-review.ts";
 
 before(() => initSqlReview());
 
@@ -66,6 +66,39 @@ describe("maskedColumnFindings", () => {
         sql: "SELECT 1 WHERE 'a' LIKE 'b'",
         schema: SCHEMA,
       }),
+      [],
+    );
+  });
+});
+
+describe("maskingSchemaFindings", () => {
+  const withColumns = [
+    { schema: "public", name: "users", columns: [{ name: "id", type: "int", nullable: false }] },
+  ] as unknown as SchemaTable[];
+  test("reports a policy naming a column its table does not have", () => {
+    const [f] = maskingSchemaFindings({
+      policies,
+      database: "shop",
+      environment: "production",
+      schema: withColumns,
+    });
+    assert.equal(f?.rule, "masking_policy_unknown_column");
+    assert.match(f?.message ?? "", /users\.email/);
+  });
+  test("says nothing when the column exists or nothing is known of the table", () => {
+    const withEmail = [
+      { schema: "public", name: "users", columns: [{ name: "EMAIL", type: "text", nullable: true }] },
+    ] as unknown as SchemaTable[];
+    assert.deepEqual(
+      maskingSchemaFindings({ policies, database: "shop", environment: "production", schema: withEmail }),
+      [],
+    );
+    assert.deepEqual(
+      maskingSchemaFindings({ policies, database: "shop", environment: "production", schema: [] }),
+      [],
+    );
+    assert.deepEqual(
+      maskingSchemaFindings({ policies, database: "shop", environment: "production", schema: undefined }),
       [],
     );
   });

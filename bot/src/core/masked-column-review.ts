@@ -21,6 +21,8 @@ import type { MaskingPolicyConfig } from "../config/masking-config.ts";
 import { policiesFor } from "./column-masks.ts";
 
 export const MASKED_COLUMN_RULE = "masked_column_use";
+/** A masking policy names a column the schema context does not show: the agent refuses such reads. */
+export const UNKNOWN_MASKED_COLUMN_RULE = "masking_policy_unknown_column";
 
 const lower = (s: string): string => s.toLowerCase();
 
@@ -79,11 +81,44 @@ export function withMaskedColumnFindings(
   review: SqlReview,
   input: Parameters<typeof maskedColumnFindings>[0],
 ): SqlReview {
-  const findings = maskedColumnFindings(input);
+  const findings = [...maskingSchemaFindings(input), ...maskedColumnFindings(input)];
   return findings.length === 0 ? review : { ...review, findings: [...review.findings, ...findings] };
 }
 
 /** Whether a review carries a masked-column finding: then nothing auto-approves it. */
 export function hasMaskedColumnFinding(review: SqlReview): boolean {
   return review.findings.some((f) => f.rule === MASKED_COLUMN_RULE);
+}
+
+/**
+ * The masking policies of the target that name a column its schema context does not show (a
+ * typo, a renamed or dropped column): a config error, which `dbward policy explain --schema`
+ * and every request's review show. The agent refuses the reads they would sign masks for
+ * (`masking.unknown_column`) rather than run them unmasked. A table the context does not show
+ * (a cut report, another schema) is not judged here; the agent checks it against the catalogue.
+ */
+export function maskingSchemaFindings(input: {
+  readonly policies: readonly MaskingPolicyConfig[];
+  readonly database: string;
+  readonly environment: string;
+  readonly schema: readonly SchemaTable[] | undefined;
+}): SqlFinding[] {
+  if (input.schema === undefined) return [];
+  const schema = input.schema;
+  return policiesFor(input.policies, input.database, input.environment).flatMap((p) => {
+    const tables = schema.filter(
+      (t) =>
+        lower(t.name) === lower(p.table) && (p.schema === undefined || lower(t.schema) === lower(p.schema)),
+    );
+    if (tables.length === 0) return [];
+    if (tables.some((t) => t.columns.some((c) => lower(c.name) === lower(p.column)))) return [];
+    return [
+      {
+        rule: UNKNOWN_MASKED_COLUMN_RULE,
+        severity: "warn" as const,
+        message: `the masking policy for ${p.table}.${p.column} names a column ${p.table} does not have, so the agent refuses reads of this database that it would mask (masking.unknown_column)`,
+        hint: "correct the column's name under masking.policies in the bot's config",
+      },
+    ];
+  });
 }
