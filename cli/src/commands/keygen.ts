@@ -1,4 +1,8 @@
-/** `dbward keygen`: a fresh Ed25519 key pair, and the line an agent config pins. */
+/**
+ * `dbward keygen`: a fresh Ed25519 key pair, and the line an agent config pins. The same key file
+ * format serves a token key (signing-key.json, pinned by agents) and a checkpoint key
+ * (checkpoint-signing-key.json, never pinned: docs/security-hardening.md, "HSM-backed signing").
+ */
 import { base64url, generateSigningKey } from "@dbward/shared";
 import type { Output } from "../output.ts";
 
@@ -17,7 +21,7 @@ export function keygen(out: Output, json: boolean): void {
     `secret key:  ${base64url(key.secretKey)}   (keep secret: store it as the bot's signing-key.json, mode 0600)`,
   );
   out.print("");
-  out.print("agent config lines:");
+  out.print("agent config lines (a token key only; a checkpoint-signing-key.json is never pinned):");
   out.print("keys:");
   out.print(`  ${key.kid}: ${pub}`);
 }
