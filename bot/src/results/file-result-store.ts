@@ -14,7 +14,8 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
-import { openChunk, placeOf, sealChunk } from "../crypto/state-cipher.ts";
+import { isSealedBytes } from "../crypto/sealed-value.ts";
+import { openChunk, placeOf, sealChunk, stateCipherOf } from "../crypto/state-cipher.ts";
 import type { Database } from "../store/tables.ts";
 import type { ResultStore, StoredChunk } from "./result-store.ts";
 
@@ -99,6 +100,49 @@ export function createFileResultStore(root: string, state?: Kysely<Database>): R
       await rm(dirOf(key), { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * `dbward state encrypt`: seals every chunk file under `root` still in the clear (written before
+ * the state key was set), each through a synced temporary file renamed over it. A file named
+ * without its byte count (stored before) gets the name that carries the clear count. How many.
+ */
+export async function sealClearChunkFiles(root: string, state: Kysely<Database>): Promise<number> {
+  const cipher = stateCipherOf(state);
+  if (cipher === undefined) throw new Error("state.key_missing: no state key to seal result files with");
+  let keys: string[];
+  try {
+    keys = (await readdir(root)).filter((k) => KEY.test(k));
+  } catch (err) {
+    if (isMissing(err)) return 0;
+    throw err;
+  }
+  let sealed = 0;
+  for (const key of keys) {
+    const dir = join(root, key);
+    for (const name of await readdir(dir)) {
+      const m = CHUNK_FILE.exec(name);
+      if (m?.[1] === undefined || m[2] === undefined) continue;
+      const file = join(dir, name);
+      const clear = await readFile(file);
+      if (isSealedBytes(clear)) continue;
+      const seq = Number(m[1]);
+      const target = join(dir, `${m[1]}-${m[2]}-${clear.length}.ndjson`);
+      const tmp = join(dir, `.${name}.${randomBytes(6).toString("hex")}.tmp`);
+      const handle = await open(tmp, "w", 0o600);
+      try {
+        await handle.writeFile(cipher.sealBytes(chunkPlace(key, seq), clear));
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, target);
+      if (target !== file) await rm(file, { force: true });
+      await syncPath(dir);
+      sealed += 1;
+    }
+  }
+  return sealed;
 }
 
 async function fileSize(file: string): Promise<number> {

@@ -1,6 +1,7 @@
 /** `dbward state …`: offline operations on the bot's state store (docs/operations.md). */
 import type { Argv } from "yargs";
 import type { Output } from "../output.ts";
+import { stateEncryptCommand } from "./state-encrypt.ts";
 
 export function stateCommand(out: Output, env: Readonly<Record<string, string | undefined>>) {
   return (y: Argv) =>
@@ -34,5 +35,6 @@ export function stateCommand(out: Output, env: Readonly<Record<string, string | 
             json: a.json,
           }),
       )
+      .command(stateEncryptCommand(out, env))
       .demandCommand(1, "name a state subcommand");
 }
