@@ -412,6 +412,31 @@ describe("step-up approvals", () => {
     }
   });
 
+  test("an identity provider that cannot be reached approves nothing and leaves the link usable", async () => {
+    const id = await ask("UPDATE orders SET status = 'refunded' WHERE id = 19");
+    const link = linkIn(await clickApprove(U.bob, id));
+    const state = h.bot.ctx.config().state;
+    const down = config(idp.issuer, h.url).replace(`issuer: ${idp.issuer}`, "issuer: http://127.0.0.1:9");
+    await h.bot.reload({ ...parseBotConfig(down), state });
+    try {
+      const seq = await head();
+      const page = await new StepUpBrowser().page(link);
+      assert.equal(page.status, 503);
+      assert.match(page.text, /cannot be reached/);
+      assert.deepEqual(refusedWhy(await after_(seq)), ["provider_unreachable"]);
+      await assertNothingApproved(id);
+    } finally {
+      await h.bot.reload({ ...parseBotConfig(config(idp.issuer, h.url)), state });
+    }
+    idp.signInNext("sub-bob");
+    const retried = await new StepUpBrowser().page(link);
+    assert.equal(retried.status, 200, retried.text);
+    assert.deepEqual(
+      (await view(id)).approvals.map((a) => a.approver),
+      ["bob"],
+    );
+  });
+
   test("a rejection needs no step-up", async () => {
     const id = await ask("UPDATE orders SET status = 'refunded' WHERE id = 16");
     const res = await h.call(await h.tokenFor("bob"), "POST", `/api/requests/${id}/reject`, {

@@ -35,6 +35,10 @@ const REFUSAL_TEXT: Record<StepUpRefusal, { readonly title: string; readonly bod
     title: "The sign-in did not complete",
     body: "The identity provider's answer could not be verified. Nothing was approved: click Approve in Slack again to retry.",
   },
+  provider_unreachable: {
+    title: "The identity provider cannot be reached",
+    body: "dbward could not reach the identity provider to sign you in. Nothing was approved, and this link still works until it expires: try it again in a moment.",
+  },
   other_subject: {
     title: "You signed in as someone else",
     body: "The account you signed in with is not the one linked to the dbward user who clicked Approve. Nothing was approved: sign in with your own account, from a new link.",

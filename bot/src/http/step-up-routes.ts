@@ -49,6 +49,9 @@ export function stepUpRoutes(ctx: BotContext): Router {
     }
     const opened = await openStepUpLink(ctx, secret, { ip: clientIp(req) });
     if (!opened.ok) {
+      // The provider being down is nobody's failed authentication.
+      if (opened.why === "provider_unreachable")
+        return html(res, 503, refusalPage(opened.why, opened.requestId));
       await countFailure(ctx, req);
       return html(res, opened.why === "unknown_link" ? 404 : 403, refusalPage(opened.why, opened.requestId));
     }

@@ -20,6 +20,7 @@ export const STEP_UP_REFUSALS = [
   "state_mismatch",
   "other_browser",
   "provider_refused",
+  "provider_unreachable",
   "other_subject",
   "stale_login",
   "user_not_active",
@@ -64,7 +65,20 @@ export async function openStepUpLink(
     codeVerifier: newCodeVerifier(),
   };
   // The provider is asked before anything is stored: an unreachable one leaves the link usable.
-  const redirect = await authorizationUrl(cfg.oidc, cfg.step_up, start);
+  let redirect: string;
+  try {
+    redirect = await authorizationUrl(cfg.oidc, cfg.step_up, start);
+  } catch (err) {
+    await auditRefusal(ctx, {
+      actor: `user:${challenge.userId}`,
+      target: `request:${challenge.requestId}`,
+      why: "provider_unreachable",
+      challenge: challenge.id,
+      ip: site.ip,
+      detail: err instanceof Error ? err.message : String(err),
+    });
+    return { ok: false, why: "provider_unreachable", requestId: challenge.requestId };
+  }
   const browser = ctx.random.secret(32);
   const started = await inTransaction(ctx.store, (tx) =>
     startSignIn(tx, challenge.id, { ...start, browser, now }),
