@@ -15,7 +15,13 @@ import type { RequestView } from "@dbward/shared";
 import pg from "pg";
 import { startTestAgent } from "./support/agent-harness.ts";
 import { startBotHarness, TEST_CONFIG, type BotHarness } from "./support/bot-harness.ts";
-import { dropStateDatabase, stateDatabaseName, stateOnPostgres, stateUrl } from "./support/postgres-state.ts";
+import {
+  dropStateDatabase,
+  ensureStateDatabase,
+  stateDatabaseName,
+  stateOnPostgres,
+  stateUrl,
+} from "./support/postgres-state.ts";
 import { spawnDbward, token } from "./support/processes.ts";
 import { waitForStatus } from "./support/wait.ts";
 
@@ -149,6 +155,43 @@ describe("state written before encryption was turned on", () => {
     const verify = spawnDbward(["audit", "verify", ...where], {});
     assert.equal(await verify.exited, 0, verify.stderr() + verify.stdout());
   });
+
+  test(
+    "an encrypted SQLite store migrated to PostgreSQL opens there with the same key, results included",
+    { skip: stateOnPostgres() && "moves SQLite state; runs in the SQLite pass" },
+    async () => {
+      const target = `${dataDir}-migrated`;
+      const url = await ensureStateDatabase(target);
+      try {
+        const migrate = spawnDbward(["state", "migrate", "--from", botDir, "--to", url], {});
+        assert.equal(await migrate.exited, 0, migrate.stderr());
+        const moved = await startBotHarness(`${TEST_CONFIG}\nstate: { url: "${url}", pool_size: 4 }\n`, {
+          dataDir,
+          env: { DBWARD_ADMIN_TOKEN: ADMIN, DBWARD_STATE_KEY: KEY },
+        });
+        try {
+          const old = (await moved.call(ADMIN, "GET", `/api/requests/${oldId}`)).body as RequestView;
+          assert.equal(old.sql, readSql(OLD_SQL));
+          const result = await fetch(`${moved.url}/api/requests/${oldId}/result?format=csv`, {
+            headers: { authorization: `Bearer ${await moved.tokenFor("alice")}` },
+          });
+          assert.equal(result.status, 200);
+          assert.match(await result.text(), new RegExp(`${OLD_SQL},${RESULT}20`));
+        } finally {
+          await moved.stop();
+        }
+        const client = new pg.Client(url);
+        await client.connect();
+        const chunks = await client.query<{ data: Buffer }>("select data from result_chunks");
+        await client.end();
+        assert.ok(chunks.rows.length > 0);
+        for (const { data } of chunks.rows)
+          assert.equal(data.includes(RESULT), false, "chunks stay sealed in PostgreSQL");
+      } finally {
+        await dropStateDatabase(target);
+      }
+    },
+  );
 
   test("without the key the command refuses and changes nothing", async () => {
     const proc = spawnDbward(["state", "encrypt", "--data-dir", botDir], {});

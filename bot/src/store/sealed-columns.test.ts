@@ -11,6 +11,7 @@ import type { RequestId, SqlReview } from "@dbward/shared";
 import { kekFromEnvironment } from "../crypto/key-encryption-key.ts";
 import { isSealedText } from "../crypto/sealed-value.ts";
 import { unlockStateStore } from "../crypto/unlock-state-store.ts";
+import { loadEvent } from "../webhooks/webhook-event.ts";
 import { describeEachStoreDialect } from "./each-store-dialect-testing.ts";
 import { insertExecution, recordExecutionEnd } from "./executions-repo.ts";
 import { inTransaction } from "./in-transaction.ts";
@@ -151,6 +152,15 @@ describeEachStoreDialect(
       assert.equal(exe?.error_message, "duplicate key (v)=(lit-error)");
       assert.equal(await findPlanJson(store, `${id}-explain`), '{"Filter":"(v = \'lit-plan\')"}');
       assert.equal((await listPreflights(store, id))[0]?.error?.message, "near 'lit-plan-error'");
+      // Webhooks read the SQL to redact its literals: they get the clear text, not the sealed one.
+      const event = await loadEvent(store, {
+        seq: 1,
+        time: AT,
+        actor: "user:alice",
+        action: "request.created",
+        target: `request:${id}`,
+      });
+      assert.equal(event?.request.sqlText, "UPDATE t SET v = 'lit-sql'");
     });
 
     test("a sealed value moved to another column or another request is refused, naming where", async () => {
