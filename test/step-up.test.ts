@@ -437,6 +437,32 @@ describe("step-up approvals", () => {
     );
   });
 
+  test("guessed links are refused, audited, and count as failed authentications until the address is refused", async () => {
+    const state = h.bot.ctx.config().state;
+    const strict = config(idp.issuer, h.url).replace(
+      "auth_failures: { burst: 100000, per_minute: 1000000 }",
+      "auth_failures: { burst: 2, per_minute: 1 }",
+    );
+    assert.notEqual(strict, config(idp.issuer, h.url));
+    await h.bot.reload({ ...parseBotConfig(strict), state });
+    try {
+      const seq = await head();
+      const guessed = await new StepUpBrowser().page(`${h.url}/step-up/${"A".repeat(43)}`);
+      assert.equal(guessed.status, 404);
+      assert.match(guessed.text, /not valid/);
+      const malformed = await new StepUpBrowser().page(`${h.url}/step-up/short`);
+      assert.equal(malformed.status, 404);
+      assert.deepEqual(refusedWhy(await after_(seq)), ["unknown_link"]);
+      // Two failures spent the burst: the next guess is refused before it is looked up.
+      const third = await new StepUpBrowser().page(`${h.url}/step-up/${"B".repeat(43)}`);
+      assert.equal(third.status, 429);
+      assert.deepEqual(refusedWhy(await after_(seq)), ["unknown_link"], "not even looked up");
+    } finally {
+      await h.bot.reload({ ...parseBotConfig(config(idp.issuer, h.url)), state });
+      await h.bot.store.deleteFrom("rate_buckets").execute();
+    }
+  });
+
   test("a rejection needs no step-up", async () => {
     const id = await ask("UPDATE orders SET status = 'refunded' WHERE id = 16");
     const res = await h.call(await h.tokenFor("bob"), "POST", `/api/requests/${id}/reject`, {
