@@ -301,6 +301,21 @@ for (const db of ["pg", "maria"] as const) {
       assert.deepEqual(expr.rows, [["****", 1]]);
     });
 
+    test("masks a UNION's columns in full (and on PostgreSQL a whole row)", async (t) => {
+      const deps = setup(t);
+      const union = await run(
+        deps,
+        claim(db, "SELECT email FROM mask_users WHERE id = 1 UNION SELECT email FROM mask_orders", MASKS),
+      );
+      assert.equal(union.body.outcome, "succeeded", JSON.stringify(union.body));
+      assert.deepEqual(union.rows, [["****"], ["****"]]);
+      if (db === "pg") {
+        const row = await run(deps, claim(db, "SELECT u FROM mask_users u WHERE id = 1", MASKS));
+        assert.deepEqual(row.rows, [["****"]]);
+        assertNoClear(row.wire);
+      }
+    });
+
     test("withholds a unique violation's and an invalid input's message, keeping the code", async (t) => {
       const deps = setup(t);
       const dup = await run(
@@ -354,3 +369,24 @@ for (const db of ["pg", "maria"] as const) {
     });
   });
 }
+
+describe("column masking at the agent (PostgreSQL partitions)", () => {
+  test("a partition's column is unproven: a mask on the parent covers its rows", async (t) => {
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`DROP TABLE IF EXISTS mask_events;
+      CREATE TABLE mask_events (id int, email text) PARTITION BY RANGE (id);
+      CREATE TABLE mask_events_1 PARTITION OF mask_events FOR VALUES FROM (0) TO (100);
+      INSERT INTO mask_events VALUES (1, 'alice@example.com')`);
+    t.after(async () => {
+      await admin.query("DROP TABLE IF EXISTS mask_events");
+      await admin.end();
+    });
+    const deps = setup(t);
+    const masks = [mask("mask_events", "email", "partial", [1, 4])];
+    const parent = await run(deps, claim("pg", "SELECT email FROM mask_events", masks));
+    assert.deepEqual(parent.rows, [["a****.com"]]);
+    const child = await run(deps, claim("pg", "SELECT email FROM mask_events_1", masks));
+    assert.deepEqual(child.rows, [["****"]]);
+  });
+});

@@ -3,9 +3,11 @@
  *
  * A policy applies to a database × environment (a named one or `*`); the requester escapes it
  * when one of their roles or groups is in its `clear_for`. The masks are signed only when the
- * statement may read a masked column: it reads a masked table by name, or a relation the schema
- * context does not show as a table (a view over one, a table too new for the report), or its
- * relations cannot be told (unparseable); without a schema context, whenever it reads anything.
+ * statement may read a masked column: it reads a masked table by name, a table with a column
+ * named like a masked one (a partition or inheritance child holds its parent's rows), a relation
+ * the schema context does not show as a table (a view over one, a table too new for the report),
+ * or its relations cannot be told (unparseable); without a schema context, whenever it reads
+ * anything.
  * The agent masks every column whose origin it cannot prove whenever masks are signed, so a
  * count over an unmasked table stays readable while `lower(email)` does not.
  */
@@ -95,8 +97,17 @@ function mayReadMasked(
   if (!found.determinable) return true;
   if (schema === undefined) return found.reads.length > 0;
   const masked = new Set(policies.map((p) => lower(p.table)));
+  const maskedColumns = new Set(policies.map((p) => lower(p.column)));
+  // A known table with a column named like a masked one may hold the masked table's rows (a
+  // PostgreSQL partition or inheritance child is reported as a table of its own): sign the masks,
+  // and the agent masks the columns it cannot trace to an unmasked table.
+  const lookalike = new Set(
+    schema
+      .filter((t) => (t.columns ?? []).some((c) => maskedColumns.has(lower(c.name))))
+      .map((t) => lower(t.name)),
+  );
   const tables = new Set(schema.map((t) => lower(t.name)));
-  return found.reads.some((r) => masked.has(r) || !tables.has(r));
+  return found.reads.some((r) => masked.has(r) || lookalike.has(r) || !tables.has(r));
 }
 
 function rank(p: MaskingPolicyConfig): number {

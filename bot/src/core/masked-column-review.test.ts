@@ -50,6 +50,19 @@ describe("maskedColumnFindings", () => {
       /users_v\.email.*view/,
     );
   });
+  test("counts a table with a column named like a masked one (a partition) as holding masked rows", () => {
+    const partition = {
+      schema: "public",
+      name: "users_2024",
+      columns: [{ name: "email", type: "text", nullable: true }],
+    };
+    const schema = [...SCHEMA, partition] as unknown as SchemaTable[];
+    assert.match(
+      findings("SELECT id FROM users_2024 WHERE email LIKE 'a%'", schema)[0]?.message ?? "",
+      /users_2024\.email/,
+    );
+    assert.deepEqual(findings("SELECT id FROM users_2024 WHERE id = 1", schema), []);
+  });
   test("fails closed on a text it cannot follow", () => {
     assert.match(
       findings("SELECT id FROM orders WHERE EXISTS (SELECT * FROM users)")[0]?.message ?? "",

@@ -47,7 +47,16 @@ export function maskedColumnFindings(input: {
     ];
   }
   const tables = input.schema === undefined ? undefined : new Set(input.schema.map((t) => lower(t.name)));
-  const unknown = first.reads.filter((r) => tables === undefined || !tables.has(r));
+  // A known table with a column named like a masked one may hold a masked table's rows (a
+  // partition or inheritance child): it counts as having the masked names too.
+  const maskedColumns = new Set(masked.map((m) => m.column));
+  const lookalike = new Set(
+    (input.schema ?? [])
+      .filter((t) => !masked.some((m) => m.table === lower(t.name)))
+      .filter((t) => (t.columns ?? []).some((c) => maskedColumns.has(lower(c.name))))
+      .map((t) => lower(t.name)),
+  );
+  const unknown = first.reads.filter((r) => tables === undefined || !tables.has(r) || lookalike.has(r));
   const maskedNames = [...new Set(masked.map((m) => m.column))];
   const widened = [
     ...masked,
@@ -58,7 +67,7 @@ export function maskedColumnFindings(input: {
   const named = found.uses.map((u) =>
     masked.some((m) => `${m.table}.${m.column}` === u)
       ? u
-      : `${u} (not a known table: it may be a view over a masked column)`,
+      : `${u} (not a masked table, but it may hold one's rows: a view, a partition or an inheritance child)`,
   );
   return [
     finding(
