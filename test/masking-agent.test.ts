@@ -335,6 +335,14 @@ for (const db of ["pg", "maria"] as const) {
         assert.ok(!JSON.stringify(bad.body).includes("123-45-6789"), JSON.stringify(bad.body));
         assert.match(bad.body.error?.message ?? "", /SQLSTATE 22P02/);
       }
+      // A check constraint's failing row (DETAIL on PostgreSQL) never leaves; the code does.
+      const check = await run(
+        deps,
+        claim(db, "UPDATE mask_users SET age = 200 WHERE id = 1", MASKS, "write"),
+      );
+      assert.equal(check.body.outcome, "failed");
+      assert.ok(!JSON.stringify(check.body).includes("alice@example.com"), JSON.stringify(check.body));
+      assert.match(check.body.error?.message ?? "", db === "pg" ? /SQLSTATE 23514/ : /withheld/);
       // Unmasked, the same unique violation keeps the database's words.
       const clear = await run(
         deps,
