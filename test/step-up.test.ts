@@ -114,6 +114,14 @@ describe("step-up approvals", () => {
     await settle();
     const id = /Request #(\d+) created/.exec(textOf(fake.of("response_url").at(-1)))?.[1];
     assert.ok(id !== undefined, "request created");
+    const isPost = (c: { method: string; args: Record<string, unknown> }): boolean =>
+      c.method === "chat.postMessage" &&
+      c.args.channel === CHANNEL &&
+      c.args.thread_ts === undefined &&
+      textOf(c as never).includes(`Request #${id}`);
+    await fake.waitFor(`the approval post of #${id}`, (calls) => calls.some(isPost));
+    const post = fake.of("chat.postMessage").find(isPost);
+    assert.match(textOf(post), /needs a fresh sign-in/, "approvers are told before they click");
     fake.clear();
     return Number(id);
   }

@@ -50,6 +50,10 @@ export function approvalMessage(card: RequestCard, o: ApprovalMessageOptions): S
       ["Must approve", whoMustApprove(card)],
       ["Workflow", `\`${escapeMrkdwn(r.workflow.name)}\``],
       ...rowGuardField(r.workflow.row_guard, r.workflow.row_guard_from_dry_run),
+      // Told before the click: under step-up, Approve answers with a sign-in link (step-up-start.ts).
+      ...(r.workflow.step_up === "oidc"
+        ? [["Approving", "needs a fresh sign-in at the identity provider"] as const]
+        : []),
     ]),
   );
   blocks.push(section(`*Reason*\n${quote(r.reason)}`));
