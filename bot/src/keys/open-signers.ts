@@ -4,7 +4,7 @@
  * be two different keys, or the bot does not start.
  */
 import { join } from "node:path";
-import { DbwardError, memorySigner, type Signer, type SigningKey, type SigningPurpose } from "@dbward/shared";
+import { DbwardError, memorySigner, type SigningKey, type SigningPurpose } from "@dbward/shared";
 import type { SignerConfig, SigningConfig } from "../config/signing-config.ts";
 import { deriveCheckpointKey } from "./derived-checkpoint-key.ts";
 import { openPkcs11Signer } from "./pkcs11-signer.ts";
@@ -103,7 +103,7 @@ async function openOne<P extends SigningPurpose>(
       const opened = await openPkcs11Signer(c, purpose, o.env);
       return {
         key: {
-          signer: opened.signer as Signer<P>,
+          signer: opened.signer,
           // An HSM key is made by the operator, never by a start.
           created: false,
           copyHint: `give this instance the same signing.${purpose} key as the others`,

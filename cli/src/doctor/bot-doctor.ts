@@ -56,7 +56,15 @@ export async function checkBot(file: string, env: Env, options: BotDoctorOptions
       `${config.databases.length} databases, ${config.workflows.length} workflows, ${config.agents.length} agents; listens on ${config.listen.host}:${config.listen.port}`,
     ),
     ...checkDataDir(dataDir),
-    ...checkKeyFile(join(dataDir, KEY_FILE), config.state.url !== undefined),
+    // An HSM token key has no file to check; the bot itself refuses a key it cannot open.
+    ...(config.signing.tokens.provider === "file"
+      ? checkKeyFile(join(dataDir, KEY_FILE), config.state.url !== undefined)
+      : [
+          ok(
+            "signing key",
+            `signing.tokens is on ${config.signing.tokens.provider}: no key file; the bot checks the key at start`,
+          ),
+        ]),
     ...(await checkStateStore(config, dataDir, env)),
     ...checkResults(config, dataDir),
     ...checkBotSecrets(config, env),
