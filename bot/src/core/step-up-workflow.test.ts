@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SQL_RISKS } from "@dbward/shared";
-import { needsStepUp, type WorkflowSnapshot } from "./workflow.ts";
+import { parseBotConfig } from "../config/bot-config.ts";
+import { parseStoredWorkflow } from "../store/stored-request-json.ts";
+import { matchWorkflow, needsStepUp, type WorkflowSnapshot } from "./workflow.ts";
 
 const base: WorkflowSnapshot = {
   name: "w",
@@ -28,5 +30,42 @@ describe("needsStepUp", () => {
       SQL_RISKS.filter((r) => needsStepUp(w, r)),
       ["high", "critical", "unknown", "unavailable"],
     );
+  });
+});
+
+describe("step_up in the workflow snapshot", () => {
+  const config = parseBotConfig(`
+databases:
+  - { name: shop, dialect: postgres, environments: [production, staging] }
+workflows:
+  - name: prod
+    environment: production
+    step_up: oidc
+    steps: [{ approvers: ["role:approver"] }]
+  - name: staging
+    environment: staging
+    step_up: { method: oidc, risk_at_least: high }
+    steps: [{ approvers: ["role:approver"] }]
+oidc: { issuer: "https://idp.example.com", audience: "https://dbward.example.com", client_id: cli }
+step_up: { public_url: "https://dbward.example.com" }
+`);
+  const snapshot = (environment: string): WorkflowSnapshot => {
+    const m = matchWorkflow(config.workflows, { database: "shop", environment, operation: "write" });
+    assert.ok(m.ok);
+    return m.workflow;
+  };
+
+  test("is frozen into the request as the workflow says, and reads back from the store", () => {
+    assert.deepEqual(snapshot("production").step_up, { method: "oidc" });
+    assert.deepEqual(snapshot("staging").step_up, { method: "oidc", risk_at_least: "high" });
+    for (const env of ["production", "staging"]) {
+      const stored = parseStoredWorkflow("7", JSON.stringify(snapshot(env)));
+      assert.deepEqual(stored.step_up, snapshot(env).step_up);
+    }
+  });
+
+  test("a stored snapshot with an unknown step-up method is refused, never read as none", () => {
+    const bad = JSON.stringify({ ...snapshot("production"), step_up: { method: "sms" } });
+    assert.throws(() => parseStoredWorkflow("7", bad), /step_up/);
   });
 });
