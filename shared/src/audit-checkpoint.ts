@@ -268,9 +268,48 @@ export class CheckpointedChainVerifier {
     return true;
   }
 
+  /**
+   * The sequence numbers of the checkpoints no event has met yet: what a scanner that verifies
+   * the chain itself (the SQLite store's, verify-sqlite-store.ts) records the hashes of for
+   * `settle`.
+   */
+  pendingSeqs(): ReadonlySet<number> {
+    return new Set(this.pending.keys());
+  }
+
+  /**
+   * The verdict `verdict()` would give had every event been pushed, for a chain verified elsewhere
+   * (`chain`, a ChainVerifier's verdict from this verifier's anchor), given the hash of each event
+   * the scan met at a `pendingSeqs` sequence number. A checkpoint the chain disagrees with before
+   * the chain breaks is reported first, as pushing the events in order would. `malformedFirst`:
+   * the scan's first row was not an event at all, which scanRetained reports before pushing it,
+   * so before a checkpoint's own failure.
+   */
+  settle(
+    chain: ChainVerdict,
+    hashes: ReadonlyMap<number, string>,
+    malformedFirst = false,
+  ): CheckpointedVerdict {
+    if (this.failure !== undefined) return malformedFirst && !chain.ok ? chain : this.failure;
+    const metUpTo = chain.ok ? chain.lastSeq : chain.seq - 1;
+    for (const seq of [...this.pending.keys()].sort((a, b) => a - b)) {
+      const hash = seq <= metUpTo ? hashes.get(seq) : undefined;
+      if (hash === undefined) continue;
+      const cp = this.pending.get(seq) as SignedCheckpoint;
+      if (cp.hash !== hash) return mismatch(cp);
+      this.pending.delete(seq);
+      this.checked.push(seq);
+    }
+    return this.finish(chain);
+  }
+
   verdict(): CheckpointedVerdict {
     if (this.failure !== undefined) return this.failure;
-    const chain: ChainVerdict = this.chain.verdict();
+    return this.finish(this.chain.verdict());
+  }
+
+  /** The verdict once the chain's own is known and every checkpoint it met has been checked. */
+  private finish(chain: ChainVerdict): CheckpointedVerdict {
     if (!chain.ok) return chain;
     const missing = [...this.pending.keys()].sort((a, b) => a - b)[0];
     if (missing !== undefined) {

@@ -17,6 +17,7 @@ import { scanRetained } from "./audit-log.ts";
 import { withAuditSnapshot } from "./audit-snapshot.ts";
 import { parseExportLine } from "./export-format.ts";
 import { findRetainedAnchor } from "./retained-anchor.ts";
+import { verifySqliteFileStoreCheckpointed } from "./verify-sqlite-store.ts";
 
 export type ExportVerdict =
   | (Extract<CheckpointedVerdict, { ok: true }> & { readonly anchorSeq: number | undefined })
@@ -85,16 +86,7 @@ export function verifyStoreAgainstCheckpoints(
   keys: TrustedKeys,
   kept: readonly SignedCheckpoint[],
 ): Promise<ExportVerdict> {
-  return withAuditSnapshot(db, async (snapshot) => {
-    const start = await findRetainedAnchor(snapshot.db);
-    if (!start.ok) return start;
-    const verdict = await scanRetained(
-      snapshot,
-      start.anchor?.seq,
-      new CheckpointedChainVerifier(kept, keys, start.anchor),
-    );
-    return withAnchor(verdict, start.anchor);
-  });
+  return verifyStoreWith(db, async (_db, anchor) => new CheckpointedChainVerifier(kept, keys, anchor));
 }
 
 /**
@@ -107,15 +99,40 @@ export function verifyStoreAgainstCheckpoints(
  * weakness. The chain, checkpoints and keys are read in one snapshot (audit-snapshot.ts).
  */
 export function verifyStoreWithItsCheckpoints(db: Kysely<Database>): Promise<ExportVerdict> {
+  return verifyStoreWith(
+    db,
+    async (snapshotDb, anchor) =>
+      new CheckpointedChainVerifier(
+        await listCheckpoints(snapshotDb, anchor?.seq ?? 0),
+        await storedPublicKeys(snapshotDb),
+        anchor,
+      ),
+  );
+}
+
+/**
+ * The retained chain from its anchor through the checkpoint verifier `checkpointsOf` makes,
+ * reading what it needs in the same snapshot as the events. A SQLite file is scanned by its own
+ * fast reader (verify-sqlite-store.ts), anything else event by event (scanRetained); both give
+ * the same verdicts (verify-sqlite-store.test.ts holds them to it).
+ */
+async function verifyStoreWith(
+  db: Kysely<Database>,
+  checkpointsOf: (
+    snapshotDb: Kysely<Database>,
+    anchor: SignedCheckpoint | undefined,
+  ) => Promise<CheckpointedChainVerifier>,
+): Promise<ExportVerdict> {
+  const fromFile = await verifySqliteFileStoreCheckpointed(db, FILE_BATCH_ROWS, checkpointsOf);
+  if (fromFile !== undefined)
+    return "verdict" in fromFile ? withAnchor(fromFile.verdict, fromFile.anchor) : fromFile;
   return withAuditSnapshot(db, async (snapshot) => {
     const start = await findRetainedAnchor(snapshot.db);
     if (!start.ok) return start;
-    const stored = await listCheckpoints(snapshot.db, start.anchor?.seq ?? 0);
-    const verdict = await scanRetained(
-      snapshot,
-      start.anchor?.seq,
-      new CheckpointedChainVerifier(stored, await storedPublicKeys(snapshot.db), start.anchor),
-    );
-    return withAnchor(verdict, start.anchor);
+    const verifier = await checkpointsOf(snapshot.db, start.anchor);
+    return withAnchor(await scanRetained(snapshot, start.anchor?.seq, verifier), start.anchor);
   });
 }
+
+/** Rows a page for the SQLite scanner (it caps pages itself). */
+const FILE_BATCH_ROWS = 5000;

@@ -9,10 +9,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import SqliteDatabase from "better-sqlite3";
-import type { AuditEventInput } from "@dbward/shared";
+import {
+  memorySigner,
+  signingKeyFromSecret,
+  type AuditEventInput,
+  type SignedCheckpoint,
+} from "@dbward/shared";
+import { recordSigningKeys } from "../keys/signing-key-history.ts";
+import { takeCheckpoint } from "./audit-checkpoints.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { STORE_FILE, openStore, type Store } from "../store/open-store.ts";
 import { appendAudit, verifyAuditStore } from "./audit-log.ts";
+import { verifyStoreAgainstCheckpoints, verifyStoreWithItsCheckpoints } from "./verify-export.ts";
 import { verifySqliteFileStore } from "./verify-sqlite-store.ts";
 
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -83,6 +91,97 @@ describe("audit verification from a SQLite file", () => {
         assert.equal(fast?.ok, false, what);
         assert.deepEqual(fast, await reference(batchSize), what);
       }
+    });
+  }
+});
+
+describe("audit verification from a SQLite file, against signed checkpoints", () => {
+  const tokens = memorySigner(signingKeyFromSecret(new Uint8Array(32).fill(3)), "tokens");
+  const checkpoints = memorySigner(signingKeyFromSecret(new Uint8Array(32).fill(4)), "checkpoints");
+  let dir: string;
+  let store: Store;
+  let raw: SqliteDatabase.Database;
+  let signed: SignedCheckpoint[];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "dbward-verify-sqlite-cp-"));
+    store = openStore(dir);
+    raw = new SqliteDatabase(join(dir, STORE_FILE));
+    const starting = { created: true, copyHint: "" };
+    await recordSigningKeys(
+      store,
+      { tokens: { signer: tokens, ...starting }, checkpoints: { signer: checkpoints, ...starting } },
+      new Date(T0),
+    );
+    signed = [];
+    // Checkpoints after the 10th, 25th and 40th events (the keys' own events come first): the
+    // edits below fall before, between and after them.
+    for (const [from, to] of [
+      [1, 10],
+      [11, 25],
+      [26, 40],
+    ] as const) {
+      await inTransaction(store, async (tx) => {
+        for (let i = from; i <= to; i++) await appendAudit(tx, input(i), new Date(T0 + i * 1000));
+      });
+      const cp = await takeCheckpoint(store, checkpoints, new Date(T0 + to * 1000 + 500));
+      if (cp !== undefined) signed.push(cp);
+    }
+  });
+  afterEach(async () => {
+    raw.close();
+    await store.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const keys = () => ({
+    byKid: new Map([[checkpoints.kid, { kid: checkpoints.kid, publicKey: checkpoints.publicKey }]]),
+    anyKid: [],
+  });
+  /** Both checkpointed verifications, the fast way (on the file) and the general way. */
+  const both = async () => ({
+    fast: [
+      await verifyStoreWithItsCheckpoints(store),
+      await verifyStoreAgainstCheckpoints(store, keys(), signed),
+    ],
+    general: await inTransaction(store, async (tx) => [
+      await verifyStoreWithItsCheckpoints(tx),
+      await verifyStoreAgainstCheckpoints(tx, keys(), signed),
+    ]),
+  });
+
+  test("passes a whole chain through each of its checkpoints, as the general way does", async () => {
+    assert.equal(signed.length, 3);
+    const { fast, general } = await both();
+    assert.deepEqual(fast, general);
+    for (const v of fast)
+      assert.deepEqual(
+        v.ok && v.checkpoints,
+        signed.map((c) => c.seq),
+      );
+  });
+
+  for (const [what, edit] of [
+    ...EDITS,
+    ["the newest events deleted back past a checkpoint", "DELETE FROM audit_events WHERE seq > 30"],
+    [
+      "a checkpoint's hash edited",
+      "UPDATE audit_checkpoints SET hash = (SELECT hash FROM audit_events WHERE seq = 9) WHERE seq = (SELECT min(seq) FROM audit_checkpoints)",
+    ],
+    [
+      "an event rewritten with its hashes recomputed but not its checkpoint's",
+      "UPDATE audit_events SET hash = 'ff' || substr(hash, 3) WHERE seq = (SELECT min(seq) FROM audit_checkpoints)",
+    ],
+    [
+      "the first event not an event, and a checkpoint's signature broken",
+      "UPDATE audit_events SET details = 'nope' WHERE seq = 1; UPDATE audit_checkpoints SET signature = 'AAAA' WHERE seq = (SELECT max(seq) FROM audit_checkpoints)",
+    ],
+  ] as const) {
+    test(`reports ${what} as the general way does`, async () => {
+      raw.exec(edit);
+      const { fast, general } = await both();
+      assert.equal(fast[0]?.ok, false, what);
+      assert.deepEqual(fast, general, what);
     });
   }
 });

@@ -22,6 +22,9 @@ import { hash } from "node:crypto";
 import {
   AUDIT_OUTCOMES,
   ChainVerifier,
+  type CheckpointedChainVerifier,
+  type CheckpointedVerdict,
+  type SignedCheckpoint,
   GENESIS_HASH,
   isCanonicalDetailsText,
   isPlainJsonText,
@@ -48,6 +51,61 @@ export async function verifySqliteFileStore(
   db: Kysely<Database>,
   batchSize: number,
 ): Promise<ChainVerdict | undefined> {
+  return inSqliteSnapshot(db, async (tx, connection) => {
+    const start = await findRetainedAnchor(tx);
+    if (!start.ok) return start;
+    const { chain, purgeRecorded } = scanRows(connection, start.anchor, batchSize);
+    return withRecordedPurge(chain, purgeRecorded, start.anchor?.seq);
+  });
+}
+
+/**
+ * `verifyStoreWithItsCheckpoints` / `verifyStoreAgainstCheckpoints` on a SQLite file at the same
+ * speed: the chain is scanned as above, the hashes at the checkpoints' sequence numbers are kept
+ * on the way, and the CheckpointedChainVerifier that `checkpointsOf` makes (reading the stored
+ * checkpoints and keys in the same read transaction, so one snapshot holds all three) settles
+ * the verdict from them. Undefined when `db` is not a SQLite file.
+ */
+export async function verifySqliteFileStoreCheckpointed(
+  db: Kysely<Database>,
+  batchSize: number,
+  checkpointsOf: (
+    tx: Kysely<Database>,
+    anchor: SignedCheckpoint | undefined,
+  ) => Promise<CheckpointedChainVerifier>,
+): Promise<
+  | { readonly verdict: CheckpointedVerdict; readonly anchor: SignedCheckpoint | undefined }
+  | Extract<ChainVerdict, { ok: false }>
+  | undefined
+> {
+  return inSqliteSnapshot(db, async (tx, connection) => {
+    const start = await findRetainedAnchor(tx);
+    if (!start.ok) return start;
+    const verifier = await checkpointsOf(tx, start.anchor);
+    const hashes = new Map<number, string>();
+    const seqs = verifier.pendingSeqs();
+    const { chain, purgeRecorded, malformedFirst } = scanRows(connection, start.anchor, batchSize, {
+      seqs,
+      hashes,
+    });
+    // The checkpoints' verdict before the purge rule, as scanRetained orders them.
+    const verdict = withRecordedPurge(
+      verifier.settle(chain, hashes, malformedFirst),
+      purgeRecorded,
+      start.anchor?.seq,
+    );
+    return { verdict, anchor: start.anchor };
+  });
+}
+
+/**
+ * Runs `body` in one read transaction on a read-only connection of its own to the file behind
+ * `db`; undefined when `db` is not a SQLite file (PostgreSQL, in memory, inside a transaction).
+ */
+async function inSqliteSnapshot<T>(
+  db: Kysely<Database>,
+  body: (tx: Kysely<Database>, connection: SqliteDatabase.Database) => Promise<T>,
+): Promise<T | undefined> {
   const file = await sqliteFile(db);
   if (file === undefined) return undefined;
   const connection = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
@@ -55,11 +113,7 @@ export async function verifySqliteFileStore(
   const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
   try {
     // A deferred BEGIN on a read-only connection: a read transaction, one snapshot until COMMIT.
-    return await reader.transaction().execute(async (tx) => {
-      const start = await findRetainedAnchor(tx);
-      if (!start.ok) return start;
-      return scanRows(connection, start.anchor, batchSize);
-    });
+    return await reader.transaction().execute((tx) => body(tx, connection));
   } finally {
     await reader.destroy();
   }
@@ -81,7 +135,14 @@ function scanRows(
   connection: SqliteDatabase.Database,
   anchor: { readonly seq: number; readonly hash: string } | undefined,
   batchSize: number,
-): ChainVerdict {
+  kept: { readonly seqs: ReadonlySet<number>; readonly hashes: Map<number, string> } = NOTHING_KEPT,
+): {
+  readonly chain: ChainVerdict;
+  readonly purgeRecorded: boolean;
+  /** The first row read was not an event (scanRetained reports that before anything else). */
+  readonly malformedFirst: boolean;
+} {
+  const keep = kept.seqs.size > 0;
   const anchorSeq = anchor?.seq;
   let purgeRecorded = anchorSeq === undefined;
   let expectedSeq = (anchorSeq ?? 0) + 1;
@@ -123,6 +184,7 @@ function scanRows(
           const e = parseAuditRowValues(r);
           purgeRecorded ||= !isMalformedRow(e) && recordsPurgeThrough(e, anchorSeq);
         }
+        if (keep && kept.seqs.has(expectedSeq)) kept.hashes.set(expectedSeq, h);
         prevHash = h;
         expectedSeq += 1;
         count += 1;
@@ -131,11 +193,19 @@ function scanRows(
       }
       // The reference way, for this one row.
       const e = parseAuditRowValues(r);
-      if (isMalformedRow(e))
-        return { ok: false, seq: e.seq ?? expectedSeq, reason: "malformed_event", message: e.malformed };
+      if (isMalformedRow(e)) {
+        const chain = {
+          ok: false,
+          seq: e.seq ?? expectedSeq,
+          reason: "malformed_event",
+          message: e.malformed,
+        } as const;
+        return { chain, purgeRecorded: true, malformedFirst: count === 0 };
+      }
       const verifier = new ChainVerifier({ seq: expectedSeq - 1, hash: prevHash });
-      if (!verifier.push(e)) return verifier.verdict();
+      if (!verifier.push(e)) return { chain: verifier.verdict(), purgeRecorded: true, malformedFirst: false };
       purgeRecorded ||= recordsPurgeThrough(e, anchorSeq);
+      if (keep && kept.seqs.has(expectedSeq)) kept.hashes.set(expectedSeq, e.hash);
       prevHash = e.hash;
       expectedSeq += 1;
       count += 1;
@@ -143,9 +213,23 @@ function scanRows(
     }
     if (n < pageRows) break;
   }
-  const verdict: ChainVerdict = { ok: true, count, lastSeq: expectedSeq - 1, lastHash: prevHash };
-  return purgeRecorded || anchorSeq === undefined ? verdict : unrecordedPurge(anchorSeq);
+  return {
+    chain: { ok: true, count, lastSeq: expectedSeq - 1, lastHash: prevHash },
+    purgeRecorded,
+    malformedFirst: false,
+  };
 }
+
+/** A passing verdict from an anchor no recorded purge names is the `unrecordedPurge` break. */
+function withRecordedPurge<V extends { readonly ok: boolean }>(
+  verdict: V,
+  purgeRecorded: boolean,
+  anchorSeq: number | undefined,
+): V | Extract<ChainVerdict, { ok: false }> {
+  return !verdict.ok || purgeRecorded || anchorSeq === undefined ? verdict : unrecordedPurge(anchorSeq);
+}
+
+const NOTHING_KEPT = { seqs: new Set<number>(), hashes: new Map<number, string>() };
 
 /** The outcomes, each of which JSON writes as it stands. */
 const OUTCOMES: ReadonlySet<unknown> = new Set(AUDIT_OUTCOMES.filter(isPlainJsonText));
