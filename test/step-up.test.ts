@@ -43,7 +43,7 @@ const CHANNEL = "C0APPROVALS";
 function config(issuer: string, publicUrl: string): string {
   return `
 databases:
-  - { name: shop, dialect: postgres, environments: [production] }
+  - { name: shop, dialect: postgres, environments: [production, staging] }
 workflows:
   - name: prod-writes
     database: shop
@@ -52,6 +52,16 @@ workflows:
     step_up: oidc
     steps:
       - approvers: ["role:approver"]
+  - name: staging-writes
+    database: shop
+    environment: staging
+    operations: [write]
+    step_up: { method: oidc, risk_at_least: high }
+    steps:
+      - approvers: ["role:approver"]
+sql_review:
+  # A critical write reaches approvers in staging (a warning, not a refusal), to need step-up.
+  - { database: shop, environment: staging, rules: { no_where_delete: warn } }
 users:
   - { id: alice, name: Alice, slack_user_id: ${U.alice}, roles: [requester] }
   - { id: bob, name: Bob, slack_user_id: ${U.bob}, roles: [approver], oidc_subject: "${issuer}#sub-bob" }
@@ -109,8 +119,8 @@ describe("step-up approvals", () => {
     await h.bot.slack?.idle();
   };
 
-  async function ask(sql: string): Promise<number> {
-    await slack.command(U.alice, `query shop production "fix it" ${sql}`);
+  async function ask(sql: string, environment = "production", stepUp = true): Promise<number> {
+    await slack.command(U.alice, `query shop ${environment} "fix it" ${sql}`);
     await settle();
     const id = /Request #(\d+) created/.exec(textOf(fake.of("response_url").at(-1)))?.[1];
     assert.ok(id !== undefined, "request created");
@@ -121,7 +131,8 @@ describe("step-up approvals", () => {
       textOf(c as never).includes(`Request #${id}`);
     await fake.waitFor(`the approval post of #${id}`, (calls) => calls.some(isPost));
     const post = fake.of("chat.postMessage").find(isPost);
-    assert.match(textOf(post), /needs a fresh sign-in/, "approvers are told before they click");
+    if (stepUp) assert.match(textOf(post), /needs a fresh sign-in/, "approvers are told before they click");
+    else assert.doesNotMatch(textOf(post), /fresh sign-in/);
     fake.clear();
     return Number(id);
   }
@@ -469,6 +480,31 @@ describe("step-up approvals", () => {
       await h.bot.reload({ ...parseBotConfig(config(idp.issuer, h.url)), state });
       await h.bot.store.deleteFrom("rate_buckets").execute();
     }
+  });
+
+  test("step_up from a risk level: a medium write is approved with a click, a critical one waits for the sign-in", async () => {
+    const medium = await ask("UPDATE orders SET status = 'refunded' WHERE id = 20", "staging", false);
+    fake.clear();
+    await slack.click(U.bob, SLACK_IDS.actions.approve, String(medium), CHANNEL);
+    await settle();
+    assert.equal(fake.of("response_url").length, 0, "no link, no refusal");
+    assert.deepEqual(
+      (await view(medium)).approvals.map((a) => a.approver),
+      ["bob"],
+    );
+    assert.equal((await view(medium)).workflow.step_up, undefined);
+
+    const critical = await ask("DELETE FROM orders", "staging");
+    assert.equal((await view(critical)).review.risk, "critical");
+    const answer = await clickApprove(U.bob, critical);
+    await assertNothingApproved(critical);
+    idp.signInNext("sub-bob");
+    const page = await new StepUpBrowser().page(linkIn(answer));
+    assert.equal(page.status, 200, page.text);
+    assert.deepEqual(
+      (await view(critical)).approvals.map((a) => a.approver),
+      ["bob"],
+    );
   });
 
   test("a rejection needs no step-up", async () => {
