@@ -39,8 +39,11 @@ export const MAX_GUARD_ROWS = 1_000_000_000_000;
 export const MAX_TOKEN_LIFETIME_SECONDS = 300;
 /** Clock skew tolerated for `iat` in the future. */
 export const MAX_CLOCK_SKEW_SECONDS = 30;
-/** Tokens longer than this are malformed before any parsing. */
-const MAX_TOKEN_LENGTH = 4096;
+/**
+ * Tokens longer than this are malformed before any parsing. Room for a full `masks` claim
+ * (MAX_SIGNED_MASKS masks of about 130 base64url characters each) besides the other claims.
+ */
+const MAX_TOKEN_LENGTH = 65_536;
 
 export interface ExecutionClaims {
   /** Format version. */

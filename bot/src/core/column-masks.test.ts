@@ -50,6 +50,26 @@ describe("masksToSign", () => {
     ]);
     assert.equal(sign("SELECT email FROM users", ALICE, SCHEMA, "staging")?.[0]?.mode, "partial");
   });
+  test("signs only the masks of the tables the statement reads, or all when it reads none of them", () => {
+    const { policies: two } = maskingSchema.parse({
+      policies: [
+        { database: "shop", environment: "*", table: "users", column: "email", mode: "full" },
+        { database: "shop", environment: "*", table: "cards", column: "pan", mode: "full" },
+      ],
+    });
+    const of = (sql: string) =>
+      masksToSign({
+        policies: two,
+        database: "shop",
+        environment: "production",
+        dialect: "postgres",
+        sql,
+        requester: ALICE,
+        schema: [...SCHEMA, table("cards")],
+      })?.map((m) => m.table);
+    assert.deepEqual(of("SELECT email FROM users"), ["users"]);
+    assert.deepEqual(of("SELECT * FROM users_v"), ["users", "cards"]);
+  });
   test("drops the policies whose clear_for names one of the requester's roles or groups", () => {
     assert.deepEqual(
       sign("SELECT email FROM users", { roles: ["dpo"], groups: ["privacy"] })?.map((m) => m.column),

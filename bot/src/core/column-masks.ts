@@ -74,11 +74,18 @@ export function masksToSign(input: {
   );
   if (applying.length === 0) return undefined;
   if (!mayReadMasked(input.sql, input.dialect, applying, input.schema)) return undefined;
+  // A proven origin is always a column of a table the statement names (a view's column names the
+  // view, a function's result nothing), so the masks of the tables it reads are enough; when it
+  // reads none of them (a view, a partition) or cannot be parsed, all are signed, and the agent
+  // masks every column it cannot trace in full either way. This keeps tokens small.
+  const reads = findMaskedColumnUse(input.sql, input.dialect, []);
+  const named = reads.determinable ? applying.filter((p) => reads.reads.includes(lower(p.table))) : [];
+  const signed = named.length > 0 ? named : applying;
   // One mask per column: of two policies on one column, the most specific (a named environment
   // over `*`, then a named database over `*`) is signed.
   const seen = new Set<string>();
   const masks: SignedMask[] = [];
-  for (const p of [...applying].sort((a, b) => rank(b) - rank(a))) {
+  for (const p of [...signed].sort((a, b) => rank(b) - rank(a))) {
     const k = JSON.stringify([lower(p.schema ?? ""), lower(p.table), lower(p.column)]);
     if (seen.has(k)) continue;
     seen.add(k);
