@@ -7,7 +7,7 @@
  * key signs afterwards does not, and `audit verify --data-dir` passes on the result.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -22,6 +22,7 @@ import {
   type RequestView,
 } from "@dbward/shared";
 import { storedPublicKeys } from "../bot/src/audit/audit-checkpoints.ts";
+import { readTrustedKeys } from "../cli/src/commands/audit-verify-signed.ts";
 import { EXIT } from "../cli/src/exit-codes.ts";
 import { main } from "../cli/src/main.ts";
 import { startTestAgent } from "./support/agent-harness.ts";
@@ -127,6 +128,13 @@ describe(
         .executeTakeFirstOrThrow();
       const forged = signCheckpoint(oldKey, later, new Date());
       assert.equal(verifyCheckpointSignature(forged, trusted).ok, false);
+      // Offline, from the public-key answer an auditor saves: the same keys, the same bound.
+      const published = join(dir, "public-keys.json");
+      writeFileSync(published, await (await fetch(`${h.url}/api/public-key`)).text());
+      const offline = readTrustedKeys([published]);
+      assert.equal(offline.byKid.get(oldKey.kid)?.untilSeq, oldCheckpoint.seq);
+      assert.ok(offline.byKid.has(h.bot.checkpointSigner.kid));
+      assert.equal(verifyCheckpointSignature(forged, offline).ok, false);
 
       await agent.stop();
       agent = undefined;
@@ -143,6 +151,9 @@ describe(
         out.stdout.join("\n"),
         /audit chain verified: \d+ events .*against \d+ stored signed checkpoint/,
       );
+      const withKeys = captureOutput();
+      const args = ["audit", "verify", "--data-dir", join(dir, "bot"), "--public-key", published];
+      assert.equal(await main(args, {}, withKeys), EXIT.ok, withKeys.stderr.join("\n"));
     });
   },
 );

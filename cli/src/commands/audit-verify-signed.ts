@@ -18,8 +18,8 @@ import {
 import {
   parseCheckpoint,
   parsePublicKey,
-  type PublicKey,
   type SignedCheckpoint,
+  type TrustedKey,
   type TrustedKeys,
 } from "@dbward/shared";
 import { CliError } from "../cli-error.ts";
@@ -81,10 +81,10 @@ function describe(v: Extract<ExportVerdict, { ok: true }>): string {
  * `GET /api/public-key` answers.
  */
 export function readTrustedKeys(values: readonly string[]): TrustedKeys {
-  const byKid = new Map<string, PublicKey>();
+  const byKid = new Map<string, TrustedKey>();
   const anyKid: Uint8Array[] = [];
   for (const value of values) {
-    for (const [kid, text] of keyTexts(value)) {
+    for (const [kid, text, untilSeq] of keyTexts(value)) {
       const key = parsePublicKey(kid ?? "-", text);
       if (key === undefined)
         throw new CliError(
@@ -92,17 +92,21 @@ export function readTrustedKeys(values: readonly string[]): TrustedKeys {
           EXIT.usage,
         );
       if (kid === undefined) anyKid.push(key.publicKey);
-      else byKid.set(kid, key);
+      else byKid.set(kid, untilSeq === undefined ? key : { ...key, untilSeq });
     }
   }
   return { byKid, anyKid };
 }
 
-function keyTexts(value: string): [string | undefined, string][] {
+/** Key id, key text, and the `until_seq` bound the public-key answer gives a token key that signed checkpoints once. */
+function keyTexts(value: string): [string | undefined, string, number?][] {
   if (existsSync(value)) {
     const text = readFileSync(value, "utf8").trim();
     if (text.startsWith("{")) {
-      let parsed: { keys?: { kid?: unknown; public_key?: unknown }[]; checkpoint_keys?: typeof parsed.keys };
+      let parsed: {
+        keys?: { kid?: unknown; public_key?: unknown; until_seq?: unknown }[];
+        checkpoint_keys?: typeof parsed.keys;
+      };
       try {
         parsed = JSON.parse(text) as typeof parsed;
       } catch (err) {
@@ -111,7 +115,13 @@ function keyTexts(value: string): [string | undefined, string][] {
       // A bot that keeps a checkpoint key lists it apart (checkpoint_keys); an older answer has one key for both.
       return (parsed.checkpoint_keys ?? parsed.keys ?? []).flatMap((k) =>
         typeof k.kid === "string" && typeof k.public_key === "string"
-          ? [[k.kid, k.public_key] as [string, string]]
+          ? [
+              [
+                k.kid,
+                k.public_key,
+                Number.isSafeInteger(k.until_seq) ? (k.until_seq as number) : undefined,
+              ] as [string, string, number?],
+            ]
           : [],
       );
     }
