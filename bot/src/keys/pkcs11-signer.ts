@@ -59,10 +59,11 @@ export async function openPkcs11Signer<P extends SigningPurpose>(
       `${where}.library: ${c.library} does not exist (the HSM vendor's PKCS#11 module)`,
     );
   const lib = await loadPkcs11Library(c.library, where);
+  let session: Session | undefined;
   try {
     const first = openSession(lib, c, pin, where);
+    session = first;
     const publicKey = readPublicKey(lib, first.handle, c, where);
-    let session: Session | undefined = first;
     let queue: Promise<unknown> = Promise.resolve();
     const signOnce = async (message: Uint8Array): Promise<Uint8Array> => {
       session ??= openSession(lib, c, pin, where);
@@ -100,6 +101,7 @@ export async function openPkcs11Signer<P extends SigningPurpose>(
       },
     };
   } catch (err) {
+    closeQuietly(lib.pkcs11, session);
     lib.release();
     throw err;
   }
