@@ -76,6 +76,9 @@ describe("HSM-backed signing with SoftHSM2 (PKCS#11, CKM_EDDSA)", { skip }, () =
       { label: "dbward-tokens", id: "01" },
       { label: "dbward-checkpoints", id: "02" },
       { label: "readable", id: "03", extractable: true },
+      // Two pairs under one label: its private key from one, its public key from the other.
+      { label: "mismatched", id: "04", publicLabel: "spare" },
+      { label: "spare", id: "05", publicLabel: "mismatched" },
     ]);
     // Read by libsofthsm2 when the bot initialises it.
     process.env.SOFTHSM2_CONF = hsm.conf;
@@ -177,8 +180,12 @@ describe("HSM-backed signing with SoftHSM2 (PKCS#11, CKM_EDDSA)", { skip }, () =
       );
     });
 
-    test("a key that can be read out of the HSM, a PIN file others can read, one key for both purposes", async () => {
+    test("a key that can be read out of the HSM, a public key of another pair, a PIN file others can read, one key for both purposes", async () => {
       await assert.rejects(open(signingYaml(pinFile, "readable")), refused(/can leave the HSM/));
+      await assert.rejects(
+        open(signingYaml(pinFile, "mismatched")),
+        refused(/public key labelled "mismatched" does not belong to the private key of that name/),
+      );
       const loose = join(dir, "loose-pin");
       writeFileSync(loose, PIN, { mode: 0o644 });
       await assert.rejects(open(signingYaml(loose)), refused(/readable by group or others/));

@@ -36,6 +36,8 @@ export interface KeySpec {
   readonly id: string;
   /** Generate the private key readable out of the token (a key the bot must refuse). */
   readonly extractable?: boolean;
+  /** Label the public key otherwise, so `label` names a private key and another pair's public key. */
+  readonly publicLabel?: string;
 }
 
 export interface SoftHsmToken {
@@ -83,7 +85,7 @@ for (const k of JSON.parse(specs)) {
   const id = Buffer.from(k.id, "hex");
   p.C_GenerateKeyPair(s, { mechanism: 0x1055 }, [
     { type: pkcs11js.CKA_TOKEN, value: true },
-    { type: pkcs11js.CKA_LABEL, value: k.label },
+    { type: pkcs11js.CKA_LABEL, value: k.publicLabel || k.label },
     { type: pkcs11js.CKA_ID, value: id },
     { type: pkcs11js.CKA_EC_PARAMS, value: ed25519 },
     { type: pkcs11js.CKA_VERIFY, value: true },
