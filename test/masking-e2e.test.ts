@@ -7,7 +7,7 @@
  * fails the read (masking.unknown_column) instead of running it unmasked.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadAgentConfig, startAgent, type AgentHandle } from "@dbward/agent";
@@ -17,7 +17,8 @@ import pg from "pg";
 import { pino } from "pino";
 import { MARIADB_URL, PG_URL } from "./support/agent-harness.ts";
 import { startBotHarness, TEST_CONFIG, type BotHarness } from "./support/bot-harness.ts";
-import { waitForStatus } from "./support/wait.ts";
+import { checkBot } from "../cli/src/doctor/bot-doctor.ts";
+import { waitFor, waitForStatus } from "./support/wait.ts";
 
 const TABLE = "mask_e2e_users";
 const CONFIG = `${TEST_CONFIG}
@@ -161,4 +162,28 @@ describe("column masking end to end", () => {
     const done = await waitForStatus(h, r.id, "failed", 60_000);
     assert.match(JSON.stringify(done), /masking\.unknown_column/);
   });
+
+  test(
+    "dbward doctor reports the policy naming a missing column once the agent reported the schema",
+    { skip: process.env.DBWARD_TEST_STATE === "postgres" ? "reads the SQLite state file" : false },
+    async () => {
+      const file = join(h.dataDir, "masking-bot.yml");
+      writeFileSync(file, CONFIG);
+      // The agent reports each database's schema at its start.
+      await waitFor("the staging schema context", async () => {
+        const res = await h.call(await h.tokenFor("alice"), "GET", "/api/schema/shop/staging");
+        return res.status === 200 ? true : undefined;
+      });
+      // The harness runs the bot in <dataDir>/bot.
+      const all = await checkBot(file, {}, { dataDir: join(h.dataDir, "bot") });
+      const checks = all.filter((c) => c.what === "masking policies");
+      const failed = checks.filter((c) => c.status === "fail");
+      assert.equal(failed.length, 1, JSON.stringify(checks));
+      assert.match(failed[0]?.detail ?? "", /shop\/staging: .*mask_e2e_users\.emial/);
+      assert.ok(
+        !checks.some((c) => c.status === "fail" && /production/.test(c.detail)),
+        JSON.stringify(checks),
+      );
+    },
+  );
 });

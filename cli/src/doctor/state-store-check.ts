@@ -17,6 +17,7 @@ import { describeStateUrl } from "../read-state.ts";
 import { fail, ok, type Check } from "./check.ts";
 import { hasTable } from "./has-table.ts";
 import { postgresFailure } from "./postgres-failure.ts";
+import { checkMaskingPolicies } from "./masking-check.ts";
 import { checkSlackOutbox } from "./slack-outbox-check.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -30,16 +31,20 @@ export async function checkStateStore(
   now: Date = new Date(),
 ): Promise<Check[]> {
   return config.state.url === undefined
-    ? checkSqliteState(join(dataDir, STORE_FILE), now)
-    : checkPostgresState(config.state.url, env, now);
+    ? checkSqliteState(join(dataDir, STORE_FILE), now, config)
+    : checkPostgresState(config.state.url, env, now, config);
 }
 
-async function checkSqliteState(file: string, now: Date): Promise<Check[]> {
+async function checkSqliteState(file: string, now: Date, config: BotConfig): Promise<Check[]> {
   if (!existsSync(file)) return [ok(WHAT, `${file} does not exist yet; the bot creates it`)];
   let store: Store | undefined;
   try {
     store = openStoreFile(file, { readonly: true });
-    return [...(await checkSchema(store, "")), ...(await checkSlackOutbox(store, now))];
+    return [
+      ...(await checkSchema(store, "")),
+      ...(await checkSlackOutbox(store, now)),
+      ...(await checkMaskingPolicies(store, config)),
+    ];
   } catch (err) {
     return [
       fail(
@@ -53,7 +58,7 @@ async function checkSqliteState(file: string, now: Date): Promise<Check[]> {
   }
 }
 
-async function checkPostgresState(url: string, env: Env, now: Date): Promise<Check[]> {
+async function checkPostgresState(url: string, env: Env, now: Date, config: BotConfig): Promise<Check[]> {
   const where = `PostgreSQL ${describeStateUrl(url)}`;
   const credentials = stateCredentials(url, env);
   const password = credentials.password;
@@ -76,7 +81,11 @@ async function checkPostgresState(url: string, env: Env, now: Date): Promise<Che
     } catch (err) {
       return [connectFailure(where, url, err, password)];
     }
-    return [...(await checkSchema(store, `${where}: `)), ...(await checkSlackOutbox(store, now))];
+    return [
+      ...(await checkSchema(store, `${where}: `)),
+      ...(await checkSlackOutbox(store, now)),
+      ...(await checkMaskingPolicies(store, config)),
+    ];
   } catch (err) {
     return [
       fail(WHAT, `${where} cannot be read: ${(err as Error).message}`, "check the role's rights on it"),
