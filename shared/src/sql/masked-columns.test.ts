@@ -39,6 +39,12 @@ for (const dialect of ["postgres", "mysql"] as const) {
     ] as const) {
       it(`finds ${what}`, () => assert.deepEqual(usesOf(sql, dialect), [column]));
     }
+    it("finds a copy of a masked column into another table", () => {
+      assert.deepEqual(usesOf("INSERT INTO orders (note) SELECT email FROM users", dialect), ["users.email"]);
+      assert.deepEqual(usesOf("UPDATE orders SET note = (SELECT ssn FROM users LIMIT 1)", dialect), [
+        "users.ssn",
+      ]);
+    });
     it("cannot determine a * beyond the output list, or an unparseable text", () => {
       assert.match(
         String(usesOf("SELECT id FROM orders WHERE EXISTS (SELECT * FROM users)", dialect)),
