@@ -131,7 +131,7 @@ describe("dbward doctor --bot-config", () => {
     assert.match(r.text, /FAIL +monitoring token +DBWARD_METRICS_TOKEN must be at least 32/);
     assert.match(
       r.text,
-      /FAIL +bootstrap token +a agent token must look like dbwa_<43 base64url characters>\n.*fix: DBWARD_AGENT_TOKEN_AGENT_1 holds it/,
+      /FAIL +bootstrap token +DBWARD_AGENT_TOKEN_AGENT_1 is not a dbward agent token: it must look like dbwa_<43 base64url characters>.*\n.*fix: unset DBWARD_AGENT_TOKEN_AGENT_1/,
     );
     assert.ok(!r.text.includes("not-a-token"), "the value itself is never printed");
   });

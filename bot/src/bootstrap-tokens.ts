@@ -28,15 +28,13 @@ export function agentTokenEnvName(agentId: string): string {
   return `DBWARD_AGENT_TOKEN_${agentId.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
 }
 
-export async function bootstrapTokens(
-  store: Store,
+/** The tokens a start makes sure exist, and the variables that may give their secrets. */
+export function bootstrapTokenVariables(
   config: BotConfig,
-  env: Readonly<Record<string, string | undefined>>,
-  deps: { clock: Clock; random: Random },
-): Promise<BootstrapSecret[]> {
-  const printed: BootstrapSecret[] = [];
+): { readonly kind: TokenKind; readonly subject: string; readonly envName: string }[] {
+  // The admin's token only when there is an admin to give it to.
   const admin = config.bootstrap_admin ?? config.users.find((u) => u.roles.includes("admin"))?.id;
-  const wanted: { kind: TokenKind; subject: string; envName: string }[] = [
+  return [
     ...(admin === undefined
       ? []
       : [{ kind: "user" as const, subject: admin, envName: "DBWARD_ADMIN_TOKEN" }]),
@@ -46,16 +44,33 @@ export async function bootstrapTokens(
       envName: agentTokenEnvName(a.id),
     })),
   ];
+}
+
+/**
+ * What is wrong with a bootstrap secret from the environment (unset is fine: one is generated),
+ * in the words the start refuses it with; `dbward doctor` says the same.
+ */
+export function bootstrapSecretProblem(
+  w: { readonly kind: TokenKind; readonly envName: string },
+  value: string | undefined,
+): string | undefined {
+  if (value === undefined || value === "" || isTokenOfKind(value, w.kind)) return undefined;
+  return `${w.envName} is not a dbward ${w.kind} token: it must look like ${tokenShape(w.kind)} (for example ${w.kind === "user" ? "dbw_" : "dbwa_"}$(openssl rand 32 | basenc --base64url | tr -d =)), or be unset to have one generated`;
+}
+
+export async function bootstrapTokens(
+  store: Store,
+  config: BotConfig,
+  env: Readonly<Record<string, string | undefined>>,
+  deps: { clock: Clock; random: Random },
+): Promise<BootstrapSecret[]> {
+  const printed: BootstrapSecret[] = [];
+  const wanted = bootstrapTokenVariables(config);
   // Every secret from the environment is checked before any is stored, so a bad one stops the
   // start before a generated token is committed and never printed.
   for (const w of wanted) {
-    const fromEnv = env[w.envName];
-    if (fromEnv !== undefined && fromEnv !== "" && !isTokenOfKind(fromEnv, w.kind)) {
-      throw new DbwardError(
-        "config.invalid",
-        `${w.envName} is not a dbward ${w.kind} token: it must look like ${tokenShape(w.kind)} (for example ${w.kind === "user" ? "dbw_" : "dbwa_"}$(openssl rand 32 | basenc --base64url | tr -d =)), or be unset to have one generated`,
-      );
-    }
+    const problem = bootstrapSecretProblem(w, env[w.envName]);
+    if (problem !== undefined) throw new DbwardError("config.invalid", problem);
   }
   for (const w of wanted) {
     const fromEnv = env[w.envName];

@@ -4,7 +4,7 @@
  * same parse or assert function where the bot exports one), so what doctor says is what a start
  * would have said. Values are never printed, only the variables that hold them.
  */
-import { agentTokenEnvName, type BotConfig } from "@dbward/bot";
+import { bootstrapSecretProblem, bootstrapTokenVariables, type BotConfig } from "@dbward/bot";
 import { METRICS_TOKEN_ENV, parseMonitoringToken } from "@dbward/bot/http/monitoring-auth";
 import { assertWebhookSecrets } from "@dbward/bot/webhooks/webhook-dispatcher";
 import { fail, ok, warn, type Check } from "./check.ts";
@@ -30,33 +30,20 @@ function checkMonitoringToken(env: Env): Check {
   }
 }
 
-/**
- * A bootstrap token taken from the environment must have the shape the bot issues; the bot
- * refuses to start otherwise (api-tokens.ts, issueToken), with the message repeated here.
- */
+/** A bootstrap token taken from the environment must have the shape the bot issues. */
 function checkBootstrapTokens(config: BotConfig, env: Env): Check[] {
-  // As bootstrapTokens reads them: the admin's token only when there is an admin to give it to.
-  const admin = config.bootstrap_admin ?? config.users.find((u) => u.roles.includes("admin"))?.id;
-  const shaped: [string, "user" | "agent"][] = [
-    ...(admin === undefined ? [] : [["DBWARD_ADMIN_TOKEN", "user"] as [string, "user"]]),
-    ...config.agents.map((a): [string, "agent"] => [agentTokenEnvName(a.id), "agent"]),
-  ];
-  const checks: Check[] = [];
-  for (const [name, kind] of shaped) {
-    const value = env[name];
-    if (value === undefined || value === "") continue;
-    const marker = kind === "user" ? "dbw_" : "dbwa_";
-    checks.push(
-      new RegExp(`^${marker}[A-Za-z0-9_-]{43}$`).test(value)
-        ? ok("bootstrap token", `${name} is well formed`)
+  return bootstrapTokenVariables(config)
+    .filter((w) => (env[w.envName] ?? "") !== "")
+    .map((w) => {
+      const problem = bootstrapSecretProblem(w, env[w.envName]);
+      return problem === undefined
+        ? ok("bootstrap token", `${w.envName} is well formed`)
         : fail(
             "bootstrap token",
-            `a ${kind} token must look like ${marker}<43 base64url characters>`,
-            `${name} holds it: unset ${name} (the bot then generates one and prints it once), or give it a value of that shape`,
-          ),
-    );
-  }
-  return checks;
+            problem,
+            `unset ${w.envName} (the bot then generates one and prints it once), or give it a value of that shape`,
+          );
+    });
 }
 
 function checkWebhookSecrets(config: BotConfig, env: Env): Check {
