@@ -34,6 +34,7 @@ import { startLeaderJobs } from "./leader-jobs.ts";
 import { storeMessageRefs } from "./store/slack-message-refs.ts";
 import { inTransaction } from "./store/in-transaction.ts";
 import type { Store } from "./store/open-store.ts";
+import { retiredKeyWarning } from "./crypto/key-encryption-key.ts";
 import { openStateStore, storeEngine } from "./store/open-state-store.ts";
 import type { BotContext, RequestChange } from "./use-cases/bot-context.ts";
 import { JobSignal } from "./use-cases/job-signal.ts";
@@ -89,6 +90,8 @@ export async function startBot(o: StartBotOptions): Promise<RunningBot> {
     env: o.env,
     onIdleError: (err) => o.logger.warn({ err }, "a state store connection failed; the pool replaces it"),
   });
+  const retiredKey = retiredKeyWarning(o.env);
+  if (retiredKey !== undefined) o.logger.warn(retiredKey);
   // A start that fails after this must not leave PostgreSQL connections holding the process open.
   let coordination: Coordination | undefined;
   let signers: BotSigners | undefined;

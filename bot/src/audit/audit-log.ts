@@ -16,6 +16,7 @@ import { sql, type Kysely } from "kysely";
 import type { Tx } from "../store/in-transaction.ts";
 import type { Database } from "../store/tables.ts";
 import { isMalformedRow } from "./audit-rows.ts";
+import { hasSealedAuditEvent, sealAuditInput } from "../crypto/seal-audit-details.ts";
 import { withAuditSnapshot, type AuditSnapshot } from "./audit-snapshot.ts";
 import { findRetainedAnchor, recordsPurgeThrough, unrecordedPurge } from "./retained-anchor.ts";
 import { verifySqliteFileStore } from "./verify-sqlite-store.ts";
@@ -27,7 +28,8 @@ export async function appendAudit(tx: Tx, input: AuditEventInput, now: Date): Pr
     .orderBy("seq", "desc")
     .limit(1)
     .executeTakeFirst();
-  const event = chainEvent(last, input, now);
+  // Free text sealed under the event's own seq before hashing (crypto/seal-audit-details.ts).
+  const event = chainEvent(last, sealAuditInput(tx, (last?.seq ?? 0) + 1, input), now);
   await tx
     .insertInto("audit_events")
     .values({
@@ -55,6 +57,8 @@ export async function hasAuditEvent(
   db: Kysely<Database>,
   e: Pick<AuditEventInput, "action" | "target" | "details">,
 ): Promise<boolean> {
+  const sealed = await hasSealedAuditEvent(db, e, canonicalJson, parseDetails);
+  if (sealed !== undefined) return sealed;
   const row = await db
     .selectFrom("audit_events")
     .select("seq")

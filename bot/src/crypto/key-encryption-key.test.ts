@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -32,7 +32,7 @@ describe("the state key from the environment", () => {
   test("the _FILE variant reads the same key; the key is never printed", () => {
     const key = b64();
     const file = join(mkdtempSync(join(tmpdir(), "dbward-kek-")), "state.key");
-    writeFileSync(file, `${key}\n`);
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
     const a = kekFromEnvironment({ DBWARD_STATE_KEY: key }).current;
     const b = kekFromEnvironment({ DBWARD_STATE_KEY_PREVIOUS_FILE: file }).previous;
     assert.equal(a?.id, b?.id);
@@ -53,5 +53,26 @@ describe("the state key from the environment", () => {
       /set DBWARD_STATE_KEY or DBWARD_STATE_KEY_FILE, not both/,
     );
     assert.throws(() => kekFromEnvironment({ DBWARD_STATE_KEY_FILE: "/nonexistent/k" }), /cannot be read/);
+  });
+
+  test("a key file group or others can read is refused, naming the file and its mode", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "dbward-kek-")), "state.key");
+    writeFileSync(file, `${b64()}\n`, { mode: 0o600 });
+    chmodSync(file, 0o644);
+    assert.throws(
+      () => kekFromEnvironment({ DBWARD_STATE_KEY_FILE: file }),
+      /config\.invalid: DBWARD_STATE_KEY_FILE \(.*state\.key\) is readable by group or others \(mode 644\); run chmod 600/,
+    );
+    chmodSync(file, 0o600);
+    assert.ok(kekFromEnvironment({ DBWARD_STATE_KEY_FILE: file }).current !== undefined);
+  });
+
+  test("a malformed key is refused without echoing what was set", () => {
+    // 32 bytes as hex (a common mistake): 64 characters that decode to 48 bytes of base64.
+    const hex = randomBytes(32).toString("hex");
+    assert.throws(
+      () => kekFromEnvironment({ DBWARD_STATE_KEY: hex }),
+      (err: Error) => /must be the base64 of 32/.test(err.message) && !err.message.includes(hex),
+    );
   });
 });

@@ -9,7 +9,7 @@
  *   DBWARD_STATE_KEY_PREVIOUS / DBWARD_STATE_KEY_PREVIOUS_FILE  the KEK being rotated away from
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { openBytes, sealBytes } from "./sealed-value.ts";
 
 export interface KeyEncryptionKey {
@@ -67,8 +67,15 @@ function readKek(
   if (direct !== undefined && direct !== "") text = direct;
   else if (file !== undefined && file !== "") {
     try {
+      // Like the signing key and the HSM PIN file: a key others can read is refused, not used.
+      const mode = statSync(file).mode;
+      if (process.platform !== "win32" && (mode & 0o077) !== 0)
+        throw new Error(
+          `config.invalid: ${name}_FILE (${file}) is readable by group or others (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it and rotate the key if it may have leaked`,
+        );
       text = readFileSync(file, "utf8");
     } catch (err) {
+      if ((err as Error).message.startsWith("config.invalid")) throw err;
       throw new Error(`config.invalid: ${name}_FILE (${file}) cannot be read: ${(err as Error).message}`);
     }
   } else return undefined;
@@ -79,4 +86,16 @@ function readKek(
       `config.invalid: ${name} must be the base64 of ${KEY_BYTES} random bytes (make one with: openssl rand -base64 32)`,
     );
   return localKek(key);
+}
+
+/**
+ * What a start says when DBWARD_STATE_KEY_PREVIOUS is still set once the store is unlocked: every
+ * data key is then wrapped by the current key, so the previous one is needed by nothing; left set,
+ * someone holding that retired key and able to write the state could slip a data key of their own
+ * into state_keys wrapped by it, and the next start would adopt it.
+ */
+export function retiredKeyWarning(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const set = (name: string): boolean => (env[name] ?? "") !== "";
+  if (!set("DBWARD_STATE_KEY_PREVIOUS") && !set("DBWARD_STATE_KEY_PREVIOUS_FILE")) return undefined;
+  return "DBWARD_STATE_KEY_PREVIOUS is set but no data key needs it any more (rotation is done): remove it at the next restart and destroy the old key";
 }

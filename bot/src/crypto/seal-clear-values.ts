@@ -17,7 +17,7 @@ import { sealClearChunkFiles } from "../results/file-result-store.ts";
 import { kekFromEnvironment } from "./key-encryption-key.ts";
 import { isSealedBytes, SEALED_TEXT_PREFIX } from "./sealed-value.ts";
 import { placeOf, stateCipherOf } from "./state-cipher.ts";
-import { unlockStateStore } from "./unlock-state-store.ts";
+import { markAllSealed, unlockStateStore } from "./unlock-state-store.ts";
 
 /** Every sealed text column, with the key columns that name its row in the AAD. */
 export const SEALED_COLUMNS = [
@@ -30,6 +30,8 @@ export const SEALED_COLUMNS = [
   { table: "executions", keys: ["id"], columns: ["result_json", "error_message"] },
   { table: "preflights", keys: ["id"], columns: ["plan_json", "error_message"] },
   { table: "slack_outbox", keys: ["id"], columns: ["delivery"] },
+  { table: "join_requests", keys: ["id"], columns: ["reason", "decision_reason"] },
+  { table: "step_up_challenges", keys: ["id"], columns: ["decision_json"] },
 ] as const;
 
 export interface SealSummary {
@@ -60,6 +62,8 @@ export async function encryptClearState(
   const store = await unlockStateStore(opened, kek, now);
   const sealed = await sealClearValues(store);
   const files = resultsDir === undefined ? 0 : await sealClearChunkFiles(resultsDir, store);
+  // Nothing is left in the clear: from now on a clear value is a downgrade and is refused.
+  await markAllSealed(store, kek.current, now);
   await compactSqliteStore(store);
   return { ...sealed, files };
 }

@@ -30,16 +30,25 @@ import {
   openText,
   sealBytes,
   sealText,
+  UnsealError,
 } from "./sealed-value.ts";
 
 export class StateCipher implements KyselyPlugin {
   readonly #keys: ReadonlyMap<string, Buffer>;
   readonly #active: DataKey;
-  constructor(keys: ReadonlyMap<string, Buffer>, activeId: string) {
+  /**
+   * True when every value of the store is sealed (a store encrypted from its first row, or one
+   * `dbward state encrypt` finished): a clear value where a sealed one belongs is then refused,
+   * not read as written before encryption. Carried inside the KEK-wrapped data key
+   * (unlock-state-store.ts), so someone holding the file cannot turn it off.
+   */
+  readonly allSealed: boolean;
+  constructor(keys: ReadonlyMap<string, Buffer>, activeId: string, allSealed = false) {
     const active = keys.get(activeId);
     if (active === undefined) throw new Error(`data key ${activeId} is not among the unlocked keys`);
     this.#keys = keys;
     this.#active = { id: activeId, key: active };
+    this.allSealed = allSealed;
   }
   get activeKeyId(): string {
     return this.#active.id;
@@ -97,8 +106,8 @@ export async function sealNullable(db: Db, place: string, clear: string | null):
 
 /** A stored text value in the clear (see the module comment for what is refused). */
 export function openValue(db: Pick<Kysely<Database>, "getExecutor">, place: string, stored: string): string {
-  if (!isSealedText(stored)) return stored;
   const cipher = stateCipherOf(db);
+  if (!isSealedText(stored)) return clearOrRefused(cipher, place, stored);
   if (cipher === undefined) throw new Error(`${KEY_MISSING.split(";")[0]}; cannot read ${place}`);
   return cipher.openText(place, stored);
 }
@@ -120,10 +129,21 @@ export async function sealChunk(db: Db, place: string, clear: Buffer): Promise<B
 }
 
 export function openChunk(db: Pick<Kysely<Database>, "getExecutor">, place: string, stored: Buffer): Buffer {
-  if (!isSealedBytes(stored)) return stored;
   const cipher = stateCipherOf(db);
+  if (!isSealedBytes(stored)) return clearOrRefused(cipher, place, stored);
   if (cipher === undefined) throw new Error(`${KEY_MISSING.split(";")[0]}; cannot read ${place}`);
   return cipher.openBytes(place, stored);
+}
+
+/**
+ * A stored value that is not sealed: written before encryption was turned on, unless the store
+ * seals every value, where it is a downgrade (a clear text put in place of a sealed one by someone
+ * holding the file): refused as a value that does not open.
+ */
+function clearOrRefused<T>(cipher: StateCipher | undefined, place: string, stored: T): T {
+  if (cipher?.allSealed === true)
+    throw new UnsealError(place, "a clear value where this store keeps every value sealed");
+  return stored;
 }
 
 async function assertClearStore(db: Db): Promise<void> {

@@ -6,6 +6,7 @@ import { inTransaction } from "../store/in-transaction.ts";
 import type { Store } from "../store/open-store.ts";
 import { listStateKeys } from "../store/state-keys-repo.ts";
 import { kekFromEnvironment, type KekSource } from "./key-encryption-key.ts";
+import { SEALED_TEXT_PREFIX, sealedKeyId } from "./sealed-value.ts";
 import { openValue, sealValue, stateCipherOf } from "./state-cipher.ts";
 import { unlockStateStore } from "./unlock-state-store.ts";
 
@@ -40,9 +41,10 @@ describeEachStoreDialect(
       const sealed = await seal(a, "requests.reason:1", "why it runs");
       assert.ok(!sealed.includes("why it runs"));
       assert.equal(openValue(b, "requests.reason:1", sealed), "why it runs");
-      assert.equal(
-        openValue(a, "requests.reason:1", "written before encryption"),
-        "written before encryption",
+      // Encrypted before its first row: a clear value in it can only be a downgrade.
+      assert.throws(
+        () => openValue(a, "requests.reason:1", "put in place of the sealed value"),
+        /state\.undecryptable: .*requests\.reason:1 .*a clear value where this store keeps every value sealed/,
       );
     });
 
@@ -70,12 +72,23 @@ describeEachStoreDialect(
         kek({ DBWARD_STATE_KEY: K2, DBWARD_STATE_KEY_PREVIOUS: K1 }),
         now,
       );
-      const [after] = await listStateKeys(store());
+      const keys = await listStateKeys(store());
+      const after = keys.find((k) => k.keyId === before?.keyId);
       assert.ok(before !== undefined && after !== undefined);
-      assert.equal(after.keyId, before.keyId, "the same data key");
-      assert.notEqual(after.kekId, before.kekId, "wrapped by the new key");
+      assert.notEqual(after.kekId, before.kekId, "the old data key is wrapped by the new key");
+      assert.equal(after.active, false, "and seals nothing new");
+      // A fresh data key seals what is written from now on: the retired KEK with an earlier copy
+      // of state_keys opens none of it.
+      const fresh = keys.find((k) => k.keyId !== before.keyId);
+      assert.ok(fresh !== undefined && fresh.active && fresh.kekId === after.kekId);
+      const newer = await seal(rotated, "executions.result_json:2-1", '[{"v":"later"}]');
+      assert.equal(sealedKeyId(Buffer.from(newer.slice(SEALED_TEXT_PREFIX.length), "base64")), fresh.keyId);
       assert.equal(openValue(rotated, "executions.result_json:1-1", sealed), '[{"v":"row"}]');
-      assert.deepEqual(await actions(store()), ["state.key_created", "state.key_rewrapped"]);
+      assert.deepEqual(await actions(store()), [
+        "state.key_created",
+        "state.key_rewrapped",
+        "state.key_created",
+      ]);
       await assert.rejects(
         () => unlockStateStore(store(), kek({ DBWARD_STATE_KEY: K1 }), now),
         /state\.key_wrong/,
@@ -84,7 +97,7 @@ describeEachStoreDialect(
       assert.equal(openValue(again, "executions.result_json:1-1", sealed), '[{"v":"row"}]');
       // Both keys again (an instance restarted before the others heard): nothing left to re-wrap.
       await unlockStateStore(store(), kek({ DBWARD_STATE_KEY: K2, DBWARD_STATE_KEY_PREVIOUS: K1 }), now);
-      assert.equal((await actions(store())).length, 2);
+      assert.equal((await actions(store())).length, 3);
     });
 
     test("a previous key without a current one is a config error", async () => {

@@ -15,10 +15,12 @@
  * audit event, so two instances starting at once make one key and re-wrap it once.
  */
 import { randomBytes } from "node:crypto";
+import { sql } from "kysely";
 import { appendAudit } from "../audit/audit-log.ts";
 import { inTransaction, type Tx } from "../store/in-transaction.ts";
 import type { Store } from "../store/open-store.ts";
 import {
+  activateOnly,
   insertStateKey,
   listStateKeys,
   rewrapStateKey,
@@ -44,10 +46,81 @@ export async function unlockStateStore(store: Store, kek: KekSource, now: Date):
   if (stored.length === 0) stored = await createFirstKey(store, current, now);
   if (stored.some((k) => k.kekId !== current.id)) stored = await rewrap(store, kek, now);
   const keys = new Map<string, Buffer>();
-  for (const k of stored) keys.set(k.keyId, await unwrapWith(current, k));
+  let allSealed = false;
+  for (const k of stored) {
+    const opened = openDataKey(await unwrapWith(current, k));
+    keys.set(k.keyId, opened.key);
+    allSealed ||= opened.allSealed;
+  }
   const active = stored.find((k) => k.active) ?? stored[stored.length - 1];
   if (active === undefined) throw new Error("state.key_missing: the state store has no active data key");
-  return store.withPlugin(new StateCipher(keys, active.keyId));
+  return store.withPlugin(new StateCipher(keys, active.keyId, allSealed));
+}
+
+/**
+ * What a KEK wraps: the 32-byte data key, then one byte ALL_SEALED once every value of the store
+ * is sealed (StateCipher.allSealed). Inside the wrapped bytes, the flag is authenticated by the
+ * KEK: someone holding the file cannot clear it to have a clear value read in place of a sealed
+ * one. A data key wrapped before the flag existed is 32 bytes: the store reads clear values.
+ */
+const DATA_KEY_BYTES = 32;
+const ALL_SEALED = 0x01;
+
+function openDataKey(unwrapped: Buffer): { key: Buffer; allSealed: boolean } {
+  if (unwrapped.length === DATA_KEY_BYTES) return { key: unwrapped, allSealed: false };
+  if (unwrapped.length === DATA_KEY_BYTES + 1 && unwrapped[DATA_KEY_BYTES] === ALL_SEALED)
+    return { key: unwrapped.subarray(0, DATA_KEY_BYTES), allSealed: true };
+  throw new Error(
+    `state.key_wrong: a data key of the state store has an unknown form (${unwrapped.length} bytes)`,
+  );
+}
+
+// The tables whose rows hold sealed values: a store with none of them holds no clear value.
+const SEALED_TABLES = [
+  "requests",
+  "approvals",
+  "executions",
+  "preflights",
+  "slack_outbox",
+  "result_chunks",
+  "join_requests",
+  "step_up_challenges",
+] as const;
+
+async function holdsNoClearValue(tx: Tx): Promise<boolean> {
+  for (const t of SEALED_TABLES)
+    if (
+      (await tx
+        .selectFrom(t)
+        .select(sql<number>`1`.as("one"))
+        .limit(1)
+        .executeTakeFirst()) !== undefined
+    )
+      return false;
+  return true;
+}
+
+/**
+ * Records, inside every data key's wrapping, that the store now seals every value: `dbward state
+ * encrypt` calls it once it found no clear value left. Compare-and-set on the wrapped bytes.
+ */
+export async function markAllSealed(store: Store, kek: KeyEncryptionKey, now: Date): Promise<void> {
+  await inTransaction(store, async (tx) => {
+    for (const k of await listStateKeys(tx)) {
+      const opened = openDataKey(await unwrapWith(kek, k));
+      if (opened.allSealed) continue;
+      const wrapped = await kek.wrap(k.keyId, Buffer.concat([opened.key, Buffer.from([ALL_SEALED])]));
+      if (!(await rewrapStateKey(tx, k.keyId, kek.id, { kekId: kek.id, wrapped }, now.toISOString())))
+        throw new Error(
+          `state key ${k.keyId} changed while it was being marked; run dbward state encrypt again`,
+        );
+    }
+    await appendAudit(
+      tx,
+      { actor: "system", action: "state.all_sealed", target: "state", outcome: "success", details: {} },
+      now,
+    );
+  });
 }
 
 async function createFirstKey(store: Store, kek: KeyEncryptionKey, now: Date): Promise<StoredDataKey[]> {
@@ -55,7 +128,10 @@ async function createFirstKey(store: Store, kek: KeyEncryptionKey, now: Date): P
     const meanwhile = await listStateKeys(tx);
     if (meanwhile.length > 0) return meanwhile;
     const keyId = randomBytes(KEY_ID_BYTES).toString("hex");
-    const key = { keyId, kekId: kek.id, wrapped: await kek.wrap(keyId, randomBytes(32)), active: true };
+    // A store encrypted before its first sealed row seals every value from then on.
+    const clear = randomBytes(DATA_KEY_BYTES);
+    const plain = (await holdsNoClearValue(tx)) ? Buffer.concat([clear, Buffer.from([ALL_SEALED])]) : clear;
+    const key = { keyId, kekId: kek.id, wrapped: await kek.wrap(keyId, plain), active: true };
     await insertStateKey(tx, key, now.toISOString());
     await audit(tx, "state.key_created", keyId, { kek_id: kek.id }, now);
     return [key];
@@ -92,7 +168,20 @@ async function rewrap(store: Store, kek: KekSource, now: Date): Promise<StoredDa
       );
       out.push({ ...k, kekId: current.id, wrapped });
     }
-    return out;
+    if (out.every((k, i) => k === keys[i])) return out;
+    // A rotation also starts a fresh data key for new values: re-wrapping alone leaves the old
+    // data key in place, so the retired KEK with any earlier copy of state_keys (a backup) would
+    // open what is written from now on too. Old values stay under their own keys, still readable.
+    let allSealed = false;
+    for (const k of out) allSealed ||= openDataKey(await unwrapWith(current, k)).allSealed;
+    const keyId = randomBytes(KEY_ID_BYTES).toString("hex");
+    const fresh = randomBytes(DATA_KEY_BYTES);
+    const plain = allSealed ? Buffer.concat([fresh, Buffer.from([ALL_SEALED])]) : fresh;
+    const added = { keyId, kekId: current.id, wrapped: await current.wrap(keyId, plain), active: true };
+    await insertStateKey(tx, added, now.toISOString());
+    await activateOnly(tx, keyId);
+    await audit(tx, "state.key_created", keyId, { kek_id: current.id, rotation: "true" }, now);
+    return [...out.map((k) => ({ ...k, active: false })), added];
   });
 }
 

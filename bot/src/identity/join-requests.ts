@@ -1,25 +1,28 @@
 /** Join requests as the state store holds them: people not yet known asking to become users. */
 import type { JoinRequestStatus, JoinRequestView } from "@dbward/shared";
 import type { Kysely } from "kysely";
+import { openNullable, openValue, placeOf, sealNullable } from "../crypto/state-cipher.ts";
 import type { Tx } from "../store/in-transaction.ts";
 import type { Database } from "../store/tables.ts";
 
 export type JoinRequestRow = Database["join_requests"];
 
 export async function findJoinRequest(db: Kysely<Database>, id: string): Promise<JoinRequestRow | undefined> {
-  return db.selectFrom("join_requests").selectAll().where("id", "=", id).executeTakeFirst();
+  const row = await db.selectFrom("join_requests").selectAll().where("id", "=", id).executeTakeFirst();
+  return row === undefined ? undefined : openJoinRow(db, row);
 }
 
 export async function findPendingJoinRequestBySlackId(
   db: Kysely<Database>,
   slackUserId: string,
 ): Promise<JoinRequestRow | undefined> {
-  return db
+  const row = await db
     .selectFrom("join_requests")
     .selectAll()
     .where("slack_user_id", "=", slackUserId)
     .where("status", "=", "pending")
     .executeTakeFirst();
+  return row === undefined ? undefined : openJoinRow(db, row);
 }
 
 /** Newest first. */
@@ -29,7 +32,16 @@ export async function listJoinRequests(
 ): Promise<JoinRequestRow[]> {
   let q = db.selectFrom("join_requests").selectAll().orderBy("created_at", "desc").orderBy("id").limit(500);
   if (statuses.length > 0) q = q.where("status", "in", [...statuses]);
-  return q.execute();
+  return (await q.execute()).map((r) => openJoinRow(db, r));
+}
+
+/** The row with its reasons in the clear (sealed in an encrypted store: crypto/state-cipher.ts). */
+function openJoinRow(db: Kysely<Database>, r: JoinRequestRow): JoinRequestRow {
+  return {
+    ...r,
+    reason: openValue(db, placeOf("join_requests", "reason", r.id), r.reason),
+    decision_reason: openNullable(db, placeOf("join_requests", "decision_reason", r.id), r.decision_reason),
+  };
 }
 
 /** Compare-and-set out of `pending`: true when this call decided it. */
@@ -50,7 +62,7 @@ export async function closeJoinRequest(
       status: set.status,
       decided_by: set.decidedBy,
       decided_at: set.decidedAt,
-      decision_reason: set.reason,
+      decision_reason: await sealNullable(tx, placeOf("join_requests", "decision_reason", id), set.reason),
       user_id: set.userId,
     })
     .where("id", "=", id)

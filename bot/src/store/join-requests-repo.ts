@@ -3,6 +3,7 @@
  * deciding one (`findJoinRequest`, `closeJoinRequest`) lives in identity/join-requests.ts.
  */
 import type { Kysely } from "kysely";
+import { placeOf, sealValue } from "../crypto/state-cipher.ts";
 import type { Tx } from "./in-transaction.ts";
 import type { Database } from "./tables.ts";
 
@@ -32,7 +33,8 @@ export async function insertJoinRequest(tx: Tx, j: NewJoinRequest): Promise<void
       email: j.email,
       groups_json: j.groupsJson,
       requested_role: j.requestedRole,
-      reason: j.reason,
+      // Typed by the person asking: sealed in an encrypted store (crypto/state-cipher.ts).
+      reason: await sealValue(tx, placeOf("join_requests", "reason", j.id), j.reason),
       status: "pending",
       created_at: j.createdAt,
       expires_at: j.expiresAt,

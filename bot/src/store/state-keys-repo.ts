@@ -60,3 +60,9 @@ export async function rewrapStateKey(
     .executeTakeFirst();
   return r.numUpdatedRows === 1n;
 }
+
+/** Makes `keyId` the one data key new values are sealed with (a rotation's fresh key). */
+export async function activateOnly(tx: Tx, keyId: string): Promise<void> {
+  await tx.updateTable("state_keys").set({ active: 0 }).where("key_id", "<>", keyId).execute();
+  await tx.updateTable("state_keys").set({ active: 1 }).where("key_id", "=", keyId).execute();
+}

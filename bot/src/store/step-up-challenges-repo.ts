@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import { z } from "zod";
+import { openValue, placeOf, sealValue } from "../crypto/state-cipher.ts";
 import type { Database, StepUpChallengesTable } from "./tables.ts";
 
 type Db = Kysely<Database>;
@@ -72,7 +73,12 @@ export async function insertStepUpChallenge(
       step: c.step,
       user_id: c.userId,
       oidc_subject: c.oidcSubject,
-      decision_json: JSON.stringify(decisionSchema.parse(c.decision)),
+      // The approval's comment: sealed in an encrypted store (crypto/state-cipher.ts).
+      decision_json: await sealValue(
+        db,
+        decisionPlace(c.id),
+        JSON.stringify(decisionSchema.parse(c.decision)),
+      ),
       status: "issued",
       state_hash: null,
       browser_hash: null,
@@ -92,7 +98,7 @@ export async function findChallengeByLink(db: Db, linkSecret: string): Promise<S
     .selectAll()
     .where("link_hash", "=", secretHash(linkSecret))
     .executeTakeFirst();
-  return row === undefined ? undefined : toChallenge(row);
+  return row === undefined ? undefined : toChallenge(db, row);
 }
 
 export async function findChallengeByState(db: Db, state: string): Promise<StepUpChallenge | undefined> {
@@ -101,12 +107,12 @@ export async function findChallengeByState(db: Db, state: string): Promise<StepU
     .selectAll()
     .where("state_hash", "=", secretHash(state))
     .executeTakeFirst();
-  return row === undefined ? undefined : toChallenge(row);
+  return row === undefined ? undefined : toChallenge(db, row);
 }
 
 export async function findChallenge(db: Db, id: string): Promise<StepUpChallenge | undefined> {
   const row = await db.selectFrom("step_up_challenges").selectAll().where("id", "=", id).executeTakeFirst();
-  return row === undefined ? undefined : toChallenge(row);
+  return row === undefined ? undefined : toChallenge(db, row);
 }
 
 /**
@@ -166,14 +172,16 @@ export async function deleteChallengesExpiredBefore(db: Db, before: Date): Promi
   await db.deleteFrom("step_up_challenges").where("expires_at", "<", before.toISOString()).execute();
 }
 
-function toChallenge(r: StepUpChallengesTable): StepUpChallenge {
+const decisionPlace = (id: string): string => placeOf("step_up_challenges", "decision_json", id);
+
+function toChallenge(db: Db, r: StepUpChallengesTable): StepUpChallenge {
   return {
     id: r.id,
     requestId: Number(r.request_id),
     step: Number(r.step),
     userId: r.user_id,
     oidcSubject: r.oidc_subject,
-    decision: parseDecision(r.id, r.decision_json),
+    decision: parseDecision(r.id, openValue(db, decisionPlace(r.id), r.decision_json)),
     status: r.status,
     stateHash: r.state_hash,
     browserHash: r.browser_hash,

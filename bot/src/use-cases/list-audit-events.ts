@@ -3,6 +3,7 @@
  * action (exact, or a prefix ending in `*`), target and time range.
  */
 import { DbwardError, type AuditEventView } from "@dbward/shared";
+import { openAuditEvent } from "../crypto/seal-audit-details.ts";
 import { listAudit, toAuditEventView, type AuditQuery } from "../audit/audit-log.ts";
 import type { BotContext } from "./bot-context.ts";
 import { actorOf, can, type UserCaller } from "./caller.ts";
@@ -32,7 +33,10 @@ export async function listAuditEvents(
       error: new DbwardError("auth.forbidden", "only operators and admins can read the audit log"),
     });
   }
-  return (await listAudit(ctx.store, parseAuditQuery(input))).map(toAuditEventView);
+  // Readers with the key see sealed free text in the clear (crypto/seal-audit-details.ts).
+  return (await listAudit(ctx.store, parseAuditQuery(input))).map((e) =>
+    toAuditEventView(openAuditEvent(ctx.store, e)),
+  );
 }
 
 export function parseAuditQuery(input: AuditFilterInput): AuditQuery {
