@@ -15,6 +15,7 @@ import { createApp, type AppOptions } from "./http/create-app.ts";
 import { createHttpServer, listen as listenHttp } from "./http/http-server.ts";
 import { parseMonitoringToken } from "./http/monitoring-auth.ts";
 import { requestIdOf } from "./http/request-log.ts";
+import { loggedPath } from "./http/step-up-routes.ts";
 import { OidcVerifier } from "./identity/oidc-verifier.ts";
 import { syncConfigUsers } from "./identity/users.ts";
 import { openSigners, type BotSigners } from "./keys/open-signers.ts";
@@ -241,7 +242,7 @@ async function startOnStore(o: StartBotOptions, store: Store, p: StartParts): Pr
       o.app?.beforeJson?.(express);
     },
     onError: (err, req) =>
-      o.logger.error({ err, path: req.path, req_id: requestIdOf(req) }, "request failed"),
+      o.logger.error({ err, path: loggedPath(req.path), req_id: requestIdOf(req) }, "request failed"),
     ops: { logger: o.logger, metrics, limits, monitoringToken },
   });
   const listen = o.listen ?? o.config.listen;

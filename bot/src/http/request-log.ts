@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
 import type { Logger } from "pino";
+import { loggedPath } from "./step-up-routes.ts";
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Probes that arrive every few seconds: logged at debug so they do not drown the log. */
@@ -38,7 +39,7 @@ export function requestLog(
     const started = process.hrtime.bigint();
     res.on("finish", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const path = req.originalUrl.split("?")[0] ?? "";
+      const path = loggedPath(req.originalUrl.split("?")[0] ?? "");
       const line = {
         req_id: id,
         method: req.method,

@@ -22,6 +22,17 @@ export const STEP_UP_COOKIE = "dbward_step_up";
 /** A link's secret: 32 random bytes, base64url (Random.secret(32)). */
 const LINK_SECRET = /^[A-Za-z0-9_-]{43}$/;
 
+/**
+ * The path as log lines may show it: a link's secret sits in its path (not its query, which the
+ * access log already drops), so every path under /step-up/ but the callback is logged as
+ * `/step-up/:secret`. The link is a bearer of one approval; a log reader must not hold it.
+ */
+export function loggedPath(path: string): string {
+  return path.startsWith(`${STEP_UP_PATH}/`) && path !== STEP_UP_CALLBACK_PATH
+    ? `${STEP_UP_PATH}/:secret`
+    : path;
+}
+
 export function stepUpRoutes(ctx: BotContext): Router {
   const r = Router({ caseSensitive: true, strict: true });
   r.get(STEP_UP_CALLBACK_PATH, async (req, res) => {
