@@ -165,6 +165,23 @@ export async function moveChallenge(
 }
 
 /**
+ * Forgets an approver's earlier challenges for a request that approve nothing (never opened,
+ * opened, or refused) as a new one replaces them: each Approve click stores a row, and this keeps
+ * one open link per approver and request however often the button is clicked, and the older
+ * links dead (a leaked one stops working at the next click). A challenge being checked or already
+ * verified is left to finish; their audit events stay in any case.
+ */
+export async function deleteOpenChallengesOf(db: Db, requestId: number, userId: string): Promise<number> {
+  const r = await db
+    .deleteFrom("step_up_challenges")
+    .where("request_id", "=", requestId)
+    .where("user_id", "=", userId)
+    .where("status", "in", ["issued", "redirected", "refused"])
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/**
  * Forgets challenges that expired before `before`: a used or refused one has its audit events,
  * and an expired one can never be used. Called as new ones are made, so the table stays small.
  */

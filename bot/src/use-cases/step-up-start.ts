@@ -8,7 +8,8 @@
  * approval is finally recorded. A request that needs no step-up is decided as always.
  *
  * The link's secret is stored only as its SHA-256, and lives `step_up.link_ttl`; challenges
- * expired for a day are deleted as new ones are made.
+ * expired for a day are deleted as new ones are made, and a click deletes the clicker's earlier
+ * open challenges for the request (one live link per approver and request).
  */
 import { DbwardError, type RequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
@@ -18,6 +19,7 @@ import { inTransaction } from "../store/in-transaction.ts";
 import { listApprovals, type RequestRecord } from "../store/requests-repo.ts";
 import {
   deleteChallengesExpiredBefore,
+  deleteOpenChallengesOf,
   insertStepUpChallenge,
   type StepUpDecision,
 } from "../store/step-up-challenges-repo.ts";
@@ -83,6 +85,9 @@ export async function approveOrStepUp(
     if (!check.ok) return { refused: new DbwardError(REFUSAL_CODES[check.code], check.message) } as const;
     // Kept a day past expiry for whoever looks into one; the audit events stay for good.
     await deleteChallengesExpiredBefore(tx, new Date(now.getTime() - 86_400_000));
+    // One open link per approver and request: a new click replaces the older ones (flooding
+    // clicks stores one row, and a link leaked earlier dies).
+    const replaced = await deleteOpenChallengesOf(tx, id, caller.user.id);
     await insertStepUpChallenge(tx, {
       id: challengeId,
       linkSecret,
@@ -106,6 +111,7 @@ export async function approveOrStepUp(
           step: check.step,
           expires_at: expiresAt.toISOString(),
           via: caller.via,
+          ...(replaced > 0 ? { replaced } : {}),
         },
       },
       now,
