@@ -16,6 +16,7 @@ import { SLACK_IDS } from "../bot/src/slack/ids.ts";
 import { GENEROUS_LIMITS, errorOf } from "./support/audit-reader.ts";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
 import { FakeSlack } from "./support/fake-slack.ts";
+import { sharedPostgresState, type SharedState } from "./support/shared-state-bots.ts";
 import { startHostileIdp, type HostileIdp } from "./support/hostile-oidc-provider.ts";
 import { IDP_CLIENT_ID, IDP_STEP_UP_CLIENT_ID, startTestIdp, type TestIdp } from "./support/oidc-provider.ts";
 import { StepUpBrowser, type Page } from "./support/step-up-browser.ts";
@@ -638,5 +639,65 @@ describe("step-up attacks by a lying identity provider", () => {
     assert.deepEqual(second.refused, ["other_subject"]);
     await bot.nothingApproved(first.id);
     await bot.nothingApproved(second.id);
+  });
+});
+
+describe("step-up across two bot instances on one PostgreSQL state", () => {
+  let idp: TestIdp;
+  let fake: FakeSlack;
+  let shared: SharedState;
+  let a: BotHarness;
+  let b: BotHarness;
+
+  before(async () => {
+    idp = await startTestIdp();
+    fake = await FakeSlack.start();
+    shared = await sharedPostgresState(config(idp.issuer, "http://127.0.0.1:9"));
+    a = await shared.start({ slackEnv: fake.env() });
+    b = await shared.start({ slackEnv: fake.env() });
+    // Behind one load balancer both answer at one public URL: here, instance A's.
+    for (const h of [a, b]) {
+      await h.bot.reload({ ...parseBotConfig(config(idp.issuer, a.url)), state: h.bot.ctx.config().state });
+    }
+  });
+  after(async () => {
+    await shared?.stop();
+    await fake?.close();
+    await idp?.stop();
+  });
+
+  test("a link made on one instance is opened on the other, and two callbacks at once approve once", async () => {
+    const slackA = new SlackRequests(`${a.url}/slack/events`, fake);
+    await slackA.command(
+      U.alice,
+      `query shop production "fix it" UPDATE orders SET status = 'x' WHERE id = 1`,
+    );
+    await a.bot.slack?.idle();
+    const id = Number(/Request #(\d+) created/.exec(textOf(fake.of("response_url").at(-1)))?.[1]);
+    assert.ok(id > 0);
+    fake.clear();
+    await slackA.click(U.bob, SLACK_IDS.actions.approve, String(id), CHANNEL);
+    await a.bot.slack?.idle();
+    await fake.waitFor("the private answer", (calls) => calls.some((c) => c.method === "response_url"));
+    const link = new URL(linkIn(textOf(fake.of("response_url")[0])));
+    // Opened on B, which never saw the click.
+    const opened = await fetch(`${b.url}${link.pathname}`, { redirect: "manual" });
+    assert.equal(opened.status, 303);
+    const cookie = (opened.headers.getSetCookie()[0] ?? "").split(";")[0] ?? "";
+    idp.signInNext("sub-bob");
+    const back = await stopAtCallback(new StepUpBrowser(), opened.headers.get("location") ?? "");
+    // The same answer at both instances at once: one takes it.
+    const pages = await Promise.all(
+      [a, b].map(async (h) => {
+        const res = await fetch(`${h.url}${back.pathname}${back.search}`, { headers: { cookie } });
+        return { status: res.status, text: await res.text() };
+      }),
+    );
+    assert.deepEqual(pages.map((p) => p.status).sort(), [200, 403], pages.map((p) => p.text).join("\n"));
+    const r = (await a.call(a.adminToken, "GET", `/api/requests/${id}`)).body as RequestView;
+    assert.deepEqual(
+      r.approvals.map((x) => x.approver),
+      ["bob"],
+    );
   });
 });
