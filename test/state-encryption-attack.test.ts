@@ -441,6 +441,91 @@ describe("attacks on the encrypted state", () => {
     await h2.stop();
   });
 
+  test("dbward state encrypt killed (SIGKILL) half way: the store still opens, a rerun seals the rest, nothing is lost, and clear values are refused only after it finished", async () => {
+    const dataDir = newDir();
+    const h = await start(dataDir, {});
+    try {
+      const alice = await h.tokenFor("alice");
+      const r = await h.call(alice, "POST", "/api/requests", {
+        database: "shop",
+        environment: "production",
+        sql: readSql("zqKillLiteral"),
+        reason: "zqKillReason",
+      });
+      assert.equal(r.status, 201);
+    } finally {
+      await h.stop();
+    }
+    // Many clear rows, so the command is still sealing when it is killed: copies of the request.
+    const columns = stateOnPostgres()
+      ? (
+          await rawRows<{ c: string }>(
+            dataDir,
+            "select column_name as c from information_schema.columns where table_name = 'requests' and column_name <> 'id'",
+          )
+        ).map((r) => r.c)
+      : (await rawRows<{ name: string }>(dataDir, "select name from pragma_table_info('requests')"))
+          .map((r) => r.name)
+          .filter((c) => c !== "id");
+    const list = columns.join(", ");
+    for (let i = 0; i < 13; i += 1)
+      await tamper(dataDir, `insert into requests (${list}) select ${list} from requests`, []);
+    const total = 2 ** 13;
+    const sealedCount = async (): Promise<number> =>
+      Number(
+        (
+          await rawRows<{ n: number }>(
+            dataDir,
+            "select count(*) as n from requests where substr(reason, 1, 14) = 'dbward-sealed:'",
+          )
+        )[0]?.n ?? 0,
+      );
+    const run = spawnDbward(["state", "encrypt", ...stateArgs(dataDir)], { DBWARD_STATE_KEY: K });
+    const deadline = Date.now() + 60_000;
+    let atKill = 0;
+    while (Date.now() < deadline) {
+      atKill = await sealedCount().catch(() => 0);
+      if (atKill > 0) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    run.child.kill("SIGKILL");
+    await run.exited;
+    const afterKill = await sealedCount();
+    assert.ok(afterKill > 0 && afterKill < total, `killed half way: ${afterKill} of ${total} sealed`);
+
+    // Half sealed: the bot with the key reads both kinds (the store is not yet marked all sealed).
+    const half = await start(dataDir, { DBWARD_STATE_KEY: K });
+    try {
+      for (const id of [1, total])
+        assert.equal(
+          ((await half.call(ADMIN, "GET", `/api/requests/${id}`)).body as RequestView).reason,
+          "zqKillReason",
+        );
+    } finally {
+      await half.stop();
+    }
+    const rerun = spawnDbward(["state", "encrypt", ...stateArgs(dataDir)], { DBWARD_STATE_KEY: K });
+    assert.equal(await rerun.exited, 0, rerun.stderr() + rerun.stdout());
+    assert.equal(await sealedCount(), total, "every row sealed after the rerun");
+    assert.equal((await rawState(dataDir)).includes("zqKillReason"), false);
+    await tamper(dataDir, "update requests set reason = $1 where id = 2", ["zqForgedAfterKill"]);
+    const done = await start(dataDir, { DBWARD_STATE_KEY: K });
+    try {
+      for (const id of [1, total / 2, total]) {
+        const view = (await done.call(ADMIN, "GET", `/api/requests/${id}`)).body as RequestView;
+        assert.equal(view.reason, "zqKillReason");
+        assert.equal(view.sql, readSql("zqKillLiteral"));
+      }
+      assert.notEqual(
+        (await done.call(ADMIN, "GET", "/api/requests/2")).status,
+        200,
+        "marked all sealed at the end",
+      );
+    } finally {
+      await done.stop();
+    }
+  });
+
   test("the _FILE variant refuses a key file others can read; the bot does not start on it", async () => {
     const dataDir = newDir();
     const file = join(dataDir, "state.key");

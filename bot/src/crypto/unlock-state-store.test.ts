@@ -100,6 +100,26 @@ describeEachStoreDialect(
       assert.equal((await actions(store())).length, 3);
     });
 
+    test("two instances rotating at once: both start, the data key is re-wrapped once and one fresh key made", async () => {
+      const first = await unlockStateStore(store(), kek({ DBWARD_STATE_KEY: K1 }), now);
+      const sealed = await seal(first, "requests.reason:7", "before the rotation");
+      const both = kek({ DBWARD_STATE_KEY: K2, DBWARD_STATE_KEY_PREVIOUS: K1 });
+      const [a, b] = await Promise.all([
+        unlockStateStore(store(), both, now),
+        unlockStateStore(store(), both, now),
+      ]);
+      assert.deepEqual(await actions(store()), [
+        "state.key_created",
+        "state.key_rewrapped",
+        "state.key_created",
+      ]);
+      const keys = await listStateKeys(store());
+      assert.equal(keys.length, 2);
+      assert.equal(keys.filter((k) => k.active).length, 1, "one active key");
+      assert.equal(stateCipherOf(a)?.activeKeyId, stateCipherOf(b)?.activeKeyId, "both seal with it");
+      assert.equal(openValue(b, "requests.reason:7", sealed), "before the rotation");
+    });
+
     test("a previous key without a current one is a config error", async () => {
       await assert.rejects(
         () => unlockStateStore(store(), kek({ DBWARD_STATE_KEY_PREVIOUS: K1 }), now),
