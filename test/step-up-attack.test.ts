@@ -216,13 +216,48 @@ describe("step-up attacks with the real identity provider", () => {
     assert.equal((await new StepUpBrowser().page(link)).status, 403);
   });
 
+  test("a forwarded link first shows what it approves and warns, starting nothing; the sign-in starts from its page", async () => {
+    const id = await bot.ask("UPDATE orders SET note = '<script>alert(1)</script>' WHERE id = 16");
+    // Someone holding Bob's Slack session clicks Approve and sends Bob the link.
+    const link = linkIn(await bot.click(U.bob, id));
+    const seq = await bot.head();
+    const bob = new StepUpBrowser(true);
+    const shown = await bob.page(link);
+    assert.equal(shown.status, 200);
+    assert.match(shown.text, new RegExp(`Approve request #${id}\\?`));
+    assert.match(shown.text, /shop \(production\)/);
+    assert.match(
+      shown.text,
+      /SET note = &#39;&lt;script&gt;alert\(1\)&lt;\/script&gt;&#39;/,
+      "the SQL, escaped",
+    );
+    assert.ok(!shown.text.includes("<script"));
+    assert.match(shown.text, /If you did not, someone else is using your Slack account/);
+    assert.deepEqual(await bot.after(seq), [], "showing the page records nothing");
+    const row = await bot
+      .h()
+      .bot.store.selectFrom("step_up_challenges")
+      .select(["status", "state_hash"])
+      .where("request_id", "=", id)
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(row, { status: "issued", state_hash: null }, "no sign-in started");
+    await bot.nothingApproved(id);
+    // Bob reads it and signs in (his choice, now an informed one): his approval counts.
+    idp.signInNext("sub-bob");
+    const done = await new StepUpBrowser().page(link);
+    assert.equal(done.status, 200, done.text);
+    assert.match(done.text, /Approved with fresh sign-in/);
+  });
+
   test("the pages are not cached, framed or referred, and the cookie is HttpOnly, SameSite=Lax, scoped to /step-up", async () => {
     const id = await bot.ask("UPDATE orders SET status = 'x' WHERE id = 2");
     const link = linkIn(await bot.click(U.bob, id));
-    const opened = await fetch(link, { redirect: "manual" });
+    const shown = await fetch(link, { redirect: "manual" });
+    assert.equal(shown.status, 200);
+    const opened = await fetch(`${link}/sign-in`, { redirect: "manual" });
     assert.equal(opened.status, 303);
     const refused = await fetch(`${bot.h().url}/step-up/callback?state=nope`, { redirect: "manual" });
-    for (const res of [opened, refused]) {
+    for (const res of [shown, opened, refused]) {
       assert.equal(res.headers.get("cache-control"), "no-store");
       assert.equal(res.headers.get("referrer-policy"), "no-referrer");
       assert.equal(res.headers.get("x-frame-options"), "DENY");
@@ -681,7 +716,7 @@ describe("step-up across two bot instances on one PostgreSQL state", () => {
     await fake.waitFor("the private answer", (calls) => calls.some((c) => c.method === "response_url"));
     const link = new URL(linkIn(textOf(fake.of("response_url")[0])));
     // Opened on B, which never saw the click.
-    const opened = await fetch(`${b.url}${link.pathname}`, { redirect: "manual" });
+    const opened = await fetch(`${b.url}${link.pathname}/sign-in`, { redirect: "manual" });
     assert.equal(opened.status, 303);
     const cookie = (opened.headers.getSetCookie()[0] ?? "").split(";")[0] ?? "";
     idp.signInNext("sub-bob");

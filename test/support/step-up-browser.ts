@@ -1,7 +1,7 @@
 /**
  * A person's browser for step-up approvals: fetch with one cookie jar per origin (the bot and the
- * identity provider each see only their own cookies, as a browser keeps them), following
- * redirects by hand so a test can stop before a hop (to replay it, tamper with it, or send it
+ * identity provider each see only their own cookies, as a browser keeps them), clicking "Sign in"
+ * on the page a link shows first, following redirects by hand so a test can stop before a hop (to replay it, tamper with it, or send it
  * from another browser).
  */
 
@@ -13,6 +13,9 @@ export interface Page {
 
 export class StepUpBrowser {
   private readonly jars = new Map<string, Map<string, string>>();
+
+  /** By default the person clicks "Sign in" on the link's page; true stops there. */
+  constructor(private readonly stayOnConfirmation = false) {}
 
   /** GETs `url` and follows redirects; stops before fetching a URL `stopBefore` matches. */
   async open(url: string, stopBefore?: (next: URL) => boolean): Promise<Page | { readonly stoppedAt: URL }> {
@@ -27,7 +30,14 @@ export class StepUpBrowser {
         next = new URL(location, next);
         continue;
       }
-      return { status: res.status, url: next.href, text: await res.text() };
+      const text = await res.text();
+      // The link's page shows what it approves; the person reads it and clicks "Sign in".
+      const signIn = res.status === 200 ? /<a id="sign-in" href="([^"]+)"/.exec(text)?.[1] : undefined;
+      if (signIn !== undefined && !this.stayOnConfirmation) {
+        next = new URL(signIn.replace(/&amp;/g, "&"), next);
+        continue;
+      }
+      return { status: res.status, url: next.href, text };
     }
     throw new Error("more than 20 redirects");
   }

@@ -4,6 +4,8 @@
  * refusal says what happened and what to do next; none says more about a link than its owner
  * already knows.
  */
+import { displaySql } from "@dbward/shared";
+import type { RequestRecord } from "../store/requests-repo.ts";
 import type { StepUpRefusal } from "../use-cases/step-up-sign-in.ts";
 
 const REFUSAL_TEXT: Record<StepUpRefusal, { readonly title: string; readonly body: string }> = {
@@ -72,8 +74,40 @@ export function approvalRefusedPage(requestId: number, message: string): string 
   );
 }
 
+/**
+ * What a link approves, before any sign-in: the request as its approval post shows it (SQL with
+ * hidden characters made visible), and a warning for the person who did not click Approve
+ * themselves: a link forwarded by someone holding their Slack session. `signIn` is relative to
+ * the link, so a `public_url` with a path keeps working.
+ */
+export function confirmPage(a: {
+  readonly request: RequestRecord;
+  readonly userId: string;
+  readonly expiresAt: string;
+  readonly signIn: string;
+}): string {
+  const r = a.request;
+  const facts =
+    `Request #${r.id} by ${r.requester} on ${r.database} (${r.environment}), ${r.operation}, ` +
+    `now ${r.status.replace(/_/g, " ")}. Reason: ${r.reason}`;
+  const body =
+    `<p>${escapeHtml(facts)}</p><pre>${escapeHtml(displaySql(r.sql))}</pre>` +
+    `<p><strong>${escapeHtml(
+      `Only if you, dbward user ${a.userId}, clicked Approve on this request in Slack just now: sign in to approve it. ` +
+        "If you did not, someone else is using your Slack account or sent you this link: close this page and tell an admin.",
+    )}</strong></p>` +
+    `<p><a id="sign-in" href="${escapeHtml(a.signIn)}">Sign in to approve request #${r.id}</a> ` +
+    `${escapeHtml(`(this link works until ${a.expiresAt})`)}</p>`;
+  return raw(`Approve request #${r.id}?`, body);
+}
+
 function page(title: string, body: string): string {
-  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>dbward: ${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(body)}</p></body></html>`;
+  return raw(title, `<p>${escapeHtml(body)}</p>`);
+}
+
+/** `body` is HTML its caller escaped. */
+function raw(title: string, body: string): string {
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>dbward: ${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 }
 
 function escapeHtml(text: string): string {

@@ -1,7 +1,8 @@
 /**
  * The browser side of a step-up approval: `GET /step-up/<secret>` (the private link Slack shows
- * the approver) redirects to the identity provider and sets a cookie that binds the sign-in to
- * this browser; `GET /step-up/callback` is where the provider sends the browser back. Neither
+ * the approver) shows what it approves and a "Sign in" link to `GET /step-up/<secret>/sign-in`,
+ * which redirects to the identity provider and sets a cookie that binds the sign-in to this
+ * browser; `GET /step-up/callback` is where the provider sends the browser back. Neither
  * takes a body nor any credential but the link, the state and the cookie; a refused one counts
  * as a failed authentication for the caller's address (rate limits), so links cannot be guessed
  * by brute force. The answers are HTML pages (step-up-pages.ts) under the bot's security headers
@@ -11,13 +12,16 @@ import { Router, type Request, type Response } from "express";
 import { STEP_UP_CALLBACK_PATH } from "../identity/step-up-provider.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { completeStepUp } from "../use-cases/step-up-complete.ts";
-import { openStepUpLink } from "../use-cases/step-up-sign-in.ts";
+import { openStepUpLink, previewStepUpLink } from "../use-cases/step-up-sign-in.ts";
 import { STEP_UP_PATH } from "../use-cases/step-up-start.ts";
 import { clientIp } from "./http-ops.ts";
-import { approvalRefusedPage, approvedPage, refusalPage } from "./step-up-pages.ts";
+import { approvalRefusedPage, approvedPage, confirmPage, refusalPage } from "./step-up-pages.ts";
 
 /** The cookie that says which browser opened the link. */
 export const STEP_UP_COOKIE = "dbward_step_up";
+
+/** After a link's path: the page's "Sign in" link, which starts the sign-in. */
+const SIGN_IN_SUFFIX = "/sign-in";
 
 /** A link's secret: 32 random bytes, base64url (Random.secret(32)). */
 const LINK_SECRET = /^[A-Za-z0-9_-]{43}$/;
@@ -52,7 +56,21 @@ export function stepUpRoutes(ctx: BotContext): Router {
     await countFailure(ctx, req);
     return html(res, 403, refusalPage(done.why, done.requestId));
   });
+  // The link itself only shows what it approves; its page's "Sign in" link starts the sign-in.
   r.get(`${STEP_UP_PATH}/:secret`, async (req, res) => {
+    const secret = req.params.secret ?? "";
+    if (!LINK_SECRET.test(secret)) {
+      await countFailure(ctx, req);
+      return html(res, 404, refusalPage("unknown_link"));
+    }
+    const shown = await previewStepUpLink(ctx, secret, { ip: clientIp(req) });
+    if (!shown.ok) {
+      await countFailure(ctx, req);
+      return html(res, shown.why === "unknown_link" ? 404 : 403, refusalPage(shown.why, shown.requestId));
+    }
+    return html(res, 200, confirmPage({ ...shown, signIn: `${secret}${SIGN_IN_SUFFIX}` }));
+  });
+  r.get(`${STEP_UP_PATH}/:secret${SIGN_IN_SUFFIX}`, async (req, res) => {
     const secret = req.params.secret ?? "";
     if (!LINK_SECRET.test(secret)) {
       await countFailure(ctx, req);

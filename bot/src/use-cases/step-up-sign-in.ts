@@ -1,14 +1,25 @@
 /**
- * The private link of a step-up approval was opened (http/step-up-routes.ts): start a sign-in at
- * the identity provider. Each opening makes a new state, nonce and PKCE verifier (stored here,
+ * The private link of a step-up approval was opened (http/step-up-routes.ts). First the link
+ * shows what it approves (previewStepUpLink: the request, its SQL, and a warning for a person
+ * who did not click Approve themselves), changing nothing: someone holding an approver's Slack
+ * session can click Approve and forward the link to the approver, and the provider's sign-in
+ * page says nothing of what the sign-in is for. Only the page's "Sign in" link starts a sign-in
+ * at the identity provider (openStepUpLink). Each opening makes a new state, nonce and PKCE verifier (stored here,
  * server-side) and a new browser cookie; the one before stops matching, so only the browser that
  * opened the link last can finish, and only once (step-up-complete.ts). An unknown, expired or
  * already used link is refused, audited, and changes nothing.
  */
+import { parseRequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { authorizationUrl, newCodeVerifier } from "../identity/step-up-provider.ts";
 import { inTransaction } from "../store/in-transaction.ts";
-import { findChallengeByLink, moveChallenge, startSignIn } from "../store/step-up-challenges-repo.ts";
+import { findRequest, type RequestRecord } from "../store/requests-repo.ts";
+import {
+  findChallengeByLink,
+  moveChallenge,
+  startSignIn,
+  type StepUpChallenge,
+} from "../store/step-up-challenges-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 
 /** Why a link or a callback was refused: each has its page (step-up-pages.ts) and audit reason. */
@@ -31,11 +42,39 @@ export type StepUpLinkOutcome =
   | { readonly ok: true; readonly redirect: string; readonly browser: string; readonly maxAgeSeconds: number }
   | { readonly ok: false; readonly why: StepUpRefusal; readonly requestId?: number };
 
-export async function openStepUpLink(
+type Refused = { readonly ok: false; readonly why: StepUpRefusal; readonly requestId?: number };
+
+export type StepUpPreview =
+  | {
+      readonly ok: true;
+      readonly request: RequestRecord;
+      readonly userId: string;
+      readonly expiresAt: string;
+    }
+  | Refused;
+
+/** What the link approves, for the page that asks the person to sign in; changes nothing. */
+export async function previewStepUpLink(
   ctx: BotContext,
   linkSecret: string,
   site: { ip: string | null },
-): Promise<StepUpLinkOutcome> {
+): Promise<StepUpPreview> {
+  const live = await liveChallenge(ctx, linkSecret, site);
+  if (!live.ok) return live;
+  const id = parseRequestId(live.challenge.requestId);
+  const request = id === undefined ? undefined : await findRequest(ctx.store, id);
+  if (request === undefined) return live.refuse("unknown_link");
+  return { ok: true, request, userId: live.challenge.userId, expiresAt: live.challenge.expiresAt };
+}
+
+/** The link's challenge if it can still start a sign-in; else the audited refusal. */
+async function liveChallenge(
+  ctx: BotContext,
+  linkSecret: string,
+  site: { ip: string | null },
+): Promise<
+  { ok: true; challenge: StepUpChallenge; refuse: (why: StepUpRefusal) => Promise<Refused> } | Refused
+> {
   const cfg = ctx.config();
   const now = ctx.clock.now();
   const challenge = await findChallengeByLink(ctx.store, linkSecret);
@@ -43,7 +82,7 @@ export async function openStepUpLink(
     await auditRefusal(ctx, { actor: "anonymous", target: "", why: "unknown_link", ip: site.ip });
     return { ok: false, why: "unknown_link" };
   }
-  const refuse = async (why: StepUpRefusal): Promise<StepUpLinkOutcome> => {
+  const refuse = async (why: StepUpRefusal): Promise<Refused> => {
     await auditRefusal(ctx, {
       actor: `user:${challenge.userId}`,
       target: `request:${challenge.requestId}`,
@@ -58,6 +97,20 @@ export async function openStepUpLink(
     await inTransaction(ctx.store, (tx) => moveChallenge(tx, challenge.id, challenge.status, "refused", now));
     return refuse("expired");
   }
+  if (cfg.oidc === undefined || cfg.step_up === undefined) return refuse("not_configured");
+  return { ok: true, challenge, refuse };
+}
+
+export async function openStepUpLink(
+  ctx: BotContext,
+  linkSecret: string,
+  site: { ip: string | null },
+): Promise<StepUpLinkOutcome> {
+  const live = await liveChallenge(ctx, linkSecret, site);
+  if (!live.ok) return live;
+  const { challenge, refuse } = live;
+  const cfg = ctx.config();
+  const now = ctx.clock.now();
   if (cfg.oidc === undefined || cfg.step_up === undefined) return refuse("not_configured");
   const start = {
     state: ctx.random.secret(32),
