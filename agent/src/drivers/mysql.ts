@@ -207,7 +207,7 @@ async function executeOn(
       throw executionTimeout(options.statementTimeoutMs);
     if (isAborted(options.signal) && !isBroken(err)) throw executionCancelled();
     // With masks on, a message that could quote a stored value never leaves (redact-error.ts).
-    if (options.masking !== undefined) throw redactedFailure(failure(err), "mysql", errorCode(err));
+    if (options.masking !== undefined) throw redactedFailure(failure(err), "mysql", errorCode(err), sql);
     throw failure(err);
   }
   // After commit a failed reset must not fail the job; the connection is just not reused.

@@ -165,7 +165,7 @@ async function streamOnPool(
       throw err;
     const failed = executionFailed(err, sqlState(err), isConnectionError(err));
     // With masks on, a message that could quote a stored value never leaves (redact-error.ts).
-    throw options.masking === undefined ? failed : redactedFailure(failed, "postgres", sqlState(err));
+    throw options.masking === undefined ? failed : redactedFailure(failed, "postgres", sqlState(err), sql);
   } finally {
     // Released by now: pg-pool listens again for an idle client, or has ended a discarded one.
     watch.dispose();

@@ -12,11 +12,14 @@ describe("cellMask", () => {
     assert.equal(mode("full")("a much longer secret value"), FULL_MASK);
     assert.equal(mode("full")(42), FULL_MASK);
   });
-  test("partial keeps code points at both ends, and hides a value too short to keep any hidden", () => {
+  test("partial keeps code points at both ends, and hides a value that would hide fewer than it keeps", () => {
     assert.equal(mode("partial", 2, 3)("alice@example.com"), "al****com");
     assert.equal(mode("partial", 0, 4)("4111111111111111"), "****1111");
     assert.equal(mode("partial", 1, 1)("😀x😀y😀"), "😀****😀");
     assert.equal(mode("partial", 2, 2)("abcd"), FULL_MASK);
+    assert.equal(mode("partial", 1, 4)("a@b.co"), FULL_MASK);
+    assert.equal(mode("partial", 1, 4)("ab@cd.co.uk"), "a****o.uk");
+    assert.equal(mode("partial", 1, 1)(1234), "1****4");
   });
   test("hash is stable for equal values, differs for others and under another key", () => {
     const h = mode("hash");

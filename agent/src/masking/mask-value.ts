@@ -2,7 +2,7 @@
  * One masked cell. Modes (shared mask-claim.ts):
  * - `full`: the fixed text `****`, whatever the value's length or type;
  * - `partial`: the value's first `keep_leading` and last `keep_trailing` characters (code points)
- *   around `****`; a value too short to keep anything hidden is `****` whole;
+ *   around `****`; a value that would hide fewer characters than it keeps is `****` whole;
  * - `hash`: `hmac:` and the first 32 hex digits of HMAC-SHA256 under the installation's masking
  *   key, so equal values hash equal (joins and counts of distinct values still work) and the bot,
  *   without the key, cannot test a guess;
@@ -46,7 +46,9 @@ export function cellMask(
 
 function partial(text: string, leading: number, trailing: number): string {
   const chars = Array.from(text);
-  if (chars.length <= leading + trailing) return FULL_MASK;
+  // Fewer characters hidden than kept shows most of a short value (`a@b.co` kept 1 and 4 hides
+  // one character): masked whole instead.
+  if (chars.length - (leading + trailing) < leading + trailing) return FULL_MASK;
   return `${chars.slice(0, leading).join("")}${FULL_MASK}${trailing === 0 ? "" : chars.slice(-trailing).join("")}`;
 }
 

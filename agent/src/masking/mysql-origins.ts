@@ -23,13 +23,44 @@ interface MysqlField {
 
 const lower = (s: string): string => s.toLowerCase();
 
+/**
+ * The server's own databases: their base tables are unproven. MariaDB's mysql.column_stats keeps
+ * each column's minimum and maximum value (a masked one's included), performance_schema keeps
+ * statement texts.
+ */
+const SYSTEM_DATABASES = new Set(["mysql", "information_schema", "performance_schema", "sys"]);
+
 /** The names a statement reads as real tables, or undefined when its parse cannot tell. */
-export function tablesReadByName(
-  sql: string,
-): { reads: ReadonlySet<string>; shadowed: ReadonlySet<string> } | undefined {
+export function tablesReadByName(sql: string):
+  | {
+      reads: ReadonlySet<string>;
+      shadowed: ReadonlySet<string>;
+      relations: readonly { readonly schema: string | null; readonly name: string }[];
+    }
+  | undefined {
   const found = findMaskedColumnUse(sql, "mysql", []);
   if (!found.determinable) return undefined;
-  return { reads: new Set(found.reads), shadowed: new Set(found.derived) };
+  return { reads: new Set(found.reads), shadowed: new Set(found.derived), relations: found.relations };
+}
+
+/**
+ * Whether the statement names `db`.`table` itself: qualified by that database, or unqualified
+ * while it is the connection's default. MariaDB reports a view's columns under the *default*
+ * database and the view's name (`SELECT note FROM other.orders`, a view over users, comes back
+ * as `test.orders.note`), so a view in another database named like a base table of this one
+ * would otherwise pass for it.
+ */
+function namesTable(
+  relations: readonly { readonly schema: string | null; readonly name: string }[],
+  db: string,
+  table: string,
+  defaultDb: string | undefined,
+): boolean {
+  return relations.some(
+    (r) =>
+      lower(r.name) === lower(table) &&
+      (r.schema === null ? defaultDb !== undefined && defaultDb === db : lower(r.schema) === lower(db)),
+  );
 }
 
 /** The origin of each column of a result, in order. */
@@ -52,6 +83,8 @@ export async function mysqlOrigins(
         !named.shadowed.has(lower(f.orgTable)),
     );
   if (candidates.length === 0) return origins;
+  const defaultDb = (await query("SELECT DATABASE() AS d", []))[0]?.d;
+  const current = typeof defaultDb === "string" ? defaultDb : undefined;
   const pairs = [...new Set(candidates.map(({ f }) => JSON.stringify([f.db, f.orgTable])))].map(
     (k) => JSON.parse(k) as [string, string],
   );
@@ -60,9 +93,14 @@ export async function mysqlOrigins(
       WHERE TABLE_TYPE = 'BASE TABLE' AND (${pairs.map(() => "(TABLE_SCHEMA = ? AND TABLE_NAME = ?)").join(" OR ")})`,
     pairs.flat(),
   );
-  const base = new Set(rows.map((r) => JSON.stringify([String(r.s), String(r.t)])));
+  const base = new Set(
+    rows
+      .filter((r) => !SYSTEM_DATABASES.has(lower(String(r.s))))
+      .map((r) => JSON.stringify([String(r.s), String(r.t)])),
+  );
   for (const { f, i } of candidates) {
     if (!base.has(JSON.stringify([f.db, f.orgTable]))) continue;
+    if (!namesTable(named.relations, String(f.db), String(f.orgTable), current)) continue;
     origins[i] = {
       kind: "column",
       schema: String(f.db),

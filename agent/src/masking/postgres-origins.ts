@@ -4,7 +4,8 @@
  * `fields[].tableID/columnID`; 0 for anything computed). PostgreSQL follows a column through
  * aliases, subqueries and CTEs to its table; a view's column names the view, so it stays
  * unproven, as do partitions and inheritance children (a parent's mask covers their rows) and
- * anything that is not a plain or partitioned table.
+ * anything that is not a plain or partitioned table. A system catalogue's column is unproven too:
+ * pg_statistic's `stavalues*` hold sampled values of every column, a masked one's included.
  *
  * The lookup runs once per query, after the first batch arrives (its fields come with it) and
  * before any row leaves, on another pooled connection: the job's own connection is busy with the
@@ -24,7 +25,8 @@ const ORIGINS = `SELECT f.i::int AS i, n.nspname, c.relname, a.attname
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = f.attnum AND NOT a.attisdropped
  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-   AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = c.oid)`;
+   AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = c.oid)
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'`;
 
 /** The origin of each column of a result, in order. */
 export async function postgresOrigins(

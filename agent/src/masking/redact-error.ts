@@ -4,7 +4,8 @@
  * over a column, a check constraint's `Failing row contains (…)`, MySQL's `Duplicate entry '…'`.
  * So only errors whose text can quote nothing but the statement and names keep their message
  * (a syntax error, an unknown table or column, a denied privilege, a read-only transaction);
- * every other keeps its SQLSTATE or MySQL error code and gets a generic message. pg's message never holds
+ * and only when every part they quote is text of the statement (a value cast to a name is quoted
+ * under a safe code); every other keeps its SQLSTATE or MySQL error code and gets a generic message. pg's message never holds
  * DETAIL or WHERE, so those are dropped already.
  */
 import { DbwardError } from "@dbward/shared";
@@ -23,13 +24,43 @@ const MYSQL_SAFE = new Set([
   "ER_WRONG_FIELD_WITH_GROUP",
 ]);
 
+/** MySQL's names for the clause an unknown column stands in: quoted, yet not from the statement. */
+const MYSQL_CLAUSES = new Set([
+  "field list",
+  "where clause",
+  "order clause",
+  "on clause",
+  "group statement",
+  "having clause",
+]);
+
+/**
+ * Whether every quoted part of `message` is text of the statement itself. A safe code is not
+ * enough: a value cast to a name quotes the value under one (`split_part(email, '@', 1)::regclass`
+ * fails with 42P01 `relation "alice" does not exist`).
+ */
+function quotesOnlyStatement(message: string, sql: string): boolean {
+  const text = sql.toLowerCase();
+  for (const m of message.matchAll(/"([^"]*)"|'([^']*)'/g)) {
+    const quoted = (m[1] ?? m[2] ?? "").toLowerCase();
+    if (!text.includes(quoted) && !MYSQL_CLAUSES.has(quoted)) return false;
+  }
+  return true;
+}
+
 /** The failure to report for a database error `code` when masks are on; the original when safe. */
 export function redactedFailure(
   original: DbwardError,
   dialect: "postgres" | "mysql",
   code: string | undefined,
+  sql: string,
 ): DbwardError {
-  if (code !== undefined && (dialect === "postgres" ? PG_SAFE : MYSQL_SAFE).has(code)) return original;
+  if (
+    code !== undefined &&
+    (dialect === "postgres" ? PG_SAFE : MYSQL_SAFE).has(code) &&
+    quotesOnlyStatement(original.message, sql)
+  )
+    return original;
   const what = code === undefined ? "" : dialect === "postgres" ? ` (SQLSTATE ${code})` : ` (error ${code})`;
   return new DbwardError(
     original.code,

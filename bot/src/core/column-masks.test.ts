@@ -96,4 +96,9 @@ describe("masksToSign", () => {
     );
     assert.ok(sign("SELEKT email FROM users"));
   });
+  test("signs for a relation named like a reported table in another schema or another case", () => {
+    assert.equal(sign("SELECT * FROM public.orders"), undefined);
+    assert.ok(sign("SELECT * FROM reporting.orders"));
+    assert.ok(sign('SELECT * FROM "Orders"'));
+  });
 });

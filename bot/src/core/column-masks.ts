@@ -113,8 +113,18 @@ function mayReadMasked(
       .filter((t) => (t.columns ?? []).some((c) => maskedColumns.has(lower(c.name))))
       .map((t) => lower(t.name)),
   );
-  const tables = new Set(schema.map((t) => lower(t.name)));
-  return found.reads.some((r) => masked.has(r) || lookalike.has(r) || !tables.has(r));
+  if (found.reads.some((r) => masked.has(r) || lookalike.has(r))) return true;
+  // Any other relation must be a reported table by its exact name (and schema, when qualified):
+  // `other.orders`, or a quoted `"Orders"`, is another relation than the reported `public.orders`
+  // — perhaps a view over a masked table — and compared case-insensitively it would pass as it.
+  return found.relations.some((r) => !schema.some((t) => isExactly(t, r)));
+}
+
+function isExactly(
+  table: SchemaTable,
+  r: { readonly schema: string | null; readonly name: string },
+): boolean {
+  return table.name === r.name && (r.schema === null || table.schema === r.schema);
 }
 
 function rank(p: MaskingPolicyConfig): number {

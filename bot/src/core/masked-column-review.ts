@@ -56,7 +56,20 @@ export function maskedColumnFindings(input: {
       .filter((t) => (t.columns ?? []).some((c) => maskedColumns.has(lower(c.name))))
       .map((t) => lower(t.name)),
   );
-  const unknown = first.reads.filter((r) => tables === undefined || !tables.has(r) || lookalike.has(r));
+  // A relation counts as a reported table only by its exact name and schema (column-masks.ts).
+  const inexact = new Set(
+    first.relations
+      .filter(
+        (r) =>
+          !(input.schema ?? []).some(
+            (t) => t.name === r.name && (r.schema === null || t.schema === r.schema),
+          ),
+      )
+      .map((r) => lower(r.name)),
+  );
+  const unknown = first.reads.filter(
+    (r) => tables === undefined || !tables.has(r) || lookalike.has(r) || inexact.has(r),
+  );
   const maskedNames = [...new Set(masked.map((m) => m.column))];
   const widened = [
     ...masked,

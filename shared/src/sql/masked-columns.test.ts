@@ -67,4 +67,16 @@ describe("masked column use (postgres only)", () => {
     );
     assert.deepEqual(found.determinable ? [...found.reads].sort() : found, ["users", "v"]);
   });
+  it("reads a write's target, so its RETURNING and its filters count", () => {
+    const found = findMaskedColumnUse(
+      "UPDATE s.users SET note = 'x' WHERE email = 'a' RETURNING id",
+      "postgres",
+      MASKED,
+    );
+    assert.deepEqual(found.determinable ? [found.reads, found.relations, found.uses] : found, [
+      ["users"],
+      [{ schema: "s", name: "users" }],
+      ["users.email"],
+    ]);
+  });
 });

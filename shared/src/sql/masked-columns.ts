@@ -28,6 +28,13 @@ export type MaskedColumnUse =
       readonly determinable: true;
       /** The relations the statement reads (lower-cased, unqualified; CTE names left out). */
       readonly reads: readonly string[];
+      /**
+       * The same relations as written, after the parser's own folding (PostgreSQL lower-cases an
+       * unquoted name, keeps a quoted one; MySQL keeps the text), with the schema or database
+       * they are qualified by (null: none). A name matches a table only exactly, schema and all:
+       * `other.orders` or `"Orders"` is not `public.orders`, and may be a view over a masked table.
+       */
+      readonly relations: readonly { readonly schema: string | null; readonly name: string }[];
       /** `table.column` of each masked column of a table it reads that it uses beyond showing it. */
       readonly uses: readonly string[];
       /** Names of its CTEs and derived tables (subqueries in FROM), lower-cased. */
@@ -38,6 +45,7 @@ export type MaskedColumnUse =
 /** What one parser gives for one statement: the names and where each column reference stands. */
 interface StatementRefs {
   readonly relations: readonly string[];
+  readonly exact: readonly { readonly schema: string | null; readonly name: string }[];
   /** CTE names and derived tables' aliases. */
   readonly derived: readonly string[];
   /** Aliases and CTE names: a one-part reference to one of them is a whole row. */
@@ -62,10 +70,12 @@ export function findMaskedColumnUse(
   }
   if (typeof statements === "string") return { determinable: false, why: statements };
   const reads = new Set<string>();
+  const exact = new Map<string, { schema: string | null; name: string }>();
   const uses = new Set<string>();
   const derived = new Set<string>();
   for (const s of statements) {
     for (const r of s.relations) reads.add(r);
+    for (const r of s.exact) exact.set(JSON.stringify([r.schema, r.name]), r);
     for (const d of s.derived) derived.add(d);
     const maskedNames = new Set(masked.map((m) => m.column));
     const rowNames = new Set(s.rowNames);
@@ -89,6 +99,7 @@ export function findMaskedColumnUse(
   return {
     determinable: true,
     reads: read,
+    relations: [...exact.values()],
     derived: [...derived],
     uses: [...uses].filter((u) => read.includes(u.slice(0, u.lastIndexOf(".")))),
   };
@@ -124,6 +135,7 @@ function postgresStatement(stmt: unknown): StatementRefs {
     } else outputs.push({ alias, parts: ["*"] });
   }
   const relations: string[] = [];
+  const exact: { schema: string | null; name: string }[] = [];
   const rowNames: string[] = [];
   const ctes: string[] = [];
   const hidden: string[][] = [];
@@ -133,9 +145,12 @@ function postgresStatement(stmt: unknown): StatementRefs {
       const alias = o.RangeSubselect.alias.aliasname;
       if (typeof alias === "string") subselects.push(lower(alias));
     }
-    if (isAstObject(o.RangeVar) && typeof o.RangeVar.relname === "string") {
-      relations.push(lower(o.RangeVar.relname));
-      rowNames.push(lower(o.RangeVar.relname));
+    // A RangeVar by its shape: a write's target (`UpdateStmt.relation`, INSERT, DELETE, MERGE)
+    // is one without the node wrapper, and its RETURNING reads it like a FROM does.
+    if (typeof o.relname === "string" && typeof o.relpersistence === "string") {
+      relations.push(lower(o.relname));
+      rowNames.push(lower(o.relname));
+      exact.push({ schema: typeof o.schemaname === "string" ? o.schemaname : null, name: o.relname });
     }
     if (typeof o.aliasname === "string") rowNames.push(lower(o.aliasname));
     if (typeof o.ctename === "string") ctes.push(lower(o.ctename));
@@ -152,6 +167,7 @@ function postgresStatement(stmt: unknown): StatementRefs {
   }
   return {
     relations: relations.filter((r) => !ctes.includes(r)),
+    exact: exact.filter((r) => r.schema !== null || !ctes.includes(lower(r.name))),
     derived: [...ctes, ...subselects],
     rowNames: [...rowNames, ...ctes],
     hidden,
@@ -219,7 +235,15 @@ function nodeSqlStatement(stmt: unknown, tables: readonly string[]): StatementRe
   const relations = tables
     .map((t) => lower(t.split("::").at(-1) ?? ""))
     .filter((t) => t !== "" && !ctes.includes(t));
-  return { relations, derived: [...ctes, ...subselects], rowNames, hidden, outputs };
+  // tableList's entries are `type::database::table`, the database `null` when not written.
+  const exact = tables
+    .map((t) => t.split("::"))
+    .map((p) => ({
+      schema: p.length >= 3 && p.at(-2) !== "null" ? (p.at(-2) ?? null) : null,
+      name: p.at(-1) ?? "",
+    }))
+    .filter((r) => r.name !== "" && (r.schema !== null || !ctes.includes(lower(r.name))));
+  return { relations, exact, derived: [...ctes, ...subselects], rowNames, hidden, outputs };
 }
 
 function nodeParts(ref: AstObject): string[] {
