@@ -194,7 +194,10 @@ describe("state written before encryption was turned on", () => {
   );
 
   test("without the key the command refuses and changes nothing", async () => {
-    const proc = spawnDbward(["state", "encrypt", "--data-dir", botDir], {});
+    const from = stateOnPostgres()
+      ? ["--state-url", stateUrl(stateDatabaseName(dataDir))]
+      : ["--data-dir", botDir];
+    const proc = spawnDbward(["state", "encrypt", ...from], {});
     assert.notEqual(await proc.exited, 0);
     assert.match(proc.stderr(), /state\.key_missing/);
   });
