@@ -86,6 +86,8 @@ function stepUpBot(issuer: () => string): {
   refusedWhy(seq: number): Promise<unknown[]>;
   nothingApproved(id: number): Promise<void>;
   reload(text: string): Promise<void>;
+  /** Moves the bot's clock (not the provider's) by this many milliseconds. */
+  setOffset(ms: number): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 } {
@@ -93,6 +95,7 @@ function stepUpBot(issuer: () => string): {
   let fake: FakeSlack | undefined;
   let slack: SlackRequests | undefined;
   const logs: string[] = [];
+  let offsetMs = 0;
   const harness = (): BotHarness => {
     assert.ok(h !== undefined);
     return h;
@@ -123,6 +126,7 @@ function stepUpBot(issuer: () => string): {
       h = await startBotHarness(config(issuer(), "http://127.0.0.1:9"), {
         slack: { env: fake.env(), options: { retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 50 } } },
         logger: pino({ level: "info" }, sink),
+        clock: { now: () => new Date(Date.now() + offsetMs) },
       });
       await h.bot.reload({ ...parseBotConfig(config(issuer(), h.url)), state: h.bot.ctx.config().state });
       slack = new SlackRequests(`${h.url}/slack/events`, fake);
@@ -130,6 +134,9 @@ function stepUpBot(issuer: () => string): {
     async stop() {
       await h?.stop();
       await fake?.close();
+    },
+    setOffset(ms) {
+      offsetMs = ms;
     },
     async reload(text) {
       await harness().bot.reload({ ...parseBotConfig(text), state: harness().bot.ctx.config().state });
@@ -648,6 +655,27 @@ describe("step-up attacks by a lying identity provider", () => {
       assert.deepEqual(refused, [why]);
       await bot.nothingApproved(id);
     });
+
+  test("refuses a sign-in made after the click but before this sign-in started (a session the provider kept)", async () => {
+    const id = await bot.ask("UPDATE orders SET status = 'x' WHERE id = 3");
+    const link = linkIn(await bot.click(U.bob, id));
+    const clickedAt = Math.floor(Date.now() / 1000);
+    // The approver opens the link 90 s after the click; the provider, ignoring prompt=login,
+    // reports the session it made 40 s after the click: fresh, after the click, and not this sign-in.
+    bot.setOffset(90_000);
+    try {
+      idp.nextIdToken((c) => ({ ...c, auth_time: clickedAt + 40 }));
+      const seq = await bot.head();
+      const page = await new StepUpBrowser().page(link);
+      assert.equal(page.status, 403, page.text);
+      assert.deepEqual(await bot.refusedWhy(seq), ["stale_login"]);
+      const refused = (await bot.after(seq)).find((e) => e.action === "step_up.refused");
+      assert.match(String(refused?.details.detail), /before the sign-in was started/);
+      await bot.nothingApproved(id);
+    } finally {
+      bot.setOffset(0);
+    }
+  });
 
   test("refuses a nonce taken from another sign-in", async () => {
     const id = await bot.ask("UPDATE orders SET status = 'x' WHERE id = 2");

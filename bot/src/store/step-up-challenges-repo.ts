@@ -35,6 +35,8 @@ export interface StepUpChallenge {
   readonly codeVerifier: string | null;
   readonly authTime: string | null;
   readonly createdAt: string;
+  /** The last move; while `redirected`, when the sign-in at the provider was started. */
+  readonly updatedAt: string;
   readonly expiresAt: string;
 }
 
@@ -206,6 +208,7 @@ function toChallenge(db: Db, r: StepUpChallengesTable): StepUpChallenge {
     codeVerifier: r.code_verifier,
     authTime: r.auth_time,
     createdAt: r.created_at,
+    updatedAt: r.updated_at,
     expiresAt: r.expires_at,
   };
 }

@@ -10,8 +10,9 @@
  * 3. the code is exchanged with the stored PKCE verifier, and the ID token's nonce checked
  *    (step-up-provider.ts);
  * 4. the subject is the one linked to the dbward user who clicked, then and now;
- * 5. `auth_time` is there, no older than `step_up.max_age`, and not before the click (a sign-in
- *    made for this approval, not one the provider's session already had);
+ * 5. `auth_time` is there, no older than `step_up.max_age`, and not before this sign-in was
+ *    started (so not before the click either): a sign-in made for this approval, not one the
+ *    provider's session already had;
  *
  * then the challenge is verified and the approval goes through decide-request.ts like any other
  * (self-approval, steps, quorum, a racing click, the audit chain), spending the challenge in the
@@ -151,8 +152,10 @@ function staleness(
   const leeway = leewaySeconds * 1000;
   if (now.getTime() - at > maxAgeMs + leeway)
     return `signed in at ${new Date(at).toISOString()}, more than max_age (${maxAgeMs / 1000}s) ago`;
-  if (at < Date.parse(c.createdAt) - leeway)
-    return `signed in at ${new Date(at).toISOString()}, before the Approve click (${c.createdAt})`;
+  // Read while redirected, updatedAt is when this browser was sent to the provider: a sign-in
+  // before that is a session the provider kept (prompt=login ignored), even one made after the click.
+  if (at < Date.parse(c.updatedAt) - leeway)
+    return `signed in at ${new Date(at).toISOString()}, before the sign-in was started (${c.updatedAt})`;
   if (at > now.getTime() + leeway) return `auth_time ${new Date(at).toISOString()} is in the future`;
   return undefined;
 }
