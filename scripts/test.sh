@@ -54,7 +54,7 @@ postgres_suites=(
   test/run-mode-attack.test.ts test/idempotency-attack.test.ts test/bot-preflight.test.ts
   test/preflight-attack.test.ts test/schema-and-guard-attack.test.ts test/slack/approve-and-run.test.ts
   test/slack/query-modal.test.ts test/slack/outbox-attack.test.ts test/slack/unhandled-requests.test.ts
-  test/slack/forged-or-replayed-request.test.ts test/step-up.test.ts
+  test/slack/forged-or-replayed-request.test.ts test/step-up.test.ts test/step-up-attack.test.ts
   test/state-encryption.test.ts test/state-encryption-clear-rows.test.ts
 )
 echo "running ${#postgres_suites[@]} test files on PostgreSQL state"
