@@ -27,6 +27,7 @@ import {
 } from "./audit-chain.ts";
 import { canonicalBytes } from "./canonical-json.ts";
 import { base64url, fromBase64url } from "./encoding.ts";
+import { DbwardError } from "./errors.ts";
 import { sign, verifySignature, type PublicKey, type Signer, type SigningKey } from "./signing-key.ts";
 
 export const CHECKPOINT_TYPE = "dbward-audit-checkpoint";
@@ -94,7 +95,10 @@ export async function signCheckpointWith(
   // A signer answering with a signature that does not verify (a misbehaving HSM or KMS) must not
   // leave a checkpoint that fails every later `audit verify`.
   if (!verifySignature(signer.publicKey, bytes, signature))
-    throw new Error(`signing key ${signer.kid} returned a checkpoint signature that does not verify`);
+    throw new DbwardError(
+      "signing.unavailable",
+      `signing key ${signer.kid} returned a checkpoint signature that does not verify`,
+    );
   return { type: CHECKPOINT_TYPE, v: CHECKPOINT_VERSION, ...claims, sig: base64url(signature) };
 }
 

@@ -101,6 +101,11 @@ export const ERROR_CODES = [
   "approval.step_up_required",
   /** A step-up approval by someone with no identity provider subject linked to their dbward user. */
   "approval.step_up_unavailable",
+  /**
+   * The token or checkpoint signer did not sign (an HSM unplugged or failing, or a signature that
+   * does not verify): nothing was signed or recorded; retry once the signer is back.
+   */
+  "signing.unavailable",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -11,7 +11,7 @@
  */
 import { canonicalJson } from "./canonical-json.ts";
 import { base64url, fromBase64url, sha256Hex } from "./encoding.ts";
-import type { ErrorCode } from "./errors.ts";
+import { DbwardError, type ErrorCode } from "./errors.ts";
 import { isMaskClaim, type SignedMask } from "./mask-claim.ts";
 import { isOperationClass, type OperationClass } from "./operation-class.ts";
 import { sign, verifySignature, type PublicKey, type Signer, type SigningKey } from "./signing-key.ts";
@@ -103,7 +103,10 @@ export async function signExecutionTokenWith(signer: Signer<"tokens">, input: To
   // A signer that answers with something other than a valid signature (a misbehaving HSM or KMS)
   // fails here, not as a token every agent refuses.
   if (!verifySignature(signer.publicKey, new TextEncoder().encode(signingInput), signature))
-    throw new Error(`signing key ${signer.kid} returned a signature that does not verify`);
+    throw new DbwardError(
+      "signing.unavailable",
+      `signing key ${signer.kid} returned a signature that does not verify`,
+    );
   return `${signingInput}.${base64url(signature)}`;
 }
 

@@ -38,6 +38,8 @@ export interface KeySpec {
   readonly extractable?: boolean;
   /** Label the public key otherwise, so `label` names a private key and another pair's public key. */
   readonly publicLabel?: string;
+  /** Generate the private key with CKA_SIGN false (a key the bot must refuse). */
+  readonly cannotSign?: boolean;
 }
 
 export interface SoftHsmToken {
@@ -56,7 +58,18 @@ export function makeSoftHsmToken(label: string, pin: string, keys: readonly KeyS
   mkdirSync(tokens);
   const conf = join(dir, "softhsm2.conf");
   writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-  const env = { ...process.env, SOFTHSM2_CONF: conf };
+  addSoftHsmToken({ conf }, label, pin, keys);
+  return { dir, conf, label, pin, close: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** One more token in the same token directory (labels need not be unique), with its keys. */
+export function addSoftHsmToken(
+  hsm: Pick<SoftHsmToken, "conf">,
+  label: string,
+  pin: string,
+  keys: readonly KeySpec[],
+): void {
+  const env = { ...process.env, SOFTHSM2_CONF: hsm.conf };
   execFileSync(
     "softhsm2-util",
     ["--init-token", "--free", "--label", label, "--so-pin", `so-${pin}`, "--pin", pin],
@@ -67,7 +80,6 @@ export function makeSoftHsmToken(label: string, pin: string, keys: readonly KeyS
     cwd: process.cwd(),
     stdio: ["ignore", "ignore", "inherit"],
   });
-  return { dir, conf, label, pin, close: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Runs in the child: C_GenerateKeyPair for each key, Ed25519 (OID 1.3.101.112). */
@@ -94,7 +106,7 @@ for (const k of JSON.parse(specs)) {
     { type: pkcs11js.CKA_LABEL, value: k.label },
     { type: pkcs11js.CKA_ID, value: id },
     { type: pkcs11js.CKA_PRIVATE, value: true },
-    { type: pkcs11js.CKA_SIGN, value: true },
+    { type: pkcs11js.CKA_SIGN, value: !k.cannotSign },
     { type: pkcs11js.CKA_SENSITIVE, value: !k.extractable },
     { type: pkcs11js.CKA_EXTRACTABLE, value: !!k.extractable },
   ]);

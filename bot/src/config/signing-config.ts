@@ -35,6 +35,12 @@ const pkcs11Schema = z
       .optional(),
     /** A file holding the user PIN (mode 0600 or stricter), e.g. a mounted secret. */
     pin_file: z.string().startsWith("/", "must be an absolute path").optional(),
+    /**
+     * How long one signature may wait for the HSM (its turn included) before it fails with
+     * `signing.unavailable`: a hung HSM must not hold a claim's transaction, and the state's write
+     * lock, for ever.
+     */
+    sign_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
   })
   .superRefine((c, ctx) => {
     if (c.key_label === undefined && c.key_id === undefined)

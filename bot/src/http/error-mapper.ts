@@ -55,6 +55,7 @@ const STATUS: Record<ErrorCode, number> = {
   "approval.step_up_required": 403,
   "approval.step_up_unavailable": 403,
   "masking.unknown_column": 422,
+  "signing.unavailable": 503,
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {

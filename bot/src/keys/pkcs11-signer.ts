@@ -10,8 +10,10 @@
  * CKA_EC_POINT, and a signature made at start must verify with it, so a public key object that
  * belongs to another private key fails the start instead of every token.
  *
- * Every problem at start (no module, no token, wrong PIN, no key) is `config.invalid`: the bot
- * does not start without its key (fail closed).
+ * Every problem at start (no module, no token or two under the label, wrong PIN, no key) is
+ * `config.invalid`: the bot does not start without its key (fail closed). At run time a signature
+ * that fails or times out is `signing.unavailable`, and its session is closed so the next one
+ * starts afresh; every call into the module is queued (pkcs11-library.ts).
  */
 import { existsSync } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -25,8 +27,12 @@ import { loadPkcs11Library, type Pkcs11Library } from "./pkcs11-library.ts";
 const CKK_EC_EDWARDS = 0x40;
 const CKM_EDDSA = 0x1057;
 
-/** Answers after which a fresh session (and login) may succeed: the token was reset or re-plugged. */
+/**
+ * Answers after which a fresh session (and login) may succeed: the token was reset or re-plugged,
+ * or a signature before this one left its operation active (a fresh session has none).
+ */
 const SESSION_LOST = new Set([
+  "CKR_OPERATION_ACTIVE",
   "CKR_SESSION_HANDLE_INVALID",
   "CKR_SESSION_CLOSED",
   "CKR_USER_NOT_LOGGED_IN",
@@ -60,14 +66,26 @@ export async function openPkcs11Signer<P extends SigningPurpose>(
     );
   const lib = await loadPkcs11Library(c.library, where);
   let session: Session | undefined;
+  /** Closes the session; the next signature opens (and logs in to) a fresh one. */
+  const drop = (): void => {
+    closeQuietly(lib.pkcs11, session);
+    session = undefined;
+  };
   try {
-    const first = openSession(lib, c, pin, where);
-    session = first;
-    const publicKey = readPublicKey(lib, first.handle, c, where);
-    let queue: Promise<unknown> = Promise.resolve();
+    const publicKey = await lib.serial(() => {
+      session = openSession(lib, c, pin, where);
+      return readPublicKey(lib, session.handle, c, where);
+    });
     const signOnce = async (message: Uint8Array): Promise<Uint8Array> => {
       session ??= openSession(lib, c, pin, where);
-      return signWith(lib.pkcs11, session, message);
+      try {
+        return await signWith(lib.pkcs11, session, message);
+      } catch (err) {
+        // Whatever failed (a device error, an operation left active), this session is not reused:
+        // the HSM coming back is enough for the next signature to work.
+        drop();
+        throw err;
+      }
     };
     const sign = async (message: Uint8Array): Promise<Uint8Array> => {
       try {
@@ -75,8 +93,6 @@ export async function openPkcs11Signer<P extends SigningPurpose>(
       } catch (err) {
         if (!SESSION_LOST.has(codeOf(err))) throw err;
         // The token came back (an HSM restart, a failover): one fresh session, then give up.
-        closeQuietly(lib.pkcs11, session);
-        session = undefined;
         return signOnce(message);
       }
     };
@@ -84,24 +100,30 @@ export async function openPkcs11Signer<P extends SigningPurpose>(
       purpose,
       kid: deriveKeyId(publicKey),
       publicKey,
-      // One operation at a time per session: C_SignInit and C_Sign of two calls must not interleave.
-      sign: (message) => {
-        const next = queue.then(() => sign(message));
-        queue = next.catch(() => undefined);
-        return next;
-      },
+      // One call at a time per module (pkcs11-library.ts), so C_SignInit and C_Sign of two
+      // signatures, or of the two signers on one HSM, never interleave.
+      sign: (message) =>
+        withTimeout(
+          lib.serial(() => sign(message)),
+          c.sign_timeout_ms,
+        ).catch((err: unknown) => {
+          // Fail closed with a code the caller can answer with (503): nothing was signed.
+          throw new DbwardError(
+            "signing.unavailable",
+            `${where}: the HSM did not sign (${codeOf(err) || (err instanceof Error ? err.message : String(err))})`,
+          );
+        }),
     };
     await assertKeyPair(signer, where, c);
     return {
       signer,
       close: () => {
-        closeQuietly(lib.pkcs11, session);
-        session = undefined;
+        void lib.serial(drop);
         lib.release();
       },
     };
   } catch (err) {
-    closeQuietly(lib.pkcs11, session);
+    await lib.serial(drop);
     lib.release();
     throw err;
   }
@@ -110,11 +132,19 @@ export async function openPkcs11Signer<P extends SigningPurpose>(
 function openSession(lib: Pkcs11Library, c: Pkcs11SignerConfig, pin: string, where: string): Session {
   const p = lib.pkcs11;
   const m = lib.module;
-  const slot = p.C_GetSlotList(true).find((s) => p.C_GetTokenInfo(s).label.trim() === c.token_label);
+  const slots = p.C_GetSlotList(true).filter((s) => p.C_GetTokenInfo(s).label.trim() === c.token_label);
+  const slot = slots[0];
   if (slot === undefined)
     throw new DbwardError(
       "config.invalid",
       `${where}.token_label: no token labelled "${c.token_label}" in ${c.library}`,
+    );
+  // Labels are not unique: another token under the same label (a second HSM partition, a token
+  // someone plugged in) must not decide which key signs by the order the module lists slots in.
+  if (slots.length > 1)
+    throw new DbwardError(
+      "config.invalid",
+      `${where}.token_label: ${slots.length} tokens are labelled "${c.token_label}" in ${c.library}; give each token its own label`,
     );
   const handle = p.C_OpenSession(slot, m.CKF_SERIAL_SESSION);
   try {
@@ -262,6 +292,19 @@ async function assertKeyPair(signer: Signer, where: string, c: Pkcs11SignerConfi
       "config.invalid",
       `${where}: the public key ${describeKey(c)} does not belong to the private key of that name`,
     );
+}
+
+/**
+ * Gives up waiting after `ms`. The HSM call itself cannot be cancelled: it keeps its place at the
+ * head of the module's queue until it answers, so the next calls wait (and time out) behind it
+ * rather than run beside it.
+ */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 function closeQuietly(p: Pkcs11Module.PKCS11, s: Session | undefined): void {
