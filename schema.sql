@@ -401,7 +401,11 @@ CREATE TABLE IF NOT EXISTS checkpoint_signing_keys (
   kid TEXT NOT NULL PRIMARY KEY,
   public_key TEXT NOT NULL,          -- base64url Ed25519 public key
   first_used_at TEXT NOT NULL,
-  last_started_at TEXT NOT NULL
+  last_started_at TEXT NOT NULL,
+  -- NULL while the key is the current one; fixed at the newest checkpoint's sequence number when a
+  -- start brings another key, so a retired key (a derived one whose token key file still exists)
+  -- vouches for no newer head, and an instance still holding it stops signing.
+  until_seq INTEGER
 );
 
 -- Result rows when the state is on PostgreSQL (bot/src/results/postgres-result-store.ts): one row

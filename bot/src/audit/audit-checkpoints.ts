@@ -6,6 +6,7 @@
  * transaction, so two processes on one store never sign twice for the same events.
  */
 import {
+  DbwardError,
   parsePublicKey,
   signCheckpointWith,
   type SignedCheckpoint,
@@ -93,6 +94,19 @@ async function sign(
     .execute();
   // Counted events with no newer head (the events were deleted by hand): nothing honest to sign.
   if (head === undefined || (latest !== undefined && head.seq <= latest.seq)) return undefined;
+  // A start with another checkpoint key retired this one (signing-key-history.ts): an instance on
+  // shared state still holding it (a second bot with its own key, the old one of a rolling
+  // rotation) signs nothing verifiers would refuse. Rolled back: the counter stays as it was.
+  const mine = await tx
+    .selectFrom("checkpoint_signing_keys")
+    .select("until_seq")
+    .where("kid", "=", key.kid)
+    .executeTakeFirst();
+  if (mine !== undefined && mine.until_seq !== null)
+    throw new DbwardError(
+      "signing.unavailable",
+      `checkpoint key ${key.kid} was retired at sequence ${mine.until_seq} by a start with another checkpoint key; this instance must use the shared state's current one (GET /api/public-key, checkpoint_keys)`,
+    );
   // Signed inside the transaction that stores it: an HSM that fails leaves the counter as it was.
   const cp = await signCheckpointWith(key, head, now);
   await tx

@@ -47,11 +47,15 @@ export async function openSigners(c: SigningConfig, o: OpenSignersOptions): Prom
     tokens.close();
     checkpoints.close();
   };
-  if (tokens.key.signer.kid === checkpoints.key.signer.kid) {
+  // By public key as well as by key id: a key file's kid is whatever the file says, so a copy of
+  // signing-key.json under another kid is still the token key.
+  const t = tokens.key.signer;
+  const cp = checkpoints.key.signer;
+  if (t.kid === cp.kid || Buffer.from(t.publicKey).equals(Buffer.from(cp.publicKey))) {
     close();
     throw new DbwardError(
       "config.invalid",
-      `signing: tokens and checkpoints are signed by the same key ${tokens.key.signer.kid}; each needs its own key`,
+      `signing: tokens (key ${t.kid}) and checkpoints (key ${cp.kid}) are signed by the same key; each needs its own key`,
     );
   }
   return {

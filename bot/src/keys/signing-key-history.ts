@@ -77,6 +77,18 @@ export async function recordSigningKeys(
       .where("checkpoints_until_seq", "is", null)
       .execute();
     const checkpoints = await recordKey(tx, keys.checkpoints, now, shared);
+    // Every other checkpoint key is retired at the newest checkpoint, as the token keys were: a
+    // derived key keeps existing as long as its token key file, and an old file or HSM key may
+    // have been copied, so neither may vouch for a head it never signed. The current key is open
+    // (again, after a return to an older key).
+    const kid = keys.checkpoints.signer.kid;
+    await tx
+      .updateTable("checkpoint_signing_keys")
+      .set({ until_seq: Number(last?.seq ?? 0) })
+      .where("kid", "!=", kid)
+      .where("until_seq", "is", null)
+      .execute();
+    await tx.updateTable("checkpoint_signing_keys").set({ until_seq: null }).where("kid", "=", kid).execute();
     return { tokens, checkpoints };
   });
 }
@@ -105,11 +117,17 @@ async function recordKey<P extends SigningPurpose>(
       `this instance has no ${purpose === "tokens" ? "signing" : "checkpoint signing"} key file and generated one, but the shared state already signs with key ${previous.kid}: every instance must use the same key; ${key.copyHint}`,
     );
   }
-  const elsewhere = await tx.selectFrom(other).select("kid").where("kid", "=", signer.kid).executeTakeFirst();
+  // By public key too: a key file names its own kid, so the other purpose's key may come back
+  // under a new one.
+  const elsewhere = await tx
+    .selectFrom(other)
+    .select("kid")
+    .where((eb) => eb.or([eb("kid", "=", signer.kid), eb("public_key", "=", base64url(signer.publicKey))]))
+    .executeTakeFirst();
   if (elsewhere !== undefined)
     throw new DbwardError(
       "config.invalid",
-      `signing.${purpose}: key ${signer.kid} already signed ${purpose === "tokens" ? "audit checkpoints" : "execution tokens"} for this bot; each purpose needs a key that never signed the other`,
+      `signing.${purpose}: key ${signer.kid} already signed ${purpose === "tokens" ? "audit checkpoints" : "execution tokens"} for this bot${elsewhere.kid === signer.kid ? "" : ` (as key ${elsewhere.kid})`}; each purpose needs a key that never signed the other`,
     );
   const known = await tx.selectFrom(table).select("kid").where("kid", "=", signer.kid).executeTakeFirst();
   if (known === undefined) {
@@ -162,20 +180,24 @@ export async function retiredSigningKeys(store: Store, currentKid: string): Prom
     .execute();
 }
 
-/** A key whose checkpoints verify: `until_seq` bounds a token key that signed them once. */
+/**
+ * A key whose checkpoints verify: `until_seq` bounds a token key that signed them once, and a
+ * checkpoint key since another replaced it (null: the current checkpoint key).
+ */
 export interface CheckpointKeyRow extends PublishedKey {
   readonly until_seq: number | null;
 }
 
 /**
- * Every key whose checkpoints verify, newest first: the checkpoint keys, then the token keys
- * that signed checkpoints before the checkpoints had their own (bounded by `until_seq`; `null`:
- * a store whose token key still signs them, read by `audit verify` before any newer start).
+ * Every key whose checkpoints verify, newest first: the checkpoint keys (retired ones bounded by
+ * `until_seq`), then the token keys that signed checkpoints before the checkpoints had their own
+ * (bounded by `until_seq`; `null`: a store whose token key still signs them, read by `audit
+ * verify` before any newer start).
  */
 export async function checkpointKeyRows(db: Tx | Store): Promise<CheckpointKeyRow[]> {
   const own = await db
     .selectFrom("checkpoint_signing_keys")
-    .select(["kid", "public_key", "first_used_at"])
+    .select(["kid", "public_key", "first_used_at", "until_seq"])
     .orderBy("last_started_at", "desc")
     .execute();
   const before = await db
@@ -185,7 +207,7 @@ export async function checkpointKeyRows(db: Tx | Store): Promise<CheckpointKeyRo
     .orderBy("last_started_at", "desc")
     .execute();
   return [
-    ...own.map((k) => ({ ...k, until_seq: null })),
+    ...own,
     ...before.map(({ checkpoints_until_seq, ...k }) => ({ ...k, until_seq: checkpoints_until_seq })),
   ];
 }

@@ -21,4 +21,5 @@ export const ADDED_COLUMNS: readonly AddedColumn[] = [
   { table: "preflights", column: "affected_rows", definition: "INTEGER" },
   { table: "schema_contexts", column: "report_id", definition: "TEXT" },
   { table: "signing_keys", column: "checkpoints_until_seq", definition: "INTEGER" },
+  { table: "checkpoint_signing_keys", column: "until_seq", definition: "INTEGER" },
 ];

@@ -302,6 +302,8 @@ export interface CheckpointSigningKeysTable {
   public_key: string;
   first_used_at: string;
   last_started_at: string;
+  /** The newest checkpoint it may have signed, once retired; null while current. */
+  until_seq: number | null;
 }
 
 /** Result rows on PostgreSQL state (schema.sql `result_chunks`). */

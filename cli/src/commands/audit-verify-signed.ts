@@ -42,7 +42,7 @@ export async function verifySigned(
 ): Promise<void> {
   if (o.publicKey.length === 0) {
     throw new CliError(
-      "checking signed checkpoints needs the bot's public key: pass --public-key (GET /api/public-key, or the agent config's keys: line)",
+      "checking signed checkpoints needs the bot's public keys: pass --public-key with the saved GET /api/public-key answer (its checkpoint_keys, bounds included); an agent's keys: line is the token key, which vouches for no checkpoint",
       EXIT.usage,
     );
   }
