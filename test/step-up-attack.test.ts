@@ -378,6 +378,14 @@ describe("step-up attacks with the real identity provider", () => {
       ["carol"],
       "Bob's sign-in for step 1 did not become his approval of step 2",
     );
+    const left = await bot
+      .h()
+      .bot.store.selectFrom("step_up_challenges")
+      .select("status")
+      .where("request_id", "=", id)
+      .where("user_id", "=", "bob")
+      .execute();
+    assert.deepEqual(left, [{ status: "refused" }], "the verified sign-in does not outlive its refusal");
   });
 
   test("a link used after the request was cancelled, rejected or already approved approves nothing", async () => {

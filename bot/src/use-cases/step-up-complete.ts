@@ -128,7 +128,11 @@ export async function completeStepUp(ctx: BotContext, input: CallbackInput): Pro
     return { ok: true, request };
   } catch (err) {
     if (!(err instanceof DbwardError)) throw err;
-    // decideRequest audited the refusal; the person reads why.
+    // decideRequest audited the refusal; the person reads why. Its transaction rolled back, so
+    // the sign-in is still verified: end it, so no verified proof outlives the approval it was for.
+    await inTransaction(ctx.store, (tx) =>
+      moveChallenge(tx, challenge.id, "verified", "refused", ctx.clock.now()),
+    );
     return { ok: false, why: "approval_refused", requestId: id, message: err.message };
   }
 }
