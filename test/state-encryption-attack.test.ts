@@ -13,12 +13,21 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { AgentHandle } from "@dbward/agent";
-import type { AuditEventView, RequestView } from "@dbward/shared";
+import { base64url, type AuditEventView, type RequestView } from "@dbward/shared";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { pino } from "pino";
@@ -141,6 +150,8 @@ describe("attacks on the encrypted state", () => {
 
   const K = randomBytes(32).toString("base64");
   const encrypted = newDir();
+  let exportFile = "";
+  let publicKey = "";
   let approvedId = 0;
   let otherResultId = 0;
 
@@ -184,6 +195,18 @@ describe("attacks on the encrypted state", () => {
       otherResultId = await ask("staging", readSql("zqOtherResult"));
       await waitForStatus(h, otherResultId, "succeeded", 30_000);
 
+      // The export carries the events as stored, sealed free text included: what the chain and
+      // the checkpoints cover, so it verifies offline without the state key.
+      const exported = await fetch(`${h.url}/api/audit/export`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      });
+      assert.equal(exported.status, 200);
+      const exportText = await exported.text();
+      for (const s of FREE_TEXT)
+        assert.equal(exportText.includes(s), false, `the export holds ${s} in the clear`);
+      exportFile = join(encrypted, "export.ndjson");
+      writeFileSync(exportFile, exportText);
+      publicKey = base64url(h.bot.checkpointSigner.publicKey);
       const audit = (await h.call(ADMIN, "GET", "/api/audit?limit=1000")).body as {
         events: AuditEventView[];
       };
@@ -197,6 +220,8 @@ describe("attacks on the encrypted state", () => {
     for (const s of FREE_TEXT) assert.equal(raw.includes(s), false, `the state holds ${s} in the clear`);
     const verify = spawnDbward(["audit", "verify", ...stateArgs(encrypted)], {});
     assert.equal(await verify.exited, 0, verify.stderr() + verify.stdout());
+    const offline = spawnDbward(["audit", "verify", "--export", exportFile, `--public-key=${publicKey}`], {});
+    assert.equal(await offline.exited, 0, offline.stderr() + offline.stdout());
     const logged = logs.join("\n");
     assert.ok(logged.length > 0, "the bot logged");
     assert.equal(logged.includes(K), false, "the state key is never logged");
@@ -529,9 +554,7 @@ describe("attacks on the encrypted state", () => {
   test("the _FILE variant refuses a key file others can read; the bot does not start on it", async () => {
     const dataDir = newDir();
     const file = join(dataDir, "state.key");
-    const { writeFileSync } = await import("node:fs");
     writeFileSync(file, K, { mode: 0o644 });
-    const { chmodSync } = await import("node:fs");
     chmodSync(file, 0o644);
     await assert.rejects(
       () => start(dataDir, { DBWARD_STATE_KEY_FILE: file }),
