@@ -186,6 +186,13 @@ function linkIn(answer: string): string {
   return url;
 }
 
+/** `name=value` of a cookie a response set, for a request's Cookie header. */
+function cookieOf(res: Response, name: string): string {
+  const set = res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+  assert.ok(set !== undefined, `${name} was set`);
+  return set.split(";")[0] ?? "";
+}
+
 const isCallback = (u: URL): boolean => u.pathname === "/step-up/callback";
 
 async function stopAtCallback(browser: StepUpBrowser, link: string): Promise<URL> {
@@ -256,12 +263,34 @@ describe("step-up attacks with the real identity provider", () => {
     assert.match(done.text, /Approved with fresh sign-in/);
   });
 
+  test("the sign-in address forwarded without its page is refused: it starts only where the page was shown", async () => {
+    const id = await bot.ask("UPDATE orders SET status = 'x' WHERE id = 17");
+    const link = linkIn(await bot.click(U.bob, id));
+    // The thief opens the page in their own browser, and sends Bob the Sign in address behind it.
+    const thief = new StepUpBrowser(true);
+    const shown = await thief.page(link);
+    const href = /<a id="sign-in" href="([^"]+)"/.exec(shown.text)?.[1];
+    assert.ok(href !== undefined);
+    const signIn = new URL(href, link).href;
+    const seq = await bot.head();
+    const bob = await new StepUpBrowser().open(signIn, (u) => u.origin !== new URL(link).origin);
+    assert.ok(!("stoppedAt" in bob), "Bob's browser is not sent to the provider");
+    assert.equal(bob.status, 403);
+    assert.match(bob.text, /Open the link from Slack first/);
+    assert.deepEqual(await bot.refusedWhy(seq), ["not_confirmed"]);
+    await bot.nothingApproved(id);
+    // Bob opening the link itself still works: the refusal ended nothing.
+    idp.signInNext("sub-bob");
+    assert.equal((await new StepUpBrowser().page(link)).status, 200);
+  });
+
   test("the pages are not cached, framed or referred, and the cookie is HttpOnly, SameSite=Lax, scoped to /step-up", async () => {
     const id = await bot.ask("UPDATE orders SET status = 'x' WHERE id = 2");
     const link = linkIn(await bot.click(U.bob, id));
     const shown = await fetch(link, { redirect: "manual" });
     assert.equal(shown.status, 200);
-    const opened = await fetch(`${link}/sign-in`, { redirect: "manual" });
+    const viewed = cookieOf(shown, "dbward_step_up_viewed");
+    const opened = await fetch(`${link}/sign-in`, { redirect: "manual", headers: { cookie: viewed } });
     assert.equal(opened.status, 303);
     const refused = await fetch(`${bot.h().url}/step-up/callback?state=nope`, { redirect: "manual" });
     for (const res of [shown, opened, refused]) {
@@ -271,11 +300,16 @@ describe("step-up attacks with the real identity provider", () => {
       assert.match(res.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
       assert.match(res.headers.get("content-security-policy") ?? "", /default-src 'none'/);
     }
-    const cookie = opened.headers.getSetCookie().find((c) => c.startsWith("dbward_step_up="));
-    assert.ok(cookie !== undefined);
-    assert.match(cookie, /HttpOnly/);
-    assert.match(cookie, /SameSite=Lax/);
-    assert.match(cookie, /Path=\/step-up/);
+    for (const [res, name] of [
+      [shown, "dbward_step_up_viewed"],
+      [opened, "dbward_step_up"],
+    ] as const) {
+      const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+      assert.ok(cookie !== undefined, name);
+      assert.match(cookie, /HttpOnly/);
+      assert.match(cookie, /SameSite=Lax/);
+      assert.match(cookie, /Path=\/step-up/);
+    }
     // The redirect goes to the provider, and nowhere a parameter names.
     assert.equal(new URL(opened.headers.get("location") ?? "").origin, new URL(idp.issuer).origin);
   });
@@ -752,9 +786,14 @@ describe("step-up across two bot instances on one PostgreSQL state", () => {
     await fake.waitFor("the private answer", (calls) => calls.some((c) => c.method === "response_url"));
     const link = new URL(linkIn(textOf(fake.of("response_url")[0])));
     // Opened on B, which never saw the click.
-    const opened = await fetch(`${b.url}${link.pathname}/sign-in`, { redirect: "manual" });
+    const shown = await fetch(`${b.url}${link.pathname}`);
+    assert.equal(shown.status, 200);
+    const opened = await fetch(`${b.url}${link.pathname}/sign-in`, {
+      redirect: "manual",
+      headers: { cookie: cookieOf(shown, "dbward_step_up_viewed") },
+    });
     assert.equal(opened.status, 303);
-    const cookie = (opened.headers.getSetCookie()[0] ?? "").split(";")[0] ?? "";
+    const cookie = cookieOf(opened, "dbward_step_up");
     idp.signInNext("sub-bob");
     const back = await stopAtCallback(new StepUpBrowser(), opened.headers.get("location") ?? "");
     // The same answer at both instances at once: one takes it.

@@ -49,6 +49,10 @@ const REFUSAL_TEXT: Record<StepUpRefusal, { readonly title: string; readonly bod
     title: "That sign-in was not fresh",
     body: "The identity provider reported an earlier sign-in, not one made just now. Nothing was approved: click Approve in Slack again and sign in when asked.",
   },
+  not_confirmed: {
+    title: "Open the link from Slack first",
+    body: "This sign-in address was not opened from the page that shows what it approves, in this browser. Nothing was approved: open the link from your Slack message, read what it approves, and sign in from there.",
+  },
   user_not_active: {
     title: "Your dbward account is suspended",
     body: "Nothing was approved. Ask an admin.",

@@ -19,6 +19,8 @@ import { approvalRefusedPage, approvedPage, confirmPage, refusalPage } from "./s
 
 /** The cookie that says which browser opened the link. */
 export const STEP_UP_COOKIE = "dbward_step_up";
+/** The cookie that says this browser was shown what the link approves. */
+const STEP_UP_VIEWED_COOKIE = "dbward_step_up_viewed";
 
 /** After a link's path: the page's "Sign in" link, which starts the sign-in. */
 const SIGN_IN_SUFFIX = "/sign-in";
@@ -50,6 +52,7 @@ export function stepUpRoutes(ctx: BotContext): Router {
     });
     // The cookie has done its one job, whatever the outcome.
     res.clearCookie(STEP_UP_COOKIE, cookieOptions(ctx));
+    res.clearCookie(STEP_UP_VIEWED_COOKIE, cookieOptions(ctx));
     if (done.ok) return html(res, 200, approvedPage(done.request.id, done.request.status));
     if (done.why === "approval_refused")
       return html(res, 409, approvalRefusedPage(done.requestId, done.message));
@@ -68,6 +71,10 @@ export function stepUpRoutes(ctx: BotContext): Router {
       await countFailure(ctx, req);
       return html(res, shown.why === "unknown_link" ? 404 : 403, refusalPage(shown.why, shown.requestId));
     }
+    res.cookie(STEP_UP_VIEWED_COOKIE, shown.viewed, {
+      ...cookieOptions(ctx),
+      maxAge: Math.max(0, Date.parse(shown.expiresAt) - ctx.clock.now().getTime()),
+    });
     return html(res, 200, confirmPage({ ...shown, signIn: `${secret}${SIGN_IN_SUFFIX}` }));
   });
   r.get(`${STEP_UP_PATH}/:secret${SIGN_IN_SUFFIX}`, async (req, res) => {
@@ -76,7 +83,10 @@ export function stepUpRoutes(ctx: BotContext): Router {
       await countFailure(ctx, req);
       return html(res, 404, refusalPage("unknown_link"));
     }
-    const opened = await openStepUpLink(ctx, secret, { ip: clientIp(req) });
+    const opened = await openStepUpLink(ctx, secret, {
+      ip: clientIp(req),
+      viewed: cookieOf(req, STEP_UP_VIEWED_COOKIE),
+    });
     if (!opened.ok) {
       // The provider being down is nobody's failed authentication.
       if (opened.why === "provider_unreachable")

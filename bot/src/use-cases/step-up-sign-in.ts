@@ -4,7 +4,8 @@
  * who did not click Approve themselves), changing nothing: someone holding an approver's Slack
  * session can click Approve and forward the link to the approver, and the provider's sign-in
  * page says nothing of what the sign-in is for. Only the page's "Sign in" link starts a sign-in
- * at the identity provider (openStepUpLink). Each opening makes a new state, nonce and PKCE verifier (stored here,
+ * at the identity provider (openStepUpLink), and only in a browser the page was shown in (its
+ * cookie): a forwarded sign-in URL skips no page. Each opening makes a new state, nonce and PKCE verifier (stored here,
  * server-side) and a new browser cookie; the one before stops matching, so only the browser that
  * opened the link last can finish, and only once (step-up-complete.ts). An unknown, expired or
  * already used link is refused, audited, and changes nothing.
@@ -17,6 +18,7 @@ import { findRequest, type RequestRecord } from "../store/requests-repo.ts";
 import {
   findChallengeByLink,
   moveChallenge,
+  secretHash,
   startSignIn,
   type StepUpChallenge,
 } from "../store/step-up-challenges-repo.ts";
@@ -35,6 +37,7 @@ export const STEP_UP_REFUSALS = [
   "other_subject",
   "stale_login",
   "user_not_active",
+  "not_confirmed",
 ] as const;
 export type StepUpRefusal = (typeof STEP_UP_REFUSALS)[number];
 
@@ -50,8 +53,19 @@ export type StepUpPreview =
       readonly request: RequestRecord;
       readonly userId: string;
       readonly expiresAt: string;
+      /** The page's cookie: the sign-in starts only in a browser that was shown the page. */
+      readonly viewed: string;
     }
   | Refused;
+
+/**
+ * The value of the page's cookie for this link: derived from the challenge's id (which the link
+ * does not carry) and the link. Whoever forwards the sign-in URL cannot put it in another
+ * person's browser (a cookie of the bot's origin), so a forwarded sign-in URL skips no page.
+ */
+function viewedToken(challenge: StepUpChallenge, linkSecret: string): string {
+  return secretHash(`step-up-viewed:${challenge.id}:${linkSecret}`);
+}
 
 /** What the link approves, for the page that asks the person to sign in; changes nothing. */
 export async function previewStepUpLink(
@@ -64,7 +78,13 @@ export async function previewStepUpLink(
   const id = parseRequestId(live.challenge.requestId);
   const request = id === undefined ? undefined : await findRequest(ctx.store, id);
   if (request === undefined) return live.refuse("unknown_link");
-  return { ok: true, request, userId: live.challenge.userId, expiresAt: live.challenge.expiresAt };
+  return {
+    ok: true,
+    request,
+    userId: live.challenge.userId,
+    expiresAt: live.challenge.expiresAt,
+    viewed: viewedToken(live.challenge, linkSecret),
+  };
 }
 
 /** The link's challenge if it can still start a sign-in; else the audited refusal. */
@@ -104,11 +124,14 @@ async function liveChallenge(
 export async function openStepUpLink(
   ctx: BotContext,
   linkSecret: string,
-  site: { ip: string | null },
+  site: { ip: string | null; viewed: string | undefined },
 ): Promise<StepUpLinkOutcome> {
   const live = await liveChallenge(ctx, linkSecret, site);
   if (!live.ok) return live;
   const { challenge, refuse } = live;
+  // Hashed on both sides: the comparison's time says nothing about the expected value.
+  if (site.viewed === undefined || secretHash(site.viewed) !== secretHash(viewedToken(challenge, linkSecret)))
+    return refuse("not_confirmed");
   const cfg = ctx.config();
   const now = ctx.clock.now();
   if (cfg.oidc === undefined || cfg.step_up === undefined) return refuse("not_configured");
