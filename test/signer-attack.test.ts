@@ -55,6 +55,8 @@ import { checkpointKeyRows, recordSigningKeys } from "../bot/src/keys/signing-ke
 import { inTransaction } from "../bot/src/store/in-transaction.ts";
 import { openStore, type Store } from "../bot/src/store/open-store.ts";
 import { readTrustedKeys } from "../cli/src/commands/audit-verify-signed.ts";
+import { checkAgent } from "../cli/src/doctor/agent-doctor.ts";
+import { PG_URL } from "./support/agent-harness.ts";
 import { startBotHarness, TEST_CONFIG, type BotHarness } from "./support/bot-harness.ts";
 import {
   SOFTHSM_LIBRARY,
@@ -160,6 +162,49 @@ describe("purpose confusion", () => {
     for (const [header, code] of cases) {
       const verdict = verifyExecutionToken(signed(header), agentPinning(tokenKey));
       assert.equal(verdict.ok ? "ok" : verdict.code, code, header);
+    }
+  });
+});
+
+describe("an agent pinning the checkpoint key", () => {
+  let h: BotHarness;
+  before(async () => {
+    h = await startBotHarness();
+  });
+  after(async () => h.stop());
+
+  test("dbward doctor fails the pin, under its own kid or renamed, and names no key to paste", async () => {
+    const keys = (await h.call(h.adminToken, "GET", "/api/public-key")).body as PublicKeysView;
+    const cp = keys.checkpoint_keys.find((k) => k.current);
+    assert.ok(cp !== undefined);
+    for (const kid of [cp.kid, "renamed"]) {
+      const dir = fresh("dbward-attack-");
+      const file = join(dir, "agent.yaml");
+      writeFileSync(
+        file,
+        [
+          "id: agent-1",
+          `bot_url: ${h.url}`,
+          "keys:",
+          `  ${h.bot.signingKey.kid}: ${base64url(h.bot.signingKey.publicKey)}`,
+          `  ${kid}: ${cp.public_key}`,
+          `data_dir: ${join(dir, "agent-data")}`,
+          "databases:",
+          "  - { name: shop, environment: staging, driver: postgres, url_env: PG_URL, operations: [read] }",
+        ].join("\n"),
+      );
+      const checks = await checkAgent(file, { DBWARD_AGENT_TOKEN: "x", PG_URL });
+      const pins = checks.filter((c) => c.what === "pinned keys");
+      assert.deepEqual(
+        pins.map((c) => [c.status, c.detail]),
+        [
+          ["ok", `the bot's key ${h.bot.signingKey.kid} matches the pinned key`],
+          [
+            "fail",
+            `the key pinned as ${kid} is the bot's audit checkpoint key, which signs no execution token`,
+          ],
+        ],
+      );
     }
   });
 });

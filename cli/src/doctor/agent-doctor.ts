@@ -79,12 +79,14 @@ async function checkPinnedKeys(config: AgentConfig, doFetch: typeof fetch): Prom
   const url = botEndpoint(config.botUrl, "/api/public-key");
   let published: PublicKeysView["keys"];
   let retired: PublicKeysView["retired"];
+  let checkpointKeys: PublicKeysView["checkpoint_keys"];
   try {
     const res = await doFetch(url, { redirect: "error", signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
     const body = (await res.json()) as Partial<PublicKeysView>;
     if (!Array.isArray(body.keys)) throw new Error(`HTTP ${res.status}, no key list`);
     published = body.keys;
     retired = Array.isArray(body.retired) ? body.retired : [];
+    checkpointKeys = Array.isArray(body.checkpoint_keys) ? body.checkpoint_keys : [];
   } catch (err) {
     return [fail(what, `cannot read ${url}: ${fetchFailure(err)}`, "check bot_url")];
   }
@@ -110,7 +112,25 @@ async function checkPinnedKeys(config: AgentConfig, doFetch: typeof fetch): Prom
       );
     } else checks.push(ok(what, `the bot's key ${key.kid} matches the pinned key`));
   }
-  const unpublished = [...config.keys.keys()].filter((kid) => !published.some((k) => k.kid === kid));
+  // A checkpoint key pinned as a token key: the bot never signs a token with it, but whoever holds
+  // it (kept with less care than the token key, maybe) could, and this agent would run it.
+  const checkpointPins = [...config.keys.values()].filter((pin) =>
+    checkpointKeys.some((k) => {
+      const bytes = fromBase64url(k.public_key);
+      return k.kid === pin.kid || (bytes !== undefined && sameBytes(bytes, pin.publicKey));
+    }),
+  );
+  for (const pin of checkpointPins)
+    checks.push(
+      fail(
+        what,
+        `the key pinned as ${pin.kid} is the bot's audit checkpoint key, which signs no execution token`,
+        "remove it from keys: (an agent pins only the bot's token keys, GET /api/public-key keys)",
+      ),
+    );
+  const unpublished = [...config.keys.keys()].filter(
+    (kid) => !published.some((k) => k.kid === kid) && !checkpointPins.some((p) => p.kid === kid),
+  );
   if (unpublished.length > 0 && checks.every((c) => c.status === "ok")) {
     const since = (kid: string): string =>
       retired.some((k) => k.kid === kid) ? `${kid} (retired)` : `${kid} (never used by this bot)`;
