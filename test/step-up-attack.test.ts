@@ -474,6 +474,16 @@ describe("step-up attacks with the real identity provider", () => {
       assert.equal(page.status, 403);
       assert.deepEqual(await bot.refusedWhy(seq), ["user_not_active"]);
       await bot.nothingApproved(id);
+      // Suspended before opening a link: the page shows nothing of the request.
+      const other = await bot.ask("UPDATE orders SET status = 'x' WHERE id = 18");
+      await bot.h().call(admin, "POST", "/api/users/bob/activate", { reason: "t" });
+      const link2 = linkIn(await bot.click(U.bob, other));
+      await bot.h().call(admin, "POST", "/api/users/bob/suspend", { reason: "t" });
+      const seq2 = await bot.head();
+      const shown = await new StepUpBrowser(true).page(link2);
+      assert.equal(shown.status, 403);
+      assert.doesNotMatch(shown.text, /UPDATE orders/);
+      assert.deepEqual(await bot.refusedWhy(seq2), ["user_not_active"]);
     } finally {
       await bot.h().call(admin, "POST", "/api/users/bob/activate", { reason: "t" });
     }

@@ -13,6 +13,7 @@
 import { parseRequestId } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { authorizationUrl, newCodeVerifier } from "../identity/step-up-provider.ts";
+import { findUser } from "../identity/users.ts";
 import { inTransaction } from "../store/in-transaction.ts";
 import { findRequest, type RequestRecord } from "../store/requests-repo.ts";
 import {
@@ -118,6 +119,8 @@ async function liveChallenge(
     return refuse("expired");
   }
   if (cfg.oidc === undefined || cfg.step_up === undefined) return refuse("not_configured");
+  // A user suspended since the click is shown nothing and sent nowhere (the callback checks again).
+  if ((await findUser(ctx.store, challenge.userId))?.status !== "active") return refuse("user_not_active");
   return { ok: true, challenge, refuse };
 }
 
