@@ -5,8 +5,8 @@
  * session can click Approve and forward the link to the approver, and the provider's sign-in
  * page says nothing of what the sign-in is for. Only the page's "Sign in" link starts a sign-in
  * at the identity provider (openStepUpLink), and only in a browser the page was shown in (its
- * cookie): a forwarded sign-in URL skips no page. Each opening makes a new state, nonce and PKCE verifier (stored here,
- * server-side) and a new browser cookie; the one before stops matching, so only the browser that
+ * cookie): a forwarded sign-in URL skips no page. Each sign-in makes a new state, nonce and PKCE
+ * verifier (stored here, server-side) and a new browser cookie; the one before stops matching, so only the browser that
  * opened the link last can finish, and only once (step-up-complete.ts). An unknown, expired or
  * already used link is refused, audited, and changes nothing.
  */
