@@ -29,7 +29,7 @@ export async function appendAudit(tx: Tx, input: AuditEventInput, now: Date): Pr
     .limit(1)
     .executeTakeFirst();
   // Free text sealed under the event's own seq before hashing (crypto/seal-audit-details.ts).
-  const event = chainEvent(last, sealAuditInput(tx, (last?.seq ?? 0) + 1, input), now);
+  const event = chainEvent(last, await sealAuditInput(tx, (last?.seq ?? 0) + 1, input), now);
   await tx
     .insertInto("audit_events")
     .values({

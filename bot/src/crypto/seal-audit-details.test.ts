@@ -56,6 +56,22 @@ describeEachStoreDialect(
       };
       assert.equal(await hasAuditEvent(s, other), false);
     });
+
+    test("a handle without the key never appends free text in the clear to an encrypted store's chain", async () => {
+      await unlockStateStore(
+        store(),
+        kekFromEnvironment({ DBWARD_STATE_KEY: randomBytes(32).toString("base64") }),
+        now,
+      );
+      // store() is the same store opened without its keys, as an instance started before the key.
+      await assert.rejects(
+        () => inTransaction(store(), (tx) => appendAudit(tx, failed, now)),
+        /state\.key_missing/,
+      );
+      const plain = { ...failed, details: { execution: 1 } };
+      await inTransaction(store(), (tx) => appendAudit(tx, plain, now));
+      assert.equal(JSON.stringify(await listAudit(store())).includes("zqSecret"), false);
+    });
   },
   { freshStoreEachTest: true },
 );

@@ -16,7 +16,7 @@ import type { AuditEvent, AuditEventInput } from "@dbward/shared";
 import type { Kysely } from "kysely";
 import type { Database } from "../store/tables.ts";
 import { isSealedText } from "./sealed-value.ts";
-import { placeOf, stateCipherOf } from "./state-cipher.ts";
+import { assertClearStore, placeOf, stateCipherOf } from "./state-cipher.ts";
 
 /** Keys whose string values are free text: sealed wherever they appear in an event's details. */
 export const FREE_TEXT_KEYS: ReadonlySet<string> = new Set(["reason", "comment", "message"]);
@@ -25,10 +25,23 @@ type Handle = Pick<Kysely<Database>, "getExecutor">;
 
 const detailPlace = (seq: number, path: string): string => placeOf("audit_events", `details.${path}`, seq);
 
-/** `input` as event `seq` stores it: its free text sealed when the store is encrypted. */
-export function sealAuditInput(db: Handle, seq: number, input: AuditEventInput): AuditEventInput {
+/**
+ * `input` as event `seq` stores it: its free text sealed when the store is encrypted. A handle
+ * without the keys appends free text only after checking, in the event's transaction, that the
+ * store has no data key (an instance started before another made one): never clear into an
+ * encrypted chain.
+ */
+export async function sealAuditInput(
+  db: Handle & Pick<Kysely<Database>, "selectFrom">,
+  seq: number,
+  input: AuditEventInput,
+): Promise<AuditEventInput> {
   const cipher = stateCipherOf(db);
-  if (cipher === undefined || input.details === undefined) return input;
+  if (input.details === undefined) return input;
+  if (cipher === undefined) {
+    if (hasFreeText(input.details)) await assertClearStore(db);
+    return input;
+  }
   const details = mapFreeText(input.details, "", (path, text) =>
     cipher.sealText(detailPlace(seq, path), text),
   ) as Record<string, unknown>;

@@ -146,6 +146,7 @@ function clearOrRefused<T>(cipher: StateCipher | undefined, place: string, store
   return stored;
 }
 
-async function assertClearStore(db: Db): Promise<void> {
+/** Throws state.key_missing when `db` has no keys but the store is encrypted (a keyless writer). */
+export async function assertClearStore(db: Db): Promise<void> {
   if (await hasStateKeys(db as Kysely<Database>)) throw new Error(KEY_MISSING);
 }
