@@ -34,6 +34,7 @@ import {
   signCheckpoint,
   signExecutionToken,
   signExecutionTokenWith,
+  signingKeyFromSecret,
   sign,
   verifyCheckpointSignature,
   verifyExecutionToken,
@@ -45,6 +46,8 @@ import {
   type TokenInput,
   type VerifyContext,
 } from "@dbward/shared";
+import { pino } from "pino";
+import { startBot, type RunningBot } from "@dbward/bot";
 import { appendAudit } from "../bot/src/audit/audit-log.ts";
 import { storedPublicKeys, takeCheckpoint } from "../bot/src/audit/audit-checkpoints.ts";
 import { parseBotConfig } from "../bot/src/config/bot-config.ts";
@@ -57,6 +60,8 @@ import { openStore, type Store } from "../bot/src/store/open-store.ts";
 import { readTrustedKeys } from "../cli/src/commands/audit-verify-signed.ts";
 import { checkAgent } from "../cli/src/doctor/agent-doctor.ts";
 import { PG_URL } from "./support/agent-harness.ts";
+import { dropStateDatabase, ensureStateDatabase } from "./support/postgres-state.ts";
+import { token } from "./support/processes.ts";
 import { startBotHarness, TEST_CONFIG, type BotHarness } from "./support/bot-harness.ts";
 import {
   SOFTHSM_LIBRARY,
@@ -98,6 +103,16 @@ const refusedWith =
   (pattern: RegExp, code = "config.invalid") =>
   (err: unknown) =>
     err instanceof DbwardError && err.code === code && pattern.test(err.message);
+
+/** One audit event, as any change appends. */
+const event = (store: Store, minute: number) =>
+  inTransaction(store, (tx) =>
+    appendAudit(
+      tx,
+      { actor: "system", action: "config.reloaded", target: "", outcome: "success", details: {} },
+      new Date(NOW.getTime() + minute * 60_000),
+    ),
+  );
 
 const dirs: string[] = [];
 const fresh = (prefix: string): string => {
@@ -262,14 +277,6 @@ describe("the derived checkpoint key and the legacy key's bound", () => {
   after(async () => {
     for (const s of stores) await s.destroy();
   });
-  const event = (store: Store, minute: number) =>
-    inTransaction(store, (tx) =>
-      appendAudit(
-        tx,
-        { actor: "system", action: "config.reloaded", target: "", outcome: "success", details: {} },
-        new Date(NOW.getTime() + minute * 60_000),
-      ),
-    );
 
   test("derived: another key than the token key; a leaked token key file forges checkpoints (its documented custody) until checkpoints get a key of their own, then none newer, and an instance still on it stops signing", async () => {
     const tokenKey = generateSigningKey();
@@ -389,6 +396,79 @@ describe("the derived checkpoint key and the legacy key's bound", () => {
     assert.equal(verifyCheckpointSignature(forged, bare).ok, true);
   });
 });
+
+describe("two bots on one PostgreSQL state with different checkpoint keys", () => {
+  const key = `signer-attack-${process.pid}`;
+  const bots: RunningBot[] = [];
+  after(async () => {
+    for (const b of bots) await b.close();
+    await dropStateDatabase(key);
+  });
+
+  test("the later start retires the other's key: that bot signs no checkpoint, the other's verify, and so do the retired key's", async () => {
+    const url = await ensureStateDatabase(key);
+    const start = async (dataDir: string, signing: string): Promise<RunningBot> => {
+      const config = parseBotConfig(`${TEST_CONFIG}\n${signing}\n`);
+      const bot = await startBot({
+        config: { ...config, state: { url, pool_size: 2 } },
+        dataDir,
+        env: {
+          DBWARD_ADMIN_TOKEN: token("dbw_"),
+          DBWARD_AGENT_TOKEN_AGENT_1: token("dbwa_"),
+          DBWARD_AGENT_TOKEN_AGENT_2: token("dbwa_"),
+        },
+        logger: pino({ level: "silent" }),
+        listen: { host: "127.0.0.1", port: 0 },
+      });
+      bots.push(bot);
+      return bot;
+    };
+    const dirA = join(fresh("dbward-attack-"), "a");
+    const a = await start(dirA, "");
+    const dirB = join(fresh("dbward-attack-"), "b");
+    mkdirSync(dirB, { mode: 0o700 });
+    // B shares the token key file, as it must, but was given a checkpoint key file of its own.
+    copyFileSync(join(dirA, "signing-key.json"), join(dirB, "signing-key.json"));
+    writeFileSync(
+      join(dirB, "checkpoint-signing-key.json"),
+      JSON.stringify({
+        kid: "b-checkpoints",
+        alg: "EdDSA",
+        secret_key: base64url(generateSigningKey().secretKey),
+      }),
+      { mode: 0o600 },
+    );
+    await event(a.store, 1);
+    const byA = await takeCheckpoint(a.store, a.checkpointSigner, NOW);
+    assert.ok(byA !== undefined);
+    const b = await start(dirB, "signing: { checkpoints: { provider: file } }");
+    assert.notEqual(b.checkpointSigner.kid, a.checkpointSigner.kid);
+    await event(b.store, 2);
+    await assert.rejects(
+      takeCheckpoint(a.store, a.checkpointSigner, NOW),
+      refusedWith(
+        new RegExp(`checkpoint key ${a.checkpointSigner.kid} was retired at sequence ${byA.seq}`),
+        "signing.unavailable",
+      ),
+    );
+    const byB = await takeCheckpoint(b.store, b.checkpointSigner, NOW);
+    assert.ok(byB !== undefined);
+    const trusted = await storedPublicKeys(a.store);
+    assert.deepEqual(verifyCheckpointSignature(byA, trusted), { ok: true });
+    assert.deepEqual(verifyCheckpointSignature(byB, trusted), { ok: true });
+    const late = signCheckpoint(
+      deriveCheckpointKey(signingKeyOf(dirA)),
+      { seq: byB.seq, hash: byB.hash },
+      NOW,
+    );
+    assert.equal(verifyCheckpointSignature(late, trusted).ok, false, "A's key cannot vouch for B's head");
+  });
+});
+
+function signingKeyOf(dataDir: string): SigningKey {
+  const file = JSON.parse(readFileSync(join(dataDir, "signing-key.json"), "utf8")) as { secret_key: string };
+  return signingKeyFromSecret(fromBase64url(file.secret_key) as Uint8Array);
+}
 
 const skip = softHsmMissing();
 const PIN = "pin-7f3a9c-secret";
