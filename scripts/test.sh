@@ -55,7 +55,7 @@ postgres_suites=(
   test/preflight-attack.test.ts test/schema-and-guard-attack.test.ts test/slack/approve-and-run.test.ts
   test/slack/query-modal.test.ts test/slack/outbox-attack.test.ts test/slack/unhandled-requests.test.ts
   test/slack/forged-or-replayed-request.test.ts test/step-up.test.ts test/step-up-attack.test.ts
-  test/state-encryption.test.ts test/state-encryption-clear-rows.test.ts
+  test/state-encryption.test.ts test/state-encryption-clear-rows.test.ts test/state-encryption-attack.test.ts
 )
 echo "running ${#postgres_suites[@]} test files on PostgreSQL state"
 DBWARD_TEST_STATE=postgres node --import tsx --test "${force[@]}" --test-concurrency=1 "$@" "${postgres_suites[@]}"
