@@ -217,7 +217,8 @@ describe("encrypted state at rest", () => {
     try {
       logs.length = 0;
       const res = await h.call(ADMIN, "GET", `/api/requests/${apiId}`);
-      assert.notEqual(res.status, 200);
+      assert.equal(res.status, 500);
+      assert.equal((res.body as { error: { code: string } }).error.code, "state.undecryptable");
       assert.equal(JSON.stringify(res.body).includes(SLACK_SQL), false);
       assert.ok(
         logs.some((l) =>

@@ -106,6 +106,11 @@ export const ERROR_CODES = [
    * does not verify): nothing was signed or recorded; retry once the signer is back.
    */
   "signing.unavailable",
+  /**
+   * A value in the encrypted state store does not open under its data key (a wrong key, a changed
+   * byte, a ciphertext moved from another row): it is not shown, and the log names its place.
+   */
+  "state.undecryptable",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -9,6 +9,7 @@
  * key id is inside the bytes, so a store holding several data keys opens each value with its own.
  * Text columns hold `dbward-sealed:` + base64 of the same bytes.
  */
+import { DbwardError } from "@dbward/shared";
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
 const MAGIC = Buffer.from("DBWS", "latin1");
@@ -28,10 +29,13 @@ export interface DataKey {
 }
 
 /** Thrown when a sealed value does not open: a wrong key, a changed byte, or a moved ciphertext. */
-export class UnsealError extends Error {
-  readonly code = "state.undecryptable";
+export class UnsealError extends DbwardError {
   constructor(place: string, why: string) {
-    super(`state.undecryptable: the encrypted value of ${place} does not open (${why}); it is not shown`);
+    // A DbwardError, so an API caller gets the code (500 state.undecryptable), not `internal`.
+    super(
+      "state.undecryptable",
+      `state.undecryptable: the encrypted value of ${place} does not open (${why}); it is not shown`,
+    );
   }
 }
 

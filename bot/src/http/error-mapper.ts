@@ -56,6 +56,7 @@ const STATUS: Record<ErrorCode, number> = {
   "approval.step_up_unavailable": 403,
   "masking.unknown_column": 422,
   "signing.unavailable": 503,
+  "state.undecryptable": 500,
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
