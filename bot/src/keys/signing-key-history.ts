@@ -81,10 +81,17 @@ export async function recordSigningKeys(
     // derived key keeps existing as long as its token key file, and an old file or HSM key may
     // have been copied, so neither may vouch for a head it never signed. The current key is open
     // (again, after a return to an older key).
+    // The newest checkpoint read again after the change's audit event: appending it waited for
+    // the row lock of audit_checkpoint_state that a checkpoint being taken holds (PostgreSQL),
+    // so one signed by the old key at this moment is under the bound, never past it.
     const kid = keys.checkpoints.signer.kid;
+    const newest = await tx
+      .selectFrom("audit_checkpoints")
+      .select((eb) => eb.fn.max("seq").as("seq"))
+      .executeTakeFirst();
     await tx
       .updateTable("checkpoint_signing_keys")
-      .set({ until_seq: Number(last?.seq ?? 0) })
+      .set({ until_seq: Number(newest?.seq ?? 0) })
       .where("kid", "!=", kid)
       .where("until_seq", "is", null)
       .execute();
