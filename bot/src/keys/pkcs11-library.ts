@@ -32,10 +32,25 @@ interface Loaded {
   readonly module: typeof Pkcs11Module;
   readonly pkcs11: Pkcs11Module.PKCS11;
   refs: number;
-  queue: Promise<unknown>;
 }
 
 const loaded = new Map<string, Loaded>();
+/**
+ * The queue of each module path, kept across loads: a module released and loaded again (a bot
+ * restarted in one process) is initialised only after the old load's C_Finalize has run.
+ */
+const queues = new Map<string, Promise<unknown>>();
+
+function serialOn(path: string) {
+  return <T>(fn: () => T | Promise<T>): Promise<T> => {
+    const next = (queues.get(path) ?? Promise.resolve()).then(fn);
+    queues.set(
+      path,
+      next.catch(() => undefined),
+    );
+    return next;
+  };
+}
 
 export async function loadPkcs11Library(path: string, where: string): Promise<Pkcs11Library> {
   let entry = loaded.get(path);
@@ -43,27 +58,25 @@ export async function loadPkcs11Library(path: string, where: string): Promise<Pk
     assertTrustedModule(path, where);
     const module = await importBinding(where);
     const pkcs11 = new module.PKCS11();
-    try {
-      pkcs11.load(path);
-      pkcs11.C_Initialize();
-    } catch (err) {
-      if (!/CKR_CRYPTOKI_ALREADY_INITIALIZED/.test(String(err)))
-        throw new DbwardError(
-          "config.invalid",
-          `${where}.library: cannot load ${path}: ${(err as Error).message}`,
-        );
-    }
-    entry = loaded.get(path) ?? { module, pkcs11, refs: 0, queue: Promise.resolve() };
+    await serialOn(path)(() => {
+      try {
+        pkcs11.load(path);
+        pkcs11.C_Initialize();
+      } catch (err) {
+        if (!/CKR_CRYPTOKI_ALREADY_INITIALIZED/.test(String(err)))
+          throw new DbwardError(
+            "config.invalid",
+            `${where}.library: cannot load ${path}: ${(err as Error).message}`,
+          );
+      }
+    });
+    entry = loaded.get(path) ?? { module, pkcs11, refs: 0 };
     loaded.set(path, entry);
   }
   const e = entry;
   e.refs += 1;
   let released = false;
-  const serial = <T>(fn: () => T | Promise<T>): Promise<T> => {
-    const next = e.queue.then(fn);
-    e.queue = next.catch(() => undefined);
-    return next;
-  };
+  const serial = serialOn(path);
   return {
     module: e.module,
     pkcs11: e.pkcs11,
