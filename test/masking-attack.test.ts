@@ -376,6 +376,18 @@ for (const db of ["pg", "maria"] as const) {
       assert.equal(row[3], "****");
     });
 
+    test("refuses a request that switches search_path or database to shadow a reported table", async (t) => {
+      const sql =
+        db === "pg"
+          ? `SET search_path = ${OTHER}, public; SELECT note FROM ${ORDERS}`
+          : `USE ${OTHER}; SELECT note FROM ${ORDERS}`;
+      for (const op of ["read", "write"] as const) {
+        const { body, wire } = await attack(agentDeps(t), db, sql, op);
+        assert.equal(body.outcome, "refused", wire);
+        assertNoClear(sql, wire);
+      }
+    });
+
     test("keeps a safe error message that quotes only the statement", async (t) => {
       const sql = `SELECT id FROM ${USERS} WHERE emial = 'x'`;
       const { body } = await attack(agentDeps(t), db, sql);
