@@ -40,7 +40,13 @@ export function tablesReadByName(sql: string):
   | undefined {
   const found = findMaskedColumnUse(sql, "mysql", []);
   if (!found.determinable) return undefined;
-  return { reads: new Set(found.reads), shadowed: new Set(found.derived), relations: found.relations };
+  // MariaDB reports a view's columns under the alias it is given (`FROM other.v AS orders` comes
+  // back as orders.note), a base table's under its own name: a name used as an alias shadows too.
+  return {
+    reads: new Set(found.reads),
+    shadowed: new Set([...found.derived, ...found.aliases]),
+    relations: found.relations,
+  };
 }
 
 /**
@@ -48,7 +54,7 @@ export function tablesReadByName(sql: string):
  * while it is the connection's default. MariaDB reports a view's columns under the *default*
  * database and the view's name (`SELECT note FROM other.orders`, a view over users, comes back
  * as `test.orders.note`), so a view in another database named like a base table of this one
- * would otherwise pass for it.
+ * would otherwise pass for it; and one of that name in two databases is ambiguous.
  */
 function namesTable(
   relations: readonly { readonly schema: string | null; readonly name: string }[],
@@ -56,10 +62,14 @@ function namesTable(
   table: string,
   defaultDb: string | undefined,
 ): boolean {
-  return relations.some(
-    (r) =>
-      lower(r.name) === lower(table) &&
-      (r.schema === null ? defaultDb !== undefined && defaultDb === db : lower(r.schema) === lower(db)),
+  const same = relations.filter((r) => lower(r.name) === lower(table));
+  // Every relation of that name must be this one: a statement reading `orders` and a view
+  // `other.orders` gets the view's columns reported as `test.orders` too.
+  return (
+    same.length > 0 &&
+    same.every((r) =>
+      r.schema === null ? defaultDb !== undefined && defaultDb === db : lower(r.schema) === lower(db),
+    )
   );
 }
 

@@ -39,6 +39,8 @@ export type MaskedColumnUse =
       readonly uses: readonly string[];
       /** Names of its CTEs and derived tables (subqueries in FROM), lower-cased. */
       readonly derived: readonly string[];
+      /** Aliases given to its tables and views (`FROM v AS orders`), lower-cased. */
+      readonly aliases: readonly string[];
     }
   | { readonly determinable: false; readonly why: string };
 
@@ -48,6 +50,7 @@ interface StatementRefs {
   readonly exact: readonly { readonly schema: string | null; readonly name: string }[];
   /** CTE names and derived tables' aliases. */
   readonly derived: readonly string[];
+  readonly aliases: readonly string[];
   /** Aliases and CTE names: a one-part reference to one of them is a whole row. */
   readonly rowNames: readonly string[];
   /** Column references outside the output list, each as its parts (`*` for a star). */
@@ -73,7 +76,9 @@ export function findMaskedColumnUse(
   const exact = new Map<string, { schema: string | null; name: string }>();
   const uses = new Set<string>();
   const derived = new Set<string>();
+  const aliases = new Set<string>();
   for (const s of statements) {
+    for (const a of s.aliases) aliases.add(a);
     for (const r of s.relations) reads.add(r);
     for (const r of s.exact) exact.set(JSON.stringify([r.schema, r.name]), r);
     for (const d of s.derived) derived.add(d);
@@ -101,6 +106,7 @@ export function findMaskedColumnUse(
     reads: read,
     relations: [...exact.values()],
     derived: [...derived],
+    aliases: [...aliases],
     uses: [...uses].filter((u) => read.includes(u.slice(0, u.lastIndexOf(".")))),
   };
 }
@@ -137,6 +143,7 @@ function postgresStatement(stmt: unknown): StatementRefs {
   const relations: string[] = [];
   const exact: { schema: string | null; name: string }[] = [];
   const rowNames: string[] = [];
+  const aliases: string[] = [];
   const ctes: string[] = [];
   const hidden: string[][] = [];
   const subselects: string[] = [];
@@ -152,7 +159,10 @@ function postgresStatement(stmt: unknown): StatementRefs {
       rowNames.push(lower(o.relname));
       exact.push({ schema: typeof o.schemaname === "string" ? o.schemaname : null, name: o.relname });
     }
-    if (typeof o.aliasname === "string") rowNames.push(lower(o.aliasname));
+    if (typeof o.aliasname === "string") {
+      rowNames.push(lower(o.aliasname));
+      aliases.push(lower(o.aliasname));
+    }
     if (typeof o.ctename === "string") ctes.push(lower(o.ctename));
     if (isAstObject(o.ColumnRef) && !shown.has(o.ColumnRef)) hidden.push(pgParts(o.ColumnRef));
   }
@@ -169,6 +179,7 @@ function postgresStatement(stmt: unknown): StatementRefs {
     relations: relations.filter((r) => !ctes.includes(r)),
     exact: exact.filter((r) => r.schema !== null || !ctes.includes(lower(r.name))),
     derived: [...ctes, ...subselects],
+    aliases,
     rowNames: [...rowNames, ...ctes],
     hidden,
     outputs,
@@ -218,12 +229,16 @@ function nodeSqlStatement(stmt: unknown, tables: readonly string[]): StatementRe
     .map((w) => (isAstObject(w) ? nameText(w.name) : undefined))
     .filter(isString);
   const rowNames: string[] = [...ctes];
+  const aliases: string[] = [];
   const hidden: string[][] = [];
   const subselects: string[] = [];
   for (const o of collectObjects(stmt)) {
     if (o.type === "column_ref" && !shown.has(o)) hidden.push(nodeParts(o));
     if (isAstObject(o.expr) && "ast" in o.expr && typeof o.as === "string") subselects.push(lower(o.as));
-    if (typeof o.table === "string" && "as" in o && typeof o.as === "string") rowNames.push(lower(o.as));
+    if (typeof o.table === "string" && "as" in o && typeof o.as === "string") {
+      rowNames.push(lower(o.as));
+      aliases.push(lower(o.as));
+    }
   }
   for (const clause of [top.orderby, isAstObject(top.groupby) ? top.groupby.columns : top.groupby]) {
     for (const o of asArray(clause)) {
@@ -243,7 +258,7 @@ function nodeSqlStatement(stmt: unknown, tables: readonly string[]): StatementRe
       name: p.at(-1) ?? "",
     }))
     .filter((r) => r.name !== "" && (r.schema !== null || !ctes.includes(lower(r.name))));
-  return { relations, exact, derived: [...ctes, ...subselects], rowNames, hidden, outputs };
+  return { relations, exact, derived: [...ctes, ...subselects], aliases, rowNames, hidden, outputs };
 }
 
 function nodeParts(ref: AstObject): string[] {
