@@ -353,6 +353,16 @@ for (const db of ["pg", "maria"] as const) {
       assertNoClear(sql, wire);
     });
 
+    test("a write failing over a masked value quotes no value", async (t) => {
+      const sql =
+        db === "pg"
+          ? `UPDATE ${USERS} SET ssn = email::int WHERE id = 1`
+          : `UPDATE ${USERS} SET ssn = CAST(email AS DECIMAL) WHERE id = 1`;
+      const { body, wire } = await attack(agentDeps(t), db, sql, "write");
+      assert.equal(body.outcome, "failed", wire);
+      assertNoClear(sql, wire);
+    });
+
     test("a value put in the session by one job is gone for the next", async (t) => {
       const d = agentDeps(t);
       const stash =
