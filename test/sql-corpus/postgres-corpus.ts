@@ -238,12 +238,6 @@ export const POSTGRES_WRITES: readonly CorpusCase[] = [
     effect: probe("SELECT count(*) FROM pg_cursors"),
   }),
   write("LOCK TABLE accounts IN SHARE MODE", "LOCK TABLE locks", { effect: ROW_LOCK }),
-  write("COPY accounts FROM STDIN", "COPY FROM STDIN is a write", {
-    unprovable: "the test driver does not stream COPY data",
-  }),
-  write("COPY accounts TO STDOUT", "COPY TO STDOUT is never a read", {
-    unprovable: "the test driver does not stream COPY data",
-  }),
   write("CALL accounts_touch()", "CALL is never a read", {
     unprovable: "the scratch schema has no procedure",
     rule: "unknown_effect",

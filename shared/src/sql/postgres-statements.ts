@@ -229,11 +229,28 @@ function classifyCopy(body: AstObject, position: number): PgStatementClass {
   if (body["is_program"] === true || text(body, "filename") !== undefined) {
     const note = checkFinding("server_file", "block", "COPY to or from a server file or program", {
       position,
-      hint: "use COPY … FROM STDIN or TO STDOUT; the server's files and shell are not for requests",
+      hint: "the server's files and shell are not for requests: a SELECT's result downloads as CSV (dbward request result ID --format csv), and rows load with INSERT",
     });
     return { class: "rejected", notes: [note], effectUnknown: false, executes: true };
   }
-  return plain("write");
+  // COPY … FROM STDIN / TO STDOUT moves its rows over the client connection in a sub-protocol a
+  // request has no way to feed or take: the agent's job would wait for data that never comes
+  // (it did, past its statement timeout). What each is for has a form that works.
+  const from = body["is_from"] === true;
+  const note = checkFinding(
+    "rejected_statement",
+    "block",
+    from
+      ? "COPY … FROM STDIN needs a client to send its rows, which a request has no way to do"
+      : "COPY … TO STDOUT needs a client to take its rows in COPY's own protocol, which a request has no way to do",
+    {
+      position,
+      hint: from
+        ? "load the rows with INSERT … VALUES (several requests for a large load)"
+        : "write the SELECT itself: its result downloads as psql's CSV with dbward request result ID --format csv",
+    },
+  );
+  return { class: "rejected", notes: [note], effectUnknown: false, executes: true };
 }
 
 /** `null` when the DDL statement is allowed, a reason when it is not, undefined when `type` is not DDL. */
