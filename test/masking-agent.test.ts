@@ -7,37 +7,27 @@
  * naming a column the database lacks fails closed.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   base64url,
   canonicalJson,
   initSqlReview,
-  sha256Hex,
   sign,
-  signExecutionToken,
   type ClaimResponse,
   type SignedMask,
   type SigningKey,
 } from "@dbward/shared";
 import mysql from "mysql2/promise";
 import pg from "pg";
-import type { AgentConfig } from "../agent/src/config.ts";
-import { createDriver, createDriverRegistry } from "../agent/src/drivers/registry.ts";
-import { runJob } from "../agent/src/job-runner.ts";
-import { openLedger } from "../agent/src/ledger.ts";
 import { Secret } from "../agent/src/secret.ts";
+import { MARIADB_URL, PG_URL } from "./support/agent/unit-helpers.ts";
 import {
-  AGENT_ID,
-  fixedClock,
-  generateSigningKey,
-  MARIADB_URL,
-  NOW_MS,
-  PG_URL,
-  silentLogger,
-  tempDir,
-  testConfig,
-} from "./support/agent/unit-helpers.ts";
+  maskedClaim,
+  maskingAgent,
+  runMaskedJob,
+  type Db,
+  type MaskingAgentDeps,
+} from "./support/masking-agent.ts";
 
 const MASKING_KEY = "k".repeat(40);
 
@@ -72,8 +62,6 @@ const TEARDOWN = [
 ];
 
 let key: SigningKey;
-let config: AgentConfig;
-let counter = 0;
 
 before(async () => {
   await initSqlReview();
@@ -96,40 +84,10 @@ after(async () => {
   await my.end();
 });
 
-type Db = "pg" | "maria";
-const TARGET: Record<Db, string> = { pg: "shop", maria: "legacy" };
-
 function setup(t: { after(fn: () => void | Promise<void>): void }, withKey = true) {
-  key = generateSigningKey();
-  const dir = tempDir(t);
-  const base = testConfig(
-    join(dir, "data"),
-    [key],
-    [
-      {
-        name: "shop",
-        environment: "production",
-        driver: "postgres",
-        url: PG_URL,
-        operations: ["read", "write"],
-      },
-      {
-        name: "legacy",
-        environment: "production",
-        driver: "mysql",
-        url: MARIADB_URL,
-        operations: ["read", "write"],
-      },
-    ],
-  );
-  config = Object.freeze({ ...base, ...(withKey ? { maskingKey: new Secret(MASKING_KEY) } : {}) });
-  const ledger = openLedger(config.dataDir);
-  const drivers = createDriverRegistry((cfg) => createDriver(cfg, () => undefined));
-  t.after(async () => {
-    ledger.close();
-    await drivers.closeAll();
-  });
-  return { config, ledger, drivers, clock: fixedClock(), logger: silentLogger };
+  const agent = maskingAgent(t, withKey ? MASKING_KEY : undefined);
+  key = agent.key;
+  return agent.deps;
 }
 
 /** A claim with a really signed token carrying `masks` (or a raw `masks` value when `raw`). */
@@ -140,42 +98,11 @@ function claim(
   op: "read" | "write" = "read",
   raw = false,
 ): ClaimResponse {
-  counter += 1;
-  const iat = Math.floor(NOW_MS / 1000);
-  const input = {
-    jti: `mask-jti-${process.pid}-${counter}`,
-    req: 7,
-    exe: 1,
-    purpose: "execute" as const,
-    max_rows: null,
-    db: TARGET[db],
-    env: "production",
-    op,
-    sql_sha256: sha256Hex(sql),
-    agent: AGENT_ID,
-    iat,
-    exp: iat + 300,
-  };
-  const token = raw
-    ? forgeSigned(key, { ...input, ver: 2, kid: key.kid, masks })
-    : signExecutionToken(key, {
-        ...input,
-        ...(masks === undefined ? {} : { masks: masks as SignedMask[] }),
-      });
-  return {
-    job_id: `job-${counter}`,
-    request_id: 7,
-    execution: 1,
-    token,
-    sql,
-    database: TARGET[db],
-    environment: "production",
-    operation: op,
-    lease_expires_at: new Date(NOW_MS + 60_000).toISOString(),
-    heartbeat_interval_ms: 10_000,
-    statement_timeout_ms: 5_000,
-    row_cap: 100,
-  };
+  return raw
+    ? maskedClaim(key, db, sql, undefined, op, (claims) =>
+        forgeSigned(key, { ...claims, ver: 2, kid: key.kid, masks }),
+      )
+    : maskedClaim(key, db, sql, masks as SignedMask[] | undefined, op);
 }
 
 /** A token signed by the pinned key over claims the signer itself would refuse to make. */
@@ -185,17 +112,8 @@ function forgeSigned(k: SigningKey, claims: Record<string, unknown>): string {
   return `${input}.${base64url(sign(k, new TextEncoder().encode(input)))}`;
 }
 
-async function run(deps: ReturnType<typeof setup>, c: ClaimResponse) {
-  const chunks: string[] = [];
-  const body = await runJob(c, deps, {
-    signal: new AbortController().signal,
-    sendChunk: (_seq, ndjson) => {
-      chunks.push(ndjson.toString("utf8"));
-      return Promise.resolve({ cancel: false });
-    },
-    onUploadStop: () => undefined,
-  });
-  const wire = chunks.join("");
+async function run(deps: MaskingAgentDeps, c: ClaimResponse) {
+  const { body, wire } = await runMaskedJob(deps, c);
   // NDJSON rows; a COPY read's CSV chunks (no masks) are left to `wire`.
   const rows = wire
     .split("\n")

@@ -6,38 +6,16 @@
  * drivers. Every attempt checks the bytes that would leave the agent for a clear value.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import {
-  initSqlReview,
-  sha256Hex,
-  signExecutionToken,
-  type ClaimResponse,
-  type SchemaTable,
-  type SignedMask,
-  type SigningKey,
-} from "@dbward/shared";
+import { initSqlReview, type SchemaTable, type SignedMask } from "@dbward/shared";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { masksToSign } from "../bot/src/core/column-masks.ts";
 import { maskingPolicySchema } from "../bot/src/config/masking-config.ts";
-import { createDriver, createDriverRegistry } from "../agent/src/drivers/registry.ts";
-import { runJob } from "../agent/src/job-runner.ts";
-import { openLedger } from "../agent/src/ledger.ts";
 import { collectMysqlSchema } from "../agent/src/schema/mysql-schema.ts";
 import { collectPostgresSchema } from "../agent/src/schema/postgres-schema.ts";
-import { Secret } from "../agent/src/secret.ts";
-import {
-  AGENT_ID,
-  fixedClock,
-  generateSigningKey,
-  MARIADB_URL,
-  NOW_MS,
-  PG_URL,
-  silentLogger,
-  tempDir,
-  testConfig,
-} from "./support/agent/unit-helpers.ts";
+import { MARIADB_URL, PG_URL } from "./support/agent/unit-helpers.ts";
+import { maskedClaim, maskingAgent, runMaskedJob, TARGET, type Db } from "./support/masking-agent.ts";
 
 const USERS = "mask_atk_users";
 const ORDERS = "mask_atk_orders";
@@ -131,8 +109,6 @@ const POLICIES = [
   { database: "*", environment: "production", table: TYPES, column: "j", mode: "full" },
 ].map((p) => maskingPolicySchema.parse(p));
 
-type Db = "pg" | "maria";
-const TARGET: Record<Db, string> = { pg: "shop", maria: "legacy" };
 const schemas: Partial<Record<Db, SchemaTable[]>> = {};
 
 before(async () => {
@@ -163,82 +139,11 @@ after(async () => {
   await my.end();
 });
 
-let counter = 0;
-
 function agentDeps(t: { after(fn: () => void | Promise<void>): void }) {
-  const key = generateSigningKey();
-  const dir = tempDir(t);
-  const base = testConfig(
-    join(dir, "data"),
-    [key],
-    [
-      {
-        name: "shop",
-        environment: "production",
-        driver: "postgres",
-        url: PG_URL,
-        operations: ["read", "write"],
-      },
-      {
-        name: "legacy",
-        environment: "production",
-        driver: "mysql",
-        url: MARIADB_URL,
-        operations: ["read", "write"],
-      },
-    ],
-  );
-  const config = Object.freeze({ ...base, maskingKey: new Secret("k".repeat(40)) });
-  const ledger = openLedger(config.dataDir);
-  const drivers = createDriverRegistry((cfg) => createDriver(cfg, () => undefined));
-  t.after(async () => {
-    ledger.close();
-    await drivers.closeAll();
-  });
-  return { key, deps: { config, ledger, drivers, clock: fixedClock(), logger: silentLogger } };
+  return maskingAgent(t, "k".repeat(40));
 }
 
 type Deps = ReturnType<typeof agentDeps>;
-
-function claim(
-  k: SigningKey,
-  db: Db,
-  sql: string,
-  masks: SignedMask[] | undefined,
-  op: "read" | "write",
-): ClaimResponse {
-  counter += 1;
-  const iat = Math.floor(NOW_MS / 1000);
-  const token = signExecutionToken(k, {
-    jti: `atk-${process.pid}-${counter}`,
-    req: 9,
-    exe: 1,
-    purpose: "execute",
-    max_rows: null,
-    db: TARGET[db],
-    env: "production",
-    op,
-    sql_sha256: sha256Hex(sql),
-    agent: AGENT_ID,
-    iat,
-    exp: iat + 300,
-    ...(masks === undefined ? {} : { masks }),
-  });
-  return {
-    job_id: `atk-job-${counter}`,
-    request_id: 9,
-    execution: 1,
-    token,
-    sql,
-    database: TARGET[db],
-    environment: "production",
-    operation: op,
-    lease_expires_at: new Date(NOW_MS + 60_000).toISOString(),
-    heartbeat_interval_ms: 10_000,
-    statement_timeout_ms: 5_000,
-    row_cap: 100,
-  };
-}
 
 /** The masks the bot would sign for this requester (no role sees clear values). */
 function botMasks(db: Db, sql: string, context: "reported" | "none" = "reported"): SignedMask[] | undefined {
@@ -256,17 +161,8 @@ function botMasks(db: Db, sql: string, context: "reported" | "none" = "reported"
 /** Runs `sql` through the real agent with the masks the bot signs; returns everything sent. */
 async function attack(d: Deps, db: Db, sql: string, op: "read" | "write" = "read") {
   const masks = botMasks(db, sql);
-  const chunks: string[] = [];
-  const body = await runJob(claim(d.key, db, sql, masks, op), d.deps, {
-    signal: new AbortController().signal,
-    sendChunk: (_seq, ndjson) => {
-      chunks.push(ndjson.toString("utf8"));
-      return Promise.resolve({ cancel: false });
-    },
-    onUploadStop: () => undefined,
-  });
-  const wire = `${chunks.join("")}\n${JSON.stringify(body)}`;
-  return { body, wire, masks };
+  const { body, wire } = await runMaskedJob(d.deps, maskedClaim(d.key, db, sql, masks, op));
+  return { body, wire: `${wire}\n${JSON.stringify(body)}`, masks };
 }
 
 /** Clear values, also as a binary column's base64 (MariaDB's column_stats are VARBINARY). */
