@@ -151,8 +151,12 @@ describe("encrypted state at rest", () => {
       const adapter = h.bot.slack;
       assert.ok(adapter !== undefined);
       await adapter.idle();
-      slackId = Number(/Request #(\d+) created/.exec(textOf(fake.of("response_url").at(-1)))?.[1]);
-      assert.ok(slackId > apiId, "the Slack request was created");
+      // The command's answer is a delivery of the Slack outbox, which its own worker makes: waited
+      // for, not read at once (on PostgreSQL state under a loaded CI it was not there yet).
+      await fake.waitFor("the command's answer", () => fake.of("response_url").length > 0, 30_000);
+      const answer = textOf(fake.of("response_url").at(-1));
+      slackId = Number(/Request #(\d+) created/.exec(answer)?.[1]);
+      assert.ok(slackId > apiId, `the Slack request was created: ${answer}`);
       await waitForStatus(h, slackId, "succeeded", 30_000);
       await adapter.idle();
       const slackTexts = fake.calls.map((c: SlackCall) => `${textOf(c)}${c.content ?? ""}`).join("\n");
