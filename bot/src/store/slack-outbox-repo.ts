@@ -30,6 +30,13 @@ export interface Lease {
  * folded into that row, which then counts its age from now: it stands for the newest change.
  */
 export async function enqueueDeliveries(db: Db, routed: readonly Routed[], now: Date): Promise<number> {
+  // A sealed delivery is two statements (the seal binds the row id the insert returns): run
+  // outside a transaction (a command's answer is queued on the store itself), a sender on
+  // another pooled connection could lease the row between them and find it empty, failing the
+  // delivery: seen on PostgreSQL state, where a Slack command's answer then never arrived.
+  if (!db.isTransaction && stateCipherOf(db) !== undefined) {
+    return db.transaction().execute((tx) => enqueueDeliveries(tx, routed, now));
+  }
   const at = now.toISOString();
   let added = 0;
   for (const r of routed) {
