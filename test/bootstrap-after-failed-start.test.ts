@@ -20,22 +20,27 @@ const occupy = (port: number): Promise<Server> =>
     s.listen(port, "127.0.0.1", () => resolve(s));
   });
 
-test("a start that fails on a taken port commits no bootstrap tokens; the next start prints usable ones", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "dbward-bootstrap-"));
-  try {
-    const port = await freePort();
-    const config = join(dir, "bot.yml");
-    writeFileSync(
-      config,
-      `
+/** A free port, a bot config for an admin and one agent listening on it, and `dbward bot`'s arguments. */
+async function botArgs(dir: string): Promise<{ port: number; args: string[] }> {
+  const port = await freePort();
+  const config = join(dir, "bot.yml");
+  writeFileSync(
+    config,
+    `
 listen: { host: 127.0.0.1, port: ${port} }
 databases: [{ name: shop, dialect: postgres, environments: [staging] }]
 workflows: [{ name: reads-auto, operations: [read], auto_approve: always }]
 users: [{ id: root, name: Root, roles: [admin] }]
 agents: [{ id: agent-1 }]
 `,
-    );
-    const args = ["bot", "--config", config, "--data-dir", join(dir, "bot")];
+  );
+  return { port, args: ["bot", "--config", config, "--data-dir", join(dir, "bot")] };
+}
+
+test("a start that fails on a taken port commits no bootstrap tokens; the next start prints usable ones", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "dbward-bootstrap-"));
+  try {
+    const { port, args } = await botArgs(dir);
     const squatter = await occupy(port);
     const failed = spawnDbward(args, {});
     assert.notEqual(await failed.exited, 0, "the first start fails on the taken port");
@@ -75,19 +80,7 @@ async function printedTokens(stderr: () => string): Promise<{ admin: string; age
 test("a token in the environment that is not one (a typo, the agent's in the admin's place) stops the start with the variable's name, and stores nothing", async () => {
   const dir = mkdtempSync(join(tmpdir(), "dbward-bootstrap-"));
   try {
-    const port = await freePort();
-    const config = join(dir, "bot.yml");
-    writeFileSync(
-      config,
-      `
-listen: { host: 127.0.0.1, port: ${port} }
-databases: [{ name: shop, dialect: postgres, environments: [staging] }]
-workflows: [{ name: reads-auto, operations: [read], auto_approve: always }]
-users: [{ id: root, name: Root, roles: [admin] }]
-agents: [{ id: agent-1 }]
-`,
-    );
-    const args = ["bot", "--config", config, "--data-dir", join(dir, "bot")];
+    const { args } = await botArgs(dir);
     const agentShaped = `dbwa_${"A".repeat(43)}`;
     for (const [env, named] of [
       [{ DBWARD_ADMIN_TOKEN: "dbw_short" }, "DBWARD_ADMIN_TOKEN"],
