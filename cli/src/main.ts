@@ -23,6 +23,7 @@ import { EXIT, exitCodeFor } from "./exit-codes.ts";
 import { assertNumberOptions } from "./number-options.ts";
 import { processOutput, type Output } from "./output.ts";
 import { withHints, type CommandNames } from "./usage-hints.ts";
+import { tuneV8 } from "./v8-tuning.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -87,6 +88,7 @@ export async function main(
 }
 
 export async function run(): Promise<void> {
+  tuneV8();
   process.exitCode = await main(hideBin(process.argv), process.env);
 }
 

@@ -2,6 +2,8 @@
  * SQL review throughput: statements per second through `reviewSql` and `redactSql` on ~200-character
  * statements, per dialect, beside the bare parser's rate on the same statements (the floor: the
  * review cannot be faster than parsing) and the target. Prints figures; never fails on a number.
+ * It runs with the V8 settings every dbward process starts with (cli/src/v8-tuning.ts: libpg-query
+ * compiled by the baseline compiler alone), so the figures are what the bot and the agent get.
  *
  *   node --import tsx test/bench/sql-review.bench.ts
  */
@@ -9,7 +11,11 @@ import { redactSql } from "../../shared/src/sql/redact.ts";
 import { nodeSqlParser, pgParser } from "../../shared/src/sql/sql-parsers.ts";
 import { initSqlReview, reviewSql } from "../../shared/src/sql/review-sql.ts";
 import type { SqlDialect } from "../../shared/src/sql/review.ts";
+import { tuneV8 } from "../../cli/src/v8-tuning.ts";
 import { fmt } from "./stats.ts";
+
+// Before libpg-query's WebAssembly is compiled (initSqlReview), as in a dbward process.
+tuneV8();
 
 const DURATION_MS = Number(process.env.BENCH_MS ?? 3000);
 const ROUNDS = 5;
