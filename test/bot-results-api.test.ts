@@ -131,6 +131,35 @@ describe("result chunks and retries on the bot", () => {
     }
   });
 
+  test("a reader that hangs up mid-download costs nothing: the next reader gets the whole result", async () => {
+    // Three 1 MB chunks: more than the sockets between bot and reader hold, so the bot is still
+    // writing the result when the reader goes.
+    const { claim } = await claimed("SELECT 9", "staging");
+    const row = `${"x".repeat(1024 * 1024)}\n`;
+    for (const seq of [0, 1, 2]) {
+      assert.deepEqual((await chunk(claim.job_id, seq, `%csv text\n${row}`)).body, {
+        next_seq: seq + 1,
+        cancel: false,
+      });
+    }
+    const done = await h.call(agent(), "POST", `/api/agent/jobs/${claim.job_id}/result`, {
+      outcome: "succeeded",
+      duration_ms: 5,
+      streamed: { columns: ["x"], chunks: 3, row_count: 3, bytes: 3 * (row.length + 10), truncated_by: null },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    const url = `${h.url}/api/requests/${claim.request_id}/result?format=csv`;
+    const headers = { authorization: `Bearer ${await h.tokenFor("alice")}` };
+    const gone = new AbortController();
+    const first = await fetch(url, { headers, signal: gone.signal });
+    assert.equal(first.status, 200);
+    const reader = first.body?.getReader() ?? assert.fail("no body");
+    assert.equal((await reader.read()).done, false);
+    gone.abort();
+    const whole = await (await fetch(url, { headers })).text();
+    assert.equal(whole, `x\n${row.repeat(3)}`);
+  });
+
   test("refuses a later chunk whose CSV head is not chunk 0's, CSV and NDJSON chunks mixed, and a head wider than the columns", async () => {
     const csv = await claimed("SELECT 5");
     assert.equal((await chunk(csv.claim.job_id, 0, "%csv number\n1\n")).status, 200);

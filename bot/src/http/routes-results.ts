@@ -3,7 +3,6 @@
  * streamed as CSV, NDJSON or JSON), and an operator's retry of a lost request. A thin adapter
  * over the use cases, like the other route files.
  */
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   DbwardError,
@@ -13,6 +12,7 @@ import {
   type ResultFormat,
 } from "@dbward/shared";
 import { Router, type Request, type Response } from "express";
+import { collectChunkGarbage } from "../results/collect-chunk-garbage.ts";
 import { CONTENT_TYPES } from "../results/result-encoding.ts";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { holdAgentSession, parseSessionId } from "../use-cases/hold-agent-session.ts";
@@ -36,6 +36,8 @@ export function resultRoutes(ctx: BotContext): Router {
     if (session !== undefined) await holdAgentSession(ctx, agentId, session);
     await assertRunningOwnJob(ctx, agentId, req.params.job ?? "");
     const body = await readRawBody(req, BODY_LIMITS.chunk);
+    // Once the answer is out, nothing holds the chunk: its buffers go at once, not 50 MB later.
+    res.once("finish", () => setImmediate(collectChunkGarbage));
     res.json(await submitResultChunk(ctx, agentId, req.params.job ?? "", req.params.seq ?? "", body));
   });
   r.get("/api/requests/:id/result", async (req, res) => {
@@ -93,7 +95,10 @@ async function send(
     "x-dbward-bytes": String(download.head.bytes ?? 0),
   });
   try {
-    await pipeline(Readable.from(download.body), res);
+    // The pieces are written straight from the generator, each once the one before it has
+    // drained, so none is read ahead: through Readable.from, up to sixteen pieces (whole 4 MB
+    // chunks) waited in its buffer, and each chunk was still held when the next was read.
+    await pipeline(download.body, res);
   } catch (err) {
     // A reader that hangs up mid-download is not the bot's error; a broken store is.
     if (res.writableFinished || isPrematureClose(err)) return;

@@ -18,6 +18,7 @@ import {
 } from "@dbward/shared";
 import { appendAudit } from "../audit/audit-log.ts";
 import { matchesSelector } from "../core/approval-decision.ts";
+import { collectChunkGarbage } from "../results/collect-chunk-garbage.ts";
 import { encodeResult, firstRows } from "../results/result-encoding.ts";
 import { contiguousChunks } from "../results/result-store.ts";
 import { inTransaction } from "../store/in-transaction.ts";
@@ -172,7 +173,11 @@ async function previewRows(ctx: BotContext, exe: ExecutionRecord, limit: number)
 /** A result recorded without chunks (no rows, or before the result store) streams its preview. */
 async function* chunksOf(ctx: BotContext, exe: ExecutionRecord): AsyncGenerator<Buffer> {
   if (exe.result_chunks !== null) {
-    yield* ctx.results.read(exe.id, exe.result_chunks);
+    for await (const chunk of ctx.results.read(exe.id, exe.result_chunks)) {
+      yield chunk;
+      // Asked for the next chunk, the reader is done with this one (or holds it to send it).
+      collectChunkGarbage();
+    }
     return;
   }
   const rows = previewOf(exe).rows;
