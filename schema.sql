@@ -148,6 +148,7 @@ CREATE TABLE IF NOT EXISTS executions (
   result_truncated_by TEXT CHECK (result_truncated_by IN ('rows', 'bytes', 'undelivered')),
   result_expires_at TEXT,            -- retention: when the store deletes the rows; NULL: kept
   result_purged_at TEXT,             -- when the rows were deleted
+  result_columns TEXT,               -- the column names (JSON), known with chunk 0: a reader following the result streams it
   UNIQUE (request_id, number)
 );
 CREATE INDEX IF NOT EXISTS executions_status ON executions (status);

@@ -8,9 +8,11 @@
  */
 import {
   DbwardError,
+  encodeColumnsHeader,
   isErrorCode,
   OPERATION_CLASSES,
   PREFLIGHT_KINDS,
+  RESULT_COLUMNS_HEADER,
   SESSION_HEADER,
   type ClaimResponse,
   type ErrorCode,
@@ -56,7 +58,13 @@ export interface BotClient {
   claim(jobId: string): Promise<ClaimResponse>;
   heartbeat(jobId: string): Promise<HeartbeatResponse>;
   /** Sends chunk `seq` of a job's result rows (NDJSON). */
-  submitChunk(jobId: string, seq: number, ndjson: Buffer): Promise<ResultChunkResponse>;
+  /** `columns`, with chunk 0: the names, in a header when they fit in one. */
+  submitChunk(
+    jobId: string,
+    seq: number,
+    ndjson: Buffer,
+    columns?: readonly string[],
+  ): Promise<ResultChunkResponse>;
   /** Sends a job's result, or the late account of one (`delivery: "late"`). */
   submitResult(jobId: string, body: ResultSubmission): Promise<void>;
   claimPreflight(preflightId: string): Promise<PreflightClaimResponse>;
@@ -169,8 +177,19 @@ export function createBotClient(options: BotClientOptions): BotClient {
     claim: (jobId) => post(options, jobPath(jobId, "claim"), withSession({}), claimResponse, timeoutMs),
     heartbeat: (jobId) =>
       post(options, jobPath(jobId, "heartbeat"), withSession({}), heartbeatResponse, timeoutMs),
-    submitChunk: (jobId, seq, ndjson) =>
-      post(options, jobPath(jobId, `result/chunks/${seq}`), ndjson, chunkResponse, timeoutMs),
+    submitChunk: (jobId, seq, ndjson, columns) => {
+      const names = columns === undefined ? undefined : encodeColumnsHeader(columns);
+      const headers = names === undefined ? {} : { [RESULT_COLUMNS_HEADER]: names };
+      return post(
+        options,
+        jobPath(jobId, `result/chunks/${seq}`),
+        ndjson,
+        chunkResponse,
+        timeoutMs,
+        undefined,
+        headers,
+      );
+    },
     submitResult: async (jobId, body) => {
       await post(options, jobPath(jobId, "result"), withSession(body), z.unknown(), timeoutMs);
     },
@@ -192,6 +211,7 @@ async function post<T>(
   schema: z.ZodType<T>,
   timeoutMs: number,
   signal?: AbortSignal,
+  extraHeaders: Readonly<Record<string, string>> = {},
 ): Promise<T> {
   const signals = [AbortSignal.timeout(timeoutMs), ...(signal === undefined ? [] : [signal])];
   let res: Response;
@@ -204,6 +224,7 @@ async function post<T>(
         accept: "application/json",
         // Also in a header: a chunk's body is rows, with no room for the session.
         ...(options.session !== undefined ? { [SESSION_HEADER]: options.session } : {}),
+        ...extraHeaders,
       },
       body: body instanceof Buffer ? body : JSON.stringify(body),
       redirect: "error",

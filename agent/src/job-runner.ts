@@ -210,7 +210,11 @@ export function statementToRun(sql: string, statements: SqlReview["statements"])
 /** What a job needs besides its claim: where its rows go, and the signal that stops it. */
 export interface JobIo {
   /** Sends one chunk of result rows to the bot (retrying inside). */
-  readonly sendChunk: (seq: number, ndjson: Buffer) => Promise<{ cancel: boolean }>;
+  readonly sendChunk: (
+    seq: number,
+    ndjson: Buffer,
+    columns?: readonly string[],
+  ) => Promise<{ cancel: boolean }>;
   /** Aborted when the job must stop: cancelled on the bot, lease lost, or the agent shutting down. */
   readonly signal: AbortSignal;
   /** Called when the upload stops: the bot asked to cancel, or a chunk could not be delivered. */

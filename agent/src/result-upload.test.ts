@@ -34,6 +34,26 @@ function upload(
 }
 
 describe("result upload", () => {
+  test("chunk 0 carries the column names, for a reader following the result; later chunks do not", async () => {
+    const names: (readonly string[] | undefined)[] = [];
+    const u = new ResultUpload({
+      rowCap: 1000,
+      maxBytes: 1_000_000,
+      chunkBytes: 16,
+      send: (_seq, _body, columns) => {
+        names.push(columns);
+        return Promise.resolve({ cancel: false });
+      },
+      onStop: () => undefined,
+    });
+    u.columns(["id", "naïve"]);
+    await u.rows(Array.from({ length: 10 }, (_, i) => [i, "x"]));
+    await u.finish();
+    assert.ok(names.length > 2);
+    assert.deepEqual(names[0], ["id", "naïve"]);
+    assert.deepEqual(new Set(names.slice(1)), new Set([undefined]));
+  });
+
   test("packs rows into NDJSON chunks of about the target size, in order, one in flight at a time", async () => {
     const s = upload();
     s.u.columns(["n"]);

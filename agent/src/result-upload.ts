@@ -30,8 +30,11 @@ export interface ResultUploadOptions {
   readonly maxBytes: number;
   /** Target size of one chunk; never above MAX_RESULT_CHUNK_BYTES. */
   readonly chunkBytes?: number;
-  /** Sends one chunk, retrying as it sees fit; the answer's `cancel` stops the job. */
-  readonly send: (seq: number, ndjson: Buffer) => Promise<{ cancel: boolean }>;
+  /**
+   * Sends one chunk, retrying as it sees fit; the answer's `cancel` stops the job. Chunk 0 comes
+   * with the column names, for a reader following the result (shared result-columns-header.ts).
+   */
+  readonly send: (seq: number, ndjson: Buffer, columns?: readonly string[]) => Promise<{ cancel: boolean }>;
   /** The bot asked to cancel (`cancel`), or a chunk could not be delivered (`undelivered`). */
   readonly onStop: (why: UploadStop, err?: unknown) => void;
 }
@@ -193,7 +196,7 @@ export class ResultUpload implements RowSink {
     if (this.stopped) return;
     const seq = this.seq;
     this.seq += 1;
-    const sent = this.options.send(seq, body);
+    const sent = seq === 0 ? this.options.send(seq, body, this.names) : this.options.send(seq, body);
     // Once its request has ended, nothing reads the chunk's buffer any more.
     const reuse = (): void => {
       if (whole.length === this.chunkBytes) this.spare = whole;

@@ -79,9 +79,9 @@ export async function runClaimedJob(loop: AgentLoop, claim: ClaimResponse): Prom
   try {
     result = await runJob(claim, loop.deps, {
       signal: abort.signal,
-      sendChunk: (seq, ndjson) =>
+      sendChunk: (seq, ndjson, columns) =>
         retryBotCall(
-          () => loop.client.submitChunk(claim.job_id, seq, ndjson),
+          () => loop.client.submitChunk(claim.job_id, seq, ndjson, columns),
           retryOptions(loop, claim.job_id),
         ),
       onUploadStop: (why, err) => {

@@ -48,3 +48,4 @@ export * from "./sql/format-review.ts";
 export * from "./sql/review-ndjson.ts";
 export * from "./sql/display-sql.ts";
 export * from "./sql/masked-columns.ts";
+export * from "./result-columns-header.ts";

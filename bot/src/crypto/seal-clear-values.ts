@@ -27,7 +27,7 @@ export const SEALED_COLUMNS = [
     columns: ["sql_text", "reason", "review_json", "break_glass_reason", "status_reason"],
   },
   { table: "approvals", keys: ["request_id", "step", "approver"], columns: ["comment"] },
-  { table: "executions", keys: ["id"], columns: ["result_json", "error_message"] },
+  { table: "executions", keys: ["id"], columns: ["result_json", "error_message", "result_columns"] },
   { table: "preflights", keys: ["id"], columns: ["plan_json", "error_message"] },
   { table: "slack_outbox", keys: ["id"], columns: ["delivery"] },
   { table: "join_requests", keys: ["id"], columns: ["reason", "decision_reason"] },

@@ -22,4 +22,5 @@ export const ADDED_COLUMNS: readonly AddedColumn[] = [
   { table: "schema_contexts", column: "report_id", definition: "TEXT" },
   { table: "signing_keys", column: "checkpoints_until_seq", definition: "INTEGER" },
   { table: "checkpoint_signing_keys", column: "until_seq", definition: "INTEGER" },
+  { table: "executions", column: "result_columns", definition: "TEXT" },
 ];

@@ -128,6 +128,27 @@ export async function extendRunningLease(db: Db, jobId: string, leaseExpiresAt: 
     .execute();
 }
 
+/**
+ * The result's column names, once, while the execution runs (its chunk 0 brings them): a reader
+ * following the result writes its header line from them. Sealed like the preview, which holds
+ * them too.
+ */
+export async function recordResultColumns(db: Db, jobId: string, columns: readonly string[]): Promise<void> {
+  await db
+    .updateTable("executions")
+    .set({
+      result_columns: await sealValue(
+        db,
+        placeOf("executions", "result_columns", jobId),
+        JSON.stringify(columns),
+      ),
+    })
+    .where("id", "=", jobId)
+    .where("status", "=", "running")
+    .where("result_columns", "is", null)
+    .execute();
+}
+
 /** Running executions whose lease has not run out at `now`, counted per agent. */
 export async function countLiveLeasesByAgent(db: Db, now: Date): Promise<Map<string, number>> {
   const rows = await db

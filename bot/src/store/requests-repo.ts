@@ -368,6 +368,7 @@ function openExecution(db: Db, r: ExecutionRecord): ExecutionRecord {
     ...r,
     result_json: openNullable(db, placeOf("executions", "result_json", r.id), r.result_json),
     error_message: openNullable(db, placeOf("executions", "error_message", r.id), r.error_message),
+    result_columns: openNullable(db, placeOf("executions", "result_columns", r.id), r.result_columns),
   };
 }
 

@@ -128,6 +128,8 @@ export interface ExecutionsTable {
   result_truncated_by: "rows" | "bytes" | "undelivered" | null;
   result_expires_at: string | null;
   result_purged_at: string | null;
+  /** JSON array of the column names, sealed like result_json; set with chunk 0. */
+  result_columns: string | null;
 }
 
 export interface AgentsTable {

@@ -8,13 +8,14 @@
  *
  * Progress is proof of life: a stored chunk extends the lease by the margin once less than half
  * of it is left, so a long transfer is not mistaken for a crash. A cancelled request's chunks
- * are not stored, and the answer tells the agent to stop.
+ * are not stored, and the answer tells the agent to stop. Chunk 0 may bring the column names
+ * (shared result-columns-header.ts), recorded for readers following the result.
  */
 import { DbwardError, type RequestId, type ResultChunkResponse } from "@dbward/shared";
 import { firstChunkFormat, rememberFirstChunk } from "../results/chunk-formats.ts";
 import { assertSameFormat, countChunkRows } from "../results/result-chunk.ts";
 import { contiguousChunks } from "../results/result-store.ts";
-import { extendRunningLease } from "../store/executions-repo.ts";
+import { extendRunningLease, recordResultColumns } from "../store/executions-repo.ts";
 import { findRequest } from "../store/requests-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 import { findOwnExecution } from "./heartbeat-job.ts";
@@ -28,6 +29,7 @@ export async function submitResultChunk(
   jobId: string,
   seqText: string,
   body: Buffer,
+  columns?: readonly string[],
 ): Promise<ResultChunkResponse> {
   const seq = Number(seqText);
   if (!/^(0|[1-9][0-9]{0,6})$/.test(seqText) || seq > MAX_SEQ) {
@@ -60,6 +62,9 @@ export async function submitResultChunk(
   }
   await ctx.results.putChunk(jobId, seq, rows, body);
   if (seq === 0) rememberFirstChunk(ctx.results, jobId, body);
+  // After the chunk: a reader following the result starts once it knows the names, and then
+  // finds chunk 0 there.
+  if (seq === 0 && columns !== undefined) await recordResultColumns(ctx.store, jobId, columns);
   // The sweep may have marked the execution lost (and removed its rows, which a lost execution
   // never serves) while this chunk was written: looked at again, so a chunk stored after that
   // removal goes too instead of staying in the result store with nothing to purge it. Only for
