@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { get as httpGet, type IncomingHttpHeaders } from "node:http";
 import type { AgentCapability, ClaimResponse, PollResponse, RequestView } from "@dbward/shared";
-import { DbwardError } from "@dbward/shared";
+import { DbwardError, encodeColumnsHeader, RESULT_COLUMNS_HEADER } from "@dbward/shared";
 import type { ResultStore } from "../bot/src/results/result-store.ts";
 import { submitResultChunk } from "../bot/src/use-cases/submit-result-chunk.ts";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
@@ -18,6 +19,8 @@ workflows: [{ name: reads-auto, operations: [read], auto_approve: always }]
 users:
   - { id: alice, name: Alice, roles: [requester] }
   - { id: olga, name: Olga, roles: [operator] }
+  - { id: bob, name: Bob, roles: [requester] }
+  - { id: oscar, name: Oscar, roles: [operator] }
   - { id: root, name: Root, roles: [admin] }
 agents: [{ id: agent-1 }, { id: agent-2 }]
 execution: { row_cap: 5, result_max_bytes: 2048, lease_margin_ms: 1000 }
@@ -158,6 +161,168 @@ describe("result chunks and retries on the bot", () => {
     gone.abort();
     const whole = await (await fetch(url, { headers })).text();
     assert.equal(whole, `x\n${row.repeat(3)}`);
+  });
+
+  /** A GET of the result with follow=true over node:http: its body as it comes, and its end. */
+  function follow(requestId: number, token: string, format = "csv") {
+    const got: Buffer[] = [];
+    let status = 0;
+    let headers: IncomingHttpHeaders = {};
+    const ended = new Promise<{ trailers: NodeJS.Dict<string>; error?: Error }>((resolve) => {
+      const req = httpGet(
+        `${h.url}/api/requests/${requestId}/result?format=${format}&follow=true`,
+        { headers: { authorization: `Bearer ${token}` } },
+        (res) => {
+          status = res.statusCode ?? 0;
+          headers = res.headers;
+          res.on("data", (d: Buffer) => got.push(d));
+          res.on("end", () => resolve({ trailers: res.trailers }));
+          res.on("error", (error) => resolve({ trailers: {}, error }));
+          res.on("aborted", () => resolve({ trailers: {}, error: new Error("aborted") }));
+        },
+      );
+      req.on("error", (error) => resolve({ trailers: {}, error }));
+    });
+    return {
+      text: () => Buffer.concat(got).toString("utf8"),
+      status: () => status,
+      headers: () => headers,
+      ended,
+    };
+  }
+
+  /** Ends a claimed job as failed, so it holds none of the agent's slots in the tests after it. */
+  async function endFailed(claim: ClaimResponse): Promise<void> {
+    const res = await h.call(agent(), "POST", `/api/agent/jobs/${claim.job_id}/result`, {
+      outcome: "failed",
+      duration_ms: 5,
+      error: { code: "execution.failed", message: "ended by the test" },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  }
+
+  async function until(what: string, ok: () => boolean): Promise<void> {
+    for (let i = 0; i < 400 && !ok(); i += 1) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.ok(ok(), what);
+  }
+
+  function chunkWithColumns(jobId: string, seq: number, body: string, names: string[]) {
+    return fetch(`${h.url}/api/agent/jobs/${jobId}/result/chunks/${seq}`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${agent()}`,
+        "content-type": "application/x-ndjson",
+        [RESULT_COLUMNS_HEADER]: encodeColumnsHeader(names) ?? assert.fail("names too wide"),
+      },
+      body,
+    });
+  }
+
+  test("a reader following a running result gets each chunk as it lands, then the totals as trailers", async () => {
+    const { claim } = await claimed("SELECT 21", "staging");
+    const reader = follow(claim.request_id, await h.tokenFor("alice"));
+    assert.equal((await chunkWithColumns(claim.job_id, 0, "[1]\n[2]\n", ["n"])).status, 200);
+    await until("chunk 0 reached the reader", () => reader.text() === "n\n1\n2\n");
+    assert.equal(reader.headers()["x-dbward-follow"], "true");
+    assert.deepEqual((await chunk(claim.job_id, 1, "[3]\n")).body, { next_seq: 2, cancel: false });
+    await until("chunk 1 reached the reader", () => reader.text() === "n\n1\n2\n3\n");
+    const done = await h.call(agent(), "POST", `/api/agent/jobs/${claim.job_id}/result`, {
+      outcome: "succeeded",
+      duration_ms: 5,
+      streamed: { columns: ["n"], chunks: 2, row_count: 3, bytes: 12, truncated_by: null },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    const end = await reader.ended;
+    assert.equal(end.error, undefined);
+    assert.deepEqual(
+      [
+        end.trailers["x-dbward-row-count"],
+        end.trailers["x-dbward-truncated"],
+        end.trailers["x-dbward-bytes"],
+      ],
+      ["3", "false", "12"],
+    );
+    // The same bytes as the stored result's download, and the read audited as followed.
+    assert.equal(reader.text(), await downloadText(claim.request_id, "csv"));
+    const audit = await h.bot.store
+      .selectFrom("audit_events")
+      .select("details")
+      .where("action", "=", "result.read")
+      .where("target", "=", `request:${claim.request_id}`)
+      .execute();
+    assert.ok(audit.some((a) => (JSON.parse(a.details) as { follow?: boolean }).follow === true));
+  });
+
+  test("a followed execution that fails cuts the stream off: the rows sent are never a whole result", async () => {
+    const { claim } = await claimed("SELECT 22", "staging");
+    const reader = follow(claim.request_id, await h.tokenFor("alice"), "ndjson");
+    await chunkWithColumns(claim.job_id, 0, "[1]\n", ["n"]);
+    await until("chunk 0 reached the reader", () => reader.text() === '["n"]\n[1]\n');
+    await endFailed(claim);
+    const end = await reader.ended;
+    assert.ok(end.error !== undefined, "the stream must not end cleanly");
+    assert.deepEqual(end.trailers, {});
+  });
+
+  test("follow refuses JSON, a follow value other than true, and a reader the result policy refuses, before waiting", async () => {
+    const { claim } = await claimed("SELECT 23", "staging");
+    const alice = await h.tokenFor("alice");
+    for (const [query, code] of [
+      ["format=json&follow=true", "request.invalid"],
+      ["follow=true", "request.invalid"],
+      ["format=csv&follow=1", "request.invalid"],
+    ] as const) {
+      const res = await h.call(alice, "GET", `/api/requests/${claim.request_id}/result?${query}`);
+      assert.equal(res.status, 400, query);
+      assert.equal((res.body as { error: { code: string } }).error.code, code, query);
+    }
+    // Bob is no reader of Alice's results (results.readers: requester, by default).
+    const bob = await h.tokenFor("bob");
+    const refused = await h.call(
+      bob,
+      "GET",
+      `/api/requests/${claim.request_id}/result?format=csv&follow=true`,
+    );
+    assert.ok(refused.status === 403 || refused.status === 404, JSON.stringify(refused.body));
+    await endFailed(claim);
+  });
+
+  test("chunk 0 with column names that are not base64url JSON names is refused and stores nothing", async () => {
+    const { claim } = await claimed("SELECT 24", "staging");
+    for (const bad of [
+      "not base64!",
+      Buffer.from('{"a":1}').toString("base64url"),
+      Buffer.from("[1,2]").toString("base64url"),
+    ]) {
+      const res = await fetch(`${h.url}/api/agent/jobs/${claim.job_id}/result/chunks/0`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${agent()}`,
+          "content-type": "application/x-ndjson",
+          [RESULT_COLUMNS_HEADER]: bad,
+        },
+        body: "[1]\n",
+      });
+      assert.equal(res.status, 400, bad);
+    }
+    assert.deepEqual(await h.bot.ctx.results.listChunks(claim.job_id), []);
+    await endFailed(claim);
+  });
+
+  test("a reader whose token is revoked while they wait gets the refusal, not the rows", async () => {
+    const { claim } = await claimed("SELECT 25", "staging");
+    const oscar = await h.tokenFor("oscar");
+    const reader = follow(claim.request_id, oscar);
+    // Oscar (an operator, who may read any result) waits; then he is suspended, which revokes his token.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const suspended = await h.call(h.adminToken, "POST", "/api/users/oscar/suspend", { reason: "left" });
+    assert.equal(suspended.status, 200, JSON.stringify(suspended.body));
+    await chunkWithColumns(claim.job_id, 0, "[1]\n", ["n"]);
+    const end = await reader.ended;
+    assert.equal(reader.status(), 401, reader.text());
+    assert.doesNotMatch(reader.text(), /^n\n1/);
+    assert.equal(end.error, undefined);
+    await endFailed(claim);
   });
 
   test("refuses a later chunk whose CSV head is not chunk 0's, CSV and NDJSON chunks mixed, and a head wider than the columns", async () => {

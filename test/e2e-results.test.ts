@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -139,6 +139,19 @@ describe("results at any size, end to end", () => {
       headers: { authorization: `Bearer ${await h.tokenFor(user)}` },
     });
     return { res, body: Buffer.from(await res.arrayBuffer()) };
+  }
+
+  /** `dbward request result <id> --format csv -o FILE` as Alice, through the CLI's own code. */
+  async function cliDownload(id: number, file: string, more: { follow?: boolean; notes?: string[] } = {}) {
+    return downloadResult({
+      url: h.url,
+      token: await h.tokenFor("alice"),
+      id,
+      format: "csv",
+      out: file,
+      follow: more.follow === true,
+      progress: { write: (text) => more.notes?.push(text) },
+    });
   }
 
   test(`a ${ROWS.toLocaleString("en")}-row SELECT on PostgreSQL streams into a CSV identical to PostgreSQL's own`, async () => {
@@ -293,14 +306,7 @@ describe("results at any size, end to end", () => {
     try {
       const notes: string[] = [];
       const file = join(dir, "out.csv");
-      const summary = await downloadResult({
-        url: h.url,
-        token: await h.tokenFor("alice"),
-        id: r.id,
-        format: "csv",
-        out: file,
-        progress: { write: (text) => notes.push(text) },
-      });
+      const summary = await cliDownload(r.id, file, { notes });
       assert.deepEqual([summary.rows, summary.truncated], [1000, "rows"]);
       assert.equal(readFileSync(file, "utf8").trimEnd().split("\n").length, 1001);
       assert.match(
@@ -317,6 +323,48 @@ describe("results at any size, end to end", () => {
         }),
         /auth\.forbidden/,
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("dbward request result --follow, started with the request, writes PostgreSQL's CSV bytes as the rows are stored", async () => {
+    // About 6.6 MB of rows (chunk 0 goes up), then 1.5 s of nothing, then as much again: the
+    // reader is following by then, however fast the rest goes. pg_sleep needs its approvals.
+    const sql = `SELECT g, repeat('x', 100) AS pad, CASE WHEN g = 60000 THEN pg_sleep(1.5)::text END AS s FROM generate_series(1, 120000) AS g`;
+    const r = await approved(await create("alice", "shop", "staging", sql));
+    const dir = mkdtempSync(join(tmpdir(), "dbward-cli-follow-"));
+    try {
+      const file = join(dir, "out.csv");
+      const summary = await cliDownload(r.id, file, { follow: true });
+      assert.deepEqual([summary.rows, summary.truncated], [120_000, null]);
+      assert.equal(sha256(readFileSync(file)), sha256(copyCsv(sql)), "same bytes as COPY … CSV HEADER");
+      // It was followed (its rows streamed while stored), not downloaded once stored.
+      const audit = (await h.call(h.adminToken, "GET", `/api/audit?target=request:${r.id}`))
+        .body as AuditListView;
+      const reads = audit.events.filter((e) => e.action === "result.read");
+      assert.deepEqual(
+        reads.map((e) => (e.details as { follow?: boolean }).follow),
+        [true],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a followed result whose execution fails after some chunks leaves no file, and says why", async () => {
+    // About 6.6 MB of rows (chunk 0 goes up), 1.5 s for the reader to be following, then a
+    // division by zero ends the COPY.
+    const sql = `SELECT g, repeat('x', 100) AS pad, CASE WHEN g = 60000 THEN pg_sleep(1.5)::text END AS s, 1 / (g - 100000) AS v FROM generate_series(1, 200000) AS g`;
+    const r = await approved(await create("alice", "shop", "staging", sql));
+    const dir = mkdtempSync(join(tmpdir(), "dbward-cli-follow-"));
+    try {
+      const file = join(dir, "out.csv");
+      await assert.rejects(
+        cliDownload(r.id, file, { follow: true }),
+        (err: Error) => /request #\d+ is failed/.test(err.message) && /was removed/.test(err.message),
+      );
+      assert.equal(existsSync(file), false, "no partial file");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,8 +1,10 @@
 /**
  * `npm run bench results`: a large SELECT through dbward as a person runs it — the real bot and
- * agent as separate processes, rows streamed to the bot's result store, then
- * `dbward request result <id> --format csv -o FILE` as a third process — against the database's
- * own client writing the same query to a file on the same machine, in the same run:
+ * agent as separate processes, rows streamed to the bot's result store, and
+ * `dbward request result <id> --follow --format csv -o FILE` as a third process started with the
+ * request, writing the rows as they are stored (BENCH_RESULT_FOLLOW=0: started once the result is
+ * stored, without --follow) — against the database's own client writing the same query to a file
+ * on the same machine, in the same run:
  * - PostgreSQL: `psql -c "\copy (…) TO … WITH CSV HEADER"`; the two CSV files must have the same
  *   bytes (checked and printed);
  * - MariaDB: `mariadb --batch` (tab-separated, its own format: the times are compared, and the
@@ -37,6 +39,7 @@ const SIZES = (
 const ENGINES = (process.env.BENCH_RESULT_ENGINES ?? "postgres,mariadb").split(",") as Engine[];
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const ROW_CAP = Math.max(...SIZES);
+const FOLLOW = process.env.BENCH_RESULT_FOLLOW !== "0";
 
 const SQL: Record<Engine, (rows: number) => string> = {
   postgres: (rows) =>
@@ -135,7 +138,7 @@ interface Run {
   readonly runningMs: number | undefined;
   /** The warm-up request's time to its stored one-row result. */
   readonly warmMs: number;
-  /** The bot's peak RSS once the result was stored, before the download. */
+  /** The bot's peak RSS once the result was stored (following, the download is under way). */
   readonly botStoredRss: number;
   readonly cpu: { bot: number; agent: number };
   readonly rss: { bot: number; agent: number; cli: number };
@@ -151,6 +154,10 @@ async function untilStored(
   rows: number,
 ): Promise<{ id: number; runningMs: number | undefined; storedMs: number }> {
   const started = performance.now();
+  return untilSucceeded(url, userToken, await create(url, userToken, engine, rows), started);
+}
+
+async function create(url: string, userToken: string, engine: Engine, rows: number): Promise<number> {
   const created = await fetch(`${url}/api/requests`, {
     method: "POST",
     headers: { authorization: `Bearer ${userToken}`, "content-type": "application/json" },
@@ -161,7 +168,15 @@ async function untilStored(
       reason: "bench",
     }),
   });
-  const id = ((await created.json()) as RequestView).id;
+  return ((await created.json()) as RequestView).id;
+}
+
+async function untilSucceeded(
+  url: string,
+  userToken: string,
+  id: number,
+  started: number,
+): Promise<{ id: number; runningMs: number | undefined; storedMs: number }> {
   let runningMs: number | undefined;
   for (;;) {
     const v = (await (
@@ -231,25 +246,30 @@ databases:
     const warm = await untilStored(url, alice, engine, 1);
     const cpuStart = cpu();
     const started = performance.now();
-    const { id, runningMs } = await untilStored(url, alice, engine, rows);
-    const botStoredRss = peakRssMb(bot.child.pid);
-    const storedMs = performance.now() - started;
+    const id = await create(url, alice, engine, rows);
     const file = join(dir, `dbward-${engine}-${rows}.csv`);
-    const cli = await timed(
-      [
-        process.execPath,
-        ...nodeFlags("cli"),
-        DBWARD_BIN,
-        "request",
-        "result",
-        String(id),
-        "--format",
-        "csv",
-        "-o",
-        file,
-      ],
-      { DBWARD_URL: url, DBWARD_TOKEN: alice },
-    );
+    const download = (): Promise<{ ms: number; rssMb: number }> =>
+      timed(
+        [
+          process.execPath,
+          ...nodeFlags("cli"),
+          DBWARD_BIN,
+          "request",
+          "result",
+          String(id),
+          ...(FOLLOW ? ["--follow"] : []),
+          "--format",
+          "csv",
+          "-o",
+          file,
+        ],
+        { DBWARD_URL: url, DBWARD_TOKEN: alice },
+      );
+    // Following, the CLI starts with the request; else once the result is stored.
+    const following = FOLLOW ? download() : undefined;
+    const { runningMs, storedMs } = await untilSucceeded(url, alice, id, started);
+    const botStoredRss = peakRssMb(bot.child.pid);
+    const cli = await (following ?? download());
     const totalMs = performance.now() - started;
     const cpuEnd = cpu();
     return {
@@ -305,6 +325,11 @@ function lineCount(file: string): number {
 
 async function main(): Promise<void> {
   console.log(
+    FOLLOW
+      ? "the CLI follows the result from the request on (--follow)"
+      : "the CLI downloads the result once it is stored",
+  );
+  console.log(
     "engine    rows         dbward (stored)      client   ratio  peak RSS bot/agent/CLI  CPU bot/agent  same bytes",
   );
   for (const engine of ENGINES) {
@@ -332,7 +357,7 @@ async function main(): Promise<void> {
           ].join(" "),
         );
         console.log(
-          `          running after ${ours.runningMs === undefined ? "?" : seconds(ours.runningMs)}; CSV ${(statSync(ours.file).size / 1024 ** 2).toFixed(1)} MB; warm-up (first job, 1 row) stored after ${seconds(ours.warmMs)}; bot peak before the download ${ours.botStoredRss.toFixed(0)} MB`,
+          `          running after ${ours.runningMs === undefined ? "?" : seconds(ours.runningMs)}; CSV ${(statSync(ours.file).size / 1024 ** 2).toFixed(1)} MB; warm-up (first job, 1 row) stored after ${seconds(ours.warmMs)}; bot peak once stored ${ours.botStoredRss.toFixed(0)} MB`,
         );
       } finally {
         rmSync(dir, { recursive: true, force: true });

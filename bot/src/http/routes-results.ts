@@ -5,8 +5,10 @@
  */
 import { pipeline } from "node:stream/promises";
 import {
+  decodeColumnsHeader,
   DbwardError,
   MAX_RESULT_PREVIEW_ROWS,
+  RESULT_COLUMNS_HEADER,
   RESULT_FORMATS,
   SESSION_HEADER,
   type ResultFormat,
@@ -23,31 +25,54 @@ import { submitResultChunk } from "../use-cases/submit-result-chunk.ts";
 import { assertRunningOwnJob } from "./agent-jobs.ts";
 import { authenticateAgent, authenticateUser } from "./authenticate.ts";
 import { BODY_LIMITS } from "./body-limits.ts";
+import { followFormat, Followers, followParam, sendFollowed } from "./follow-download.ts";
 import { readRawBody } from "./read-body.ts";
 import { BODY_SHAPES } from "./body-shapes.ts";
 import { bodyOf, idParam } from "./routes-requests.ts";
 
 export function resultRoutes(ctx: BotContext): Router {
   const r = Router();
+  const followers = new Followers();
   r.post("/api/agent/jobs/:job/result/chunks/:seq", async (req, res) => {
     // Authenticated, and the job found running for this agent, before a byte of the body is read.
     const agentId = await authenticateAgent(ctx, req);
     const session = parseSessionId(req.get(SESSION_HEADER));
     if (session !== undefined) await holdAgentSession(ctx, agentId, session);
     await assertRunningOwnJob(ctx, agentId, req.params.job ?? "");
+    const names = req.get(RESULT_COLUMNS_HEADER);
+    const columns = names === undefined ? undefined : decodeColumnsHeader(names);
     const body = await readRawBody(req, BODY_LIMITS.chunk);
     // Once the answer is out, nothing holds the chunk: its buffers go at once, not 50 MB later.
     res.once("finish", () => setImmediate(collectChunkGarbage));
-    res.json(await submitResultChunk(ctx, agentId, req.params.job ?? "", req.params.seq ?? "", body));
+    res.json(
+      await submitResultChunk(ctx, agentId, req.params.job ?? "", req.params.seq ?? "", body, columns),
+    );
   });
   r.get("/api/requests/:id/result", async (req, res) => {
     const caller = await authenticateUser(ctx, req);
     const format = formatParam(req);
+    const follow = followParam(req) ? followFormat(format) : undefined;
     if (format === undefined) {
       res.json(await getResult(ctx, caller, idParam(req), limitParam(req)));
       return;
     }
     const id = idParam(req);
+    if (follow !== undefined) {
+      followers.take();
+      try {
+        await sendFollowed(
+          ctx,
+          res,
+          () => authenticateUser(ctx, req),
+          id,
+          follow,
+          (stored) => send(res, format, `request-${id}`, stored),
+        );
+      } finally {
+        followers.give();
+      }
+      return;
+    }
     await send(res, format, `request-${id}`, await openResultDownload(ctx, caller, id, format));
   });
   r.post("/api/requests/:id/retry", async (req, res) => {

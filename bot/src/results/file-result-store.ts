@@ -81,9 +81,9 @@ export function createFileResultStore(root: string, state?: Kysely<Database>): R
       await rename(tmp, join(dir, name));
     },
     listChunks: async (key) => (await list(key)).map(({ seq, rows, bytes }) => ({ seq, rows, bytes })),
-    async *read(key, count) {
+    async *read(key, count, from = 0) {
       const chunks = await list(key);
-      for (let seq = 0; seq < count; seq += 1) {
+      for (let seq = from; seq < count; seq += 1) {
         const chunk = chunks[seq];
         if (chunk?.seq !== seq) throw new Error(`result ${key} has no chunk ${seq}`);
         // One chunk at a time (at most MAX_RESULT_CHUNK_BYTES): memory stays flat.

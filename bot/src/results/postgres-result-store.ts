@@ -30,8 +30,8 @@ export function createPostgresResultStore(db: Kysely<Database>): ResultStore {
     putChunk: async (key, seq, rows, ndjson) =>
       putResultChunk(db, key, seq, rows, await sealChunk(db, chunkPlace(key, seq), ndjson), ndjson.length),
     listChunks: (key) => listResultChunks(db, key),
-    async *read(key, count) {
-      for (let seq = 0; seq < count; seq += 1) {
+    async *read(key, count, from = 0) {
+      for (let seq = from; seq < count; seq += 1) {
         const chunk = await readResultChunk(db, key, seq);
         if (chunk === undefined) throw new Error(`result ${key} has no chunk ${seq}`);
         yield openChunk(db, chunkPlace(key, seq), chunk);

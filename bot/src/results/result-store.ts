@@ -16,8 +16,8 @@ export interface ResultStore {
   putChunk(key: string, seq: number, rows: number, ndjson: Buffer): Promise<void>;
   /** The chunks stored under `key`, by seq. */
   listChunks(key: string): Promise<StoredChunk[]>;
-  /** The bytes of chunks 0 … count-1, one buffer per chunk, in order. */
-  read(key: string, count: number): AsyncIterable<Buffer>;
+  /** The bytes of chunks `from` … count-1 (from 0 unless given), one buffer per chunk, in order. */
+  read(key: string, count: number, from?: number): AsyncIterable<Buffer>;
   /** Makes the stored chunks durable before the result is recorded as stored. */
   seal(key: string): Promise<void>;
   /** Deletes everything under `key`; nothing there is fine. */

@@ -89,11 +89,12 @@ export function mayReadResult(ctx: BotContext, caller: UserCaller, requester: st
     );
 }
 
-async function readable(
+/** The request, when the caller may see it and read its results; a refusal is audited. */
+export async function readableRequest(
   ctx: BotContext,
   caller: UserCaller,
   id: RequestId,
-): Promise<{ exe: ExecutionRecord; head: Omit<ResultView, "rows"> }> {
+): Promise<RequestRecord> {
   const request = await findVisibleRequest(ctx, caller, id);
   if (!mayReadResult(ctx, caller, request.requester)) {
     return recordDenial(ctx, {
@@ -106,6 +107,15 @@ async function readable(
       ),
     });
   }
+  return request;
+}
+
+async function readable(
+  ctx: BotContext,
+  caller: UserCaller,
+  id: RequestId,
+): Promise<{ exe: ExecutionRecord; head: Omit<ResultView, "rows"> }> {
+  const request = await readableRequest(ctx, caller, id);
   const exe = await latestResult(ctx, id);
   if (exe === undefined) {
     throw new DbwardError(
@@ -184,13 +194,19 @@ async function* chunksOf(ctx: BotContext, exe: ExecutionRecord): AsyncGenerator<
   if (rows.length > 0) yield Buffer.from(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
 }
 
-async function auditRead(
+/**
+ * Audited before a byte of the result leaves. A reader following a result is audited when it
+ * starts, with `follow: true` and the rows stored by then; the rows it ends up with are the
+ * execution's (its `request.finished` event).
+ */
+export async function auditRead(
   ctx: BotContext,
   caller: UserCaller,
   id: RequestId,
   exe: ExecutionRecord,
   format: ResultFormat | "preview",
   rows: number,
+  follow = false,
 ): Promise<void> {
   await inTransaction(ctx.store, (tx) =>
     appendAudit(
@@ -200,7 +216,7 @@ async function auditRead(
         action: "result.read",
         target: `request:${id}`,
         outcome: "success",
-        details: { execution: exe.number, format, rows },
+        details: { execution: exe.number, format, rows, ...(follow ? { follow: true } : {}) },
       },
       ctx.clock.now(),
     ),

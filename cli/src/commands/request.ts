@@ -192,9 +192,17 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
               describe: "stream the whole result as csv, ndjson or json (default: a table of the first rows)",
             })
             .option("out", { alias: "o", type: "string", describe: "write the result to this file" })
+            .option("follow", {
+              type: "boolean",
+              describe:
+                "wait for the request to run and write the rows as they are stored (csv or ndjson; a result that does not end in success leaves no file)",
+            })
             .option("limit", { type: "number", describe: "rows to show without --format (default 1000)" }),
         async (a) => {
-          const format = a.format ?? (a.out !== undefined ? "csv" : undefined);
+          const format = a.format ?? (a.out !== undefined || a.follow === true ? "csv" : undefined);
+          if (a.follow === true && format === "json") {
+            throw new CliError("--follow writes csv or ndjson: JSON names the row count first", EXIT.usage);
+          }
           if (format !== undefined) {
             client(a); // checks the URL and token are there
             const { downloadResult } = await import("./result-download.ts");
@@ -204,6 +212,7 @@ export function requestCommand(out: Output, env: Readonly<Record<string, string 
               id: idOf(a.id),
               format,
               out: a.out,
+              follow: a.follow === true,
               progress: { write: (text) => process.stderr.write(text), isTTY: process.stderr.isTTY },
             });
             return;

@@ -2,7 +2,13 @@
  * `dbward request result <id> --format csv|ndjson|json [-o FILE]`: streams the whole stored
  * result from the bot to a file or standard output, never holding it in memory, with progress on
  * standard error when that is a terminal. A truncated result is said so on standard error.
+ *
+ * `--follow` asks the bot to wait for the request to run and to send the rows as they are stored
+ * (bot/src/use-cases/follow-result.ts); the totals then come as trailers after the last row. A
+ * download cut off before its end (the execution failed or was lost, the bot went away) removes
+ * the file it was writing: a partial file is never left to be taken for the result.
  */
+import { rm } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -19,6 +25,8 @@ export interface DownloadOptions {
   readonly format: ResultFormat;
   /** The file to write; standard output when absent. */
   readonly out?: string | undefined;
+  /** Wait for the request to run and write the rows as they are stored (csv or ndjson). */
+  readonly follow?: boolean;
   /** Where progress and notes go (standard error). */
   readonly progress: { write(text: string): void; readonly isTTY?: boolean };
   readonly stdout?: Writable;
@@ -32,12 +40,17 @@ export interface DownloadSummary {
 
 export async function downloadResult(o: DownloadOptions): Promise<DownloadSummary> {
   const base = o.url.replace(/\/+$/, "");
-  const res = await get(new URL(`${base}/api/requests/${o.id}/result?format=${o.format}`), o.token, base);
+  const follow = o.follow === true ? "&follow=true" : "";
+  const res = await get(
+    new URL(`${base}/api/requests/${o.id}/result?format=${o.format}${follow}`),
+    o.token,
+    base,
+  );
   const status = res.statusCode ?? 0;
   if (status < 200 || status > 299) throw await failure(res, status);
-  const rows = Number(header(res, "x-dbward-row-count") ?? "0");
-  const truncatedHeader = header(res, "x-dbward-truncated");
-  const truncated = truncatedHeader === undefined || truncatedHeader === "false" ? null : truncatedHeader;
+  // A followed result's totals come after its rows, as trailers.
+  const totals = (): IncomingMessage["headers"] =>
+    header(res, "x-dbward-follow") === "true" ? res.trailers : res.headers;
   let bytes = 0;
   let shown = 0;
   const counter = new Transform({
@@ -45,16 +58,26 @@ export async function downloadResult(o: DownloadOptions): Promise<DownloadSummar
       bytes += chunk.length;
       if (o.progress.isTTY === true && Date.now() - shown > 200) {
         shown = Date.now();
-        o.progress.write(`\r${formatBytes(bytes)} received (${rows.toLocaleString("en")} rows)`);
+        o.progress.write(`\r${formatBytes(bytes)} received`);
       }
       done(null, chunk);
     },
   });
   const sink = o.out === undefined ? (o.stdout ?? process.stdout) : createWriteStream(o.out, { mode: 0o600 });
-  // A response cut off before its end (the bot stopped, the connection dropped) errors the
-  // pipeline ("aborted"), so a partial file is never reported as the whole result.
-  await pipeline(res, counter, sink, { end: o.out !== undefined });
+  // A response cut off before its end (the bot stopped, the connection dropped, a followed
+  // execution that failed) errors the pipeline ("aborted"), so a partial file is never reported
+  // as the whole result, and is removed.
+  try {
+    await pipeline(res, counter, sink, { end: o.out !== undefined });
+  } catch (err) {
+    if (o.out !== undefined) await rm(o.out, { force: true });
+    if (o.progress.isTTY === true) o.progress.write("\n");
+    throw await cutOff(o, base, err);
+  }
   if (o.progress.isTTY === true) o.progress.write("\n");
+  const rows = Number(header({ headers: totals() }, "x-dbward-row-count") ?? "0");
+  const truncatedHeader = header({ headers: totals() }, "x-dbward-truncated");
+  const truncated = truncatedHeader === undefined || truncatedHeader === "false" ? null : truncatedHeader;
   const where = o.out === undefined ? "" : ` to ${o.out}`;
   o.progress.write(`${rows.toLocaleString("en")} rows, ${formatBytes(bytes)} written${where}\n`);
   if (truncated !== null) {
@@ -81,7 +104,38 @@ function get(url: URL, token: string, base: string): Promise<IncomingMessage> {
   });
 }
 
-function header(res: IncomingMessage, name: string): string | undefined {
+/**
+ * Why a download stopped before its end: the request's status when the bot can say it (a followed
+ * execution that failed, was lost or cancelled), else the transport's error.
+ */
+async function cutOff(o: DownloadOptions, base: string, err: unknown): Promise<CliError> {
+  const why = err instanceof Error ? err.message : String(err);
+  const removed = o.out === undefined ? "" : `; ${o.out} was removed`;
+  try {
+    const res = await get(new URL(`${base}/api/requests/${o.id}`), o.token, base);
+    const parts: Buffer[] = [];
+    for await (const part of res) parts.push(part as Buffer);
+    const view = JSON.parse(Buffer.concat(parts).toString("utf8")) as {
+      status?: unknown;
+      status_reason?: unknown;
+    };
+    if (typeof view.status === "string" && view.status !== "succeeded" && view.status !== "running") {
+      const reason = typeof view.status_reason === "string" ? `: ${view.status_reason}` : "";
+      return new CliError(
+        `the result did not come whole: request #${o.id} is ${view.status}${reason}${removed}`,
+        EXIT.failure,
+      );
+    }
+  } catch {
+    // The bot cannot say; the transport's error is all there is.
+  }
+  return new CliError(
+    `the download of request #${o.id}'s result was cut off (${why})${removed}`,
+    EXIT.unreachable,
+  );
+}
+
+function header(res: Pick<IncomingMessage, "headers">, name: string): string | undefined {
   const value = res.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }

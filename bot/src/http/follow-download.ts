@@ -1,0 +1,104 @@
+/**
+ * The HTTP side of following a result (use-cases/follow-result.ts): `follow=true` beside
+ * `format=csv|ndjson`. The response is chunked; its totals, unknown when it starts, come as the
+ * trailers `x-dbward-row-count`, `x-dbward-truncated` and `x-dbward-bytes` (declared in
+ * `Trailer`, and `x-dbward-follow: true` says to read them). A stream that ends any other way is
+ * cut off (no last chunk), which an HTTP client reports as an error, never as a whole body.
+ */
+import { pipeline } from "node:stream/promises";
+import { DbwardError, type RequestId, type ResultFormat } from "@dbward/shared";
+import type { Request, Response } from "express";
+import { CONTENT_TYPES } from "../results/result-encoding.ts";
+import type { BotContext } from "../use-cases/bot-context.ts";
+import type { UserCaller } from "../use-cases/caller.ts";
+import { followResult, FollowedExecutionEnded, type FollowFormat } from "../use-cases/follow-result.ts";
+import type { ResultDownload } from "../use-cases/read-result.ts";
+
+/**
+ * Readers following at once, per bot instance: each one polls the state store while it waits,
+ * so their number is bounded like the large bodies are.
+ */
+export const MAX_FOLLOWERS = 32;
+
+const TRAILERS = ["x-dbward-row-count", "x-dbward-truncated", "x-dbward-bytes"] as const;
+
+/** Whether the request asks to follow (`follow=true`); anything else but absent is refused. */
+export function followParam(req: Request): boolean {
+  const follow = req.query.follow;
+  if (follow === undefined) return false;
+  if (follow !== "true") throw new DbwardError("request.invalid", "follow must be true, or absent");
+  return true;
+}
+
+export function followFormat(format: ResultFormat | undefined): FollowFormat {
+  if (format === "csv" || format === "ndjson") return format;
+  throw new DbwardError(
+    "request.invalid",
+    "follow=true streams format=csv or format=ndjson; JSON names the row count first, so it waits for the stored result",
+  );
+}
+
+export class Followers {
+  #busy = 0;
+
+  take(): void {
+    if (this.#busy >= MAX_FOLLOWERS) {
+      throw new DbwardError(
+        "rate.limited",
+        `this bot has ${MAX_FOLLOWERS} readers following results already; try again in 5 s, or download the stored result`,
+        { limit: "followers", retry_after_seconds: 5 },
+      );
+    }
+    this.#busy += 1;
+  }
+
+  give(): void {
+    this.#busy -= 1;
+  }
+}
+
+export async function sendFollowed(
+  ctx: BotContext,
+  res: Response,
+  authenticate: () => Promise<UserCaller>,
+  id: RequestId,
+  format: FollowFormat,
+  sendStored: (download: ResultDownload) => Promise<void>,
+): Promise<void> {
+  const gone = new AbortController();
+  res.once("close", () => gone.abort());
+  let followed;
+  try {
+    followed = await followResult(ctx, authenticate, id, format, gone.signal);
+  } catch (err) {
+    // The reader hung up while it waited: nobody to answer.
+    if (gone.signal.aborted) return;
+    throw err;
+  }
+  if (followed.kind === "stored") return sendStored(followed.download);
+  res.status(200).set({
+    "content-type": CONTENT_TYPES[format],
+    "content-disposition": `attachment; filename="request-${id}.${format}"`,
+    "x-dbward-follow": "true",
+    trailer: TRAILERS.join(", "),
+  });
+  try {
+    await pipeline(followed.body, res, { end: false });
+  } catch (err) {
+    res.destroy();
+    // The execution ended without a result, or the reader went: the cut-off stream says it all.
+    if (err instanceof FollowedExecutionEnded || gone.signal.aborted) return;
+    throw err;
+  }
+  const end = followed.end();
+  if (end === undefined) {
+    res.destroy();
+    return;
+  }
+  res.addTrailers({
+    "x-dbward-row-count": String(end.row_count),
+    "x-dbward-truncated": end.truncated_by ?? "false",
+    "x-dbward-bytes": String(end.bytes),
+  });
+  res.end();
+}
