@@ -6,8 +6,9 @@
 # 1. the unit tests beside the code (*/src/**/*.test.ts), several files at once (one per core, or
 #    DBWARD_TEST_JOBS). They share nothing fixed: temporary directories, port 0, a table, function
 #    or database named per run, markers per run in the servers' activity views;
-# 2. the cross-process suites under test/, one file at a time: several restart bots, kill or
-#    count connections on the shared servers, or compare audit chains and timings of their own;
+# 2. the cross-process suites under test/, one file at a time (several restart bots, kill or
+#    count connections on the shared servers, or compare audit chains and timings of their
+#    own), except the in-process harness suites listed below, two at a time;
 # 3. the use-case suites again on PostgreSQL state, one file at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,8 +35,30 @@ force=(--test-force-exit)
 echo "running ${#unit[@]} unit test files, $jobs at a time"
 node --import tsx --test "${force[@]}" --test-concurrency="$jobs" "$@" "${unit[@]}"
 
-echo "running ${#integration[@]} integration test files"
-node --import tsx --test "${force[@]}" --test-concurrency=1 "$@" "${integration[@]}"
+# Suites that run in one process against the in-process bot harness (a temporary data directory,
+# port 0, a fake Slack of their own), start no bot or agent process, and count, kill or time
+# nothing on the shared servers: two at a time, beside each other. Every other suite under test/
+# runs alone.
+mapfile -t beside < <(
+  printf '%s\n' test/slack/*.test.ts | grep -v '^test/slack/socket-mode.test.ts$'
+  printf '%s\n' test/approve-as.test.ts test/not-found-codes.test.ts test/permission-matrix.test.ts \
+    test/idempotency-key.test.ts test/rerun.test.ts test/run-by-requester.test.ts \
+    test/bot-schema-context.test.ts test/strict-bodies.test.ts test/trojan-source.test.ts \
+    test/sql-review-differential.test.ts
+)
+declare -A in_beside=()
+for f in "${beside[@]}"; do
+  [ -f "$f" ] || { echo "scripts/test.sh: $f is listed to run beside others but does not exist" >&2; exit 1; }
+  in_beside[$f]=1
+done
+alone=()
+for f in "${integration[@]}"; do [ -n "${in_beside[$f]:-}" ] || alone+=("$f"); done
+
+echo "running ${#beside[@]} integration test files, two at a time"
+node --import tsx --test "${force[@]}" --test-concurrency=2 "$@" "${beside[@]}"
+
+echo "running ${#alone[@]} integration test files, one at a time"
+node --import tsx --test "${force[@]}" --test-concurrency=1 "$@" "${alone[@]}"
 
 # The use-case suites again, on PostgreSQL state (DBWARD_TEST_STATE, test/support/postgres-state.ts):
 # the same tests through the same harness, the other engine. Suites that read the SQLite file
@@ -43,7 +66,8 @@ node --import tsx --test "${force[@]}" --test-concurrency=1 "$@" "${integration[
 # outbox) or start bot processes on their own config stay in the first pass only, and so do
 # suites whose subject is not the state store (Socket Mode's transport, unroutable Slack
 # requests, the hostile-agent and run-mode attacks, the step-up attacks, whose two-instance case
-# runs on PostgreSQL state in the first pass anyway), so the whole run stays under 20 minutes.
+# runs on PostgreSQL state in the first pass anyway, the attacks on the encrypted state, whose
+# store-specific half is state-encryption.test.ts), so the whole run stays under 20 minutes.
 postgres_suites=(
   test/bot-api.test.ts test/bot-concurrency.test.ts test/bot-sweeper.test.ts
   test/approve-as.test.ts test/users-admin.test.ts test/suspension.test.ts test/rerun.test.ts
@@ -58,7 +82,15 @@ postgres_suites=(
   test/slack/approve-and-run.test.ts test/slack/query-modal.test.ts
   test/slack/outbox-attack.test.ts test/slack/forged-or-replayed-request.test.ts
   test/step-up.test.ts test/state-encryption.test.ts test/state-encryption-clear-rows.test.ts
-  test/state-encryption-attack.test.ts
 )
-echo "running ${#postgres_suites[@]} test files on PostgreSQL state"
-DBWARD_TEST_STATE=postgres node --import tsx --test "${force[@]}" --test-concurrency=1 "$@" "${postgres_suites[@]}"
+# Each bot state there is a database of its own, so the suites listed above run two at a time
+# here too.
+pg_beside=()
+pg_alone=()
+for f in "${postgres_suites[@]}"; do
+  [ -f "$f" ] || { echo "scripts/test.sh: $f is listed for PostgreSQL state but does not exist" >&2; exit 1; }
+  if [ -n "${in_beside[$f]:-}" ]; then pg_beside+=("$f"); else pg_alone+=("$f"); fi
+done
+echo "running ${#postgres_suites[@]} test files on PostgreSQL state (${#pg_beside[@]} two at a time)"
+DBWARD_TEST_STATE=postgres node --import tsx --test "${force[@]}" --test-concurrency=2 "$@" "${pg_beside[@]}"
+DBWARD_TEST_STATE=postgres node --import tsx --test "${force[@]}" --test-concurrency=1 "$@" "${pg_alone[@]}"
