@@ -4,7 +4,7 @@
  * real bot is test/e2e-results.test.ts.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -36,6 +36,30 @@ before(async () => {
       res.writeHead(200, { "content-length": "100000", "x-dbward-row-count": "9" });
       res.write("id\n1\n");
       setTimeout(() => res.socket?.destroy(), 20);
+    } else if (req.url?.startsWith("/api/requests/4/")) {
+      // Followed, behind a proxy that drops trailers (nginx does).
+      res.writeHead(200, { "content-type": "text/csv", "x-dbward-follow": "true" });
+      res.end(ROWS);
+    } else if (req.url?.startsWith("/api/requests/5/")) {
+      res.writeHead(200, {
+        "content-type": "text/csv",
+        "x-dbward-follow": "true",
+        trailer: "x-dbward-row-count",
+      });
+      res.write(ROWS);
+      res.addTrailers({ "x-dbward-row-count": "3", "x-dbward-truncated": "bytes" });
+      res.end();
+    } else if (req.url === "/api/requests/4") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          status: "succeeded",
+          executions: [
+            { number: 1, status: "lost", row_count: null, result_truncated_by: null },
+            { number: 2, status: "succeeded", row_count: 3, result_truncated_by: "rows" },
+          ],
+        }),
+      );
     } else {
       res.writeHead(404, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: { code: "request.not_found", message: "no request 3" } }));
@@ -74,6 +98,37 @@ describe("downloadResult", () => {
       /aborted|ECONNRESET|socket hang up|premature/i,
     );
     assert.equal(notes.join("").includes("written"), false);
+    assert.equal(existsSync(join(dir, "cut.csv")), false, "the partial file is removed");
+  });
+
+  test("a followed result's totals come from its trailers, or from the request when a proxy dropped them", async () => {
+    const notes: string[] = [];
+    const progress = { write: (t: string) => notes.push(t) };
+    const dropped = await downloadResult({
+      url,
+      token: "t",
+      id: 4,
+      format: "csv",
+      follow: true,
+      out: join(dir, "f4.csv"),
+      progress,
+    });
+    assert.deepEqual(dropped, { bytes: ROWS.length, rows: 3, truncated: "rows" });
+    assert.match(
+      notes.join(""),
+      /warning: the result is truncated \(it reached the execution policy's row cap\)/,
+    );
+    assert.equal(seen.at(-2)?.path, "/api/requests/4/result?format=csv&follow=true");
+    const trailed = await downloadResult({
+      url,
+      token: "t",
+      id: 5,
+      format: "csv",
+      follow: true,
+      out: join(dir, "f5.csv"),
+      progress,
+    });
+    assert.deepEqual(trailed, { bytes: ROWS.length, rows: 3, truncated: "bytes" });
   });
 
   test("an error answer becomes the bot's message and the code's exit status", async () => {

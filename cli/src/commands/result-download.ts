@@ -48,9 +48,7 @@ export async function downloadResult(o: DownloadOptions): Promise<DownloadSummar
   );
   const status = res.statusCode ?? 0;
   if (status < 200 || status > 299) throw await failure(res, status);
-  // A followed result's totals come after its rows, as trailers.
-  const totals = (): IncomingMessage["headers"] =>
-    header(res, "x-dbward-follow") === "true" ? res.trailers : res.headers;
+  const followed = header(res, "x-dbward-follow") === "true";
   let bytes = 0;
   let shown = 0;
   const counter = new Transform({
@@ -75,9 +73,7 @@ export async function downloadResult(o: DownloadOptions): Promise<DownloadSummar
     throw await cutOff(o, base, err);
   }
   if (o.progress.isTTY === true) o.progress.write("\n");
-  const rows = Number(header({ headers: totals() }, "x-dbward-row-count") ?? "0");
-  const truncatedHeader = header({ headers: totals() }, "x-dbward-truncated");
-  const truncated = truncatedHeader === undefined || truncatedHeader === "false" ? null : truncatedHeader;
+  const { rows, truncated } = followed ? await followedTotals(o, base, res) : totalsOf(res.headers);
   const where = o.out === undefined ? "" : ` to ${o.out}`;
   o.progress.write(`${rows.toLocaleString("en")} rows, ${formatBytes(bytes)} written${where}\n`);
   if (truncated !== null) {
@@ -104,6 +100,50 @@ function get(url: URL, token: string, base: string): Promise<IncomingMessage> {
   });
 }
 
+function totalsOf(headers: IncomingMessage["headers"]): { rows: number; truncated: string | null } {
+  const truncated = header({ headers }, "x-dbward-truncated");
+  return {
+    rows: Number(header({ headers }, "x-dbward-row-count") ?? "0"),
+    truncated: truncated === undefined || truncated === "false" ? null : truncated,
+  };
+}
+
+/**
+ * A followed result's totals come after its rows, as trailers. A proxy may drop trailers (nginx
+ * does): then the request itself says them, so a truncated result is never reported whole.
+ */
+async function followedTotals(
+  o: DownloadOptions,
+  base: string,
+  res: IncomingMessage,
+): Promise<{ rows: number; truncated: string | null }> {
+  if (header({ headers: res.trailers }, "x-dbward-row-count") !== undefined) return totalsOf(res.trailers);
+  const view = await requestView(o, base);
+  const exe = view.executions?.filter((e) => e.status === "succeeded").at(-1);
+  if (exe === undefined) {
+    throw new CliError(
+      `the bot did not say how request #${o.id}'s result ended; download it again`,
+      EXIT.failure,
+    );
+  }
+  return { rows: exe.row_count ?? 0, truncated: exe.result_truncated_by ?? null };
+}
+
+interface RequestViewPart {
+  status?: unknown;
+  status_reason?: unknown;
+  executions?: { status?: unknown; row_count?: number | null; result_truncated_by?: string | null }[];
+}
+
+async function requestView(o: DownloadOptions, base: string): Promise<RequestViewPart> {
+  const res = await get(new URL(`${base}/api/requests/${o.id}`), o.token, base);
+  const parts: Buffer[] = [];
+  for await (const part of res) parts.push(part as Buffer);
+  if (res.statusCode !== 200)
+    throw new CliError(`the bot answered HTTP ${res.statusCode ?? 0}`, EXIT.failure);
+  return JSON.parse(Buffer.concat(parts).toString("utf8")) as RequestViewPart;
+}
+
 /**
  * Why a download stopped before its end: the request's status when the bot can say it (a followed
  * execution that failed, was lost or cancelled), else the transport's error.
@@ -112,13 +152,7 @@ async function cutOff(o: DownloadOptions, base: string, err: unknown): Promise<C
   const why = err instanceof Error ? err.message : String(err);
   const removed = o.out === undefined ? "" : `; ${o.out} was removed`;
   try {
-    const res = await get(new URL(`${base}/api/requests/${o.id}`), o.token, base);
-    const parts: Buffer[] = [];
-    for await (const part of res) parts.push(part as Buffer);
-    const view = JSON.parse(Buffer.concat(parts).toString("utf8")) as {
-      status?: unknown;
-      status_reason?: unknown;
-    };
+    const view = await requestView(o, base);
     if (typeof view.status === "string" && view.status !== "succeeded" && view.status !== "running") {
       const reason = typeof view.status_reason === "string" ? `: ${view.status_reason}` : "";
       return new CliError(
