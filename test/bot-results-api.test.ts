@@ -5,12 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { get as httpGet, type IncomingHttpHeaders } from "node:http";
 import type { AgentCapability, ClaimResponse, PollResponse, RequestView } from "@dbward/shared";
 import { DbwardError, encodeColumnsHeader, RESULT_COLUMNS_HEADER } from "@dbward/shared";
 import type { ResultStore } from "../bot/src/results/result-store.ts";
 import { submitResultChunk } from "../bot/src/use-cases/submit-result-chunk.ts";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
+import { followReader } from "./support/follow-reader.ts";
 import { stateOnPostgres } from "./support/postgres-state.ts";
 
 const CONFIG = `
@@ -163,33 +163,8 @@ describe("result chunks and retries on the bot", () => {
     assert.equal(whole, `x\n${row.repeat(3)}`);
   });
 
-  /** A GET of the result with follow=true over node:http: its body as it comes, and its end. */
-  function follow(requestId: number, token: string, format = "csv") {
-    const got: Buffer[] = [];
-    let status = 0;
-    let headers: IncomingHttpHeaders = {};
-    const ended = new Promise<{ trailers: NodeJS.Dict<string>; error?: Error }>((resolve) => {
-      const req = httpGet(
-        `${h.url}/api/requests/${requestId}/result?format=${format}&follow=true`,
-        { headers: { authorization: `Bearer ${token}` } },
-        (res) => {
-          status = res.statusCode ?? 0;
-          headers = res.headers;
-          res.on("data", (d: Buffer) => got.push(d));
-          res.on("end", () => resolve({ trailers: res.trailers }));
-          res.on("error", (error) => resolve({ trailers: {}, error }));
-          res.on("aborted", () => resolve({ trailers: {}, error: new Error("aborted") }));
-        },
-      );
-      req.on("error", (error) => resolve({ trailers: {}, error }));
-    });
-    return {
-      text: () => Buffer.concat(got).toString("utf8"),
-      status: () => status,
-      headers: () => headers,
-      ended,
-    };
-  }
+  const follow = (requestId: number, token: string, format = "csv") =>
+    followReader(h.url, requestId, token, format);
 
   /** Ends a claimed job as failed, so it holds none of the agent's slots in the tests after it. */
   async function endFailed(claim: ClaimResponse): Promise<void> {

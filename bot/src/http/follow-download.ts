@@ -16,17 +16,25 @@ import type { ResultDownload } from "../use-cases/read-result.ts";
 
 /**
  * Readers following at once, per bot instance: each one polls the state store while it waits,
- * so their number is bounded like the large bodies are.
+ * so their number is bounded like the large bodies are; and per person, so that one reader
+ * waiting on requests nobody approves cannot take every slot.
  */
 export const MAX_FOLLOWERS = 32;
+export const MAX_FOLLOWERS_PER_USER = 4;
 
 const TRAILERS = ["x-dbward-row-count", "x-dbward-truncated", "x-dbward-bytes"] as const;
 
-/** Whether the request asks to follow (`follow=true`); anything else but absent is refused. */
+/**
+ * Whether the request asks to follow (`follow=true`); anything else but absent is refused, and so
+ * is following over HTTP/1.0, which has neither chunked framing nor trailers.
+ */
 export function followParam(req: Request): boolean {
   const follow = req.query.follow;
   if (follow === undefined) return false;
   if (follow !== "true") throw new DbwardError("request.invalid", "follow must be true, or absent");
+  if (req.httpVersionMajor < 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor < 1)) {
+    throw new DbwardError("request.invalid", "follow=true needs HTTP/1.1 or later (chunks and trailers)");
+  }
   return true;
 }
 
@@ -40,20 +48,30 @@ export function followFormat(format: ResultFormat | undefined): FollowFormat {
 
 export class Followers {
   #busy = 0;
+  readonly #byUser = new Map<string, number>();
 
-  take(): void {
-    if (this.#busy >= MAX_FOLLOWERS) {
+  take(user: string): void {
+    const mine = this.#byUser.get(user) ?? 0;
+    if (this.#busy >= MAX_FOLLOWERS || mine >= MAX_FOLLOWERS_PER_USER) {
+      const who =
+        mine >= MAX_FOLLOWERS_PER_USER
+          ? `you follow ${mine} results`
+          : `this bot has ${this.#busy} readers following results`;
       throw new DbwardError(
         "rate.limited",
-        `this bot has ${MAX_FOLLOWERS} readers following results already; try again in 5 s, or download the stored result`,
+        `${who} already; try again in 5 s, or download the stored result`,
         { limit: "followers", retry_after_seconds: 5 },
       );
     }
     this.#busy += 1;
+    this.#byUser.set(user, mine + 1);
   }
 
-  give(): void {
+  give(user: string): void {
     this.#busy -= 1;
+    const mine = (this.#byUser.get(user) ?? 1) - 1;
+    if (mine === 0) this.#byUser.delete(user);
+    else this.#byUser.set(user, mine);
   }
 }
 

@@ -58,7 +58,7 @@ export function resultRoutes(ctx: BotContext): Router {
     }
     const id = idParam(req);
     if (follow !== undefined) {
-      followers.take();
+      followers.take(caller.user.id);
       try {
         await sendFollowed(
           ctx,
@@ -69,7 +69,7 @@ export function resultRoutes(ctx: BotContext): Router {
           (stored) => send(res, format, `request-${id}`, stored),
         );
       } finally {
-        followers.give();
+        followers.give(caller.user.id);
       }
       return;
     }

@@ -56,6 +56,31 @@ export type Followed =
     };
 
 /**
+ * A succeeded execution ends the stream cleanly only when its stored result is what the stream
+ * carried: a result was stored (a late report of success stores none, whatever chunks came
+ * before it), with at least the chunks already sent, under the column names the header line
+ * took from chunk 0 (an agent that named other columns there than in its result is not believed).
+ */
+function assertStoredAsStreamed(exe: ExecutionRecord, columns: readonly string[], sent: number): void {
+  const stored = exe.result_chunks;
+  const declared =
+    exe.result_json === null ? undefined : (JSON.parse(exe.result_json) as { columns?: unknown }).columns;
+  const why =
+    stored === null
+      ? "no result was stored"
+      : stored < sent
+        ? `it stored ${stored} chunks, fewer than were sent`
+        : JSON.stringify(declared) !== JSON.stringify(columns)
+          ? "its result names other columns than its first chunk did"
+          : undefined;
+  if (why !== undefined) {
+    throw new FollowedExecutionEnded(
+      `execution ${exe.number} succeeded, but ${why}: the rows sent are not its result`,
+    );
+  }
+}
+
+/**
  * The followed execution ended without a result. Never an answer (the response has begun): the
  * route cuts the stream off, and the reader asks the request how it ended.
  */
@@ -124,6 +149,7 @@ async function following(
           `execution ${exe.number} of request #${id} ended ${status}: the rows sent so far are not a result`,
         );
       }
+      if (status === "succeeded") assertStoredAsStreamed(now, columns, next);
       // Once it succeeded, its recorded chunks are the result; while it runs, what is stored.
       const upTo =
         status === "succeeded"

@@ -73,7 +73,15 @@ export async function downloadResult(o: DownloadOptions): Promise<DownloadSummar
     throw await cutOff(o, base, err);
   }
   if (o.progress.isTTY === true) o.progress.write("\n");
-  const { rows, truncated } = followed ? await followedTotals(o, base, res) : totalsOf(res.headers);
+  let totals: { rows: number; truncated: string | null };
+  try {
+    totals = followed ? await followedTotals(o, base, res) : totalsOf(res.headers);
+  } catch (err) {
+    // Rows whose end nobody can vouch for are not left to be taken for the result.
+    if (o.out !== undefined) await rm(o.out, { force: true });
+    throw err;
+  }
+  const { rows, truncated } = totals;
   const where = o.out === undefined ? "" : ` to ${o.out}`;
   o.progress.write(`${rows.toLocaleString("en")} rows, ${formatBytes(bytes)} written${where}\n`);
   if (truncated !== null) {
