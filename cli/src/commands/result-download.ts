@@ -14,7 +14,8 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { isErrorCode, type ResultFormat } from "@dbward/shared";
+import { isErrorCode, type RequestView, type ResultFormat } from "@dbward/shared";
+import { apiClient } from "../api-client.ts";
 import { CliError } from "../cli-error.ts";
 import { EXIT, exitCodeFor } from "../exit-codes.ts";
 
@@ -65,23 +66,24 @@ export async function downloadResult(o: DownloadOptions): Promise<DownloadSummar
   // A response cut off before its end (the bot stopped, the connection dropped, a followed
   // execution that failed) errors the pipeline ("aborted"), so a partial file is never reported
   // as the whole result, and is removed.
+  // Rows whose end nobody can vouch for are not left to be taken for the result.
+  const removePartial = async (): Promise<void> => {
+    if (o.out !== undefined) await rm(o.out, { force: true });
+  };
   try {
     await pipeline(res, counter, sink, { end: o.out !== undefined });
   } catch (err) {
-    if (o.out !== undefined) await rm(o.out, { force: true });
+    await removePartial();
     if (o.progress.isTTY === true) o.progress.write("\n");
-    throw await cutOff(o, base, err);
+    throw await cutOff(o, err);
   }
   if (o.progress.isTTY === true) o.progress.write("\n");
-  let totals: { rows: number; truncated: string | null };
-  try {
-    totals = followed ? await followedTotals(o, base, res) : totalsOf(res.headers);
-  } catch (err) {
-    // Rows whose end nobody can vouch for are not left to be taken for the result.
-    if (o.out !== undefined) await rm(o.out, { force: true });
-    throw err;
-  }
-  const { rows, truncated } = totals;
+  const { rows, truncated } = await (followed ? followedTotals(o, res) : totalsOf(res.headers)).catch(
+    async (err: unknown) => {
+      await removePartial();
+      throw err;
+    },
+  );
   const where = o.out === undefined ? "" : ` to ${o.out}`;
   o.progress.write(`${rows.toLocaleString("en")} rows, ${formatBytes(bytes)} written${where}\n`);
   if (truncated !== null) {
@@ -108,7 +110,12 @@ function get(url: URL, token: string, base: string): Promise<IncomingMessage> {
   });
 }
 
-function totalsOf(headers: IncomingMessage["headers"]): { rows: number; truncated: string | null } {
+interface Totals {
+  readonly rows: number;
+  readonly truncated: string | null;
+}
+
+async function totalsOf(headers: IncomingMessage["headers"]): Promise<Totals> {
   const truncated = header({ headers }, "x-dbward-truncated");
   return {
     rows: Number(header({ headers }, "x-dbward-row-count") ?? "0"),
@@ -120,14 +127,10 @@ function totalsOf(headers: IncomingMessage["headers"]): { rows: number; truncate
  * A followed result's totals come after its rows, as trailers. A proxy may drop trailers (nginx
  * does): then the request itself says them, so a truncated result is never reported whole.
  */
-async function followedTotals(
-  o: DownloadOptions,
-  base: string,
-  res: IncomingMessage,
-): Promise<{ rows: number; truncated: string | null }> {
+async function followedTotals(o: DownloadOptions, res: IncomingMessage): Promise<Totals> {
   if (header({ headers: res.trailers }, "x-dbward-row-count") !== undefined) return totalsOf(res.trailers);
-  const view = await requestView(o, base);
-  const exe = view.executions?.filter((e) => e.status === "succeeded").at(-1);
+  const view = await apiClient(o.url, o.token).get<RequestView>(`/api/requests/${o.id}`);
+  const exe = view.executions.filter((e) => e.status === "succeeded").at(-1);
   if (exe === undefined) {
     throw new CliError(
       `the bot did not say how request #${o.id}'s result ended; download it again`,
@@ -137,31 +140,16 @@ async function followedTotals(
   return { rows: exe.row_count ?? 0, truncated: exe.result_truncated_by ?? null };
 }
 
-interface RequestViewPart {
-  status?: unknown;
-  status_reason?: unknown;
-  executions?: { status?: unknown; row_count?: number | null; result_truncated_by?: string | null }[];
-}
-
-async function requestView(o: DownloadOptions, base: string): Promise<RequestViewPart> {
-  const res = await get(new URL(`${base}/api/requests/${o.id}`), o.token, base);
-  const parts: Buffer[] = [];
-  for await (const part of res) parts.push(part as Buffer);
-  if (res.statusCode !== 200)
-    throw new CliError(`the bot answered HTTP ${res.statusCode ?? 0}`, EXIT.failure);
-  return JSON.parse(Buffer.concat(parts).toString("utf8")) as RequestViewPart;
-}
-
 /**
  * Why a download stopped before its end: the request's status when the bot can say it (a followed
  * execution that failed, was lost or cancelled), else the transport's error.
  */
-async function cutOff(o: DownloadOptions, base: string, err: unknown): Promise<CliError> {
+async function cutOff(o: DownloadOptions, err: unknown): Promise<CliError> {
   const why = err instanceof Error ? err.message : String(err);
   const removed = o.out === undefined ? "" : `; ${o.out} was removed`;
   try {
-    const view = await requestView(o, base);
-    if (typeof view.status === "string" && view.status !== "succeeded" && view.status !== "running") {
+    const view = await apiClient(o.url, o.token).get<RequestView>(`/api/requests/${o.id}`);
+    if (view.status !== "succeeded" && view.status !== "running") {
       const reason = typeof view.status_reason === "string" ? `: ${view.status_reason}` : "";
       return new CliError(
         `the result did not come whole: request #${o.id} is ${view.status}${reason}${removed}`,
