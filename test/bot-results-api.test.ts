@@ -239,6 +239,20 @@ describe("result chunks and retries on the bot", () => {
     assert.deepEqual(end.trailers, {});
   });
 
+  test("a chunk 0 sent again brings the names the bot lost (stored the chunk, went down before the names): the result can still be followed", async () => {
+    const { claim } = await claimed("SELECT 26", "staging");
+    // What a bot killed between storing chunk 0 and recording its names leaves: the chunk alone.
+    assert.deepEqual((await chunk(claim.job_id, 0, "[1]\n")).body, { next_seq: 1, cancel: false });
+    // The agent, never having seen the answer, sends chunk 0 again, with the names.
+    const again = await chunkWithColumns(claim.job_id, 0, "[1]\n", ["n"]);
+    assert.deepEqual(await again.json(), { next_seq: 1, cancel: false });
+    const reader = follow(claim.request_id, await h.tokenFor("alice"));
+    await until("the reader follows", () => reader.text() === "n\n1\n");
+    assert.equal(reader.headers()["x-dbward-follow"], "true");
+    reader.hangUp();
+    await endFailed(claim);
+  });
+
   test("follow refuses JSON, a follow value other than true, and a reader the result policy refuses, before waiting", async () => {
     const { claim } = await claimed("SELECT 23", "staging");
     const alice = await h.tokenFor("alice");

@@ -210,6 +210,9 @@ describe("following a result, attacked", () => {
       !(/ 200 /.test(status) && body.includes("1\n2\n")),
       `HTTP/1.0 reader got a 200 with the failed execution's rows:\n${raw.slice(0, 400)}`,
     );
+    // Refused before any wait, saying why.
+    assert.match(status, / 400 /, raw.slice(0, 400));
+    assert.match(body, /needs HTTP\/1\.1/);
   });
 
   test("a cancelled request's followed stream is cut off, never ends cleanly", async () => {

@@ -196,7 +196,7 @@ export class ResultUpload implements RowSink {
     if (this.stopped) return;
     const seq = this.seq;
     this.seq += 1;
-    const sent = seq === 0 ? this.options.send(seq, body, this.names) : this.options.send(seq, body);
+    const sent = this.options.send(seq, body, seq === 0 ? this.names : undefined);
     // Once its request has ended, nothing reads the chunk's buffer any more.
     const reuse = (): void => {
       if (whole.length === this.chunkBytes) this.spare = whole;

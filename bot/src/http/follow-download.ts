@@ -78,7 +78,8 @@ export class Followers {
 export async function sendFollowed(
   ctx: BotContext,
   res: Response,
-  authenticate: () => Promise<UserCaller>,
+  caller: UserCaller,
+  reauthenticate: () => Promise<UserCaller>,
   id: RequestId,
   format: FollowFormat,
   sendStored: (download: ResultDownload) => Promise<void>,
@@ -87,7 +88,7 @@ export async function sendFollowed(
   res.once("close", () => gone.abort());
   let followed;
   try {
-    followed = await followResult(ctx, authenticate, id, format, gone.signal);
+    followed = await followResult(ctx, caller, reauthenticate, id, format, gone.signal);
   } catch (err) {
     // The reader hung up while it waited: nobody to answer.
     if (gone.signal.aborted) return;

@@ -63,6 +63,7 @@ export function resultRoutes(ctx: BotContext): Router {
         await sendFollowed(
           ctx,
           res,
+          caller,
           () => authenticateUser(ctx, req),
           id,
           follow,

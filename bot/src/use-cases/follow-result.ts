@@ -86,22 +86,27 @@ function assertStoredAsStreamed(exe: ExecutionRecord, columns: readonly string[]
  */
 export class FollowedExecutionEnded extends Error {}
 
+/**
+ * `caller` is who the request was authenticated as; `reauthenticate` authenticates it again,
+ * for when the rows start to leave after a wait.
+ */
 export async function followResult(
   ctx: BotContext,
-  authenticate: () => Promise<UserCaller>,
+  caller: UserCaller,
+  reauthenticate: () => Promise<UserCaller>,
   id: RequestId,
   format: FollowFormat,
   signal: AbortSignal,
 ): Promise<Followed> {
-  await readableRequest(ctx, await authenticate(), id);
+  await readableRequest(ctx, caller, id);
   for (;;) {
     const request = await findRequest(ctx.store, id);
     if (request === undefined || isFinalStatus(request.status)) {
-      return { kind: "stored", download: await openResultDownload(ctx, await authenticate(), id, format) };
+      return { kind: "stored", download: await openResultDownload(ctx, await reauthenticate(), id, format) };
     }
     const exe = (await listExecutions(ctx.store, id)).at(-1);
     if (exe?.status === "running" && exe.result_columns !== null) {
-      return following(ctx, await authenticate(), id, format, exe, signal);
+      return following(ctx, await reauthenticate(), id, format, exe, signal);
     }
     const pause = request.status === "pending_approval" ? WAIT_POLL_MS : FOLLOW_POLL_MS;
     await sleep(pause, undefined, { signal });
@@ -143,12 +148,12 @@ async function following(
     let next = 0;
     for (;;) {
       const now = await findExecution(ctx.store, exe.id);
-      const status = now?.status ?? "lost";
-      if (now === undefined || (status !== "running" && status !== "succeeded")) {
+      if (now === undefined || (now.status !== "running" && now.status !== "succeeded")) {
         throw new FollowedExecutionEnded(
-          `execution ${exe.number} of request #${id} ended ${status}: the rows sent so far are not a result`,
+          `execution ${exe.number} of request #${id} ended ${now?.status ?? "removed"}: the rows sent so far are not a result`,
         );
       }
+      const status = now.status;
       if (status === "succeeded") assertStoredAsStreamed(now, columns, next);
       // Once it succeeded, its recorded chunks are the result; while it runs, what is stored.
       const upTo =

@@ -40,7 +40,12 @@ export async function submitResultChunk(
     throw new DbwardError("job.lease_lost", `job ${jobId} is ${exe.status}; stop working on it`);
   const stored = contiguousChunks(await ctx.results.listChunks(jobId));
   if (exe.cancel_requested === 1) return { next_seq: stored.count, cancel: true };
-  if (seq < stored.count) return { next_seq: stored.count, cancel: false };
+  if (seq < stored.count) {
+    // A chunk 0 sent again after the bot stored it but went down before it kept the names: kept
+    // now (once only), so readers can still follow the result.
+    if (seq === 0 && columns !== undefined) await recordResultColumns(ctx.store, jobId, columns);
+    return { next_seq: stored.count, cancel: false };
+  }
   if (seq > stored.count) {
     throw new DbwardError("job.chunk_out_of_order", `expected chunk ${stored.count}, got ${seq}`, {
       next_seq: stored.count,
