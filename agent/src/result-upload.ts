@@ -1,8 +1,8 @@
 /**
  * The sink a job's rows stream into: it applies the execution policy's caps (rows and bytes),
  * packs rows into chunks of about `chunkBytes`, and sends them to the bot in order (shared
- * protocol: result chunks). Rows that come as values are written as NDJSON; rows a driver read as
- * CSV text (PostgreSQL COPY) are copied as they are, a run of whole rows at a time, behind the
+ * protocol: result chunks). Rows that come as values are written as NDJSON; rows a driver gives as
+ * CSV (PostgreSQL COPY, MySQL/MariaDB text) are copied as they are, a run of whole rows at a time, behind the
  * chunk's `%csv <kinds>` head line (shared result-csv.ts). At most one chunk is in flight while the next one fills; a
  * full chunk waits for the one before it, and the driver waits for the sink, so the database,
  * the agent and the bot move at the pace of the slowest (backpressure) and the agent holds at

@@ -2,8 +2,8 @@
  * The one interface every database driver implements. A driver runs exactly one SQL statement,
  * after the session settings that come with it, in its own transaction, read-only for reads,
  * under a statement timeout, and streams the rows it produces to a `RowSink` in batches, with
- * JSON-safe values (json-value.ts), or as the database's own CSV text when it reads that way
- * (PostgreSQL COPY: postgres-copy.ts) and the sink takes it. It waits for the
+ * JSON-safe values (json-value.ts), or as CSV rows when the sink takes them: PostgreSQL's own
+ * COPY text (postgres-copy.ts), MySQL/MariaDB rows written as CSV (mysql-csv.ts). It waits for the
  * sink before fetching more, so memory stays flat whatever the result's size (backpressure).
  *
  * When the sink wants no more rows, a read stops fetching at once; a write drains its remaining
@@ -132,6 +132,9 @@ export interface Driver {
 
 /** Rows fetched from the database per round trip, and passed to a sink per batch. */
 export const BATCH_ROWS = 1000;
+
+/** Bytes of CSV rows gathered before they are handed to the sink, at the end of a whole row. */
+export const BATCH_BYTES = 1024 * 1024;
 
 /** Whether the job was aborted; a function, so a check made earlier does not narrow later ones. */
 export function isAborted(signal: AbortSignal | undefined): boolean {

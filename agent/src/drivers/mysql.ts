@@ -10,7 +10,8 @@
  *   enough to transfer it. The request's reviewed session settings, if any, run next, and the
  *   timeout is set again to the shorter of theirs and the agent's;
  * - accepts exactly one statement (no multi-statements, no LOCAL INFILE);
- * - streams rows in batches and pauses the connection while the sink works (backpressure); a
+ * - streams rows in batches and pauses the connection while the sink works (backpressure), as
+ *   CSV rows when every column's type allows it and no column is masked (mysql-csv.ts); a
  *   read the sink has had enough of stops by dropping the connection, a write drains its rows
  *   (RETURNING) so it can commit;
  * - on abort, sends `KILL QUERY <thread id>` from a second, short-lived connection; the server
@@ -33,11 +34,12 @@
  *   shares a built-in's name is refused too, the safe side of that ambiguity.
  */
 import mysql, { type FieldPacket, type OkPacket, type PoolConnection, type RowDataPacket } from "mysql2";
-import { DbwardError } from "@dbward/shared";
+import { DbwardError, type ColumnKind } from "@dbward/shared";
 import type { DatabaseConfig } from "../config.ts";
 import {
   findRowGuardBreach,
   rowGuardError,
+  BATCH_BYTES,
   BATCH_ROWS,
   collect,
   executionCancelled,
@@ -51,6 +53,7 @@ import {
   type StreamSummary,
 } from "./driver.ts";
 import { rowToJson } from "./json-value.ts";
+import { MysqlCsvBatch, mysqlCsvKinds } from "./mysql-csv.ts";
 import { assertMysqlMaskedColumnsExist, mysqlOrigins, type MysqlQuery } from "../masking/mysql-origins.ts";
 import { redactedFailure } from "../masking/redact-error.ts";
 import { rowMasker, type RowMasker } from "../masking/result-masking.ts";
@@ -299,6 +302,8 @@ function streamRows(
 ): Promise<Streamed> {
   return new Promise((resolve, reject) => {
     let batch: unknown[][] = [];
+    /** Set when the first result set's rows go to the sink as CSV (mysql-csv.ts). */
+    let csv: MysqlCsvBatch | undefined;
     /** Settles once the first result set's column origins are known; rows wait for it. */
     let masked: Promise<RowMasker> = Promise.resolve((row) => row);
     let wanted = true;
@@ -306,8 +311,8 @@ function streamRows(
     let collecting: boolean | undefined;
     let columnsSent = false;
     let affected: number | undefined;
-    const sendColumns = (names: string[]): void => {
-      if (!columnsSent) sink.columns(names);
+    const sendColumns = (names: string[], kinds?: readonly ColumnKind[]): void => {
+      if (!columnsSent) sink.columns(names, kinds);
       columnsSent = true;
     };
     const settle = (connectionOpen: boolean): void => {
@@ -329,20 +334,27 @@ function streamRows(
       conn.resume();
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    const flush = (last: boolean): Promise<void> => {
+    const pending = (): number => csv?.rows ?? batch.length;
+    const deliver = (): Promise<boolean> => {
+      if (csv !== undefined && sink.csv !== undefined) return sink.csv(csv.take());
       const rows = batch;
       batch = [];
-      if (!wanted || rows.length === 0) return Promise.resolve();
-      return masked
-        .then((mask) => sink.rows(rows.map(mask)))
-        .then((more) => {
-          wanted = more && !isAborted(options.signal);
-          if (!wanted && !last && options.operation === "read" && !isAborted(options.signal)) {
-            // A read-only transaction has nothing to lose: dropping the connection stops the server.
-            conn.destroy();
-            settle(false);
-          }
-        });
+      return masked.then((mask) => sink.rows(rows.map(mask)));
+    };
+    const flush = (last: boolean): Promise<void> => {
+      if (!wanted || pending() === 0) {
+        batch = [];
+        csv?.clear();
+        return Promise.resolve();
+      }
+      return deliver().then((more) => {
+        wanted = more && !isAborted(options.signal);
+        if (!wanted && !last && options.operation === "read" && !isAborted(options.signal)) {
+          // A read-only transaction has nothing to lose: dropping the connection stops the server.
+          conn.destroy();
+          settle(false);
+        }
+      });
     };
     const timeout = options.statementTimeoutMs + CLIENT_TIMEOUT_GRACE_MS;
     const query = conn.query({ sql, rowsAsArray: true, timeout });
@@ -361,7 +373,14 @@ function streamRows(
         // Seen when a flush awaits it; the query's end or error settles the job meanwhile.
         masked.catch(() => undefined);
       }
-      if (collecting) sendColumns(fields.map((f) => f.name));
+      if (!collecting) return;
+      // Masked rows are masked as values, by their columns' origins.
+      const kinds = masker === undefined && sink.csv !== undefined ? mysqlCsvKinds(fields) : undefined;
+      if (kinds !== undefined) csv = new MysqlCsvBatch();
+      sendColumns(
+        fields.map((f) => f.name),
+        kinds,
+      );
     });
     query.on("result", (row: RowDataPacket | OkPacket | unknown[]) => {
       if (settled) return;
@@ -370,8 +389,19 @@ function streamRows(
         return;
       }
       if (collecting !== true || !wanted) return;
-      batch.push(rowToJson(row));
-      if (batch.length < BATCH_ROWS) return;
+      if (csv === undefined) {
+        batch.push(rowToJson(row));
+        if (batch.length < BATCH_ROWS) return;
+      } else {
+        try {
+          csv.push(row);
+        } catch (err) {
+          conn.destroy();
+          fail(err);
+          return;
+        }
+        if (csv.rows < BATCH_ROWS && csv.size < BATCH_BYTES) return;
+      }
       conn.pause();
       flush(false).then(
         () => {

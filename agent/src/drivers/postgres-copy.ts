@@ -29,10 +29,7 @@
  */
 import type { ColumnKind } from "@dbward/shared";
 import type pg from "pg";
-import { BATCH_ROWS, type CsvRows } from "./driver.ts";
-
-/** Bytes of CSV rows gathered before they are handed to the sink. */
-export const BATCH_BYTES = 1024 * 1024;
+import { BATCH_BYTES, BATCH_ROWS, type CsvRows } from "./driver.ts";
 
 /** A batch buffer's size: a batch ends past BATCH_BYTES, at the end of a row of any size. */
 const BATCH_SIZE = BATCH_BYTES + 64 * 1024;
