@@ -333,13 +333,15 @@ describe("result chunks and retries on the bot", () => {
     assert.match(JSON.stringify(refused.body), /declares 1 columns but its CSV chunks hold 2/);
   });
 
-  test("refuses a CSV chunk with an unquoted \\. as a one-column row, or a NUL byte", async () => {
+  test("refuses a CSV chunk with an unquoted \\. as a one-column row, or a NUL byte outside quotes", async () => {
     const { claim } = await claimed("SELECT 8");
-    for (const bad of ["%csv text\na\n\\.\n", "%csv text,text\na,b\u0000c\n"]) {
+    for (const bad of ["%csv text\na\n\\.\n", "%csv text,text\na,b\u0000c\n", "%csv text\n\u0000\n"]) {
       assert.equal((await chunk(claim.job_id, 0, bad)).status, 400, JSON.stringify(bad));
     }
     assert.equal((await chunk(claim.job_id, 0, '%csv text,text\n\\.,"\\."\n')).status, 200);
     assert.equal((await chunk(claim.job_id, 1, '%csv text,text\n"a\n\\.\nb",x\n')).status, 200);
+    // MySQL text can hold NUL; quoted, it is stored and reads back as it was.
+    assert.equal((await chunk(claim.job_id, 2, '%csv text,text\n"a\u0000b",x\n')).status, 200);
   });
 
   test("answers 410 'no longer available', never 500, for a result whose stored chunks are gone", async () => {

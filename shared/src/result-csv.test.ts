@@ -35,10 +35,11 @@ describe("countCsvRows", () => {
     assert.equal(countCsvRows(bytes("\n\n"), 0, 1), 2);
   });
 
-  test("refuses a row of another width, a stray or unclosed quote, a bare CR and a cut last row", () => {
-    for (const bad of ["1,2,3\n", 'a"b,c\n', '"open,c\n', "a\r,b\n", "a,b\nc,d", '"a"b,c\n']) {
+  test("refuses a row of another width, a stray or unclosed quote, a bare CR or NUL and a cut last row", () => {
+    for (const bad of ["1,2,3\n", 'a"b,c\n', '"open,c\n', "a\r,b\n", "a,b\nc,d", '"a"b,c\n', "a\0,b\n"]) {
       assert.equal(countCsvRows(bytes(bad), 0, 2), -1, JSON.stringify(bad));
     }
+    assert.equal(countCsvRows(bytes('"a\0",b\n'), 0, 2), 1, "NUL inside quotes");
   });
 
   test("gives the answer of a plain byte-by-byte reading on 20,000 random texts of CSV's special bytes", () => {
@@ -66,6 +67,8 @@ describe("countCsvRows", () => {
       "\\.",
       "\\",
       "é",
+      "\0",
+      '"n\0"',
     ];
     for (let t = 0; t < 20_000; t++) {
       const text = Array.from({ length: random(14) }, () => alphabet[random(alphabet.length)]).join("");
@@ -207,7 +210,7 @@ function referenceCount(b: Uint8Array, fields: number): number {
         cell = "quoted";
       } else {
         while (i < b.length && b[i] !== 0x2c && b[i] !== 0x0a) {
-          if (b[i] === 0x22 || b[i] === 0x0d) return -1;
+          if (b[i] === 0x22 || b[i] === 0x0d || b[i] === 0x00) return -1;
           cell += String.fromCharCode(b[i] as number);
           i += 1;
         }

@@ -93,7 +93,7 @@ export function csvTextLine(texts: readonly (string | null)[]): string {
 /**
  * Counts the rows of CSV bytes from `at` on, each with exactly `fields` fields and ending in
  * `\n`; -1 when anything is malformed: a quote inside an unquoted field, an unclosed quote, a CR
- * outside quotes, a row with another number of fields, bytes after the last newline, or an
+ * or a NUL outside quotes, a row with another number of fields, bytes after the last newline, or an
  * unquoted `\.` as a one-column row's only field (COPY quotes it: unquoted, `psql \copy … FROM`
  * and COPY FROM STDIN read it as the end of the data). A byte scan that builds nothing (a
  * million rows cost a pass over their bytes): an unquoted field is walked by a byte-class table
@@ -150,6 +150,8 @@ const BYTE_CLASS = (() => {
   table[NEWLINE] = ENDS_FIELD;
   table[QUOTE] = STRAY;
   table[CR] = STRAY;
+  // A reader's tools may end a string at NUL: only a quoted field, whose end is its quote, holds it.
+  table[0] = STRAY;
   return table;
 })();
 

@@ -6,8 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { cellsToJson, parseCsvRows, type ColumnKind } from "@dbward/shared";
+import { cellsToJson, csvChunkHead, parseCsvRows, type ColumnKind } from "@dbward/shared";
 import { ndjsonToCsv } from "../../../bot/src/results/ndjson-csv.ts";
+import { countChunkRows } from "../../../bot/src/results/result-chunk.ts";
 import { MARIADB_URL, testDatabase } from "../../../test/support/agent/unit-helpers.ts";
 import { BATCH_ROWS, type CsvRows, type Driver, type ExecuteOptions, type RowSink } from "./driver.ts";
 import { MysqlCsvBatch, mysqlCsvKinds } from "./mysql-csv.ts";
@@ -57,6 +58,11 @@ async function read(driver: Driver, sql: string, csv: boolean): Promise<Read> {
   await driver.stream(sql, READ, sink);
   out.csv = Buffer.concat(parts);
   return out;
+}
+
+/** The rows the bot counts in the read as one chunk; it throws for a chunk it would refuse. */
+function storedRows(result: Read): number {
+  return countChunkRows(Buffer.concat([Buffer.from(csvChunkHead(result.kinds ?? [])), result.csv]));
 }
 
 /** What the bot made of the values path: NDJSON lines, then its CSV. */
@@ -113,6 +119,7 @@ describe("MySQL/MariaDB rows as CSV", () => {
       assert.equal(asValues.values.length, TEXTS.length);
       assert.deepEqual(asCsv.names, asValues.names);
       assert.equal(asCsv.csv.toString("utf8"), csvOfValues(asValues.values).toString("utf8"));
+      assert.equal(storedRows(asCsv), TEXTS.length, "the bot takes the rows as a chunk");
       const cells = parseCsvRows(asCsv.csv, 0, asCsv.names.length);
       assert.deepEqual(
         cells.map((row) => cellsToJson(row, asCsv.kinds ?? [])),
@@ -133,6 +140,19 @@ describe("MySQL/MariaDB rows as CSV", () => {
         1e21,
         null,
       ]);
+    });
+  });
+
+  test("text holding NUL is quoted, which the bot takes, and reads back as it was", async () => {
+    await withDriver(async (driver) => {
+      const result = await read(
+        driver,
+        "SELECT CONVERT(CONCAT('a', CHAR(0), 'b') USING utf8mb4) AS t, 1 AS n",
+        true,
+      );
+      assert.equal(result.csv.toString(), '"a\0b",1\n');
+      assert.equal(storedRows(result), 1);
+      assert.deepEqual(parseCsvRows(result.csv, 0, 2), [["a\0b", "1"]]);
     });
   });
 

@@ -69,12 +69,13 @@ export function mysqlCsvKinds(fields: readonly FieldPacket[]): ColumnKind[] | un
   return kinds;
 }
 
-const NEEDS_QUOTES = /[",\r\n]/;
+/** What `csvField` quotes, and NUL, which the bot takes only inside quotes (MySQL text can hold it). */
+const NEEDS_QUOTES = /[",\r\n\0]/;
 
 /**
  * One value as a CSV field, as the bot's `csvField` writes the JSON value the NDJSON path sent:
  * NULL is the empty field; empty text is `""`, and `\.` is quoted, so neither reads as anything
- * else. Any other JavaScript type means mysql2 gave what this file did not expect for the
+ * else; text holding NUL is quoted too (the values path left it bare). Any other JavaScript type means mysql2 gave what this file did not expect for the
  * column's type: the read fails rather than guess.
  */
 function csvField(value: unknown, column: number): string {

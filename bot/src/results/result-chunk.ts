@@ -22,13 +22,12 @@ import { countNdjsonRows, parseRow, splitLines } from "./ndjson-rows.ts";
 
 /**
  * The rows of a chunk an agent sent; throws `request.invalid` when it is not whole rows. A CSV
- * chunk holds no NUL byte: PostgreSQL's text cannot, and a reader's tools may end a string there.
+ * chunk holds NUL bytes only inside quoted fields (`countCsvRows`): PostgreSQL's text cannot hold
+ * one, MySQL's can, and a reader's tools may end a string there, so one never stands unquoted.
  */
 export function countChunkRows(body: Buffer): number {
   if (!isCsvChunk(body)) return countNdjsonRows(body);
   if (!isUtf8(body)) throw new DbwardError("request.invalid", "a result chunk must be UTF-8");
-  if (body.indexOf(0) >= 0)
-    throw new DbwardError("request.invalid", "a CSV result chunk must not hold NUL bytes");
   const head = parseCsvChunkHead(body);
   if (head === undefined) {
     throw new DbwardError(
@@ -40,7 +39,7 @@ export function countChunkRows(body: Buffer): number {
   if (rows <= 0) {
     throw new DbwardError(
       "request.invalid",
-      `a CSV result chunk must hold whole rows of ${head.kinds.length} fields, each line ending in \\n`,
+      `a CSV result chunk must hold whole rows of ${head.kinds.length} fields, each line ending in \\n, with CR and NUL only inside quotes`,
     );
   }
   return rows;
