@@ -15,7 +15,11 @@ export const MAX_REQUEST_BODY_BYTES = 100 * 1024;
 export const MAX_RESULT_BODY_BYTES = 16 * 1024 * 1024;
 /** The longest an agent's poll may wait on the bot. */
 export const MAX_POLL_WAIT_MS = 30_000;
-/** Largest body of one result chunk (POST /api/agent/jobs/:job_id/result/chunks/:seq). */
+/**
+ * Largest rows of one result chunk (POST /api/agent/jobs/:job_id/result/chunks/:seq): an NDJSON
+ * body, or a CSV chunk's rows after its head line (at most MAX_CSV_HEAD_BYTES more), so a row
+ * that fits as NDJSON fits as CSV too.
+ */
 export const MAX_RESULT_CHUNK_BYTES = 8 * 1024 * 1024;
 /** Most rows the JSON answer of GET /api/requests/:id/result carries (`?limit=`, default 1000). */
 export const MAX_RESULT_PREVIEW_ROWS = 10_000;

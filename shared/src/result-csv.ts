@@ -32,6 +32,9 @@ export const COLUMN_KINDS = [
 ] as const;
 export type ColumnKind = (typeof COLUMN_KINDS)[number];
 
+/** Longest head line of a CSV chunk, its newline included (thousands of columns). */
+export const MAX_CSV_HEAD_BYTES = 64 * 1024;
+
 /** The first bytes of a CSV chunk; the kinds and a newline follow. */
 export const CSV_CHUNK_MARK = "%csv ";
 
@@ -59,7 +62,7 @@ export function isCsvChunk(chunk: Uint8Array): boolean {
 export function parseCsvChunkHead(chunk: Buffer): { kinds: ColumnKind[]; rowsAt: number } | undefined {
   if (!isCsvChunk(chunk)) return undefined;
   const eol = chunk.indexOf(NEWLINE);
-  if (eol < 0 || eol > 64 * 1024) return undefined;
+  if (eol < 0 || eol >= MAX_CSV_HEAD_BYTES) return undefined;
   const head = chunk.toString("latin1", 0, eol);
   if (!head.startsWith(CSV_CHUNK_MARK)) return undefined;
   const listed = head.slice(CSV_CHUNK_MARK.length);

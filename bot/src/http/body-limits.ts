@@ -10,7 +10,12 @@
  *   short linger, discarding what still comes, so the client can read the answer; then the
  *   socket is closed. Closing at once would reset the connection and lose the answer.
  */
-import { MAX_REQUEST_BODY_BYTES, MAX_RESULT_BODY_BYTES, MAX_RESULT_CHUNK_BYTES } from "@dbward/shared";
+import {
+  MAX_CSV_HEAD_BYTES,
+  MAX_REQUEST_BODY_BYTES,
+  MAX_RESULT_BODY_BYTES,
+  MAX_RESULT_CHUNK_BYTES,
+} from "@dbward/shared";
 import type { Request, RequestHandler } from "express";
 import type { BotContext } from "../use-cases/bot-context.ts";
 import { SLACK_EVENTS_PATH } from "../slack/ids.ts";
@@ -24,8 +29,8 @@ export const BODY_LIMITS = {
   api: MAX_REQUEST_BODY_BYTES,
   /** An agent's final result for a job it holds (inline rows). */
   result: MAX_RESULT_BODY_BYTES,
-  /** One chunk of an agent's result rows for a job it is running. */
-  chunk: MAX_RESULT_CHUNK_BYTES,
+  /** One chunk of an agent's result rows for a job it is running, with a CSV chunk's head line. */
+  chunk: MAX_RESULT_CHUNK_BYTES + MAX_CSV_HEAD_BYTES,
   slack: MAX_SLACK_BODY_BYTES,
   /** A preflight's plan (EXPLAIN JSON of a big query runs to a few hundred KB). */
   plan: 2 * 1024 * 1024,
