@@ -186,6 +186,27 @@ describe("MySQL/MariaDB rows as CSV", () => {
   });
 });
 
+describe("a MySQL read its sink stops early", () => {
+  test("leaves no timer behind: the dropped query's statement timeout would hold the agent", async () => {
+    await withDriver(async (driver) => {
+      const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+      const before = timers();
+      let batches = 0;
+      await driver.stream(
+        "SELECT seq FROM seq_1_to_100000",
+        { ...READ, statementTimeoutMs: 3_600_000 },
+        {
+          columns: () => undefined,
+          rows: () => Promise.resolve(false),
+          csv: () => Promise.resolve(++batches < 2),
+        },
+      );
+      assert.equal(batches, 2, "the read stopped after the batch its sink refused");
+      assert.equal(timers(), before);
+    });
+  });
+});
+
 describe("mysqlCsvKinds", () => {
   test("allows a type by listing it: an unknown code, a missing one or an extended format refuses", () => {
     assert.deepEqual(mysqlCsvKinds([field(0x03), field(0xfd)]), ["number", "text"]);

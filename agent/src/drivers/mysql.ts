@@ -351,7 +351,7 @@ function streamRows(
         wanted = more && !isAborted(options.signal);
         if (!wanted && !last && options.operation === "read" && !isAborted(options.signal)) {
           // A read-only transaction has nothing to lose: dropping the connection stops the server.
-          conn.destroy();
+          drop();
           settle(false);
         }
       });
@@ -365,6 +365,12 @@ function streamRows(
       fail(err);
     };
     conn.on("error", onLost);
+    // A query whose connection is dropped never ends either: its timer would hold the process
+    // for the whole statement timeout.
+    const drop = (): void => {
+      stopQueryTimer(query);
+      conn.destroy();
+    };
     query.on("fields", (fields: FieldPacket[] | undefined) => {
       if (fields === undefined) return;
       collecting = collecting === undefined;
@@ -396,7 +402,7 @@ function streamRows(
         try {
           csv.push(row);
         } catch (err) {
-          conn.destroy();
+          drop();
           fail(err);
           return;
         }
@@ -409,7 +415,7 @@ function streamRows(
         },
         (err: unknown) => {
           // The statement is still running on a paused connection: only dropping it stops it.
-          conn.destroy();
+          drop();
           fail(err);
         },
       );
