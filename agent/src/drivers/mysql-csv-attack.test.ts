@@ -13,11 +13,11 @@ import {
   csvChunkHead,
   MAX_RESULT_CHUNK_BYTES,
   parseCsvRows,
-  type ColumnKind,
 } from "@dbward/shared";
 import { BODY_LIMITS } from "../../../bot/src/http/body-limits.ts";
 import { csvField, csvLine, ndjsonToCsv } from "../../../bot/src/results/ndjson-csv.ts";
 import { chunkCsv, chunkJsonLines, countChunkRows } from "../../../bot/src/results/result-chunk.ts";
+import { readRows, type Read } from "../../../test/support/agent/mysql-csv-read.ts";
 import { MARIADB_URL, testDatabase } from "../../../test/support/agent/unit-helpers.ts";
 import { ResultUpload } from "../result-upload.ts";
 import {
@@ -40,58 +40,8 @@ const P = `csv_attack_proc_${RUN}`;
 const P2 = `csv_attack_proc2_${RUN}`;
 const W = `csv_attack_w_${RUN}`;
 
-interface Read {
-  names: string[];
-  kinds: readonly ColumnKind[] | undefined;
-  csv: Buffer;
-  batches: number[];
-  values: unknown[][];
-}
-
-async function read(
-  driver: Driver,
-  sql: string,
-  csv: boolean,
-  options: ExecuteOptions = READ,
-): Promise<Read> {
-  const out: Read = { names: [], kinds: undefined, csv: Buffer.alloc(0), batches: [], values: [] };
-  const parts: Buffer[] = [];
-  const sink: RowSink = {
-    columns(names, kinds) {
-      out.names = names;
-      out.kinds = kinds;
-    },
-    rows(batch) {
-      out.values.push(...batch);
-      return Promise.resolve(true);
-    },
-    ...(csv
-      ? {
-          csv(batch: CsvRows) {
-            out.batches.push(batch.ends.length);
-            parts.push(Buffer.from(batch.bytes));
-            let from = 0;
-            for (const end of batch.ends) {
-              assert.equal(batch.bytes[end - 1], 0x0a, "every row ends at a newline");
-              assert.ok(end > from);
-              // Each row alone is a whole CSV row of the result's width.
-              const one = Buffer.concat([
-                Buffer.from(csvChunkHead(out.kinds ?? [])),
-                batch.bytes.subarray(from, end),
-              ]);
-              assert.equal(countChunkRows(one), 1, "each row is one whole row");
-              from = end;
-            }
-            assert.equal(from, batch.bytes.length, "the rows cover the batch's bytes");
-            return Promise.resolve(true);
-          },
-        }
-      : {}),
-  };
-  await driver.stream(sql, options, sink);
-  out.csv = Buffer.concat(parts);
-  return out;
-}
+const read = (driver: Driver, sql: string, csv: boolean, options: ExecuteOptions = READ): Promise<Read> =>
+  readRows(driver, sql, csv, options);
 
 /**
  * What the bot made of the values path (`ndjsonToCsv`), with the one intended difference: a
