@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { freePort, killAllProcesses, startBotProcess, token, type Proc } from "./support/processes.ts";
+import { BODY_LIMITS } from "../bot/src/http/body-limits.ts";
 
 const ADMIN = token("dbw_");
 const AGENT = token("dbwa_");
@@ -206,7 +207,8 @@ describe("resource exhaustion before authentication", () => {
     for (const [path, length] of [
       ["/api/requests", 100 * 1024 + 1],
       ["/api/agent/jobs/job-1/result", 16 * MB + 1],
-      ["/api/agent/jobs/job-1/result/chunks/0", 8 * MB + 1],
+      // A chunk's rows, and a CSV chunk's head line above them.
+      ["/api/agent/jobs/job-1/result/chunks/0", BODY_LIMITS.chunk + 1],
     ] as const) {
       const s = await open(port);
       s.write(
