@@ -5,7 +5,6 @@
  * `Trailer`, and `x-dbward-follow: true` says to read them). A stream that ends any other way is
  * cut off (no last chunk), which an HTTP client reports as an error, never as a whole body.
  */
-import { pipeline } from "node:stream/promises";
 import { DbwardError, type RequestId, type ResultFormat } from "@dbward/shared";
 import type { Request, Response } from "express";
 import { CONTENT_TYPES } from "../results/result-encoding.ts";
@@ -102,11 +101,14 @@ export async function sendFollowed(
     trailer: TRAILERS.join(", "),
   });
   try {
-    await pipeline(followed.body, res, { end: false });
+    // Each piece flushed to the socket before the next is read: the pieces share one buffer.
+    for await (const piece of followed.body) await writeFlushed(res, piece);
   } catch (err) {
+    // A write fails when the reader's socket closes, before or after the response's 'close'.
+    const readerGone = gone.signal.aborted || res.destroyed;
     res.destroy();
     // The execution ended without a result, or the reader went: the cut-off stream says it all.
-    if (err instanceof FollowedExecutionEnded || gone.signal.aborted) return;
+    if (err instanceof FollowedExecutionEnded || readerGone) return;
     throw err;
   }
   const end = followed.end();
@@ -120,4 +122,19 @@ export async function sendFollowed(
     "x-dbward-bytes": String(end.bytes),
   });
   res.end();
+}
+
+/**
+ * Writes `piece` and resolves once the socket has taken all of it (the write's callback), so
+ * nothing still holds the piece; rejects when the reader has gone (a destroyed stream fails its
+ * pending writes).
+ */
+function writeFlushed(res: Response, piece: string | Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (res.destroyed) {
+      reject(new Error("the reader went away"));
+      return;
+    }
+    res.write(piece, (err) => (err ? reject(err) : resolve()));
+  });
 }

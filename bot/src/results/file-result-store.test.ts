@@ -29,6 +29,24 @@ describe("file result store", () => {
     assert.equal(await readAll(store.read("job-a", 2)), '[1]\n[2]\n["é"]\n');
   });
 
+  test("reads into a reader's scratch buffer, grown when a chunk is larger and used again", async () => {
+    const store = createFileResultStore(root);
+    const stored = [Buffer.from("[1]\n"), Buffer.from(`["${"x".repeat(5000)}"]\n`), Buffer.from("[3]\n")];
+    for (const [seq, chunk] of stored.entries()) await store.putChunk("job-s", seq, 1, chunk);
+    const scratch = { buffer: Buffer.alloc(0) };
+    const read: Buffer[] = [];
+    const memory: ArrayBufferLike[] = [];
+    for await (const chunk of store.read("job-s", 3, 0, scratch)) {
+      read.push(Buffer.from(chunk));
+      memory.push(chunk.buffer);
+    }
+    assert.deepEqual(read, stored);
+    assert.equal(scratch.buffer.length, stored[1]?.length, "grown once, to the largest chunk");
+    assert.equal(memory[2], memory[1], "the third chunk was read into the second's buffer");
+    // From a later seq, with the buffer it already has.
+    assert.equal(await readAll(store.read("job-s", 3, 2, scratch)), "[3]\n");
+  });
+
   test("reads chunks stored under names without the byte count", async () => {
     const store = createFileResultStore(root);
     await store.putChunk("job-b", 0, 1, Buffer.from("[1]\n"));

@@ -17,7 +17,7 @@ import type { Kysely } from "kysely";
 import { isSealedBytes } from "../crypto/sealed-value.ts";
 import { openChunk, placeOf, sealChunk, stateCipherOf } from "../crypto/state-cipher.ts";
 import type { Database } from "../store/tables.ts";
-import type { ResultStore, StoredChunk } from "./result-store.ts";
+import type { ReadScratch, ResultStore, StoredChunk } from "./result-store.ts";
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const CHUNK_FILE = /^([0-9]{8})-([0-9]{1,12})(?:-([0-9]{1,12}))?\.ndjson$/;
@@ -81,13 +81,15 @@ export function createFileResultStore(root: string, state?: Kysely<Database>): R
       await rename(tmp, join(dir, name));
     },
     listChunks: async (key) => (await list(key)).map(({ seq, rows, bytes }) => ({ seq, rows, bytes })),
-    async *read(key, count, from = 0) {
+    async *read(key, count, from = 0, scratch) {
       const chunks = await list(key);
       for (let seq = from; seq < count; seq += 1) {
         const chunk = chunks[seq];
         if (chunk?.seq !== seq) throw new Error(`result ${key} has no chunk ${seq}`);
         // One chunk at a time (at most MAX_RESULT_CHUNK_BYTES): memory stays flat.
-        yield unseal(key, seq, await readFile(chunk.file));
+        const bytes =
+          scratch === undefined ? await readFile(chunk.file) : await readInto(chunk.file, scratch);
+        yield unseal(key, seq, bytes);
       }
     },
     async seal(key) {
@@ -143,6 +145,25 @@ export async function sealClearChunkFiles(root: string, state: Kysely<Database>)
     }
   }
   return sealed;
+}
+
+/** A chunk file's bytes, read into the scratch buffer (grown when the file is larger). */
+async function readInto(file: string, scratch: ReadScratch): Promise<Buffer> {
+  const handle = await open(file, "r");
+  try {
+    const { size } = await handle.stat();
+    if (scratch.buffer.length < size) scratch.buffer = Buffer.allocUnsafeSlow(size);
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await handle.read(scratch.buffer, at, size - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    // A chunk file is written whole and renamed into place: it never shrinks under a reader.
+    return scratch.buffer.subarray(0, at);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function fileSize(file: string): Promise<number> {

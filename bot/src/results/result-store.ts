@@ -11,13 +11,29 @@ export interface StoredChunk {
   readonly bytes: number;
 }
 
+/**
+ * A buffer a reader lends the store for a read, for a reader that is done with each chunk before
+ * it asks for the next: a follower, which waits for each chunk to be flushed to its socket. A
+ * fresh 4 MiB buffer per chunk lived through enough collections, while the reader sent it and
+ * the agent's next chunk came in, to reach the old generation, which frees it only at a full
+ * collection (the bot's peak with a reader following a million rows: 153-158 MB, 143-150 MB
+ * with the buffer used again; `npm run bench -- results`).
+ */
+export interface ReadScratch {
+  buffer: Buffer;
+}
+
 export interface ResultStore {
   /** Stores chunk `seq` of `key`, holding `rows` rows. */
   putChunk(key: string, seq: number, rows: number, ndjson: Buffer): Promise<void>;
   /** The chunks stored under `key`, by seq. */
   listChunks(key: string): Promise<StoredChunk[]>;
-  /** The bytes of chunks `from` … count-1 (from 0 unless given), one buffer per chunk, in order. */
-  read(key: string, count: number, from?: number): AsyncIterable<Buffer>;
+  /**
+   * The bytes of chunks `from` … count-1 (from 0 unless given), one buffer per chunk, in order.
+   * With `scratch`, the store may read each chunk into that buffer, grown as needed and used
+   * again: a chunk it yields is then valid only until the next one is asked for.
+   */
+  read(key: string, count: number, from?: number, scratch?: ReadScratch): AsyncIterable<Buffer>;
   /** Makes the stored chunks durable before the result is recorded as stored. */
   seal(key: string): Promise<void>;
   /** Deletes everything under `key`; nothing there is fine. */

@@ -26,7 +26,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { isFinalStatus, type RequestId, type ResultTruncation } from "@dbward/shared";
 import { collectChunkGarbage } from "../results/collect-chunk-garbage.ts";
 import { encodeResult } from "../results/result-encoding.ts";
-import { contiguousChunks } from "../results/result-store.ts";
+import { contiguousChunks, type ReadScratch } from "../results/result-store.ts";
 import { findExecution, findRequest, listExecutions, type ExecutionRecord } from "../store/requests-repo.ts";
 import type { BotContext } from "./bot-context.ts";
 import type { UserCaller } from "./caller.ts";
@@ -50,6 +50,7 @@ export type Followed =
   | { readonly kind: "stored"; readonly download: ResultDownload }
   | {
       readonly kind: "following";
+      /** Its pieces are valid only until the next is asked for: write each out, flushed, first. */
       readonly body: AsyncIterable<string | Buffer>;
       /** Set once `body` has ended with the execution's success. */
       readonly end: () => FollowEnd | undefined;
@@ -144,6 +145,8 @@ async function following(
     bytes: 0,
     expires_at: null,
   };
+  // The reader writes each piece out, flushed, before it asks for the next (follow-download.ts).
+  const scratch: ReadScratch = { buffer: Buffer.alloc(0) };
   async function* chunks(): AsyncGenerator<Buffer> {
     let next = 0;
     for (;;) {
@@ -161,7 +164,7 @@ async function following(
           ? (now.result_chunks ?? 0)
           : contiguousChunks(await ctx.results.listChunks(exe.id)).count;
       if (upTo > next) {
-        for await (const chunk of ctx.results.read(exe.id, upTo, next)) {
+        for await (const chunk of ctx.results.read(exe.id, upTo, next, scratch)) {
           yield chunk;
           next += 1;
           // While chunks still come in, the chunk route's collection after each one frees what
