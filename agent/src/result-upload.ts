@@ -1,15 +1,15 @@
 /**
  * The sink a job's rows stream into: it applies the execution policy's caps (rows and bytes),
  * packs rows into chunks of about `chunkBytes`, and sends them to the bot in order (shared
- * protocol: result chunks). Rows that come as values are written as NDJSON; rows a driver gives as
- * CSV (PostgreSQL COPY, MySQL/MariaDB text) are copied as they are, a run of whole rows at a time, behind the
- * chunk's `%csv <kinds>` head line (shared result-csv.ts). At most one chunk is in flight while the next one fills; a
- * full chunk waits for the one before it, and the driver waits for the sink, so the database,
- * the agent and the bot move at the pace of the slowest (backpressure) and the agent holds at
- * most two chunks of rows.
+ * protocol: result chunks). Rows that come as values are written as NDJSON; rows a driver gives
+ * as CSV (PostgreSQL COPY, MySQL/MariaDB text) are copied as they are, a run of whole rows at a
+ * time, behind the chunk's `%csv <kinds>` head line (shared result-csv.ts). At most one chunk is
+ * in flight while the next one fills; a full chunk waits for the one before it, and the driver
+ * waits for the sink, so the database, the agent and the bot move at the pace of the slowest
+ * (backpressure) and the agent holds at most two chunks of rows.
  *
  * Truncation is reported, never silent: `rows` when the row cap stopped the result, `bytes` for
- * the byte cap (or one row larger than a chunk may be), `undelivered` when a chunk could not be
+ * the byte cap (or one row larger than a chunk's rows may be), `undelivered` when a chunk could not be
  * delivered (the bot was unreachable for longer than the retry time). The summary counts only
  * chunks the bot acknowledged.
  */
