@@ -11,10 +11,11 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { AgentCapability, ClaimResponse, PollResponse, RequestView } from "@dbward/shared";
-import { encodeColumnsHeader, RESULT_COLUMNS_HEADER } from "@dbward/shared";
+import type { AgentCapability, ClaimResponse } from "@dbward/shared";
+import { RESULT_COLUMNS_HEADER } from "@dbward/shared";
 import { downloadResult } from "../cli/src/commands/result-download.ts";
 import { startBotHarness, type BotHarness } from "./support/bot-harness.ts";
+import { followJobs } from "./support/follow-jobs.ts";
 import { followReader } from "./support/follow-reader.ts";
 
 const CONFIG = `
@@ -37,41 +38,7 @@ const CAPS: AgentCapability[] = [
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function harnessHelpers(get: () => BotHarness) {
-  const agent = (): string => get().agentTokens["agent-1"] ?? assert.fail("no agent token");
-  let n = 0;
-  async function claimed(): Promise<{ claim: ClaimResponse; id: number }> {
-    const h = get();
-    n += 1;
-    const res = await h.call(await h.tokenFor("alice"), "POST", "/api/requests", {
-      database: "shop",
-      environment: "staging",
-      sql: `SELECT ${100 + n}`,
-      reason: "attack",
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    const r = res.body as RequestView;
-    const poll = (await h.call(agent(), "POST", "/api/agent/poll", { capabilities: CAPS, wait_ms: 0 }))
-      .body as PollResponse;
-    const offer =
-      poll.jobs.find((j) => j.request_id === r.id) ?? assert.fail(`not offered: ${JSON.stringify(poll)}`);
-    const claim = (await h.call(agent(), "POST", `/api/agent/jobs/${offer.job_id}/claim`, {}))
-      .body as ClaimResponse;
-    return { claim, id: r.id };
-  }
-  async function chunk(jobId: string, seq: number, body: string, names?: string[]) {
-    const res = await fetch(`${get().url}/api/agent/jobs/${jobId}/result/chunks/${seq}`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${agent()}`,
-        "content-type": "application/x-ndjson",
-        ...(names === undefined
-          ? {}
-          : { [RESULT_COLUMNS_HEADER]: encodeColumnsHeader(names) ?? assert.fail("too wide") }),
-      },
-      body,
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  }
+  const { agent, claimed, chunk } = followJobs(get, CAPS, 100);
   const follow = (requestId: number, token: string, format = "csv") =>
     followReader(get().url, requestId, token, format);
   async function endFailed(claim: ClaimResponse): Promise<void> {

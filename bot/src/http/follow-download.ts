@@ -83,58 +83,78 @@ export async function sendFollowed(
   format: FollowFormat,
   sendStored: (download: ResultDownload) => Promise<void>,
 ): Promise<void> {
+  // The reader is gone when its response closes, or its connection does: a response queued
+  // behind another one on the connection (pipelining) hears nothing of the connection closing,
+  // and one whose reader half-closed or reset mid-stream may not have closed yet when the next
+  // piece is written, and then that write's callback never comes.
   const gone = new AbortController();
-  res.once("close", () => gone.abort());
-  let followed;
+  const hangUp = (): void => gone.abort();
+  const socket = res.req.socket;
+  res.once("close", hangUp);
+  socket.once("close", hangUp);
+  if (socket.destroyed) hangUp();
   try {
-    followed = await followResult(ctx, caller, reauthenticate, id, format, gone.signal);
-  } catch (err) {
-    // The reader hung up while it waited: nobody to answer.
-    if (gone.signal.aborted) return;
-    throw err;
+    let followed;
+    try {
+      followed = await followResult(ctx, caller, reauthenticate, id, format, gone.signal);
+    } catch (err) {
+      // The reader hung up while it waited: nobody to answer.
+      if (gone.signal.aborted) return;
+      throw err;
+    }
+    if (followed.kind === "stored") return await sendStored(followed.download);
+    res.status(200).set({
+      "content-type": CONTENT_TYPES[format],
+      "content-disposition": `attachment; filename="request-${id}.${format}"`,
+      "x-dbward-follow": "true",
+      trailer: TRAILERS.join(", "),
+    });
+    try {
+      // Each piece flushed to the socket before the next is read: the pieces share one buffer.
+      for await (const piece of followed.body) await writeFlushed(res, piece, gone.signal);
+    } catch (err) {
+      // A write fails when the reader's socket closes, before or after the response's 'close'.
+      const readerGone = gone.signal.aborted || res.destroyed;
+      res.destroy();
+      // The execution ended without a result, or the reader went: the cut-off stream says it all.
+      if (err instanceof FollowedExecutionEnded || readerGone) return;
+      throw err;
+    }
+    const end = followed.end();
+    if (end === undefined) {
+      res.destroy();
+      return;
+    }
+    res.addTrailers({
+      "x-dbward-row-count": String(end.row_count),
+      "x-dbward-truncated": end.truncated_by ?? "false",
+      "x-dbward-bytes": String(end.bytes),
+    });
+    res.end();
+  } finally {
+    // The connection may serve later requests (keep-alive): no listener per follow stays on it.
+    socket.off("close", hangUp);
   }
-  if (followed.kind === "stored") return sendStored(followed.download);
-  res.status(200).set({
-    "content-type": CONTENT_TYPES[format],
-    "content-disposition": `attachment; filename="request-${id}.${format}"`,
-    "x-dbward-follow": "true",
-    trailer: TRAILERS.join(", "),
-  });
-  try {
-    // Each piece flushed to the socket before the next is read: the pieces share one buffer.
-    for await (const piece of followed.body) await writeFlushed(res, piece);
-  } catch (err) {
-    // A write fails when the reader's socket closes, before or after the response's 'close'.
-    const readerGone = gone.signal.aborted || res.destroyed;
-    res.destroy();
-    // The execution ended without a result, or the reader went: the cut-off stream says it all.
-    if (err instanceof FollowedExecutionEnded || readerGone) return;
-    throw err;
-  }
-  const end = followed.end();
-  if (end === undefined) {
-    res.destroy();
-    return;
-  }
-  res.addTrailers({
-    "x-dbward-row-count": String(end.row_count),
-    "x-dbward-truncated": end.truncated_by ?? "false",
-    "x-dbward-bytes": String(end.bytes),
-  });
-  res.end();
 }
 
 /**
  * Writes `piece` and resolves once the socket has taken all of it (the write's callback), so
- * nothing still holds the piece; rejects when the reader has gone (a destroyed stream fails its
- * pending writes).
+ * nothing still holds the piece; rejects when the write fails or the reader has gone, whichever
+ * comes first (a write to a connection that is ending is queued, and its callback never comes).
+ * The caller then destroys the response, which drops a write still queued.
  */
-function writeFlushed(res: Response, piece: string | Buffer): Promise<void> {
+function writeFlushed(res: Response, piece: string | Buffer, gone: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (res.destroyed) {
-      reject(new Error("the reader went away"));
+    const went = (): void => reject(new Error("the reader went away"));
+    if (gone.aborted || res.destroyed) {
+      went();
       return;
     }
-    res.write(piece, (err) => (err ? reject(err) : resolve()));
+    gone.addEventListener("abort", went, { once: true });
+    res.write(piece, (err) => {
+      gone.removeEventListener("abort", went);
+      if (err) reject(err);
+      else resolve();
+    });
   });
 }
