@@ -87,6 +87,20 @@ export function csvText(text: string | null, single: boolean): string {
   return quote ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+/**
+ * One non-NULL text as a CSV field for a result that is not PostgreSQL's own COPY text (values
+ * from other databases): quoted when it holds a comma, a quote, CR, LF or NUL (the bot takes NUL
+ * only inside quotes: a reader's tools may end a string there), when it is empty (so it differs
+ * from NULL), or when it is `\.`, whatever the row's width; quotes doubled inside.
+ */
+export function csvValueText(text: string): string {
+  return text === "" || text === "\\." || VALUE_NEEDS_QUOTES.test(text)
+    ? `"${text.replaceAll('"', '""')}"`
+    : text;
+}
+
+const VALUE_NEEDS_QUOTES = /[",\r\n\0]/;
+
 /** A CSV line of texts, as COPY writes a row (or its HEADER line of column names). */
 export function csvTextLine(texts: readonly (string | null)[]): string {
   const single = texts.length === 1;

@@ -14,7 +14,7 @@
  * listed, never by not being refused.
  */
 import type { FieldPacket } from "mysql2";
-import { DbwardError, type ColumnKind } from "@dbward/shared";
+import { csvValueText, DbwardError, type ColumnKind } from "@dbward/shared";
 import type { CsvRows } from "./driver.ts";
 
 /** mysql2's column type codes (mysql2/lib/constants/types.js) with the kind of their values. */
@@ -69,14 +69,11 @@ export function mysqlCsvKinds(fields: readonly FieldPacket[]): ColumnKind[] | un
   return kinds;
 }
 
-/** What `csvField` quotes, and NUL, which the bot takes only inside quotes (MySQL text can hold it). */
-const NEEDS_QUOTES = /[",\r\n\0]/;
-
 /**
- * One value as a CSV field, as the bot's `csvField` writes the JSON value the NDJSON path sent:
- * NULL is the empty field; empty text is `""`, and `\.` is quoted, so neither reads as anything
- * else; text holding NUL is quoted too (the values path left it bare). Any other JavaScript type means mysql2 gave what this file did not expect for the
- * column's type: the read fails rather than guess.
+ * One value as a CSV field, as the bot's `csvField` writes the JSON value the NDJSON path sent
+ * (both by `csvValueText`): NULL is the empty field. Any other JavaScript type than these means
+ * mysql2 gave what this file did not expect for the column's type: the read fails rather than
+ * guess.
  */
 function csvField(value: unknown, column: number): string {
   if (value === null) return "";
@@ -90,7 +87,7 @@ function csvField(value: unknown, column: number): string {
       `column ${column + 1} gave a value of an unexpected type (${typeof value}) for its column type; the read was stopped`,
     );
   }
-  return text === "" || text === "\\." || NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return csvValueText(text);
 }
 
 /**

@@ -65,6 +65,11 @@ describe("NDJSON rows to CSV", () => {
     for (const line of LINES) assert.equal(csvOf(`${line}\n`), reference(`${line}\n`), line);
   });
 
+  test("quotes text holding NUL, as the chunk check takes NUL only inside quotes", () => {
+    const csv = ndjsonToCsv(Buffer.from('["a\\u0000b","plain"]\n'));
+    assert.equal(csv.toString("utf8"), '"a\0b",plain\n');
+  });
+
   test("writes what csvLine writes for generated rows of every kind of value", () => {
     const next = random(7);
     for (let n = 0; n < 200; n += 1) {

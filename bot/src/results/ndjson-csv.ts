@@ -7,13 +7,13 @@
  * Parsing every value made CSV downloads cost several times what storing the rows did.
  */
 import { isUtf8 } from "node:buffer";
+import { csvValueText } from "@dbward/shared";
 import { skipNumber } from "./json-bytes.ts";
 import { parseRow, splitLines } from "./ndjson-rows.ts";
 
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return "";
-  const text = typeof value === "object" ? JSON.stringify(value) : String(value);
-  return text === "" || text === "\\." || /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return csvValueText(typeof value === "object" ? JSON.stringify(value) : String(value));
 }
 
 export function csvLine(values: readonly unknown[]): string {

@@ -16,7 +16,7 @@ export interface StoredChunk {
  * it asks for the next: a follower, which waits for each chunk to be flushed to its socket. A
  * fresh 4 MiB buffer per chunk lived through enough collections, while the reader sent it and
  * the agent's next chunk came in, to reach the old generation, which frees it only at a full
- * collection (the bot's peak with a reader following a million rows: 153-158 MB, 143-150 MB
+ * collection (the bot's peak with a reader following a million rows: 153-158 MB, 124-135 MB
  * with the buffer used again; `npm run bench -- results`).
  */
 export interface ReadScratch {
