@@ -7,6 +7,7 @@ import {
   csvChunkHead,
   csvText,
   csvTextLine,
+  MAX_CSV_HEAD_BYTES,
   parseCsvChunkHead,
   parseCsvRows,
   parsePgArray,
@@ -99,6 +100,20 @@ describe("CSV chunk heads", () => {
     assert.deepEqual(parseCsvChunkHead(bytes("%csv \n\n")), { kinds: [], rowsAt: 6 });
     assert.equal(parseCsvChunkHead(bytes("%csv number,money\n1,2\n")), undefined);
     assert.equal(parseCsvChunkHead(bytes("[1]\n")), undefined);
+  });
+
+  test("take a head line of MAX_CSV_HEAD_BYTES, its newline included, and refuse one byte more", () => {
+    // "%csv ", then each kind with its comma or the newline: `text` 5 bytes, `number` 7.
+    const head = (last: string): Buffer =>
+      bytes(
+        `%csv ${[...Array.from({ length: 13_102 }, () => "text"), "number", "number", last].join(",")}\n`,
+      );
+    const fits = head("number");
+    assert.equal(fits.length, MAX_CSV_HEAD_BYTES);
+    assert.equal(parseCsvChunkHead(fits)?.kinds.length, 13_105);
+    const over = head("boolean");
+    assert.equal(over.length, MAX_CSV_HEAD_BYTES + 1);
+    assert.equal(parseCsvChunkHead(over), undefined);
   });
 });
 
